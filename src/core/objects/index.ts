@@ -1,0 +1,11 @@
+/** The protocol objects (docs/protocol.md, "Objects"). */
+export * from './fields.ts';
+export * from './offer.ts';
+export * from './quote.ts';
+export * from './sealed-header.ts';
+export * from './deposit.ts';
+export * from './receipt.ts';
+export * from './message.ts';
+export * from './fraud-proof.ts';
+export * from './mailbox.ts';
+export * from './signature-error.ts';

@@ -1,0 +1,87 @@
+// Deterministic sample values shared by the core tests and the vector builder.
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Offer, Quote, UnsignedQuote, SealedHeaderPlain, Deposit, UnsignedReceipt, MailboxAuth, MailboxQuery } from '../../src/core/objects/index.ts';
+import { mailboxIdOf, messageIdOf } from '../../src/core/objects/index.ts';
+
+/** n bytes derived from a label (repeatable, no randomness). */
+export function det(label: string, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0, block = 0; i < n; block++) {
+    const h = sha256(new TextEncoder().encode(`${label}/${block}`));
+    out.set(h.subarray(0, Math.min(32, n - i)), i);
+    i += 32;
+  }
+  return out;
+}
+
+export const relaySecret = det('relay node key', 32);
+export const identityKey33 = Uint8Array.of(5, ...det('carol identity', 32));
+export const senderKey33 = Uint8Array.of(5, ...det('alice identity', 32));
+export const contractPubkey33 = Uint8Array.of(2, ...det('relay contract key', 32));
+export const mailbox = mailboxIdOf(identityKey33);
+export const k = det('message key', 32);
+export const hk = sha256(k);
+
+export function sampleOffer(): Offer {
+  return { offerId: det('offer', 16), mailbox, mode: 'sender-pays', size: 1100, maxFee: 2500, retentionSecs: 7 * 86400, createdAt: 1_750_000_000_000 };
+}
+
+export function sampleUnsignedQuote(relayId: Uint8Array): UnsignedQuote {
+  return {
+    quoteId: det('quote', 16),
+    offerId: det('offer', 16),
+    relayId,
+    relayUrl: 'http://127.0.0.1:8080',
+    network: 'regtest',
+    mailbox,
+    mode: 'sender-pays',
+    size: 1100,
+    hk,
+    contractPubkey: contractPubkey33,
+    amount: 1500,
+    locktime: 250,
+    expiresAt: 1_750_604_800_000,
+    validUntil: 1_750_000_060_000,
+  };
+}
+
+export function sampleQuote(relayId: Uint8Array): Quote {
+  return { ...sampleUnsignedQuote(relayId), signature: det('not a signature', 64) };
+}
+
+export function sampleHeader(): SealedHeaderPlain {
+  return {
+    senderIdentityKey: senderKey33,
+    hc: det('hc', 32),
+    hk,
+    relayId: det('relay id', 32),
+    mailbox,
+    timestamp: 1_750_000_001_000,
+    mode: 'sender-pays',
+    r: det('receipt secret r', 32),
+    senderSignature: det('sender sig', 64),
+  };
+}
+
+export function sampleDeposit(): Deposit {
+  return {
+    quoteId: det('quote', 16),
+    mailbox,
+    sealedHeader: det('sealed header', 300),
+    body: det('body', 1100),
+    hr: sha256(det('receipt secret r', 32)),
+    funding: { txid: 'ab'.repeat(32), vout: 1 },
+  };
+}
+
+export function sampleUnsignedReceipt(relayId: Uint8Array): UnsignedReceipt {
+  return { messageId: messageIdOf(hk), relayId, mailbox, hblob: det('hblob', 32), hk, hc: det('hc', 32), expiresAt: 1_750_604_800_000 };
+}
+
+export function sampleMailboxAuth(): MailboxAuth {
+  return { mailbox, identityKey: identityKey33, challenge: det('challenge', 32), timestamp: 1_750_000_002_000, signature: det('auth sig', 64) };
+}
+
+export function sampleMailboxQuery(): MailboxQuery {
+  return { queryId: det('query', 16), mailbox, identityKey: identityKey33, timestamp: 1_750_000_003_000, hopLimit: 4, signature: det('query sig', 64), hopsLeft: 3 };
+}

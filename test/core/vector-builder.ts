@@ -1,0 +1,158 @@
+// Builds the deterministic test vectors (fixed keys, no randomness). scripts/gen-vectors.ts
+// writes them to test/vectors/*.json once; test/core/vectors.test.ts checks the committed
+// files both against this builder and independently (decode, encode, verify, open).
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { Codec } from '../../src/core/codec.ts';
+import { nobleEd25519 as ed } from '../../src/core/ed25519.ts';
+import { sealBlob } from '../../src/core/blob.ts';
+import * as O from '../../src/core/objects/index.ts';
+import * as S from './samples.ts';
+
+/** JSON form: bytes are "0x"-prefixed lowercase hex; absent optionals are null. */
+export function toJson(v: unknown): unknown {
+  if (v instanceof Uint8Array) return '0x' + Buffer.from(v).toString('hex');
+  if (v === undefined) return null;
+  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
+  return v;
+}
+
+export function fromJson(v: unknown): unknown {
+  if (typeof v === 'string' && /^0x([0-9a-f]{2})*$/.test(v)) return Uint8Array.from(Buffer.from(v.slice(2), 'hex'));
+  if (v === null) return undefined;
+  if (Array.isArray(v)) return v.map(fromJson);
+  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, fromJson(x)]));
+  return v;
+}
+
+export const CODECS: Record<string, Codec<unknown>> = {
+  Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, Deposit: O.DepositCodec,
+  Receipt: O.ReceiptCodec, MessagePlain: O.MessagePlainCodec, FraudProof: O.FraudProofCodec,
+  MailboxAuth: O.MailboxAuthCodec, MailboxQuery: O.MailboxQueryCodec,
+} as Record<string, Codec<unknown>>;
+
+const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const relayPub = ed.publicKey(S.relaySecret);
+
+function signedQuote(): O.Quote {
+  return O.signQuote(S.sampleUnsignedQuote(relayPub), S.relaySecret, ed);
+}
+function signedReceipt(): O.Receipt {
+  const { messageId: _m, ...f } = S.sampleUnsignedReceipt(relayPub);
+  return O.signReceipt(f, S.relaySecret, ed);
+}
+function mutate(b: Uint8Array, f: (x: Uint8Array) => Uint8Array | void): string {
+  const c = b.slice();
+  return hx(f(c) ?? c);
+}
+
+export function buildEncoding() {
+  const valid: { name: string; type: string; value: unknown; hex: string }[] = [];
+  const add = (name: string, type: string, value: unknown) => valid.push({ name, type, value: toJson(value), hex: hx(CODECS[type]!.encode(value)) });
+  add('offer sender-pays', 'Offer', S.sampleOffer());
+  add('offer recipient-pays, zero fee', 'Offer', { ...S.sampleOffer(), mode: 'recipient-pays', maxFee: 0 });
+  add('quote signed', 'Quote', signedQuote());
+  add('sealed header sender-pays', 'SealedHeaderPlain', S.sampleHeader());
+  add('sealed header recipient-pays', 'SealedHeaderPlain', { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined });
+  add('deposit with hr and funding', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 40) });
+  add('deposit without optionals', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 200), hr: undefined, funding: undefined });
+  add('receipt signed', 'Receipt', signedReceipt());
+  add('message text padded to 256', 'MessagePlain', O.MessagePlainCodec.decode(O.padMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' } })));
+  add('message file unpadded', 'MessagePlain', { sentAt: 1, content: { kind: 'file', name: 'a.txt', mediaType: 'text/plain', data: S.det('file', 5) }, padding: new Uint8Array(0) });
+  add('fraud proof', 'FraudProof', { receipt: signedReceipt(), k: S.k, blob: S.det('blob', 48) });
+  add('mailbox auth', 'MailboxAuth', S.sampleMailboxAuth());
+  add('mailbox query', 'MailboxQuery', S.sampleMailboxQuery());
+
+  const offer = O.OfferCodec.encode(S.sampleOffer());
+  const header = O.SealedHeaderPlainCodec.encode(S.sampleHeader());
+  const deposit = O.DepositCodec.encode({ ...S.sampleDeposit(), body: S.det('body', 40) });
+  const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, padding: new Uint8Array(2) });
+  const quote = O.QuoteCodec.encode(signedQuote());
+  const query = O.MailboxQueryCodec.encode(S.sampleMailboxQuery());
+  const invalid = [
+    { name: 'empty input', type: 'Offer', hex: '', code: 'TRUNCATED' },
+    { name: 'offer missing last byte', type: 'Offer', hex: hx(offer.subarray(0, -1)), code: 'TRUNCATED' },
+    { name: 'offer with a trailing byte', type: 'Offer', hex: hx(offer) + '00', code: 'TRAILING_BYTES' },
+    { name: 'offer decoded as quote', type: 'Quote', hex: hx(offer), code: 'BAD_TAG' },
+    { name: 'offer version 2', type: 'Offer', hex: mutate(offer, (x) => void (x[1] = 2)), code: 'BAD_VERSION' },
+    { name: 'offer mode 0', type: 'Offer', hex: mutate(offer, (x) => void (x[50] = 0)), code: 'BAD_VALUE' },
+    { name: 'offer createdAt above 2^53-1', type: 'Offer', hex: mutate(offer, (x) => void (x[x.length - 8] = 0x00, x[x.length - 7] = 0x20)), code: 'BAD_VALUE' },
+    { name: 'offer maxFee above 21e14 sats', type: 'Offer', hex: mutate(offer, (x) => x.set([0, 0x10, 0, 0, 0, 0, 0, 0], 55)), code: 'BAD_VALUE' },
+    { name: 'header r present for recipient-pays', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2 + 33 + 128 + 8] = 2)), code: 'BAD_VALUE' },
+    { name: 'header optional presence byte 2', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2 + 33 + 128 + 9] = 2)), code: 'NON_CANONICAL' },
+    { name: 'header identity key without 0x05 prefix', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2] = 4)), code: 'BAD_VALUE' },
+    { name: 'deposit header length as non-minimal varint', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x80 | 0x01, 0x00)) , code: 'NON_CANONICAL' },
+    { name: 'deposit header length above 2048', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x81, 0x10)), code: 'TOO_LARGE' },
+    { name: 'deposit body length far beyond the input', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x00, 0x80, 0x80, 0x01)), code: 'TRUNCATED' },
+    { name: 'message kind 3', type: 'MessagePlain', hex: mutate(text, (x) => void (x[10] = 3)), code: 'BAD_VALUE' },
+    { name: 'message text not UTF-8', type: 'MessagePlain', hex: mutate(text, (x) => void (x[12] = 0xc3, x[13] = 0x28)), code: 'BAD_VALUE' },
+    { name: 'message padding not zero', type: 'MessagePlain', hex: mutate(text, (x) => void (x[x.length - 1] = 1)), code: 'BAD_VALUE' },
+    { name: 'quote contract key with 0x04 prefix', type: 'Quote', hex: mutate(quote, (x) => void (x[quote.length - 64 - 8 - 8 - 4 - 8 - 33] = 4)), code: 'BAD_VALUE' },
+    { name: 'quote network 9', type: 'Quote', hex: mutate(quote, (x) => void (x[2 + 16 + 16 + 32 + 1 + 21] = 9)), code: 'BAD_VALUE' },
+    { name: 'query hopsLeft above hopLimit', type: 'MailboxQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
+  ];
+  return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
+}
+
+export function buildSignatures() {
+  const q = signedQuote();
+  const r = signedReceipt();
+  const h = S.sampleHeader();
+  const a = S.sampleMailboxAuth();
+  const mq = S.sampleMailboxQuery();
+  const flip = (x: Uint8Array, i: number) => Uint8Array.from(x, (v, j) => (j === i ? v ^ 1 : v));
+  return {
+    description: 'Ed25519 (RFC 8032) signatures of quotes and receipts by the relay node key, and the exact bytes signed for XEdDSA payloads and hashed ids.',
+    relaySecret: hx(S.relaySecret),
+    relayPublicKey: hx(relayPub),
+    valid: [
+      { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
+      { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
+      { name: 'sender signing bytes', type: 'senderSigningBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderSigningBytes(h)) },
+      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
+      { name: 'mailbox query bytes', type: 'mailboxQueryBytes', input: toJson({ queryId: mq.queryId, mailbox: mq.mailbox, timestamp: mq.timestamp, hopLimit: mq.hopLimit }), bytes: hx(O.mailboxQueryBytes(mq)) },
+      { name: 'mailbox id', type: 'mailboxIdOf', input: hx(S.identityKey33), bytes: hx(O.mailboxIdOf(S.identityKey33)) },
+      { name: 'message id', type: 'messageIdOf', input: hx(S.hk), bytes: hx(O.messageIdOf(S.hk)) },
+    ],
+    invalid: [
+      { name: 'quote amount changed', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, amount: q.amount + 1 })), code: 'BAD_QUOTE_SIGNATURE' },
+      { name: 'quote signature bit flipped', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, signature: flip(q.signature, 0) })), code: 'BAD_QUOTE_SIGNATURE' },
+      { name: 'quote from another relay id', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, relayId: ed.publicKey(S.det('other', 32)) })), code: 'BAD_QUOTE_SIGNATURE' },
+      { name: 'receipt hc changed', type: 'Receipt', hex: hx(O.ReceiptCodec.encode({ ...r, hc: flip(r.hc, 5) })), code: 'BAD_RECEIPT_SIGNATURE' },
+      { name: 'receipt messageId not derived from hk', type: 'Receipt', hex: hx(O.ReceiptCodec.encode({ ...r, messageId: flip(r.messageId, 31) })), code: 'MESSAGE_ID_MISMATCH' },
+    ],
+  };
+}
+
+export function buildSealing() {
+  const c = S.det('sealed body', 100);
+  const blob = sealBlob(S.k, c);
+  const receipt = (bl: Uint8Array, hc = sha256(c)) => {
+    const r = O.signReceipt({ relayId: relayPub, mailbox: S.mailbox, hblob: sha256(bl), hk: S.hk, hc, expiresAt: 1_750_604_800_000 }, S.relaySecret, ed);
+    return hx(O.ReceiptCodec.encode(r));
+  };
+  const garbage = S.det('garbage', 116);
+  const swapped = sealBlob(S.k, S.det('other body', 100));
+  return {
+    description: 'Relay sealing: blob = ChaCha20-Poly1305(k, 12 zero bytes, aad "satpost/v1/blob", c); fraud-proof judgements.',
+    valid: [
+      { name: 'empty body', k: hx(S.k), hk: hx(S.hk), c: '', blob: hx(sealBlob(S.k, new Uint8Array(0))) },
+      { name: '100-byte body', k: hx(S.k), hk: hx(S.hk), c: hx(c), blob: hx(blob) },
+    ],
+    invalid: [
+      { name: 'wrong key', k: hx(S.det('wrong', 32)), blob: hx(blob), code: 'BLOB_AUTH_FAILED' },
+      { name: 'tag flipped', k: hx(S.k), blob: hx(Uint8Array.from(blob, (v, j) => (j === blob.length - 1 ? v ^ 1 : v))), code: 'BLOB_AUTH_FAILED' },
+      { name: 'shorter than a tag', k: hx(S.k), blob: hx(blob.subarray(0, 15)), code: 'BLOB_MALFORMED' },
+      { name: '31-byte key', k: hx(S.k.subarray(1)), blob: hx(blob), code: 'BAD_KEY' },
+    ],
+    fraud: [
+      { name: 'honest relay', receipt: receipt(blob), k: hx(S.k), blob: hx(blob), code: 'NOT_FRAUD' },
+      { name: 'undecryptable blob', receipt: receipt(garbage), k: hx(S.k), blob: hx(garbage), reason: 'BLOB_UNDECRYPTABLE' },
+      { name: 'other content', receipt: receipt(swapped), k: hx(S.k), blob: hx(swapped), reason: 'CONTENT_MISMATCH' },
+      { name: 'k does not match hk', receipt: receipt(garbage), k: hx(S.det('x', 32)), blob: hx(garbage), code: 'KEY_MISMATCH' },
+      { name: 'blob does not match hblob', receipt: receipt(blob), k: hx(S.k), blob: hx(garbage), code: 'BLOB_MISMATCH' },
+    ],
+  };
+}
+
+export const VECTOR_FILES = { 'encoding.json': buildEncoding, 'signatures.json': buildSignatures, 'sealing.json': buildSealing } as const;
