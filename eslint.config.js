@@ -26,7 +26,7 @@ export default tseslint.config(
     ),
   },
   {
-    files: ['src/chain/**/*.ts', 'src/wallet/**/*.ts', 'src/identity/**/*.ts', 'src/store/**/*.ts'],
+    files: ['src/chain/**/*.ts', 'src/wallet/**/*.ts', 'src/identity/**/*.ts', 'src/store/**/*.ts', 'src/watch/**/*.ts', 'src/envelope/**/*.ts', 'src/crypto/**/*.ts'],
     rules: restrict(['**/relay/**', '**/client/**', '**/cli/**', '**/demo/**'], 'lower layers must not import the relay, client or CLI.'),
   },
   {

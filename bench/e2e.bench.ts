@@ -1,0 +1,221 @@
+// Signal encrypt+decrypt throughput with in-memory stores (libsignal alone) vs the SQLite
+// stores (src/identity/stores.ts: write-through cache, group commit, synchronous=FULL), and
+// whole envelopes sealed + opened at 1 KiB and 64 KiB.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  IdentityChange,
+  IdentityKeyPair,
+  IdentityKeyStore,
+  KEMKeyPair,
+  KyberPreKeyRecord,
+  KyberPreKeyStore,
+  PreKeyBundle,
+  PreKeyRecord,
+  PreKeySignalMessage,
+  PreKeyStore,
+  PrivateKey,
+  ProtocolAddress,
+  PublicKey,
+  SessionRecord,
+  SessionStore,
+  SignalMessage,
+  SignedPreKeyRecord,
+  SignedPreKeyStore,
+  processPreKeyBundle,
+  signalDecrypt,
+  signalDecryptPreKey,
+  signalEncrypt,
+  type Direction,
+} from '@signalapp/libsignal-client';
+import type { Benchmark } from './harness.ts';
+import { openIdentityDb } from '../src/identity/db.ts';
+import { createIdentity } from '../src/identity/identity.ts';
+import { PrekeyManager } from '../src/identity/prekeys.ts';
+import { SignalStores } from '../src/identity/stores.ts';
+import { Sessions } from '../src/identity/session.ts';
+import { takeForFetch } from '../src/identity/bundle.ts';
+import { sealEnvelope, openEnvelope } from '../src/envelope/envelope.ts';
+import { H } from '../src/core/hash.ts';
+
+const MS = 2000;
+
+/** Plain Map-backed stores: the libsignal-alone baseline. */
+class MemStores {
+  sessions = new Map<string, Uint8Array<ArrayBuffer>>();
+  ids = new Map<string, PublicKey>();
+  pre = new Map<number, PreKeyRecord>();
+  signed = new Map<number, SignedPreKeyRecord>();
+  kyber = new Map<number, KyberPreKeyRecord>();
+  constructor(readonly kp: IdentityKeyPair, readonly reg: number) {}
+  session = new (class extends SessionStore {
+    constructor(private m: MemStores) { super(); }
+    override async saveSession(a: ProtocolAddress, r: SessionRecord) { this.m.sessions.set(a.toString(), r.serialize()); }
+    override async getSession(a: ProtocolAddress) { const r = this.m.sessions.get(a.toString()); return r ? SessionRecord.deserialize(r) : null; }
+    override async getExistingSessions(): Promise<SessionRecord[]> { return []; }
+  })(this);
+  identity = new (class extends IdentityKeyStore {
+    constructor(private m: MemStores) { super(); }
+    override async getIdentityKey() { return this.m.kp.privateKey; }
+    override async getLocalRegistrationId() { return this.m.reg; }
+    override async saveIdentity(a: ProtocolAddress, k: PublicKey) { this.m.ids.set(a.name(), k); return IdentityChange.NewOrUnchanged; }
+    override async isTrustedIdentity(_a: ProtocolAddress, _k: PublicKey, _d: Direction) { return true; }
+    override async getIdentity(a: ProtocolAddress) { return this.m.ids.get(a.name()) ?? null; }
+  })(this);
+  preKey = new (class extends PreKeyStore {
+    constructor(private m: MemStores) { super(); }
+    override async savePreKey(id: number, r: PreKeyRecord) { this.m.pre.set(id, r); }
+    override async getPreKey(id: number) { return this.m.pre.get(id)!; }
+    override async removePreKey(id: number) { this.m.pre.delete(id); }
+  })(this);
+  signedPreKey = new (class extends SignedPreKeyStore {
+    constructor(private m: MemStores) { super(); }
+    override async saveSignedPreKey(id: number, r: SignedPreKeyRecord) { this.m.signed.set(id, r); }
+    override async getSignedPreKey(id: number) { return this.m.signed.get(id)!; }
+  })(this);
+  kyberPreKey = new (class extends KyberPreKeyStore {
+    constructor(private m: MemStores) { super(); }
+    override async saveKyberPreKey(id: number, r: KyberPreKeyRecord) { this.m.kyber.set(id, r); }
+    override async getKyberPreKey(id: number) { return this.m.kyber.get(id)!; }
+    override async markKyberPreKeyUsed() {}
+  })(this);
+}
+
+async function memoryPairsPerSecond(): Promise<number> {
+  const a = new MemStores(IdentityKeyPair.generate(), 1);
+  const c = new MemStores(IdentityKeyPair.generate(), 2);
+  const aAddr = ProtocolAddress.new('alice', 1);
+  const cAddr = ProtocolAddress.new('carol', 1);
+  const spk = PrivateKey.generate();
+  const kem = KEMKeyPair.generate();
+  const otk = PrivateKey.generate();
+  c.signed.set(1, SignedPreKeyRecord.new(1, 0, spk.getPublicKey(), spk, c.kp.privateKey.sign(spk.getPublicKey().serialize())));
+  c.kyber.set(1, KyberPreKeyRecord.new(1, 0, kem, c.kp.privateKey.sign(kem.getPublicKey().serialize())));
+  c.pre.set(1, PreKeyRecord.new(1, otk.getPublicKey(), otk));
+  const bundle = PreKeyBundle.new(2, 1, 1, otk.getPublicKey(), 1, spk.getPublicKey(), c.signed.get(1)!.signature(), c.kp.publicKey, 1, kem.getPublicKey(), c.kyber.get(1)!.signature());
+  await processPreKeyBundle(bundle, cAddr, aAddr, a.session, a.identity);
+  const msg = new Uint8Array(256);
+  const first = await signalEncrypt(msg, cAddr, aAddr, a.session, a.identity);
+  await signalDecryptPreKey(PreKeySignalMessage.deserialize(first.serialize()), aAddr, cAddr, c.session, c.identity, c.preKey, c.signedPreKey, c.kyberPreKey);
+  const reply = await signalEncrypt(msg, aAddr, cAddr, c.session, c.identity);
+  await signalDecrypt(SignalMessage.deserialize(reply.serialize()), cAddr, aAddr, a.session, a.identity);
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < MS) {
+    const m = await signalEncrypt(msg, cAddr, aAddr, a.session, a.identity);
+    await signalDecrypt(SignalMessage.deserialize(m.serialize()), aAddr, cAddr, c.session, c.identity);
+    n++;
+  }
+  return (n * 1000) / (performance.now() - start);
+}
+
+interface Pair {
+  alice: { sessions: Sessions; self: ReturnType<typeof createIdentity> };
+  carol: { sessions: Sessions; self: ReturnType<typeof createIdentity> };
+  close(): void;
+}
+
+function sqlitePair(dir: string, tag: string, peers: number): Pair {
+  const mk = (name: string) => {
+    const db = openIdentityDb(join(dir, `${tag}-${name}.db`));
+    const self = createIdentity(db, 'bench', { scrypt: { log2N: 10, r: 8, p: 1 } });
+    const prekeys = new PrekeyManager(db, self, { poolSize: Math.max(peers, 5), kyberPoolSize: 2, threshold: 1, kyberThreshold: 1 });
+    prekeys.initialize(Date.now());
+    return { db, self, prekeys, sessions: new Sessions(new SignalStores(db, self)) };
+  };
+  const alice = mk('alice');
+  const carol = mk('carol');
+  return { alice, carol, close: () => { alice.db.close(); carol.db.close(); } };
+}
+
+/**
+ * Encrypt at Alice + decrypt at Carol, `inFlight` conversations at once over the same two
+ * databases (each conversation its own session under its own contact name), so concurrent
+ * steps share one commit per database.
+ */
+async function sqlitePairsPerSecond(dir: string, inFlight: number): Promise<number> {
+  const p = sqlitePair(dir, `c${inFlight}`, inFlight);
+  let pool = (p.carol as unknown as { prekeys: PrekeyManager }).prekeys.buildBundle(Date.now());
+  const msg = new Uint8Array(256);
+  for (let i = 0; i < inFlight; i++) {
+    const { fetched, remaining } = takeForFetch(pool);
+    pool = remaining;
+    const first = await p.alice.sessions.encryptTo(`carol-${i}`, msg, { bundle: fetched });
+    await p.carol.sessions.decryptFrom(`alice-${i}`, first);
+    await p.alice.sessions.decryptFrom(`carol-${i}`, await p.carol.sessions.encryptTo(`alice-${i}`, msg));
+  }
+  const start = performance.now();
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, i) => {
+      while (performance.now() - start < MS) {
+        const c = await p.alice.sessions.encryptTo(`carol-${i}`, msg);
+        await p.carol.sessions.decryptFrom(`alice-${i}`, c);
+        n++;
+      }
+    }),
+  );
+  const rate = (n * 1000) / (performance.now() - start);
+  p.close();
+  return rate;
+}
+
+async function envelopesPerSecond(dir: string, size: number): Promise<number> {
+  const p = sqlitePair(dir, `env${size}`, 1);
+  const carolPre = (p.carol as unknown as { prekeys: PrekeyManager }).prekeys;
+  const { fetched } = takeForFetch(carolPre.buildBundle(Date.now()));
+  const alice = { identity: p.alice.self, sessions: p.alice.sessions };
+  const carol = { identity: p.carol.self, sessions: p.carol.sessions };
+  const data = new Uint8Array(size - 64);
+  let first = true;
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < MS) {
+    const hk = H(Uint8Array.of(n & 0xff, n >> 8, n >> 16));
+    const env = await sealEnvelope({
+      sender: alice,
+      recipient: { peer: 'carol', identityKey: p.carol.self.publicKey, ...(first ? { bundle: fetched } : {}) },
+      message: { kind: 'file', name: 'f', mediaType: 'application/octet-stream', data },
+      hk,
+      relayId: new Uint8Array(32),
+      mailbox: p.carol.self.mailbox,
+      mode: 'recipient-pays',
+      now: Date.now(),
+    });
+    first = false;
+    await openEnvelope({ recipient: carol, ...env, mailbox: p.carol.self.mailbox, hk });
+    n++;
+  }
+  const rate = (n * 1000) / (performance.now() - start);
+  p.close();
+  return rate;
+}
+
+export const bench: Benchmark = {
+  name: 'e2e',
+  description: 'Signal sessions and envelopes: libsignal alone vs SQLite stores (group commit, synchronous=FULL)',
+  async run(report, log) {
+    const dir = mkdtempSync(join(tmpdir(), 'satpost-bench-e2e-'));
+    try {
+      log('in-memory stores');
+      report({ metric: 'signal enc+dec, in-memory Map stores', value: await memoryPairsPerSecond(), unit: 'pairs/s', note: 'libsignal alone, 1 conversation' });
+      log('SQLite stores, sequential');
+      report({ metric: 'signal enc+dec, SQLite stores, 1 in flight', value: await sqlitePairsPerSecond(dir, 1), unit: 'pairs/s', note: 'one fsync per step' });
+      log('SQLite stores, 32 in flight');
+      report({
+        metric: 'signal enc+dec, SQLite stores, 32 in flight',
+        value: await sqlitePairsPerSecond(dir, 32),
+        unit: 'pairs/s',
+        goal: '>= 3000',
+        note: 'group commit: concurrent steps share one fsync',
+      });
+      for (const size of [1024, 65536]) {
+        log(`envelopes ${size}`);
+        report({ metric: `envelopes sealed+opened, ${size / 1024} KiB`, value: await envelopesPerSecond(dir, size), unit: 'envelopes/s', note: 'SQLite stores, sequential' });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
