@@ -2,7 +2,7 @@
  * The whole of what satpost needs from a Bitcoin chain. Kept tiny on purpose (Core
  * Lightning's backend is five methods): everything else (wallet sync, contract
  * watching) is built once above it. Every implementation passes the same compliance
- * suite (test/chain-backend.compliance.ts).
+ * suite (test/chain/backend-compliance.ts).
  *
  * Amounts are integer satoshis as JS numbers (exact below 2^53, far above 21e14).
  * Txids and block hashes are lowercase hex in display (RPC) byte order.

@@ -1,0 +1,140 @@
+/**
+ * Wallet keys: BIP39 mnemonic -> BIP32 root -> BIP84 account (P2WPKH) plus a separate
+ * branch for contract keys.
+ *
+ *   m/84'/coin'/0'/0/i    receive addresses (BIP84 external chain)
+ *   m/84'/coin'/0'/1/i    change addresses (BIP84 internal chain)
+ *   m/1017'/coin'/0'/i'   contract (HTLC) keys, every level hardened
+ *
+ * Contract keys live outside the BIP84 account on purpose: the account's zpub may be
+ * exported to a watch-only tool, and a non-hardened contract branch under it would let
+ * that tool link every contract key (they appear in on-chain scripts and in quotes) to the
+ * wallet. Hardened leaves also mean one leaked contract private key reveals nothing about
+ * the others. Nothing needs to derive contract public keys without the seed, so the cost
+ * of hardening is nil. Purpose 1017' follows LND's keychain for "protocol keys"; LND uses an
+ * aezeed rather than a BIP39 seed, so the same mnemonic never meets both.
+ */
+import { HDKey, HARDENED_OFFSET } from '@scure/bip32';
+import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
+import { wordlist as english } from '@scure/bip39/wordlists/english.js';
+import { p2wpkh } from '@scure/btc-signer';
+import { expected } from '../core/errors.ts';
+import type { BtcNetwork } from '../core/network.ts';
+import { WalletError } from './errors.ts';
+
+export type Chain = 0 | 1;
+export const RECEIVE: Chain = 0;
+export const CHANGE: Chain = 1;
+export const CONTRACT_PURPOSE = 1017;
+/** BIP44 index limit: non-hardened indexes are below 2^31. */
+export const MAX_INDEX = HARDENED_OFFSET - 1;
+
+/** SLIP-132 version bytes so the account key reads zpub/vpub like other BIP84 wallets. */
+const BIP84_VERSIONS = {
+  mainnet: { private: 0x04b2430c, public: 0x04b24746 }, // zprv / zpub
+  test: { private: 0x045f18bc, public: 0x045f1cf6 }, // vprv / vpub
+};
+
+export function normalizeMnemonic(mnemonic: string): string {
+  return mnemonic.normalize('NFKD').trim().toLowerCase().split(/\s+/).join(' ');
+}
+
+/** A fresh English mnemonic of 12 or 24 words from caller-supplied randomness. */
+export function generateMnemonic(randomBytes: (n: number) => Uint8Array, words: 12 | 24 = 12): string {
+  if (words !== 12 && words !== 24) throw new WalletError('BAD_MNEMONIC', expected('words', '12 or 24', words));
+  return entropyToMnemonic(randomBytes(words === 12 ? 16 : 32), english);
+}
+
+/** Checks word count, words and checksum; returns the normalised phrase. */
+export function checkMnemonic(mnemonic: string): string {
+  const m = normalizeMnemonic(mnemonic);
+  const count = m === '' ? 0 : m.split(' ').length;
+  if (count !== 12 && count !== 24) {
+    throw new WalletError('BAD_MNEMONIC', expected('mnemonic', '12 or 24 English BIP39 words', `${count} words`));
+  }
+  if (!validateMnemonic(m, english)) {
+    throw new WalletError('BAD_MNEMONIC', 'mnemonic has an unknown word or a wrong checksum');
+  }
+  return m;
+}
+
+export interface KeyPair {
+  /** 33-byte compressed secp256k1 public key. */
+  pubkey33: Uint8Array;
+  /** 32-byte private key. Never log or persist it unencrypted. */
+  privkey32: Uint8Array;
+  path: string;
+}
+
+/** Everything derived from one seed for one network. Holds private keys in memory. */
+export class WalletKeys {
+  readonly network: BtcNetwork;
+  /** BIP32 fingerprint of the master key, as PSBT derivation records carry it. */
+  readonly masterFingerprint: number;
+  readonly account: HDKey;
+  private readonly contractRoot: HDKey;
+  private readonly chains: Record<Chain, HDKey>;
+
+  constructor(mnemonic: string, bip39Passphrase: string, network: BtcNetwork) {
+    const m = checkMnemonic(mnemonic);
+    this.network = network;
+    const versions = network.coinType === 0 ? BIP84_VERSIONS.mainnet : BIP84_VERSIONS.test;
+    const root = HDKey.fromMasterSeed(mnemonicToSeedSync(m, bip39Passphrase), versions);
+    this.masterFingerprint = root.fingerprint;
+    this.account = root.derive(`m/84'/${network.coinType}'/0'`);
+    this.contractRoot = root.derive(`m/${CONTRACT_PURPOSE}'/${network.coinType}'/0'`);
+    this.chains = { 0: this.account.deriveChild(0), 1: this.account.deriveChild(1) };
+    root.wipePrivateData();
+  }
+
+  /** Account extended public key (zpub on mainnet, vpub on test networks). */
+  get accountXpub(): string {
+    return this.account.publicExtendedKey;
+  }
+
+  /** Account extended private key (zprv/vprv): for backups and tests only. */
+  get accountXprv(): string {
+    return this.account.privateExtendedKey;
+  }
+
+  walletKey(chain: Chain, index: number): KeyPair {
+    checkIndex(index);
+    const k = this.chains[chain].deriveChild(index);
+    return {
+      pubkey33: k.publicKey!,
+      privkey32: k.privateKey!,
+      path: `m/84'/${this.network.coinType}'/0'/${chain}/${index}`,
+    };
+  }
+
+  /** P2WPKH scriptPubKey and address of a wallet key (public derivation only). */
+  address(chain: Chain, index: number): { script: Uint8Array; address: string } {
+    checkIndex(index);
+    const pub = this.chains[chain].deriveChild(index).publicKey!;
+    const pay = p2wpkh(pub, this.network);
+    return { script: pay.script, address: pay.address! };
+  }
+
+  contractKey(index: number): KeyPair {
+    checkIndex(index);
+    const k = this.contractRoot.deriveChild(index + HARDENED_OFFSET);
+    return {
+      pubkey33: k.publicKey!,
+      privkey32: k.privateKey!,
+      path: `m/${CONTRACT_PURPOSE}'/${this.network.coinType}'/0'/${index}'`,
+    };
+  }
+
+  wipe(): void {
+    this.account.wipePrivateData();
+    this.contractRoot.wipePrivateData();
+    this.chains[0].wipePrivateData();
+    this.chains[1].wipePrivateData();
+  }
+}
+
+function checkIndex(index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index > MAX_INDEX) {
+    throw new WalletError('BAD_INDEX', expected('index', `an integer in 0..${MAX_INDEX}`, index));
+  }
+}
