@@ -1,8 +1,8 @@
 // Bitcoin Core's tx_valid.json / tx_invalid.json through the devnet's own checks: the
 // context-free rules (consensus.ts) and the bitcore bridge (script-check.ts). Known
 // divergences of bitcore from Core are listed by case with the reason; any other
-// disagreement fails. The vectors live outside the repository (../shared/vectors), and
-// their absence is a failure, not a skip.
+// disagreement fails. The vectors are copied into test/vectors/bitcoin-core/ (MIT, see its
+// README) so a clone tests itself; their absence is a failure, not a skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,13 +15,13 @@ import { isCoinbase, parseTx } from '../../src/chain/devnet/tx.ts';
 import { parseCoreScript } from './core-script-notation.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const vectorsDir = join(repoRoot, '..', 'shared', 'vectors', 'bitcoin-core');
+const vectorsDir = join(repoRoot, 'test', 'vectors', 'bitcoin-core');
 
 type Case = [[string, number, string, number?][], string, string];
 
 function load(name: string): { index: number; c: Case }[] {
   const path = join(vectorsDir, name);
-  assert.ok(existsSync(path), `Bitcoin Core vectors missing at ${path}: clone shared/ beside the repository`);
+  assert.ok(existsSync(path), `Bitcoin Core vectors missing at ${path}: the repository is incomplete`);
   const all = JSON.parse(readFileSync(path, 'utf8')) as unknown[];
   const cases: { index: number; c: Case }[] = [];
   all.forEach((e) => {
