@@ -66,3 +66,29 @@ export function migrate(db: Db, migrations: readonly string[]): void {
     }
   }
 }
+
+/**
+ * Migrations for a store that shares its file with another store (the contract book lives
+ * in the party's wallet file, whose own migrations own `user_version`). Versions are kept
+ * per store name in `store_versions(store TEXT PK, version INTEGER)`.
+ */
+export function migrateStore(db: Db, store: string, migrations: readonly string[]): void {
+  db.exec('CREATE TABLE IF NOT EXISTS store_versions (store TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT version FROM store_versions WHERE store = ?').get(store) as { version: number } | undefined;
+  const current = row?.version ?? 0;
+  if (current > migrations.length) {
+    throw new StoreError('SCHEMA_TOO_NEW', `store "${store}" schema version ${current} is newer than this program knows (${migrations.length}); upgrade satpost`);
+  }
+  const set = db.prepare('INSERT INTO store_versions (store, version) VALUES (?, ?) ON CONFLICT (store) DO UPDATE SET version = excluded.version');
+  for (let v = current; v < migrations.length; v++) {
+    const apply = db.transaction(() => {
+      db.exec(migrations[v]!);
+      set.run(store, v + 1);
+    });
+    try {
+      apply();
+    } catch (cause) {
+      throw new StoreError('MIGRATION_FAILED', `store "${store}" migration ${v + 1} failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+}
