@@ -1,0 +1,164 @@
+/**
+ * Test networks of real libp2p relays in one process, on 127.0.0.1 port 0. Everything
+ * waits on events (connections, grafts, heartbeats, stats), never on sleeps; `waitFor`
+ * only fails a test that would otherwise hang.
+ */
+import { randomBytes } from 'node:crypto';
+import { IdentityKeyPair } from '@signalapp/libsignal-client';
+import { mailboxIdOf, mailboxQueryBytes, type MailboxQuery } from '../../src/core/objects/index.ts';
+import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
+import { QueryService, type MailboxLookup } from '../../src/p2p/query.ts';
+import { OfferService, type OnOffer } from '../../src/p2p/offers.ts';
+import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
+
+export interface Relay {
+  index: number;
+  secret: Uint8Array;
+  node: RelayNode;
+  queries: QueryService;
+  offers: OfferService;
+}
+
+export interface NetOptions {
+  lookup?: (i: number) => MailboxLookup;
+  onOffer?: (i: number, secret: Uint8Array) => OnOffer;
+}
+
+/** Resolves once `cond()` holds, re-checking whenever one of `targets` fires one of `events`. */
+export function waitFor(cond: () => boolean, targets: EventTarget[], events: string[], what: string, guardMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!cond()) return;
+      cleanup();
+      resolve();
+    };
+    const guard = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, guardMs);
+    const cleanup = (): void => {
+      clearTimeout(guard);
+      for (const t of targets) for (const e of events) t.removeEventListener(e, check);
+    };
+    for (const t of targets) for (const e of events) t.addEventListener(e, check);
+    check();
+  });
+}
+
+export async function startRelays(n: number, o: NetOptions = {}): Promise<Relay[]> {
+  const relays: Relay[] = [];
+  for (let i = 0; i < n; i++) {
+    const secret = new Uint8Array(randomBytes(32));
+    const node = await createRelayNode({ nodeSecret: secret, heartbeatMs: 100 });
+    const queries = new QueryService({ node, lookup: o.lookup?.(i) ?? (() => undefined) });
+    const offers = new OfferService({ node, onOffer: o.onOffer?.(i, secret) ?? (() => undefined) });
+    await node.start();
+    await queries.start();
+    await offers.start();
+    relays.push({ index: i, secret, node, queries, offers });
+  }
+  return relays;
+}
+
+export async function stopRelays(relays: Relay[]): Promise<void> {
+  await Promise.all(
+    relays.map(async (r) => {
+      await r.offers.stop();
+      await r.queries.stop();
+      await r.node.stop();
+    }),
+  );
+}
+
+export type Edge = [number, number];
+
+export const lineEdges = (n: number): Edge[] => Array.from({ length: n - 1 }, (_, i) => [i, i + 1] as Edge);
+
+/** A connected random graph: a random spanning tree plus `extra` distinct edges (deterministic per seed). */
+export function randomEdges(n: number, extra: number, seed: number): Edge[] {
+  let s = seed >>> 0;
+  const rand = (k: number): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * k;
+  };
+  const key = (a: number, b: number): string => (a < b ? `${a}-${b}` : `${b}-${a}`);
+  const have = new Set<string>();
+  const edges: Edge[] = [];
+  for (let i = 1; i < n; i++) {
+    const j = Math.floor(rand(i));
+    edges.push([j, i]);
+    have.add(key(i, j));
+  }
+  while (edges.length < n - 1 + extra) {
+    const a = Math.floor(rand(n));
+    const b = Math.floor(rand(n));
+    if (a === b || have.has(key(a, b))) continue;
+    have.add(key(a, b));
+    edges.push([a, b]);
+  }
+  return edges;
+}
+
+/** Dials every edge and waits until both ends list each other and the offer mesh spans the graph. */
+export async function connect(relays: Relay[], edges: Edge[]): Promise<void> {
+  for (const [a, b] of edges) await relays[a]!.node.connect(relays[b]!.node.multiaddrs()[0]!);
+  const libs = relays.map((r) => r.node.libp2p);
+  const linked = (): boolean =>
+    edges.every(([a, b]) => {
+      const pa = libs[a]!.peerId.toString();
+      const pb = libs[b]!.peerId.toString();
+      return libs[a]!.getPeers().some((p) => p.toString() === pb) && libs[b]!.getPeers().some((p) => p.toString() === pa);
+    });
+  await waitFor(linked, libs, ['peer:connect'], 'connections');
+  await waitFor(() => meshSpans(relays), libs.map((l) => l.services.pubsub), ['gossipsub:graft', 'gossipsub:heartbeat', 'subscription-change'], 'gossipsub mesh');
+}
+
+/** Every relay reaches every other along directed mesh edges (how gossipsub forwards). */
+function meshSpans(relays: Relay[]): boolean {
+  const byId = new Map(relays.map((r) => [r.node.peerId.toString(), r.index]));
+  for (const start of relays) {
+    const seen = new Set([start.index]);
+    const todo = [start.index];
+    while (todo.length > 0) {
+      const i = todo.pop()!;
+      for (const p of relays[i]!.node.meshPeers(OFFER_TOPIC)) {
+        const j = byId.get(p);
+        if (j !== undefined && !seen.has(j)) {
+          seen.add(j);
+          todo.push(j);
+        }
+      }
+    }
+    if (seen.size !== relays.length) return false;
+  }
+  return true;
+}
+
+/** Carol: an identity key pair and a signer of mailbox queries. */
+export function makeCarol(): { keys: IdentityKeyPair; identityKey: Uint8Array; mailbox: Uint8Array; query(o?: Partial<MailboxQuery>): MailboxQuery } {
+  const keys = IdentityKeyPair.generate();
+  const identityKey = keys.publicKey.serialize();
+  const mailbox = mailboxIdOf(identityKey);
+  return {
+    keys,
+    identityKey,
+    mailbox,
+    query(o = {}) {
+      const hopLimit = o.hopLimit ?? 3;
+      const unsigned = {
+        queryId: o.queryId ?? new Uint8Array(randomBytes(16)),
+        mailbox: o.mailbox ?? mailbox,
+        identityKey: o.identityKey ?? identityKey,
+        timestamp: o.timestamp ?? Date.now(),
+        hopLimit,
+      };
+      const signature = o.signature ?? keys.privateKey.sign(mailboxQueryBytes(unsigned) as Uint8Array<ArrayBuffer>);
+      return { ...unsigned, signature, hopsLeft: o.hopsLeft ?? hopLimit };
+    },
+  };
+}
+
+export const sum = (relays: Relay[], f: (r: Relay) => number): number => relays.reduce((acc, r) => acc + f(r), 0);
