@@ -1,11 +1,17 @@
 /**
  * `satpost` command line. Each command group lives in its own module and registers
  * itself on the program; this file only wires them and turns typed errors into a
- * clear message and a non-zero exit.
+ * clear message (with what to do next) and a non-zero exit.
  */
 import { Command, CommanderError } from 'commander';
 import { SatpostError } from '../core/errors.ts';
+import { registerAddressCommand } from './address.ts';
+import { registerContactCommands } from './contact.ts';
 import { registerDevnetCommand } from './devnet.ts';
+import { hintFor } from './hints.ts';
+import { registerInitCommand } from './init.ts';
+import { registerRelayCommand } from './relay.ts';
+import { registerWalletCommands } from './wallet.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -17,7 +23,12 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerInitCommand(program);
+  registerAddressCommand(program);
+  registerContactCommands(program);
+  registerWalletCommands(program);
   registerDevnetCommand(program);
+  registerRelayCommand(program);
   return program;
 }
 
@@ -35,10 +46,16 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** --json: {"error":{"code","message"}} on stdout (plus `reason`/`change` when the error has them); else one line on stderr. */
 export function reportError(err: unknown, json: boolean): void {
   if (err instanceof SatpostError) {
-    if (json) process.stdout.write(JSON.stringify({ error: err.toJSON() }) + '\n');
-    else process.stderr.write(`error [${err.code}]: ${err.message}\n`);
+    if (json) {
+      const { name: _name, ...fields } = err.toJSON() as { name: string; code: string; message: string };
+      process.stdout.write(JSON.stringify({ error: fields }) + '\n');
+    } else {
+      const hint = hintFor(err);
+      process.stderr.write(`error [${err.code}]: ${err.message}${hint ? `; ${hint}` : ''}\n`);
+    }
   } else {
     const e = err as Error;
     if (json) process.stdout.write(JSON.stringify({ error: { code: 'INTERNAL', message: String(e?.message ?? e) } }) + '\n');

@@ -1,0 +1,71 @@
+/**
+ * `satpost relay`: runs a relay daemon. Settings come from --config (JSON), then
+ * SATPOST_RELAY_* environment variables, then these flags (src/relay/config.ts documents
+ * every setting). Prints `listening on <url>` on stdout when ready; SIGTERM/SIGINT stop it
+ * gracefully (acknowledged deposits are always committed).
+ */
+import { Command } from 'commander';
+import { join } from 'node:path';
+import { loadConfig, type ConfigInput } from '../relay/config.ts';
+import { startRelay } from '../relay/daemon.ts';
+import { defaultDataDir } from './devnet.ts';
+
+interface RelayFlags {
+  config?: string;
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  chain?: string;
+  network?: string;
+  publicUrl?: string;
+  name?: string;
+  synchronous?: string;
+  modes?: string;
+  logLevel?: string;
+  set?: string[];
+}
+
+export function registerRelayCommand(program: Command): void {
+  program
+    .command('relay')
+    .description('run a satpost relay: stores sealed messages for a fee, serves HTTP and a WebSocket stream')
+    .option('--config <file>', 'JSON file of relay settings')
+    .option('--port <port>', 'TCP port (0: any free port; default 8090)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--data-dir <dir>', 'directory of relay.sqlite and the keys (default: <satpost data dir>/relay)')
+    .option('--chain <url>', 'Esplora API root of the chain, e.g. a satpost devnet')
+    .option('--network <name>', 'regtest, signet, testnet or mainnet (default regtest)')
+    .option('--public-url <url>', 'URL clients reach this relay at (default http://host:port)')
+    .option('--name <name>', 'relay name in the information document')
+    .option('--synchronous <mode>', 'SQLite durability: FULL (default) or NORMAL')
+    .option('--modes <list>', 'accepted payment modes, comma separated')
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug or silent')
+    .option('--set <key=value...>', 'any other setting by its config key, e.g. --set priceBaseSats=1000')
+    .action(async (f: RelayFlags) => {
+      const flags: ConfigInput = {
+        port: f.port, host: f.host, dataDir: f.dataDir, chainUrl: f.chain, network: f.network, publicUrl: f.publicUrl,
+        name: f.name, synchronous: f.synchronous, acceptedModes: f.modes, logLevel: f.logLevel,
+      };
+      for (const kv of f.set ?? []) {
+        const at = kv.indexOf('=');
+        flags[(at < 0 ? kv : kv.slice(0, at)) as keyof ConfigInput] = at < 0 ? '' : kv.slice(at + 1);
+      }
+      const config = loadConfig({ ...(f.config ? { file: f.config } : {}), env: process.env, flags });
+      if (config.dataDir === '') config.dataDir = join(defaultDataDir(), 'relay');
+      const relay = await startRelay(config);
+      process.stdout.write(`listening on ${relay.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          relay.stop().then(resolve, (err: unknown) => {
+            process.stderr.write(`relay stopped with an error: ${String(err)}\n`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

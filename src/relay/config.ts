@@ -1,0 +1,239 @@
+/**
+ * Every relay setting, its unit and its default, in one table. Settings are read from a
+ * JSON file, then from SATPOST_RELAY_<KEY> environment variables (the key in
+ * UPPER_SNAKE_CASE, e.g. SATPOST_RELAY_PRICE_PER_KIB_SATS), then from command-line flags;
+ * later sources win. Every value is validated; an unknown key or a bad value is
+ * RelayError BAD_CONFIG naming the source.
+ */
+import { readFileSync } from 'node:fs';
+import { expected } from '../core/errors.ts';
+import { MAX_BODY, MAX_SEALED_HEADER } from '../core/limits.ts';
+import { isNetworkName, type NetworkName } from '../core/network.ts';
+import type { PaymentMode } from '../core/objects/index.ts';
+import { RelayError } from './errors.ts';
+
+export interface RelayConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  name: string;
+  publicUrl: string;
+  network: NetworkName;
+  chainUrl: string;
+  priceBaseSats: number;
+  pricePerKibSats: number;
+  pricePerDaySats: number;
+  maxMessageBytes: number;
+  maxRetentionSecs: number;
+  blockIntervalSecs: number;
+  mailboxMaxMessages: number;
+  mailboxMaxBytes: number;
+  rateLimitBurst: number;
+  rateLimitPerSec: number;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  quoteValiditySecs: number;
+  challengeTtlSecs: number;
+  authMaxSkewSecs: number;
+  confirmations: number;
+  lockBlocks: number;
+  claimMarginBlocks: number;
+  acceptedModes: PaymentMode[];
+  synchronous: 'FULL' | 'NORMAL';
+  writeBatchMax: number;
+  sweepIntervalSecs: number;
+  streamMaxInFlight: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+}
+
+type Kind = 'string' | 'int' | 'network' | 'modes' | 'sync' | 'level';
+interface Setting {
+  kind: Kind;
+  min?: number;
+  max?: number;
+  unit: string;
+  doc: string;
+}
+
+const INT_MAX = Number.MAX_SAFE_INTEGER;
+
+/** The documentation of every setting (also rendered into docs/relay-api.md). */
+export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
+  host: { kind: 'string', unit: 'address', doc: 'address to bind' },
+  port: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: '0 picks a free port' },
+  dataDir: { kind: 'string', unit: 'path', doc: 'directory of relay.sqlite, node-key and contract-seed' },
+  name: { kind: 'string', unit: 'text', doc: 'name shown in the information document' },
+  publicUrl: { kind: 'string', unit: 'URL', doc: 'URL clients use to reach this relay (quotes carry it); empty: http://host:port' },
+  network: { kind: 'network', unit: 'name', doc: 'Bitcoin network: regtest, signet, testnet or mainnet' },
+  chainUrl: { kind: 'string', unit: 'URL', doc: 'Esplora API root of the chain (e.g. a satpost devnet); empty: no chain, quotes refused' },
+  priceBaseSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats', doc: 'price of every message' },
+  pricePerKibSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per KiB (rounded up)', doc: 'price per KiB of body' },
+  pricePerDaySats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per day (rounded up)', doc: 'price per day of retention' },
+  maxMessageBytes: { kind: 'int', min: 1, max: MAX_BODY, unit: 'bytes', doc: 'largest body c accepted' },
+  maxRetentionSecs: { kind: 'int', min: 1, max: 0xffffffff, unit: 'seconds', doc: 'longest retention offered' },
+  blockIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'expected time between blocks; retention must end before T - claim margin' },
+  mailboxMaxMessages: { kind: 'int', min: 1, max: INT_MAX, unit: 'messages', doc: 'stored messages per mailbox' },
+  mailboxMaxBytes: { kind: 'int', min: 1, max: INT_MAX, unit: 'bytes', doc: 'stored blob bytes per mailbox' },
+  rateLimitBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests', doc: 'token bucket size per client address; 0 disables rate limiting' },
+  rateLimitPerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests per second', doc: 'token bucket refill per client address' },
+  bodyLimitBytes: { kind: 'int', min: 0, max: 2 * MAX_BODY, unit: 'bytes', doc: 'largest HTTP body or WebSocket frame; 0: maxMessageBytes + 10 KiB (sealed header and framing)' },
+  requestTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'time allowed to receive a whole request (0: none)' },
+  keepAliveTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'idle keep-alive connection timeout' },
+  quoteValiditySecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'a quote must be deposited within this time' },
+  challengeTtlSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'a mailbox challenge must be used within this time' },
+  authMaxSkewSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'largest clock difference accepted in a MailboxAuth timestamp' },
+  confirmations: { kind: 'int', min: 0, max: 1000, unit: 'blocks', doc: 'confirmations a funding needs before the relay claims' },
+  lockBlocks: { kind: 'int', min: 2, max: 2016, unit: 'blocks', doc: 'contract locktime T = tip + lockBlocks' },
+  claimMarginBlocks: { kind: 'int', min: 1, max: 2015, unit: 'blocks', doc: 'the relay claims no later than T - claimMarginBlocks' },
+  acceptedModes: { kind: 'modes', unit: 'list', doc: 'payment modes offered: sender-pays, recipient-pays (comma separated in env/flags)' },
+  synchronous: { kind: 'sync', unit: 'FULL|NORMAL', doc: 'SQLite durability: FULL survives power loss, NORMAL only a process crash' },
+  writeBatchMax: { kind: 'int', min: 1, max: 100000, unit: 'writes', doc: 'largest group-commit batch' },
+  sweepIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'how often expired messages, keys and quotes are deleted' },
+  streamMaxInFlight: { kind: 'int', min: 1, max: 100000, unit: 'requests', doc: 'unanswered requests allowed per WebSocket connection' },
+  logLevel: { kind: 'level', unit: 'level', doc: 'pino log level' },
+};
+
+export const DEFAULTS: RelayConfig = {
+  host: '127.0.0.1',
+  port: 8090,
+  dataDir: '',
+  name: 'satpost relay',
+  publicUrl: '',
+  network: 'regtest',
+  chainUrl: '',
+  priceBaseSats: 500,
+  pricePerKibSats: 2,
+  pricePerDaySats: 10,
+  maxMessageBytes: MAX_BODY,
+  maxRetentionSecs: 86400,
+  blockIntervalSecs: 600,
+  mailboxMaxMessages: 10_000,
+  mailboxMaxBytes: 256 * 1024 * 1024,
+  rateLimitBurst: 200,
+  rateLimitPerSec: 100,
+  bodyLimitBytes: 0,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 72_000,
+  quoteValiditySecs: 600,
+  challengeTtlSecs: 60,
+  authMaxSkewSecs: 120,
+  confirmations: 1,
+  lockBlocks: 144,
+  claimMarginBlocks: 12,
+  acceptedModes: ['recipient-pays', 'sender-pays'],
+  synchronous: 'FULL',
+  writeBatchMax: 1024,
+  sweepIntervalSecs: 60,
+  streamMaxInFlight: 256,
+  logLevel: 'info',
+};
+
+export type ConfigInput = Partial<Record<keyof RelayConfig, unknown>>;
+
+const MODES: readonly PaymentMode[] = ['sender-pays', 'recipient-pays'];
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'silent'];
+
+function bad(source: string, key: string, expectation: string, got: unknown): RelayError {
+  return new RelayError('BAD_CONFIG', `${source}: ${expected(key, expectation, got)}`);
+}
+
+/** One value from any source; strings are accepted everywhere (env and flags are text). */
+function parseValue(key: keyof RelayConfig, raw: unknown, source: string): unknown {
+  const s = SETTINGS[key];
+  switch (s.kind) {
+    case 'string':
+      if (typeof raw !== 'string') throw bad(source, key, 'a string', raw);
+      return raw;
+    case 'int': {
+      const n = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < s.min! || n > s.max!) {
+        throw bad(source, key, `an integer ${s.min}..${s.max} (${s.unit})`, raw);
+      }
+      return n;
+    }
+    case 'network':
+      if (typeof raw !== 'string' || !isNetworkName(raw)) throw bad(source, key, 'regtest, signet, testnet or mainnet', raw);
+      return raw;
+    case 'modes': {
+      const list = typeof raw === 'string' ? raw.split(',').map((x) => x.trim()).filter((x) => x !== '') : raw;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((m) => MODES.includes(m as PaymentMode))) {
+        throw bad(source, key, 'a non-empty list of sender-pays, recipient-pays', Array.isArray(raw) ? raw.join(',') : raw);
+      }
+      return [...new Set(list as PaymentMode[])];
+    }
+    case 'sync':
+      if (raw !== 'FULL' && raw !== 'NORMAL') throw bad(source, key, 'FULL or NORMAL', raw);
+      return raw;
+    case 'level':
+      if (typeof raw !== 'string' || !LEVELS.includes(raw)) throw bad(source, key, LEVELS.join(', '), raw);
+      return raw;
+  }
+}
+
+function apply(into: Record<string, unknown>, input: ConfigInput, source: string): void {
+  for (const [key, raw] of Object.entries(input)) {
+    if (raw === undefined) continue;
+    if (!Object.hasOwn(SETTINGS, key)) throw new RelayError('BAD_CONFIG', `${source}: unknown setting "${key}"`);
+    into[key] = parseValue(key as keyof RelayConfig, raw, source);
+  }
+}
+
+export const envName = (key: string): string => `SATPOST_RELAY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+export interface ConfigSources {
+  /** Path of a JSON object of settings. */
+  file?: string;
+  env?: Record<string, string | undefined>;
+  flags?: ConfigInput;
+}
+
+/** Defaults < file < env < flags, then the cross-setting rules. */
+export function loadConfig(sources: ConfigSources = {}): RelayConfig {
+  const cfg: Record<string, unknown> = { ...DEFAULTS };
+  if (sources.file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(sources.file, 'utf8'));
+    } catch (cause) {
+      throw new RelayError('BAD_CONFIG', `config file ${sources.file}: ${(cause as Error).message}`, { cause });
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new RelayError('BAD_CONFIG', `config file ${sources.file}: expected a JSON object`);
+    }
+    apply(cfg, parsed as ConfigInput, `config file ${sources.file}`);
+  }
+  if (sources.env) {
+    const fromEnv: ConfigInput = {};
+    for (const key of Object.keys(SETTINGS)) {
+      const v = sources.env[envName(key)];
+      if (v !== undefined) fromEnv[key as keyof RelayConfig] = v;
+    }
+    apply(cfg, fromEnv, 'environment');
+  }
+  if (sources.flags) apply(cfg, sources.flags, 'command line');
+  return finish(cfg as unknown as RelayConfig);
+}
+
+/** Derived defaults and rules that tie settings together. */
+export function finish(cfg: RelayConfig): RelayConfig {
+  const out = { ...cfg, acceptedModes: [...cfg.acceptedModes] };
+  if (out.bodyLimitBytes === 0) out.bodyLimitBytes = out.maxMessageBytes + MAX_SEALED_HEADER + 8192;
+  if (out.bodyLimitBytes < out.maxMessageBytes) {
+    throw new RelayError('BAD_CONFIG', expected('bodyLimitBytes', `>= maxMessageBytes (${out.maxMessageBytes})`, out.bodyLimitBytes));
+  }
+  if (out.claimMarginBlocks >= out.lockBlocks) {
+    throw new RelayError('BAD_CONFIG', expected('claimMarginBlocks', `< lockBlocks (${out.lockBlocks})`, out.claimMarginBlocks));
+  }
+  return out;
+}
+
+/** Longest retention the contract's timelock allows: it must end before T - claim margin. */
+export function retentionCeilingSecs(cfg: RelayConfig): number {
+  return Math.min(cfg.maxRetentionSecs, (cfg.lockBlocks - cfg.claimMarginBlocks) * cfg.blockIntervalSecs);
+}
+
+/** base + perKiB x ceil(size / 1024) + perDay x ceil(retention / 86400), in sats. */
+export function priceOf(cfg: RelayConfig, size: number, retentionSecs: number): number {
+  return cfg.priceBaseSats + cfg.pricePerKibSats * Math.ceil(size / 1024) + cfg.pricePerDaySats * Math.ceil(retentionSecs / 86400);
+}

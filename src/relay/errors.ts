@@ -1,0 +1,64 @@
+/**
+ * Relay refusals. Each code has one HTTP status, and the message is safe to show a client
+ * (it never contains secrets or other users' data). Clients branch on `code`.
+ */
+import { SatpostError } from '../core/errors.ts';
+
+export const RELAY_ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  BAD_ENCODING: 400,
+  BAD_CONFIG: 500,
+  BAD_DEPOSIT: 400,
+  MODE_NOT_ACCEPTED: 422,
+  TOO_LARGE: 413,
+  BODY_TOO_LARGE: 413,
+  RETENTION_TOO_LONG: 422,
+  FEE_TOO_LOW: 402,
+  MAILBOX_QUOTA_FULL: 507,
+  QUOTE_UNKNOWN: 404,
+  QUOTE_EXPIRED: 410,
+  QUOTE_USED: 409,
+  MAILBOX_MISMATCH: 422,
+  SIZE_MISMATCH: 422,
+  FUNDING_UNAVAILABLE: 501,
+  FUNDING_UNEXPECTED: 422,
+  FUNDING_INVALID: 422,
+  AUTH_MAILBOX_MISMATCH: 403,
+  AUTH_BAD_KEY: 400,
+  AUTH_BAD_SIGNATURE: 403,
+  AUTH_STALE: 403,
+  AUTH_UNKNOWN_CHALLENGE: 403,
+  AUTH_CHALLENGE_USED: 403,
+  AUTH_CHALLENGE_EXPIRED: 403,
+  MESSAGE_UNKNOWN: 404,
+  PREIMAGE_MISMATCH: 422,
+  UNLOCK_UNAVAILABLE: 501,
+  CHAIN_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+  STREAM_BUSY: 429,
+  NOT_FOUND: 404,
+  BAD_CONTENT_TYPE: 415,
+  SHUTTING_DOWN: 503,
+  INTERNAL: 500,
+} as const;
+
+export type RelayErrorCode = keyof typeof RELAY_ERROR_STATUS;
+
+export class RelayError extends SatpostError<RelayErrorCode> {
+  /** Machine-readable extras safe to send (e.g. the price for FEE_TOO_LOW). */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: RelayErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, message, options);
+    this.details = options?.details;
+  }
+
+  get status(): number {
+    return RELAY_ERROR_STATUS[this.code];
+  }
+
+  /** The JSON body of every refusal: {error: {code, message, ...details}}. */
+  body(): { error: { code: RelayErrorCode; message: string } & Record<string, unknown> } {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}

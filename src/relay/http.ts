@@ -1,0 +1,132 @@
+/**
+ * The relay's HTTP API (Fastify 5); docs/relay-api.md describes every route. Protocol
+ * objects travel as their canonical binary encoding (application/octet-stream); the
+ * information document, lists, errors and small requests are JSON. Every refusal is an
+ * HTTP status with {error: {code, message}} and a stable code.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { hex } from '@scure/base';
+import type { Logger } from 'pino';
+import { EncodingError, type Codec } from '../core/codec.ts';
+import { DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec } from '../core/objects/index.ts';
+import type { RelayConfig } from './config.ts';
+import { RelayError } from './errors.ts';
+import type { RelayMetrics } from './metrics.ts';
+import { RateLimiter } from './rate-limit.ts';
+import type { RelayService } from './service.ts';
+
+const OCTET = 'application/octet-stream';
+const HEX32 = '^[0-9a-f]{64}$';
+const HEX32_RE = new RegExp(HEX32);
+
+export interface HttpDeps {
+  config: RelayConfig;
+  service: RelayService;
+  metrics: RelayMetrics;
+  limiter: RateLimiter;
+  log: Logger;
+}
+
+/** Maps any error to the reply a client sees; unexpected errors are logged, never described. */
+export function toRelayError(err: unknown, log?: Logger): RelayError {
+  if (err instanceof RelayError) return err;
+  if (err instanceof EncodingError) return new RelayError('BAD_ENCODING', err.message, { details: { reason: err.code } });
+  const fe = err as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new RelayError('BODY_TOO_LARGE', fe.message ?? 'request body too large');
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new RelayError('BAD_CONTENT_TYPE', fe.message ?? 'unsupported content type');
+  if (fe.validation !== undefined || (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)) {
+    return new RelayError('BAD_REQUEST', fe.message ?? 'bad request');
+  }
+  log?.error({ err }, 'unexpected error');
+  return new RelayError('INTERNAL', 'internal error');
+}
+
+function decode<T>(c: Codec<T>, body: unknown): T {
+  if (!(body instanceof Uint8Array)) throw new RelayError('BAD_CONTENT_TYPE', `expected a ${OCTET} body`);
+  return c.decode(body);
+}
+
+const binary = (reply: FastifyReply, bytes: Uint8Array) => reply.type(OCTET).send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+const hexParam = (what: string, v: unknown): Uint8Array => {
+  if (typeof v !== 'string' || !HEX32_RE.test(v)) throw new RelayError('BAD_REQUEST', `"${what}" expected 64 lowercase hex characters, got ${JSON.stringify(v)}`);
+  return hex.decode(v);
+};
+
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const { config, service, metrics, limiter, log } = deps;
+  const app = Fastify({
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    forceCloseConnections: 'idle',
+    logger: false,
+    // Refuse unknown JSON fields instead of silently dropping them (Fastify's default).
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  app.addContentTypeParser(OCTET, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (!limiter.take(req.ip)) throw new RelayError('RATE_LIMITED', `too many requests; at most ${config.rateLimitPerSec}/s after a burst of ${config.rateLimitBurst}`);
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const e = toRelayError(err, log);
+    void reply.status(e.status).type('application/json').send(e.body());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const e = new RelayError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`);
+    void reply.status(e.status).send(e.body());
+  });
+
+  app.get('/.well-known/satpost', async () => service.info());
+
+  app.post('/v1/quote', async (req, reply) => binary(reply, QuoteCodec.encode(await service.quote(decode(OfferCodec, req.body)))));
+
+  app.post('/v1/deposit', async (req, reply) => {
+    const d = decode(DepositCodec, req.body);
+    const out = await service.deposit(d, req.body as Uint8Array);
+    if (out.duplicate) void reply.header('satpost-duplicate', '1');
+    return binary(reply, out.encoded);
+  });
+
+  app.post(
+    '/v1/mailbox/challenge',
+    { schema: { body: { type: 'object', required: ['mailbox'], additionalProperties: false, properties: { mailbox: { type: 'string', pattern: HEX32 } } } } },
+    async (req) => {
+      const { challenge, expiresAt } = await service.challenge(hexParam('mailbox', (req.body as { mailbox: string }).mailbox));
+      return { challenge: hex.encode(challenge), expiresAt };
+    },
+  );
+
+  app.post('/v1/mailbox/list', async (req) => ({
+    messages: service.list(decode(MailboxAuthCodec, req.body)).map((m) => ({
+      id: hex.encode(m.id), size: m.size, mode: m.mode, state: m.state, createdAt: m.createdAt, expiresAt: m.expiresAt,
+    })),
+  }));
+
+  app.post('/v1/mailbox/message', async (req, reply) => {
+    const id = hexParam('id', (req.query as { id?: string }).id);
+    return binary(reply, service.fetch(decode(MailboxAuthCodec, req.body), id));
+  });
+
+  app.post(
+    '/v1/unlock',
+    {
+      schema: {
+        body: {
+          type: 'object', required: ['id'], additionalProperties: false,
+          properties: { id: { type: 'string', pattern: HEX32 }, r: { type: 'string', pattern: HEX32 } },
+        },
+      },
+    },
+    async (req, reply) => {
+      const b = req.body as { id: string; r?: string };
+      const out = await service.unlock(hexParam('id', b.id), b.r === undefined ? undefined : hexParam('r', b.r));
+      if (out.state === 'awaiting-payment') return reply.status(202).send({ state: out.state });
+      return { state: out.state, k: hex.encode(out.k) };
+    },
+  );
+
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  return app;
+}

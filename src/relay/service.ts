@@ -1,0 +1,334 @@
+/**
+ * The relay's protocol logic, without HTTP: quotes, deposits, mailbox challenges and
+ * authentication, listing and fetching, unlock, retention. The HTTP and WebSocket
+ * adapters (http.ts, ws.ts) only translate bytes to calls and RelayErrors to replies.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { PublicKey } from '@signalapp/libsignal-client';
+import { hex } from '@scure/base';
+import type { Aead } from '../core/aead.ts';
+import { keyMatches, sealBlob } from '../core/blob.ts';
+import type { Ed25519 } from '../core/ed25519.ts';
+import { bytesEqual } from '../core/hash.ts';
+import {
+  DepositCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf, signQuote, signReceipt,
+  type Deposit, type MailboxAuth, type Offer, type PaymentMode, type Quote, type Receipt,
+} from '../core/objects/index.ts';
+import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
+import { RelayError } from './errors.ts';
+import type { ChainPolicy, ContractKeys, FundingVerifier, Unlocker } from './chain-ports.ts';
+import type { RelayMetrics } from './metrics.ts';
+import type { MessageRow, MessageSummary, RelayStore } from './store.ts';
+import { StoredMessageCodec } from './wire.ts';
+
+export const RELAY_VERSION = '0.1.0';
+const LIST_LIMIT = 1000;
+
+export interface RelayServiceDeps {
+  config: RelayConfig;
+  store: RelayStore;
+  /** Ed25519 node key seed (32 bytes); its public key is the relay id. */
+  nodeSecret: Uint8Array;
+  ed: Ed25519;
+  aead: Aead;
+  contractKeys: ContractKeys;
+  chain: ChainPolicy;
+  funding: FundingVerifier;
+  unlocker: Unlocker;
+  metrics?: RelayMetrics;
+  /** ms since the epoch; default Date.now. */
+  now?: () => number;
+  random?: (n: number) => Uint8Array;
+}
+
+export interface DepositOutcome {
+  receipt: Receipt;
+  /** The receipt's canonical bytes (what the relay stored and returns every time). */
+  encoded: Uint8Array;
+  duplicate: boolean;
+}
+
+export type UnlockOutcome = { state: 'unlocked'; k: Uint8Array } | { state: 'awaiting-payment' };
+
+/** The JSON information document (/.well-known/satpost). */
+export interface InfoDocument {
+  name: string;
+  version: string;
+  relayId: string;
+  url: string;
+  network: string;
+  acceptedModes: PaymentMode[];
+  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  limits: {
+    maxMessageBytes: number;
+    maxRetentionSecs: number;
+    mailboxMaxMessages: number;
+    mailboxMaxBytes: number;
+    bodyLimitBytes: number;
+    quoteValiditySecs: number;
+    challengeTtlSecs: number;
+    authMaxSkewSecs: number;
+  };
+  confirmations: number;
+  lockBlocks: number;
+  claimMarginBlocks: number;
+}
+
+const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+const defaultRandom = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+
+export class RelayService {
+  readonly relayId: Uint8Array;
+  /** The URL quotes carry: publicUrl, or the bound address (set by the daemon after listen). */
+  url: string;
+  private readonly cfg: RelayConfig;
+  private readonly store: RelayStore;
+  private readonly now: () => number;
+  private readonly random: (n: number) => Uint8Array;
+  private readonly modes: PaymentMode[];
+  private readonly listeners = new Set<(mailbox: Uint8Array, id: Uint8Array) => void>();
+
+  constructor(private readonly deps: RelayServiceDeps) {
+    this.cfg = deps.config;
+    this.store = deps.store;
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? defaultRandom;
+    this.relayId = deps.ed.publicKey(deps.nodeSecret);
+    this.url = deps.config.publicUrl || `http://${deps.config.host}:${deps.config.port}`;
+    this.modes = deps.config.acceptedModes.filter((m) => deps.funding.modes.includes(m));
+  }
+
+  info(): InfoDocument {
+    const c = this.cfg;
+    return {
+      name: c.name,
+      version: RELAY_VERSION,
+      relayId: hex.encode(this.relayId),
+      url: this.url,
+      network: c.network,
+      acceptedModes: [...this.modes],
+      price: { baseSats: c.priceBaseSats, perKibSats: c.pricePerKibSats, perDaySats: c.pricePerDaySats },
+      limits: {
+        maxMessageBytes: c.maxMessageBytes,
+        maxRetentionSecs: retentionCeilingSecs(c),
+        mailboxMaxMessages: c.mailboxMaxMessages,
+        mailboxMaxBytes: c.mailboxMaxBytes,
+        bodyLimitBytes: c.bodyLimitBytes,
+        quoteValiditySecs: c.quoteValiditySecs,
+        challengeTtlSecs: c.challengeTtlSecs,
+        authMaxSkewSecs: c.authMaxSkewSecs,
+      },
+      confirmations: c.confirmations,
+      lockBlocks: c.lockBlocks,
+      claimMarginBlocks: c.claimMarginBlocks,
+    };
+  }
+
+  /** Called after a message's batch committed (for live subscriptions). */
+  onStored(listener: (mailbox: Uint8Array, id: Uint8Array) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async quote(offer: Offer): Promise<Quote> {
+    try {
+      const q = await this.issueQuote(offer);
+      this.deps.metrics?.quotes.inc({ result: 'issued' });
+      return q;
+    } catch (err) {
+      this.deps.metrics?.quotes.inc({ result: RelayError.is(err) ? err.code : 'INTERNAL' });
+      throw err;
+    }
+  }
+
+  private async issueQuote(offer: Offer): Promise<Quote> {
+    const c = this.cfg;
+    if (!this.modes.includes(offer.mode)) {
+      throw new RelayError('MODE_NOT_ACCEPTED', `this relay accepts ${this.modes.join(', ') || 'no modes'}, not ${offer.mode}`);
+    }
+    if (offer.size > c.maxMessageBytes) {
+      throw new RelayError('TOO_LARGE', `"size" expected at most ${c.maxMessageBytes} bytes, got ${offer.size}`, { details: { maxMessageBytes: c.maxMessageBytes } });
+    }
+    const ceiling = retentionCeilingSecs(c);
+    if (offer.retentionSecs > ceiling) {
+      throw new RelayError('RETENTION_TOO_LONG', `"retentionSecs" expected at most ${ceiling}, got ${offer.retentionSecs}`, { details: { maxRetentionSecs: ceiling } });
+    }
+    const price = priceOf(c, offer.size, offer.retentionSecs);
+    if (offer.maxFee < price) {
+      throw new RelayError('FEE_TOO_LOW', `"maxFee" expected at least ${price} sats, got ${offer.maxFee}`, { details: { price } });
+    }
+    this.checkQuota(offer.mailbox, offer.size);
+    const tip = await this.deps.chain.tip();
+    const now = this.now();
+    const k = this.random(32);
+    const hk = sha256(k);
+    const contractIndex = this.store.allocateContractIndex();
+    const quote = signQuote(
+      {
+        quoteId: this.random(16),
+        offerId: offer.offerId,
+        relayId: this.relayId,
+        relayUrl: this.url,
+        network: c.network,
+        mailbox: offer.mailbox,
+        mode: offer.mode,
+        size: offer.size,
+        hk,
+        contractPubkey: this.deps.contractKeys.pubkey(contractIndex),
+        amount: price,
+        locktime: tip + c.lockBlocks,
+        expiresAt: now + offer.retentionSecs * 1000,
+        validUntil: now + c.quoteValiditySecs * 1000,
+      },
+      this.deps.nodeSecret,
+      this.deps.ed,
+    );
+    await this.store.putQuote({
+      quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, size: quote.size, amount: quote.amount,
+      locktime: quote.locktime, contractIndex, k, hk, expiresAt: quote.expiresAt, validUntil: quote.validUntil,
+      encoded: QuoteCodec.encode(quote),
+    });
+    return quote;
+  }
+
+  private checkQuota(mailbox: Uint8Array, size: number): void {
+    const usage = this.store.mailboxUsage(mailbox);
+    if (usage.count + 1 > this.cfg.mailboxMaxMessages || usage.bytes + size > this.cfg.mailboxMaxBytes) {
+      throw new RelayError('MAILBOX_QUOTA_FULL', `the mailbox is full (${usage.count} messages, ${usage.bytes} bytes)`);
+    }
+  }
+
+  /** `encoded` (the Deposit's bytes, if the caller has them) saves re-encoding for the digest. */
+  async deposit(d: Deposit, encoded?: Uint8Array): Promise<DepositOutcome> {
+    try {
+      const out = await this.storeDeposit(d, encoded ?? DepositCodec.encode(d));
+      this.deps.metrics?.deposits.inc({ result: out.duplicate ? 'duplicate' : 'stored' });
+      return out;
+    } catch (err) {
+      this.deps.metrics?.deposits.inc({ result: RelayError.is(err) ? err.code : 'INTERNAL' });
+      throw err;
+    }
+  }
+
+  private async storeDeposit(d: Deposit, encoded: Uint8Array): Promise<DepositOutcome> {
+    const quote = this.store.getQuote(d.quoteId);
+    if (quote === undefined) throw new RelayError('QUOTE_UNKNOWN', 'this relay issued no such quote (or it lapsed)');
+    const digest = sha256(encoded);
+    const earlier = this.store.messageByQuote(d.quoteId);
+    if (earlier !== undefined) return this.repeat(earlier, digest);
+    if (this.now() > quote.validUntil) throw new RelayError('QUOTE_EXPIRED', `the quote was valid until ${new Date(quote.validUntil).toISOString()}`);
+    if (!bytesEqual(d.mailbox, quote.mailbox)) throw new RelayError('MAILBOX_MISMATCH', 'the deposit names another mailbox than its quote');
+    if (d.body.length !== quote.size) throw new RelayError('SIZE_MISMATCH', `"body" expected ${quote.size} bytes (the quoted size), got ${d.body.length} bytes`);
+    if ((quote.mode === 'sender-pays') !== (d.hr !== undefined)) {
+      throw new RelayError('BAD_DEPOSIT', quote.mode === 'sender-pays' ? 'a sender-pays deposit must carry hr' : 'a recipient-pays deposit carries no hr');
+    }
+    const funding = await this.deps.funding.verify(quote, d);
+    const blob = sealBlob(quote.k, d.body, this.deps.aead);
+    const receipt = signReceipt(
+      { relayId: this.relayId, mailbox: quote.mailbox, hblob: sha256(blob), hk: quote.hk, hc: sha256(d.body), expiresAt: quote.expiresAt },
+      this.deps.nodeSecret,
+      this.deps.ed,
+    );
+    const receiptBytes = ReceiptCodec.encode(receipt);
+    const row: MessageRow = {
+      id: receipt.messageId, quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, sealedHeader: d.sealedHeader,
+      blob, hblob: receipt.hblob, hk: quote.hk, hc: receipt.hc, hr: d.hr, fundingTxid: d.funding?.txid, fundingVout: d.funding?.vout,
+      expiresAt: quote.expiresAt, state: funding === 'ok' ? 'stored' : 'funding-pending', createdAt: this.now(),
+      receipt: receiptBytes, depositDigest: digest,
+    };
+    const { inserted, row: stored } = await this.store.putMessage(row, { maxCount: this.cfg.mailboxMaxMessages, maxBytes: this.cfg.mailboxMaxBytes });
+    if (!inserted) return this.repeat(stored, digest);
+    for (const l of this.listeners) l(row.mailbox, row.id);
+    return { receipt, encoded: receiptBytes, duplicate: false };
+  }
+
+  /** The same deposit again gets the same receipt; another deposit on a used quote is refused. */
+  private repeat(earlier: MessageRow, digest: Uint8Array): DepositOutcome {
+    if (!bytesEqual(earlier.depositDigest, digest)) throw new RelayError('QUOTE_USED', 'another deposit was already stored under this quote');
+    return { receipt: ReceiptCodec.decode(earlier.receipt), encoded: earlier.receipt, duplicate: true };
+  }
+
+  /** A fresh single-use challenge for `mailbox`, valid for challengeTtlSecs. */
+  async challenge(mailbox: Uint8Array): Promise<{ challenge: Uint8Array; expiresAt: number }> {
+    if (!(mailbox instanceof Uint8Array) || mailbox.length !== 32) throw new RelayError('BAD_REQUEST', `"mailbox" expected 32 bytes, got ${mailbox?.length} bytes`);
+    const challenge = this.random(32);
+    const expiresAt = this.now() + this.cfg.challengeTtlSecs * 1000;
+    await this.store.putChallenge(challenge, mailbox, expiresAt);
+    return { challenge, expiresAt };
+  }
+
+  /**
+   * Checks a MailboxAuth: the identity key owns the mailbox, the timestamp is fresh, the
+   * XEdDSA signature verifies, and the challenge was issued here for this mailbox and is
+   * used now, once. The challenge is consumed only by an otherwise valid auth.
+   */
+  authenticate(a: MailboxAuth): void {
+    if (!bytesEqual(mailboxIdOf(a.identityKey), a.mailbox)) throw new RelayError('AUTH_MAILBOX_MISMATCH', 'the mailbox is not the one of this identity key');
+    const now = this.now();
+    const skew = this.cfg.authMaxSkewSecs * 1000;
+    if (Math.abs(now - a.timestamp) > skew) throw new RelayError('AUTH_STALE', `"timestamp" expected within ${this.cfg.authMaxSkewSecs} s of the relay's clock, got ${Math.round((a.timestamp - now) / 1000)} s off`);
+    let key: PublicKey;
+    try {
+      key = PublicKey.deserialize(a.identityKey as Uint8Array<ArrayBuffer>);
+    } catch (cause) {
+      throw new RelayError('AUTH_BAD_KEY', 'the identity key is not a valid Curve25519 public key', { cause });
+    }
+    if (!key.verify(mailboxAuthBytes(a) as Uint8Array<ArrayBuffer>, a.signature as Uint8Array<ArrayBuffer>)) {
+      throw new RelayError('AUTH_BAD_SIGNATURE', 'the MailboxAuth signature does not verify under the identity key');
+    }
+    const used = this.store.useChallenge(a.challenge, a.mailbox, now);
+    if (used === 'used') throw new RelayError('AUTH_CHALLENGE_USED', 'this challenge was already used; ask for a new one');
+    if (used === 'expired') throw new RelayError('AUTH_CHALLENGE_EXPIRED', 'this challenge expired; ask for a new one');
+    if (used !== 'ok') throw new RelayError('AUTH_UNKNOWN_CHALLENGE', 'this relay issued no such challenge for this mailbox');
+  }
+
+  list(a: MailboxAuth): MessageSummary[] {
+    this.authenticate(a);
+    return this.store.list(a.mailbox, this.now(), LIST_LIMIT);
+  }
+
+  /** The StoredMessage bytes of message `id` in the authenticated mailbox. */
+  fetch(a: MailboxAuth, id: Uint8Array): Uint8Array {
+    this.authenticate(a);
+    const m = this.store.message(id);
+    // Someone else's message id answers exactly like an unknown one.
+    if (m === undefined || !bytesEqual(m.mailbox, a.mailbox) || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message in this mailbox');
+    const q = this.store.getQuote(m.quoteId)!;
+    return StoredMessageCodec.encode({
+      quote: QuoteCodec.decode(q.encoded),
+      receipt: ReceiptCodec.decode(m.receipt),
+      sealedHeader: m.sealedHeader,
+      blob: m.blob,
+    });
+  }
+
+  /**
+   * Releases k through the Unlocker: sender-pays with Carol's r (checked against hr
+   * first), recipient-pays once her payment is seen. k is checked against hk before it
+   * leaves the relay.
+   */
+  async unlock(id: Uint8Array, r?: Uint8Array): Promise<UnlockOutcome> {
+    const m = this.store.message(id);
+    if (m === undefined || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message');
+    const quote = this.store.getQuote(m.quoteId)!;
+    let k: Uint8Array | undefined;
+    if (m.mode === 'sender-pays') {
+      if (r === undefined || r.length !== 32 || !bytesEqual(sha256(r), m.hr!)) throw new RelayError('PREIMAGE_MISMATCH', 'r is not the preimage of this message\'s hr');
+      k = await this.deps.unlocker.senderPaysUnlock({ message: m, quote }, r);
+    } else {
+      k = await this.deps.unlocker.recipientPaysStatus({ message: m, quote });
+      if (k === undefined) return { state: 'awaiting-payment' };
+    }
+    if (!keyMatches(k, m.hk)) throw new RelayError('INTERNAL', 'the unlocker produced a key that does not match hk');
+    if (m.state !== 'unlocked') {
+      await this.store.setState(m.id, 'unlocked');
+      this.deps.metrics?.satsEarned.inc(quote.amount);
+    }
+    return { state: 'unlocked', k };
+  }
+
+  /** Deletes what retention no longer covers; resolves how many messages went. */
+  async sweep(): Promise<number> {
+    return (await this.store.sweep(this.now())).length;
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * The relay's SQLite store (relay.sqlite in the data dir). All writes go through one
+ * GroupCommitWriter; reads run directly on the same connection (better-sqlite3 is
+ * synchronous, so a read never sees half of a batch).
+ *
+ * Schema (migration 1):
+ *   quotes      one row per issued quote. k is the one-time message key: secret until
+ *               the relay is paid, deleted with the message (or when the unused quote
+ *               lapses). contract_index is the relay contract key's derivation index.
+ *               encoded = the signed Quote's canonical bytes (served with the message).
+ *   messages    one row per stored message; id = H("satpost/v1/msgid" || hk), one per quote.
+ *               blob = AEAD_k(c); hblob, hc as in the receipt; hr and funding for
+ *               sender-pays; state (MessageState); receipt = signed Receipt bytes;
+ *               deposit_digest = H(Deposit bytes), for idempotent deposits.
+ *   mailboxes   per-mailbox usage (count, blob bytes), kept in step with messages so
+ *               quota checks are one lookup.
+ *   challenges  single-use mailbox challenges: issued for one mailbox, used once, until expires_at.
+ *   meta        next_contract_index: contract key indexes are never reused.
+ * Times are ms since the Unix epoch; byte strings are BLOBs; ids are never stored as text.
+ */
+import { openDb, type Db } from '../store/sqlite.ts';
+import type { PaymentMode } from '../core/objects/index.ts';
+import { GroupCommitWriter } from './writer.ts';
+import { RelayError } from './errors.ts';
+
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE quotes (
+     quote_id BLOB PRIMARY KEY,
+     mailbox BLOB NOT NULL,
+     mode TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     amount INTEGER NOT NULL,
+     locktime INTEGER NOT NULL,
+     contract_index INTEGER NOT NULL,
+     k BLOB NOT NULL,
+     hk BLOB NOT NULL,
+     expires_at INTEGER NOT NULL,
+     valid_until INTEGER NOT NULL,
+     encoded BLOB NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX quotes_valid_until ON quotes(valid_until);
+   CREATE TABLE messages (
+     id BLOB PRIMARY KEY,
+     quote_id BLOB NOT NULL UNIQUE REFERENCES quotes(quote_id),
+     mailbox BLOB NOT NULL,
+     mode TEXT NOT NULL,
+     sealed_header BLOB NOT NULL,
+     blob BLOB NOT NULL,
+     hblob BLOB NOT NULL,
+     hk BLOB NOT NULL,
+     hc BLOB NOT NULL,
+     hr BLOB,
+     funding_txid TEXT,
+     funding_vout INTEGER,
+     expires_at INTEGER NOT NULL,
+     state TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     receipt BLOB NOT NULL,
+     deposit_digest BLOB NOT NULL
+   );
+   CREATE INDEX messages_mailbox ON messages(mailbox, created_at);
+   CREATE INDEX messages_expiry ON messages(expires_at);
+   CREATE TABLE mailboxes (
+     mailbox BLOB PRIMARY KEY,
+     count INTEGER NOT NULL,
+     bytes INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE challenges (
+     challenge BLOB PRIMARY KEY,
+     mailbox BLOB NOT NULL,
+     expires_at INTEGER NOT NULL,
+     used INTEGER NOT NULL DEFAULT 0
+   ) WITHOUT ROWID;
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+   INSERT INTO meta VALUES ('next_contract_index', 0);`,
+];
+
+/**
+ * stored: held, waiting for payment (recipient-pays) or for r (sender-pays).
+ * funding-pending: sender-pays funding seen but not yet at the required depth.
+ * unlocked: k was released (claim in progress or done). Final states end nothing here;
+ * deletion at the end of retention is the only exit.
+ */
+export type MessageState = 'stored' | 'funding-pending' | 'unlocked';
+export const isFinalState = (s: MessageState): boolean => s === 'unlocked';
+
+export interface QuoteRow {
+  quoteId: Uint8Array;
+  mailbox: Uint8Array;
+  mode: PaymentMode;
+  size: number;
+  amount: number;
+  locktime: number;
+  contractIndex: number;
+  k: Uint8Array;
+  hk: Uint8Array;
+  expiresAt: number;
+  validUntil: number;
+  encoded: Uint8Array;
+}
+
+export interface MessageRow {
+  id: Uint8Array;
+  quoteId: Uint8Array;
+  mailbox: Uint8Array;
+  mode: PaymentMode;
+  sealedHeader: Uint8Array;
+  blob: Uint8Array;
+  hblob: Uint8Array;
+  hk: Uint8Array;
+  hc: Uint8Array;
+  hr: Uint8Array | undefined;
+  fundingTxid: string | undefined;
+  fundingVout: number | undefined;
+  expiresAt: number;
+  state: MessageState;
+  createdAt: number;
+  receipt: Uint8Array;
+  depositDigest: Uint8Array;
+}
+
+export type MessageSummary = Pick<MessageRow, 'id' | 'mode' | 'expiresAt' | 'state' | 'createdAt'> & { size: number };
+
+export interface ChallengeOutcome {
+  result: 'ok' | 'unknown' | 'used' | 'expired' | 'wrong-mailbox';
+}
+
+export interface StoreOptions {
+  path: string;
+  synchronous: 'FULL' | 'NORMAL';
+  batchMax: number;
+}
+
+const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const nullable = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+interface RawMessage {
+  id: Buffer; quote_id: Buffer; mailbox: Buffer; mode: PaymentMode; sealed_header: Buffer; blob: Buffer;
+  hblob: Buffer; hk: Buffer; hc: Buffer; hr: Buffer | null; funding_txid: string | null; funding_vout: number | null;
+  expires_at: number; state: MessageState; created_at: number; receipt: Buffer; deposit_digest: Buffer;
+}
+
+function toMessage(r: RawMessage): MessageRow {
+  return {
+    id: u8(r.id), quoteId: u8(r.quote_id), mailbox: u8(r.mailbox), mode: r.mode, sealedHeader: u8(r.sealed_header),
+    blob: u8(r.blob), hblob: u8(r.hblob), hk: u8(r.hk), hc: u8(r.hc), hr: r.hr === null ? undefined : u8(r.hr),
+    fundingTxid: nullable(r.funding_txid), fundingVout: nullable(r.funding_vout), expiresAt: r.expires_at, state: r.state,
+    createdAt: r.created_at, receipt: u8(r.receipt), depositDigest: u8(r.deposit_digest),
+  };
+}
+
+function prepare(db: Db) {
+return {
+    insertQuote: db.prepare(
+      `INSERT INTO quotes (quote_id, mailbox, mode, size, amount, locktime, contract_index, k, hk, expires_at, valid_until, encoded)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    bumpIndex: db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'next_contract_index'`),
+    getQuote: db.prepare(`SELECT * FROM quotes WHERE quote_id = ?`),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (id, quote_id, mailbox, mode, sealed_header, blob, hblob, hk, hc, hr, funding_txid, funding_vout,
+         expires_at, state, created_at, receipt, deposit_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(quote_id) DO NOTHING`,
+    ),
+    getUsage: db.prepare(`SELECT count, bytes FROM mailboxes WHERE mailbox = ?`),
+    addUsage: db.prepare(
+      `INSERT INTO mailboxes (mailbox, count, bytes) VALUES (?, 1, ?)
+       ON CONFLICT(mailbox) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes`,
+    ),
+    byQuote: db.prepare(`SELECT * FROM messages WHERE quote_id = ?`),
+    byId: db.prepare(`SELECT * FROM messages WHERE id = ?`),
+    list: db.prepare(
+      `SELECT id, mode, expires_at, state, created_at, length(blob) - 16 AS size FROM messages
+       WHERE mailbox = ? AND expires_at > ? ORDER BY created_at, id LIMIT ?`,
+    ),
+    insertChallenge: db.prepare(`INSERT INTO challenges (challenge, mailbox, expires_at) VALUES (?, ?, ?)`),
+    useChallenge: db.prepare(`UPDATE challenges SET used = 1 WHERE challenge = ? AND mailbox = ? AND used = 0 AND expires_at > ?`),
+    getChallenge: db.prepare(`SELECT mailbox, expires_at, used FROM challenges WHERE challenge = ?`),
+    setState: db.prepare(`UPDATE messages SET state = ? WHERE id = ?`),
+    expired: db.prepare(`SELECT id, quote_id, mailbox, length(blob) AS bytes FROM messages WHERE expires_at <= ? LIMIT 1000`),
+    deleteMessage: db.prepare(`DELETE FROM messages WHERE id = ?`),
+    deleteQuote: db.prepare(`DELETE FROM quotes WHERE quote_id = ?`),
+    subUsage: db.prepare(`UPDATE mailboxes SET count = count - 1, bytes = bytes - ? WHERE mailbox = ?`),
+    dropEmpty: db.prepare(`DELETE FROM mailboxes WHERE count <= 0`),
+    lapsedQuotes: db.prepare(
+      `DELETE FROM quotes WHERE valid_until <= ? AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.quote_id = quotes.quote_id)`,
+    ),
+    oldChallenges: db.prepare(`DELETE FROM challenges WHERE expires_at <= ?`),
+    totals: db.prepare(`SELECT coalesce(sum(count), 0) AS n, coalesce(sum(bytes), 0) AS bytes FROM mailboxes`),
+    countState: db.prepare(`SELECT count(*) AS n FROM messages WHERE state = ?`),
+  };
+}
+
+export class RelayStore {
+  readonly db: Db;
+  readonly writer: GroupCommitWriter;
+  private nextContractIndex: number;
+  private readonly stmt: ReturnType<typeof prepare>;
+
+  constructor(opts: StoreOptions) {
+    this.db = openDb({ path: opts.path, migrations: MIGRATIONS, synchronous: opts.synchronous });
+    this.writer = new GroupCommitWriter(this.db, opts.batchMax);
+    this.stmt = prepare(this.db);
+    this.nextContractIndex = (this.db.prepare(`SELECT value FROM meta WHERE key = 'next_contract_index'`).get() as { value: number }).value;
+  }
+
+  /**
+   * Reserves the next contract key index. It is persisted with the quote that uses it
+   * (meta.next_contract_index only moves forward), so an index is never handed out twice,
+   * not even across a crash.
+   */
+  allocateContractIndex(): number {
+    return this.nextContractIndex++;
+  }
+
+  putQuote(q: QuoteRow): Promise<void> {
+    return this.writer.submit(() => {
+      this.stmt.insertQuote.run(q.quoteId, q.mailbox, q.mode, q.size, q.amount, q.locktime, q.contractIndex, q.k, q.hk, q.expiresAt, q.validUntil, q.encoded);
+      this.stmt.bumpIndex.run(q.contractIndex + 1);
+    });
+  }
+
+  getQuote(quoteId: Uint8Array): QuoteRow | undefined {
+    const r = this.stmt.getQuote.get(quoteId) as
+      | { quote_id: Buffer; mailbox: Buffer; mode: PaymentMode; size: number; amount: number; locktime: number; contract_index: number; k: Buffer; hk: Buffer; expires_at: number; valid_until: number; encoded: Buffer }
+      | undefined;
+    if (r === undefined) return undefined;
+    return {
+      quoteId: u8(r.quote_id), mailbox: u8(r.mailbox), mode: r.mode, size: r.size, amount: r.amount, locktime: r.locktime,
+      contractIndex: r.contract_index, k: u8(r.k), hk: u8(r.hk), expiresAt: r.expires_at, validUntil: r.valid_until, encoded: u8(r.encoded),
+    };
+  }
+
+  mailboxUsage(mailbox: Uint8Array): { count: number; bytes: number } {
+    return (this.stmt.getUsage.get(mailbox) as { count: number; bytes: number } | undefined) ?? { count: 0, bytes: 0 };
+  }
+
+  /**
+   * Stores a message unless its quote already has one. Inside the batch, so the quota
+   * check and the insert are atomic: `quota` throws (rolling back this write only) when
+   * the mailbox has no room. Resolves the row now stored for the quote: the new one, or
+   * the earlier one (the caller compares deposit digests).
+   */
+  putMessage(m: MessageRow, quota: { maxCount: number; maxBytes: number }): Promise<{ inserted: boolean; row: MessageRow }> {
+    return this.writer.submit(() => {
+      const existing = this.stmt.byQuote.get(m.quoteId) as RawMessage | undefined;
+      if (existing !== undefined) return { inserted: false, row: toMessage(existing) };
+      const usage = this.mailboxUsage(m.mailbox);
+      if (usage.count + 1 > quota.maxCount || usage.bytes + m.blob.length > quota.maxBytes) {
+        throw new RelayError('MAILBOX_QUOTA_FULL', `mailbox holds ${usage.count} messages and ${usage.bytes} bytes; limits ${quota.maxCount} and ${quota.maxBytes}`);
+      }
+      this.stmt.insertMessage.run(
+        m.id, m.quoteId, m.mailbox, m.mode, m.sealedHeader, m.blob, m.hblob, m.hk, m.hc, m.hr ?? null, m.fundingTxid ?? null,
+        m.fundingVout ?? null, m.expiresAt, m.state, m.createdAt, m.receipt, m.depositDigest,
+      );
+      this.stmt.addUsage.run(m.mailbox, m.blob.length);
+      return { inserted: true, row: m };
+    });
+  }
+
+  messageByQuote(quoteId: Uint8Array): MessageRow | undefined {
+    const r = this.stmt.byQuote.get(quoteId) as RawMessage | undefined;
+    return r && toMessage(r);
+  }
+
+  message(id: Uint8Array): MessageRow | undefined {
+    const r = this.stmt.byId.get(id) as RawMessage | undefined;
+    return r && toMessage(r);
+  }
+
+  list(mailbox: Uint8Array, now: number, limit: number): MessageSummary[] {
+    const rows = this.stmt.list.all(mailbox, now, limit) as { id: Buffer; mode: PaymentMode; expires_at: number; state: MessageState; created_at: number; size: number }[];
+    return rows.map((r) => ({ id: u8(r.id), mode: r.mode, expiresAt: r.expires_at, state: r.state, createdAt: r.created_at, size: r.size }));
+  }
+
+  putChallenge(challenge: Uint8Array, mailbox: Uint8Array, expiresAt: number): Promise<void> {
+    return this.writer.submit(() => void this.stmt.insertChallenge.run(challenge, mailbox, expiresAt));
+  }
+
+  /**
+   * Marks a challenge used, atomically: of two requests racing with the same challenge
+   * exactly one gets 'ok'. A direct write (not batched): it is rare and must be decided
+   * before the caller answers.
+   */
+  useChallenge(challenge: Uint8Array, mailbox: Uint8Array, now: number): ChallengeOutcome['result'] {
+    if (this.stmt.useChallenge.run(challenge, mailbox, now).changes === 1) return 'ok';
+    const r = this.stmt.getChallenge.get(challenge) as { mailbox: Buffer; expires_at: number; used: number } | undefined;
+    if (r === undefined) return 'unknown';
+    if (!Buffer.from(r.mailbox).equals(Buffer.from(mailbox))) return 'wrong-mailbox';
+    if (r.used) return 'used';
+    return 'expired';
+  }
+
+  setState(id: Uint8Array, state: MessageState): Promise<void> {
+    return this.writer.submit(() => void this.stmt.setState.run(state, id));
+  }
+
+  /**
+   * Deletes messages whose retention ended, with their keys (the quote row holds k),
+   * lapsed unused quotes and stale challenges. Resolves the ids of deleted messages.
+   */
+  async sweep(now: number): Promise<Uint8Array[]> {
+    const deleted: Uint8Array[] = [];
+    for (;;) {
+      const batch = await this.writer.submit(() => {
+        const rows = this.stmt.expired.all(now) as { id: Buffer; quote_id: Buffer; mailbox: Buffer; bytes: number }[];
+        for (const r of rows) {
+          this.stmt.deleteMessage.run(r.id);
+          this.stmt.deleteQuote.run(r.quote_id);
+          this.stmt.subUsage.run(r.bytes, r.mailbox);
+        }
+        if (rows.length > 0) this.stmt.dropEmpty.run();
+        return rows.map((r) => u8(r.id));
+      });
+      deleted.push(...batch);
+      if (batch.length < 1000) break;
+    }
+    await this.writer.submit(() => {
+      this.stmt.lapsedQuotes.run(now);
+      this.stmt.oldChallenges.run(now);
+    });
+    return deleted;
+  }
+
+  totals(): { messages: number; bytes: number } {
+    const r = this.stmt.totals.get() as { n: number; bytes: number };
+    return { messages: r.n, bytes: r.bytes };
+  }
+
+  countInState(state: MessageState): number {
+    return (this.stmt.countState.get(state) as { n: number }).n;
+  }
+
+  /** Waits for every queued write, then closes the database. */
+  async close(): Promise<void> {
+    await this.writer.drain();
+    this.db.close();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Relay-only wire forms (docs/protocol.md, "Relay"): the stored message a recipient
+ * fetches, and the frames of the WebSocket stream.
+ */
+import { struct, tagged, varbytes, type Codec } from '../core/codec.ts';
+import { MAX_BLOB, MAX_SEALED_HEADER } from '../core/limits.ts';
+import { QuoteCodec, ReceiptCodec, type Quote, type Receipt } from '../core/objects/index.ts';
+
+export const STORED_MESSAGE_TAG = 0x0b;
+
+/** What a fetch returns: the signed quote (contract terms), the receipt, the sealed header and the blob. */
+export interface StoredMessage {
+  quote: Quote;
+  receipt: Receipt;
+  sealedHeader: Uint8Array;
+  blob: Uint8Array;
+}
+
+export const StoredMessageCodec: Codec<StoredMessage> = tagged(
+  STORED_MESSAGE_TAG,
+  struct(
+    {
+      quote: QuoteCodec,
+      receipt: ReceiptCodec,
+      sealedHeader: varbytes(MAX_SEALED_HEADER, 'sealedHeader'),
+      blob: varbytes(MAX_BLOB, 'blob'),
+    },
+    'StoredMessage',
+  ),
+);
+
+/**
+ * Stream frames (binary WebSocket messages):
+ *   request:  id u32 | op u8 | payload
+ *   response: id u32 | status u8 | payload
+ * Ops: 1 quote (Offer -> Quote), 2 deposit (Deposit -> Receipt), 3 challenge (mailbox 32
+ * bytes -> challenge 32 bytes), 4 subscribe (MailboxAuth -> empty; then events).
+ * Status: 0 ok, 1 error (payload = UTF-8 JSON {error:{code,message}}), 2 event (payload =
+ * a new message id, 32 bytes; id = the subscribe request's id).
+ */
+export const OP = { quote: 1, deposit: 2, challenge: 3, subscribe: 4 } as const;
+export const STATUS = { ok: 0, error: 1, event: 2 } as const;
+export const FRAME_HEADER = 5;
+
+export function frame(id: number, code: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  out.writeUInt32BE(id, 0);
+  out[4] = code;
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+export function parseFrame(data: Uint8Array): { id: number; code: number; payload: Uint8Array } | undefined {
+  if (data.length < FRAME_HEADER) return undefined;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  return { id: view.getUint32(0), code: data[4]!, payload: data.subarray(FRAME_HEADER) };
+}

@@ -1,0 +1,158 @@
+/**
+ * The streaming path, WebSocket at /v1/stream (frames: src/relay/wire.ts). Many requests
+ * may be in flight per connection; each is answered on its own, a deposit only after its
+ * group commit. A subscribe request (authenticated by a MailboxAuth, like list) makes the
+ * connection receive the id of every new message in that mailbox.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { hex } from '@scure/base';
+import type { Logger } from 'pino';
+import { DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec } from '../core/objects/index.ts';
+import type { RelayConfig } from './config.ts';
+import { RelayError } from './errors.ts';
+import { toRelayError } from './http.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import type { RelayService } from './service.ts';
+import { OP, STATUS, frame, parseFrame } from './wire.ts';
+
+export const STREAM_PATH = '/v1/stream';
+
+interface Conn {
+  ws: WebSocket;
+  ip: string;
+  inFlight: number;
+  subscriptions: Map<string, number>;
+}
+
+export class StreamServer {
+  private readonly wss: WebSocketServer;
+  private readonly conns = new Set<Conn>();
+  /** mailbox hex -> connections and the request id their events carry. */
+  private readonly subscribers = new Map<string, Set<Conn>>();
+  private accepting = true;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private readonly unsubscribeStored: () => void;
+  private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+  constructor(
+    private readonly server: Server,
+    private readonly deps: { config: RelayConfig; service: RelayService; limiter: RateLimiter; log: Logger },
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.bodyLimitBytes });
+    this.onUpgrade = (req, socket, head) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path !== STREAM_PATH || !this.accepting) {
+        socket.end(`HTTP/1.1 ${this.accepting ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, req.socket.remoteAddress ?? 'unknown'));
+    };
+    server.on('upgrade', this.onUpgrade);
+    this.unsubscribeStored = deps.service.onStored((mailbox, id) => this.publish(mailbox, id));
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  private attach(ws: WebSocket, ip: string): void {
+    const conn: Conn = { ws, ip, inFlight: 0, subscriptions: new Map() };
+    this.conns.add(conn);
+    ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary));
+    ws.on('close', () => this.detach(conn));
+    ws.on('error', () => this.detach(conn));
+  }
+
+  private detach(conn: Conn): void {
+    this.conns.delete(conn);
+    for (const mailbox of conn.subscriptions.keys()) {
+      const set = this.subscribers.get(mailbox);
+      set?.delete(conn);
+      if (set?.size === 0) this.subscribers.delete(mailbox);
+    }
+  }
+
+  private send(conn: Conn, id: number, status: number, payload: Uint8Array): void {
+    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(frame(id, status, payload));
+  }
+
+  private refuse(conn: Conn, id: number, err: unknown): void {
+    const e = toRelayError(err, this.deps.log);
+    this.send(conn, id, STATUS.error, Buffer.from(JSON.stringify(e.body())));
+  }
+
+  private onFrame(conn: Conn, data: RawData, isBinary: boolean): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const f = isBinary ? parseFrame(bytes) : undefined;
+    if (f === undefined) {
+      conn.ws.close(1003, 'expected binary frames: id u32 | op u8 | payload');
+      return;
+    }
+    if (!this.accepting) return this.refuse(conn, f.id, new RelayError('SHUTTING_DOWN', 'the relay is shutting down'));
+    if (!this.deps.limiter.take(conn.ip)) return this.refuse(conn, f.id, new RelayError('RATE_LIMITED', 'too many requests'));
+    if (conn.inFlight >= this.deps.config.streamMaxInFlight) {
+      return this.refuse(conn, f.id, new RelayError('STREAM_BUSY', `at most ${this.deps.config.streamMaxInFlight} requests in flight per connection`));
+    }
+    conn.inFlight++;
+    this.inFlight++;
+    this.dispatch(conn, f.id, f.code, f.payload)
+      .then(
+        (answer) => this.send(conn, f.id, STATUS.ok, answer),
+        (err: unknown) => this.refuse(conn, f.id, err),
+      )
+      .finally(() => {
+        conn.inFlight--;
+        if (--this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+  }
+
+  private async dispatch(conn: Conn, requestId: number, op: number, payload: Uint8Array): Promise<Uint8Array> {
+    const { service } = this.deps;
+    switch (op) {
+      case OP.deposit:
+        return (await service.deposit(DepositCodec.decode(payload), payload)).encoded;
+      case OP.quote:
+        return QuoteCodec.encode(await service.quote(OfferCodec.decode(payload)));
+      case OP.challenge:
+        return (await service.challenge(payload)).challenge;
+      case OP.subscribe: {
+        const auth = MailboxAuthCodec.decode(payload);
+        service.authenticate(auth);
+        const key = hex.encode(auth.mailbox);
+        let set = this.subscribers.get(key);
+        if (set === undefined) this.subscribers.set(key, (set = new Set()));
+        set.add(conn);
+        conn.subscriptions.set(key, requestId);
+        return new Uint8Array(0);
+      }
+      default:
+        throw new RelayError('BAD_REQUEST', `"op" expected 1..4, got ${op}`);
+    }
+  }
+
+  private publish(mailbox: Uint8Array, id: Uint8Array): void {
+    const key = hex.encode(mailbox);
+    for (const conn of this.subscribers.get(key) ?? []) this.send(conn, conn.subscriptions.get(key)!, STATUS.event, id);
+  }
+
+  /** Stops taking new connections and requests; already accepted requests still get answers. */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Resolves when every accepted request has been answered. */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Closes every connection (1001 going away) and detaches from the HTTP server. */
+  close(): Promise<void> {
+    this.unsubscribeStored();
+    this.server.off('upgrade', this.onUpgrade);
+    for (const c of this.conns) c.ws.close(1001, 'relay shutting down');
+    return new Promise((resolve) => this.wss.close(() => resolve()));
+  }
+}

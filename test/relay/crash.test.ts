@@ -1,0 +1,98 @@
+// kill -9 right after the acknowledgements: every acknowledged deposit survives a restart.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Devnet } from '../../src/chain/devnet/devnet.ts';
+import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
+import { DepositCodec, OfferCodec, QuoteCodec, ReceiptCodec, type Receipt } from '../../src/core/objects/index.ts';
+import { OP } from '../../src/relay/wire.ts';
+import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { OCTET, StreamClient, auth, depositFor, hexOf, newIdentity, offer } from './helpers.ts';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function startRelayProcess(dataDir: string, chain: string): Promise<{ child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--log-level', 'warn', '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
+      if (m) resolve({ child, url: m[1]!, exited });
+    });
+    void exited.then((code) => reject(new Error(`relay exited (${code}) before listening: ${stderr}`)));
+  });
+}
+
+describe('relay process: kill -9 after acknowledgements', { timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-crash-'));
+  let devnet: Devnet;
+  let chain: DevnetServer;
+  before(async () => {
+    devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
+    chain = await startDevnetServer({ devnet });
+  });
+  after(async () => {
+    await chain.close();
+    devnet.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves every acknowledged message after SIGKILL and restart; keys are owner-only', async () => {
+    const N = 300;
+    const carol = newIdentity();
+    const first = await startRelayProcess(dir, chain.url);
+    const acked: Receipt[] = [];
+    const bodies = new Map<string, string>();
+    try {
+      const s = await StreamClient.open(first.url);
+      const quotes = await Promise.all(
+        Array.from({ length: N }, async () => QuoteCodec.decode((await s.request(OP.quote, OfferCodec.encode(offer(carol.mailbox, 1024)))).payload)),
+      );
+      // All deposits in flight at once; the process is killed the moment the last ack arrives.
+      await Promise.all(
+        quotes.map(async (q) => {
+          const d = depositFor(q);
+          const a = await s.request(OP.deposit, DepositCodec.encode(d));
+          assert.equal(a.status, 0, Buffer.from(a.payload).toString());
+          const r = ReceiptCodec.decode(a.payload);
+          acked.push(r);
+          bodies.set(hexOf(r.messageId), sha(d.body));
+          if (acked.length === N) first.child.kill('SIGKILL');
+        }),
+      );
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+    assert.equal(await first.exited, 'SIGKILL');
+    assert.equal(acked.length, N);
+    for (const f of ['node-key', 'contract-seed', 'relay.sqlite']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+
+    const second = await startRelayProcess(dir, chain.url);
+    try {
+      const info = (await (await fetch(`${second.url}/.well-known/satpost`)).json()) as { relayId: string };
+      assert.equal(info.relayId, hexOf(acked[0]!.relayId), 'the node key persists');
+      const list = await fetch(`${second.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(second.url, carol)) });
+      const ids = new Set(((await list.json()) as { messages: { id: string }[] }).messages.map((m) => m.id));
+      for (const r of acked) assert.ok(ids.has(hexOf(r.messageId)), `acknowledged ${hexOf(r.messageId)} survives`);
+      for (const r of acked.slice(0, 20)) {
+        const res = await fetch(`${second.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(second.url, carol)) });
+        assert.equal(res.status, 200);
+        const m = StoredMessageCodec.decode(new Uint8Array(await res.arrayBuffer()));
+        assert.deepEqual(m.receipt, r);
+        assert.equal(sha(m.blob), hexOf(r.hblob));
+      }
+      assert.ok(bodies.size === N);
+    } finally {
+      second.child.kill('SIGTERM');
+    }
+    assert.equal(await second.exited, 0, 'SIGTERM is a clean exit');
+  });
+});
