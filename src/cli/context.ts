@@ -1,0 +1,102 @@
+/**
+ * What every client command shares: the options they all take (--data-dir, --network,
+ * --chain, --json), opening the client with the passphrase, printing the result as one JSON
+ * object or as text, and progress lines for waits (stderr, only on a terminal).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { Client } from '../client/client.ts';
+import type { ScryptParams } from '../core/secretbox.ts';
+import type { NetworkName } from '../core/network.ts';
+import { defaultDataDir } from './devnet.ts';
+import { CliError } from './errors.ts';
+import { getPassphrase } from './passphrase.ts';
+
+export interface ClientFlags {
+  dataDir?: string;
+  network?: NetworkName;
+  chain?: string;
+  json?: boolean;
+}
+
+export const NETWORK_NAMES: NetworkName[] = ['regtest', 'signet', 'testnet', 'mainnet'];
+
+/** Adds the options every client command takes; `networkDefault` only for init. */
+export function withClientOptions(cmd: Command, o: { networkDefault?: NetworkName } = {}): Command {
+  const network = new Option('--network <name>', o.networkDefault ? 'Bitcoin network' : 'refuse to run unless the data directory is on this network').choices(
+    NETWORK_NAMES,
+  );
+  if (o.networkDefault) network.default(o.networkDefault);
+  return cmd
+    .option('--data-dir <dir>', 'data directory (default: $SATPOST_DATA_DIR, $XDG_DATA_HOME/satpost or ~/.local/share/satpost)')
+    .addOption(network)
+    .addOption(new Option('--chain <url>', 'Esplora API root of the chain, e.g. a `satpost devnet` (default: the one saved at init)').env('SATPOST_CHAIN'))
+    .option('--json', 'print one JSON object on stdout (errors as {"error":{"code","message"}})');
+}
+
+export function dataDirOf(flags: ClientFlags): string {
+  return flags.dataDir ?? defaultDataDir();
+}
+
+/** SATPOST_SCRYPT_LOG2N: for tests only, a cheaper passphrase hash (2^N, N >= 10). */
+export function scryptFromEnv(env: NodeJS.ProcessEnv): ScryptParams | undefined {
+  const v = env.SATPOST_SCRYPT_LOG2N;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!/^[0-9]+$/.test(v) || n < 10 || n > 22) throw new CliError('BAD_ENV', `"SATPOST_SCRYPT_LOG2N" expected an integer 10..22, got ${JSON.stringify(v)}`);
+  return { log2N: n, r: 8, p: 1 };
+}
+
+export function passphraseFor(dir: string, confirm: boolean): Promise<string> {
+  return getPassphrase(dir, { confirm }, { env: process.env, input: process.stdin, output: process.stderr });
+}
+
+/** Opens the client of the command's data directory and runs `use`, closing it afterwards. */
+export async function withClient<T>(flags: ClientFlags, use: (client: Client) => Promise<T> | T): Promise<T> {
+  const dir = dataDirOf(flags);
+  const passphrase = await passphraseFor(dir, false);
+  progress(flags, `unlocking ${dir}...`);
+  const client = await Client.open({
+    dir,
+    passphrase,
+    ...(flags.network !== undefined ? { network: flags.network } : {}),
+    ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
+  });
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** A line about a wait, for a person watching: only on a terminal, never in --json mode. */
+export function progress(flags: ClientFlags, line: string): void {
+  if (!flags.json && process.stderr.isTTY) process.stderr.write(line + '\n');
+}
+
+/** Prints the command's result: `json` as one object with --json, else the text lines. */
+export function output(flags: ClientFlags, json: object, text: () => string[]): void {
+  process.stdout.write(flags.json ? JSON.stringify(json) + '\n' : text().join('\n') + '\n');
+}
+
+export function integerArg(what: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${what} expected an integer ${min}..${max}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+export function positiveNumberArg(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || !(n > 0)) throw new InvalidArgumentError(`${what} expected a number > 0, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+
+/** Lines of an example section for --help. */
+export function examples(...lines: string[]): string {
+  return `\nExample:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}

@@ -1,0 +1,14 @@
+/** Errors of the command line itself (what the user gave it), as opposed to the SDK's. */
+import { SatpostError } from '../core/errors.ts';
+
+export type CliErrorCode =
+  /** No SATPOST_PASSPHRASE and no terminal to ask on. */
+  | 'PASSPHRASE_REQUIRED'
+  /** init: the two passphrases typed differ. */
+  | 'PASSPHRASE_MISMATCH'
+  /** The passphrase prompt was cancelled (Ctrl-C / Ctrl-D). */
+  | 'CANCELLED'
+  /** An environment variable holds an unusable value. */
+  | 'BAD_ENV';
+
+export class CliError extends SatpostError<CliErrorCode> {}

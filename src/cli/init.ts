@@ -1,0 +1,64 @@
+/** `satpost init`: creates the user's identity, wallet and address book in the data directory. */
+import type { Command } from 'commander';
+import { Client } from '../client/client.ts';
+import { dataDirOf, examples, output, passphraseFor, progress, scryptFromEnv, withClientOptions, type ClientFlags } from './context.ts';
+
+interface InitFlags extends ClientFlags {
+  relay: string[];
+}
+
+export function registerInitCommand(program: Command): void {
+  withClientOptions(
+    program
+      .command('init')
+      .description('create your satpost identity, wallet and address book (asks for a passphrase twice)')
+      .option('--relay <url>', 'a relay that keeps your mail; repeat for several (the first four go into your address)', collect, []),
+    { networkDefault: 'regtest' },
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'satpost init --relay http://127.0.0.1:8090 --chain http://127.0.0.1:3002',
+        '',
+        'The passphrase protects your keys; scripts set SATPOST_PASSPHRASE instead of typing it.',
+        'The recovery phrase printed at the end is shown only once: write it down.',
+      ),
+    )
+    .action(async (_opts: InitFlags, cmd: Command) => {
+      const flags = cmd.opts<InitFlags>();
+      const dir = dataDirOf(flags);
+      const passphrase = await passphraseFor(dir, true);
+      const scrypt = scryptFromEnv(process.env);
+      progress(flags, `creating keys in ${dir}...`);
+      const { client, mnemonic } = await Client.init({
+        dir,
+        passphrase,
+        network: flags.network ?? 'regtest',
+        relays: flags.relay,
+        ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
+        ...(scrypt ? { scrypt } : {}),
+      });
+      try {
+        const address = client.address();
+        output(
+          flags,
+          { dataDir: dir, network: client.network, chain: client.chainUrl, relays: client.relays, address, fingerprint: client.fingerprint(), mnemonic },
+          () => [
+            `initialized satpost in ${dir} (${client.network}, chain ${client.chainUrl})`,
+            ...(client.relays.length === 0 ? [`no relays: nobody can write to you until you list one under "relays" in ${dir}/config.json`] : []),
+            'your satpost address (give it to the people who will write to you):',
+            `  ${address}`,
+            `your fingerprint: ${client.fingerprint()}`,
+            'wallet recovery phrase (write it down now; it is not shown again):',
+            `  ${mnemonic}`,
+          ],
+        );
+      } finally {
+        client.close();
+      }
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

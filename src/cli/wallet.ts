@@ -1,0 +1,85 @@
+/** `satpost wallet address|balance|history|send`: the Bitcoin wallet that pays relays. */
+import type { Command } from 'commander';
+import type { Balance, HistoryEntry } from '../wallet/index.ts';
+import { examples, integerArg, output, positiveNumberArg, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
+
+interface SendFlags extends ClientFlags {
+  feeRate?: number;
+}
+
+export function registerWalletCommands(program: Command): void {
+  const wallet = program
+    .command('wallet')
+    .description('your Bitcoin wallet, which pays relays for delivering your messages')
+    .addHelpText('after', examples('satpost wallet address', 'satpost wallet balance'));
+
+  withClientOptions(wallet.command('address').description('print a new address to receive bitcoin at'))
+    .addHelpText('after', examples('satpost wallet address', 'satpost devnet faucet $(satpost wallet address) 100000 --chain http://127.0.0.1:3002'))
+    .action(async (_opts: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      await withClient(flags, (client) => {
+        const address = client.walletAddress();
+        output(flags, { address }, () => [address]);
+      });
+    });
+
+  withClientOptions(wallet.command('balance').description('sync with the chain and print the balance in satoshis'))
+    .addHelpText('after', examples('satpost wallet balance', 'satpost wallet balance --json'))
+    .action(async (_opts: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      await withClient(flags, async (client) => {
+        progress(flags, `syncing the wallet with ${client.chainUrl}...`);
+        const balance = await client.balance();
+        output(flags, { balance }, () => balanceLines(balance));
+      });
+    });
+
+  withClientOptions(wallet.command('history').description('sync with the chain and list the wallet\'s transactions, oldest first (unconfirmed last)'))
+    .addHelpText('after', examples('satpost wallet history'))
+    .action(async (_opts: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      await withClient(flags, async (client) => {
+        progress(flags, `syncing the wallet with ${client.chainUrl}...`);
+        const history = await client.history();
+        output(flags, { history }, () => (history.length === 0 ? ['no transactions yet'] : history.map(historyLine)));
+      });
+    });
+
+  withClientOptions(
+    wallet
+      .command('send')
+      .description('pay bitcoin to an address')
+      .argument('<address>', 'Bitcoin address of the wallet\'s network')
+      .argument('<sats>', 'amount in satoshis', integerArg('sats', 1, 21e14))
+      .option('--fee-rate <sat/vB>', 'fee rate in sat/vB (default: the chain\'s estimate for 6 blocks)', positiveNumberArg('fee rate')),
+  )
+    .addHelpText('after', examples('satpost wallet send bcrt1q... 25000 --fee-rate 2'))
+    .action(async (address: string, sats: number, _opts: SendFlags, cmd: Command) => {
+      const flags = cmd.opts<SendFlags>();
+      await withClient(flags, async (client) => {
+        progress(flags, `syncing the wallet with ${client.chainUrl}...`);
+        const sent = await client.sendBitcoin(address, sats, flags.feeRate !== undefined ? { feeRate: flags.feeRate } : {});
+        output(flags, { sent: { ...sent, address } }, () => [
+          `sent ${sats} sat to ${address}, fee ${sent.fee} sat (${sent.feeRate} sat/vB)`,
+          `txid ${sent.txid}`,
+        ]);
+      });
+    });
+}
+
+function balanceLines(b: Balance): string[] {
+  const rows: [string, number, boolean][] = [
+    ['confirmed', b.confirmed, true],
+    ['unconfirmed', b.unconfirmed, true],
+    ['immature', b.immature, b.immature > 0],
+    ['reserved', b.reserved, b.reserved > 0],
+    ['in contracts', b.lockedInContracts, b.lockedInContracts > 0],
+  ];
+  return rows.filter(([, , show]) => show).map(([label, sats]) => `${`${label}:`.padEnd(14)}${sats} sat`);
+}
+
+function historyLine(h: HistoryEntry): string {
+  const when = h.blockTime !== null ? new Date(h.blockTime * 1000).toISOString().slice(0, 16).replace('T', ' ') : h.state.padEnd(16);
+  const net = `${h.net >= 0 ? '+' : ''}${h.net} sat`;
+  return `${when}  ${net.padStart(16)}  ${h.txid}${h.own && h.fee !== null ? `  fee ${h.fee} sat` : ''}`;
+}

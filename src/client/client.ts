@@ -1,0 +1,441 @@
+/**
+ * The satpost client SDK: one user's identity, wallet and address book over one data
+ * directory (./datadir.ts), unlocked by one passphrase.
+ *
+ *   const { client, mnemonic } = await Client.init({ dir, passphrase, network: 'regtest', chainUrl, relays });
+ *   await client.addContact('carol', 'satpost1...');
+ *   const balance = await client.balance();
+ *   client.close();
+ *
+ * Messaging over relays (send, inbox, read) builds on the parts held here: the Signal
+ * sessions (`sessions`, peers named by a contact's name key), the wallet that funds
+ * contracts, and the relays in the config.
+ */
+import { randomBytes } from 'node:crypto';
+import { ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
+import type { ChainBackend } from '../chain/backend.ts';
+import { EsploraBackend } from '../chain/esplora/backend.ts';
+import { expected } from '../core/errors.ts';
+import { bytesEqual } from '../core/hash.ts';
+import type { NetworkName } from '../core/network.ts';
+import type { ScryptParams } from '../core/secretbox.ts';
+import type { Db } from '../store/sqlite.ts';
+import { AddressError, MAX_RELAY_HINTS, decodeAddress, encodeAddress, type SatpostAddress } from '../identity/address.ts';
+import { DEVICE_ID } from '../identity/bundle.ts';
+import { openIdentityDb } from '../identity/db.ts';
+import { IdentityError } from '../identity/errors.ts';
+import { createIdentity, unlockIdentity, type UnlockedIdentity } from '../identity/identity.ts';
+import { fingerprintOf } from '../identity/keys.ts';
+import { PrekeyManager } from '../identity/prekeys.ts';
+import { Sessions } from '../identity/session.ts';
+import { SignalStores } from '../identity/stores.ts';
+import { Wallet, WalletError, type Balance, type HistoryEntry, type SyncReport } from '../wallet/index.ts';
+import { generateMnemonic } from '../wallet/keys.ts';
+import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
+import { checkContactName, contactView, type Contact } from './contacts.ts';
+import { DataDir } from './datadir.ts';
+import { ClientError } from './errors.ts';
+import { ClientStore } from './store.ts';
+
+export interface ClientInitOptions {
+  /** The data directory; created 0700 if missing. */
+  dir: string;
+  /** Seals the identity key and the wallet seed. */
+  passphrase: string;
+  network: NetworkName;
+  /** Esplora API root; default DEFAULT_CHAIN_URLS[network]. */
+  chainUrl?: string;
+  /** The user's relays; the first four become the hints in her address. */
+  relays?: string[];
+  /** Key-derivation cost of the passphrase; default the secretbox default. Tests pass lighter. */
+  scrypt?: ScryptParams;
+  /** Chain access instead of an EsploraBackend on chainUrl (same network). */
+  backend?: ChainBackend;
+  /** Unix milliseconds; default Date.now. */
+  now?: () => number;
+}
+
+export interface ClientOpenOptions {
+  dir: string;
+  passphrase: string;
+  /** When given, must be the network the directory was initialized for. */
+  network?: NetworkName;
+  /** Overrides the config's chain URL for this session (not saved). */
+  chainUrl?: string;
+  backend?: ChainBackend;
+  now?: () => number;
+}
+
+export interface SentPayment {
+  txid: string;
+  amount: number;
+  fee: number;
+  /** sat/vB actually paid. */
+  feeRate: number;
+  vsize: number;
+}
+
+interface Parts {
+  dir: DataDir;
+  config: ClientConfig;
+  identityDb: Db;
+  identity: UnlockedIdentity;
+  wallet: Wallet;
+  store: ClientStore;
+  backend: ChainBackend;
+  now: () => number;
+}
+
+export class Client {
+  /** The libsignal sessions of this user; peers are contacts' name keys. */
+  readonly sessions: Sessions;
+  private readonly stores: SignalStores;
+  private closed = false;
+
+  private constructor(private readonly p: Parts) {
+    this.stores = new SignalStores(p.identityDb, p.identity, { clock: p.now });
+    this.sessions = new Sessions(this.stores);
+  }
+
+  /**
+   * Creates identity, prekeys, wallet and address book in `dir` under one passphrase and
+   * returns the open client with the wallet's recovery phrase (shown to the user once; it is
+   * not returned again). Nothing is handed out before config.json is written last, so a crash
+   * mid-init leaves an `INIT_INCOMPLETE` directory that the next init discards and redoes.
+   * Throws ALREADY_INITIALIZED, BAD_DATA_DIR (satpost databases without a config: not
+   * touched), EMPTY_PASSPHRASE, NETWORK_MISMATCH, BAD_CHAIN_URL, BAD_RELAY_URL.
+   */
+  static async init(o: ClientInitOptions): Promise<{ client: Client; mnemonic: string }> {
+    checkPassphrase(o.passphrase);
+    const config = makeConfig({ network: o.network, chainUrl: o.chainUrl, relays: o.relays });
+    const backend = o.backend ?? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network });
+    checkBackend(backend, config.network);
+    const now = o.now ?? Date.now;
+    const dir = new DataDir(o.dir);
+    dir.ensure();
+    const state = dir.state();
+    if (state === 'initialized') throw new ClientError('ALREADY_INITIALIZED', `${dir.path} already holds a satpost client`);
+    if (state === 'damaged') throw damaged(dir);
+    if (state === 'interrupted') dir.discardPartialInit();
+    dir.beginInit();
+    let identityDb: Db | undefined;
+    let wallet: Wallet | undefined;
+    let store: ClientStore | undefined;
+    try {
+      identityDb = openIdentityDb(dir.createPrivateFile('identity'));
+      const identity = createIdentity(identityDb, o.passphrase, { ...(o.scrypt ? { scrypt: o.scrypt } : {}), now: now() });
+      new PrekeyManager(identityDb, identity).initialize(now());
+      const mnemonic = generateMnemonic((n) => new Uint8Array(randomBytes(n)));
+      wallet = Wallet.create({
+        db: dir.createPrivateFile('wallet'),
+        passphrase: o.passphrase,
+        network: config.network,
+        backend,
+        mnemonic,
+        now,
+        ...(o.scrypt ? { scrypt: o.scrypt } : {}),
+      });
+      store = ClientStore.open(dir.createPrivateFile('client'));
+      dir.writeConfig(config);
+      dir.finishInit();
+      return { client: new Client({ dir, config, identityDb, identity, wallet, store, backend, now }), mnemonic };
+    } catch (err) {
+      store?.close();
+      wallet?.close();
+      if (identityDb?.open) identityDb.close();
+      dir.discardPartialInit();
+      dir.removeConfig();
+      dir.finishInit();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens an initialized data directory. Throws NOT_INITIALIZED (nothing there),
+   * INIT_INCOMPLETE (an init was interrupted: run init again), BAD_DATA_DIR, BAD_CONFIG,
+   * WRONG_PASSPHRASE, NETWORK_MISMATCH (`network` differs from the directory's).
+   */
+  static async open(o: ClientOpenOptions): Promise<Client> {
+    const dir = new DataDir(o.dir);
+    const state = dir.state();
+    if (state === 'empty') throw new ClientError('NOT_INITIALIZED', `no satpost client in ${dir.path}`);
+    if (state === 'interrupted') {
+      throw new ClientError('INIT_INCOMPLETE', `an init of ${dir.path} was interrupted before it finished; init again to start over (nothing from it was used)`);
+    }
+    if (state === 'damaged') throw damaged(dir);
+    const config = dir.readConfig();
+    if (o.network !== undefined && o.network !== config.network) {
+      throw new ClientError('NETWORK_MISMATCH', expected('network', `${config.network} (the network of ${dir.path})`, o.network));
+    }
+    const missing = dir.missingDatabases();
+    if (missing.length > 0) {
+      throw new ClientError('BAD_DATA_DIR', `${dir.path} has config.json but lacks ${missing.join(', ')}; restore them from a backup`);
+    }
+    const chainUrl = o.chainUrl !== undefined ? normalizeChainUrl(o.chainUrl) : config.chainUrl;
+    const backend = o.backend ?? new EsploraBackend({ baseUrl: chainUrl, network: config.network });
+    checkBackend(backend, config.network);
+    const now = o.now ?? Date.now;
+    const identityDb = openIdentityDb(dir.file('identity'));
+    let wallet: Wallet | undefined;
+    try {
+      const identity = unlockWith(() => unlockIdentity(identityDb, o.passphrase), dir);
+      wallet = unlockWith(() => Wallet.open({ db: dir.file('wallet'), passphrase: o.passphrase, network: config.network, backend, now }), dir);
+      const store = ClientStore.open(dir.file('client'));
+      return new Client({ dir, config: { ...config, chainUrl }, identityDb, identity, wallet, store, backend, now });
+    } catch (err) {
+      wallet?.close();
+      identityDb.close();
+      throw err;
+    }
+  }
+
+  /** The network this client's directory was initialized for. */
+  get network(): NetworkName {
+    return this.p.config.network;
+  }
+
+  /** The data directory path. */
+  get dataDir(): string {
+    return this.p.dir.path;
+  }
+
+  /** Esplora API root in use (the config's, or the override given to open). */
+  get chainUrl(): string {
+    return this.p.config.chainUrl;
+  }
+
+  /** The user's relays, canonical URLs, in the order given at init. */
+  get relays(): string[] {
+    return [...this.p.config.relays];
+  }
+
+  /** The chain backend the wallet uses. */
+  get backend(): ChainBackend {
+    return this.p.backend;
+  }
+
+  /** The user's shareable satpost address: identity key and the first four relays as hints. */
+  address(): string {
+    this.assertOpen();
+    return encodeAddress({ network: this.network, identityKey: this.p.identity.publicKey, relayHints: this.p.config.relays.slice(0, MAX_RELAY_HINTS) });
+  }
+
+  /** Fingerprint of the user's identity key, for contacts to compare out of band. */
+  fingerprint(): string {
+    this.assertOpen();
+    return fingerprintOf(this.p.identity.publicKey);
+  }
+
+  /**
+   * Saves `address` under `name` and trusts its identity key for that contact (the address the
+   * user typed is the root of trust). Throws INVALID_NAME, INVALID_ADDRESS (with `reason`: the
+   * AddressError code such as BAD_CHECKSUM or WRONG_NETWORK, or OWN_ADDRESS), CONTACT_EXISTS
+   * (the name, or the same identity key under another name).
+   */
+  async addContact(name: string, address: string): Promise<Contact> {
+    const store = this.store();
+    const n = checkContactName(name);
+    const a = this.decode(address);
+    if (store.contact(n.nameKey)) {
+      throw new ClientError('CONTACT_EXISTS', `a contact named "${store.contact(n.nameKey)!.name}" already exists; give the new one another name`);
+    }
+    const other = store.contactByKey(a.identityKey);
+    if (other) throw new ClientError('CONTACT_EXISTS', `this address is already saved as contact "${other.name}"`);
+    await this.stores.identity.saveIdentity(peer(n.nameKey), PublicKey.deserialize(Uint8Array.from(a.identityKey)));
+    await this.stores.commit();
+    store.insertContact({ nameKey: n.nameKey, name: n.name, identityKey: a.identityKey, relayHints: a.relayHints, now: this.p.now() });
+    return this.contact(n.name);
+  }
+
+  /**
+   * Replaces a contact's address. Same identity key: her relay hints are updated. A different
+   * key is recorded as a pending change and CONTACT_KEY_CHANGED is thrown (with `change`):
+   * compare fingerprints with her, then trustContact(name). Also UNKNOWN_CONTACT, INVALID_ADDRESS.
+   */
+  async updateContact(name: string, address: string): Promise<Contact> {
+    const store = this.store();
+    const row = this.row(name);
+    const a = this.decode(address);
+    if (bytesEqual(a.identityKey, row.identityKey)) {
+      store.setHints(row.nameKey, a.relayHints, this.p.now());
+      return this.contact(name);
+    }
+    const other = store.contactByKey(a.identityKey);
+    if (other) throw new ClientError('CONTACT_EXISTS', `this address is already saved as contact "${other.name}"`);
+    await this.stores.identity.saveIdentity(peer(row.nameKey), PublicKey.deserialize(Uint8Array.from(a.identityKey)));
+    await this.stores.commit();
+    store.setPendingHints(row.nameKey, a.relayHints, this.p.now());
+    throw this.keyChanged(row.name, row.nameKey);
+  }
+
+  /** Every contact, by name. */
+  contacts(): Contact[] {
+    return this.store()
+      .contacts()
+      .map((r) => contactView(r, this.network, this.stores.identityChange(r.nameKey)));
+  }
+
+  /** One contact by name (case-insensitive). Throws UNKNOWN_CONTACT. */
+  contact(name: string): Contact {
+    const row = this.row(name);
+    return contactView(row, this.network, this.stores.identityChange(row.nameKey));
+  }
+
+  /**
+   * The contact, only if her identity key is the trusted one: what sending uses. Throws
+   * CONTACT_KEY_CHANGED (with `change`) while a changed key awaits trustContact, UNKNOWN_CONTACT.
+   */
+  trustedContact(name: string): Contact {
+    const c = this.contact(name);
+    if (c.keyChange) throw this.keyChanged(c.name, this.row(name).nameKey);
+    return c;
+  }
+
+  /**
+   * Accepts a contact's changed identity key (after comparing fingerprints with her). Her old
+   * sessions are dropped; her address becomes the new one. Throws NO_KEY_CHANGE, UNKNOWN_CONTACT.
+   */
+  async trustContact(name: string): Promise<Contact> {
+    const store = this.store();
+    const row = this.row(name);
+    const newKey = this.stores.trustRow(row.nameKey)?.untrusted;
+    if (!newKey) throw new ClientError('NO_KEY_CHANGE', `the identity key of "${row.name}" has not changed; nothing to trust`);
+    this.stores.trustNewIdentity(row.nameKey);
+    store.replaceKey(row.nameKey, newKey, row.pendingHints ?? row.relayHints, this.p.now());
+    return this.contact(name);
+  }
+
+  /**
+   * Translates a session failure about a contact into the client's terms (IDENTITY_KEY_CHANGED
+   * becomes CONTACT_KEY_CHANGED); other errors are returned unchanged.
+   */
+  explainSessionError(err: unknown): unknown {
+    if (IdentityError.is(err, 'IDENTITY_KEY_CHANGED') && err.change) {
+      const row = this.store().contact(err.change.contact);
+      if (row) return this.keyChanged(row.name, row.nameKey, err);
+    }
+    return err;
+  }
+
+  /** A fresh receive address of the wallet (never handed out twice). */
+  walletAddress(): string {
+    this.assertOpen();
+    return this.p.wallet.newReceiveAddress().address;
+  }
+
+  /** Brings the wallet up to date with the chain. */
+  sync(): Promise<SyncReport> {
+    this.assertOpen();
+    return this.p.wallet.sync();
+  }
+
+  /** The wallet balance after a sync with the chain. */
+  async balance(): Promise<Balance> {
+    await this.sync();
+    return this.p.wallet.balance();
+  }
+
+  /** The wallet's transactions after a sync with the chain, as the wallet lists them. */
+  async history(): Promise<HistoryEntry[]> {
+    await this.sync();
+    return this.p.wallet.history();
+  }
+
+  /**
+   * Pays `sats` to a Bitcoin address of the client's network after a sync; the transaction is
+   * stored before it is broadcast. Wallet refusals (INSUFFICIENT_FUNDS, BAD_ADDRESS,
+   * BAD_AMOUNT, DUST_OUTPUT, BAD_FEE_RATE, ...) are WalletErrors.
+   */
+  async sendBitcoin(address: string, sats: number, opts: { feeRate?: number } = {}): Promise<SentPayment> {
+    await this.sync();
+    const tx = await this.p.wallet.send(address, sats, opts.feeRate !== undefined ? { feeRate: opts.feeRate } : {});
+    return { txid: tx.txid, amount: sats, fee: tx.fee, feeRate: tx.feeRate, vsize: tx.vsize };
+  }
+
+  /** Closes the databases and wipes the keys held in memory. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.p.store.close();
+    this.p.wallet.close();
+    if (this.p.identityDb.open) this.p.identityDb.close();
+  }
+
+  private decode(address: string): SatpostAddress {
+    let a: SatpostAddress;
+    try {
+      a = decodeAddress(address, { expectNetwork: this.network });
+    } catch (e) {
+      if (!(e instanceof AddressError)) throw e;
+      const err = new ClientError('INVALID_ADDRESS', `invalid satpost address: ${e.message}`, { cause: e });
+      err.reason = e.code;
+      throw err;
+    }
+    if (bytesEqual(a.identityKey, this.p.identity.publicKey)) {
+      const err = new ClientError('INVALID_ADDRESS', 'that is your own satpost address');
+      err.reason = 'OWN_ADDRESS';
+      throw err;
+    }
+    return a;
+  }
+
+  private row(name: string) {
+    const n = checkContactName(name);
+    const row = this.store().contact(n.nameKey);
+    if (!row) throw new ClientError('UNKNOWN_CONTACT', `no contact named "${n.name}"`);
+    return row;
+  }
+
+  private keyChanged(name: string, nameKey: string, cause?: unknown): ClientError {
+    const change = this.stores.identityChange(nameKey);
+    const err = new ClientError(
+      'CONTACT_KEY_CHANGED',
+      `the identity key of "${name}" changed (trusted ${change?.trustedFingerprint ?? '?'}, new ${change?.newFingerprint ?? '?'})`,
+      cause === undefined ? undefined : { cause },
+    );
+    if (change) err.change = { ...change, contact: name };
+    return err;
+  }
+
+  private store(): ClientStore {
+    this.assertOpen();
+    return this.p.store;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClientError('CLIENT_CLOSED', 'the client is closed');
+  }
+}
+
+function peer(nameKey: string): ProtocolAddress {
+  return ProtocolAddress.new(nameKey, DEVICE_ID);
+}
+
+function checkPassphrase(passphrase: unknown): void {
+  if (typeof passphrase !== 'string' || passphrase.length === 0) {
+    throw new ClientError('EMPTY_PASSPHRASE', expected('passphrase', 'a non-empty string', typeof passphrase === 'string' ? '""' : typeof passphrase));
+  }
+}
+
+function checkBackend(backend: ChainBackend, network: NetworkName): void {
+  if (backend.network !== network) throw new ClientError('NETWORK_MISMATCH', expected('chain backend network', network, backend.network));
+}
+
+function damaged(dir: DataDir): ClientError {
+  return new ClientError(
+    'BAD_DATA_DIR',
+    `${dir.path} holds ${dir.presentDatabases().join(', ')} but no config.json; restore config.json from a backup, or move those files away to start afresh`,
+  );
+}
+
+/** Runs an unlock and reports a wrong passphrase in the client's terms. */
+function unlockWith<T>(unlock: () => T, dir: DataDir): T {
+  try {
+    return unlock();
+  } catch (e) {
+    if (IdentityError.is(e, 'WRONG_PASSPHRASE') || WalletError.is(e, 'WRONG_PASSPHRASE')) {
+      throw new ClientError('WRONG_PASSPHRASE', `wrong passphrase for ${dir.path}`, { cause: e });
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * `<dir>/config.json`: the user's settings, readable and editable by hand.
+ *
+ *   {
+ *     "version": 1,                          format version of this file
+ *     "network": "regtest",                  regtest | signet | testnet | mainnet; fixed at init
+ *     "chainUrl": "http://127.0.0.1:3002",   Esplora API root (a `satpost devnet` or a public one)
+ *     "relays": ["http://127.0.0.1:8090/"]   the user's relays, canonical URLs; the first four are
+ *                                            the hints in her satpost address
+ *   }
+ *
+ * Its presence is what makes a data directory initialized: init writes it last.
+ */
+import { expected } from '../core/errors.ts';
+import { isNetworkName, type NetworkName } from '../core/network.ts';
+import { AddressError, normalizeHints } from '../identity/address.ts';
+import { ClientError } from './errors.ts';
+
+export const CONFIG_VERSION = 1;
+
+export interface ClientConfig {
+  version: typeof CONFIG_VERSION;
+  network: NetworkName;
+  chainUrl: string;
+  relays: string[];
+}
+
+/** Esplora roots used when init is given no chain URL. regtest: `satpost devnet`'s default port. */
+export const DEFAULT_CHAIN_URLS: Record<NetworkName, string> = {
+  regtest: 'http://127.0.0.1:3002',
+  signet: 'https://mempool.space/signet/api',
+  testnet: 'https://blockstream.info/testnet/api',
+  mainnet: 'https://blockstream.info/api',
+};
+
+export function checkNetwork(network: unknown): NetworkName {
+  if (typeof network !== 'string' || !isNetworkName(network)) {
+    throw new ClientError('NETWORK_MISMATCH', expected('network', 'regtest, signet, testnet or mainnet', network));
+  }
+  return network;
+}
+
+/** An http(s) URL without credentials, trailing slashes removed (EsploraBackend appends paths). */
+export function normalizeChainUrl(url: unknown): string {
+  if (typeof url !== 'string') throw new ClientError('BAD_CHAIN_URL', expected('chain URL', 'a string', typeof url));
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ClientError('BAD_CHAIN_URL', expected('chain URL', 'an absolute http(s) URL', url));
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ClientError('BAD_CHAIN_URL', expected('chain URL scheme', 'http or https', u.protocol));
+  if (u.username || u.password) throw new ClientError('BAD_CHAIN_URL', expected('chain URL', 'a URL without credentials', url));
+  return u.href.replace(/\/+$/, '');
+}
+
+/** Each relay URL in the canonical form addresses carry; duplicates dropped, order kept. */
+export function normalizeRelayUrls(urls: readonly unknown[]): string[] {
+  const out: string[] = [];
+  for (const url of urls) {
+    let canonical: string;
+    try {
+      canonical = normalizeHints([url as string])[0]!;
+    } catch (e) {
+      if (e instanceof AddressError) throw new ClientError('BAD_RELAY_URL', e.message.replace('relay hint', 'relay URL'), { cause: e });
+      throw e;
+    }
+    if (!out.includes(canonical)) out.push(canonical);
+  }
+  return out;
+}
+
+export function makeConfig(o: { network: unknown; chainUrl?: string | undefined; relays?: readonly unknown[] | undefined }): ClientConfig {
+  const network = checkNetwork(o.network);
+  return {
+    version: CONFIG_VERSION,
+    network,
+    chainUrl: normalizeChainUrl(o.chainUrl ?? DEFAULT_CHAIN_URLS[network]),
+    relays: normalizeRelayUrls(o.relays ?? []),
+  };
+}
+
+/** Validates a parsed config.json; `where` names the file in messages. */
+export function parseConfig(json: unknown, where: string): ClientConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ClientError('BAD_CONFIG', expected(where, 'a JSON object', Array.isArray(json) ? 'an array' : String(json)));
+  }
+  const c = json as Record<string, unknown>;
+  if (c.version !== CONFIG_VERSION) throw new ClientError('BAD_CONFIG', expected(`${where} "version"`, String(CONFIG_VERSION), c.version));
+  if (typeof c.chainUrl !== 'string') throw new ClientError('BAD_CONFIG', expected(`${where} "chainUrl"`, 'an Esplora URL', c.chainUrl));
+  if (!Array.isArray(c.relays)) throw new ClientError('BAD_CONFIG', expected(`${where} "relays"`, 'an array of URLs', c.relays));
+  try {
+    return makeConfig({ network: c.network, chainUrl: c.chainUrl, relays: c.relays });
+  } catch (e) {
+    if (e instanceof ClientError) throw new ClientError('BAD_CONFIG', `${where}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}

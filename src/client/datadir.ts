@@ -1,0 +1,146 @@
+/**
+ * A user's data directory (the CLI's default is $SATPOST_DATA_DIR, else
+ * $XDG_DATA_HOME/satpost, else ~/.local/share/satpost):
+ *
+ *   wallet.sqlite     the Bitcoin wallet (src/wallet); the contract book joins it (src/watch)
+ *   identity.sqlite   identity key, libsignal sessions and trust, prekeys (src/identity)
+ *   client.sqlite     contacts, and later the outbox and inbox (./store.ts)
+ *   config.json       network, chain URL, relays (./config.ts); written last by init
+ *   init.pending      exists only while init runs: its presence means an init was interrupted
+ *
+ * The directory is 0700 and every file 0600: the databases hold sealed keys and private
+ * metadata (who talks to whom). SQLite gives its -wal/-shm files the database file's mode,
+ * so creating each database file 0600 before SQLite opens it is enough.
+ *
+ * Other programs may share the directory (`satpost devnet` keeps devnet.sqlite there, a
+ * relay its relay/ subdirectory); only the names above belong to the client.
+ */
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClientError } from './errors.ts';
+import { parseConfig, type ClientConfig } from './config.ts';
+
+export const DATA_FILES = {
+  wallet: 'wallet.sqlite',
+  identity: 'identity.sqlite',
+  client: 'client.sqlite',
+  config: 'config.json',
+  initMarker: 'init.pending',
+} as const;
+
+const DATABASES = [DATA_FILES.identity, DATA_FILES.wallet, DATA_FILES.client] as const;
+const SQLITE_SIDE_FILES = ['', '-wal', '-shm', '-journal'];
+
+/**
+ * - empty: no client files (the directory may not exist);
+ * - initialized: config.json present;
+ * - interrupted: an init began and did not finish (init.pending present);
+ * - damaged: databases without config.json and without init.pending (not ours to delete).
+ */
+export type DataDirState = 'empty' | 'initialized' | 'interrupted' | 'damaged';
+
+export class DataDir {
+  constructor(readonly path: string) {}
+
+  file(name: keyof typeof DATA_FILES): string {
+    return join(this.path, DATA_FILES[name]);
+  }
+
+  state(): DataDirState {
+    if (existsSync(this.file('config'))) return 'initialized';
+    if (existsSync(this.file('initMarker'))) return 'interrupted';
+    return this.presentDatabases().length > 0 ? 'damaged' : 'empty';
+  }
+
+  presentDatabases(): string[] {
+    return DATABASES.filter((f) => existsSync(join(this.path, f)));
+  }
+
+  missingDatabases(): string[] {
+    return DATABASES.filter((f) => !existsSync(join(this.path, f)));
+  }
+
+  /** Creates the directory if needed and makes it private (0700). */
+  ensure(): void {
+    mkdirSync(this.path, { recursive: true, mode: 0o700 });
+    if (!statSync(this.path).isDirectory()) throw new ClientError('BAD_DATA_DIR', `${this.path} is not a directory`);
+    chmodSync(this.path, 0o700);
+  }
+
+  /** Marks the start of an init; a crash from here on leaves state() === 'interrupted'. */
+  beginInit(): void {
+    writeDurably(this.file('initMarker'), `init started ${new Date().toISOString()}\n`, this.path);
+  }
+
+  finishInit(): void {
+    rmSync(this.file('initMarker'), { force: true });
+    fsyncDir(this.path);
+  }
+
+  /**
+   * Deletes what an interrupted init left. Safe because init hands out nothing (no address,
+   * no recovery phrase) before config.json is written: nobody can have used those keys.
+   */
+  discardPartialInit(): void {
+    for (const db of DATABASES) for (const side of SQLITE_SIDE_FILES) rmSync(join(this.path, db + side), { force: true });
+    rmSync(this.file('config') + '.tmp', { force: true });
+  }
+
+  /** Used when an init fails after writing config.json (only init calls it). */
+  removeConfig(): void {
+    rmSync(this.file('config'), { force: true });
+  }
+
+  /** Creates an empty database file 0600 (fails if it exists), so SQLite inherits the mode. */
+  createPrivateFile(name: 'wallet' | 'identity' | 'client'): string {
+    const path = this.file(name);
+    closeSync(openSync(path, 'wx', 0o600));
+    chmodSync(path, 0o600);
+    return path;
+  }
+
+  readConfig(): ClientConfig {
+    const path = this.file('config');
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw new ClientError('BAD_DATA_DIR', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new ClientError('BAD_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+    }
+    return parseConfig(json, path);
+  }
+
+  /** Replaces config.json atomically (temp file, fsync, rename, fsync the directory). */
+  writeConfig(config: ClientConfig): void {
+    writeDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
+  }
+}
+
+function writeDurably(path: string, text: string, dir: string): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * client.sqlite: what the client knows that is neither a key nor money.
+ *
+ * Schema (times are unix milliseconds):
+ *
+ *   contacts               the user's address book
+ *     name_key TEXT PK       the name NFC-normalized and lower-cased: lookups ignore case, and it
+ *                            is the peer name of the contact's Signal sessions and trust record
+ *     name TEXT              the name as the user typed it
+ *     identity_key BLOB      33-byte identity key of the address the user added (or last trusted)
+ *     relay_hints TEXT       JSON array of the address's relay URLs (canonical form)
+ *     pending_hints TEXT     JSON relay URLs of a newer address under a changed identity key,
+ *                            waiting for trustContact; NULL when none
+ *     added_at INT, updated_at INT
+ *   relays                 what the client learns about relays (filled by the relay client)
+ *     url TEXT PK            canonical URL
+ *     info TEXT              the relay's /.well-known/satpost document (JSON), NULL until fetched
+ *     fetched_at INT         NULL until fetched
+ *
+ * The outbox and inbox arrive as later migrations. Never edit a shipped migration.
+ */
+import { openDb, type Db } from '../store/sqlite.ts';
+
+export const CLIENT_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE contacts (
+     name_key TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     identity_key BLOB NOT NULL,
+     relay_hints TEXT NOT NULL,
+     pending_hints TEXT,
+     added_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX contacts_by_key ON contacts (identity_key);
+   CREATE TABLE relays (
+     url TEXT PRIMARY KEY,
+     info TEXT,
+     fetched_at INTEGER
+   ) WITHOUT ROWID;`,
+];
+
+export interface ContactRow {
+  nameKey: string;
+  name: string;
+  identityKey: Uint8Array;
+  relayHints: string[];
+  pendingHints: string[] | null;
+  addedAt: number;
+  updatedAt: number;
+}
+
+interface RawContact {
+  name_key: string;
+  name: string;
+  identity_key: Uint8Array;
+  relay_hints: string;
+  pending_hints: string | null;
+  added_at: number;
+  updated_at: number;
+}
+
+function fromRaw(r: RawContact): ContactRow {
+  return {
+    nameKey: r.name_key,
+    name: r.name,
+    identityKey: new Uint8Array(r.identity_key),
+    relayHints: JSON.parse(r.relay_hints) as string[],
+    pendingHints: r.pending_hints === null ? null : (JSON.parse(r.pending_hints) as string[]),
+    addedAt: r.added_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export class ClientStore {
+  private readonly stmt;
+
+  constructor(readonly db: Db) {
+    this.stmt = {
+      get: db.prepare('SELECT * FROM contacts WHERE name_key = ?'),
+      byKey: db.prepare('SELECT * FROM contacts WHERE identity_key = ?'),
+      all: db.prepare('SELECT * FROM contacts ORDER BY name_key'),
+      insert: db.prepare(
+        'INSERT INTO contacts (name_key, name, identity_key, relay_hints, pending_hints, added_at, updated_at) VALUES (?, ?, ?, ?, NULL, ?, ?)',
+      ),
+      setHints: db.prepare('UPDATE contacts SET relay_hints = ?, updated_at = ? WHERE name_key = ?'),
+      setPending: db.prepare('UPDATE contacts SET pending_hints = ?, updated_at = ? WHERE name_key = ?'),
+      setKey: db.prepare('UPDATE contacts SET identity_key = ?, relay_hints = ?, pending_hints = NULL, updated_at = ? WHERE name_key = ?'),
+    };
+  }
+
+  static open(path: string): ClientStore {
+    return new ClientStore(openDb({ path, migrations: CLIENT_MIGRATIONS }));
+  }
+
+  contact(nameKey: string): ContactRow | undefined {
+    const r = this.stmt.get.get(nameKey) as RawContact | undefined;
+    return r && fromRaw(r);
+  }
+
+  contactByKey(identityKey: Uint8Array): ContactRow | undefined {
+    const r = this.stmt.byKey.get(identityKey) as RawContact | undefined;
+    return r && fromRaw(r);
+  }
+
+  contacts(): ContactRow[] {
+    return (this.stmt.all.all() as RawContact[]).map(fromRaw);
+  }
+
+  insertContact(c: { nameKey: string; name: string; identityKey: Uint8Array; relayHints: string[]; now: number }): void {
+    this.stmt.insert.run(c.nameKey, c.name, c.identityKey, JSON.stringify(c.relayHints), c.now, c.now);
+  }
+
+  setHints(nameKey: string, hints: string[], now: number): void {
+    this.stmt.setHints.run(JSON.stringify(hints), now, nameKey);
+  }
+
+  setPendingHints(nameKey: string, hints: string[] | null, now: number): void {
+    this.stmt.setPending.run(hints === null ? null : JSON.stringify(hints), now, nameKey);
+  }
+
+  /** Accepts a changed identity key: the new key and hints replace the old, the pending clears. */
+  replaceKey(nameKey: string, identityKey: Uint8Array, hints: string[], now: number): void {
+    this.stmt.setKey.run(identityKey, JSON.stringify(hints), now, nameKey);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,79 @@
+// Runs `satpost` as a user would: a separate process per command, real files, a devnet
+// process started by the test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Base environment of every spawned command: cheap scrypt, no inherited satpost settings. */
+export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, SATPOST_SCRYPT_LOG2N: '10' };
+  for (const k of ['SATPOST_PASSPHRASE', 'SATPOST_DATA_DIR', 'SATPOST_CHAIN']) delete env[k];
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+export function startDevnet(dataDir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
+      if (m) resolve({ child, url: m[1]!, exited });
+    });
+    void exited.then((code) => reject(new Error(`devnet exited (${code}) before listening: ${stderr}`)));
+  });
+}
+
+/** POSTs to a devnet's /dev/ endpoints (faucet, mine). */
+export async function devPost<T>(url: string, path: string, body: unknown): Promise<T> {
+  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/**
+ * Runs a command on a real pseudo-terminal (util-linux `script`), answering each prompt
+ * only once it has appeared, as a person would. Returns everything the terminal showed.
+ */
+export function runOnTerminal(args: string[], env: NodeJS.ProcessEnv, answers: { prompt: string; type: string }[]): Promise<Run> {
+  const command = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  let next = 0;
+  let from = 0;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    while (next < answers.length) {
+      const at = stdout.indexOf(answers[next]!.prompt, from);
+      if (at < 0) break;
+      from = at + answers[next]!.prompt.length;
+      child.stdin.write(answers[next]!.type);
+      next++;
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}

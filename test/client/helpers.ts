@@ -1,0 +1,44 @@
+// Shared set-up for client SDK tests: an in-process devnet served over real HTTP, so the
+// client talks to it through its ordinary EsploraBackend.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Devnet } from '../../src/chain/devnet/devnet.ts';
+import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
+import { NETWORKS } from '../../src/core/network.ts';
+import { addressToScript } from '../../src/wallet/address.ts';
+
+export const LIGHT_SCRYPT = { log2N: 10, r: 8, p: 1 };
+
+export interface Chain {
+  devnet: Devnet;
+  server: DevnetServer;
+  url: string;
+  /** Pays from the faucet and confirms it in one block. */
+  fund(address: string, sats: number): string;
+  close(): Promise<void>;
+}
+
+export async function startChain(): Promise<Chain> {
+  const devnet = Devnet.open({ path: ':memory:' });
+  const server = await startDevnetServer({ devnet });
+  return {
+    devnet,
+    server,
+    url: server.url,
+    fund(address, sats) {
+      const txid = devnet.faucet(addressToScript(address, NETWORKS.regtest), sats);
+      devnet.mine(1);
+      return txid;
+    },
+    async close() {
+      await server.close();
+      devnet.close();
+    },
+  };
+}
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
