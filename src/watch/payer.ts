@@ -21,6 +21,7 @@ import { contractId, type ContractRecord } from './book.ts';
 import { contractOutSpend, depth, rebroadcast, statusOf } from './chain.ts';
 import { WatchError } from './errors.ts';
 import { Party, type PartyOptions } from './party.ts';
+import { parseTx } from '../wallet/tx-parse.ts';
 
 export interface FundItem {
   terms: ContractTerms;
@@ -137,9 +138,13 @@ export class PayerContracts extends Party {
       funding = { txid: tx.txid, raw: tx.raw, vout: new Map(created.map((c, i) => [c.id, i])), feeRate: tx.feeRate };
     }
     const refundRate = this.refundFeeRate ?? funding.feeRate;
-    // One fresh address for the batch's refunds (they are linked by the funding anyway): each
-    // unused address widens the gap a seed restore must scan.
-    const refundTo = this.wallet.newReceiveAddress().script;
+    // Refunds pay the funding's own change address. Most refunds are never broadcast (the
+    // relay claims), and a fresh address per batch would leave a run of unused addresses that a
+    // seed restore stops scanning at (gap limit), missing later coins. The change address is
+    // used as soon as the funding confirms, and the refund links nothing the funding does not.
+    const contractVouts = new Set(funding.vout.values());
+    const change = parseTx(funding.raw).outputs.find((o) => !contractVouts.has(o.vout));
+    const refundTo = change?.script ?? this.wallet.newReceiveAddress().script;
     const signed = created.map((c) => {
       const vout = funding.vout.get(c.id)!;
       const refund = buildRefundTx({

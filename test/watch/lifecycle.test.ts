@@ -26,6 +26,12 @@ test('sender-pays: fund, confirm, receipt r, claim; payer and recipient learn k 
     assert.equal(funded!.state, 'funding-broadcast');
     assert.ok(funded!.refundRaw, 'the refund is signed and stored at funding time');
     assert.equal(RawTx.decode(funded!.refundRaw!).lockTime, d.terms.locktime);
+    // The refund pays the funding's change address (used on chain), not a fresh one that a seed
+    // restore would have to scan past when the refund is never broadcast.
+    const fundingOutputs = RawTx.decode(funded!.fundingRaw!).outputs;
+    const change = fundingOutputs.find((_o, vout) => vout !== funded!.fundingVout);
+    assert.ok(change, 'the funding has a change output');
+    assert.deepEqual(RawTx.decode(funded!.refundRaw!).outputs[0]!.script, change.script);
     const outpoint = { txid: funded!.fundingTxid!, vout: funded!.fundingVout! };
     assert.deepEqual(alice.wallet.locks().find((l) => l.kind === 'contract')!.ref, id);
 
