@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/core/**/*.ts', 'src/contracts/**/*.ts'],
+    files: ['src/core/**/*.ts', 'src/contracts/**/*.ts', 'src/channels/**/*.ts'],
     rules: restrict(
       [...nodeIo, '**/chain/**', '**/wallet/**', '**/identity/**', '**/store/**', '**/relay/**', '**/client/**', '**/cli/**', '**/demo/**'],
       'core and contracts are pure: no I/O, no shells. Pass what you need in.',
