@@ -1,28 +1,49 @@
 // Relay throughput over the WebSocket stream: durable deposits/s at 64 connections x 16 in
-// flight (1 KiB and 64 KiB bodies, SQLite synchronous FULL and NORMAL), deposit latency, and
-// authenticated fetches/s over HTTP. The load generator runs in a child process (this same
-// file, started with SATPOST_RELAY_LOAD set) so it does not share the relay's event loop.
+// flight (1 KiB and 64 KiB bodies, SQLite synchronous FULL and NORMAL), deposit latency, the
+// CPU time each side spends per deposit, authenticated fetches/s over HTTP, and a kill -9
+// check under load (every acknowledged deposit must be in the database after the crash).
+//
+// The load generator runs in a child process (this same file, started with
+// SATPOST_RELAY_LOAD set) so it does not share the relay's event loop. Quotes are fetched
+// over the same stream before the timed section ("chain work pre-funded": each deposit needs
+// its own quote, and quotes cost a contract key derivation); the timed section sends
+// pre-encoded deposit frames and answers nothing but acknowledgements.
 import '../src/polyfills.ts';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
-import { percentile, type Benchmark } from './harness.ts';
+import { percentile, median, type Benchmark } from './harness.ts';
 import { Devnet } from '../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../src/chain/devnet/backend.ts';
+import { startDevnetServer } from '../src/chain/devnet/server.ts';
 import { DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf } from '../src/core/objects/index.ts';
+import { openDb } from '../src/store/sqlite.ts';
 import { BackendChainPolicy } from '../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../src/relay/config.ts';
 import { startRelay } from '../src/relay/daemon.ts';
-import { FRAME_HEADER, OP, frame } from '../src/relay/wire.ts';
+import { MIGRATIONS } from '../src/relay/store.ts';
+import { FRAME_HEADER, OP, STATUS, frame } from '../src/relay/wire.ts';
 
 const CONNS = 64;
 const IN_FLIGHT = 16;
+const BIN = join(import.meta.dirname, '..', 'bin', 'satpost.js');
+
+interface LoadJob {
+  url: string;
+  perConn: number;
+  size: number;
+  fetches: number;
+  /** Crash mode: print "acked N" lines as acks arrive; at disconnect print every acked receipt. */
+  crash?: boolean;
+}
 
 interface LoadResult {
   deposits: number;
@@ -32,22 +53,29 @@ interface LoadResult {
   quoteSecs: number;
   fetches: number;
   fetchSecs: number;
+  /** Load generator CPU (user + system) during the timed deposits, µs. */
+  cpuMicros: number;
+  /** Crash mode: hex of every acknowledged receipt. */
+  acked?: string[];
 }
 
 // ---------------------------------------------------------------- load generator (child)
 
 const rnd = (n: number) => new Uint8Array(randomBytes(n));
 
+/** A stream connection answering by callback (no promise per request in the timed section). */
 class Conn {
   private next = 1;
-  private readonly waiting = new Map<number, (r: { status: number; payload: Uint8Array }) => void>();
+  private readonly waiting = new Map<number, (status: number, payload: Buffer) => void>();
+  closed: Promise<void>;
   constructor(readonly ws: WebSocket) {
     ws.on('message', (d: Buffer) => {
       const id = d.readUInt32BE(0);
       const w = this.waiting.get(id);
       this.waiting.delete(id);
-      w?.({ status: d[4]!, payload: d.subarray(FRAME_HEADER) });
+      w?.(d[4]!, d.subarray(FRAME_HEADER));
     });
+    this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
   }
   static open(url: string): Promise<Conn> {
     const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/stream`);
@@ -56,14 +84,19 @@ class Conn {
       ws.once('error', rej);
     });
   }
-  async call(op: number, payload: Uint8Array): Promise<Uint8Array> {
+  /** A frame with a fresh request id, to send later with `send`. */
+  prepare(op: number, payload: Uint8Array): { id: number; bytes: Buffer } {
     const id = this.next++;
-    const r = await new Promise<{ status: number; payload: Uint8Array }>((res) => {
-      this.waiting.set(id, res);
-      this.ws.send(frame(id, op, payload));
-    });
-    if (r.status !== 0) throw new Error(`op ${op} refused: ${Buffer.from(r.payload).toString()}`);
-    return r.payload;
+    return { id, bytes: frame(id, op, payload) };
+  }
+  send(f: { id: number; bytes: Buffer }, done: (status: number, payload: Buffer) => void): void {
+    this.waiting.set(f.id, done);
+    this.ws.send(f.bytes);
+  }
+  call(op: number, payload: Uint8Array): Promise<Buffer> {
+    return new Promise((resolve, reject) =>
+      this.send(this.prepare(op, payload), (status, p) => (status === STATUS.ok ? resolve(p) : reject(new Error(`op ${op} refused: ${p.toString()}`)))),
+    );
   }
 }
 
@@ -75,32 +108,70 @@ async function pool(total: number, width: number, task: (i: number) => Promise<v
   }));
 }
 
-async function load(url: string, perConn: number, size: number, fetches: number): Promise<LoadResult> {
+async function load(job: LoadJob): Promise<LoadResult> {
+  const { url, perConn, size, fetches } = job;
   const conns = await Promise.all(Array.from({ length: CONNS }, () => Conn.open(url)));
   const ids = conns.map(() => IdentityKeyPair.generate());
   const mailboxes = ids.map((id) => mailboxIdOf(id.publicKey.serialize()));
-  // Quotes first (timed apart): every deposit needs its own quote.
+  // Quotes first (timed apart), then every deposit frame is encoded before the clock starts.
   const q0 = performance.now();
-  const deposits = await Promise.all(conns.map(async (c, ci) => {
-    const out: Uint8Array[] = [];
+  const frames = await Promise.all(conns.map(async (c, ci) => {
+    const out: { id: number; bytes: Buffer }[] = [];
     await pool(perConn, IN_FLIGHT, async () => {
-      const offer = { offerId: rnd(16), mailbox: mailboxes[ci]!, mode: 'recipient-pays' as const, size, maxFee: 1e6, retentionSecs: 3600, createdAt: Date.now() };
+      const offer = { offerId: rnd(16), mailbox: mailboxes[ci]!, mode: 'recipient-pays' as const, size, maxFee: 1e9, retentionSecs: 3600, createdAt: Date.now() };
       const q = QuoteCodec.decode(await c.call(OP.quote, OfferCodec.encode(offer)));
-      out.push(DepositCodec.encode({ quoteId: q.quoteId, mailbox: q.mailbox, sealedHeader: rnd(300), body: rnd(size), hr: undefined, funding: undefined }));
+      out.push(c.prepare(OP.deposit, DepositCodec.encode({ quoteId: q.quoteId, mailbox: q.mailbox, sealedHeader: rnd(300), body: rnd(size), hr: undefined, funding: undefined })));
     });
     return out;
   }));
   const quoteSecs = (performance.now() - q0) / 1000;
-  const latencies: number[] = [];
-  const stored: Uint8Array[][] = conns.map(() => []);
+
+  const total = perConn * CONNS;
+  const latencies = new Float64Array(total);
+  const stored: Buffer[][] = conns.map(() => []);
+  const acked: string[] = [];
+  let answered = 0;
+  let failure: Error | undefined;
+  await new Promise<void>((resolve) => process.stdout.write('deposits-start\n', () => resolve()));
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  await Promise.all(conns.map((c, ci) => pool(perConn, IN_FLIGHT, async (i) => {
-    const s = performance.now();
-    const r = ReceiptCodec.decode(await c.call(OP.deposit, deposits[ci]![i]!));
-    latencies.push(performance.now() - s);
-    stored[ci]!.push(r.messageId);
-  })));
+  await new Promise<void>((resolve, reject) => {
+    const finishIfDone = () => {
+      if (failure) reject(failure);
+      else if (answered === total) resolve();
+    };
+    conns.forEach((c, ci) => {
+      const list = frames[ci]!;
+      let next = 0;
+      const sendNext = () => {
+        if (next >= list.length) return;
+        const f = list[next++]!;
+        const s = performance.now();
+        c.send(f, (status, payload) => {
+          if (status !== STATUS.ok) failure ??= new Error(`deposit refused: ${payload.toString()}`);
+          else {
+            latencies[answered] = performance.now() - s;
+            stored[ci]!.push(Buffer.from(payload));
+            if (job.crash) {
+              acked.push(payload.toString('hex'));
+              if (acked.length % 256 === 0) process.stdout.write(`acked ${acked.length}\n`);
+            }
+          }
+          answered++;
+          sendNext();
+          finishIfDone();
+        });
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) sendNext();
+      if (job.crash) void c.closed.then(() => reject(new Error('closed')));
+    });
+  }).catch((err: unknown) => {
+    if (!job.crash) throw err;
+  });
   const depositSecs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write('deposits-end\n');
+  if (job.crash) return { deposits: acked.length, depositSecs, p50: 0, p99: 0, quoteSecs, fetches: 0, fetchSecs: 0, cpuMicros: cpu.user + cpu.system, acked };
   for (const c of conns) c.ws.close();
 
   // Authenticated fetches over HTTP: challenge, sign, fetch.
@@ -113,68 +184,182 @@ async function load(url: string, perConn: number, size: number, fetches: number)
     const timestamp = Date.now();
     const signature = ids[ci]!.privateKey.sign(mailboxAuthBytes({ mailbox, challenge, timestamp }) as Uint8Array<ArrayBuffer>);
     const auth = MailboxAuthCodec.encode({ mailbox, identityKey: ids[ci]!.publicKey.serialize(), challenge, timestamp, signature });
-    const id = stored[ci]![i % stored[ci]!.length]!;
-    const res = await fetch(`${url}/v1/mailbox/message?id=${Buffer.from(id).toString('hex')}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(auth) });
+    const id = Buffer.from(ReceiptCodec.decode(stored[ci]![i % stored[ci]!.length]!).messageId);
+    const res = await fetch(`${url}/v1/mailbox/message?id=${id.toString('hex')}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(auth) });
     if (res.status !== 200) throw new Error(`fetch refused: ${await res.text()}`);
     await res.arrayBuffer();
   });
   const fetchSecs = (performance.now() - f0) / 1000;
-  return { deposits: perConn * CONNS, depositSecs, p50: percentile(latencies, 50), p99: percentile(latencies, 99), quoteSecs, fetches, fetchSecs };
+  const lat = [...latencies];
+  return { deposits: total, depositSecs, p50: percentile(lat, 50), p99: percentile(lat, 99), quoteSecs, fetches, fetchSecs, cpuMicros: cpu.user + cpu.system };
 }
 
 if (process.env.SATPOST_RELAY_LOAD) {
-  const { url, perConn, size, fetches } = JSON.parse(process.env.SATPOST_RELAY_LOAD) as { url: string; perConn: number; size: number; fetches: number };
-  const r = await load(url, perConn, size, fetches);
+  const r = await load(JSON.parse(process.env.SATPOST_RELAY_LOAD) as LoadJob);
   // Exit only once the result is flushed to the pipe.
-  process.stdout.write(JSON.stringify(r), () => process.exit(0));
+  process.stdout.write(`result ${JSON.stringify(r)}\n`, () => process.exit(0));
 }
 
 // ---------------------------------------------------------------- the benchmark (parent)
 
-function runLoad(url: string, perConn: number, size: number, fetches: number): Promise<LoadResult> {
+function spawnLoad(job: LoadJob, onLine: (line: string) => void = () => {}): { child: ChildProcess; result: Promise<LoadResult> } {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, SATPOST_RELAY_LOAD: JSON.stringify({ url, perConn, size, fetches }) },
+    env: { ...process.env, SATPOST_RELAY_LOAD: JSON.stringify(job) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) =>
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load generator exited ${code}`)))),
-  );
+  let result: LoadResult | undefined;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line.startsWith('result ')) result = JSON.parse(line.slice(7)) as LoadResult;
+    else onLine(line);
+  });
+  return {
+    child,
+    result: new Promise((resolve, reject) =>
+      child.on('exit', (code) => (code === 0 && result ? resolve(result) : reject(new Error(`load generator exited ${code}`)))),
+    ),
+  };
+}
+
+// SATPOST_BENCH_PROFILE=<dir>: a V8 CPU profile of the relay during each timed section.
+const profileDir = process.env.SATPOST_BENCH_PROFILE;
+const profiler = new Session();
+if (profileDir) {
+  profiler.connect();
+  profiler.post('Profiler.enable');
+}
+
+interface Run {
+  sync: 'FULL' | 'NORMAL';
+  size: number;
+  perConn: number;
+  fetches: number;
+  reps: number;
+}
+
+async function measure(r: Run, log: (msg: string) => void) {
+  const out: { rate: number; p50: number; p99: number; quotes: number; relayCpu: number; loadCpu: number; fetches?: number }[] = [];
+  for (let rep = 0; rep < r.reps; rep++) {
+    const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-bench-'));
+    const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
+    const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, synchronous: r.sync, p2p: false, rateLimitBurst: 0, streamMaxInFlight: 1000, mailboxMaxMessages: 1e6, mailboxMaxBytes: 1e12, logLevel: 'silent' });
+    const relay = await startRelay(config, { chain: new BackendChainPolicy(new DevnetBackend(devnet)), log: pino({ level: 'silent' }) });
+    try {
+      // The child says when the timed deposits start and end; the relay's CPU is sampled there.
+      let cpuAt: NodeJS.CpuUsage | undefined;
+      let cpuEnd: NodeJS.CpuUsage | undefined;
+      const { result } = spawnLoad({ url: relay.url, perConn: r.perConn, size: r.size, fetches: r.fetches }, (line) => {
+        if (line === 'deposits-start') {
+          cpuAt = process.cpuUsage();
+          if (profileDir) profiler.post('Profiler.start');
+        }
+        if (line === 'deposits-end' && cpuAt) {
+          cpuEnd = process.cpuUsage(cpuAt);
+          if (profileDir) {
+            profiler.post('Profiler.stop', (err, p) => {
+              if (!err) writeFileSync(join(profileDir, `relay-${r.size}-${r.sync}-${rep}.cpuprofile`), JSON.stringify(p.profile));
+            });
+          }
+        }
+      });
+      const res = await result;
+      if (cpuEnd === undefined) throw new Error('the load generator did not report its timed section');
+      const cpu = cpuEnd;
+      const row = {
+        rate: res.deposits / res.depositSecs, p50: res.p50, p99: res.p99, quotes: res.deposits / res.quoteSecs,
+        relayCpu: (cpu.user + cpu.system) / res.deposits, loadCpu: res.cpuMicros / res.deposits,
+        ...(r.fetches > 0 ? { fetches: res.fetches / res.fetchSecs } : {}),
+      };
+      out.push(row);
+      const w = relay.store.writer.stats;
+      log(`load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${r.size / 1024} KiB ${r.sync} #${rep + 1}: ${row.rate.toFixed(0)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, relay ${row.relayCpu.toFixed(1)} µs CPU/deposit, load generator ${row.loadCpu.toFixed(1)} µs; ${w.batches} commits, largest ${w.largestBatch}`);
+    } finally {
+      await relay.stop();
+      devnet.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+/** kill -9 of a relay process while 64 connections deposit; every acknowledged receipt must be stored. */
+async function crashCheck(log: (msg: string) => void): Promise<{ acked: number; lost: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-crash-bench-'));
+  const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
+  const chain = await startDevnetServer({ devnet });
+  try {
+    const relay = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dir, '--chain', chain.url, '--p2p-off', '--log-level', 'warn',
+      '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000', 'mailboxMaxMessages=1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<void>((resolve) => relay.on('exit', () => resolve()));
+    const url = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: relay.stdout! }).on('line', (line) => {
+        const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
+        if (m) resolve(m[1]!);
+      });
+      void exited.then(() => reject(new Error('relay exited before listening')));
+    });
+    let killed = false;
+    const { result } = spawnLoad({ url, perConn: 200, size: 1024, fetches: 0, crash: true }, (line) => {
+      // Kill in the middle of the load: after about a third of the deposits were acknowledged.
+      if (!killed && line.startsWith('acked ') && Number(line.slice(6)) >= 4096) {
+        killed = true;
+        relay.kill('SIGKILL');
+      }
+    });
+    const res = await result;
+    await exited;
+    if (!killed) throw new Error('the load finished before the relay was killed');
+    const db = openDb({ path: join(dir, 'relay.sqlite'), migrations: MIGRATIONS });
+    try {
+      const get = db.prepare('SELECT receipt FROM messages WHERE id = ?');
+      let lost = 0;
+      for (const hex of res.acked!) {
+        const receipt = Buffer.from(hex, 'hex');
+        const id = ReceiptCodec.decode(receipt).messageId;
+        const row = get.get(id) as { receipt: Buffer } | undefined;
+        if (row === undefined || !row.receipt.equals(receipt)) lost++;
+      }
+      const n = (db.prepare('SELECT count(*) AS n FROM messages').get() as { n: number }).n;
+      log(`kill -9 under load: ${res.acked!.length} acknowledged, ${n} in the database after the crash, ${lost} acknowledged but missing`);
+      return { acked: res.acked!.length, lost };
+    } finally {
+      db.close();
+    }
+  } finally {
+    await chain.close();
+    devnet.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const bench: Benchmark = {
   name: 'relay',
-  description: `relay deposits over the WebSocket stream (${CONNS} connections x ${IN_FLIGHT} in flight, load from a child process) and authenticated HTTP fetches`,
+  description: `relay deposits over the WebSocket stream (${CONNS} connections x ${IN_FLIGHT} in flight, load from a child process, medians of repeated runs) and authenticated HTTP fetches`,
   async run(report, log) {
-    const runs: { sync: 'FULL' | 'NORMAL'; size: number; perConn: number; fetches: number }[] = [
-      { sync: 'FULL', size: 1024, perConn: 100, fetches: 1000 },
-      { sync: 'NORMAL', size: 1024, perConn: 100, fetches: 0 },
-      { sync: 'FULL', size: 65536, perConn: 10, fetches: 0 },
-      { sync: 'NORMAL', size: 65536, perConn: 10, fetches: 0 },
-    ];
+    const only = process.env.SATPOST_BENCH_RELAY_ONLY;
+    const runs: Run[] = [
+      { sync: 'FULL', size: 1024, perConn: 250, fetches: 1000, reps: 3 },
+      { sync: 'NORMAL', size: 1024, perConn: 250, fetches: 0, reps: 3 },
+      { sync: 'FULL', size: 65536, perConn: 16, fetches: 0, reps: 1 },
+      { sync: 'NORMAL', size: 65536, perConn: 16, fetches: 0, reps: 1 },
+    ].filter((r) => !only || `${r.size / 1024}k-${r.sync}`.toLowerCase() === only.toLowerCase()) as Run[];
     for (const r of runs) {
-      const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-bench-'));
-      const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
-      const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, synchronous: r.sync, rateLimitBurst: 0, streamMaxInFlight: 1000, mailboxMaxMessages: 1e6, mailboxMaxBytes: 1e12, logLevel: 'silent' });
-      const relay = await startRelay(config, { chain: new BackendChainPolicy(new DevnetBackend(devnet)), log: pino({ level: 'silent' }) });
-      try {
-        const batches0 = relay.store.writer.stats.batches;
-        const res = await runLoad(relay.url, r.perConn, r.size, r.fetches);
-        const kib = r.size / 1024;
-        const rate = res.deposits / res.depositSecs;
-        report({ metric: `deposits/s ${kib} KiB ${r.sync}`, value: rate, unit: 'deposits/s', ...(kib === 1 && r.sync === 'FULL' ? { goal: '>= 20000' } : {}), note: `${res.deposits} deposits, acknowledged after commit` });
-        report({ metric: `deposit latency p50 ${kib} KiB ${r.sync}`, value: res.p50, unit: 'ms' });
-        report({ metric: `deposit latency p99 ${kib} KiB ${r.sync}`, value: res.p99, unit: 'ms' });
-        const writes = relay.store.writer.stats;
-        report({ metric: `quotes/s ${kib} KiB ${r.sync}`, value: res.deposits / res.quoteSecs, unit: 'quotes/s', note: 'same connections; includes secp256k1 contract key derivation' });
-        log(`load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${kib} KiB ${r.sync}: ${rate.toFixed(0)}/s, ${writes.batches - batches0} batches (quotes included), largest ${writes.largestBatch}`);
-        if (r.fetches > 0) report({ metric: `authenticated fetches/s ${kib} KiB`, value: res.fetches / res.fetchSecs, unit: 'fetches/s', note: `HTTP, ${CONNS} concurrent, each = challenge + XEdDSA-signed fetch` });
-      } finally {
-        await relay.stop();
-        devnet.close();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const rows = await measure(r, log);
+      const kib = r.size / 1024;
+      const m = (f: (x: (typeof rows)[number]) => number) => median(rows.map(f));
+      const deposits = r.perConn * CONNS;
+      report({ metric: `deposits/s ${kib} KiB ${r.sync}`, value: m((x) => x.rate), unit: 'deposits/s', ...(kib === 1 && r.sync === 'FULL' ? { goal: '>= 20000' } : {}),
+        note: `median of ${r.reps} x ${deposits} deposits, each acknowledged after its commit; runs: ${rows.map((x) => x.rate.toFixed(0)).join(', ')}` });
+      report({ metric: `deposit latency p50 ${kib} KiB ${r.sync}`, value: m((x) => x.p50), unit: 'ms' });
+      report({ metric: `deposit latency p99 ${kib} KiB ${r.sync}`, value: m((x) => x.p99), unit: 'ms' });
+      report({ metric: `relay CPU per deposit ${kib} KiB ${r.sync}`, value: m((x) => x.relayCpu), unit: 'µs', note: 'user+system of the relay process during the deposits' });
+      report({ metric: `load generator CPU per deposit ${kib} KiB ${r.sync}`, value: m((x) => x.loadCpu), unit: 'µs', note: 'competes for the same cores' });
+      report({ metric: `quotes/s ${kib} KiB ${r.sync}`, value: m((x) => x.quotes), unit: 'quotes/s', note: 'before the timed deposits; includes the contract key derivation' });
+      if (r.fetches > 0) report({ metric: `authenticated fetches/s ${kib} KiB`, value: m((x) => x.fetches!), unit: 'fetches/s', note: `HTTP, ${CONNS} concurrent, each = challenge + XEdDSA-signed fetch` });
     }
+    if (!only || only === 'crash') {
+      const c = await crashCheck(log);
+      report({ metric: 'acknowledged deposits lost after kill -9 under load', value: c.lost, unit: 'deposits', goal: '0', note: `relay process killed after ${c.acked} acknowledgements (1 KiB, FULL, 64 connections)` });
+    }
+    log(`load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   },
 };

@@ -46,6 +46,20 @@ export function scryptFromEnv(env: NodeJS.ProcessEnv): ScryptParams | undefined 
   return { log2N: n, r: 8, p: 1 };
 }
 
+/**
+ * SATPOST_FAILPOINT=<name>: for tests only, the process kills itself (SIGKILL, as a crash or a
+ * power cut would) when the client reaches that point (e.g. after-deposit).
+ */
+export function failpointFromEnv(env: NodeJS.ProcessEnv): { failpoint?: (name: string) => void } {
+  const at = env.SATPOST_FAILPOINT;
+  if (!at) return {};
+  return {
+    failpoint: (name) => {
+      if (name === at) process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 export function passphraseFor(dir: string, confirm: boolean): Promise<string> {
   return getPassphrase(dir, { confirm }, { env: process.env, input: process.stdin, output: process.stderr });
 }
@@ -60,11 +74,12 @@ export async function withClient<T>(flags: ClientFlags, use: (client: Client) =>
     passphrase,
     ...(flags.network !== undefined ? { network: flags.network } : {}),
     ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
+    ...failpointFromEnv(process.env),
   });
   try {
     return await use(client);
   } finally {
-    client.close();
+    await client.close();
   }
 }
 

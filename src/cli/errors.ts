@@ -9,6 +9,8 @@ export type CliErrorCode =
   /** The passphrase prompt was cancelled (Ctrl-C / Ctrl-D). */
   | 'CANCELLED'
   /** An environment variable holds an unusable value. */
-  | 'BAD_ENV';
+  | 'BAD_ENV'
+  /** The arguments contradict each other or name an unreadable file. */
+  | 'BAD_ARGUMENTS';
 
 export class CliError extends SatpostError<CliErrorCode> {}

@@ -18,6 +18,14 @@ const HINTS: Record<string, string> = {
   INVALID_NAME: 'e.g. carol, carol.work or carol_2',
   BACKEND_UNAVAILABLE: 'is the chain server running? (for regtest: `satpost devnet`); choose another one with --chain URL',
   INSUFFICIENT_FUNDS: 'see `satpost wallet balance`; receive bitcoin at `satpost wallet address`',
+  NO_ACCEPTABLE_QUOTE: 'raise --max-fee (or shorten --retention-days), or try again later',
+  PRICE_TOO_HIGH: 'to read it anyway, pass --max-price with at least its price',
+  RELAY_UNREACHABLE: 'is the relay running? check the URL in `satpost contact show NAME` or in your config.json',
+  NO_RELAYS: 'add a relay URL under "relays" in config.json (in your data directory)',
+  NO_BUNDLE: 'ask her to run `satpost publish`, then send again',
+  MESSAGE_NOT_FOUND: 'run `satpost inbox` to list your messages',
+  MESSAGE_EXPIRED: 'ask the sender to send it again',
+  BAD_ARGUMENTS: 'see the command\'s --help',
 };
 
 export function hintFor(err: SatpostError): string | undefined {

@@ -1,6 +1,7 @@
 /** `satpost init`: creates the user's identity, wallet and address book in the data directory. */
 import type { Command } from 'commander';
 import { Client } from '../client/client.ts';
+import type { PublishResult } from '../client/publish.ts';
 import { dataDirOf, examples, output, passphraseFor, progress, scryptFromEnv, withClientOptions, type ClientFlags } from './context.ts';
 
 interface InitFlags extends ClientFlags {
@@ -40,12 +41,27 @@ export function registerInitCommand(program: Command): void {
       });
       try {
         const address = client.address();
+        // Senders need the prekeys at her relays; a relay that is down now only means `satpost publish` later.
+        let published: PublishResult | undefined;
+        if (client.relays.length > 0) {
+          progress(flags, 'publishing your prekeys at your relays...');
+          try {
+            published = await client.publish();
+          } catch (err) {
+            process.stderr.write(`warning: your prekeys are not published yet (${(err as Error).message}); run \`satpost publish\` once your relay is up\n`);
+          }
+          for (const r of published?.relays ?? []) {
+            if (r.error) process.stderr.write(`warning: relay ${r.url} did not take your prekeys: ${r.error.message}\n`);
+          }
+        }
+        const publishedAt = (published?.relays ?? []).filter((r) => !r.error).map((r) => r.url);
         output(
           flags,
-          { dataDir: dir, network: client.network, chain: client.chainUrl, relays: client.relays, address, fingerprint: client.fingerprint(), mnemonic },
+          { dataDir: dir, network: client.network, chain: client.chainUrl, relays: client.relays, address, fingerprint: client.fingerprint(), mnemonic, publishedAt },
           () => [
             `initialized satpost in ${dir} (${client.network}, chain ${client.chainUrl})`,
             ...(client.relays.length === 0 ? [`no relays: nobody can write to you until you list one under "relays" in ${dir}/config.json`] : []),
+            ...(publishedAt.length > 0 ? [`published your prekeys at ${publishedAt.join(', ')}`] : []),
             'your satpost address (give it to the people who will write to you):',
             `  ${address}`,
             `your fingerprint: ${client.fingerprint()}`,
@@ -54,7 +70,7 @@ export function registerInitCommand(program: Command): void {
           ],
         );
       } finally {
-        client.close();
+        await client.close();
       }
     });
 }

@@ -10,6 +10,7 @@ import { registerContactCommands } from './contact.ts';
 import { registerDevnetCommand } from './devnet.ts';
 import { hintFor } from './hints.ts';
 import { registerInitCommand } from './init.ts';
+import { registerMessageCommands } from './messages.ts';
 import { registerRelayCommand } from './relay.ts';
 import { registerWalletCommands } from './wallet.ts';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerAddressCommand(program);
   registerContactCommands(program);
   registerWalletCommands(program);
+  registerMessageCommands(program);
   registerDevnetCommand(program);
   registerRelayCommand(program);
   return program;

@@ -6,8 +6,7 @@
  */
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { loadConfig, type ConfigInput } from '../relay/config.ts';
-import { startRelay } from '../relay/daemon.ts';
+import type { ConfigInput } from '../relay/config.ts';
 import { defaultDataDir } from './devnet.ts';
 
 interface RelayFlags {
@@ -22,6 +21,9 @@ interface RelayFlags {
   synchronous?: string;
   modes?: string;
   logLevel?: string;
+  p2pPort?: string;
+  bootstrap?: string[];
+  p2pOff?: boolean;
   set?: string[];
 }
 
@@ -40,20 +42,28 @@ export function registerRelayCommand(program: Command): void {
     .option('--synchronous <mode>', 'SQLite durability: FULL (default) or NORMAL')
     .option('--modes <list>', 'accepted payment modes, comma separated')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug or silent')
+    .option('--p2p-port <port>', 'relay network (libp2p) TCP port (default 0: any free port)')
+    .option('--bootstrap <multiaddr...>', 'relays to join the network through, /ip4/../tcp/../p2p/<peer id>')
+    .option('--p2p-off', 'run standalone: no relay network (/v1/offer and /v1/mailbox/query answer P2P_OFF)')
     .option('--set <key=value...>', 'any other setting by its config key, e.g. --set priceBaseSats=1000')
     .action(async (f: RelayFlags) => {
       const flags: ConfigInput = {
         port: f.port, host: f.host, dataDir: f.dataDir, chainUrl: f.chain, network: f.network, publicUrl: f.publicUrl,
         name: f.name, synchronous: f.synchronous, acceptedModes: f.modes, logLevel: f.logLevel,
+        p2pPort: f.p2pPort, bootstrap: f.bootstrap, p2p: f.p2pOff === true ? false : undefined,
       };
       for (const kv of f.set ?? []) {
         const at = kv.indexOf('=');
         flags[(at < 0 ? kv : kv.slice(0, at)) as keyof ConfigInput] = at < 0 ? '' : kv.slice(at + 1);
       }
+      // Loaded here, not at the top: `satpost --version` must not load the relay's dependencies.
+      const { loadConfig } = await import('../relay/config.ts');
+      const { startRelay } = await import('../relay/daemon.ts');
       const config = loadConfig({ ...(f.config ? { file: f.config } : {}), env: process.env, flags });
       if (config.dataDir === '') config.dataDir = join(defaultDataDir(), 'relay');
       const relay = await startRelay(config);
       process.stdout.write(`listening on ${relay.url}\n`);
+      for (const a of relay.network.info().multiaddrs ?? []) process.stdout.write(`relay network on ${a}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.off('SIGINT', stop);

@@ -7,11 +7,14 @@
  *   const balance = await client.balance();
  *   client.close();
  *
- * Messaging over relays (send, inbox, read) builds on the parts held here: the Signal
- * sessions (`sessions`, peers named by a contact's name key), the wallet that funds
- * contracts, and the relays in the config.
+ * Messaging over relays: publish() puts the prekeys at the user's relays, send() quotes,
+ * seals, deposits and (sender-pays) funds, inbox() lists and checks the mailbox, read() pays
+ * or hands over r and decrypts, watch() follows the mailbox live, resume() carries on what a
+ * restart interrupted. wallet.sqlite holds the wallet and the contract book side by side; a
+ * ContractWatcher drives the contracts while a messaging call is running or watch() is open.
  */
 import { randomBytes } from 'node:crypto';
+import { EventEmitter, on } from 'node:events';
 import { ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
 import type { ChainBackend } from '../chain/backend.ts';
 import { EsploraBackend } from '../chain/esplora/backend.ts';
@@ -30,6 +33,15 @@ import { PrekeyManager } from '../identity/prekeys.ts';
 import { Sessions } from '../identity/session.ts';
 import { SignalStores } from '../identity/stores.ts';
 import { Wallet, WalletError, type Balance, type HistoryEntry, type SyncReport } from '../wallet/index.ts';
+import { ContractBook, ContractWatcher, PayerContracts, openPartyDb, type KeyLearned, type Settled } from '../watch/index.ts';
+import { nodeAead } from '../crypto/aead-node.ts';
+import { nodeEd25519 } from '../crypto/ed25519-node.ts';
+import { mailboxIdOf } from '../identity/keys.ts';
+import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
+import { MailStore, type OutboxRow } from './mail-store.ts';
+import { publishPrekeys, type PublishResult } from './publish.ts';
+import { entryView, fetchOne, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
 import { checkContactName, contactView, type Contact } from './contacts.ts';
@@ -53,6 +65,8 @@ export interface ClientInitOptions {
   backend?: ChainBackend;
   /** Unix milliseconds; default Date.now. */
   now?: () => number;
+  /** Test-only crash points (see MailContext.failpoint). */
+  failpoint?: (name: string) => void;
 }
 
 export interface ClientOpenOptions {
@@ -64,6 +78,10 @@ export interface ClientOpenOptions {
   chainUrl?: string;
   backend?: ChainBackend;
   now?: () => number;
+  /** Test-only crash points (see MailContext.failpoint). */
+  failpoint?: (name: string) => void;
+  /** Time allowed per relay request, ms (default 15,000). */
+  relayTimeoutMs?: number;
 }
 
 export interface SentPayment {
@@ -79,6 +97,9 @@ interface Parts {
   dir: DataDir;
   config: ClientConfig;
   identityDb: Db;
+  walletDb: Db;
+  failpoint?: ((name: string) => void) | undefined;
+  relayTimeoutMs?: number | undefined;
   identity: UnlockedIdentity;
   wallet: Wallet;
   store: ClientStore;
@@ -91,10 +112,34 @@ export class Client {
   readonly sessions: Sessions;
   private readonly stores: SignalStores;
   private closed = false;
+  private readonly ctx: MailContext;
+  private watcher: ContractWatcher | undefined;
+  private watching: Promise<void> | undefined;
 
   private constructor(private readonly p: Parts) {
     this.stores = new SignalStores(p.identityDb, p.identity, { clock: p.now });
     this.sessions = new Sessions(this.stores);
+    const book = new ContractBook(p.walletDb, p.now);
+    this.ctx = {
+      network: p.config.network,
+      identity: p.identity,
+      mailbox: mailboxIdOf(p.identity.publicKey),
+      sessions: this.sessions,
+      prekeys: new PrekeyManager(p.identityDb, p.identity),
+      wallet: p.wallet,
+      backend: p.backend,
+      payer: new PayerContracts({ book, wallet: p.wallet, backend: p.backend }),
+      mail: new MailStore(p.store.db, p.now),
+      contacts: p.store,
+      relays: p.config.relays,
+      relay: relayClients(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {}),
+      ed: nodeEd25519(),
+      aead: nodeAead,
+      margins: CLIENT_MARGINS[p.config.network],
+      now: p.now,
+      random: (n) => new Uint8Array(randomBytes(n)),
+      failpoint: p.failpoint ?? (() => undefined),
+    };
   }
 
   /**
@@ -119,6 +164,7 @@ export class Client {
     if (state === 'interrupted') dir.discardPartialInit();
     dir.beginInit();
     let identityDb: Db | undefined;
+    let walletDb: Db | undefined;
     let wallet: Wallet | undefined;
     let store: ClientStore | undefined;
     try {
@@ -126,8 +172,9 @@ export class Client {
       const identity = createIdentity(identityDb, o.passphrase, { ...(o.scrypt ? { scrypt: o.scrypt } : {}), now: now() });
       new PrekeyManager(identityDb, identity).initialize(now());
       const mnemonic = generateMnemonic((n) => new Uint8Array(randomBytes(n)));
+      walletDb = openPartyDb(dir.createPrivateFile('wallet'));
       wallet = Wallet.create({
-        db: dir.createPrivateFile('wallet'),
+        db: walletDb,
         passphrase: o.passphrase,
         network: config.network,
         backend,
@@ -138,10 +185,11 @@ export class Client {
       store = ClientStore.open(dir.createPrivateFile('client'));
       dir.writeConfig(config);
       dir.finishInit();
-      return { client: new Client({ dir, config, identityDb, identity, wallet, store, backend, now }), mnemonic };
+      return { client: new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, now, failpoint: o.failpoint }), mnemonic };
     } catch (err) {
       store?.close();
       wallet?.close();
+      if (walletDb?.open) walletDb.close();
       if (identityDb?.open) identityDb.close();
       dir.discardPartialInit();
       dir.removeConfig();
@@ -176,14 +224,20 @@ export class Client {
     checkBackend(backend, config.network);
     const now = o.now ?? Date.now;
     const identityDb = openIdentityDb(dir.file('identity'));
+    let walletDb: Db | undefined;
     let wallet: Wallet | undefined;
     try {
       const identity = unlockWith(() => unlockIdentity(identityDb, o.passphrase), dir);
-      wallet = unlockWith(() => Wallet.open({ db: dir.file('wallet'), passphrase: o.passphrase, network: config.network, backend, now }), dir);
+      walletDb = openPartyDb(dir.file('wallet'));
+      const wdb = walletDb;
+      wallet = unlockWith(() => Wallet.open({ db: wdb, passphrase: o.passphrase, network: config.network, backend, now }), dir);
       const store = ClientStore.open(dir.file('client'));
-      return new Client({ dir, config: { ...config, chainUrl }, identityDb, identity, wallet, store, backend, now });
+      return new Client({
+        dir, config: { ...config, chainUrl }, identityDb, walletDb, identity, wallet, store, backend, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
+      });
     } catch (err) {
       wallet?.close();
+      if (walletDb?.open) walletDb.close();
       identityDb.close();
       throw err;
     }
@@ -352,13 +406,202 @@ export class Client {
     return { txid: tx.txid, amount: sats, fee: tx.fee, feeRate: tx.feeRate, vsize: tx.vsize };
   }
 
-  /** Closes the databases and wipes the keys held in memory. Idempotent. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Stops the contract watcher (waiting for its pass in flight), then closes the databases.
+   * Without a running watcher everything is closed before this returns. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
-    this.p.store.close();
-    this.p.wallet.close();
-    if (this.p.identityDb.open) this.p.identityDb.close();
+    const closeAll = () => {
+      this.p.store.close();
+      this.p.wallet.close();
+      if (this.p.walletDb.open) this.p.walletDb.close();
+      if (this.p.identityDb.open) this.p.identityDb.close();
+    };
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (!w) {
+      closeAll();
+      return Promise.resolve();
+    }
+    return w.stop().finally(closeAll);
+  }
+
+  // ---- messaging -------------------------------------------------------------------------
+
+  /**
+   * Publishes the prekey bundle at every relay of the config (one-time keys split between
+   * them) and tops the pool up when the relays report it running low. Throws NO_RELAYS, or
+   * RELAY_UNREACHABLE / BAD_RELAY_ANSWER when no relay took it; per-relay failures are in
+   * the result.
+   */
+  publish(o: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+    this.assertOpen();
+    return publishPrekeys(this.ctx, o);
+  }
+
+  /**
+   * Sends a text or a file to a contact: quotes for exactly the sealed body's size, the
+   * cheapest acceptable quote (signed, answers the offer, <= maxFee, T within the margins),
+   * the contact's verified prekey bundle on a first message, the sealed envelope persisted in
+   * the outbox before the deposit, the receipt verified and stored, and for sender-pays the
+   * contract funded (persisted before broadcast). Throws UNKNOWN_CONTACT, CONTACT_KEY_CHANGED,
+   * NO_RELAYS, NO_BUNDLE, NO_ACCEPTABLE_QUOTE (details.cheapest), INSUFFICIENT_FUNDS,
+   * RELAY_UNREACHABLE, BAD_RELAY_ANSWER, or a relay's refusal code.
+   */
+  async send(contactName: string, content: SendContent, o: SendOptions = {}): Promise<SentMessage> {
+    const contact = this.trustedContact(contactName);
+    await this.startWatcher(o.signal);
+    try {
+      return await sendMessage(this.ctx, this.row(contact.name), content, o);
+    } catch (err) {
+      throw this.explainSessionError(err);
+    }
+  }
+
+  /** Every message sent from this directory, oldest first, with its current state. */
+  outbox(): SentMessage[] {
+    this.assertOpen();
+    return this.ctx.mail.outboxAll().map((r: OutboxRow) => sentView(this.ctx, r));
+  }
+
+  /**
+   * Lists the mailbox at every relay of the config (a fresh signed challenge each time),
+   * fetches and checks each new message before anything is paid (relay signatures, the
+   * receipt covering the blob, the sender's signature in the sealed header), and returns all
+   * entries, oldest first. `problems` names relays that failed; all unreachable throws
+   * RELAY_UNREACHABLE; NO_RELAYS without relays.
+   */
+  async inbox(o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
+    this.assertOpen();
+    return refreshInbox(this.ctx, o);
+  }
+
+  /**
+   * Reads one inbox entry (id or unique prefix). Sender-pays: hands r to the relay and takes
+   * k from its answer or from the claim on chain. Recipient-pays: refuses above maxPrice
+   * (PRICE_TOO_HIGH), funds HTLC(H(k)) through the contract book (persisted first), sends the
+   * PaymentNotice, waits for the confirmation (onProgress), then k from the relay or the
+   * chain. Then H(k), the blob, H(c) and the Signal session are checked and the message is
+   * stored. An id not in the local inbox is looked up at the relays first. Throws
+   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED.
+   */
+  async read(id: string, o: ReadOptions = {}): Promise<ReadMessage> {
+    this.assertOpen();
+    try {
+      findEntry(this.ctx, id);
+    } catch (err) {
+      // Not listed here yet (the user got the id elsewhere, or never ran inbox): look at the relays once.
+      if (!ClientError.is(err, 'MESSAGE_NOT_FOUND') || !/^[0-9a-f]{4,64}$/i.test(id)) throw err;
+      await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
+      findEntry(this.ctx, id);
+    }
+    await this.startWatcher(o.signal);
+    return readMessage(this.ctx, id, o);
+  }
+
+  /**
+   * Follows the mailbox live: subscribes at every relay (WebSocket), then lists once so that
+   * nothing stored between an earlier inbox() and the subscription is missed, and yields each
+   * entry not in the inbox before, fetched and checked as inbox() does, until `signal` aborts
+   * or the loop breaks. A message that fails its checks is not yielded; `onProblem` hears of it.
+   */
+  async *watch(o: { signal?: AbortSignal; onProblem?: (relay: string, error: unknown) => void } = {}): AsyncGenerator<InboxEntry> {
+    this.assertOpen();
+    const ac = new AbortController();
+    const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
+    const events = new EventEmitter<{ entry: [InboxEntry] }>();
+    // Created before anything can emit: on() buffers what arrives before the loop asks.
+    const stream = on(events, 'entry', { signal }) as AsyncIterableIterator<[InboxEntry]>;
+    const known = new Set(this.ctx.mail.inboxAll().map((r) => r.id));
+    const announce = (id: string) => {
+      if (known.has(id)) return;
+      const row = this.ctx.mail.inbox(id);
+      if (!row) return;
+      known.add(id);
+      events.emit('entry', entryView(this.ctx, row));
+    };
+    const subs: { close(): void }[] = [];
+    try {
+      for (const url of this.ctx.relays) {
+        subs.push(
+          await this.ctx.relay(url).subscribe(this.ctx.mailbox, (ch) => signMailboxAuth(this.ctx, ch), (id) => {
+            const hexId = Buffer.from(id).toString('hex');
+            if (this.ctx.mail.inbox(hexId)) return announce(hexId);
+            fetchOne(this.ctx, url, id, { id: hexId }, signal).then(
+              () => announce(hexId),
+              (err: unknown) => o.onProblem?.(url, err),
+            );
+          }, { signal }),
+        );
+      }
+      const { entries, problems } = await refreshInbox(this.ctx, { signal });
+      for (const p of problems) o.onProblem?.(p.relay, p.error);
+      for (const e of entries) announce(e.id);
+      for await (const [entry] of stream) yield entry;
+    } catch (err) {
+      if (!signal.aborted) throw err;
+    } finally {
+      ac.abort();
+      for (const s of subs) s.close();
+    }
+  }
+
+  /**
+   * Carries on after a restart: starts the contract watcher (which resumes every contract:
+   * fundings to broadcast, keys to learn, refunds once T has passed), re-deposits sealed
+   * messages and funds sender-pays deposits left unfunded. Returns what was resumed.
+   */
+  async resume(o: { signal?: AbortSignal } = {}): Promise<{ sends: { id: string; error?: unknown }[] }> {
+    await this.startWatcher(o.signal);
+    const sends = await resumeSends(this.ctx, o.signal);
+    await this.watcher!.poll();
+    this.settleFromBook();
+    return { sends };
+  }
+
+  /** Outbox rows whose contract settled while no watcher event reached them (e.g. a crash). */
+  private settleFromBook(): void {
+    for (const row of this.ctx.mail.pendingOutbox()) {
+      const c = row.state === 'funded' ? this.ctx.payer.book.find(row.id) : undefined;
+      if (c?.k) this.settle(row.id, 'delivered');
+      else if (c?.state === 'refunded') this.settle(row.id, 'refunded');
+    }
+  }
+
+  /** One pass of the contract watcher now (tests and `satpost resume` wait on it). */
+  async syncContracts(): Promise<void> {
+    await this.startWatcher();
+    await this.p.wallet.sync();
+    await this.watcher!.poll();
+    this.settleFromBook();
+  }
+
+  /** Starts the contract watcher once: its first pass resumes every pending contract. */
+  private startWatcher(signal?: AbortSignal): Promise<void> {
+    this.assertOpen();
+    signal?.throwIfAborted();
+    if (!this.watching) {
+      const w = new ContractWatcher({ backend: this.p.backend, payer: this.ctx.payer });
+      this.watcher = w;
+      w.on('key-learned', (e: KeyLearned) => this.settle(e.id, 'delivered'));
+      w.on('refunded', (e: Settled) => this.settle(e.id, 'refunded'));
+      this.watching = w.start().catch(async (err: unknown) => {
+        // The first pass failed (chain unreachable?): unsubscribe it, so that the next call starts afresh.
+        await w.stop();
+        if (this.watcher === w) this.watcher = undefined;
+        this.watching = undefined;
+        throw err;
+      });
+    }
+    return this.watching;
+  }
+
+  private settle(contractId: string, state: 'delivered' | 'refunded'): void {
+    if (this.closed) return;
+    const row = this.ctx.mail.outbox(contractId);
+    if (row && row.state !== state) this.ctx.mail.setOutbox(contractId, state);
   }
 
   private decode(address: string): SatpostAddress {

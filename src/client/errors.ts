@@ -4,6 +4,7 @@
  */
 import { SatpostError } from '../core/errors.ts';
 import type { IdentityChangeInfo } from '../identity/errors.ts';
+import type { RelayErrorCode } from '../relay/errors.ts';
 
 export type ClientErrorCode =
   /** The data directory holds no satpost client (run init). */
@@ -29,19 +30,49 @@ export type ClientErrorCode =
   | 'CONTACT_KEY_CHANGED'
   /** trustContact on a contact whose key did not change. */
   | 'NO_KEY_CHANGE'
-  | 'CLIENT_CLOSED';
+  | 'CLIENT_CLOSED'
+  /** No relay could be reached (network error, timeout); `relay` names the last one tried. */
+  | 'RELAY_UNREACHABLE'
+  /** A relay answered something that does not parse or fails a check (bad signature, wrong binding). */
+  | 'BAD_RELAY_ANSWER'
+  /** The config lists no relays (send, inbox and publish need at least one). */
+  | 'NO_RELAYS'
+  /** No quote passed the checks within maxFee; `details.cheapest` is the lowest price seen, if any. */
+  | 'NO_ACCEPTABLE_QUOTE'
+  /** read(): the message costs more than maxPrice; `details.price`. */
+  | 'PRICE_TOO_HIGH'
+  /** The wallet cannot pay (the WalletError is the cause); `details.needed` when known. */
+  | 'INSUFFICIENT_FUNDS'
+  /** No inbox entry or outbox entry with that id. */
+  | 'MESSAGE_NOT_FOUND'
+  /** The contact's prekey bundle could not be fetched from any of her relays. */
+  | 'NO_BUNDLE'
+  /** A message whose k was never released: the contract was refunded, or it expired. */
+  | 'MESSAGE_EXPIRED'
+  /** The operation was aborted by its AbortSignal. */
+  | 'CANCELLED'
+  /** A relay's refusal, with the relay's own code (docs/relay-api.md). */
+  | RelayErrorCode;
 
 export class ClientError extends SatpostError<ClientErrorCode> {
   /** INVALID_ADDRESS: the AddressError code (e.g. BAD_CHECKSUM), or OWN_ADDRESS. */
   reason?: string;
   /** CONTACT_KEY_CHANGED: the fingerprints to compare with the contact. */
   change?: IdentityChangeInfo;
+  /** The relay that refused or could not be reached. */
+  relay?: string;
+  /** Machine-readable extras (a relay refusal's fields, a price, ...). */
+  details?: Record<string, unknown>;
 
-  override toJSON(): { name: string; code: ClientErrorCode; message: string; reason?: string; change?: IdentityChangeInfo } {
+  override toJSON(): {
+    name: string; code: ClientErrorCode; message: string; reason?: string; change?: IdentityChangeInfo; relay?: string; details?: Record<string, unknown>;
+  } {
     return {
       ...super.toJSON(),
       ...(this.reason !== undefined ? { reason: this.reason } : {}),
       ...(this.change !== undefined ? { change: this.change } : {}),
+      ...(this.relay !== undefined ? { relay: this.relay } : {}),
+      ...(this.details !== undefined ? { details: this.details } : {}),
     };
   }
 }

@@ -17,7 +17,35 @@
  *     info TEXT              the relay's /.well-known/satpost document (JSON), NULL until fetched
  *     fetched_at INT         NULL until fetched
  *
- * The outbox and inbox arrive as later migrations. Never edit a shipped migration.
+ *   outbox                 messages this user sent (migration 2); ./outbox.ts drives the states
+ *     id TEXT PK             message id, hex H("satpost/v1/msgid" || hk)
+ *     contact TEXT           the recipient's contact name key
+ *     relay TEXT             URL of the relay holding it (the quote's relayUrl)
+ *     mode TEXT              'sender-pays' | 'recipient-pays'
+ *     state TEXT             OutboxState: sealed -> deposited -> funded -> delivered | refunded,
+ *                            or failed (detail says why); recipient-pays ends at deposited
+ *     quote BLOB             the signed Quote (canonical bytes)
+ *     sealed_header BLOB, body BLOB   what is deposited; body is NULL once the receipt is stored
+ *     r BLOB                 sender-pays receipt secret (its hash locks the contract)
+ *     payer_key INTEGER      sender-pays: wallet contract-key index of the refund key
+ *     receipt BLOB           the relay's signed Receipt, once deposited
+ *     contract_id TEXT       sender-pays: the ContractBook id in wallet.sqlite (= id)
+ *     detail TEXT            why it failed (no secrets), else NULL
+ *     size INT, amount INT, created_at INT, updated_at INT
+ *   inbox                  messages found in this user's mailbox (migration 2); ./inbox.ts
+ *     id TEXT PK             message id, hex
+ *     relay TEXT             URL of the relay that listed it
+ *     sender_key BLOB        the verified signer of the sealed header (33 bytes)
+ *     mode TEXT, size INT (body bytes), price INT (sats this user pays to read: 0 for sender-pays)
+ *     expires_at INT         end of the relay's retention; locktime INT: the contract's T
+ *     stored BLOB            the StoredMessage as fetched (quote, receipt, header, blob)
+ *     listing TEXT           the relay's list entry (JSON: hr, payerPubkey, funding for sender-pays)
+ *     state TEXT             InboxState: new -> paying -> awaiting -> read, or failed
+ *     payer_key INTEGER      recipient-pays: wallet contract-key index of the refund key
+ *     content BLOB           the MessageContent (canonical bytes) once read; sent_at INT
+ *     detail TEXT, received_at INT, updated_at INT
+ *
+ * Never edit a shipped migration.
  */
 import { openDb, type Db } from '../store/sqlite.ts';
 
@@ -37,6 +65,46 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
      info TEXT,
      fetched_at INTEGER
    ) WITHOUT ROWID;`,
+  `CREATE TABLE outbox (
+     id TEXT PRIMARY KEY,
+     contact TEXT NOT NULL,
+     relay TEXT NOT NULL,
+     mode TEXT NOT NULL,
+     state TEXT NOT NULL,
+     quote BLOB NOT NULL,
+     sealed_header BLOB NOT NULL,
+     body BLOB,
+     r BLOB,
+     payer_key INTEGER,
+     receipt BLOB,
+     contract_id TEXT,
+     detail TEXT,
+     size INTEGER NOT NULL,
+     amount INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX outbox_state ON outbox (state);
+   CREATE TABLE inbox (
+     id TEXT PRIMARY KEY,
+     relay TEXT NOT NULL,
+     sender_key BLOB NOT NULL,
+     mode TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     price INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     locktime INTEGER NOT NULL,
+     stored BLOB NOT NULL,
+     listing TEXT NOT NULL,
+     state TEXT NOT NULL,
+     payer_key INTEGER,
+     content BLOB,
+     sent_at INTEGER,
+     detail TEXT,
+     received_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX inbox_received ON inbox (received_at);`,
 ];
 
 export interface ContactRow {

@@ -61,22 +61,28 @@ export interface SealedEnvelope {
 }
 
 export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
+  if ((input.mode === 'sender-pays') !== (input.r !== undefined)) {
+    throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
+  }
+  const body = await encryptBody(input);
+  const sealedHeader = sealHeader({ ...input, hc: H(body) });
+  return { sealedHeader, body, hc: H(body) };
+}
+
+/**
+ * The Signal body c alone. It depends on neither the relay nor k, so a sender can learn
+ * len(c) (the size an offer must state exactly) before any quote, then seal one header per
+ * quote with sealHeader. sealEnvelope = encryptBody + sealHeader.
+ */
+export async function encryptBody(input: Pick<SealInput, 'sender' | 'recipient' | 'message' | 'mailbox' | 'now'>): Promise<Uint8Array> {
   const { sender, recipient } = input;
   if (!bytesEqual(input.mailbox, mailboxIdOf(recipient.identityKey))) {
     throw new EnvelopeError('BAD_INPUT', 'mailbox is not the mailbox of the recipient identity key');
   }
-  if ((input.mode === 'sender-pays') !== (input.r !== undefined)) {
-    throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
-  }
   if (recipient.bundle && !bytesEqual(recipient.bundle.identityKey, recipient.identityKey)) {
     throw new EnvelopeError('BAD_INPUT', 'the prekey bundle belongs to another identity key than the recipient');
   }
-  let recipientKey: PublicKey;
-  try {
-    recipientKey = PublicKey.deserialize(own(recipient.identityKey));
-  } catch (cause) {
-    throw new EnvelopeError('BAD_INPUT', 'recipient identity key is not a Curve25519 key', { cause });
-  }
+  recipientPublicKey(recipient.identityKey);
   let padded: Uint8Array;
   try {
     padded = padMessage({ sentAt: input.now, content: input.message });
@@ -93,16 +99,36 @@ export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
   if (!sessionKey || !bytesEqual(sessionKey, recipient.identityKey)) {
     throw new EnvelopeError('BAD_INPUT', `the session with "${recipient.peer}" is with another identity key than the recipient's`);
   }
-  const hc = H(body);
-  const signed = { hc, hk: input.hk, relayId: input.relayId, mailbox: input.mailbox, timestamp: input.now, mode: input.mode };
+  return body;
+}
+
+/** The sealed header for a body whose hash is hc, bound to one relay's quote (hk, relayId). */
+export function sealHeader(
+  input: Pick<SealInput, 'hk' | 'relayId' | 'mailbox' | 'mode' | 'r' | 'now'> & { sender: Pick<Party, 'identity'>; recipient: { identityKey: Uint8Array }; hc: Uint8Array },
+): Uint8Array {
+  if ((input.mode === 'sender-pays') !== (input.r !== undefined)) {
+    throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
+  }
+  if (!bytesEqual(input.mailbox, mailboxIdOf(input.recipient.identityKey))) {
+    throw new EnvelopeError('BAD_INPUT', 'mailbox is not the mailbox of the recipient identity key');
+  }
+  const recipientKey = recipientPublicKey(input.recipient.identityKey);
+  const signed = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.mailbox, timestamp: input.now, mode: input.mode };
   const header: SealedHeaderPlain = {
-    senderIdentityKey: sender.identity.publicKey,
+    senderIdentityKey: input.sender.identity.publicKey,
     ...signed,
     r: input.r,
-    senderSignature: sender.identity.keyPair.privateKey.sign(own(senderSigningBytes(signed))),
+    senderSignature: input.sender.identity.keyPair.privateKey.sign(own(senderSigningBytes(signed))),
   };
-  const sealedHeader = recipientKey.seal(own(SealedHeaderPlainCodec.encode(header)), HEADER_INFO, own(concatBytes(input.mailbox, input.hk)));
-  return { sealedHeader, body, hc };
+  return recipientKey.seal(own(SealedHeaderPlainCodec.encode(header)), HEADER_INFO, own(concatBytes(input.mailbox, input.hk)));
+}
+
+function recipientPublicKey(identityKey: Uint8Array): PublicKey {
+  try {
+    return PublicKey.deserialize(own(identityKey));
+  } catch (cause) {
+    throw new EnvelopeError('BAD_INPUT', 'recipient identity key is not a Curve25519 key', { cause });
+  }
 }
 
 export interface OpenInput {

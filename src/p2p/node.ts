@@ -98,6 +98,9 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
       heartbeatInterval: opts.heartbeatMs ?? 1000,
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
+      // Gossipsub penalises many peers behind one IP; on a development network every relay
+      // is 127.0.0.1, and past ~12 peers the penalty would silence relays (graylisting).
+      ...(allowPrivate ? { scoreParams: { IPColocationFactorWeight: 0 } } : {}),
     }),
   };
   if (opts.dht === true) {
@@ -117,6 +120,9 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
       inboundConnectionThreshold: opts.inboundPerHostPerSecond ?? 64,
       maxIncomingPendingConnections: 64,
     },
+    // libp2p drops a connection whose ping misses an adaptive deadline (from 5 s); a relay
+    // busy with a burst of handshakes would lose every link at once. 20 s still finds dead peers.
+    connectionMonitor: { pingTimeout: { minTimeout: 20_000 } },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -17,6 +17,7 @@ import { idHex, relayIdOf } from './ids.ts';
 import type { RelayNode } from './node.ts';
 import { request, serve } from './rpc.ts';
 import { SeenSet } from './seen.ts';
+import { shouldForward, type ForwardingTree } from './tree.ts';
 import {
   MAX_ANSWER,
   MAX_ANSWERS,
@@ -52,6 +53,12 @@ export interface QueryServiceOptions {
   hopMarginMs?: number;
   /** Query ids remembered for duplicate suppression. Default 100000. */
   seenCapacity?: number;
+  /**
+   * The announced topology (a TopologyService): when given, a relay forwards only to its
+   * children in the BFS tree rooted at the entry relay, and floods only where the tree
+   * cannot say. Without it, every query is flooded.
+   */
+  topology?: { tree(root: string): ForwardingTree };
 }
 
 export interface QueryStats {
@@ -128,7 +135,7 @@ export class QueryService extends EventTarget {
     }
     const budget = Math.min(opts.budgetMs ?? 5000, this.maxBudgetMs);
     const signal = opts.signal === undefined ? lifetime.signal : AbortSignal.any([opts.signal, lifetime.signal]);
-    return this.process(q, undefined, [], budget, signal);
+    return this.process(q, undefined, this.opts.node.relayId, [], budget, signal);
   }
 
   /** Throws unless the query is Carol's, fresh and well-formed. */
@@ -169,16 +176,16 @@ export class QueryService extends EventTarget {
       return respond({ status: 'duplicate', answers: [] });
     }
     const budget = Math.min(req.budgetMs, this.maxBudgetMs);
-    const answers = await this.process(req.query, from, req.covered, budget, lifetime.signal);
+    const answers = await this.process(req.query, from, req.root, req.covered, budget, lifetime.signal);
     return respond({ status: 'ok', answers: answers.slice(0, MAX_ANSWERS) });
   }
 
-  private async process(q: MailboxQuery, from: PeerId | undefined, covered: Uint8Array[], budgetMs: number, signal: AbortSignal): Promise<Uint8Array[]> {
+  private async process(q: MailboxQuery, from: PeerId | undefined, root: Uint8Array, covered: Uint8Array[], budgetMs: number, signal: AbortSignal): Promise<Uint8Array[]> {
     this.bump('handled');
     const local = this.answerLocally(q);
     const next = forwardedQuery(q);
     const childBudget = budgetMs - this.hopMarginMs;
-    const remote = next !== undefined && childBudget > 0 ? this.forward(next, from, covered, childBudget, signal) : Promise.resolve([]);
+    const remote = next !== undefined && childBudget > 0 ? this.forward(next, from, root, covered, childBudget, signal) : Promise.resolve([]);
     const [mine, theirs] = await Promise.all([local, remote]);
     return mine === undefined ? theirs : [mine, ...theirs];
   }
@@ -199,21 +206,24 @@ export class QueryService extends EventTarget {
     return sealed.length <= MAX_ANSWER ? sealed : undefined;
   }
 
-  private async forward(q: MailboxQuery, from: PeerId | undefined, covered: Uint8Array[], budgetMs: number, signal: AbortSignal): Promise<Uint8Array[]> {
+  private async forward(q: MailboxQuery, from: PeerId | undefined, root: Uint8Array, covered: Uint8Array[], budgetMs: number, signal: AbortSignal): Promise<Uint8Array[]> {
     const { node } = this.opts;
     const skip = new Set(covered.map(idHex));
     if (from !== undefined) skip.add(from.toString());
+    const tree = this.opts.topology?.tree(idHex(root));
+    const me = idHex(node.relayId);
     const targets: PeerId[] = [];
     for (const peer of node.libp2p.getPeers()) {
       const rid = relayIdOf(peer);
       if (rid === undefined || skip.has(idHex(rid)) || skip.has(peer.toString())) continue;
+      if (tree !== undefined && !shouldForward(tree, me, idHex(rid))) continue;
       targets.push(peer);
     }
     if (targets.length === 0) return [];
     // Tell every target who else gets the query from here (and who had it before), so
     // siblings do not forward it to each other. Oldest entries go first when full.
     const nextCovered = [...covered, node.relayId, ...targets.map((p) => relayIdOf(p)!)].slice(-MAX_COVERED);
-    const req = QueryRequestCodec.encode({ kind: 'mailbox', query: q, budgetMs, covered: nextCovered });
+    const req = QueryRequestCodec.encode({ kind: 'mailbox', query: q, budgetMs, root, covered: nextCovered });
     const deadline = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
     const results = await Promise.all(
       targets.map(async (peer) => {

@@ -3,7 +3,7 @@
  * relay to relay, inside libp2p streams or gossipsub messages, and use tags 0x20.. so they
  * can never be confused with the protocol objects (0x01..0x0a).
  */
-import { bytes, enumU8, list, string, struct, tagged, u32, varbytes, type Codec } from '../core/codec.ts';
+import { bytes, enumU8, list, string, struct, tagged, u32, u64, varbytes, type Codec } from '../core/codec.ts';
 import { MailboxQueryCodec, OfferCodec, type MailboxQuery, type Offer } from '../core/objects/index.ts';
 
 export const OFFER_TOPIC = 'satpost/offers/v1';
@@ -13,6 +13,11 @@ export const QUERY_PROTOCOL = '/satpost/query/1.0.0';
 export const OFFER_ANNOUNCEMENT_TAG = 0x20;
 export const QUERY_REQUEST_TAG = 0x21;
 export const QUERY_RESPONSE_TAG = 0x22;
+export const TOPOLOGY_ANNOUNCEMENT_TAG = 0x23;
+
+export const TOPOLOGY_TOPIC = 'satpost/topology/v1';
+/** Neighbours one relay announces (and so the most connections the tree logic knows of per relay). */
+export const MAX_NEIGHBOURS = 64;
 
 /** At most this many listen addresses of the origin ride along with an offer. */
 export const MAX_ORIGIN_ADDRS = 8;
@@ -52,6 +57,8 @@ export interface QueryRequest {
   query: MailboxQuery;
   /** How long the sender waits for this response, ms; the receiver waits less for its own peers. */
   budgetMs: number;
+  /** The entry relay's id: every relay forwards along the same BFS tree rooted there. */
+  root: Uint8Array;
   /** Relay ids (Ed25519 node keys) already sent this query: the receiver does not forward to them. */
   covered: Uint8Array[];
 }
@@ -63,6 +70,7 @@ export const QueryRequestCodec: Codec<QueryRequest> = tagged(
       kind: enumU8(QUERY_KIND_CODES, 'kind'),
       query: MailboxQueryCodec,
       budgetMs: u32('budgetMs'),
+      root: bytes(32, 'root'),
       covered: list(bytes(32, 'coveredRelayId'), MAX_COVERED, 'covered'),
     },
     'QueryRequest',
@@ -86,5 +94,31 @@ export const QueryResponseCodec: Codec<QueryResponse> = tagged(
       answers: list(varbytes(MAX_ANSWER, 'answer'), MAX_ANSWERS, 'answers'),
     },
     'QueryResponse',
+  ),
+);
+
+/**
+ * A relay's view of its own links, published on TOPOLOGY_TOPIC (the origin is the signed
+ * gossipsub `from`). Relays use the union of these to compute the same forwarding tree, and
+ * the addresses to find more peers.
+ */
+export interface TopologyAnnouncement {
+  /** Increases with every announcement of one origin (ms clock); older ones are ignored. */
+  seq: number;
+  /** The origin's listen addresses (with /p2p/<id>). */
+  addrs: string[];
+  /** Relay ids of the origin's connected relays, sorted. */
+  neighbours: Uint8Array[];
+}
+
+export const TopologyAnnouncementCodec: Codec<TopologyAnnouncement> = tagged(
+  TOPOLOGY_ANNOUNCEMENT_TAG,
+  struct(
+    {
+      seq: u64('seq'),
+      addrs: list(string(MAX_MULTIADDR, 'addr'), MAX_ORIGIN_ADDRS, 'addrs'),
+      neighbours: list(bytes(32, 'neighbour'), MAX_NEIGHBOURS, 'neighbours'),
+    },
+    'TopologyAnnouncement',
   ),
 );

@@ -1,13 +1,12 @@
 /**
  * What the relay needs from the Bitcoin side, as small injected interfaces, and the
- * implementations available until the chain is wired in. Each says honestly what it
- * does: none of them pretends a payment happened.
+ * implementations used without a chain. Each says honestly what it does: none of them
+ * pretends a payment happened. The chain-wired implementation is src/relay/payments.ts.
  */
-import { HDKey, HARDENED_OFFSET } from '@scure/bip32';
 import type { ChainBackend } from '../chain/backend.ts';
-import type { Deposit, PaymentMode } from '../core/objects/index.ts';
+import type { Deposit, PaymentMode, PaymentNotice } from '../core/objects/index.ts';
 import { RelayError } from './errors.ts';
-import type { MessageRow, QuoteRow } from './store.ts';
+import type { MessageRow, MessageState, QuoteRow } from './store.ts';
 
 /** The relay wallet's contract keys (claim branch of every contract it quotes). */
 export interface ContractKeys {
@@ -21,42 +20,43 @@ export interface ChainPolicy {
   tip(): Promise<number>;
 }
 
-/** Checks a deposit's funding output against its quote. */
-export interface FundingVerifier {
-  /** Modes this verifier can handle; the relay offers only these (intersected with its config). */
-  readonly modes: readonly PaymentMode[];
-  /**
-   * 'ok': the deposit may be stored as paid-for (or, for recipient-pays, as awaiting payment);
-   * 'pending': funding seen, not yet at the required depth. Throws RelayError FUNDING_*.
-   */
-  verify(quote: QuoteRow, deposit: Deposit): Promise<'ok' | 'pending'>;
-}
+/** What an unlock request gets: k, or how far the payment is. */
+export type UnlockOutcome =
+  | { state: 'unlocked'; k: Uint8Array; claimTxid?: string }
+  | { state: 'awaiting-confirmation'; confirmations: number; required: number }
+  | { state: 'awaiting-payment' };
 
 export interface UnlockContext {
   message: MessageRow;
   quote: QuoteRow;
 }
 
-/** Releases k once the contract conditions hold. */
-export interface Unlocker {
-  /** Sender-pays: r (already checked against hr) is Carol's delivery receipt. Resolves k. */
-  senderPaysUnlock(ctx: UnlockContext, r: Uint8Array): Promise<Uint8Array>;
-  /** Recipient-pays: k once Carol's payment is confirmed, else undefined. */
-  recipientPaysStatus(ctx: UnlockContext): Promise<Uint8Array | undefined>;
+/** The relay's contract of one message, as a mailbox listing shows it. */
+export interface ContractView {
+  state: string;
+  funding?: { txid: string; vout: number; confirmations: number };
+  claimTxid?: string;
 }
 
-/**
- * Contract keys m/1017'/coin'/0'/i' from a 32-byte seed kept in the relay's data dir
- * (the same branch the user wallet uses for its contract keys, src/wallet/keys.ts).
- */
-export class SeedContractKeys implements ContractKeys {
-  private readonly root: HDKey;
-  constructor(seed: Uint8Array, coinType: 0 | 1) {
-    this.root = HDKey.fromMasterSeed(seed).derive(`m/1017'/${coinType}'/0'`);
-  }
-  pubkey(index: number): Uint8Array {
-    return this.root.deriveChild(index + HARDENED_OFFSET).publicKey!;
-  }
+/** Registers, checks and settles the contracts that pay for messages. */
+export interface Payments {
+  /** Modes these payments can handle; the relay offers only these (intersected with its config). */
+  readonly modes: readonly PaymentMode[];
+  /**
+   * Called for a deposit that passed the relay's own checks, before it is stored. Sender-pays:
+   * registers the contract durably and checks `funding` when given (RelayError FUNDING_*).
+   */
+  deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }>;
+  /** Sender-pays: r (already checked against hr). Recipient-pays: a PaymentNotice. Neither: ask again. */
+  unlock(ctx: UnlockContext, input: { r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome & { contractId?: string; payerPubkey?: Uint8Array }>;
+  /** Contract views of the given contract ids (for mailbox listings). */
+  views(contractIds: readonly string[]): Promise<Map<string, ContractView>>;
+  /** Retention ended for these messages: their unpaid contracts forget k and are left to refund. */
+  forget(contractIds: readonly string[]): Promise<void>;
+  /** Contracts whose claim is signed or broadcast and not yet confirmed; sats of confirmed claims. */
+  stats(): { claimsPending: number; satsEarned: number };
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /**
@@ -99,29 +99,27 @@ export class NoChain implements ChainPolicy {
 }
 
 /**
- * Until funding verification is wired: recipient-pays deposits need no funding (Carol
- * pays at unlock), so they are accepted; sender-pays deposits are refused, because
- * accepting one would mean storing without having checked the payment.
+ * Without a chain backend (benchmarks of the storage path, a relay given only a tip source):
+ * recipient-pays deposits need no funding and are stored; sender-pays deposits are refused,
+ * because storing one would mean storing without being able to check the payment; k is
+ * never released.
  */
-export class RecipientPaysOnly implements FundingVerifier {
+export class NoPayments implements Payments {
   readonly modes: readonly PaymentMode[] = ['recipient-pays'];
-  async verify(quote: QuoteRow, deposit: Deposit): Promise<'ok' | 'pending'> {
-    if (quote.mode !== 'recipient-pays') {
-      throw new RelayError('FUNDING_UNAVAILABLE', 'this relay cannot verify sender-pays funding yet');
-    }
-    if (deposit.funding !== undefined) {
-      throw new RelayError('FUNDING_UNEXPECTED', 'a recipient-pays deposit carries no funding outpoint');
-    }
-    return 'ok';
+  async deposit(quote: QuoteRow): Promise<{ state: MessageState }> {
+    if (quote.mode !== 'recipient-pays') throw new RelayError('FUNDING_UNAVAILABLE', 'this relay has no chain backend to check sender-pays funding');
+    return { state: 'stored' };
   }
-}
-
-/** Until claiming is wired: k is never released, and callers are told so. */
-export class ChainNotWired implements Unlocker {
-  async senderPaysUnlock(): Promise<Uint8Array> {
-    throw new RelayError('UNLOCK_UNAVAILABLE', 'this relay cannot claim contracts yet, so it cannot release k');
+  async unlock(): Promise<never> {
+    throw new RelayError('UNLOCK_UNAVAILABLE', 'this relay has no chain backend, so it cannot claim and release k');
   }
-  async recipientPaysStatus(): Promise<Uint8Array | undefined> {
-    throw new RelayError('UNLOCK_UNAVAILABLE', 'this relay cannot watch payments yet, so it cannot release k');
+  async views(): Promise<Map<string, ContractView>> {
+    return new Map();
   }
+  async forget(): Promise<void> {}
+  stats(): { claimsPending: number; satsEarned: number } {
+    return { claimsPending: 0, satsEarned: 0 };
+  }
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
 }

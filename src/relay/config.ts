@@ -20,6 +20,7 @@ export interface RelayConfig {
   publicUrl: string;
   network: NetworkName;
   chainUrl: string;
+  passphrase: string;
   priceBaseSats: number;
   pricePerKibSats: number;
   pricePerDaySats: number;
@@ -45,9 +46,18 @@ export interface RelayConfig {
   sweepIntervalSecs: number;
   streamMaxInFlight: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  // Relay network (src/relay/network.ts)
+  p2p: boolean;
+  p2pPort: number;
+  bootstrap: string[];
+  p2pMinPeers: number;
+  offerWindowMs: number;
+  queryBudgetMs: number;
+  queryHopLimit: number;
+  topologyRepublishSecs: number;
 }
 
-type Kind = 'string' | 'int' | 'network' | 'modes' | 'sync' | 'level';
+type Kind = 'string' | 'int' | 'network' | 'modes' | 'sync' | 'level' | 'bool' | 'strings';
 interface Setting {
   kind: Kind;
   min?: number;
@@ -62,11 +72,12 @@ const INT_MAX = Number.MAX_SAFE_INTEGER;
 export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   host: { kind: 'string', unit: 'address', doc: 'address to bind' },
   port: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: '0 picks a free port' },
-  dataDir: { kind: 'string', unit: 'path', doc: 'directory of relay.sqlite, node-key and contract-seed' },
+  dataDir: { kind: 'string', unit: 'path', doc: 'directory of relay.sqlite, wallet.sqlite and node-key' },
   name: { kind: 'string', unit: 'text', doc: 'name shown in the information document' },
   publicUrl: { kind: 'string', unit: 'URL', doc: 'URL clients use to reach this relay (quotes carry it); empty: http://host:port' },
   network: { kind: 'network', unit: 'name', doc: 'Bitcoin network: regtest, signet, testnet or mainnet' },
   chainUrl: { kind: 'string', unit: 'URL', doc: 'Esplora API root of the chain (e.g. a satpost devnet); empty: no chain, quotes refused' },
+  passphrase: { kind: 'string', unit: 'text', doc: 'passphrase encrypting the relay wallet seed; empty: a random one kept in <dataDir>/wallet-passphrase (0600)' },
   priceBaseSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats', doc: 'price of every message' },
   pricePerKibSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per KiB (rounded up)', doc: 'price per KiB of body' },
   pricePerDaySats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per day (rounded up)', doc: 'price per day of retention' },
@@ -83,7 +94,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   quoteValiditySecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'a quote must be deposited within this time' },
   challengeTtlSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'a mailbox challenge must be used within this time' },
   authMaxSkewSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'largest clock difference accepted in a MailboxAuth timestamp' },
-  confirmations: { kind: 'int', min: 0, max: 1000, unit: 'blocks', doc: 'confirmations a funding needs before the relay claims' },
+  confirmations: { kind: 'int', min: 1, max: 1000, unit: 'blocks', doc: 'confirmations a funding needs before the relay claims' },
   lockBlocks: { kind: 'int', min: 2, max: 2016, unit: 'blocks', doc: 'contract locktime T = tip + lockBlocks' },
   claimMarginBlocks: { kind: 'int', min: 1, max: 2015, unit: 'blocks', doc: 'the relay claims no later than T - claimMarginBlocks' },
   acceptedModes: { kind: 'modes', unit: 'list', doc: 'payment modes offered: sender-pays, recipient-pays (comma separated in env/flags)' },
@@ -92,6 +103,14 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   sweepIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'how often expired messages, keys and quotes are deleted' },
   streamMaxInFlight: { kind: 'int', min: 1, max: 100000, unit: 'requests', doc: 'unanswered requests allowed per WebSocket connection' },
   logLevel: { kind: 'level', unit: 'level', doc: 'pino log level' },
+  p2p: { kind: 'bool', unit: 'true|false', doc: 'join the relay network (libp2p); false (--p2p-off): a standalone relay, /v1/offer and /v1/mailbox/query answer P2P_OFF' },
+  p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port' },
+  bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
+  p2pMinPeers: { kind: 'int', min: 0, max: 64, unit: 'relays', doc: 'dial relays learnt from topology announcements while fewer are connected; 0: only bootstrap and inbound' },
+  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'how long POST /v1/offer collects quotes from the network' },
+  queryBudgetMs: { kind: 'int', min: 1, max: 10_000, unit: 'ms', doc: 'how long POST /v1/mailbox/query waits for the network' },
+  queryHopLimit: { kind: 'int', min: 0, max: 255, unit: 'hops', doc: 'largest hop limit a mailbox query may ask this relay to spread with (a larger signed hopLimit is lowered)' },
+  topologyRepublishSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'how often the relay re-announces its links on satpost/topology/v1' },
 };
 
 export const DEFAULTS: RelayConfig = {
@@ -102,6 +121,7 @@ export const DEFAULTS: RelayConfig = {
   publicUrl: '',
   network: 'regtest',
   chainUrl: '',
+  passphrase: '',
   priceBaseSats: 500,
   pricePerKibSats: 2,
   pricePerDaySats: 10,
@@ -127,6 +147,14 @@ export const DEFAULTS: RelayConfig = {
   sweepIntervalSecs: 60,
   streamMaxInFlight: 256,
   logLevel: 'info',
+  p2p: true,
+  p2pPort: 0,
+  bootstrap: [],
+  p2pMinPeers: 6,
+  offerWindowMs: 2000,
+  queryBudgetMs: 5000,
+  queryHopLimit: 8,
+  topologyRepublishSecs: 30,
 };
 
 export type ConfigInput = Partial<Record<keyof RelayConfig, unknown>>;
@@ -168,6 +196,15 @@ function parseValue(key: keyof RelayConfig, raw: unknown, source: string): unkno
     case 'level':
       if (typeof raw !== 'string' || !LEVELS.includes(raw)) throw bad(source, key, LEVELS.join(', '), raw);
       return raw;
+    case 'bool':
+      if (raw === true || raw === 'true' || raw === '1') return true;
+      if (raw === false || raw === 'false' || raw === '0') return false;
+      throw bad(source, key, 'true or false', raw);
+    case 'strings': {
+      const list = typeof raw === 'string' ? raw.split(',').map((x) => x.trim()).filter((x) => x !== '') : raw;
+      if (!Array.isArray(list) || !list.every((x) => typeof x === 'string' && x !== '')) throw bad(source, key, 'a list of non-empty strings', raw);
+      return [...list];
+    }
   }
 }
 
@@ -217,7 +254,7 @@ export function loadConfig(sources: ConfigSources = {}): RelayConfig {
 
 /** Derived defaults and rules that tie settings together. */
 export function finish(cfg: RelayConfig): RelayConfig {
-  const out = { ...cfg, acceptedModes: [...cfg.acceptedModes] };
+  const out = { ...cfg, acceptedModes: [...cfg.acceptedModes], bootstrap: [...cfg.bootstrap] };
   if (out.bodyLimitBytes === 0) out.bodyLimitBytes = out.maxMessageBytes + MAX_SEALED_HEADER + 8192;
   if (out.bodyLimitBytes < out.maxMessageBytes) {
     throw new RelayError('BAD_CONFIG', expected('bodyLimitBytes', `>= maxMessageBytes (${out.maxMessageBytes})`, out.bodyLimitBytes));

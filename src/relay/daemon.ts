@@ -1,37 +1,47 @@
 /**
- * One constructor that wires a relay: keys from the data dir, the store, the service,
- * the HTTP and stream adapters, metrics, the retention sweeper. `stop()` shuts down in
- * order: stop accepting, answer what was accepted (flush the writer), close sockets,
- * close the database.
+ * One constructor that wires a relay: keys from the data dir, the relay wallet and its
+ * contract book (wallet.sqlite), the store, the payments (contract registration, funding
+ * checks, the watcher that claims), the service, the HTTP and stream adapters, metrics,
+ * the retention sweeper. `stop()` shuts down in order: stop accepting, answer what was
+ * accepted (flush the writer), stop the watcher, close sockets, close the databases.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import type { ChainBackend } from '../chain/backend.ts';
 import { EsploraBackend } from '../chain/esplora/backend.ts';
-import { NETWORKS } from '../core/network.ts';
+import type { ScryptParams } from '../core/secretbox.ts';
 import { nodeAead } from '../crypto/aead-node.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
-import {
-  BackendChainPolicy, ChainNotWired, NoChain, RecipientPaysOnly, SeedContractKeys,
-  type ChainPolicy, type FundingVerifier, type Unlocker,
-} from './chain-ports.ts';
+import { BackendChainPolicy, NoChain, NoPayments, type ChainPolicy, type Payments } from './chain-ports.ts';
+import { ChainPayments } from './payments.ts';
+import { openRelayWallet } from './wallet.ts';
 import { buildHttp } from './http.ts';
 import { RelayMetrics } from './metrics.ts';
+import { RelayPrekeys, registerPrekeyRoutes } from './prekeys.ts';
+import { RelayNetwork, registerNetworkRoutes, type NetworkTuning } from './network.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RelayService } from './service.ts';
 import { RelayStore } from './store.ts';
 import { StreamServer } from './ws.ts';
 
 export interface RelayOverrides {
+  /** Relay network timing for tests (gossipsub heartbeat, announcement debounce). */
+  p2p?: NetworkTuning;
+  /** The chain (default: an EsploraBackend at config.chainUrl; none: no payments). */
+  backend?: ChainBackend;
+  /** Tip source for quotes (default: from the backend). */
   chain?: ChainPolicy;
-  funding?: FundingVerifier;
-  unlocker?: Unlocker;
+  /** Replaces the chain-wired payments (tests of the storage path). */
+  payments?: Payments;
   log?: Logger;
   now?: () => number;
+  /** Key-derivation cost of a new relay wallet's passphrase (tests pass a light one). */
+  walletScrypt?: ScryptParams;
 }
 
 export interface RelayHandle {
@@ -39,6 +49,9 @@ export interface RelayHandle {
   port: number;
   service: RelayService;
   store: RelayStore;
+  payments: Payments;
+  /** The relay network (network.enabled is false with p2p off). */
+  network: RelayNetwork;
   stop(): Promise<void>;
 }
 
@@ -63,33 +76,56 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const log = o.log ?? pino({ level: config.logLevel, base: { svc: 'relay' } }, pino.destination(2));
   const nodeSecret = loadOrCreateSecret(join(config.dataDir, 'node-key'));
-  const contractSeed = loadOrCreateSecret(join(config.dataDir, 'contract-seed'));
   const dbPath = join(config.dataDir, 'relay.sqlite');
   // The database holds every unreleased k: owner-only, like the keys (SQLite gives its
   // -wal and -shm files the database file's mode).
   closeSync(openSync(dbPath, 'a', 0o600));
   chmodSync(dbPath, 0o600);
+  const backend = o.backend ?? (config.chainUrl ? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network }) : undefined);
+  const wallet = openRelayWallet(config, { ...(backend ? { backend } : {}), ...(o.walletScrypt ? { scrypt: o.walletScrypt } : {}), log });
   const store = new RelayStore({ path: dbPath, synchronous: config.synchronous, batchMax: config.writeBatchMax });
-  const chain = o.chain ?? (config.chainUrl ? new BackendChainPolicy(new EsploraBackend({ baseUrl: config.chainUrl, network: config.network })) : new NoChain());
-  const metrics = new RelayMetrics(store);
+  const chain = o.chain ?? (backend ? new BackendChainPolicy(backend) : new NoChain());
+  const payments: Payments = o.payments ?? (backend
+    ? new ChainPayments({
+      backend, relay: wallet.relayContracts(config), keys: wallet.keys,
+      onProblem: (p) => log.warn({ contract: p.id, err: p.error }, 'contract watcher problem'),
+    })
+    : new NoPayments());
+  const metrics = new RelayMetrics(store, payments);
   const limiter = new RateLimiter(config.rateLimitBurst, config.rateLimitPerSec);
   const service = new RelayService({
-    config, store, nodeSecret, ed: nodeEd25519(), aead: nodeAead,
-    contractKeys: new SeedContractKeys(contractSeed, NETWORKS[config.network].coinType),
-    chain, funding: o.funding ?? new RecipientPaysOnly(), unlocker: o.unlocker ?? new ChainNotWired(), metrics,
+    config, store, nodeSecret, ed: nodeEd25519(), aead: nodeAead, contractKeys: wallet.keys, chain, payments, metrics,
     ...(o.now ? { now: o.now } : {}),
   });
-  const app = await buildHttp({ config, service, metrics, limiter, log });
+  // Resume every pending contract before taking requests; an unreachable chain is retried at the next tip.
+  await payments.start().catch((err: unknown) => log.warn({ err }, 'contract watcher: first pass failed'));
+  const network = new RelayNetwork({ config, nodeSecret, service, store, metrics, log, ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}) });
+  const app = await buildHttp({ config, service, metrics, limiter, log, infoExtra: () => ({ p2p: network.info() }) });
+  registerNetworkRoutes(app, network);
+  registerPrekeyRoutes(app, new RelayPrekeys(store.db, store.writer, o.now));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (cause) {
+    await payments.stop();
     store.db.close();
+    wallet.close();
     throw new RelayError('BAD_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`, { cause });
   }
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   // With port 0 the URL quotes carry is known only now; nothing could reach the service before.
   if (config.publicUrl === '') service.url = url;
+  if (config.p2p) {
+    try {
+      await network.start();
+    } catch (cause) {
+      await app.close();
+      await payments.stop();
+      await store.close();
+      wallet.close();
+      throw new RelayError('BAD_CONFIG', `cannot start the relay network: ${(cause as Error).message}`, { cause });
+    }
+  }
   const bound = { ...config, port };
   const stream = new StreamServer(app.server, { config: bound, service, limiter, log });
 
@@ -112,10 +148,13 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       await stream.idle();
       await sweeping;
       await store.writer.drain();
+      await payments.stop();
       await stream.close();
+      await network.stop();
       await app.close();
       await store.close();
+      wallet.close();
       log.info('relay stopped');
     })());
-  return { url, port, service, store, stop };
+  return { url, port, service, store, payments, network, stop };
 }

@@ -8,12 +8,12 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { hex } from '@scure/base';
 import type { Logger } from 'pino';
 import { EncodingError, type Codec } from '../core/codec.ts';
-import { DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec } from '../core/objects/index.ts';
+import { DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { RelayService } from './service.ts';
+import type { RelayService, UnlockOutcome } from './service.ts';
 
 const OCTET = 'application/octet-stream';
 const HEX32 = '^[0-9a-f]{64}$';
@@ -25,6 +25,8 @@ export interface HttpDeps {
   metrics: RelayMetrics;
   limiter: RateLimiter;
   log: Logger;
+  /** More fields for the information document (the relay network's). */
+  infoExtra?: () => Record<string, unknown>;
 }
 
 /** Maps any error to the reply a client sees; unexpected errors are logged, never described. */
@@ -52,6 +54,20 @@ const hexParam = (what: string, v: unknown): Uint8Array => {
   return hex.decode(v);
 };
 
+/** The JSON unlock request: {id, r?}, nothing else. */
+export function unlockJson(body: unknown): { id: Uint8Array; r?: Uint8Array } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RelayError('BAD_REQUEST', 'expected a JSON object {id, r?} or a PaymentNotice');
+  const extra = Object.keys(body).filter((k) => k !== 'id' && k !== 'r');
+  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown field "${extra[0]}" in the unlock request`);
+  const b = body as { id?: unknown; r?: unknown };
+  return { id: hexParam('id', b.id), ...(b.r === undefined ? {} : { r: hexParam('r', b.r) }) };
+}
+
+/** The JSON answer to an unlock (HTTP body, stream payload). */
+export function unlockAnswer(out: UnlockOutcome): Record<string, unknown> {
+  return out.state === 'unlocked' ? { state: out.state, k: hex.encode(out.k), ...(out.claimTxid ? { claimTxid: out.claimTxid } : {}) } : { ...out };
+}
+
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, service, metrics, limiter, log } = deps;
   const app = Fastify({
@@ -77,7 +93,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     void reply.status(e.status).send(e.body());
   });
 
-  app.get('/.well-known/satpost', async () => service.info());
+  app.get('/.well-known/satpost', async () => ({ ...service.info(), ...deps.infoExtra?.() }));
 
   app.post('/v1/quote', async (req, reply) => binary(reply, QuoteCodec.encode(await service.quote(decode(OfferCodec, req.body)))));
 
@@ -97,34 +113,24 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.post('/v1/mailbox/list', async (req) => ({
-    messages: service.list(decode(MailboxAuthCodec, req.body)).map((m) => ({
-      id: hex.encode(m.id), size: m.size, mode: m.mode, state: m.state, createdAt: m.createdAt, expiresAt: m.expiresAt,
-    })),
-  }));
+  app.post('/v1/mailbox/list', async (req) => ({ messages: await service.list(decode(MailboxAuthCodec, req.body)) }));
 
   app.post('/v1/mailbox/message', async (req, reply) => {
     const id = hexParam('id', (req.query as { id?: string }).id);
     return binary(reply, service.fetch(decode(MailboxAuthCodec, req.body), id));
   });
 
-  app.post(
-    '/v1/unlock',
-    {
-      schema: {
-        body: {
-          type: 'object', required: ['id'], additionalProperties: false,
-          properties: { id: { type: 'string', pattern: HEX32 }, r: { type: 'string', pattern: HEX32 } },
-        },
-      },
-    },
-    async (req, reply) => {
-      const b = req.body as { id: string; r?: string };
-      const out = await service.unlock(hexParam('id', b.id), b.r === undefined ? undefined : hexParam('r', b.r));
-      if (out.state === 'awaiting-payment') return reply.status(202).send({ state: out.state });
-      return { state: out.state, k: hex.encode(out.k) };
-    },
-  );
+  // JSON {id, r?} (sender-pays, or asking again) or a binary PaymentNotice (recipient-pays).
+  app.post('/v1/unlock', async (req, reply) => {
+    let out: UnlockOutcome;
+    if (req.body instanceof Uint8Array) {
+      const notice = PaymentNoticeCodec.decode(req.body);
+      out = await service.unlock({ id: notice.messageId, notice });
+    } else {
+      out = await service.unlock(unlockJson(req.body));
+    }
+    return reply.status(out.state === 'unlocked' ? 200 : 202).send(unlockAnswer(out));
+  });
 
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 

@@ -12,13 +12,13 @@ import type { Ed25519 } from '../core/ed25519.ts';
 import { bytesEqual } from '../core/hash.ts';
 import {
   DepositCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf, signQuote, signReceipt,
-  type Deposit, type MailboxAuth, type Offer, type PaymentMode, type Quote, type Receipt,
+  type Deposit, type MailboxAuth, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
-import type { ChainPolicy, ContractKeys, FundingVerifier, Unlocker } from './chain-ports.ts';
+import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome } from './chain-ports.ts';
 import type { RelayMetrics } from './metrics.ts';
-import type { MessageRow, MessageSummary, RelayStore } from './store.ts';
+import type { MessageRow, MessageState, MessageSummary, RelayStore } from './store.ts';
 import { StoredMessageCodec } from './wire.ts';
 
 export const RELAY_VERSION = '0.1.0';
@@ -33,8 +33,7 @@ export interface RelayServiceDeps {
   aead: Aead;
   contractKeys: ContractKeys;
   chain: ChainPolicy;
-  funding: FundingVerifier;
-  unlocker: Unlocker;
+  payments: Payments;
   metrics?: RelayMetrics;
   /** ms since the epoch; default Date.now. */
   now?: () => number;
@@ -48,7 +47,26 @@ export interface DepositOutcome {
   duplicate: boolean;
 }
 
-export type UnlockOutcome = { state: 'unlocked'; k: Uint8Array } | { state: 'awaiting-payment' };
+export type { UnlockOutcome } from './chain-ports.ts';
+
+/** One entry of a mailbox listing: what Carol needs to decide, pay and verify (docs/relay-api.md). */
+export interface ListEntry {
+  id: string;
+  size: number;
+  mode: PaymentMode;
+  state: MessageState | 'expired';
+  createdAt: number;
+  expiresAt: number;
+  amount: number;
+  locktime: number;
+  hk: string;
+  relayContractPubkey: string;
+  receipt: string;
+  hr?: string;
+  payerPubkey?: string;
+  funding?: { txid: string; vout: number; confirmations?: number };
+  contractState?: string;
+}
 
 /** The JSON information document (/.well-known/satpost). */
 export interface InfoDocument {
@@ -74,6 +92,22 @@ export interface InfoDocument {
   claimMarginBlocks: number;
 }
 
+/** A message's state as listed: what its contract says, except that a released k stays released. */
+function stateOf(m: MessageSummary, v: ContractView | undefined): ListEntry['state'] {
+  if (m.state === 'unlocked' || v === undefined) return m.state;
+  switch (v.state) {
+    case 'quoted':
+    case 'funded':
+      return 'funding-pending';
+    case 'funding-confirmed':
+      return 'stored';
+    case 'expired':
+      return 'expired';
+    default:
+      return 'unlocked';
+  }
+}
+
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
 const defaultRandom = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
@@ -95,7 +129,7 @@ export class RelayService {
     this.random = deps.random ?? defaultRandom;
     this.relayId = deps.ed.publicKey(deps.nodeSecret);
     this.url = deps.config.publicUrl || `http://${deps.config.host}:${deps.config.port}`;
-    this.modes = deps.config.acceptedModes.filter((m) => deps.funding.modes.includes(m));
+    this.modes = deps.config.acceptedModes.filter((m) => deps.payments.modes.includes(m));
   }
 
   info(): InfoDocument {
@@ -219,10 +253,14 @@ export class RelayService {
     if (this.now() > quote.validUntil) throw new RelayError('QUOTE_EXPIRED', `the quote was valid until ${new Date(quote.validUntil).toISOString()}`);
     if (!bytesEqual(d.mailbox, quote.mailbox)) throw new RelayError('MAILBOX_MISMATCH', 'the deposit names another mailbox than its quote');
     if (d.body.length !== quote.size) throw new RelayError('SIZE_MISMATCH', `"body" expected ${quote.size} bytes (the quoted size), got ${d.body.length} bytes`);
-    if ((quote.mode === 'sender-pays') !== (d.hr !== undefined)) {
-      throw new RelayError('BAD_DEPOSIT', quote.mode === 'sender-pays' ? 'a sender-pays deposit must carry hr' : 'a recipient-pays deposit carries no hr');
+    if (quote.mode === 'sender-pays') {
+      if (d.hr === undefined || d.payerPubkey === undefined) throw new RelayError('BAD_DEPOSIT', 'a sender-pays deposit must carry hr and payerPubkey');
+    } else {
+      if (d.hr !== undefined || d.payerPubkey !== undefined) throw new RelayError('BAD_DEPOSIT', 'a recipient-pays deposit carries no hr and no payerPubkey');
+      if (d.funding !== undefined) throw new RelayError('FUNDING_UNEXPECTED', 'a recipient-pays deposit carries no funding outpoint (Carol pays with a PaymentNotice)');
     }
-    const funding = await this.deps.funding.verify(quote, d);
+    // Sender-pays: the contract is registered (durably) before the message is stored.
+    const payment = await this.deps.payments.deposit(quote, d);
     const blob = sealBlob(quote.k, d.body, this.deps.aead);
     const receipt = signReceipt(
       { relayId: this.relayId, mailbox: quote.mailbox, hblob: sha256(blob), hk: quote.hk, hc: sha256(d.body), expiresAt: quote.expiresAt },
@@ -233,7 +271,7 @@ export class RelayService {
     const row: MessageRow = {
       id: receipt.messageId, quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, sealedHeader: d.sealedHeader,
       blob, hblob: receipt.hblob, hk: quote.hk, hc: receipt.hc, hr: d.hr, fundingTxid: d.funding?.txid, fundingVout: d.funding?.vout,
-      expiresAt: quote.expiresAt, state: funding === 'ok' ? 'stored' : 'funding-pending', createdAt: this.now(),
+      payerPubkey: d.payerPubkey, contractId: payment.contractId, expiresAt: quote.expiresAt, state: payment.state, createdAt: this.now(),
       receipt: receiptBytes, depositDigest: digest,
     };
     const { inserted, row: stored } = await this.store.putMessage(row, { maxCount: this.cfg.mailboxMaxMessages, maxBytes: this.cfg.mailboxMaxBytes });
@@ -282,9 +320,26 @@ export class RelayService {
     if (used !== 'ok') throw new RelayError('AUTH_UNKNOWN_CHALLENGE', 'this relay issued no such challenge for this mailbox');
   }
 
-  list(a: MailboxAuth): MessageSummary[] {
+  async list(a: MailboxAuth): Promise<ListEntry[]> {
     this.authenticate(a);
-    return this.store.list(a.mailbox, this.now(), LIST_LIMIT);
+    const rows = this.store.list(a.mailbox, this.now(), LIST_LIMIT);
+    const views = await this.deps.payments.views(rows.map((r) => r.contractId).filter((c): c is string => c !== undefined));
+    return rows.map((r) => this.entry(r, r.contractId === undefined ? undefined : views.get(r.contractId)));
+  }
+
+  private entry(m: MessageSummary, v: ContractView | undefined): ListEntry {
+    const q = this.store.getQuote(m.quoteId)!;
+    const quote = QuoteCodec.decode(q.encoded);
+    const funding = v?.funding ?? (m.fundingTxid !== undefined ? { txid: m.fundingTxid, vout: m.fundingVout! } : undefined);
+    return {
+      id: hex.encode(m.id), size: m.size, mode: m.mode, state: stateOf(m, v), createdAt: m.createdAt, expiresAt: m.expiresAt,
+      amount: q.amount, locktime: q.locktime, hk: hex.encode(q.hk), relayContractPubkey: hex.encode(quote.contractPubkey),
+      receipt: hex.encode(m.receipt),
+      ...(m.hr ? { hr: hex.encode(m.hr) } : {}),
+      ...(m.payerPubkey ? { payerPubkey: hex.encode(m.payerPubkey) } : {}),
+      ...(funding ? { funding } : {}),
+      ...(v ? { contractState: v.state } : {}),
+    };
   }
 
   /** The StoredMessage bytes of message `id` in the authenticated mailbox. */
@@ -303,32 +358,35 @@ export class RelayService {
   }
 
   /**
-   * Releases k through the Unlocker: sender-pays with Carol's r (checked against hr
-   * first), recipient-pays once her payment is seen. k is checked against hk before it
-   * leaves the relay.
+   * Releases k against payment. Sender-pays: Carol's r, checked against hr before anything
+   * else. Recipient-pays: a PaymentNotice naming her funding. Without either: the state of
+   * the payment so far. k is checked against hk before it leaves the relay, and only the
+   * Payments port decides that the contract conditions hold.
    */
-  async unlock(id: Uint8Array, r?: Uint8Array): Promise<UnlockOutcome> {
-    const m = this.store.message(id);
+  async unlock(req: { id: Uint8Array; r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome> {
+    const m = this.store.message(req.id);
     if (m === undefined || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message');
     const quote = this.store.getQuote(m.quoteId)!;
-    let k: Uint8Array | undefined;
-    if (m.mode === 'sender-pays') {
-      if (r === undefined || r.length !== 32 || !bytesEqual(sha256(r), m.hr!)) throw new RelayError('PREIMAGE_MISMATCH', 'r is not the preimage of this message\'s hr');
-      k = await this.deps.unlocker.senderPaysUnlock({ message: m, quote }, r);
-    } else {
-      k = await this.deps.unlocker.recipientPaysStatus({ message: m, quote });
-      if (k === undefined) return { state: 'awaiting-payment' };
+    if (req.r !== undefined) {
+      if (m.mode !== 'sender-pays') throw new RelayError('BAD_REQUEST', 'this message is recipient-pays: unlock it with a PaymentNotice, not r');
+      if (req.r.length !== 32 || !bytesEqual(sha256(req.r), m.hr!)) throw new RelayError('PREIMAGE_MISMATCH', "r is not the preimage of this message's hr");
     }
-    if (!keyMatches(k, m.hk)) throw new RelayError('INTERNAL', 'the unlocker produced a key that does not match hk');
-    if (m.state !== 'unlocked') {
-      await this.store.setState(m.id, 'unlocked');
-      this.deps.metrics?.satsEarned.inc(quote.amount);
+    if (req.notice !== undefined && m.mode !== 'recipient-pays') {
+      throw new RelayError('BAD_REQUEST', 'this message is sender-pays: unlock it with r, not a PaymentNotice');
     }
-    return { state: 'unlocked', k };
+    const out = await this.deps.payments.unlock({ message: m, quote }, { ...(req.r ? { r: req.r } : {}), ...(req.notice ? { notice: req.notice } : {}) });
+    if (out.contractId !== undefined && out.payerPubkey !== undefined) await this.store.setPayment(m.id, out.contractId, out.payerPubkey);
+    if (out.state !== 'unlocked') return out.state === 'awaiting-payment' ? { state: out.state } : { state: out.state, confirmations: out.confirmations, required: out.required };
+    if (!keyMatches(out.k, m.hk)) throw new RelayError('INTERNAL', 'the payments port produced a key that does not match hk');
+    if (m.state !== 'unlocked') await this.store.setState(m.id, 'unlocked');
+    return { state: 'unlocked', k: out.k, ...(out.claimTxid ? { claimTxid: out.claimTxid } : {}) };
   }
 
-  /** Deletes what retention no longer covers; resolves how many messages went. */
+  /** Deletes what retention no longer covers (unpaid contracts forget k); resolves how many messages went. */
   async sweep(): Promise<number> {
-    return (await this.store.sweep(this.now())).length;
+    const gone = await this.store.sweep(this.now());
+    const contracts = gone.map((g) => g.contractId).filter((c): c is string => c !== undefined);
+    if (contracts.length > 0) await this.deps.payments.forget(contracts);
+    return gone.length;
   }
 }

@@ -16,6 +16,9 @@
  *               quota checks are one lookup.
  *   challenges  single-use mailbox challenges: issued for one mailbox, used once, until expires_at.
  *   meta        next_contract_index: contract key indexes are never reused.
+ * Migration 2: messages.contract_id (hex id of the message's contract in the relay's
+ *   contract book, wallet.sqlite: sender-pays from the deposit, recipient-pays from the first
+ *   accepted PaymentNotice) and messages.payer_pubkey (the contract's refund key).
  * Times are ms since the Unix epoch; byte strings are BLOBs; ids are never stored as text.
  */
 import { openDb, type Db } from '../store/sqlite.ts';
@@ -73,6 +76,8 @@ export const MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
    INSERT INTO meta VALUES ('next_contract_index', 0);`,
+  `ALTER TABLE messages ADD COLUMN contract_id TEXT;
+   ALTER TABLE messages ADD COLUMN payer_pubkey BLOB;`,
 ];
 
 /**
@@ -112,6 +117,8 @@ export interface MessageRow {
   hr: Uint8Array | undefined;
   fundingTxid: string | undefined;
   fundingVout: number | undefined;
+  payerPubkey: Uint8Array | undefined;
+  contractId: string | undefined;
   expiresAt: number;
   state: MessageState;
   createdAt: number;
@@ -119,7 +126,7 @@ export interface MessageRow {
   depositDigest: Uint8Array;
 }
 
-export type MessageSummary = Pick<MessageRow, 'id' | 'mode' | 'expiresAt' | 'state' | 'createdAt'> & { size: number };
+export type MessageSummary = Omit<MessageRow, 'sealedHeader' | 'blob' | 'depositDigest'> & { size: number };
 
 export interface ChallengeOutcome {
   result: 'ok' | 'unknown' | 'used' | 'expired' | 'wrong-mailbox';
@@ -132,19 +139,21 @@ export interface StoreOptions {
 }
 
 const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const EMPTY = Buffer.alloc(0);
 const nullable = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
 interface RawMessage {
   id: Buffer; quote_id: Buffer; mailbox: Buffer; mode: PaymentMode; sealed_header: Buffer; blob: Buffer;
   hblob: Buffer; hk: Buffer; hc: Buffer; hr: Buffer | null; funding_txid: string | null; funding_vout: number | null;
-  expires_at: number; state: MessageState; created_at: number; receipt: Buffer; deposit_digest: Buffer;
+  payer_pubkey: Buffer | null; contract_id: string | null; expires_at: number; state: MessageState; created_at: number; receipt: Buffer; deposit_digest: Buffer;
 }
 
 function toMessage(r: RawMessage): MessageRow {
   return {
     id: u8(r.id), quoteId: u8(r.quote_id), mailbox: u8(r.mailbox), mode: r.mode, sealedHeader: u8(r.sealed_header),
     blob: u8(r.blob), hblob: u8(r.hblob), hk: u8(r.hk), hc: u8(r.hc), hr: r.hr === null ? undefined : u8(r.hr),
-    fundingTxid: nullable(r.funding_txid), fundingVout: nullable(r.funding_vout), expiresAt: r.expires_at, state: r.state,
+    fundingTxid: nullable(r.funding_txid), fundingVout: nullable(r.funding_vout),
+    payerPubkey: r.payer_pubkey === null ? undefined : u8(r.payer_pubkey), contractId: nullable(r.contract_id), expiresAt: r.expires_at, state: r.state,
     createdAt: r.created_at, receipt: u8(r.receipt), depositDigest: u8(r.deposit_digest),
   };
 }
@@ -159,8 +168,8 @@ return {
     getQuote: db.prepare(`SELECT * FROM quotes WHERE quote_id = ?`),
     insertMessage: db.prepare(
       `INSERT INTO messages (id, quote_id, mailbox, mode, sealed_header, blob, hblob, hk, hc, hr, funding_txid, funding_vout,
-         expires_at, state, created_at, receipt, deposit_digest)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(quote_id) DO NOTHING`,
+         payer_pubkey, contract_id, expires_at, state, created_at, receipt, deposit_digest)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(quote_id) DO NOTHING`,
     ),
     getUsage: db.prepare(`SELECT count, bytes FROM mailboxes WHERE mailbox = ?`),
     addUsage: db.prepare(
@@ -170,14 +179,16 @@ return {
     byQuote: db.prepare(`SELECT * FROM messages WHERE quote_id = ?`),
     byId: db.prepare(`SELECT * FROM messages WHERE id = ?`),
     list: db.prepare(
-      `SELECT id, mode, expires_at, state, created_at, length(blob) - 16 AS size FROM messages
+      `SELECT id, quote_id, mailbox, mode, hblob, hk, hc, hr, funding_txid, funding_vout, payer_pubkey, contract_id, expires_at,
+         state, created_at, receipt, length(blob) - 16 AS size FROM messages
        WHERE mailbox = ? AND expires_at > ? ORDER BY created_at, id LIMIT ?`,
     ),
+    setPayment: db.prepare(`UPDATE messages SET contract_id = ?, payer_pubkey = ? WHERE id = ? AND contract_id IS NULL`),
     insertChallenge: db.prepare(`INSERT INTO challenges (challenge, mailbox, expires_at) VALUES (?, ?, ?)`),
     useChallenge: db.prepare(`UPDATE challenges SET used = 1 WHERE challenge = ? AND mailbox = ? AND used = 0 AND expires_at > ?`),
     getChallenge: db.prepare(`SELECT mailbox, expires_at, used FROM challenges WHERE challenge = ?`),
     setState: db.prepare(`UPDATE messages SET state = ? WHERE id = ?`),
-    expired: db.prepare(`SELECT id, quote_id, mailbox, length(blob) AS bytes FROM messages WHERE expires_at <= ? LIMIT 1000`),
+    expired: db.prepare(`SELECT id, quote_id, mailbox, contract_id, length(blob) AS bytes FROM messages WHERE expires_at <= ? LIMIT 1000`),
     deleteMessage: db.prepare(`DELETE FROM messages WHERE id = ?`),
     deleteQuote: db.prepare(`DELETE FROM quotes WHERE quote_id = ?`),
     subUsage: db.prepare(`UPDATE mailboxes SET count = count - 1, bytes = bytes - ? WHERE mailbox = ?`),
@@ -251,7 +262,7 @@ export class RelayStore {
       }
       this.stmt.insertMessage.run(
         m.id, m.quoteId, m.mailbox, m.mode, m.sealedHeader, m.blob, m.hblob, m.hk, m.hc, m.hr ?? null, m.fundingTxid ?? null,
-        m.fundingVout ?? null, m.expiresAt, m.state, m.createdAt, m.receipt, m.depositDigest,
+        m.fundingVout ?? null, m.payerPubkey ?? null, m.contractId ?? null, m.expiresAt, m.state, m.createdAt, m.receipt, m.depositDigest,
       );
       this.stmt.addUsage.run(m.mailbox, m.blob.length);
       return { inserted: true, row: m };
@@ -269,8 +280,16 @@ export class RelayStore {
   }
 
   list(mailbox: Uint8Array, now: number, limit: number): MessageSummary[] {
-    const rows = this.stmt.list.all(mailbox, now, limit) as { id: Buffer; mode: PaymentMode; expires_at: number; state: MessageState; created_at: number; size: number }[];
-    return rows.map((r) => ({ id: u8(r.id), mode: r.mode, expiresAt: r.expires_at, state: r.state, createdAt: r.created_at, size: r.size }));
+    const rows = this.stmt.list.all(mailbox, now, limit) as (RawMessage & { size: number })[];
+    return rows.map((r) => {
+      const { sealedHeader: _h, blob: _b, depositDigest: _d, ...m } = toMessage({ ...r, sealed_header: EMPTY, blob: EMPTY, deposit_digest: EMPTY });
+      return { ...m, size: r.size };
+    });
+  }
+
+  /** Binds a recipient-pays message to the contract of its first accepted PaymentNotice (durably). */
+  setPayment(id: Uint8Array, contractId: string, payerPubkey: Uint8Array): Promise<void> {
+    return this.writer.submit(() => void this.stmt.setPayment.run(contractId, payerPubkey, id));
   }
 
   putChallenge(challenge: Uint8Array, mailbox: Uint8Array, expiresAt: number): Promise<void> {
@@ -299,18 +318,18 @@ export class RelayStore {
    * Deletes messages whose retention ended, with their keys (the quote row holds k),
    * lapsed unused quotes and stale challenges. Resolves the ids of deleted messages.
    */
-  async sweep(now: number): Promise<Uint8Array[]> {
-    const deleted: Uint8Array[] = [];
+  async sweep(now: number): Promise<{ id: Uint8Array; contractId: string | undefined }[]> {
+    const deleted: { id: Uint8Array; contractId: string | undefined }[] = [];
     for (;;) {
       const batch = await this.writer.submit(() => {
-        const rows = this.stmt.expired.all(now) as { id: Buffer; quote_id: Buffer; mailbox: Buffer; bytes: number }[];
+        const rows = this.stmt.expired.all(now) as { id: Buffer; quote_id: Buffer; mailbox: Buffer; contract_id: string | null; bytes: number }[];
         for (const r of rows) {
           this.stmt.deleteMessage.run(r.id);
           this.stmt.deleteQuote.run(r.quote_id);
           this.stmt.subUsage.run(r.bytes, r.mailbox);
         }
         if (rows.length > 0) this.stmt.dropEmpty.run();
-        return rows.map((r) => u8(r.id));
+        return rows.map((r) => ({ id: u8(r.id), contractId: nullable(r.contract_id) }));
       });
       deleted.push(...batch);
       if (batch.length < 1000) break;

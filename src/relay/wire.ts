@@ -34,11 +34,13 @@ export const StoredMessageCodec: Codec<StoredMessage> = tagged(
  *   request:  id u32 | op u8 | payload
  *   response: id u32 | status u8 | payload
  * Ops: 1 quote (Offer -> Quote), 2 deposit (Deposit -> Receipt), 3 challenge (mailbox 32
- * bytes -> challenge 32 bytes), 4 subscribe (MailboxAuth -> empty; then events).
+ * bytes -> challenge 32 bytes), 4 subscribe (MailboxAuth -> empty; then events), 5 unlock
+ * (message id 32 bytes: ask again | id || r 64 bytes: sender-pays | PaymentNotice ->
+ * UTF-8 JSON, the same answer as POST /v1/unlock).
  * Status: 0 ok, 1 error (payload = UTF-8 JSON {error:{code,message}}), 2 event (payload =
  * a new message id, 32 bytes; id = the subscribe request's id).
  */
-export const OP = { quote: 1, deposit: 2, challenge: 3, subscribe: 4 } as const;
+export const OP = { quote: 1, deposit: 2, challenge: 3, subscribe: 4, unlock: 5 } as const;
 export const STATUS = { ok: 0, error: 1, event: 2 } as const;
 export const FRAME_HEADER = 5;
 

@@ -9,10 +9,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { hex } from '@scure/base';
 import type { Logger } from 'pino';
-import { DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec } from '../core/objects/index.ts';
+import { DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
-import { toRelayError } from './http.ts';
+import { toRelayError, unlockAnswer } from './http.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { RelayService } from './service.ts';
 import { OP, STATUS, frame, parseFrame } from './wire.ts';
@@ -128,8 +128,18 @@ export class StreamServer {
         conn.subscriptions.set(key, requestId);
         return new Uint8Array(0);
       }
+      case OP.unlock: {
+        let out;
+        if (payload.length === 32) out = await service.unlock({ id: payload.slice() });
+        else if (payload.length === 64) out = await service.unlock({ id: payload.slice(0, 32), r: payload.slice(32) });
+        else {
+          const notice = PaymentNoticeCodec.decode(payload);
+          out = await service.unlock({ id: notice.messageId, notice });
+        }
+        return Buffer.from(JSON.stringify(unlockAnswer(out)));
+      }
       default:
-        throw new RelayError('BAD_REQUEST', `"op" expected 1..4, got ${op}`);
+        throw new RelayError('BAD_REQUEST', `"op" expected 1..5, got ${op}`);
     }
   }
 

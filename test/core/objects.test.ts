@@ -24,7 +24,9 @@ test('every object round-trips with its tag and version', () => {
   roundTrip(O.SealedHeaderPlainCodec, S.sampleHeader(), 0x03);
   roundTrip(O.SealedHeaderPlainCodec, { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined }, 0x03);
   roundTrip(O.DepositCodec, S.sampleDeposit(), 0x04);
-  roundTrip(O.DepositCodec, { ...S.sampleDeposit(), hr: undefined, funding: undefined }, 0x04);
+  roundTrip(O.DepositCodec, { ...S.sampleDeposit(), hr: undefined, payerPubkey: undefined, funding: undefined }, 0x04);
+  roundTrip(O.DepositCodec, { ...S.sampleDeposit(), funding: undefined }, 0x04);
+  roundTrip(O.PaymentNoticeCodec, S.samplePaymentNotice(), 0x0c);
   roundTrip(O.ReceiptCodec, { ...S.sampleUnsignedReceipt(relayPub), signature: S.det('sig', 64) }, 0x05);
   roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'text', text: 'hi' }, padding: new Uint8Array(3) }, 0x06);
   roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'file', name: 'a.png', mediaType: 'image/png', data: S.det('png', 70) }, padding: new Uint8Array(0) }, 0x06);
@@ -50,6 +52,10 @@ test('field values outside their domain are refused both ways (BAD_VALUE)', () =
   assert.throws(() => O.QuoteCodec.encode({ ...S.sampleQuote(relayPub), relayUrl: 'x'.repeat(257) }), code('TOO_LARGE'));
   assert.throws(() => O.MailboxAuthCodec.encode({ ...S.sampleMailboxAuth(), identityKey: Uint8Array.of(6, ...S.det('x', 32)) }), code('BAD_VALUE'));
   assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), funding: { txid: 'AB'.repeat(32), vout: 0 } }), code('BAD_VALUE'));
+  assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), payerPubkey: Uint8Array.of(5, ...S.det('x', 32)) }), code('BAD_VALUE'));
+  assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), payerPubkey: S.det('x', 32) }), code('BAD_VALUE'));
+  assert.throws(() => O.PaymentNoticeCodec.encode({ ...S.samplePaymentNotice(), payerPubkey: Uint8Array.of(4, ...S.det('x', 32)) }), code('BAD_VALUE'));
+  assert.throws(() => O.PaymentNoticeCodec.encode({ ...S.samplePaymentNotice(), funding: { txid: 'zz', vout: 0 } }), code('BAD_VALUE'));
   assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), sealedHeader: new Uint8Array(MAX_SEALED_HEADER + 1) }), code('TOO_LARGE'));
 });
 
@@ -126,8 +132,9 @@ test('every strict prefix of every object is TRUNCATED', () => {
     O.QuoteCodec.encode(S.sampleQuote(relayPub)),
     O.DepositCodec.encode(S.sampleDeposit()),
     O.MailboxQueryCodec.encode(S.sampleMailboxQuery()),
+    O.PaymentNoticeCodec.encode(S.samplePaymentNotice()),
   ];
-  const codecs: Codec<unknown>[] = [O.OfferCodec, O.QuoteCodec, O.DepositCodec, O.MailboxQueryCodec] as Codec<unknown>[];
+  const codecs: Codec<unknown>[] = [O.OfferCodec, O.QuoteCodec, O.DepositCodec, O.MailboxQueryCodec, O.PaymentNoticeCodec] as Codec<unknown>[];
   encs.forEach((enc, i) => {
     for (let n = 0; n < enc.length; n++) assert.throws(() => codecs[i]!.decode(enc.subarray(0, n)), code('TRUNCATED'), `prefix ${n}`);
   });

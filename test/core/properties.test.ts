@@ -32,7 +32,7 @@ const headerArb: fc.Arbitrary<O.SealedHeaderPlain> = fc
   .map((h) => ({ ...h, r: h.mode === 'sender-pays' ? h.r : undefined }));
 const depositArb: fc.Arbitrary<O.Deposit> = rec({
   quoteId: b(16), mailbox: b(32), sealedHeader: vb(300), body: vb(600),
-  hr: fc.option(b(32), { nil: undefined }), funding: fc.option(rec({ txid: hexTxid, vout: u32 }), { nil: undefined }),
+  hr: fc.option(b(32), { nil: undefined }), payerPubkey: fc.option(secpArb, { nil: undefined }), funding: fc.option(rec({ txid: hexTxid, vout: u32 }), { nil: undefined }),
 });
 const receiptArb: fc.Arbitrary<O.Receipt> = rec({ messageId: b(32), relayId: b(32), mailbox: b(32), hblob: b(32), hk: b(32), hc: b(32), expiresAt: u64, signature: b(64) });
 const contentArb: fc.Arbitrary<O.MessageContent> = fc.oneof(
@@ -46,6 +46,8 @@ const queryArb: fc.Arbitrary<O.MailboxQuery> = fc
   .record({ queryId: b(16), mailbox: b(32), identityKey: identityArb, timestamp: u64, hopLimit: fc.nat({ max: 255 }), signature: b(64), hopsLeft: fc.nat({ max: 255 }) })
   .map((q) => ({ ...q, hopsLeft: Math.min(q.hopsLeft, q.hopLimit) }));
 
+const noticeArb: fc.Arbitrary<O.PaymentNotice> = rec({ messageId: b(32), payerPubkey: secpArb, funding: rec({ txid: hexTxid, vout: u32 }) });
+
 const cases: [string, number, Codec<unknown>, fc.Arbitrary<unknown>][] = [
   ['Offer', 0x01, O.OfferCodec as Codec<unknown>, offerArb],
   ['Quote', 0x02, O.QuoteCodec as Codec<unknown>, quoteArb],
@@ -56,6 +58,7 @@ const cases: [string, number, Codec<unknown>, fc.Arbitrary<unknown>][] = [
   ['FraudProof', 0x07, O.FraudProofCodec as Codec<unknown>, fraudArb],
   ['MailboxAuth', 0x08, O.MailboxAuthCodec as Codec<unknown>, authArb],
   ['MailboxQuery', 0x09, O.MailboxQueryCodec as Codec<unknown>, queryArb],
+  ['PaymentNotice', 0x0c, O.PaymentNoticeCodec as Codec<unknown>, noticeArb],
 ];
 
 /** Decoding either fails with EncodingError or is canonical: re-encoding gives the input back. */

@@ -1,6 +1,6 @@
 // Deterministic sample values shared by the core tests and the vector builder.
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { Offer, Quote, UnsignedQuote, SealedHeaderPlain, Deposit, UnsignedReceipt, MailboxAuth, MailboxQuery } from '../../src/core/objects/index.ts';
+import type { Offer, Quote, UnsignedQuote, SealedHeaderPlain, Deposit, UnsignedReceipt, MailboxAuth, MailboxQuery, PaymentNotice } from '../../src/core/objects/index.ts';
 import { mailboxIdOf, messageIdOf } from '../../src/core/objects/index.ts';
 
 /** n bytes derived from a label (repeatable, no randomness). */
@@ -18,6 +18,7 @@ export const relaySecret = det('relay node key', 32);
 export const identityKey33 = Uint8Array.of(5, ...det('carol identity', 32));
 export const senderKey33 = Uint8Array.of(5, ...det('alice identity', 32));
 export const contractPubkey33 = Uint8Array.of(2, ...det('relay contract key', 32));
+export const payerPubkey33 = Uint8Array.of(3, ...det('alice contract key', 32));
 export const mailbox = mailboxIdOf(identityKey33);
 export const k = det('message key', 32);
 export const hk = sha256(k);
@@ -70,8 +71,13 @@ export function sampleDeposit(): Deposit {
     sealedHeader: det('sealed header', 300),
     body: det('body', 1100),
     hr: sha256(det('receipt secret r', 32)),
+    payerPubkey: payerPubkey33,
     funding: { txid: 'ab'.repeat(32), vout: 1 },
   };
+}
+
+export function samplePaymentNotice(): PaymentNotice {
+  return { messageId: messageIdOf(hk), payerPubkey: Uint8Array.of(2, ...det('carol contract key', 32)), funding: { txid: 'cd'.repeat(32), vout: 0 } };
 }
 
 export function sampleUnsignedReceipt(relayId: Uint8Array): UnsignedReceipt {

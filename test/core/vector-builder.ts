@@ -28,7 +28,7 @@ export function fromJson(v: unknown): unknown {
 export const CODECS: Record<string, Codec<unknown>> = {
   Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, Deposit: O.DepositCodec,
   Receipt: O.ReceiptCodec, MessagePlain: O.MessagePlainCodec, FraudProof: O.FraudProofCodec,
-  MailboxAuth: O.MailboxAuthCodec, MailboxQuery: O.MailboxQueryCodec,
+  MailboxAuth: O.MailboxAuthCodec, MailboxQuery: O.MailboxQueryCodec, PaymentNotice: O.PaymentNoticeCodec,
 } as Record<string, Codec<unknown>>;
 
 const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -55,13 +55,15 @@ export function buildEncoding() {
   add('sealed header sender-pays', 'SealedHeaderPlain', S.sampleHeader());
   add('sealed header recipient-pays', 'SealedHeaderPlain', { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined });
   add('deposit with hr and funding', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 40) });
-  add('deposit without optionals', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 200), hr: undefined, funding: undefined });
+  add('deposit sender-pays before funding', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 40), funding: undefined });
+  add('deposit without optionals', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 200), hr: undefined, payerPubkey: undefined, funding: undefined });
   add('receipt signed', 'Receipt', signedReceipt());
   add('message text padded to 256', 'MessagePlain', O.MessagePlainCodec.decode(O.padMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' } })));
   add('message file unpadded', 'MessagePlain', { sentAt: 1, content: { kind: 'file', name: 'a.txt', mediaType: 'text/plain', data: S.det('file', 5) }, padding: new Uint8Array(0) });
   add('fraud proof', 'FraudProof', { receipt: signedReceipt(), k: S.k, blob: S.det('blob', 48) });
   add('mailbox auth', 'MailboxAuth', S.sampleMailboxAuth());
   add('mailbox query', 'MailboxQuery', S.sampleMailboxQuery());
+  add('payment notice', 'PaymentNotice', S.samplePaymentNotice());
 
   const offer = O.OfferCodec.encode(S.sampleOffer());
   const header = O.SealedHeaderPlainCodec.encode(S.sampleHeader());
@@ -69,6 +71,9 @@ export function buildEncoding() {
   const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, padding: new Uint8Array(2) });
   const quote = O.QuoteCodec.encode(signedQuote());
   const query = O.MailboxQueryCodec.encode(S.sampleMailboxQuery());
+  const notice = O.PaymentNoticeCodec.encode(S.samplePaymentNotice());
+  // hr and payerPubkey sit right after the 40-byte body: 2 + 16 + 32 + (2 + 300) + (1 + 40).
+  const payerAt = 2 + 16 + 32 + 2 + 300 + 1 + 40 + 33;
   const invalid = [
     { name: 'empty input', type: 'Offer', hex: '', code: 'TRUNCATED' },
     { name: 'offer missing last byte', type: 'Offer', hex: hx(offer.subarray(0, -1)), code: 'TRUNCATED' },
@@ -89,6 +94,11 @@ export function buildEncoding() {
     { name: 'message padding not zero', type: 'MessagePlain', hex: mutate(text, (x) => void (x[x.length - 1] = 1)), code: 'BAD_VALUE' },
     { name: 'quote contract key with 0x04 prefix', type: 'Quote', hex: mutate(quote, (x) => void (x[quote.length - 64 - 8 - 8 - 4 - 8 - 33] = 4)), code: 'BAD_VALUE' },
     { name: 'quote network 9', type: 'Quote', hex: mutate(quote, (x) => void (x[2 + 16 + 16 + 32 + 1 + 21] = 9)), code: 'BAD_VALUE' },
+    { name: 'deposit payerPubkey presence byte 2', type: 'Deposit', hex: mutate(deposit, (x) => void (x[payerAt] = 2)), code: 'NON_CANONICAL' },
+    { name: 'deposit payerPubkey with 0x05 prefix', type: 'Deposit', hex: mutate(deposit, (x) => void (x[payerAt + 1] = 5)), code: 'BAD_VALUE' },
+    { name: 'payment notice payerPubkey with 0x04 prefix', type: 'PaymentNotice', hex: mutate(notice, (x) => void (x[2 + 32] = 4)), code: 'BAD_VALUE' },
+    { name: 'payment notice without its vout', type: 'PaymentNotice', hex: hx(notice.subarray(0, -4)), code: 'TRUNCATED' },
+    { name: 'payment notice decoded as deposit', type: 'Deposit', hex: hx(notice), code: 'BAD_TAG' },
     { name: 'query hopsLeft above hopLimit', type: 'MailboxQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };

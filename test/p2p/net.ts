@@ -9,6 +9,7 @@ import { mailboxIdOf, mailboxQueryBytes, type MailboxQuery } from '../../src/cor
 import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
 import { QueryService, type MailboxLookup } from '../../src/p2p/query.ts';
 import { OfferService, type OnOffer } from '../../src/p2p/offers.ts';
+import { TopologyService } from '../../src/p2p/topology.ts';
 import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
 
 export interface Relay {
@@ -17,11 +18,16 @@ export interface Relay {
   node: RelayNode;
   queries: QueryService;
   offers: OfferService;
+  topology?: TopologyService;
 }
 
 export interface NetOptions {
   lookup?: (i: number) => MailboxLookup;
   onOffer?: (i: number, secret: Uint8Array) => OnOffer;
+  /** Run topology exchange and tree forwarding (minPeers: dial known relays up to this many). */
+  topology?: { minPeers?: number };
+  /** Gossipsub heartbeat, ms. Default 100 (fast meshes for small test networks). */
+  heartbeatMs?: number;
 }
 
 /** Resolves once `cond()` holds, re-checking whenever one of `targets` fires one of `events`. */
@@ -49,13 +55,15 @@ export async function startRelays(n: number, o: NetOptions = {}): Promise<Relay[
   const relays: Relay[] = [];
   for (let i = 0; i < n; i++) {
     const secret = new Uint8Array(randomBytes(32));
-    const node = await createRelayNode({ nodeSecret: secret, heartbeatMs: 100 });
-    const queries = new QueryService({ node, lookup: o.lookup?.(i) ?? (() => undefined) });
+    const node = await createRelayNode({ nodeSecret: secret, heartbeatMs: o.heartbeatMs ?? 100 });
+    const topology = o.topology === undefined ? undefined : new TopologyService({ node, debounceMs: 20, republishMs: 2000, minPeers: o.topology.minPeers ?? 0 });
+    const queries = new QueryService({ node, lookup: o.lookup?.(i) ?? (() => undefined), ...(topology ? { topology } : {}) });
     const offers = new OfferService({ node, onOffer: o.onOffer?.(i, secret) ?? (() => undefined) });
     await node.start();
     await queries.start();
     await offers.start();
-    relays.push({ index: i, secret, node, queries, offers });
+    await topology?.start();
+    relays.push({ index: i, secret, node, queries, offers, ...(topology ? { topology } : {}) });
   }
   return relays;
 }
@@ -63,6 +71,7 @@ export async function startRelays(n: number, o: NetOptions = {}): Promise<Relay[
 export async function stopRelays(relays: Relay[]): Promise<void> {
   await Promise.all(
     relays.map(async (r) => {
+      await r.topology?.stop();
       await r.offers.stop();
       await r.queries.stop();
       await r.node.stop();
@@ -102,9 +111,21 @@ export function randomEdges(n: number, extra: number, seed: number): Edge[] {
   return edges;
 }
 
+/** A busy machine can time out a Noise handshake; a test network should not fail on that. */
+export async function dialWithRetry(from: RelayNode, to: RelayNode, attempts = 5): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      await from.connect(to.multiaddrs()[0]!);
+      return;
+    } catch (e) {
+      if (i >= attempts) throw e;
+    }
+  }
+}
+
 /** Dials every edge and waits until both ends list each other and the offer mesh spans the graph. */
 export async function connect(relays: Relay[], edges: Edge[]): Promise<void> {
-  for (const [a, b] of edges) await relays[a]!.node.connect(relays[b]!.node.multiaddrs()[0]!);
+  for (const [a, b] of edges) await dialWithRetry(relays[a]!.node, relays[b]!.node);
   const libs = relays.map((r) => r.node.libp2p);
   const linked = (): boolean =>
     edges.every(([a, b]) => {
@@ -162,3 +183,20 @@ export function makeCarol(): { keys: IdentityKeyPair; identityKey: Uint8Array; m
 }
 
 export const sum = (relays: Relay[], f: (r: Relay) => number): number => relays.reduce((acc, r) => acc + f(r), 0);
+
+/** Every relay's announced topology holds every relay with exactly its current connections. */
+export function topologySettled(relays: Relay[]): boolean {
+  const actual = new Map<string, string>();
+  for (const r of relays) {
+    const ids = r.node.libp2p.getPeers().map((p) => Buffer.from(p.publicKey!.raw).toString('hex'));
+    actual.set(Buffer.from(r.node.relayId).toString('hex'), ids.sort().join());
+  }
+  return relays.every((r) => {
+    const t = r.topology!.topology();
+    return [...actual].every(([id, ns]) => t.get(id)?.join() === ns);
+  });
+}
+
+export async function waitTopology(relays: Relay[]): Promise<void> {
+  await waitFor(() => topologySettled(relays), relays.map((r) => r.topology!), ['change'], 'topology exchange');
+}

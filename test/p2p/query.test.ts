@@ -57,7 +57,7 @@ describe('mailbox queries on a line of 8 relays', () => {
     await assert.rejects(relays[4]!.queries.query(q), (e) => P2pError.is(e, 'DUPLICATE'));
     const dupBefore = relays[5]!.queries.stats().duplicates;
     const res = QueryResponseCodec.decode(
-      await request(relays[6]!.node.libp2p, relays[5]!.node.peerId, QUERY_PROTOCOL, QueryRequestCodec.encode({ kind: 'mailbox', query: { ...q, hopsLeft: 0 }, budgetMs: 1000, covered: [] }), { maxResponse: 1 << 20 }),
+      await request(relays[6]!.node.libp2p, relays[5]!.node.peerId, QUERY_PROTOCOL, QueryRequestCodec.encode({ kind: 'mailbox', query: { ...q, hopsLeft: 0 }, budgetMs: 1000, root: new Uint8Array(32), covered: [] }), { maxResponse: 1 << 20 }),
     );
     assert.equal(res.status, 'duplicate');
     assert.equal(relays[5]!.queries.stats().duplicates, dupBefore + 1);
@@ -86,10 +86,10 @@ describe('mailbox queries on a line of 8 relays', () => {
       QueryResponseCodec.decode(await request(relays[1]!.node.libp2p, target.node.peerId, QUERY_PROTOCOL, bytes, { maxResponse: 1 << 20 }));
     const q = carol.query({ hopLimit: 3 });
     const forged = { ...q, signature: new Uint8Array(64) };
-    assert.equal((await send(QueryRequestCodec.encode({ kind: 'mailbox', query: forged, budgetMs: 1000, covered: [] }))).status, 'refused');
+    assert.equal((await send(QueryRequestCodec.encode({ kind: 'mailbox', query: forged, budgetMs: 1000, root: new Uint8Array(32), covered: [] }))).status, 'refused');
     assert.equal((await send(new Uint8Array([0x21, 1, 9, 9]))).status, 'refused');
     // hopsLeft above the signed hopLimit is not a valid encoding.
-    const raised = QueryRequestCodec.encode({ kind: 'mailbox', query: q, budgetMs: 1000, covered: [] });
+    const raised = QueryRequestCodec.encode({ kind: 'mailbox', query: q, budgetMs: 1000, root: new Uint8Array(32), covered: [] });
     raised[2 + 1 + 2 + 16 + 32 + 33 + 8 + 1 + 64] = 9;
     assert.equal((await send(raised)).status, 'refused');
     const after = target.queries.stats();

@@ -5,8 +5,6 @@ import { createHash } from 'node:crypto';
 import { openBlob } from '../../src/core/blob.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { messageIdOf, verifyQuote, verifyReceipt } from '../../src/core/objects/index.ts';
-import { RelayError } from '../../src/relay/errors.ts';
-import type { UnlockContext, Unlocker } from '../../src/relay/chain-ports.ts';
 import { StoredMessageCodec } from '../../src/relay/wire.ts';
 import {
   OCTET, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, rnd, signAuth, testRelay,
@@ -30,8 +28,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(info.relayId, hexOf(relay.service.relayId));
     assert.equal(info.url, relay.url);
     assert.equal(info.network, 'regtest');
-    // Sender-pays is configured but refused until funding verification is wired.
-    assert.deepEqual(info.acceptedModes, ['recipient-pays']);
+    assert.deepEqual(info.acceptedModes, ['recipient-pays', 'sender-pays']);
     assert.deepEqual(info.price, { baseSats: 500, perKibSats: 2, perDaySats: 10 });
     assert.equal(info.limits.maxMessageBytes, 100_000);
     assert.equal(info.limits.maxRetentionSecs, 7200);
@@ -62,7 +59,6 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
       [{ maxFee: 511 }, 402, 'FEE_TOO_LOW'],
       [{ size: 100_001 }, 413, 'TOO_LARGE'],
       [{ retentionSecs: 7201 }, 422, 'RETENTION_TOO_LONG'],
-      [{ mode: 'sender-pays' }, 422, 'MODE_NOT_ACCEPTED'],
     ];
     for (const [extra, status, code] of cases) {
       const e = await errorOf(await postQuote(relay.url, offer(m, extra.size ?? 1000, extra)));
@@ -128,6 +124,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     await check(depositFor(q, rnd(100), { mailbox: newIdentity().mailbox }), 422, 'MAILBOX_MISMATCH');
     await check(depositFor(q, rnd(99)), 422, 'SIZE_MISMATCH');
     await check(depositFor(q, rnd(100), { hr: rnd(32) }), 400, 'BAD_DEPOSIT');
+    await check(depositFor(q, rnd(100), { payerPubkey: Uint8Array.of(2, ...rnd(32)) }), 400, 'BAD_DEPOSIT');
     await check(depositFor(q, rnd(100), { funding: { txid: 'ab'.repeat(32), vout: 0 } }), 422, 'FUNDING_UNEXPECTED');
     const late = await getQuote(relay.url, offer(carol.mailbox, 100));
     relay.clock.t += 601_000;
@@ -209,11 +206,14 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(badId.code, 'BAD_REQUEST');
   });
 
-  it('unlock refuses a wrong message and says honestly that the chain is not wired', async () => {
+  it('unlock: a recipient-pays message without payment awaits it; bad requests are refused', async () => {
     const carol = newIdentity();
     const r = await deposit(relay.url, depositFor(await getQuote(relay.url, offer(carol.mailbox, 10))));
     const post = (body: unknown) => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    assert.deepEqual(await errorOf(await post({ id: hexOf(r.messageId) })).then((e) => [e.status, e.code]), [501, 'UNLOCK_UNAVAILABLE']);
+    const waiting = await post({ id: hexOf(r.messageId) });
+    assert.equal(waiting.status, 202);
+    assert.deepEqual(await waiting.json(), { state: 'awaiting-payment' });
+    assert.deepEqual(await errorOf(await post({ id: hexOf(r.messageId), r: hexOf(rnd(32)) })).then((e) => [e.status, e.code]), [400, 'BAD_REQUEST']);
     assert.equal((await errorOf(await post({ id: hexOf(rnd(32)) }))).code, 'MESSAGE_UNKNOWN');
     assert.equal((await errorOf(await post({ id: 'nothex' }))).code, 'BAD_REQUEST');
     assert.equal((await errorOf(await post({ id: hexOf(r.messageId), extra: 1 }))).code, 'BAD_REQUEST');
@@ -250,38 +250,6 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.match(text, /satpost_relay_deposits_total\{result="SIZE_MISMATCH"\} 1/);
     assert.match(text, /satpost_relay_quotes_total\{result="FEE_TOO_LOW"\} \d+/);
     assert.match(text, /satpost_relay_claims_pending 0/);
-    assert.match(text, /satpost_relay_sats_earned_total 0/);
-  });
-});
-
-describe('relay unlock through an injected Unlocker', { timeout: 30_000 }, () => {
-  it('releases k only when it matches hk, and counts the sats', async () => {
-    // An Unlocker that answers from the store, as the chain-wired one will after a claim.
-    let payFor: Uint8Array | undefined;
-    const unlocker: Unlocker = {
-      senderPaysUnlock: () => Promise.reject(new RelayError('UNLOCK_UNAVAILABLE', 'n/a')),
-      recipientPaysStatus: async (ctx: UnlockContext) => (payFor && Buffer.from(payFor).equals(ctx.message.id) ? ctx.quote.k : undefined),
-    };
-    const relay = await testRelay({}, { unlocker });
-    try {
-      const carol = newIdentity();
-      const q = await getQuote(relay.url, offer(carol.mailbox, 10));
-      const r = await deposit(relay.url, depositFor(q));
-      const post = () => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: hexOf(r.messageId) }) });
-      const waiting = await post();
-      assert.equal(waiting.status, 202);
-      assert.deepEqual(await waiting.json(), { state: 'awaiting-payment' });
-      payFor = r.messageId;
-      const open = await post();
-      assert.equal(open.status, 200);
-      const { k } = (await open.json()) as { k: string };
-      assert.deepEqual(sha(Buffer.from(k, 'hex')), q.hk);
-      assert.equal(relay.store.message(r.messageId)!.state, 'unlocked');
-      const text = await (await fetch(`${relay.url}/metrics`)).text();
-      assert.match(text, new RegExp(`satpost_relay_sats_earned_total ${q.amount}$`, 'm'));
-      assert.match(text, /satpost_relay_claims_pending 1$/m);
-    } finally {
-      await relay.close();
-    }
+    assert.match(text, /satpost_relay_sats_earned 0/);
   });
 });

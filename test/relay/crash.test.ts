@@ -12,10 +12,25 @@ import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/ser
 import { DepositCodec, OfferCodec, QuoteCodec, ReceiptCodec, type Receipt } from '../../src/core/objects/index.ts';
 import { OP } from '../../src/relay/wire.ts';
 import { StoredMessageCodec } from '../../src/relay/wire.ts';
-import { OCTET, StreamClient, auth, depositFor, hexOf, newIdentity, offer } from './helpers.ts';
+import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import { buildContractScript, contractScriptPubKey } from '../../src/contracts/index.ts';
+import { Wallet } from '../../src/wallet/index.ts';
+import { openPartyDb } from '../../src/watch/index.ts';
+import { LIGHT_SCRYPT, OCTET, StreamClient, auth, deposit, depositFor, getQuote, hexOf, newIdentity, offer, rnd } from './helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+
+/** /metrics value of a gauge in another process, read until `ok` holds (the relay's watcher works on its own schedule). */
+async function metricUntil(url: string, name: string, ok: (v: number) => boolean): Promise<number> {
+  for (;;) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const v = Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1]);
+    if (ok(v)) return v;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 function startRelayProcess(dataDir: string, chain: string): Promise<{ child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | number | null> }> {
   const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--log-level', 'warn', '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -45,13 +60,33 @@ describe('relay process: kill -9 after acknowledgements', { timeout: 120_000 }, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves every acknowledged message after SIGKILL and restart; keys are owner-only', async () => {
+  it('serves every acknowledged message after SIGKILL and restart, completes a pending claim; keys are owner-only', async () => {
     const N = 300;
     const carol = newIdentity();
     const first = await startRelayProcess(dir, chain.url);
     const acked: Receipt[] = [];
     const bodies = new Map<string, string>();
+    const aliceDb = openPartyDb(join(dir, 'alice.sqlite'));
+    const alice = Wallet.create({ db: aliceDb, passphrase: 'pw', network: 'regtest', backend: new DevnetBackend(devnet), scrypt: LIGHT_SCRYPT });
+    let paid: { amount: number; claimTxid: string; id: Uint8Array } | undefined;
     try {
+      // One sender-pays message paid, confirmed and unlocked: its claim is pending at the kill.
+      devnet.faucet(alice.newReceiveAddress().script, 100_000);
+      devnet.mine(1);
+      await alice.sync();
+      const payerPubkey = alice.contractKey(alice.nextContractKeyIndex()).pubkey33;
+      const q = await getQuote(first.url, offer(carol.mailbox, 64, { mode: 'sender-pays' }));
+      const r = rnd(32);
+      const script = buildContractScript({ mode: 'sender-pays', hk: q.hk, hr: sha256(r), relayPubkey: q.contractPubkey, payerPubkey, locktime: q.locktime });
+      const fundTx = await alice.createTransaction({ outputs: [{ script: contractScriptPubKey(script), amount: q.amount }], feeRate: 2 });
+      await alice.broadcast(fundTx.txid);
+      devnet.mine(1);
+      const rec = await deposit(first.url, depositFor(q, rnd(64), { hr: sha256(r), payerPubkey, funding: { txid: fundTx.txid, vout: 0 } }));
+      const un = await fetch(`${first.url}/v1/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: hexOf(rec.messageId), r: hexOf(r) }) });
+      assert.equal(un.status, 200, await un.clone().text());
+      paid = { amount: q.amount, claimTxid: ((await un.json()) as { claimTxid: string }).claimTxid, id: rec.messageId };
+      assert.equal(devnet.getTx(paid.claimTxid)?.status.confirmed, false, 'the claim is pending (unconfirmed) at the kill');
+
       const s = await StreamClient.open(first.url);
       const quotes = await Promise.all(
         Array.from({ length: N }, async () => QuoteCodec.decode((await s.request(OP.quote, OfferCodec.encode(offer(carol.mailbox, 1024)))).payload)),
@@ -70,10 +105,12 @@ describe('relay process: kill -9 after acknowledgements', { timeout: 120_000 }, 
       );
     } finally {
       first.child.kill('SIGKILL');
+      alice.close();
+      aliceDb.close();
     }
     assert.equal(await first.exited, 'SIGKILL');
     assert.equal(acked.length, N);
-    for (const f of ['node-key', 'contract-seed', 'relay.sqlite']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
+    for (const f of ['node-key', 'wallet-passphrase', 'wallet.sqlite', 'relay.sqlite']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
 
     const second = await startRelayProcess(dir, chain.url);
     try {
@@ -90,6 +127,13 @@ describe('relay process: kill -9 after acknowledgements', { timeout: 120_000 }, 
         assert.equal(sha(m.blob), hexOf(r.hblob));
       }
       assert.ok(bodies.size === N);
+      assert.ok(ids.has(hexOf(paid!.id)), 'the paid message survives too');
+      // The pending claim completes: the restarted relay's watcher sees it confirm.
+      assert.equal(await metricUntil(second.url, 'satpost_relay_claims_pending', (v) => v === 1), 1);
+      devnet.mine(1);
+      assert.equal(await metricUntil(second.url, 'satpost_relay_sats_earned', (v) => v > 0), paid!.amount);
+      assert.equal(await metricUntil(second.url, 'satpost_relay_claims_pending', (v) => v === 0), 0);
+      assert.equal(devnet.getTx(paid!.claimTxid)?.status.confirmed, true);
     } finally {
       second.child.kill('SIGTERM');
     }

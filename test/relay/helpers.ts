@@ -13,11 +13,12 @@ import {
   type Deposit, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../../src/core/objects/index.ts';
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
-import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
 import { FRAME_HEADER, frame } from '../../src/relay/wire.ts';
 
 export const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+/** A cheap passphrase KDF for test wallets (the default costs about a second). */
+export const LIGHT_SCRYPT = { log2N: 10, r: 8, p: 1 };
 export const OCTET = { 'content-type': 'application/octet-stream' };
 
 export interface TestRelay extends RelayHandle {
@@ -34,7 +35,8 @@ export async function testRelay(overrides: Partial<RelayConfig> = {}, o: RelayOv
   const clock = { t: Date.now() };
   const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, rateLimitBurst: 0, logLevel: 'silent', ...overrides });
   const relay = await startRelay(config, {
-    chain: new BackendChainPolicy(new DevnetBackend(devnet)),
+    backend: new DevnetBackend(devnet),
+    walletScrypt: LIGHT_SCRYPT,
     log: pino({ level: 'silent' }),
     now: () => clock.t,
     ...o,

@@ -1,7 +1,8 @@
 /**
  * Deposit (0x04): what Alice hands the relay: the sealed header (opaque to the relay),
- * the body c, and for sender-pays H(r) (needed for the contract script) and the funding
- * outpoint. The txid is carried in display (RPC) byte order, as everywhere at satpost's
+ * the body c, and for sender-pays H(r) and the payer's contract key (both needed for the
+ * contract script: she is its refund key) and, once she funded it, the funding outpoint
+ * (optional: a sender-pays deposit may come before the funding). The txid is carried in display (RPC) byte order, as everywhere at satpost's
  * boundaries; in memory it is lowercase hex.
  */
 import { hex } from '@scure/base';
@@ -9,7 +10,7 @@ import { bytes, codec, optional, struct, tagged, u32, varbytes, type Codec } fro
 import { EncodingError, type Reader, type Writer } from '../codec.ts';
 import { expected } from '../errors.ts';
 import { MAX_BODY, MAX_SEALED_HEADER } from '../limits.ts';
-import { hash32, id16 } from './fields.ts';
+import { hash32, id16, secpPubkey } from './fields.ts';
 
 export const DEPOSIT_TAG = 0x04;
 
@@ -26,6 +27,8 @@ export interface Deposit {
   body: Uint8Array;
   /** H(r), sender-pays only. */
   hr: Uint8Array | undefined;
+  /** The payer's 33-byte contract key (the refund key), sender-pays only. */
+  payerPubkey?: Uint8Array | undefined;
   funding: Outpoint | undefined;
 }
 
@@ -54,6 +57,7 @@ export const DepositCodec: Codec<Deposit> = tagged(
       sealedHeader: varbytes(MAX_SEALED_HEADER, 'sealedHeader'),
       body: varbytes(MAX_BODY, 'body'),
       hr: optional(hash32('hr')),
+      payerPubkey: optional(secpPubkey('payerPubkey')),
       funding: optional(OutpointCodec, 'funding'),
     },
     'Deposit',

@@ -4,6 +4,7 @@ export * from './offer.ts';
 export * from './quote.ts';
 export * from './sealed-header.ts';
 export * from './deposit.ts';
+export * from './payment.ts';
 export * from './receipt.ts';
 export * from './message.ts';
 export * from './fraud-proof.ts';

@@ -1,0 +1,196 @@
+/**
+ * `satpost publish | send | outbox | inbox | read`: messaging over relays (docs/cli.md).
+ * Every command first lets the client resume what an earlier run left unfinished (deposits,
+ * fundings, refunds), so a crash or a closed laptop never strands a message or its money.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { Client } from '../client/client.ts';
+import type { InboxEntry, ReadMessage } from '../client/receive.ts';
+import type { SentMessage } from '../client/send.ts';
+import type { PublishResult } from '../client/publish.ts';
+import { CliError } from './errors.ts';
+import { examples, integerArg, output, positiveNumberArg, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
+
+interface SendFlags extends ClientFlags {
+  file?: string;
+  mode: 'sender-pays' | 'recipient-pays';
+  maxFee?: number;
+  retentionDays?: number;
+}
+interface InboxFlags extends ClientFlags {
+  watch?: boolean;
+}
+interface ReadFlags extends ClientFlags {
+  maxPrice?: number;
+  out?: string;
+}
+
+const MEDIA_TYPES: Record<string, string> = {
+  '.txt': 'text/plain', '.md': 'text/markdown', '.json': 'application/json', '.pdf': 'application/pdf',
+  '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.zip': 'application/zip',
+};
+
+/** Resumes pending sends and contracts; problems are reported on stderr, never fatal here. */
+async function resumeFirst(client: Client, flags: ClientFlags): Promise<void> {
+  let sends: { id: string; error?: unknown }[];
+  try {
+    ({ sends } = await client.resume());
+  } catch (err) {
+    // The chain may be down: say so, and let the command do what it can without it.
+    process.stderr.write(`warning: pending messages and contracts were not resumed: ${(err as Error).message}\n`);
+    return;
+  }
+  for (const s of sends) {
+    if (s.error) process.stderr.write(`warning: message ${s.id.slice(0, 12)} is still pending: ${(s.error as Error).message}\n`);
+    else progress(flags, `resumed message ${s.id.slice(0, 12)}`);
+  }
+}
+
+export function registerMessageCommands(program: Command): void {
+  withClientOptions(program.command('publish').description('publish your prekeys ("the series of keys") at your relays, so people can write to you'))
+    .addHelpText('after', examples('satpost publish'))
+    .action(async (_o: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      await withClient(flags, async (client) => {
+        const published = await client.publish();
+        output(flags, { published }, () => publishLines(published));
+      });
+    });
+
+  withClientOptions(
+    program
+      .command('send')
+      .description('send a message (or a file) to a contact through a relay')
+      .argument('<name>', 'the contact')
+      .argument('[text]', 'the message (or --file)')
+      .option('--file <path>', 'send this file instead of a text')
+      .addOption(new Option('--mode <mode>', 'who pays the relay: you on delivery, or the recipient to read it').choices(['sender-pays', 'recipient-pays']).default('sender-pays'))
+      .option('--max-fee <sats>', 'the highest relay price you accept (default 10000)', integerArg('max fee', 1, 21e14))
+      .option('--retention-days <days>', 'how long the relay keeps it (default 7; relays cap it)', positiveNumberArg('retention days')),
+  )
+    .addHelpText('after', examples('satpost send carol "see you at seven"', 'satpost send carol --file ./notes.pdf --mode recipient-pays --max-fee 2000'))
+    .action(async (name: string, text: string | undefined, _o: SendFlags, cmd: Command) => {
+      const flags = cmd.opts<SendFlags>();
+      if ((text === undefined) === (flags.file === undefined)) throw new CliError('BAD_ARGUMENTS', 'give either a text or --file FILE, not both or neither');
+      const content = flags.file !== undefined ? fileContent(flags.file) : { text: text! };
+      await withClient(flags, async (client) => {
+        await resumeFirst(client, flags);
+        progress(flags, `asking relays for quotes...`);
+        const sent = await client.send(name, content, {
+          mode: flags.mode,
+          ...(flags.maxFee !== undefined ? { maxFee: flags.maxFee } : {}),
+          ...(flags.retentionDays !== undefined ? { retentionDays: flags.retentionDays } : {}),
+        });
+        output(flags, { sent }, () => sentLines(sent));
+      });
+    });
+
+  withClientOptions(program.command('outbox').description('list the messages you sent and where each stands (delivered, refunded, ...)'))
+    .addHelpText('after', examples('satpost outbox'))
+    .action(async (_o: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      await withClient(flags, async (client) => {
+        await resumeFirst(client, flags);
+        const messages = client.outbox();
+        output(flags, { messages }, () => (messages.length === 0 ? ['no messages sent yet'] : messages.map(outboxLine)));
+      });
+    });
+
+  withClientOptions(
+    program.command('inbox').description('list the messages waiting for you at your relays (checked, nothing paid)').option('--watch', 'then print new messages as they arrive (Ctrl-C stops)'),
+  )
+    .addHelpText('after', examples('satpost inbox', 'satpost inbox --watch --json'))
+    .action(async (_o: InboxFlags, cmd: Command) => {
+      const flags = cmd.opts<InboxFlags>();
+      await withClient(flags, async (client) => {
+        await resumeFirst(client, flags);
+        const { entries, problems } = await client.inbox();
+        for (const p of problems) process.stderr.write(`warning: relay ${p.relay}: ${(p.error as Error).message}\n`);
+        if (!flags.watch) {
+          output(flags, { messages: entries.map(entryJson) }, () => (entries.length === 0 ? ['no messages'] : entries.map(inboxLine)));
+          return;
+        }
+        // --watch: one line (or one JSON object) per message, the listed ones first.
+        for (const e of entries) output(flags, { message: entryJson(e) }, () => [inboxLine(e)]);
+        const ac = new AbortController();
+        const stop = () => ac.abort();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          for await (const e of client.watch({ signal: ac.signal })) output(flags, { message: entryJson(e) }, () => [inboxLine(e)]);
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+        }
+      });
+    });
+
+  withClientOptions(
+    program
+      .command('read')
+      .description('read a message: pays for it if the recipient pays (up to --max-price), then decrypts it')
+      .argument('<id>', 'the message id from `satpost inbox` (a unique prefix is enough)')
+      .option('--max-price <sats>', 'the most you pay to read it (default 10000)', integerArg('max price', 0, 21e14))
+      .option('--out <path>', 'where to save a file message (default: print its description)'),
+  )
+    .addHelpText('after', examples('satpost read 3f2a9c1b', 'satpost read 3f2a9c1b --max-price 1000 --out ./notes.pdf'))
+    .action(async (id: string, _o: ReadFlags, cmd: Command) => {
+      const flags = cmd.opts<ReadFlags>();
+      await withClient(flags, async (client) => {
+        await resumeFirst(client, flags);
+        const read = await client.read(id, {
+          ...(flags.maxPrice !== undefined ? { maxPrice: flags.maxPrice } : {}),
+          onProgress: (line) => progress(flags, line),
+        });
+        if (read.message.kind === 'file' && flags.out) writeFileSync(flags.out, read.message.data, { mode: 0o600 });
+        output(flags, { message: entryJson(read) }, () => readLines(read, flags.out));
+      });
+    });
+}
+
+function fileContent(path: string): { file: { name: string; mediaType: string; data: Uint8Array } } {
+  let data: Uint8Array;
+  try {
+    data = new Uint8Array(readFileSync(path));
+  } catch (cause) {
+    throw new CliError('BAD_ARGUMENTS', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return { file: { name: basename(path), mediaType: MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', data } };
+}
+
+function publishLines(p: PublishResult): string[] {
+  return p.relays.map((r) =>
+    r.error ? `${r.url}: failed: [${r.error.code}] ${r.error.message}` : `${r.url}: holds ${r.oneTimePreKeys} one-time prekeys (${r.kyberPreKeys} Kyber)`,
+  );
+}
+
+function sentLines(s: SentMessage): string[] {
+  const paid = s.mode === 'sender-pays' ? `you pay ${s.price} sat on delivery (funding ${s.fundingTxid ?? 'pending'})` : `${s.to} pays ${s.price} sat to read it`;
+  return [`sent to ${s.to} via ${s.relay}: ${s.size} bytes, ${s.mode}; ${paid}`, `id ${s.id}`, `kept until ${new Date(s.expiresAt).toISOString()}, contract T = block ${s.locktime}`];
+}
+
+function outboxLine(s: SentMessage): string {
+  return `${s.id.slice(0, 12)}  to ${s.to}  ${s.mode}  ${s.price} sat  ${s.state}`;
+}
+
+function inboxLine(e: InboxEntry): string {
+  const from = e.verified ? `from ${e.from}` : `from unknown sender ${e.from}`;
+  const price = e.mode === 'sender-pays' ? 'free to read (sender pays)' : `${e.price} sat to read`;
+  return `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
+}
+
+function readLines(r: ReadMessage, out: string | undefined): string[] {
+  const head = `from ${r.verified ? r.from : `unknown sender ${r.from}`}, sent ${new Date(r.sentAt).toISOString()}`;
+  if (r.message.kind === 'text') return [head, r.message.text];
+  const m = r.message;
+  return [head, `file "${m.name}" (${m.mediaType}, ${m.data.length} bytes) ${out ? `saved to ${out}` : 'not saved: pass --out PATH'}`];
+}
+
+/** JSON form of an entry: file data as base64. */
+function entryJson(e: InboxEntry): Record<string, unknown> {
+  const { message, ...rest } = e;
+  if (!message) return rest;
+  return { ...rest, message: message.kind === 'text' ? message : { ...message, data: Buffer.from(message.data).toString('base64') } };
+}

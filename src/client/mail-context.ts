@@ -1,0 +1,81 @@
+/**
+ * What the messaging flows (./send.ts, ./receive.ts, ./publish.ts) share: the user's keys,
+ * wallet and contract book, the stores, the relays, and the protocol's margins. The Client
+ * builds one per open data directory.
+ */
+import type { ChainBackend } from '../chain/backend.ts';
+import type { LocktimeMargins } from '../contracts/index.ts';
+import type { Aead } from '../core/aead.ts';
+import type { Ed25519 } from '../core/ed25519.ts';
+import type { NetworkName } from '../core/network.ts';
+import { MailboxAuthCodec, mailboxAuthBytes, type MailboxAuth } from '../core/objects/index.ts';
+import type { UnlockedIdentity } from '../identity/identity.ts';
+import type { PrekeyManager } from '../identity/prekeys.ts';
+import type { Sessions } from '../identity/session.ts';
+import { WalletError, type Wallet } from '../wallet/index.ts';
+import type { PayerContracts } from '../watch/index.ts';
+import { ClientError } from './errors.ts';
+import type { MailStore } from './mail-store.ts';
+import { RelayClient } from './relay-client.ts';
+import type { ClientStore } from './store.ts';
+
+/** Per network: the payer's margins when checking a quoted T (docs/protocol.md "Timelocks"). */
+export const CLIENT_MARGINS: Record<NetworkName, LocktimeMargins> = {
+  mainnet: { claimMargin: 12, fetchMargin: 24, maxBlocksAhead: 2016 },
+  testnet: { claimMargin: 12, fetchMargin: 24, maxBlocksAhead: 2016 },
+  signet: { claimMargin: 12, fetchMargin: 24, maxBlocksAhead: 2016 },
+  // The devnet scales the margins down and keeps the rules (a relay's lockBlocks must exceed them).
+  regtest: { claimMargin: 3, fetchMargin: 6, maxBlocksAhead: 2016 },
+};
+
+export interface MailContext {
+  network: NetworkName;
+  identity: UnlockedIdentity;
+  mailbox: Uint8Array;
+  sessions: Sessions;
+  prekeys: PrekeyManager;
+  wallet: Wallet;
+  backend: ChainBackend;
+  payer: PayerContracts;
+  mail: MailStore;
+  contacts: ClientStore;
+  /** The user's own relays (config.json). */
+  relays: string[];
+  relay: (url: string) => RelayClient;
+  ed: Ed25519;
+  aead: Aead;
+  margins: LocktimeMargins;
+  now: () => number;
+  random: (n: number) => Uint8Array;
+  /** Test-only crash points (e.g. 'after-deposit'); a no-op in normal use. */
+  failpoint: (name: string) => void;
+}
+
+/** A MailboxAuth over `challenge`, signed with the identity key (XEdDSA). */
+export function signMailboxAuth(ctx: Pick<MailContext, 'identity' | 'mailbox' | 'now'>, challenge: Uint8Array): MailboxAuth {
+  const unsigned = { mailbox: ctx.mailbox, identityKey: ctx.identity.publicKey, challenge, timestamp: ctx.now() };
+  const signature = ctx.identity.keyPair.privateKey.sign(Uint8Array.from(mailboxAuthBytes(unsigned)));
+  return MailboxAuthCodec.decode(MailboxAuthCodec.encode({ ...unsigned, signature }));
+}
+
+/** A fresh challenge from the relay, signed: one list or fetch. */
+export async function mailboxAuth(ctx: MailContext, relay: RelayClient, signal?: AbortSignal): Promise<MailboxAuth> {
+  return signMailboxAuth(ctx, await relay.challenge(ctx.mailbox, signal));
+}
+
+/** One RelayClient per relay URL, made on first use. */
+export function relayClients(o: { timeoutMs?: number } = {}): (url: string) => RelayClient {
+  const cache = new Map<string, RelayClient>();
+  return (url) => {
+    const key = url.replace(/\/+$/, '');
+    let c = cache.get(key);
+    if (!c) cache.set(key, (c = new RelayClient(key, o)));
+    return c;
+  };
+}
+
+/** The wallet's refusal to pay, in the client's terms (INSUFFICIENT_FUNDS keeps the wallet's message). */
+export function walletProblem(err: unknown): unknown {
+  if (WalletError.is(err, 'INSUFFICIENT_FUNDS')) return new ClientError('INSUFFICIENT_FUNDS', err.message, { cause: err });
+  return err;
+}

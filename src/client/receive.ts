@@ -1,0 +1,360 @@
+/**
+ * The recipient's side (docs/protocol.md steps 5-6): list the mailbox at every relay (a fresh
+ * signed challenge per request), fetch each new message and check it before paying anything
+ * (the relay's quote and receipt signatures, the receipt binding this blob, the sealed header
+ * opening to us with a valid sender signature over this hc, hk, relay and mailbox), then read:
+ *
+ *   sender-pays:    give r to the relay -> k (fast path), or k from the claim on chain;
+ *   recipient-pays: fund HTLC(H(k)) through the contract book (persisted first), send the
+ *                   PaymentNotice, wait for the confirmation the relay needs, unlock -> k,
+ *                   or k from the relay's claim on chain;
+ *
+ * then H(k) = hk, blob -> c, H(c) = hc, Signal decrypts c. The message is stored in the inbox.
+ */
+import { hex } from '@scure/base';
+import { buildContractScript, checkQuoteLocktime, type ContractTerms } from '../contracts/index.ts';
+import { keyMatches, openBlob } from '../core/blob.ts';
+import { H, bytesEqual } from '../core/hash.ts';
+import { MessageContentCodec, assertQuoteSigned, assertReceiptSigned, mailboxQueryBytes, type MessageContent, type PaymentMode } from '../core/objects/index.ts';
+import { openEnvelope, openHeader, defaultPeerName, type HeaderView } from '../envelope/envelope.ts';
+import { EnvelopeError } from '../envelope/errors.ts';
+import { fingerprintOf } from '../identity/keys.ts';
+import { ANSWER_INFO } from '../p2p/query.ts';
+import { StoredMessageCodec, type StoredMessage } from '../relay/wire.ts';
+import { findClaim } from '../watch/index.ts';
+import { ClientError } from './errors.ts';
+import { mailboxAuth, walletProblem, type MailContext } from './mail-context.ts';
+import type { InboxRow, InboxState } from './mail-store.ts';
+import type { ListedEntry } from './relay-client.ts';
+
+export interface InboxEntry {
+  /** Message id, hex (the CLI accepts a unique prefix). */
+  id: string;
+  relay: string;
+  /** The contact's name, or the sender's fingerprint when she is not a contact. */
+  from: string;
+  /** True when the sender's key is the trusted key of a contact (the signature always verified). */
+  verified: boolean;
+  /** Body bytes. */
+  size: number;
+  mode: PaymentMode;
+  /** Sats this user pays to read it (0 for sender-pays). */
+  price: number;
+  expiresAt: number;
+  state: InboxState;
+  /** Once read. */
+  message?: MessageContent;
+  sentAt?: number;
+  detail?: string;
+}
+
+export interface ReadOptions {
+  /** recipient-pays: refuse (PRICE_TOO_HIGH) above this many sats. Default 10,000. */
+  maxPrice?: number;
+  /** Called with a line about each wait (funding confirmation, relay, chain). */
+  onProgress?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Polling period while waiting for the relay or the chain, ms (tip changes also wake it). Default 1000. */
+  pollMs?: number;
+}
+
+export const DEFAULT_MAX_PRICE = 10_000;
+
+export interface ReadMessage extends InboxEntry {
+  message: MessageContent;
+  sentAt: number;
+}
+
+/** Lists and checks the mailbox at every relay; new messages are stored ('new'). Returns every entry. */
+export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
+  if (ctx.relays.length === 0) throw new ClientError('NO_RELAYS', 'your config.json lists no relays: nobody can deliver to you');
+  const problems: { relay: string; error: unknown }[] = [];
+  const found = await discover(ctx, problems, o.signal);
+  const urls = [...new Set([...ctx.relays.map((u) => u.replace(/\/+$/, '')), ...found])];
+  for (const url of urls) {
+    try {
+      await refreshRelay(ctx, url, problems, o.signal);
+    } catch (error) {
+      if (o.signal?.aborted) throw error;
+      problems.push({ relay: url, error });
+    }
+  }
+  if (problems.length >= urls.length && problems.every((p) => ClientError.is(p.error, 'RELAY_UNREACHABLE'))) throw problems[0]!.error;
+  return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
+}
+
+/** Hops a mailbox query may travel (a relay lowers it to its own queryHopLimit). */
+export const QUERY_HOP_LIMIT = 8;
+
+/**
+ * Relays of the network holding messages for this mailbox, found with one signed mailbox
+ * query through the first of the user's relays that takes part in the network (docs/protocol.md
+ * "Relay network"). Each answer is sealed to the identity key; one that does not open or parse
+ * is ignored (any relay could send garbage). Empty when no relay of hers is networked.
+ */
+async function discover(ctx: MailContext, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<string[]> {
+  for (const url of ctx.relays) {
+    const unsigned = { queryId: ctx.random(16), mailbox: ctx.mailbox, identityKey: ctx.identity.publicKey, timestamp: ctx.now(), hopLimit: QUERY_HOP_LIMIT };
+    const signature = ctx.identity.keyPair.privateKey.sign(Uint8Array.from(mailboxQueryBytes(unsigned)));
+    let answers: Uint8Array[] | undefined;
+    try {
+      answers = await ctx.relay(url).queryNetwork({ ...unsigned, signature, hopsLeft: QUERY_HOP_LIMIT }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      problems.push({ relay: url, error });
+      continue;
+    }
+    if (answers === undefined) continue;
+    const urls: string[] = [];
+    for (const a of answers) {
+      try {
+        const doc = JSON.parse(new TextDecoder().decode(ctx.identity.keyPair.privateKey.open(Uint8Array.from(a), ANSWER_INFO, Uint8Array.from(unsigned.queryId)))) as { url?: unknown };
+        if (typeof doc.url === 'string' && /^https?:\/\//.test(doc.url)) urls.push(doc.url.replace(/\/+$/, ''));
+      } catch {
+        // not sealed to us, or not JSON: not an answer
+      }
+    }
+    return urls;
+  }
+  return [];
+}
+
+async function refreshRelay(ctx: MailContext, url: string, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<void> {
+  const relay = ctx.relay(url);
+  const listed = await relay.list(await mailboxAuth(ctx, relay, signal), signal);
+  for (const item of listed) {
+    const known = ctx.mail.inbox(item.id);
+    if (known) {
+      if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+      continue;
+    }
+    try {
+      await fetchOne(ctx, url, hex.decode(item.id), item, signal);
+    } catch (error) {
+      // One bad message (spam, a cheating relay) must not hide the others.
+      if (signal?.aborted || !ClientError.is(error, 'BAD_RELAY_ANSWER')) throw error;
+      problems.push({ relay: url, error });
+    }
+  }
+}
+
+/** Fetches one message and stores it if every check passes; a message failing a check is not stored. */
+export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, item: Partial<ListedEntry>, signal?: AbortSignal): Promise<void> {
+  const relay = ctx.relay(url);
+  const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, signal), id, signal);
+  const view = inspect(ctx, url, id, stored, item);
+  ctx.mail.insertInbox({
+    id: hex.encode(id), relay: url, senderKey: view.senderIdentityKey, mode: stored.quote.mode, size: stored.quote.size,
+    price: stored.quote.mode === 'recipient-pays' ? stored.quote.amount : 0, expiresAt: stored.receipt.expiresAt, locktime: stored.quote.locktime,
+    stored: StoredMessageCodec.encode(stored), listing: item, state: 'new',
+  });
+}
+
+/** Every check possible before paying (docs/protocol.md "Fetch"). */
+function inspect(ctx: MailContext, url: string, id: Uint8Array, m: StoredMessage, item: Partial<ListedEntry>): HeaderView {
+  const bad = (why: string, cause?: unknown) => {
+    const e = new ClientError('BAD_RELAY_ANSWER', `relay ${url}, message ${hex.encode(id).slice(0, 16)}: ${why}`, cause === undefined ? undefined : { cause });
+    e.relay = url;
+    return e;
+  };
+  try {
+    assertQuoteSigned(m.quote, ctx.ed);
+    assertReceiptSigned(m.receipt, ctx.ed);
+  } catch (err) {
+    throw bad((err as Error).message, err);
+  }
+  const q = m.quote;
+  const r = m.receipt;
+  if (!bytesEqual(r.messageId, id) || !bytesEqual(r.relayId, q.relayId) || !bytesEqual(r.hk, q.hk) || !bytesEqual(r.mailbox, ctx.mailbox) || !bytesEqual(q.mailbox, ctx.mailbox)) {
+    throw bad('the quote and receipt do not bind this id, relay, k and mailbox');
+  }
+  if (!bytesEqual(r.hblob, H(m.blob))) throw bad('the receipt does not cover the blob served');
+  if (q.network !== ctx.network) throw bad(`the quote is for ${q.network}, not ${ctx.network}`);
+  let view: HeaderView;
+  try {
+    view = openHeader(ctx.identity, m.sealedHeader, ctx.mailbox, q.hk);
+  } catch (err) {
+    if (err instanceof EnvelopeError) throw bad(`the sealed header fails: ${err.message}`, err);
+    throw err;
+  }
+  const h = view.header;
+  if (!bytesEqual(h.hc, r.hc) || !bytesEqual(h.relayId, q.relayId) || h.mode !== q.mode) throw bad("the sender's signed header does not match the relay's receipt and quote");
+  if (q.mode === 'sender-pays') {
+    if (!h.r) throw bad('a sender-pays header without r');
+    const hr = item.hr;
+    if (typeof hr === 'string' && hr !== hex.encode(H(h.r))) throw bad("the listed H(r) is not the sender's");
+  }
+  return view;
+}
+
+export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
+  const contact = ctx.contacts.contactByKey(row.senderKey);
+  return {
+    id: row.id, relay: row.relay, from: contact ? contact.name : fingerprintOf(row.senderKey), verified: contact !== undefined, size: row.size,
+    mode: row.mode, price: row.price, expiresAt: row.expiresAt, state: row.state,
+    ...(row.content ? { message: MessageContentCodec.decode(row.content) } : {}),
+    ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
+    ...(row.detail ? { detail: row.detail } : {}),
+  };
+}
+
+/** The inbox row for an id or a unique id prefix (at least 4 hex characters). */
+export function findEntry(ctx: MailContext, id: string): InboxRow {
+  const p = id.toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(p)) throw new ClientError('MESSAGE_NOT_FOUND', `"${id}" is not a message id (4 to 64 hex characters)`);
+  const rows = ctx.mail.inboxByPrefix(p);
+  if (rows.length === 0) throw new ClientError('MESSAGE_NOT_FOUND', `no message ${id} in your inbox or at your relays`);
+  if (rows.length > 1) throw new ClientError('MESSAGE_NOT_FOUND', `"${id}" matches several messages; give more of the id`);
+  return rows[0]!;
+}
+
+export async function readMessage(ctx: MailContext, id: string, o: ReadOptions = {}): Promise<ReadMessage> {
+  let row = findEntry(ctx, id);
+  if (row.state === 'read') return entryView(ctx, row) as ReadMessage;
+  const m = StoredMessageCodec.decode(row.stored);
+  const view = openHeader(ctx.identity, m.sealedHeader, ctx.mailbox, m.quote.hk);
+  const k = row.mode === 'sender-pays' ? await keySenderPays(ctx, row, m, view, o) : await keyRecipientPays(ctx, row, m, o);
+  if (!keyMatches(k, m.quote.hk)) throw new ClientError('BAD_RELAY_ANSWER', `the k for ${row.id.slice(0, 16)} does not hash to H(k)`);
+  const c = openBlob(k, m.blob, ctx.aead);
+  const opened = await openEnvelope({
+    recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, mailbox: ctx.mailbox, hk: m.quote.hk,
+    peerFor: (key) => ctx.contacts.contactByKey(key)?.nameKey ?? defaultPeerName(key),
+  });
+  ctx.mail.setInbox(row.id, 'read', { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt });
+  row = ctx.mail.inbox(row.id)!;
+  return entryView(ctx, row) as ReadMessage;
+}
+
+/** Waits until `attempt` yields, re-trying at every tip change and every pollMs. */
+async function until<T>(ctx: MailContext, o: ReadOptions, attempt: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    o.signal?.throwIfAborted();
+    const got = await attempt();
+    if (got !== undefined) return got;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        o.signal?.removeEventListener('abort', abort);
+        resolve();
+      };
+      const abort = () => {
+        clearTimeout(timer);
+        off();
+        reject(new ClientError('CANCELLED', 'read aborted'));
+      };
+      const timer = setTimeout(done, o.pollMs ?? 1000);
+      const off = ctx.backend.onTip(done);
+      o.signal?.addEventListener('abort', abort, { once: true });
+    });
+  }
+}
+
+function senderPaysTerms(m: StoredMessage, view: HeaderView, item: Record<string, unknown>): ContractTerms | undefined {
+  const payer = item.payerPubkey;
+  if (typeof payer !== 'string' || !/^[0-9a-f]{66}$/.test(payer)) return undefined;
+  return { mode: 'sender-pays', hk: m.quote.hk, hr: H(view.header.r!), relayPubkey: m.quote.contractPubkey, payerPubkey: hex.decode(payer), locktime: m.quote.locktime };
+}
+
+function outpointOf(item: Record<string, unknown>): { txid: string; vout: number } | undefined {
+  const f = item.funding as { txid?: unknown; vout?: unknown } | undefined;
+  return f && typeof f.txid === 'string' && /^[0-9a-f]{64}$/.test(f.txid) && Number.isInteger(f.vout) ? { txid: f.txid, vout: f.vout as number } : undefined;
+}
+
+async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, view: HeaderView, o: ReadOptions): Promise<Uint8Array> {
+  const r = view.header.r!;
+  const relay = ctx.relay(row.relay);
+  const id = hex.decode(row.id);
+  ctx.mail.setInbox(row.id, 'awaiting');
+  let said = '';
+  const say = (line: string) => {
+    if (line !== said) o.onProgress?.((said = line));
+  };
+  return until(ctx, o, async () => {
+    // The chain is the guarantee: a claim there publishes k whatever the relay says.
+    const item = ctx.mail.inbox(row.id)!.listing;
+    const terms = senderPaysTerms(m, view, item);
+    const outpoint = outpointOf(item);
+    if (terms && outpoint) {
+      const claim = await findClaim(ctx.backend, outpoint, buildContractScript(terms), o.signal);
+      if (claim && keyMatches(claim.k, m.quote.hk)) return claim.k;
+    }
+    try {
+      const ans = await relay.unlockWithR(id, r, o.signal);
+      if (ans.state === 'unlocked') return ans.k;
+      say(`waiting for the sender's funding of ${row.id.slice(0, 16)}… to confirm (relay: ${ans.state})`);
+    } catch (err) {
+      if (ClientError.is(err, 'RELAY_UNREACHABLE')) say(`relay ${row.relay} unreachable; watching the chain`);
+      else throw err;
+    }
+    await refreshListing(ctx, row, o.signal);
+    return undefined;
+  });
+}
+
+/** The relay's current listing entry of this message (funding outpoint once known). */
+async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSignal): Promise<void> {
+  const relay = ctx.relay(row.relay);
+  try {
+    const listed = await relay.list(await mailboxAuth(ctx, relay, signal), signal);
+    const item = listed.find((e) => e.id === row.id);
+    if (item) ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });
+  } catch (err) {
+    if (!ClientError.is(err, 'RELAY_UNREACHABLE')) throw err;
+  }
+}
+
+async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessage, o: ReadOptions): Promise<Uint8Array> {
+  const q = m.quote;
+  const maxPrice = o.maxPrice ?? DEFAULT_MAX_PRICE;
+  if (row.payerKey === null) {
+    if (q.amount > maxPrice) {
+      const e = new ClientError('PRICE_TOO_HIGH', `reading ${row.id.slice(0, 16)} costs ${q.amount} sats, more than your maximum of ${maxPrice}`);
+      e.details = { price: q.amount, maxPrice };
+      throw e;
+    }
+    checkQuoteLocktime(q.locktime, (await ctx.backend.getTip(o.signal)).height, { ...ctx.margins, claimMargin: ctx.margins.claimMargin });
+    // The key index is stored before the contract exists, so a crash never funds twice with two keys.
+    ctx.mail.setInbox(row.id, 'paying', { payerKey: ctx.wallet.nextContractKeyIndex() });
+    row = ctx.mail.inbox(row.id)!;
+  }
+  const keyIndex = row.payerKey!;
+  const payerPubkey = ctx.wallet.contractKey(keyIndex).pubkey33;
+  const terms: ContractTerms = { mode: 'recipient-pays', hk: q.hk, relayPubkey: q.contractPubkey, payerPubkey, locktime: q.locktime };
+  let contract = ctx.payer.book.find(row.id);
+  if (!contract) {
+    o.onProgress?.(`paying ${q.amount} sats into HTLC(H(k)) for ${row.id.slice(0, 16)}…`);
+    await ctx.wallet.sync();
+    try {
+      [contract] = await ctx.payer.fund([{ terms, amount: q.amount, keyIndex, id: row.id }], o.signal ? { signal: o.signal } : {});
+    } catch (err) {
+      ctx.mail.setInbox(row.id, 'new', {});
+      throw walletProblem(err);
+    }
+  }
+  ctx.mail.setInbox(row.id, 'awaiting');
+  const funding = { txid: contract!.fundingTxid!, vout: contract!.fundingVout! };
+  const relay = ctx.relay(row.relay);
+  let said = '';
+  const say = (line: string) => {
+    if (line !== said) o.onProgress?.((said = line));
+  };
+  return until(ctx, o, async () => {
+    const learned = await ctx.payer.learnKey(row.id, o.signal);
+    if (learned && keyMatches(learned.k, q.hk)) return learned.k;
+    const state = ctx.payer.book.get(row.id).state;
+    if (state === 'refunded' || state === 'refund-broadcast' || state === 'abandoned') {
+      ctx.mail.setInbox(row.id, 'failed', { detail: `the payment was ${state}; k was never released` });
+      throw new ClientError('MESSAGE_EXPIRED', `the relay never released k for ${row.id.slice(0, 16)}; your payment is ${state}`);
+    }
+    try {
+      const ans = await relay.unlockWithPayment({ messageId: hex.decode(row.id), payerPubkey, funding }, o.signal);
+      if (ans.state === 'unlocked') return ans.k;
+      say(`waiting for your payment ${funding.txid.slice(0, 16)}… to confirm (relay: ${ans.state})`);
+    } catch (err) {
+      if (ClientError.is(err, 'RELAY_UNREACHABLE')) say(`relay ${row.relay} unreachable; watching the chain for its claim`);
+      else throw err;
+    }
+    return undefined;
+  });
+}

@@ -1,0 +1,306 @@
+/**
+ * A typed client of one relay's API (docs/relay-api.md): the information document, quotes
+ * (direct, or gathered from the relay network by POST /v1/offer), deposits, prekey bundles,
+ * mailbox challenge + list + fetch, unlock, and the WebSocket subscription.
+ *
+ * Every call takes an AbortSignal and has a timeout. A relay's refusal becomes a ClientError
+ * whose code is the relay's own (FEE_TOO_LOW, MESSAGE_UNKNOWN, ...) with `relay` and the
+ * refusal's extra fields in `details`; a relay that cannot be reached is RELAY_UNREACHABLE;
+ * an answer that does not parse is BAD_RELAY_ANSWER. Nothing a relay answers is trusted here:
+ * signatures and bindings are checked by the callers (./send.ts, ./inbox.ts).
+ */
+import WebSocket from 'ws';
+import { hex } from '@scure/base';
+import type { Codec } from '../core/codec.ts';
+import {
+  DepositCodec, MailboxAuthCodec, MailboxQueryCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec,
+  type Deposit, type MailboxAuth, type MailboxQuery, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
+} from '../core/objects/index.ts';
+import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
+import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
+import { ClientError, type ClientErrorCode } from './errors.ts';
+
+const OCTET = 'application/octet-stream';
+const JSON_TYPE = 'application/json';
+/** Default time allowed for one request, ms. */
+export const DEFAULT_RELAY_TIMEOUT_MS = 15_000;
+
+/** The parts of /.well-known/satpost the client uses (unknown fields are kept). */
+export interface RelayInfo {
+  relayId: string;
+  url: string;
+  network: string;
+  acceptedModes: PaymentMode[];
+  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  limits: { maxMessageBytes: number; maxRetentionSecs: number };
+  confirmations: number;
+  lockBlocks: number;
+  claimMarginBlocks: number;
+  [key: string]: unknown;
+}
+
+/** One entry of POST /v1/mailbox/list, as the relay states it (unverified). */
+export interface ListedEntry {
+  id: string;
+  size: number;
+  mode: PaymentMode;
+  state: string;
+  createdAt: number;
+  expiresAt: number;
+  amount?: number;
+  [key: string]: unknown;
+}
+
+export type UnlockAnswer =
+  | { state: 'unlocked'; k: Uint8Array; claimTxid?: string }
+  | { state: 'awaiting-confirmation' | 'awaiting-payment'; [key: string]: unknown };
+
+export interface RelayClientOptions {
+  timeoutMs?: number;
+}
+
+export class RelayClient {
+  readonly url: string;
+  private readonly timeoutMs: number;
+
+  /** `url` in canonical form (trailing slash or not). */
+  constructor(url: string, o: RelayClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '');
+    this.timeoutMs = o.timeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS;
+  }
+
+  async info(signal?: AbortSignal): Promise<RelayInfo> {
+    const info = await this.json<RelayInfo>('GET', '/.well-known/satpost', undefined, signal);
+    if (typeof info?.relayId !== 'string' || !Array.isArray(info.acceptedModes)) throw this.bad('information document without relayId / acceptedModes');
+    return info;
+  }
+
+  /** POST /v1/quote: this relay's own signed quote for the offer. */
+  async quote(offer: Offer, signal?: AbortSignal): Promise<Quote> {
+    return this.decode(QuoteCodec, await this.binary('POST', '/v1/quote', OfferCodec.encode(offer), signal));
+  }
+
+  /**
+   * POST /v1/offer: quotes gathered over the relay network (may be empty). Undefined when the
+   * relay has no network (404 NOT_FOUND from an older relay, or P2P_OFF): ask each relay with
+   * quote() instead.
+   */
+  async offerToNetwork(offer: Offer, signal?: AbortSignal): Promise<Quote[] | undefined> {
+    try {
+      const out = await this.jsonFromBinary<{ quotes?: unknown }>('/v1/offer', OfferCodec.encode(offer), signal);
+      if (!Array.isArray(out.quotes)) throw this.bad('offer answer without "quotes"');
+      return out.quotes.map((q) => this.decode(QuoteCodec, hexBytes(q, 'quote', this)));
+    } catch (err) {
+      if (ClientError.is(err, 'NOT_FOUND') || ClientError.is(err, 'P2P_OFF')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * POST /v1/mailbox/query: the sealed answers of every relay of the network holding messages
+   * for the query's mailbox (open each with the identity key, info satpost/v1/query-answer,
+   * aad queryId). Undefined when the relay has no network (NOT_FOUND, P2P_OFF).
+   */
+  async queryNetwork(q: MailboxQuery, signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
+    try {
+      const out = await this.jsonFromBinary<{ answers?: unknown }>('/v1/mailbox/query', MailboxQueryCodec.encode(q), signal);
+      if (!Array.isArray(out.answers)) throw this.bad('query answer without "answers"');
+      return out.answers.map((a) => hexBytes(a, 'answer', this));
+    } catch (err) {
+      if (ClientError.is(err, 'NOT_FOUND') || ClientError.is(err, 'P2P_OFF')) return undefined;
+      throw err;
+    }
+  }
+
+  /** POST /v1/deposit: the relay's receipt (not yet verified), and whether it was a repeat. */
+  async deposit(d: Deposit, signal?: AbortSignal): Promise<{ receipt: Receipt; bytes: Uint8Array }> {
+    const bytes = await this.binary('POST', '/v1/deposit', DepositCodec.encode(d), signal);
+    return { receipt: this.decode(ReceiptCodec, bytes), bytes };
+  }
+
+  /** POST /v1/prekeys: the pool sizes the relay now holds for the bundle's mailbox. */
+  async publishPrekeys(bundle: PrekeyBundle, signal?: AbortSignal): Promise<{ oneTimePreKeys: number; kyberPreKeys: number }> {
+    const out = await this.jsonFromBinary<{ oneTimePreKeys?: unknown; kyberPreKeys?: unknown }>('/v1/prekeys', PrekeyBundleCodec.encode(bundle), signal);
+    if (typeof out.oneTimePreKeys !== 'number' || typeof out.kyberPreKeys !== 'number') throw this.bad('prekeys answer without pool sizes');
+    return { oneTimePreKeys: out.oneTimePreKeys, kyberPreKeys: out.kyberPreKeys };
+  }
+
+  /** GET /v1/prekeys/:mailbox: one sender's bundle (unverified; verifyBundle it). NO_BUNDLE if none. */
+  async fetchPrekeys(mailbox: Uint8Array, signal?: AbortSignal): Promise<PrekeyBundle> {
+    return this.decode(PrekeyBundleCodec, await this.binary('GET', `/v1/prekeys/${hex.encode(mailbox)}`, undefined, signal));
+  }
+
+  async challenge(mailbox: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    const out = await this.json<{ challenge?: unknown }>('POST', '/v1/mailbox/challenge', { mailbox: hex.encode(mailbox) }, signal);
+    return hexBytes(out.challenge, 'challenge', this);
+  }
+
+  async list(auth: MailboxAuth, signal?: AbortSignal): Promise<ListedEntry[]> {
+    const out = await this.jsonFromBinary<{ messages?: unknown }>('/v1/mailbox/list', MailboxAuthCodec.encode(auth), signal);
+    if (!Array.isArray(out.messages)) throw this.bad('list answer without "messages"');
+    for (const m of out.messages as ListedEntry[]) {
+      if (typeof m?.id !== 'string' || !/^[0-9a-f]{64}$/.test(m.id)) throw this.bad('list entry without a 64-hex id');
+    }
+    return out.messages as ListedEntry[];
+  }
+
+  async fetchMessage(auth: MailboxAuth, id: Uint8Array, signal?: AbortSignal): Promise<StoredMessage> {
+    return this.decode(StoredMessageCodec, await this.binary('POST', `/v1/mailbox/message?id=${hex.encode(id)}`, MailboxAuthCodec.encode(auth), signal));
+  }
+
+  /** Sender-pays: hands over the recipient's receipt secret r. */
+  async unlockWithR(messageId: Uint8Array, r: Uint8Array, signal?: AbortSignal): Promise<UnlockAnswer> {
+    return this.unlockAnswer(await this.raw('POST', '/v1/unlock', JSON_TYPE, JSON.stringify({ id: hex.encode(messageId), r: hex.encode(r) }), signal));
+  }
+
+  /** Recipient-pays: tells the relay where the payer funded HTLC(H(k)). */
+  async unlockWithPayment(notice: PaymentNotice, signal?: AbortSignal): Promise<UnlockAnswer> {
+    return this.unlockAnswer(await this.raw('POST', '/v1/unlock', OCTET, PaymentNoticeCodec.encode(notice), signal));
+  }
+
+  /**
+   * Live subscription (WebSocket /v1/stream): `auth` is asked for a MailboxAuth over the
+   * stream's challenge; `onMessage` gets each newly stored message id. Resolves once
+   * subscribed; close() ends it; `signal` aborts it.
+   */
+  subscribe(
+    mailbox: Uint8Array,
+    auth: (challenge: Uint8Array) => MailboxAuth,
+    onMessage: (id: Uint8Array) => void,
+    o: { signal?: AbortSignal; onClose?: (err?: unknown) => void } = {},
+  ): Promise<{ close(): void }> {
+    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/stream`);
+    const CHALLENGE_ID = 1;
+    const SUBSCRIBE_ID = 2;
+    return new Promise((resolve, reject) => {
+      let subscribed = false;
+      const timer = setTimeout(() => fail(new ClientError('RELAY_UNREACHABLE', `${this.url}: no subscription within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const fail = (err: unknown) => {
+        clearTimeout(timer);
+        ws.terminate();
+        if (!subscribed) reject(err);
+      };
+      const onAbort = () => {
+        ws.close();
+        if (!subscribed) fail(new ClientError('CANCELLED', 'subscription aborted'));
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      ws.on('error', (cause) => {
+        if (!subscribed) fail(new ClientError('RELAY_UNREACHABLE', `${this.url}: ${cause.message}`, { cause }));
+      });
+      ws.on('close', () => {
+        clearTimeout(timer);
+        o.signal?.removeEventListener('abort', onAbort);
+        if (subscribed) o.onClose?.();
+      });
+      ws.on('open', () => ws.send(frame(CHALLENGE_ID, OP.challenge, mailbox)));
+      ws.on('message', (data: Buffer) => {
+        if (data.length < FRAME_HEADER) return;
+        const id = data.readUInt32BE(0);
+        const status = data[4]!;
+        const payload = new Uint8Array(data.subarray(FRAME_HEADER));
+        if (status === STATUS.error) {
+          fail(this.refusal(parseJson(payload)));
+          return;
+        }
+        if (id === CHALLENGE_ID && status === STATUS.ok) ws.send(frame(SUBSCRIBE_ID, OP.subscribe, MailboxAuthCodec.encode(auth(payload))));
+        else if (id === SUBSCRIBE_ID && status === STATUS.ok) {
+          subscribed = true;
+          clearTimeout(timer);
+          resolve({ close: () => ws.close() });
+        } else if (status === STATUS.event && payload.length === 32) onMessage(payload);
+      });
+    });
+  }
+
+  private unlockAnswer(res: { status: number; body: Uint8Array }): UnlockAnswer {
+    const out = parseJson(res.body) as { state?: unknown; k?: unknown };
+    if (out.state === 'unlocked') {
+      const claim = (out as { claimTxid?: unknown }).claimTxid;
+      return { state: 'unlocked', k: hexBytes(out.k, 'k', this), ...(typeof claim === 'string' && /^[0-9a-f]{64}$/.test(claim) ? { claimTxid: claim } : {}) };
+    }
+    if (out.state === 'awaiting-confirmation' || out.state === 'awaiting-payment') return out as UnlockAnswer;
+    throw this.bad(`unlock answer with state ${JSON.stringify(out.state)}`);
+  }
+
+  private decode<T>(c: Codec<T>, bytes: Uint8Array): T {
+    try {
+      return c.decode(bytes);
+    } catch (cause) {
+      throw new ClientError('BAD_RELAY_ANSWER', `${this.url} answered a malformed object: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  private async binary(method: string, path: string, body: Uint8Array | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    return (await this.raw(method, path, body ? OCTET : undefined, body, signal)).body;
+  }
+
+  private async jsonFromBinary<T>(path: string, body: Uint8Array, signal?: AbortSignal): Promise<T> {
+    return parseJson((await this.raw('POST', path, OCTET, body, signal)).body) as T;
+  }
+
+  private async json<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.raw(method, path, body === undefined ? undefined : JSON_TYPE, body === undefined ? undefined : JSON.stringify(body), signal);
+    return parseJson(res.body) as T;
+  }
+
+  /** One request; a non-2xx answer becomes the relay's typed refusal. */
+  private async raw(method: string, path: string, type: string | undefined, body: Uint8Array | string | undefined, signal?: AbortSignal): Promise<{ status: number; body: Uint8Array }> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    let res: Response;
+    let bytes: Uint8Array;
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        ...(type ? { headers: { 'content-type': type } } : {}),
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength) } : {}),
+        signal: both,
+      });
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (cause) {
+      if (signal?.aborted) throw new ClientError('CANCELLED', `request to ${this.url} aborted`, { cause });
+      const why = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : ((cause as Error).cause as Error | undefined)?.message ?? (cause as Error).message;
+      throw new ClientError('RELAY_UNREACHABLE', `cannot reach relay ${this.url}: ${why}`, { cause });
+    }
+    if (res.status >= 200 && res.status < 300) return { status: res.status, body: bytes };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      throw this.bad(`HTTP ${res.status} without a JSON error body`);
+    }
+    throw this.refusal(parsed, res.status);
+  }
+
+  private refusal(parsed: unknown, status?: number): ClientError {
+    const e = (parsed as { error?: { code?: unknown; message?: unknown } & Record<string, unknown> })?.error;
+    if (typeof e?.code !== 'string') return this.bad(`refusal${status ? ` (HTTP ${status})` : ''} without an error code`);
+    const { code, message, ...details } = e;
+    const err = new ClientError(code as ClientErrorCode, `relay ${this.url}: ${typeof message === 'string' ? message : code}`);
+    err.relay = this.url;
+    if (Object.keys(details).length > 0) err.details = details;
+    return err;
+  }
+
+  private bad(what: string): ClientError {
+    const err = new ClientError('BAD_RELAY_ANSWER', `relay ${this.url}: ${what}`);
+    err.relay = this.url;
+    return err;
+  }
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (cause) {
+    throw new ClientError('BAD_RELAY_ANSWER', `expected a JSON answer: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function hexBytes(v: unknown, what: string, c: RelayClient): Uint8Array {
+  if (typeof v !== 'string' || !/^([0-9a-f]{2})+$/.test(v)) {
+    throw new ClientError('BAD_RELAY_ANSWER', `relay ${c.url}: "${what}" expected lowercase hex, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  }
+  return hex.decode(v);
+}

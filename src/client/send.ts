@@ -1,0 +1,316 @@
+/**
+ * Sending one message (docs/protocol.md "One message, step by step", steps 1-4):
+ *
+ *   body c (Signal; from the contact's verified prekey bundle on a first message)
+ *   -> offer of exactly len(c) bytes -> quotes (the relay network, else each relay)
+ *   -> the cheapest acceptable quote (signed, answers the offer, amount <= maxFee, T within
+ *      the margins, still valid) -> sealed header for that quote (with r for sender-pays)
+ *   -> outbox row 'sealed' (persisted BEFORE anything leaves) -> deposit -> receipt verified
+ *      and stored ('deposited') -> sender-pays: the contract is funded through the contract
+ *      book, which persists it before broadcasting ('funded').
+ *
+ * resumeSends() continues every row a crash left behind: a 'sealed' row is deposited again
+ * (byte-identical, so the relay answers the same receipt), a sender-pays 'deposited' row is
+ * funded. The contract watcher then moves 'funded' rows to 'delivered' (k seen) or 'refunded'.
+ */
+import { hex } from '@scure/base';
+import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
+import { H, bytesEqual } from '../core/hash.ts';
+import {
+  QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, messageIdOf,
+  type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
+} from '../core/objects/index.ts';
+import { encryptBody, sealHeader } from '../envelope/envelope.ts';
+import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
+import { IdentityError } from '../identity/errors.ts';
+import { mailboxIdOf } from '../identity/keys.ts';
+import { ClientError } from './errors.ts';
+import { walletProblem, type MailContext } from './mail-context.ts';
+import type { OutboxRow, OutboxState } from './mail-store.ts';
+import type { ContactRow } from './store.ts';
+
+export const DEFAULT_RETENTION_DAYS = 7;
+
+export interface SendOptions {
+  mode?: PaymentMode;
+  /** Highest price accepted, sats. Default 10,000. */
+  maxFee?: number;
+  /** How long the relay keeps the message; default 7 days. */
+  retentionDays?: number;
+  signal?: AbortSignal;
+}
+
+export type SendContent = { text: string } | { file: { name: string; mediaType: string; data: Uint8Array } };
+
+export interface SentMessage {
+  /** Message id, hex. */
+  id: string;
+  to: string;
+  relay: string;
+  mode: PaymentMode;
+  /** Body bytes deposited. */
+  size: number;
+  /** The relay's price, sats (sender-pays: locked in the contract; recipient-pays: what she pays). */
+  price: number;
+  expiresAt: number;
+  /** Contract locktime T (block height). */
+  locktime: number;
+  state: OutboxState;
+  /** Sender-pays: the funding transaction. */
+  fundingTxid?: string;
+}
+
+export const DEFAULT_MAX_FEE = 10_000;
+
+export async function sendMessage(ctx: MailContext, contact: ContactRow, content: SendContent, o: SendOptions = {}): Promise<SentMessage> {
+  const mode = o.mode ?? 'sender-pays';
+  const maxFee = o.maxFee ?? DEFAULT_MAX_FEE;
+  const retentionSecs = Math.round((o.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400);
+  const message: MessageContent = 'text' in content ? { kind: 'text', text: content.text } : { kind: 'file', ...content.file };
+  const mailbox = mailboxIdOf(contact.identityKey);
+  const candidates = relaysFor(ctx, contact);
+
+  const bundle = (await ctx.sessions.hasSession(contact.nameKey)) ? undefined : await fetchBundle(ctx, contact, candidates, o.signal);
+  const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
+  const sender = { identity: ctx.identity, sessions: ctx.sessions };
+  const now = ctx.now();
+  // The body first: the offer must state len(c) exactly, and c does not depend on the relay.
+  const body = await encryptBody({ sender, recipient, message, mailbox, now });
+
+  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: body.length, maxFee, retentionSecs, createdAt: now };
+  const quote = await bestQuote(ctx, offer, candidates, o.signal);
+  const id = hex.encode(messageIdOf(quote.hk));
+  const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
+  const payerKey = mode === 'sender-pays' ? ctx.wallet.nextContractKeyIndex() : null;
+  if (mode === 'sender-pays') await checkAffordable(ctx, quote, payerKey!, r!, o.signal);
+  const sealedHeader = sealHeader({
+    sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
+  });
+  ctx.mail.insertOutbox({
+    id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
+    r: r ?? null, payerKey, size: body.length, amount: quote.amount,
+  });
+  const row = await advance(ctx, id, o.signal);
+  return sentView(ctx, row);
+}
+
+/** Moves one outbox row forward as far as it goes without waiting for the chain. */
+export async function advance(ctx: MailContext, id: string, signal?: AbortSignal): Promise<OutboxRow> {
+  let row = ctx.mail.outbox(id)!;
+  if (row.state === 'sealed') {
+    const receipt = await deposit(ctx, row, signal);
+    ctx.mail.setOutbox(id, 'deposited', { receipt: ReceiptCodec.encode(receipt), dropBody: true });
+    ctx.failpoint('after-deposit');
+    row = ctx.mail.outbox(id)!;
+  }
+  if (row.state === 'deposited' && row.mode === 'sender-pays') {
+    await fund(ctx, row, signal);
+    ctx.mail.setOutbox(id, 'funded', { contractId: row.id });
+    row = ctx.mail.outbox(id)!;
+  }
+  return row;
+}
+
+/** Every send a crash or an unreachable relay left unfinished; failures are kept per row. */
+export async function resumeSends(ctx: MailContext, signal?: AbortSignal): Promise<{ id: string; error?: unknown }[]> {
+  const out: { id: string; error?: unknown }[] = [];
+  for (const row of ctx.mail.pendingOutbox()) {
+    if (row.state === 'funded' || (row.state === 'deposited' && row.mode === 'recipient-pays')) continue;
+    try {
+      await advance(ctx, row.id, signal);
+      out.push({ id: row.id });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const quote = QuoteCodec.decode(row.quote);
+      // A lapsed quote can never be deposited: the message must be sent again.
+      if (row.state === 'sealed' && (ClientError.is(error, 'QUOTE_EXPIRED') || ClientError.is(error, 'QUOTE_UNKNOWN') || ctx.now() > quote.validUntil)) {
+        ctx.mail.setOutbox(row.id, 'failed', { detail: `the quote lapsed before the deposit (${(error as Error).message}); send it again`, dropBody: true });
+      }
+      out.push({ id: row.id, error });
+    }
+  }
+  return out;
+}
+
+export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
+  const quote = QuoteCodec.decode(row.quote);
+  const c = row.contractId ? ctx.payer.book.find(row.contractId) : undefined;
+  return {
+    id: row.id, to: ctx.contacts.contact(row.contact)?.name ?? row.contact, relay: row.relay, mode: row.mode, size: row.size,
+    price: row.amount, expiresAt: quote.expiresAt, locktime: quote.locktime, state: row.state,
+    ...(c?.fundingTxid ? { fundingTxid: c.fundingTxid } : {}),
+  };
+}
+
+/** The recipient's relays first (her mailbox lives there), then the user's own. */
+function relaysFor(ctx: MailContext, contact: ContactRow): string[] {
+  const urls = [...contact.relayHints, ...ctx.relays];
+  const seen = new Set<string>();
+  const out = urls.filter((u) => !seen.has(u.replace(/\/+$/, '')) && seen.add(u.replace(/\/+$/, '')));
+  if (out.length === 0) throw new ClientError('NO_RELAYS', `neither ${contact.name}'s address nor your config names a relay`);
+  return out;
+}
+
+/** The contact's bundle from the first of her relays that has one, checked against her trusted key. */
+async function fetchBundle(ctx: MailContext, contact: ContactRow, relays: string[], signal?: AbortSignal): Promise<PrekeyBundle> {
+  const mailbox = mailboxIdOf(contact.identityKey);
+  let last: unknown;
+  for (const url of relays) {
+    try {
+      const bundle = await ctx.relay(url).fetchPrekeys(mailbox, signal);
+      try {
+        verifyBundle(bundle, mailbox);
+      } catch (err) {
+        if (!(err instanceof IdentityError)) throw err;
+        throw new ClientError('BAD_RELAY_ANSWER', `relay ${url} served a prekey bundle that fails its check: ${err.message}`, { cause: err });
+      }
+      if (!bytesEqual(bundle.identityKey, contact.identityKey)) throw new ClientError('BAD_RELAY_ANSWER', `relay ${url} served another identity's bundle`);
+      return bundle;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      last = err;
+    }
+  }
+  if (ClientError.is(last, 'RELAY_UNREACHABLE')) throw last;
+  throw new ClientError('NO_BUNDLE', `none of ${contact.name}'s relays (${relays.join(', ')}) has her prekeys; ask her to run \`satpost publish\``, { cause: last });
+}
+
+/**
+ * Quotes from the relay network (POST /v1/offer on the first relay that routes it), else one
+ * per relay; the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest
+ * price seen (`details.cheapest`), RELAY_UNREACHABLE when no relay answered at all.
+ */
+export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal): Promise<Quote> {
+  const quotes: Quote[] = [];
+  const problems: string[] = [];
+  let cheapest: number | undefined;
+  let reached = 0;
+  let networked = false;
+  const seen = (price: unknown) => {
+    if (typeof price === 'number' && (cheapest === undefined || price < cheapest)) cheapest = price;
+  };
+  for (const url of relays) {
+    try {
+      const got = await ctx.relay(url).offerToNetwork(offer, signal);
+      reached++;
+      if (got !== undefined && got.length > 0) {
+        quotes.push(...got);
+        networked = true;
+        break;
+      }
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (ClientError.is(err, 'RELAY_UNREACHABLE')) continue;
+      reached++;
+      seen((err as ClientError).details?.price);
+      problems.push((err as Error).message);
+    }
+  }
+  if (!networked) {
+    for (const url of relays) {
+      try {
+        quotes.push(await ctx.relay(url).quote(offer, signal));
+        reached++;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (!ClientError.is(err, 'RELAY_UNREACHABLE')) reached++;
+        seen((err as ClientError).details?.price);
+        problems.push((err as Error).message);
+      }
+    }
+  }
+  if (reached === 0) throw new ClientError('RELAY_UNREACHABLE', `no relay answered (${relays.join(', ')}): ${problems.join('; ') || 'all unreachable'}`);
+  const tip = (await ctx.backend.getTip(signal)).height;
+  const acceptable: Quote[] = [];
+  for (const q of quotes) {
+    seen(q.amount);
+    const why = quoteProblem(ctx, q, offer, tip);
+    if (why) problems.push(`${q.relayUrl}: ${why}`);
+    else acceptable.push(q);
+  }
+  acceptable.sort((a, b) => a.amount - b.amount || a.locktime - b.locktime);
+  const best = acceptable[0];
+  if (!best) {
+    const err = new ClientError(
+      'NO_ACCEPTABLE_QUOTE',
+      `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}: ${problems.join('; ')}`,
+    );
+    err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee };
+    throw err;
+  }
+  return best;
+}
+
+/** Why a quote is not acceptable, or undefined. */
+export function quoteProblem(ctx: MailContext, q: Quote, offer: Offer, tip: number): string | undefined {
+  try {
+    assertQuoteSigned(q, ctx.ed);
+  } catch (err) {
+    if (err instanceof SignatureError) return 'its signature does not verify';
+    throw err;
+  }
+  if (!bytesEqual(q.offerId, offer.offerId) || !bytesEqual(q.mailbox, offer.mailbox) || q.mode !== offer.mode || q.size !== offer.size) {
+    return 'it does not answer this offer';
+  }
+  if (q.network !== ctx.network) return `it is for ${q.network}, not ${ctx.network}`;
+  if (q.amount > offer.maxFee) return `price ${q.amount} sats > max fee ${offer.maxFee}`;
+  if (q.validUntil <= ctx.now()) return 'it has already lapsed';
+  try {
+    checkQuoteLocktime(q.locktime, tip, ctx.margins);
+  } catch (err) {
+    if (err instanceof ContractError) return err.message;
+    throw err;
+  }
+  return undefined;
+}
+
+async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<Receipt> {
+  const quote = QuoteCodec.decode(row.quote);
+  if (!row.body) throw new ClientError('BAD_DATA_DIR', `outbox entry ${row.id} lost its body before it was deposited`);
+  const d: Deposit = {
+    quoteId: quote.quoteId, mailbox: quote.mailbox, sealedHeader: row.sealedHeader, body: row.body,
+    hr: row.r ? H(row.r) : undefined,
+    ...(row.mode === 'sender-pays' ? { payerPubkey: ctx.wallet.contractKey(row.payerKey!).pubkey33 } : {}),
+    funding: undefined,
+  };
+  const { receipt } = await ctx.relay(row.relay).deposit(d, signal);
+  // The depositor's receipt check (docs/protocol.md "Receipts"): signed, and binding exactly this message.
+  try {
+    assertReceiptSigned(receipt, ctx.ed);
+  } catch (err) {
+    throw new ClientError('BAD_RELAY_ANSWER', `relay ${row.relay}: the receipt does not verify (${(err as Error).message})`, { cause: err });
+  }
+  const binds = bytesEqual(receipt.relayId, quote.relayId) && bytesEqual(receipt.hk, quote.hk) && bytesEqual(receipt.hc, H(row.body)) && bytesEqual(receipt.mailbox, quote.mailbox);
+  if (!binds) throw new ClientError('BAD_RELAY_ANSWER', `relay ${row.relay}: the receipt does not bind this quote, mailbox and body`);
+  return receipt;
+}
+
+function senderTerms(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8Array): ContractTerms {
+  return {
+    mode: 'sender-pays', hk: quote.hk, hr: H(r), relayPubkey: quote.contractPubkey, payerPubkey: ctx.wallet.contractKey(payerKey).pubkey33, locktime: quote.locktime,
+  };
+}
+
+async function fund(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<void> {
+  if (ctx.payer.book.find(row.id)) return; // funded before a crash: the watcher carries it on
+  const quote = QuoteCodec.decode(row.quote);
+  await ctx.wallet.sync();
+  try {
+    await ctx.payer.fund([{ terms: senderTerms(ctx, quote, row.payerKey!, row.r!), amount: quote.amount, keyIndex: row.payerKey!, id: row.id }], signal ? { signal } : {});
+  } catch (err) {
+    throw walletProblem(err);
+  }
+}
+
+/** Fails with INSUFFICIENT_FUNDS before anything is deposited: coin selection on a draft that is then abandoned. */
+async function checkAffordable(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8Array, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  await ctx.wallet.sync();
+  let draft: { txid: string };
+  try {
+    draft = await ctx.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(buildContractScript(senderTerms(ctx, quote, payerKey, r))), amount: quote.amount }] });
+  } catch (err) {
+    throw walletProblem(err);
+  }
+  ctx.wallet.abandonTransaction(draft.txid);
+}

@@ -1,0 +1,289 @@
+/**
+ * The relay in the relay network (docs/protocol.md, "Relay network"): a libp2p node whose
+ * identity is the relay's node key, an OfferService that quotes network offers with the
+ * relay's own quote logic, a QueryService that answers mailbox queries from the relay's
+ * store, and a TopologyService that keeps forwarding on one tree and the overlay dense.
+ * Also the HTTP routes a client uses to reach the network through this relay:
+ *
+ *   POST /v1/offer          body Offer (0x01). 200 {"quotes": [hex Quote]}: every quote the
+ *                           network returned within offerWindowMs, this relay's own included.
+ *                           ?windowMs=W shortens the window; ?expected=N answers as soon as N
+ *                           quotes came (BAD_REQUEST outside 1..60000 and 1..256).
+ *   POST /v1/mailbox/query  body MailboxQuery (0x09), signed by the mailbox owner.
+ *                           200 {"answers": [hex sealed answer]}; each opens with the owner's
+ *                           identity private key (info "satpost/v1/query-answer", aad queryId)
+ *                           to the JSON document of MailboxAnswer below.
+ *
+ * With p2p off both answer P2P_OFF (503); a refused query is QUERY_REFUSED with `reason`
+ * STALE, WRONG_MAILBOX, BAD_SIGNATURE or DUPLICATE.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { hex } from '@scure/base';
+import { Counter, Gauge } from 'prom-client';
+import { EncodingError } from '../core/codec.ts';
+import { MailboxQueryCodec, OfferCodec, QuoteCodec, type MailboxQuery, type Offer, type Quote } from '../core/objects/index.ts';
+import { P2pError } from '../p2p/errors.ts';
+import { createRelayNode, type RelayNode } from '../p2p/node.ts';
+import { OfferService } from '../p2p/offers.ts';
+import { QueryService } from '../p2p/query.ts';
+import { TopologyService } from '../p2p/topology.ts';
+import type { RelayConfig } from './config.ts';
+import { RelayError } from './errors.ts';
+import type { RelayMetrics } from './metrics.ts';
+import type { RelayService } from './service.ts';
+import type { RelayStore } from './store.ts';
+
+/** What a relay tells the mailbox owner it holds (JSON, UTF-8, sealed to her identity key). */
+export interface MailboxAnswer {
+  relayId: string;
+  /** Where to fetch: POST {url}/v1/mailbox/message?id=... with a MailboxAuth. */
+  url: string;
+  messages: { id: string; size: number; mode: string; state: string; createdAt: number; expiresAt: number }[];
+  /** True when more messages are held than fit in one answer (list them at `url`). */
+  more: boolean;
+}
+
+/** Entries per answer: 80 summaries of ~150 bytes keep the sealed answer under 16 KiB. */
+const ANSWER_LIMIT = 80;
+
+/** Test and operator tuning that is not a documented setting. */
+export interface NetworkTuning {
+  /** Gossipsub heartbeat, ms (default 1000). */
+  heartbeatMs?: number;
+  /** Topology announcement debounce, ms (default 100). */
+  topologyDebounceMs?: number;
+}
+
+export interface RelayNetworkDeps {
+  config: RelayConfig;
+  nodeSecret: Uint8Array;
+  service: RelayService;
+  store: RelayStore;
+  metrics: RelayMetrics;
+  log: Logger;
+  now?: () => number;
+  tuning?: NetworkTuning;
+}
+
+export interface NetworkInfo {
+  enabled: boolean;
+  peerId?: string;
+  multiaddrs?: string[];
+}
+
+interface Running {
+  node: RelayNode;
+  offers: OfferService;
+  queries: QueryService;
+  topology: TopologyService;
+}
+
+function listenAddr(host: string, port: number): string {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) return `/ip4/${host}/tcp/${port}`;
+  if (host.includes(':')) return `/ip6/${host}/tcp/${port}`;
+  throw new RelayError('BAD_CONFIG', `"host" expected an IP address for the relay network (p2p), got ${JSON.stringify(host)}`);
+}
+
+export class RelayNetwork {
+  private running: Running | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: RelayNetworkDeps) {
+    this.now = deps.now ?? Date.now;
+    this.registerMetrics();
+  }
+
+  get enabled(): boolean {
+    return this.running !== undefined;
+  }
+
+  /** The parts, for tests and benchmarks; undefined while p2p is off. */
+  get parts(): Readonly<Running> | undefined {
+    return this.running;
+  }
+
+  /** Starts the libp2p node and the services, then dials the bootstrap relays. */
+  async start(): Promise<void> {
+    const { config, log, tuning } = this.deps;
+    const node = await createRelayNode({
+      nodeSecret: this.deps.nodeSecret,
+      listen: listenAddr(config.host, config.p2pPort),
+      ...(tuning?.heartbeatMs !== undefined ? { heartbeatMs: tuning.heartbeatMs } : {}),
+    });
+    const topology = new TopologyService({
+      node, now: this.now, republishMs: config.topologyRepublishSecs * 1000, minPeers: config.p2pMinPeers,
+      ...(tuning?.topologyDebounceMs !== undefined ? { debounceMs: tuning.topologyDebounceMs } : {}),
+    });
+    const queries = new QueryService({ node, now: this.now, topology, lookup: (mailbox) => this.lookup(mailbox) });
+    const offers = new OfferService({ node, now: this.now, onOffer: (offer) => this.quoteOrNothing(offer) });
+    await node.start();
+    try {
+      await queries.start();
+      await offers.start();
+      await topology.start();
+    } catch (err) {
+      await node.stop().catch(() => undefined);
+      throw err;
+    }
+    this.running = { node, offers, queries, topology };
+    this.watchStats();
+    // Bootstrap relays are dialled in the background: one that is down must not stop this one.
+    for (const addr of config.bootstrap) {
+      node.connect(addr, AbortSignal.timeout(10_000)).catch((err: unknown) => log.warn({ addr, err: (err as Error).message }, 'bootstrap relay unreachable'));
+    }
+    log.info({ peerId: node.peerId.toString(), multiaddrs: node.multiaddrs().map(String) }, 'relay network started');
+  }
+
+  async stop(): Promise<void> {
+    const r = this.running;
+    this.running = undefined;
+    if (r === undefined) return;
+    await r.topology.stop();
+    await r.offers.stop();
+    await r.queries.stop();
+    await r.node.stop();
+  }
+
+  info(): NetworkInfo {
+    const r = this.running;
+    if (r === undefined) return { enabled: false };
+    return { enabled: true, peerId: r.node.peerId.toString(), multiaddrs: r.node.multiaddrs().map(String) };
+  }
+
+  private need(): Running {
+    if (this.running === undefined) throw new RelayError('P2P_OFF', 'this relay does not take part in the relay network (p2p is off)');
+    return this.running;
+  }
+
+  /**
+   * Every quote for `offer` the network returns within offerWindowMs (or the shorter
+   * `windowMs`), sooner once `expected` came; this relay's own first.
+   */
+  async offer(offer: Offer, o: { windowMs?: number; expected?: number; signal?: AbortSignal } = {}): Promise<Quote[]> {
+    const r = this.need();
+    const windowMs = Math.min(o.windowMs ?? Infinity, this.deps.config.offerWindowMs);
+    const quotes = await r.offers.collectQuotes(offer, {
+      windowMs, ...(o.expected !== undefined ? { expected: o.expected } : {}), ...(o.signal ? { signal: o.signal } : {}),
+    });
+    const own = hex.encode(r.node.relayId);
+    return quotes.sort((a, b) => Number(hex.encode(b.relayId) === own) - Number(hex.encode(a.relayId) === own));
+  }
+
+  /** The sealed answers of every relay within the query's hops (this relay's own included). */
+  async query(q: MailboxQuery, signal?: AbortSignal): Promise<Uint8Array[]> {
+    const r = this.need();
+    const capped = { ...q, hopsLeft: Math.min(q.hopsLeft, this.deps.config.queryHopLimit) };
+    try {
+      return await r.queries.query(capped, { budgetMs: this.deps.config.queryBudgetMs, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (P2pError.is(err, 'STALE') || P2pError.is(err, 'WRONG_MAILBOX') || P2pError.is(err, 'BAD_SIGNATURE') || P2pError.is(err, 'DUPLICATE')) {
+        throw new RelayError('QUERY_REFUSED', err.message, { cause: err, details: { reason: err.code } });
+      }
+      if (P2pError.is(err, 'NOT_STARTED')) throw new RelayError('P2P_OFF', 'the relay network is stopping', { cause: err });
+      throw err;
+    }
+  }
+
+  /** The relay's own quote logic; a refusal means no quote (the network hears nothing). */
+  private async quoteOrNothing(offer: Offer): Promise<Quote | undefined> {
+    try {
+      return await this.deps.service.quote(offer);
+    } catch (err) {
+      if (RelayError.is(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Same entries as POST /v1/mailbox/list, plus where to fetch them; nothing when empty. */
+  private lookup(mailbox: Uint8Array): Uint8Array | undefined {
+    const rows = this.deps.store.list(mailbox, this.now(), ANSWER_LIMIT + 1);
+    if (rows.length === 0) return undefined;
+    const answer: MailboxAnswer = {
+      relayId: hex.encode(this.deps.service.relayId),
+      url: this.deps.service.url,
+      messages: rows.slice(0, ANSWER_LIMIT).map((m) => ({ id: hex.encode(m.id), size: m.size, mode: m.mode, state: m.state, createdAt: m.createdAt, expiresAt: m.expiresAt })),
+      more: rows.length > ANSWER_LIMIT,
+    };
+    return new TextEncoder().encode(JSON.stringify(answer));
+  }
+
+  private readonly counters = {
+    forwards: undefined as Counter | undefined,
+    duplicates: undefined as Counter | undefined,
+    handled: undefined as Counter | undefined,
+    offers: undefined as Counter | undefined,
+  };
+
+  private registerMetrics(): void {
+    const registers = [this.deps.metrics.registry];
+    const running = (): Running | undefined => this.running;
+    new Gauge({
+      name: 'satpost_relay_p2p_peers', help: 'relays connected in the relay network', registers,
+      collect() {
+        this.set(running()?.node.libp2p.getPeers().length ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'satpost_relay_p2p_known_relays', help: 'relays whose topology announcement this relay holds (itself included)', registers,
+      collect() {
+        this.set(running()?.topology.stats().known ?? 0);
+      },
+    });
+    this.counters.forwards = new Counter({ name: 'satpost_relay_p2p_query_forwards_total', help: 'mailbox query requests sent to other relays', registers });
+    this.counters.duplicates = new Counter({ name: 'satpost_relay_p2p_query_duplicates_total', help: 'mailbox queries refused as already handled', registers });
+    this.counters.handled = new Counter({ name: 'satpost_relay_p2p_queries_handled_total', help: 'mailbox queries answered (own clients and other relays)', registers });
+    this.counters.offers = new Counter({ name: 'satpost_relay_p2p_offers_seen_total', help: 'network offers handed to the quote logic', registers });
+  }
+
+  /** Turns the services' running counts into Prometheus counters. */
+  private watchStats(): void {
+    const r = this.running!;
+    let q = r.queries.stats();
+    r.queries.addEventListener('stats', () => {
+      const now = r.queries.stats();
+      this.counters.forwards!.inc(now.forwards - q.forwards);
+      this.counters.duplicates!.inc(now.duplicates - q.duplicates);
+      this.counters.handled!.inc(now.handled - q.handled);
+      q = now;
+    });
+    let o = r.offers.stats();
+    r.offers.addEventListener('stats', () => {
+      const now = r.offers.stats();
+      this.counters.offers!.inc(now.offersSeen - o.offersSeen);
+      o = now;
+    });
+  }
+}
+
+function decode<T>(c: { decode(b: Uint8Array): T }, body: unknown): T {
+  if (!(body instanceof Uint8Array)) throw new RelayError('BAD_CONTENT_TYPE', 'expected an application/octet-stream body');
+  try {
+    return c.decode(body);
+  } catch (err) {
+    if (err instanceof EncodingError) throw new RelayError('BAD_ENCODING', err.message, { details: { reason: err.code } });
+    throw err;
+  }
+}
+
+function intParam(what: string, v: string, min: number, max: number): number {
+  const n = /^[0-9]{1,6}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) throw new RelayError('BAD_REQUEST', `"${what}" expected an integer ${min}..${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** POST /v1/offer and POST /v1/mailbox/query (see the top of this file). */
+export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwork): void {
+  app.post('/v1/offer', async (req) => {
+    const q = req.query as { expected?: string; windowMs?: string };
+    const quotes = await network.offer(decode(OfferCodec, req.body), {
+      ...(q.expected !== undefined ? { expected: intParam('expected', q.expected, 1, 256) } : {}),
+      ...(q.windowMs !== undefined ? { windowMs: intParam('windowMs', q.windowMs, 1, 60_000) } : {}),
+    });
+    return { quotes: quotes.map((q) => hex.encode(QuoteCodec.encode(q))) };
+  });
+  app.post('/v1/mailbox/query', async (req) => {
+    const answers = await network.query(decode(MailboxQueryCodec, req.body));
+    return { answers: answers.map((a) => hex.encode(a)) };
+  });
+}

@@ -1,0 +1,197 @@
+/**
+ * The relay's payments, wired to the chain: its wallet's contract keys, the contract book
+ * (RelayContracts, persisted in the relay's party file next to the wallet) and a
+ * ContractWatcher following the tip. The relay never trusts what a client says about a
+ * contract: every script is re-derived from the relay's own quote plus the client's key
+ * (and H(r)), and every funding is checked on chain against that script and the quoted
+ * amount. k leaves the relay only once a claim publishing it is signed against a funding
+ * confirmed `minConfirmations` deep.
+ */
+import { buildContractScript, ContractError, type ContractTerms } from '../contracts/index.ts';
+import type { ChainBackend } from '../chain/backend.ts';
+import type { Deposit, PaymentMode, PaymentNotice } from '../core/objects/index.ts';
+import { bytesEqual } from '../core/hash.ts';
+import { contractId, ContractWatcher, RelayContracts, WatchError, type ContractRecord } from '../watch/index.ts';
+import { depth, statusOf } from '../watch/chain.ts';
+import { RelayError } from './errors.ts';
+import type { ContractKeys, ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
+import type { MessageState, QuoteRow } from './store.ts';
+
+const CLAIMING = new Set(['claim-signed', 'claim-broadcast', 'claimed']);
+
+/** WatchErrors a client caused, as refusals; anything else is the relay's problem. */
+function refusal(err: unknown): unknown {
+  if (WatchError.is(err, 'FUNDING_MISMATCH')) return new RelayError('FUNDING_MISMATCH', err.message, { cause: err });
+  if (WatchError.is(err, 'FUNDING_NOT_FOUND')) return new RelayError('FUNDING_NOT_FOUND', err.message, { cause: err });
+  if (WatchError.is(err, 'PREIMAGE_MISMATCH')) return new RelayError('PREIMAGE_MISMATCH', "r is not the preimage of this message's hr", { cause: err });
+  if (ContractError.is(err, 'BAD_PUBKEY')) return new RelayError('BAD_PUBKEY', '"payerPubkey" expected a compressed secp256k1 point, got bytes that are not one', { cause: err });
+  return err;
+}
+
+export interface ChainPaymentsDeps {
+  backend: ChainBackend;
+  relay: RelayContracts;
+  keys: ContractKeys;
+  onProblem?: (p: { id?: string; error: unknown }) => void;
+}
+
+export class ChainPayments implements Payments {
+  readonly modes: readonly PaymentMode[] = ['sender-pays', 'recipient-pays'];
+  readonly watcher: ContractWatcher;
+  private readonly relay: RelayContracts;
+  private readonly backend: ChainBackend;
+  private waiting: Promise<void> | undefined;
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: ChainPaymentsDeps) {
+    this.relay = deps.relay;
+    this.backend = deps.backend;
+    this.watcher = new ContractWatcher({ backend: deps.backend, relay: deps.relay });
+    this.watcher.on('problem', (p) => deps.onProblem?.(p));
+  }
+
+  start(): Promise<void> {
+    return this.watcher.start();
+  }
+
+  stop(): Promise<void> {
+    return this.watcher.stop();
+  }
+
+  /**
+   * One watcher pass that starts after this call (so it sees every write made before it);
+   * callers arriving while a pass is only queued share it, so a burst of unlocks costs one
+   * pass (and one batched claim), not one each.
+   */
+  pass(): Promise<void> {
+    if (this.waiting) return this.waiting;
+    const next: Promise<void> = this.last.catch(() => undefined).then(() => {
+      this.waiting = undefined;
+      return this.watcher.poll();
+    });
+    this.waiting = next;
+    this.last = next;
+    return next.catch((cause: unknown) => {
+      throw new RelayError('CHAIN_UNAVAILABLE', 'the relay could not check the chain; try again later', { cause });
+    });
+  }
+
+  private script(quote: QuoteRow, payerPubkey: Uint8Array, hr?: Uint8Array): Uint8Array {
+    const terms: ContractTerms = {
+      mode: quote.mode, hk: quote.hk, ...(hr ? { hr } : {}), relayPubkey: this.deps.keys.pubkey(quote.contractIndex), payerPubkey, locktime: quote.locktime,
+    };
+    try {
+      return buildContractScript(terms);
+    } catch (err) {
+      throw refusal(err);
+    }
+  }
+
+  /** Registers the contract unless the book has it (a retried deposit or notice). */
+  private async ensure(quote: QuoteRow, script: Uint8Array): Promise<ContractRecord> {
+    const id = contractId(script);
+    const known = this.relay.book.find(id);
+    if (known) return known;
+    try {
+      return await this.relay.register({ script, amount: quote.amount, k: quote.k, keyIndex: quote.contractIndex });
+    } catch (err) {
+      if (WatchError.is(err, 'DUPLICATE_CONTRACT')) return this.relay.book.get(id);
+      throw err;
+    }
+  }
+
+  /** Checks a funding the client names; a contract the watcher already found funded stays as it is. */
+  private async seen(id: string, funding: { txid: string; vout: number }): Promise<void> {
+    try {
+      await this.relay.fundingSeen(id, funding);
+    } catch (err) {
+      if (WatchError.is(err, 'BAD_STATE')) return;
+      throw refusal(err);
+    }
+  }
+
+  async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
+    if (quote.mode !== 'sender-pays') return { state: 'stored' };
+    const c = await this.ensure(quote, this.script(quote, d.payerPubkey!, d.hr!));
+    if (d.funding) await this.seen(c.id, d.funding);
+    const now = this.relay.book.get(c.id);
+    return { contractId: c.id, state: now.state === 'funding-confirmed' ? 'stored' : 'funding-pending' };
+  }
+
+  async unlock(ctx: UnlockContext, input: { r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome & { contractId?: string; payerPubkey?: Uint8Array }> {
+    const { message: m, quote } = ctx;
+    let id = m.contractId;
+    let bound: { contractId: string; payerPubkey: Uint8Array } | undefined;
+    if (input.notice) {
+      const n = input.notice;
+      if (m.payerPubkey && !bytesEqual(m.payerPubkey, n.payerPubkey)) {
+        throw new RelayError('PAYMENT_CONFLICT', 'this message is already paid for by a contract with another payer key');
+      }
+      const c = await this.ensure(quote, this.script(quote, n.payerPubkey));
+      await this.seen(c.id, n.funding);
+      id = c.id;
+      if (!m.contractId) bound = { contractId: c.id, payerPubkey: n.payerPubkey };
+    }
+    if (id === undefined) return { state: 'awaiting-payment' };
+    if (input.r) {
+      try {
+        this.relay.provideReceipt(id, input.r);
+      } catch (err) {
+        if (WatchError.is(err, 'BAD_STATE')) throw new RelayError('CONTRACT_EXPIRED', 'the contract passed its claim deadline or was refunded; k will not be released');
+        throw refusal(err);
+      }
+    }
+    let c = this.relay.book.get(id);
+    if (!CLAIMING.has(c.state) && c.state !== 'expired') {
+      await this.pass();
+      c = this.relay.book.get(id);
+    }
+    const out = await this.outcome(c, quote);
+    return { ...out, ...(bound ?? {}) };
+  }
+
+  private async outcome(c: ContractRecord, quote: QuoteRow): Promise<UnlockOutcome> {
+    if (c.state === 'expired') throw new RelayError('CONTRACT_EXPIRED', 'the contract passed its claim deadline or was refunded; k will not be released');
+    // k only with a claim signed: the claim was built against a funding minConfirmations deep.
+    if (CLAIMING.has(c.state)) return { state: 'unlocked', k: quote.k, ...(c.claimTxid ? { claimTxid: c.claimTxid } : {}) };
+    const required = this.relay.policy.minConfirmations;
+    return { state: 'awaiting-confirmation', confirmations: await this.confirmations(c), required };
+  }
+
+  private async confirmations(c: ContractRecord): Promise<number> {
+    if (c.fundingTxid === null) return 0;
+    const tip = await this.backend.getTip();
+    return depth(await statusOf(this.backend, c.fundingTxid), tip.height);
+  }
+
+  async views(ids: readonly string[]): Promise<Map<string, ContractView>> {
+    const out = new Map<string, ContractView>();
+    const records = ids.map((id) => this.relay.book.find(id)).filter((c): c is ContractRecord => c !== undefined);
+    const tip = records.some((c) => c.fundingTxid !== null) ? await this.backend.getTip() : undefined;
+    await Promise.all(records.map(async (c) => {
+      const v: ContractView = { state: c.state, ...(c.claimTxid ? { claimTxid: c.claimTxid } : {}) };
+      if (c.fundingTxid !== null && c.fundingVout !== null && tip) {
+        v.funding = { txid: c.fundingTxid, vout: c.fundingVout, confirmations: depth(await statusOf(this.backend, c.fundingTxid), tip.height) };
+      }
+      out.set(c.id, v);
+    }));
+    return out;
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const c = this.relay.book.find(id);
+      if (!c || c.k === null || CLAIMING.has(c.state) || c.state === 'expired') continue;
+      this.relay.book.update(id, { k: null }, 'retention-ended');
+    }
+  }
+
+  stats(): { claimsPending: number; satsEarned: number } {
+    const row = this.relay.book.db
+      .prepare(`SELECT coalesce(sum(state IN ('claim-signed', 'claim-broadcast')), 0) AS pending,
+                       coalesce(sum(CASE WHEN state = 'claimed' THEN amount ELSE 0 END), 0) AS earned
+                FROM contracts WHERE role = 'relay'`)
+      .get() as { pending: number; earned: number };
+    return { claimsPending: row.pending, satsEarned: row.earned };
+  }
+}

@@ -1,0 +1,69 @@
+// The client over a relay network: two relay daemons joined by libp2p on one devnet. Alice's
+// offer is quoted by the whole network and the cheaper relay (not one of Carol's) wins; Carol's
+// inbox finds the message there through a signed mailbox query and reads it.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import { Client } from '../../src/client/client.ts';
+import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
+import { DEFAULTS, finish } from '../../src/relay/config.ts';
+import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
+import { connect, waitTopology, type Relay } from '../p2p/net.ts';
+import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
+
+const FAST = { heartbeatMs: 100, topologyDebounceMs: 20 };
+
+describe('client over a relay network', { timeout: 120_000 }, () => {
+  let chain: Chain;
+  const relays: RelayHandle[] = [];
+  const tmp = tempDir('satpost-net-');
+  const open: Client[] = [];
+
+  before(async () => {
+    chain = await startChain();
+    const backend = new DevnetBackend(chain.devnet);
+    for (const [i, price] of [[0, 900], [1, 500]] as const) {
+      const config = finish({
+        ...DEFAULTS, port: 0, dataDir: join(tmp.dir, `relay${i}`), rateLimitBurst: 0, logLevel: 'silent', lockBlocks: 30, claimMarginBlocks: 3,
+        chainUrl: chain.url, priceBaseSats: price, p2pMinPeers: 0, topologyRepublishSecs: 1, offerWindowMs: 1500, queryBudgetMs: 1500,
+      });
+      relays.push(await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT, p2p: FAST }));
+    }
+    const asRelay = (r: RelayHandle, index: number): Relay => {
+      const p = r.network.parts!;
+      return { index, secret: new Uint8Array(0), node: p.node, queries: p.queries, offers: p.offers, topology: p.topology };
+    };
+    const net = relays.map(asRelay);
+    await connect(net, [[0, 1]]);
+    await waitTopology(net);
+  });
+  after(async () => {
+    for (const c of open) await c.close();
+    for (const r of relays) await r.stop();
+    await chain.close();
+    tmp.cleanup();
+  });
+
+  it('deposits at the cheapest relay of the network and the recipient finds it by a mailbox query', async () => {
+    const make = async (name: string) => {
+      const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [relays[0]!.url], scrypt: LIGHT_SCRYPT });
+      open.push(client);
+      return client;
+    };
+    const alice = await make('alice');
+    const carol = await make('carol');
+    await carol.publish();
+    await alice.addContact('carol', carol.address());
+    await carol.addContact('alice', alice.address());
+
+    const sent = await alice.send('carol', { text: 'over the network' }, { mode: 'recipient-pays', maxFee: 5_000, retentionDays: 0.1 });
+    assert.equal(sent.relay, relays[1]!.url, 'the cheaper relay, found through the network, holds it');
+    assert.ok(sent.price < 900);
+
+    const { entries, problems } = await carol.inbox();
+    assert.deepEqual(problems, []);
+    assert.deepEqual(entries.map((e) => [e.id, e.relay, e.from]), [[sent.id, relays[1]!.url, 'alice']]);
+  });
+});

@@ -1,0 +1,285 @@
+// Relay daemons (startRelay in-process, real SQLite, real libp2p on 127.0.0.1) joined in a
+// relay network: queries found and read across it, offers quoted by every relay, a relay
+// killed mid-query, tree forwarding, and a standalone relay with p2p off.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { hex } from '@scure/base';
+import { MailboxQueryCodec, OfferCodec, QuoteCodec, verifyQuote, type Quote } from '../../src/core/objects/index.ts';
+import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
+import { ANSWER_INFO } from '../../src/p2p/query.ts';
+import type { MailboxAnswer } from '../../src/relay/network.ts';
+import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DEFAULTS, finish, loadConfig, type RelayConfig } from '../../src/relay/config.ts';
+import { startRelay } from '../../src/relay/daemon.ts';
+import { RelayError } from '../../src/relay/errors.ts';
+import { connect, lineEdges, makeCarol, randomEdges, sum, waitFor, waitTopology, type Edge, type Relay } from '../p2p/net.ts';
+import { OCTET, auth, deposit, depositFor, errorOf, getQuote, offer, testRelay, type Identity, type TestRelay } from './helpers.ts';
+
+const FAST = { heartbeatMs: 100, topologyDebounceMs: 20 };
+// Offers wait for all 8 quotes (?expected=8); the long window only bounds a failing test.
+const NET: Partial<RelayConfig> = { p2pMinPeers: 0, topologyRepublishSecs: 1, offerWindowMs: 30_000 };
+
+/** The daemon's p2p parts in the shape the p2p test helpers take. */
+const asRelay = (r: TestRelay, index: number): Relay => {
+  const p = r.network.parts!;
+  return { index, secret: new Uint8Array(0), node: p.node, queries: p.queries, offers: p.offers, topology: p.topology };
+};
+
+/** n daemons; each bootstraps to the one before it, then `edges` are dialled and settled. */
+async function startNet(n: number, edges: Edge[]): Promise<{ daemons: TestRelay[]; relays: Relay[] }> {
+  const daemons: TestRelay[] = [];
+  for (let i = 0; i < n; i++) {
+    const bootstrap = i === 0 ? [] : [String(daemons[i - 1]!.network.info().multiaddrs![0])];
+    daemons.push(await testRelay({ ...NET, bootstrap }, { p2p: FAST }));
+  }
+  const relays = daemons.map(asRelay);
+  await connect(relays, edges);
+  await waitTopology(relays);
+  return { daemons, relays };
+}
+
+const post = (url: string, path: string, body: Uint8Array): Promise<Response> =>
+  fetch(`${url}${path}`, { method: 'POST', headers: OCTET, body: Buffer.from(body) });
+
+async function queryAt(url: string, q: ReturnType<ReturnType<typeof makeCarol>['query']>): Promise<Uint8Array[]> {
+  const res = await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(q));
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { answers: string[] }).answers.map((a) => hex.decode(a));
+}
+
+function openAnswers(carol: ReturnType<typeof makeCarol>, answers: Uint8Array[], queryId: Uint8Array): MailboxAnswer[] {
+  return answers.map((a) => JSON.parse(new TextDecoder().decode(carol.keys.privateKey.open(a as Uint8Array<ArrayBuffer>, ANSWER_INFO, queryId as Uint8Array<ArrayBuffer>))) as MailboxAnswer);
+}
+
+const identityOf = (c: ReturnType<typeof makeCarol>): Identity => ({ pair: c.keys, identityKey: c.identityKey, mailbox: c.mailbox });
+
+async function offerAt(url: string, o: ReturnType<typeof offer>, params = 'expected=8'): Promise<Quote[]> {
+  const res = await post(url, `/v1/offer?${params}`, OfferCodec.encode(o));
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { quotes: string[] }).quotes.map((q) => QuoteCodec.decode(hex.decode(q)));
+}
+
+async function closeAll(daemons: TestRelay[]): Promise<void> {
+  await Promise.all(daemons.map((d) => d.close()));
+}
+
+describe('8 relay daemons in a line', () => {
+  let daemons: TestRelay[];
+  let relays: Relay[];
+  before(async () => ({ daemons, relays } = await startNet(8, lineEdges(8))));
+  after(async () => closeAll(daemons));
+
+  it('a message deposited at one edge is found from the other edge and read at its relay', async () => {
+    const carol = makeCarol();
+    const who = identityOf(carol);
+    const quote = await getQuote(daemons[7]!.url, offer(carol.mailbox, 300));
+    const receipt = await deposit(daemons[7]!.url, depositFor(quote));
+
+    const q = carol.query({ hopLimit: 7 });
+    const found = openAnswers(carol, await queryAt(daemons[0]!.url, q), q.queryId);
+    assert.equal(found.length, 1, 'only the holding relay answers');
+    const [a] = found;
+    assert.equal(a!.url, daemons[7]!.url);
+    assert.equal(a!.relayId, hex.encode(daemons[7]!.service.relayId));
+    assert.deepEqual(a!.messages.map((m) => m.id), [hex.encode(receipt.messageId)]);
+    assert.equal(a!.messages[0]!.size, 300);
+    assert.equal(a!.more, false);
+
+    // Carol reads it where the answer says.
+    const res = await post(a!.url, `/v1/mailbox/message?id=${a!.messages[0]!.id}`, await auth(a!.url, who));
+    assert.equal(res.status, 200);
+    const stored = StoredMessageCodec.decode(new Uint8Array(await res.arrayBuffer()));
+    assert.deepEqual(stored.receipt.messageId, receipt.messageId);
+    assert.deepEqual(stored.quote.quoteId, quote.quoteId);
+  });
+
+  it('a hop limit shorter than the line does not reach the far edge', async () => {
+    const carol = makeCarol();
+    await deposit(daemons[7]!.url, depositFor(await getQuote(daemons[7]!.url, offer(carol.mailbox, 10))));
+    const q = carol.query({ hopLimit: 6 });
+    assert.deepEqual(await queryAt(daemons[0]!.url, q), []);
+  });
+
+  it('an offer posted at one relay returns a signed quote from every relay, its own first', async () => {
+    const carol = makeCarol();
+    const o = offer(carol.mailbox, 1000);
+    const quotes = await offerAt(daemons[3]!.url, o);
+    const ids = quotes.map((q) => hex.encode(q.relayId));
+    assert.deepEqual([...ids].sort(), daemons.map((d) => hex.encode(d.service.relayId)).sort());
+    assert.equal(ids[0], hex.encode(daemons[3]!.service.relayId));
+    for (const q of quotes) {
+      assert.ok(verifyQuote(q, nodeEd25519()));
+      assert.deepEqual(q.offerId, o.offerId);
+    }
+    // Each quote names its relay's URL: Alice deposits there.
+    const byId = new Map(daemons.map((d) => [hex.encode(d.service.relayId), d.url]));
+    for (const q of quotes) assert.equal(q.relayUrl, byId.get(hex.encode(q.relayId)));
+  });
+
+  it('relays whose policy refuses the offer send no quote', async () => {
+    const carol = makeCarol();
+    // maxFee 1 sat is below every relay's price: only refusals, so no quote at all.
+    assert.deepEqual(await offerAt(daemons[0]!.url, offer(carol.mailbox, 1000, { maxFee: 1 }), 'windowMs=1500'), []);
+    for (const bad of ['expected=0', 'windowMs=x', 'expected=257']) {
+      const e = await errorOf(await post(daemons[0]!.url, `/v1/offer?${bad}`, OfferCodec.encode(offer(carol.mailbox, 10))));
+      assert.equal(e.code, 'BAD_REQUEST', bad);
+    }
+  });
+
+  it('refuses a forged, a replayed and a malformed query with typed errors', async () => {
+    const carol = makeCarol();
+    const url = daemons[0]!.url;
+    const forged = carol.query({ signature: new Uint8Array(64) });
+    let e = await errorOf(await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(forged)));
+    assert.deepEqual([e.status, e.code, e.body.reason], [422, 'QUERY_REFUSED', 'BAD_SIGNATURE']);
+    const stale = carol.query({ timestamp: Date.now() - 3_600_000 });
+    e = await errorOf(await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(stale)));
+    assert.deepEqual([e.code, e.body.reason], ['QUERY_REFUSED', 'STALE']);
+    const q = carol.query();
+    await queryAt(url, q);
+    e = await errorOf(await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(q)));
+    assert.deepEqual([e.status, e.code, e.body.reason], [422, 'QUERY_REFUSED', 'DUPLICATE']);
+    e = await errorOf(await post(url, '/v1/mailbox/query', new Uint8Array([0x09, 1, 2])));
+    assert.equal(e.code, 'BAD_ENCODING');
+    e = await errorOf(await post(url, '/v1/offer', new Uint8Array([0x01])));
+    assert.equal(e.code, 'BAD_ENCODING');
+  });
+
+  it('the information document lists the peer id and multiaddrs; metrics count peers and forwards', async () => {
+    const info = (await (await fetch(`${daemons[2]!.url}/.well-known/satpost`)).json()) as { p2p: { enabled: boolean; peerId: string; multiaddrs: string[] } };
+    assert.equal(info.p2p.enabled, true);
+    assert.equal(info.p2p.peerId, relays[2]!.node.peerId.toString());
+    assert.ok(info.p2p.multiaddrs.length > 0 && info.p2p.multiaddrs.every((m) => m.endsWith(`/p2p/${info.p2p.peerId}`)));
+    const text = await (await fetch(`${daemons[2]!.url}/metrics`)).text();
+    assert.match(text, /^satpost_relay_p2p_peers 2$/m);
+    const forwards = Number(/^satpost_relay_p2p_query_forwards_total (\d+)$/m.exec(text)?.[1]);
+    assert.equal(forwards, relays[2]!.queries.stats().forwards);
+    assert.ok(forwards > 0);
+    assert.match(text, /^satpost_relay_p2p_query_duplicates_total \d+$/m);
+  });
+});
+
+describe('8 relay daemons in a random connected graph', () => {
+  const edges = randomEdges(8, 6, 11);
+  let daemons: TestRelay[];
+  let relays: Relay[];
+  const closed = new Set<number>();
+  before(async () => ({ daemons, relays } = await startNet(8, edges)));
+  after(async () => closeAll(daemons.filter((_, i) => !closed.has(i))));
+
+  it('finds a message from every entry relay with at most one forward per link', async () => {
+    const carol = makeCarol();
+    const receipt = await deposit(daemons[5]!.url, depositFor(await getQuote(daemons[5]!.url, offer(carol.mailbox, 64))));
+    for (let entry = 0; entry < 8; entry++) {
+      const f0 = sum(relays, (r) => r.queries.stats().forwards);
+      const q = carol.query({ hopLimit: 7 });
+      const found = openAnswers(carol, await queryAt(daemons[entry]!.url, q), q.queryId);
+      assert.deepEqual(found.map((a) => a.messages[0]!.id), [hex.encode(receipt.messageId)]);
+      const forwards = sum(relays, (r) => r.queries.stats().forwards) - f0;
+      assert.ok(forwards <= edges.length, `${forwards} forwards on ${edges.length} links`);
+      assert.equal(forwards, 7, 'the tree: each relay reached once');
+    }
+  });
+
+  it('an offer returns quotes from all 8 relays', async () => {
+    const quotes = await offerAt(daemons[6]!.url, offer(makeCarol().mailbox, 500));
+    assert.equal(new Set(quotes.map((q) => hex.encode(q.relayId))).size, 8);
+  });
+
+  it('a relay killed mid-query costs only its own answers', async () => {
+    const carol = makeCarol();
+    const entry = 0;
+    const victim = 4;
+    // The holder must not hang below the victim in the forwarding tree (ids are random).
+    const ids = relays.map((r) => hex.encode(r.node.relayId));
+    const tree = relays[entry]!.topology!.tree(ids[entry]!);
+    const below = (i: number): boolean => {
+      for (let p = tree.parent.get(ids[i]!); p !== undefined; p = tree.parent.get(p)) if (p === ids[victim]) return true;
+      return false;
+    };
+    const holder = [1, 2, 3, 5, 6, 7].find((i) => !below(i))!;
+    for (const h of [holder, victim]) await deposit(daemons[h]!.url, depositFor(await getQuote(daemons[h]!.url, offer(carol.mailbox, 32))));
+    const q = carol.query({ hopLimit: 7 });
+    // Stop the victim as soon as the query reaches it, before it can answer.
+    const queries = relays[victim]!.queries;
+    let killing: Promise<void> | undefined;
+    const before = queries.stats().handled;
+    const kill = (): void => {
+      if (killing === undefined && queries.stats().handled > before) {
+        // Like kill -9: every connection drops at once, before the relay can answer.
+        for (const c of relays[victim]!.node.libp2p.getConnections()) c.abort(new Error('killed'));
+        closed.add(victim);
+        killing = daemons[victim]!.close();
+      }
+    };
+    queries.addEventListener('stats', kill);
+    const failures0 = sum(relays, (r) => r.queries.stats().peerFailures);
+    const found = openAnswers(carol, await queryAt(daemons[entry]!.url, q), q.queryId);
+    queries.removeEventListener('stats', kill);
+    assert.ok(killing !== undefined, 'the query reached the victim');
+    await killing;
+    assert.deepEqual(found.map((a) => a.url), [daemons[holder]!.url]);
+    assert.ok(sum(relays.filter((_, i) => i !== victim), (r) => r.queries.stats().peerFailures) > failures0);
+
+    // The network heals around the dead relay: the next query still finds the holder's message.
+    const alive = relays.filter((_, i) => i !== victim);
+    const dead = hex.encode(daemons[victim]!.service.relayId);
+    const aliveIds = alive.map((r) => hex.encode(r.node.relayId));
+    const forgotten = (): boolean => alive.every((r) => aliveIds.every((id) => !(r.topology!.topology().get(id) ?? []).includes(dead)));
+    await waitFor(forgotten, alive.map((r) => r.topology!), ['change'], 'dead links announced');
+    const q2 = carol.query({ hopLimit: 7 });
+    const again = openAnswers(carol, await queryAt(daemons[entry]!.url, q2), q2.queryId);
+    assert.deepEqual(again.map((a) => a.url), [daemons[holder]!.url]);
+  });
+});
+
+describe('a standalone relay (p2p off)', () => {
+  let relay: TestRelay;
+  before(async () => {
+    relay = await testRelay({ p2p: false });
+  });
+  after(async () => relay.close());
+
+  it('serves quotes and deposits but answers P2P_OFF on the network routes', async () => {
+    const carol = makeCarol();
+    const q = await getQuote(relay.url, offer(carol.mailbox, 10));
+    await deposit(relay.url, depositFor(q));
+    let e = await errorOf(await post(relay.url, '/v1/offer', OfferCodec.encode(offer(carol.mailbox, 10))));
+    assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
+    e = await errorOf(await post(relay.url, '/v1/mailbox/query', MailboxQueryCodec.encode(carol.query())));
+    assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
+    const info = (await (await fetch(`${relay.url}/.well-known/satpost`)).json()) as { p2p: { enabled: boolean } };
+    assert.deepEqual(info.p2p, { enabled: false });
+    assert.equal(relay.network.enabled, false);
+  });
+});
+
+describe('relay network settings', () => {
+  it('defaults: p2p on, any port, no bootstrap, 6 peers', () => {
+    assert.deepEqual([DEFAULTS.p2p, DEFAULTS.p2pPort, DEFAULTS.bootstrap, DEFAULTS.p2pMinPeers], [true, 0, [], 6]);
+  });
+
+  it('reads booleans and multiaddr lists from env and flags, refusing bad values', () => {
+    const c = loadConfig({ env: { SATPOST_RELAY_P2P: 'false', SATPOST_RELAY_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1/p2p/x, /ip4/127.0.0.1/tcp/2/p2p/y' }, flags: { p2pPort: '4001' } });
+    assert.equal(c.p2p, false);
+    assert.deepEqual(c.bootstrap, ['/ip4/127.0.0.1/tcp/1/p2p/x', '/ip4/127.0.0.1/tcp/2/p2p/y']);
+    assert.equal(c.p2pPort, 4001);
+    for (const flags of [{ p2p: 'maybe' }, { bootstrap: [''] }, { p2pPort: '70000' }, { offerWindowMs: '0' }]) {
+      assert.throws(() => loadConfig({ flags }), (e: unknown) => RelayError.is(e, 'BAD_CONFIG'), JSON.stringify(flags));
+    }
+  });
+
+  it('refuses to start the network on a host name that is not an IP address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'satpost-p2p-'));
+    try {
+      const config = finish({ ...DEFAULTS, host: 'localhost', port: 0, dataDir: dir, logLevel: 'silent' });
+      await assert.rejects(startRelay(config, { log: pino({ level: 'silent' }) }), (e: unknown) => RelayError.is(e, 'BAD_CONFIG') && /IP address/.test((e as Error).message));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
