@@ -19,6 +19,10 @@ export type WatchErrorCode =
   | 'NOT_SENDER_PAYS'
   | 'UNKNOWN_CONTRACT'
   | 'DUPLICATE_CONTRACT'
+  /** No channel with this id in the party's channel book. */
+  | 'UNKNOWN_CHANNEL'
+  /** A channel with this id (or this funding script) is already in the book. */
+  | 'DUPLICATE_CHANNEL'
   /** The contract is not in a state that allows the operation. */
   | 'BAD_STATE'
   | 'BAD_INPUT'
