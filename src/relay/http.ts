@@ -74,6 +74,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Node enforces requestTimeout only when it sweeps its connections (every 30 s by
+    // default); sweep at least twice per timeout so a slow client is cut off on time.
+    http: { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.requestTimeoutMs / 2) || 30_000)) },
     forceCloseConnections: 'idle',
     logger: false,
     // Refuse unknown JSON fields instead of silently dropping them (Fastify's default).
