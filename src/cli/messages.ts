@@ -68,7 +68,7 @@ export function registerMessageCommands(program: Command): void {
       .option('--file <path>', 'send this file instead of a text')
       .addOption(new Option('--mode <mode>', 'who pays the relay: you on delivery, or the recipient to read it').choices(['sender-pays', 'recipient-pays']).default('sender-pays'))
       .option('--max-fee <sats>', 'the highest relay price you accept (default 10000)', integerArg('max fee', 1, 21e14))
-      .option('--retention-days <days>', 'how long the relay keeps it (default 7; relays cap it)', positiveNumberArg('retention days')),
+      .option('--retention-days <days>', 'how long the relay keeps it (default 0.5 = 12 hours; relays cap it: see their /.well-known/satpost maxRetentionSecs)', positiveNumberArg('retention days')),
   )
     .addHelpText('after', examples('satpost send carol "see you at seven"', 'satpost send carol --file ./notes.pdf --mode recipient-pays --max-fee 2000'))
     .action(async (name: string, text: string | undefined, _o: SendFlags, cmd: Command) => {

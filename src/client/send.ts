@@ -29,13 +29,18 @@ import { walletProblem, type MailContext } from './mail-context.ts';
 import type { OutboxRow, OutboxState } from './mail-store.ts';
 import type { ContactRow } from './store.ts';
 
-export const DEFAULT_RETENTION_DAYS = 7;
+/**
+ * Half a day: a relay keeps a message no longer than its contract's locktime minus the claim
+ * margin (default relay: 144 - 12 blocks, about 22 hours), so a longer default would be
+ * refused by default relays. Ask for more with --retention-days where relays allow it.
+ */
+export const DEFAULT_RETENTION_DAYS = 0.5;
 
 export interface SendOptions {
   mode?: PaymentMode;
   /** Highest price accepted, sats. Default 10,000. */
   maxFee?: number;
-  /** How long the relay keeps the message; default 7 days. */
+  /** How long the relay keeps the message; default DEFAULT_RETENTION_DAYS (12 hours). */
   retentionDays?: number;
   signal?: AbortSignal;
 }
