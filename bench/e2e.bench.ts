@@ -134,7 +134,7 @@ function sqlitePair(dir: string, tag: string, peers: number): Pair {
  * databases (each conversation its own session under its own contact name), so concurrent
  * steps share one commit per database.
  */
-async function sqlitePairsPerSecond(dir: string, inFlight: number): Promise<number> {
+async function sqlitePairsPerSecond(dir: string, inFlight: number, log: (msg: string) => void = () => {}): Promise<number> {
   const p = sqlitePair(dir, `c${inFlight}`, inFlight);
   let pool = (p.carol as unknown as { prekeys: PrekeyManager }).prekeys.buildBundle(Date.now());
   const msg = new Uint8Array(256);
@@ -157,6 +157,9 @@ async function sqlitePairsPerSecond(dir: string, inFlight: number): Promise<numb
     }),
   );
   const rate = (n * 1000) / (performance.now() - start);
+  const a = p.alice.sessions.stores.stats;
+  const c = p.carol.sessions.stores.stats;
+  log(`${inFlight} in flight: ${rate.toFixed(0)} pairs/s; ${a.commits + c.commits} commits for ${2 * n} steps (largest ${Math.max(a.largestCommit, c.largestCommit)} writes)`);
   p.close();
   return rate;
 }
@@ -201,11 +204,11 @@ export const bench: Benchmark = {
       log('in-memory stores');
       report({ metric: 'signal enc+dec, in-memory Map stores', value: await memoryPairsPerSecond(), unit: 'pairs/s', note: 'libsignal alone, 1 conversation' });
       log('SQLite stores, sequential');
-      report({ metric: 'signal enc+dec, SQLite stores, 1 in flight', value: await sqlitePairsPerSecond(dir, 1), unit: 'pairs/s', note: 'one fsync per step' });
+      report({ metric: 'signal enc+dec, SQLite stores, 1 in flight', value: await sqlitePairsPerSecond(dir, 1, log), unit: 'pairs/s', note: 'one fsync per step' });
       log('SQLite stores, 32 in flight');
       report({
         metric: 'signal enc+dec, SQLite stores, 32 in flight',
-        value: await sqlitePairsPerSecond(dir, 32),
+        value: await sqlitePairsPerSecond(dir, 32, log),
         unit: 'pairs/s',
         goal: '>= 3000',
         note: 'group commit: concurrent steps share one fsync',

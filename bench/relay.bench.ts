@@ -287,7 +287,7 @@ async function crashCheck(log: (msg: string) => void): Promise<{ acked: number; 
   const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
   const chain = await startDevnetServer({ devnet });
   try {
-    const relay = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dir, '--chain', chain.url, '--p2p-off', '--log-level', 'warn',
+    const relay = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dir, '--chain', chain.url, '--p2p-off', '--log-level', 'error',
       '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000', 'mailboxMaxMessages=1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((resolve) => relay.on('exit', () => resolve()));
     const url = await new Promise<string>((resolve, reject) => {
@@ -298,9 +298,9 @@ async function crashCheck(log: (msg: string) => void): Promise<{ acked: number; 
       void exited.then(() => reject(new Error('relay exited before listening')));
     });
     let killed = false;
-    const { result } = spawnLoad({ url, perConn: 200, size: 1024, fetches: 0, crash: true }, (line) => {
+    const { result } = spawnLoad({ url, perConn: 100, size: 1024, fetches: 0, crash: true }, (line) => {
       // Kill in the middle of the load: after about a third of the deposits were acknowledged.
-      if (!killed && line.startsWith('acked ') && Number(line.slice(6)) >= 4096) {
+      if (!killed && line.startsWith('acked ') && Number(line.slice(6)) >= 2048) {
         killed = true;
         relay.kill('SIGKILL');
       }
@@ -337,11 +337,16 @@ export const bench: Benchmark = {
   async run(report, log) {
     const only = process.env.SATPOST_BENCH_RELAY_ONLY;
     const runs: Run[] = [
-      { sync: 'FULL', size: 1024, perConn: 250, fetches: 1000, reps: 3 },
-      { sync: 'NORMAL', size: 1024, perConn: 250, fetches: 0, reps: 3 },
+      { sync: 'FULL', size: 1024, perConn: 100, fetches: 1000, reps: 3 },
+      { sync: 'NORMAL', size: 1024, perConn: 100, fetches: 0, reps: 3 },
       { sync: 'FULL', size: 65536, perConn: 16, fetches: 0, reps: 1 },
       { sync: 'NORMAL', size: 65536, perConn: 16, fetches: 0, reps: 1 },
     ].filter((r) => !only || `${r.size / 1024}k-${r.sync}`.toLowerCase() === only.toLowerCase()) as Run[];
+    // Quick runs while profiling: SATPOST_BENCH_RELAY_REPS / SATPOST_BENCH_RELAY_PER_CONN override every run.
+    for (const r of runs) {
+      r.reps = Number(process.env.SATPOST_BENCH_RELAY_REPS ?? r.reps);
+      r.perConn = Number(process.env.SATPOST_BENCH_RELAY_PER_CONN ?? r.perConn);
+    }
     for (const r of runs) {
       const rows = await measure(r, log);
       const kib = r.size / 1024;

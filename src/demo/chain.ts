@@ -1,40 +1,40 @@
 /**
- * The two chain reads every party of the story does for itself, through its own
- * ChainBackend (Esplora over HTTP in the demo): the relay checks a funding output before it
- * stores or claims, and the recipient reads k from a confirmed claim instead of trusting
- * anyone to hand it over.
+ * What the narrator reads from the chain itself, not from any party's word: a transaction's
+ * size and fee, the contract output of a funding, the claim that spends it and the k (and r)
+ * its witness published. The devnet is in this process, so these are direct reads of the
+ * same SQLite chain every wallet and relay reaches over HTTP.
  */
 import { RawTx } from '@scure/btc-signer';
-import type { ChainBackend } from '../chain/backend.ts';
-import { bytesEqual, contractScriptPubKey, extractPreimages, type Outpoint } from '../contracts/index.ts';
-import { expected } from '../core/errors.ts';
+import { hex } from '@scure/base';
+import type { Devnet } from '../chain/devnet/devnet.ts';
+import { extractPreimages, parseContractScript } from '../contracts/index.ts';
+import { H } from '../core/hash.ts';
+import { messageIdOf } from '../core/objects/index.ts';
 import { DemoError } from './errors.ts';
+import type { TxFigure } from './narrator.ts';
 
-/**
- * Checks that `outpoint` pays exactly `amount` to the P2WSH of `script` (which the caller
- * built from terms it trusts, never from the payer's word) with at least `minConfirmations`.
- */
-export async function verifyFunding(
-  backend: ChainBackend,
-  outpoint: Outpoint,
-  script: Uint8Array,
-  amount: number,
-  minConfirmations: number,
-): Promise<{ confirmations: number }> {
-  const raw = await backend.getTx(outpoint.txid);
-  if (!raw) throw new DemoError('FUNDING_MISMATCH', expected('funding txid', 'a transaction the chain knows', outpoint.txid));
-  const out = RawTx.decode(Uint8Array.from(raw)).outputs[outpoint.vout];
-  if (!out) throw new DemoError('FUNDING_MISMATCH', expected('funding vout', 'an output of the funding transaction', outpoint.vout));
-  if (!bytesEqual(out.script, contractScriptPubKey(script))) {
-    throw new DemoError('FUNDING_MISMATCH', 'the funding output does not pay the contract the relay quoted');
-  }
-  if (Number(out.amount) !== amount) throw new DemoError('FUNDING_MISMATCH', expected('funding amount', `${amount} sats`, Number(out.amount)));
-  const [status, tip] = [await backend.getTxStatus(outpoint.txid), await backend.getTip()];
-  const confirmations = status.confirmed && status.blockHeight !== undefined ? tip.height - status.blockHeight + 1 : 0;
-  if (confirmations < minConfirmations) {
-    throw new DemoError('FUNDING_UNCONFIRMED', expected('funding confirmations', `>= ${minConfirmations}`, confirmations));
-  }
-  return { confirmations };
+/** Size and fee as the chain has them (vsize = weight / 4, rounded up as Bitcoin Core does). */
+export function txFigure(devnet: Devnet, label: string, txid: string): TxFigure {
+  const tx = devnet.getTx(txid);
+  if (!tx) throw new DemoError('STORY_MISMATCH', `the chain does not know transaction ${txid} (${label})`);
+  if (tx.fee === undefined) throw new DemoError('STORY_MISMATCH', `the chain has no fee for ${txid} (${label}): a coinbase?`);
+  return { label, txid, vsize: Math.ceil(tx.weight / 4), fee: tx.fee };
+}
+
+/** The P2WSH output of `fundingTxid` paying exactly `amount`: the contract it funds. */
+export function contractOutput(devnet: Devnet, fundingTxid: string, amount: number): { txid: string; vout: number } {
+  const tx = devnet.getTx(fundingTxid);
+  if (!tx) throw new DemoError('STORY_MISMATCH', `the chain does not know the funding ${fundingTxid}`);
+  const outputs = RawTx.decode(tx.raw).outputs;
+  const vout = outputs.findIndex((o) => o.script.length === 34 && o.script[0] === 0x00 && o.script[1] === 0x20 && Number(o.amount) === amount);
+  if (vout < 0) throw new DemoError('STORY_MISMATCH', `${fundingTxid} has no P2WSH output of ${amount} sats`);
+  return { txid: fundingTxid, vout };
+}
+
+/** The transaction spending the contract, if the chain or its mempool has one. */
+export function spenderOf(devnet: Devnet, outpoint: { txid: string; vout: number }): string | undefined {
+  const s = devnet.getOutspend(outpoint.txid, outpoint.vout);
+  return s.spent ? s.txid : undefined;
 }
 
 export interface ClaimOnChain {
@@ -45,17 +45,25 @@ export interface ClaimOnChain {
 }
 
 /**
- * Finds the confirmed transaction spending the contract at `outpoint` and returns the
- * preimages its witness published (checked against the script's hashes by extractPreimages).
+ * k (and r) from the confirmed claim of the contract at `outpoint`: the witness script is
+ * parsed as a satpost contract, its preimages checked against its own hashes
+ * (extractPreimages), and k must be the key of message `messageId` (id = H(tag || H(k))).
  */
-export async function readClaimFromChain(backend: ChainBackend, outpoint: Outpoint, script: Uint8Array): Promise<ClaimOnChain> {
-  const spend = await backend.getOutspend(outpoint.txid, outpoint.vout);
-  if (!spend.spent || spend.txid === undefined) throw new DemoError('NO_CLAIM', `contract ${outpoint.txid}:${outpoint.vout} is not spent yet`);
-  const status = await backend.getTxStatus(spend.txid);
-  if (!status.confirmed || status.blockHeight === undefined) throw new DemoError('NO_CLAIM', `the spend ${spend.txid} is not confirmed yet`);
-  const raw = await backend.getTx(spend.txid);
-  if (!raw) throw new DemoError('NO_CLAIM', `the chain does not return the spend ${spend.txid}`);
+export function readClaim(devnet: Devnet, outpoint: { txid: string; vout: number }, messageId: string): ClaimOnChain {
+  const claimTxid = spenderOf(devnet, outpoint);
+  if (claimTxid === undefined) throw new DemoError('NO_CLAIM', `contract ${outpoint.txid}:${outpoint.vout} is not spent`);
+  const status = devnet.getTxStatus(claimTxid);
+  if (!status.confirmed || status.blockHeight === undefined) throw new DemoError('NO_CLAIM', `the claim ${claimTxid} is not confirmed`);
+  const raw = devnet.getTx(claimTxid)!.raw;
+  const decoded = RawTx.decode(raw);
+  const vin = decoded.inputs.findIndex((i) => hex.encode(i.txid) === outpoint.txid && i.index === outpoint.vout);
+  const script = decoded.witnesses?.[vin]?.at(-1);
+  if (vin < 0 || script === undefined) throw new DemoError('NO_CLAIM', `${claimTxid} carries no witness script for the contract`);
+  parseContractScript(script);
   const claim = extractPreimages(raw, [script]).find((c) => c.outpoint.txid === outpoint.txid && c.outpoint.vout === outpoint.vout);
-  if (!claim) throw new DemoError('NO_CLAIM', `${spend.txid} spends the contract but not by its claim path (a refund?)`);
-  return { claimTxid: spend.txid, blockHeight: status.blockHeight, k: claim.k, ...(claim.r ? { r: claim.r } : {}) };
+  if (!claim) throw new DemoError('NO_CLAIM', `${claimTxid} spends the contract, but not by its claim path (a refund?)`);
+  if (hex.encode(messageIdOf(H(claim.k))) !== messageId) {
+    throw new DemoError('NO_CLAIM', `the k published by ${claimTxid} is not the key of message ${messageId}`);
+  }
+  return { claimTxid, blockHeight: status.blockHeight, k: claim.k, ...(claim.r ? { r: claim.r } : {}) };
 }

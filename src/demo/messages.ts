@@ -1,137 +1,170 @@
 /**
- * The two messages of the story (docs/protocol.md "One message, step by step"): the first
- * paid by Alice on delivery (sender-pays), the second paid by Carol when she chooses to read
- * it (recipient-pays). Every step is narrated; every check a party makes is made here for real.
+ * The two messages of the story (docs/protocol.md "One message, step by step"), sent and read
+ * through the Client SDK against the three relays: the first paid by Alice on delivery
+ * (sender-pays), the second paid by Carol when she chooses to read it (recipient-pays). What
+ * the SDK does not return (the quotes it weighed, the claim) is read from the relays' stores
+ * and from the chain, and checked against what the SDK did.
  */
 import { hex } from '@scure/base';
-import { buildContractScript, contractScriptPubKey, checkQuoteLocktime } from '../contracts/index.ts';
-import { H } from '../core/hash.ts';
-import { DepositCodec, type Offer, type PaymentMode } from '../core/objects/index.ts';
-import { sealEnvelope } from '../envelope/envelope.ts';
-import { fingerprintOf } from '../identity/keys.ts';
-import type { ClaimResult, ListedMessage } from './bob.ts';
-import { checkReceipt, inspect, listMailbox, readWithKeyFromChain, requestQuote } from './client.ts';
+import type { InboxEntry, SentMessage } from '../client/index.ts';
+import { messageIdOf, type PaymentMode, type Quote } from '../core/objects/index.ts';
+import { contractOutput, readClaim, spenderOf, txFigure } from './chain.ts';
 import { DemoError } from './errors.ts';
-import { sats, short } from './narrator.ts';
-import { mineAndSync, type World } from './world.ts';
+import { sats, short, type TxFigure } from './narrator.ts';
+import { issuedQuotes, pollUntil, quoteIds, type DemoRelay } from './relays.ts';
+import { mineBlock, relayAt, type World } from './world.ts';
 
-/** Bodies are offered at this size: a first Signal message (PreKey, with PQXDH's Kyber ciphertext) of a 256-byte padded text fits. */
-const OFFER_SIZE = 4096;
-const RETENTION_SECS = 7 * 86_400;
 const MAX_FEE = 10_000;
+/** Half a day: within every relay's retention ceiling (T - claim margin, in blocks of 10 minutes). */
+const RETENTION_DAYS = 0.5;
 
 export interface MessageOutcome {
   text: string;
   mode: PaymentMode;
-  amount: number;
-  funding: { txid: string; vsize: number; fee: number };
-  claim: ClaimResult;
-  claimTxid: string;
+  id: string;
+  /** The relay's price: what the contract locked. */
+  price: number;
+  /** Every quote the network returned for the offer, by relay name. */
+  quotes: { relay: string; amount: number }[];
+  storedAt: string;
+  /** The relay Carol's inbox query entered the network at. */
+  askedAt: string;
+  funding: TxFigure;
+  claim: TxFigure;
 }
 
-/** Alice's offer, Bob's quote, Alice's checks, and the sealed envelope. */
-async function offerAndSeal(w: World, text: string, mode: PaymentMode, r?: Uint8Array) {
-  const { n, alice, carol } = w;
-  const offer: Offer = {
-    offerId: w.random(16), mailbox: carol.identity.mailbox, mode, size: OFFER_SIZE, maxFee: MAX_FEE, retentionSecs: RETENTION_SECS, createdAt: w.now(),
-  };
-  n.say(`Alice offers: ${OFFER_SIZE} bytes for mailbox ${short(hex.encode(offer.mailbox))}, ${mode}, at most ${sats(MAX_FEE)}, kept 7 days`);
-  const quote = await requestQuote(w.bob, offer, { backend: w.chainOf.alice, ed: w.ed, margins: w.margins });
-  n.say(`Bob quotes ${sats(quote.amount)}, T = block ${quote.locktime}, H(k) ${short(hex.encode(quote.hk))}, contract key ${short(hex.encode(quote.contractPubkey))}`);
-  n.say('Alice checks the quote: Bob\'s Ed25519 signature verifies, it answers her offer, T is within the margins');
-  const env = await sealEnvelope({
-    sender: { identity: alice.identity, sessions: alice.sessions },
-    recipient: { peer: 'carol', identityKey: carol.identity.publicKey, ...(w.carolBundle ? { bundle: w.carolBundle } : {}) },
-    message: { kind: 'text', text },
-    hk: quote.hk, relayId: quote.relayId, mailbox: quote.mailbox, mode, ...(r ? { r } : {}), now: w.now(),
-  });
-  w.carolBundle = undefined;
-  n.say(`Alice seals: Signal body c of ${env.body.length} bytes (${env.body[0] === 3 ? 'PreKey message, PQXDH' : 'Double Ratchet message'}), sealed header of ${env.sealedHeader.length} bytes${r ? ' (with her receipt secret r)' : ''}`);
-  return { quote, env };
+interface Sent {
+  sent: SentMessage;
+  relay: DemoRelay;
+  quotes: { relay: string; amount: number }[];
 }
 
-/** Carol lists her mailbox and checks the one new message before paying anything. */
-function fetchAndInspect(w: World) {
-  const items = listMailbox(w.carol, w.bob, w.now());
-  if (items.length !== 1) throw new DemoError('BAD_RELAY_ANSWER', `expected one new message in Carol's mailbox, got ${items.length}`);
-  const item = items[0]!;
-  const { view } = inspect(w.carol, item, w.alice.identity.publicKey, w.ed);
-  w.n.say(`Carol proves she owns her mailbox (signed challenge) and fetches sealed header + blob (${item.blob.length} bytes)`);
-  w.n.say(`Carol opens the header; verified: from Alice (identity ${fingerprintOf(view.senderIdentityKey).slice(0, 23)}…), Bob's receipt covers this blob`);
-  return { item, view };
+/** Alice's SDK: offer to the network, quotes, the cheapest chosen, sealed, deposited, receipt checked. */
+async function send(w: World, text: string, mode: PaymentMode): Promise<Sent> {
+  const { n } = w;
+  const entry = relayAt(w, w.alice.contact('carol').relayHints[0]!);
+  const before = w.relays.map(quoteIds);
+  n.say(`Alice's SDK encrypts the message for Carol (Signal) and offers it to the relay network through ${entry.name}'s relay`);
+  n.say(`  (the first relay in Carol's address): ${mode}, at most ${sats(MAX_FEE)}, kept 12 hours`);
+  const sent = await w.alice.send('carol', { text }, { mode, maxFee: MAX_FEE, retentionDays: RETENTION_DAYS });
+
+  const quotes: { relay: DemoRelay; quote: Quote }[] = w.relays.flatMap((r, i) =>
+    issuedQuotes(r).filter((q) => !before[i]!.has(hex.encode(q.quoteId))).map((quote) => ({ relay: r, quote })));
+  const offers = new Set(quotes.map((q) => hex.encode(q.quote.offerId)));
+  if (quotes.length !== w.relays.length || offers.size !== 1) {
+    throw new DemoError('STORY_MISMATCH', `expected one quote from each of the ${w.relays.length} relays for one offer, got ${quotes.length} quote(s) for ${offers.size} offer(s)`);
+  }
+  n.say(`the offer (${sent.size} bytes, offer id ${short([...offers][0]!)}) spreads over gossipsub; every relay whose price fits answers with a signed quote and a fresh k:`);
+  for (const { relay, quote } of quotes) {
+    n.say(`  ${relay.name}'s relay quotes ${sats(quote.amount)}, T = block ${quote.locktime}, H(k) ${short(hex.encode(quote.hk))}`);
+  }
+  const chosen = quotes.find((q) => hex.encode(messageIdOf(q.quote.hk)) === sent.id);
+  const cheapest = [...quotes].sort((a, b) => a.quote.amount - b.quote.amount)[0]!;
+  if (!chosen || chosen.relay !== cheapest.relay || relayAt(w, sent.relay) !== chosen.relay || chosen.quote.amount !== sent.price) {
+    throw new DemoError('STORY_MISMATCH', `Alice's SDK deposited at ${sent.relay} for ${sent.price} sats; the cheapest quote was ${cheapest.relay.name}'s ${cheapest.quote.amount} sats`);
+  }
+  const name = chosen.relay.name;
+  n.say(`Alice's SDK checks each quote (Ed25519 signature, answers her offer, price <= max fee, T within the margins) and takes the cheapest: ${name}'s, ${sats(sent.price)}`);
+  n.say(`Alice's SDK seals the header for ${name} (her signature over H(c), H(k), relay, mailbox${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
+  n.say(`${name}'s relay seals c with its one-time key k: stores blob = AEAD_k(c), forgets c, and signs the storage receipt for message ${short(sent.id)}`);
+  n.say(`Alice's SDK verifies the receipt: ${name}'s signature, and it binds H(blob), H(k), H(c) and Carol's mailbox`);
+  return { sent, relay: chosen.relay, quotes: quotes.map((q) => ({ relay: q.relay.name, amount: q.quote.amount })) };
+}
+
+/** Carol's SDK: a signed mailbox query through her own relay finds the message at another one. */
+async function find(w: World, id: string): Promise<{ entry: InboxEntry; asked: DemoRelay; stored: DemoRelay }> {
+  const { n } = w;
+  const asked = relayAt(w, w.carol.relays[0]!);
+  n.say(`Carol asks her relay, ${asked.name}'s (${asked.url}): her mailbox query, signed with her identity key, enters the network there`);
+  const { entries, problems } = await w.carol.inbox();
+  if (problems.length > 0) {
+    throw new DemoError('STORY_MISMATCH', `Carol's inbox met problems: ${problems.map((p) => `${p.relay}: ${(p.error as Error).message}`).join('; ')}`);
+  }
+  const entry = entries.find((e) => e.id === id);
+  if (!entry) throw new DemoError('STORY_MISMATCH', `message ${id} is not in Carol's inbox (${entries.length} entries)`);
+  const stored = relayAt(w, entry.relay);
+  n.say(`the query travels relay to relay; ${stored.name}'s relay answers, sealed to Carol's key, that it holds message ${short(id)}`);
+  n.say(`Carol asked ${asked.name}'s relay; ${stored.name}'s relay holds it`);
+  if (stored === asked) throw new DemoError('STORY_MISMATCH', `the relay Carol asked (${asked.name}) stored the message itself: the network found nothing`);
+  n.say(`Carol's SDK fetches sealed header + blob from ${stored.url} (a signed challenge proves the mailbox is hers) and checks ${stored.name}'s quote and receipt`);
+  if (!entry.verified || entry.from !== 'alice') throw new DemoError('STORY_MISMATCH', `the message is from ${entry.from}, verified ${entry.verified}; the story expects Alice, verified`);
+  n.say(`Carol opens the sealed header; verified: from alice (Alice's signature checks, her key is the contact's), before paying anything`);
+  return { entry, asked, stored };
+}
+
+/** The claim spending the contract, once the relay has broadcast it (it may still be on its way). */
+async function claimOf(w: World, outpoint: { txid: string; vout: number }): Promise<string> {
+  let txid: string | undefined;
+  await pollUntil(() => (txid = spenderOf(w.devnet, outpoint)) !== undefined, 10_000, `a claim of ${outpoint.txid}:${outpoint.vout}`);
+  return txid!;
+}
+
+/** The confirmed claim, read back from the chain: k (and r) in its witness, k the key of this message. */
+function narrateClaimRead(w: World, outpoint: { txid: string; vout: number }, id: string, relay: string): void {
+  const c = readClaim(w.devnet, outpoint, id);
+  w.n.say(`the chain now holds k for good: the confirmed claim ${c.claimTxid} (height ${c.blockHeight}) publishes k${c.r ? ' and r' : ''},`);
+  w.n.say(`  and H(k) gives exactly message id ${short(id)}: ${relay} was paid if and only if Carol got k`);
 }
 
 export async function senderPays(w: World, text: string): Promise<MessageOutcome> {
-  const { n, alice } = w;
-  const r = w.random(32);
-  const { quote, env } = await offerAndSeal(w, text, 'sender-pays', r);
+  const { n } = w;
+  const { sent, relay, quotes } = await send(w, text, 'sender-pays');
+  if (sent.state !== 'funded' || sent.fundingTxid === undefined) throw new DemoError('STORY_MISMATCH', `message 1 is ${sent.state}, not funded`);
+  const funding = txFigure(w.devnet, 'Alice funds HTLC(H(k), H(r))', sent.fundingTxid);
+  n.tx(funding.label, funding);
+  mineBlock(w, "Alice's funding (the relay claims only against a confirmed funding)");
 
-  const payerKey = alice.wallet.contractKey(alice.wallet.nextContractKeyIndex());
-  const terms = { mode: 'sender-pays' as const, hk: quote.hk, hr: H(r), relayPubkey: quote.contractPubkey, payerPubkey: payerKey.pubkey33, locktime: quote.locktime };
-  const script = buildContractScript(terms);
-  const funding = await alice.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(script), amount: quote.amount, contractLabel: 'message 1' }] });
-  await alice.wallet.broadcast(funding.txid);
-  n.tx('Alice funds HTLC(H(k), H(r))', funding);
-  await mineAndSync(w, 'the funding');
-
-  const receiptBytes = await w.bob.deposit(
-    DepositCodec.encode({ quoteId: quote.quoteId, mailbox: quote.mailbox, sealedHeader: env.sealedHeader, body: env.body, hr: H(r), funding: { txid: funding.txid, vout: 0 } }),
-    payerKey.pubkey33,
-  );
-  checkReceipt(receiptBytes, quote, env.hc, w.ed);
-  n.say('Bob re-derives the contract from his quote, finds it funded on chain (1 confirmation), stores blob = AEAD_k(c), forgets c');
-  n.say('Bob signs the storage receipt; Alice checks it binds H(blob), H(k), H(c) and the mailbox');
-
-  const { item, view } = fetchAndInspect(w);
-  const claim = await w.bob.deliveryReceipt(item.messageId, view.header.r!);
-  n.say('Carol sends r to Bob: her delivery receipt');
-  n.tx('Bob claims, publishing k and r', claim);
-  await mineAndSync(w, 'the claim');
-
-  const read = await readWithKeyFromChain(w.carol, item, item.contract!, { backend: w.chainOf.carol, aead: w.aead });
-  alice.wallet.releaseContractOutput(funding.txid, 0);
-  n.say(`Carol reads k from the confirmed claim ${read.claim.claimTxid} at height ${read.claim.blockHeight}; H(k) matches`);
-  n.say('Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it');
-  const got = read.opened.message.kind === 'text' ? read.opened.message.text : '(a file)';
+  const { entry, asked, stored } = await find(w, sent.id);
+  const read = await w.carol.read(entry.id, { pollMs: 200, onProgress: (line) => n.say(`Carol's SDK: ${line}`) });
+  n.say(`Carol sends r to ${relay.name}'s relay: her delivery receipt; it checks H(r), claims on chain and hands k to Carol (the fast path)`);
+  const outpoint = contractOutput(w.devnet, sent.fundingTxid, sent.price);
+  const claim = txFigure(w.devnet, `${relay.name} claims, publishing k and r`, await claimOf(w, outpoint));
+  n.tx(claim.label, claim);
+  n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
+  const got = read.message.kind === 'text' ? read.message.text : '(a file)';
   n.say(`Carol reads: "${got}"`);
-  return { text: got, mode: 'sender-pays', amount: quote.amount, funding, claim, claimTxid: read.claim.claimTxid };
+  mineBlock(w, `${relay.name}'s claim`);
+  narrateClaimRead(w, outpoint, sent.id, `${relay.name}'s relay`);
+  await w.alice.syncContracts();
+  const state = w.alice.outbox().find((m) => m.id === sent.id)?.state;
+  if (state !== 'delivered') throw new DemoError('STORY_MISMATCH', `Alice's outbox says message 1 is ${state}, not delivered`);
+  n.say(`Alice's contract watcher sees k and r on chain: her outbox marks message 1 delivered`);
+  return { text: got, mode: 'sender-pays', id: sent.id, price: sent.price, quotes, storedAt: stored.name, askedAt: asked.name, funding, claim };
 }
 
 export async function recipientPays(w: World, text: string): Promise<MessageOutcome> {
-  const { n, carol } = w;
-  const { quote, env } = await offerAndSeal(w, text, 'recipient-pays');
-  const receiptBytes = await w.bob.deposit(
-    DepositCodec.encode({ quoteId: quote.quoteId, mailbox: quote.mailbox, sealedHeader: env.sealedHeader, body: env.body, hr: undefined, funding: undefined }),
-  );
-  checkReceipt(receiptBytes, quote, env.hc, w.ed);
-  n.say('Alice deposits without paying; Bob stores blob = AEAD_k(c) and signs the receipt');
+  const { n } = w;
+  const { sent, relay, quotes } = await send(w, text, 'recipient-pays');
+  if (sent.state !== 'deposited') throw new DemoError('STORY_MISMATCH', `message 2 is ${sent.state}, not deposited`);
+  n.say(`Alice pays nothing: ${relay.name}'s relay keeps the blob until Carol decides to pay ${sats(sent.price)} for k`);
 
-  const { item } = fetchAndInspect(w);
-  const contract = await carolPays(w, item);
-  const claim = await w.bob.payment(item.messageId, contract.outpoint, contract.payerPubkey);
-  n.tx('Bob claims, publishing k', claim);
-  await mineAndSync(w, 'the claim');
-
-  const read = await readWithKeyFromChain(carol, item, contract, { backend: w.chainOf.carol, aead: w.aead });
-  carol.wallet.releaseContractOutput(contract.outpoint.txid, contract.outpoint.vout);
-  n.say(`Carol reads k from the confirmed claim ${read.claim.claimTxid}; H(k) matches, the blob opens, Signal decrypts it`);
-  const got = read.opened.message.kind === 'text' ? read.opened.message.text : '(a file)';
-  n.say(`Carol reads: "${got}"`);
-  return { text: got, mode: 'recipient-pays', amount: item.terms.amount, funding: contract.funding, claim, claimTxid: read.claim.claimTxid };
-}
-
-/** Carol decides the message is worth its price and funds HTLC(H(k); Bob; refund Carol after T). */
-async function carolPays(w: World, item: ListedMessage) {
-  const { n, carol } = w;
-  checkQuoteLocktime(item.terms.locktime, (await w.chainOf.carol.getTip()).height, w.margins);
-  const payerKey = carol.wallet.contractKey(carol.wallet.nextContractKeyIndex());
-  const script = buildContractScript({
-    mode: 'recipient-pays', hk: item.hk, relayPubkey: item.terms.relayPubkey, payerPubkey: payerKey.pubkey33, locktime: item.terms.locktime,
+  const { entry, asked, stored } = await find(w, sent.id);
+  n.say(`Carol's inbox lists it at ${sats(entry.price)}; she decides to pay to read it`);
+  let funding: TxFigure | undefined;
+  const read = await w.carol.read(entry.id, {
+    maxPrice: entry.price,
+    pollMs: 200,
+    onProgress: (line) => {
+      n.say(`Carol's SDK: ${line}`);
+      // The SDK broadcast the funding and waits for the depth the relay needs: the demo mines it.
+      if (funding === undefined && /to confirm/.test(line)) {
+        const pending = w.devnet.mempoolTxids();
+        if (pending.length !== 1) throw new DemoError('STORY_MISMATCH', `expected Carol's funding alone in the mempool, found ${pending.length} transactions`);
+        funding = txFigure(w.devnet, 'Carol funds HTLC(H(k))', pending[0]!);
+        n.tx(funding.label, funding);
+        mineBlock(w, "Carol's payment");
+      }
+    },
   });
-  n.say(`Carol decides to pay ${sats(item.terms.amount)} to read it`);
-  const funding = await carol.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(script), amount: item.terms.amount, contractLabel: 'message 2' }] });
-  await carol.wallet.broadcast(funding.txid);
-  n.tx('Carol funds HTLC(H(k))', funding);
-  await mineAndSync(w, "Carol's payment");
-  return { script, outpoint: { txid: funding.txid, vout: 0 }, payerPubkey: payerKey.pubkey33, funding };
+  if (funding === undefined) throw new DemoError('STORY_MISMATCH', "Carol's SDK read message 2 without waiting for its payment to confirm");
+  n.say(`Carol's SDK sends the payment notice; ${relay.name}'s relay re-derives the contract from its quote, finds it confirmed, claims and hands k over`);
+  const outpoint = contractOutput(w.devnet, funding.txid, sent.price);
+  const claim = txFigure(w.devnet, `${relay.name} claims, publishing k`, await claimOf(w, outpoint));
+  n.tx(claim.label, claim);
+  n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
+  const got = read.message.kind === 'text' ? read.message.text : '(a file)';
+  n.say(`Carol reads: "${got}"`);
+  mineBlock(w, `${relay.name}'s claim`);
+  narrateClaimRead(w, outpoint, sent.id, `${relay.name}'s relay`);
+  return { text: got, mode: 'recipient-pays', id: sent.id, price: sent.price, quotes, storedAt: stored.name, askedAt: asked.name, funding, claim };
 }

@@ -1,46 +1,44 @@
 /**
- * The whole story on the embedded chain, in one process: a devnet served over Esplora HTTP,
- * Alice and Carol with their own data directories, Bob the relay, two messages, one paid by
- * each mode, and the exact sats accounting. `runDemo` leaves nothing running: every server,
- * database and wallet it opened is closed before it returns or throws. The caller owns `dir`.
+ * The whole story over the real parts, in one process: a devnet served as an Esplora API on
+ * 127.0.0.1, three relay daemons joined in a libp2p relay network, Alice and Carol through
+ * the Client SDK with their own data directories, two messages (one per payment mode), and
+ * the exact sats accounting from wallet balances. `runDemo` leaves nothing running: every
+ * relay, server, client and database it opened is closed before it returns or throws. The
+ * caller owns `dir`.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { hex } from '@scure/base';
 import { Devnet } from '../chain/devnet/devnet.ts';
-import { startDevnetServer, type DevnetServer } from '../chain/devnet/server.ts';
-import { EsploraBackend } from '../chain/esplora/backend.ts';
-import { bytesEqual } from '../core/hash.ts';
+import { startDevnetServer } from '../chain/devnet/server.ts';
+import { Client } from '../client/index.ts';
+import { NETWORKS } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
-import { nodeAead } from '../crypto/aead-node.ts';
-import { nodeEd25519 } from '../crypto/ed25519-node.ts';
-import { decodeAddress, encodeAddress } from '../identity/address.ts';
-import { verifyBundle } from '../identity/bundle.ts';
-import { fingerprintOf } from '../identity/keys.ts';
-import type { Wallet } from '../wallet/index.ts';
-import { DEVNET_RELAY_POLICY, DemoRelay } from './bob.ts';
+import { decodeAddress } from '../identity/address.ts';
+import { addressToScript } from '../wallet/index.ts';
 import { DemoError } from './errors.ts';
 import { recipientPays, senderPays, type MessageOutcome } from './messages.ts';
 import { Narrator, sats, type LineSink, type TxFigure } from './narrator.ts';
-import { createPerson, createWallet, type Person } from './people.ts';
-import { holdings, mineAndSync, type World } from './world.ts';
+import { RELAY_SPECS, multiaddrOf, networkFormed, peerCount, pollUntil, relayHoldings, startDemoRelay, type DemoRelay } from './relays.ts';
+import { holdings, mineBlock, relayAt, type World } from './world.ts';
 
 export const MESSAGE_1 = 'Hi Carol, the keys are under the blue pot. -- Alice';
 export const MESSAGE_2 = 'PS: the cat eats at seven.';
 /** What the faucet gives Alice and Carol each. */
 export const FUNDING_SATS = 100_000;
 /**
- * Passphrase hardening of the demo's throw-away wallets and identities: 2^14 instead of the
- * default 2^17, so five unlocks cost milliseconds on a busy machine. Real data dirs keep the default.
+ * Passphrase hardening of the demo's throw-away identities and wallets: 2^14 instead of the
+ * default 2^17, so the unlocks cost milliseconds on a busy machine. Real data dirs keep the default.
  */
-const DEMO_SCRYPT: ScryptParams = { log2N: 14, r: 8, p: 1 };
-/** Bob is in-process; this names him in quotes and address hints until the relay daemon serves him. */
-const BOB_URL = 'http://bob.relay.invalid/';
+export const DEMO_SCRYPT: ScryptParams = { log2N: 14, r: 8, p: 1 };
+/** The demo's throw-away passphrases (tests reopen the data dirs with them). */
+export const userPassphrase = (name: string): string => `${name} demo passphrase`;
+/** How long the three relays may take to connect and form the mesh on a busy machine. */
+const NETWORK_TIMEOUT_MS = 30_000;
 
 export interface Accounting {
   alicePaid: number;
   carolPaid: number;
-  bobEarned: number;
+  /** By relay name: what its wallet gained (it started empty). */
+  relayEarned: Record<string, number>;
   /** Every fee of the four transactions. */
   fees: number;
 }
@@ -48,6 +46,7 @@ export interface Accounting {
 export interface DemoResult {
   chainUrl: string;
   carolAddress: string;
+  relays: { name: string; url: string; price: number }[];
   messages: MessageOutcome[];
   txs: TxFigure[];
   accounting: Accounting;
@@ -58,6 +57,8 @@ export interface DemoOptions {
   /** An empty directory for every data dir of the story (the caller removes it). */
   dir: string;
 }
+
+export const SHUTDOWN_LINE = 'shut down: clients, relays, devnet server and chain closed';
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const n = new Narrator(opts.out);
@@ -75,7 +76,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   return result;
 }
 
-/** Runs every closer in reverse order (wallets and databases, then the server, then its chain), even if one fails. */
+/** Runs every closer in reverse order of opening (clients, relays, server, chain), even if one fails. */
 async function closeAll(n: Narrator, closers: (() => unknown)[]): Promise<unknown[]> {
   const failures: unknown[] = [];
   for (const close of closers.reverse()) {
@@ -86,7 +87,7 @@ async function closeAll(n: Narrator, closers: (() => unknown)[]): Promise<unknow
     }
   }
   n.raw('');
-  n.raw(failures.length === 0 ? 'shut down: devnet server closed, every wallet and database closed' : `shut down with ${failures.length} failed close(s)`);
+  n.raw(failures.length === 0 ? SHUTDOWN_LINE : `shut down with ${failures.length} failed close(s)`);
   return failures;
 }
 
@@ -94,91 +95,135 @@ async function story(opts: DemoOptions, n: Narrator, closers: (() => unknown)[])
   n.step('The chain: an embedded Bitcoin devnet (regtest rules), served as an Esplora API');
   const devnet = Devnet.open({ path: join(opts.dir, 'chain', 'devnet.sqlite') });
   closers.push(() => devnet.close());
-  const server: DevnetServer = await startDevnetServer({ devnet });
+  const server = await startDevnetServer({ devnet });
   closers.push(() => server.close());
-  n.say(`devnet listening on ${server.url} (tip height ${devnet.tip().height}); every wallet below talks to it over HTTP`);
-  const chain = () => new EsploraBackend({ baseUrl: server.url, network: 'regtest' });
-  const chainOf = { alice: chain(), carol: chain(), bob: chain() };
+  n.say(`devnet listening on ${server.url} (tip height ${devnet.tip().height}); every wallet and relay below talks to it over HTTP`);
 
-  const now = () => Date.now();
-  const alice = createPerson({ root: opts.dir, name: 'Alice', backend: chainOf.alice, scrypt: DEMO_SCRYPT, now: now() });
-  closers.push(() => alice.close());
-  const carol = createPerson({ root: opts.dir, name: 'Carol', backend: chainOf.carol, scrypt: DEMO_SCRYPT, now: now() });
-  closers.push(() => carol.close());
-  const bobWallet = createWallet({ dir: join(opts.dir, 'bob'), name: 'Bob', backend: chainOf.bob, scrypt: DEMO_SCRYPT });
-  closers.push(() => bobWallet.close());
-  const random = (len: number) => new Uint8Array(randomBytes(len));
-  const ed = nodeEd25519();
-  const bob = new DemoRelay({ wallet: bobWallet, backend: chainOf.bob, url: BOB_URL, nodeSecret: random(32), ed, aead: nodeAead, random, now });
-  n.say(`Alice, Carol and Bob create BIP84 wallets, each in its own data directory under ${opts.dir}`);
-  n.say(`Bob is a relay in this process (node id ${hex.encode(bob.relayId).slice(0, 16)}…); the networked relay daemon and the relay network come next`);
-  const w: World = { n, devnet, chainOf, alice, carol, bob, bobWallet, ed, aead: nodeAead, random, now, margins: DEVNET_RELAY_POLICY };
+  const relays = await startNetwork(opts.dir, server.url, n, closers);
+  const w = await startUsers(opts.dir, server.url, devnet, relays, n, closers);
+  const before = { alice: await holdings(w.alice), carol: await holdings(w.carol) };
+  n.say(`balances: Alice ${sats(before.alice)}, Carol ${sats(before.carol)}; the relays' wallets are empty`);
+  if (before.alice !== FUNDING_SATS || before.carol !== FUNDING_SATS) throw new DemoError('ACCOUNTING_MISMATCH', 'the wallets do not hold what the faucet paid');
 
-  for (const p of [alice, carol]) {
-    const addr = p.wallet.newReceiveAddress();
-    n.say(`the faucet pays ${p.name} ${sats(FUNDING_SATS)} at ${addr.address}: txid ${devnet.faucet(addr.script, FUNDING_SATS)}`);
-  }
-  await mineAndSync(w, 'both faucet payments');
-  const before = { alice: holdings(alice.wallet), carol: holdings(carol.wallet), bob: holdings(bobWallet) };
-  n.say(`balances: Alice ${sats(before.alice)}, Carol ${sats(before.carol)}, Bob ${sats(before.bob)}`);
-  if (before.alice !== FUNDING_SATS || before.carol !== FUNDING_SATS || before.bob !== 0) {
-    throw new DemoError('ACCOUNTING_MISMATCH', 'the wallets do not hold what the faucet paid');
-  }
-
-  const carolAddress = keyExchange(w);
-
-  n.step('Message 1, sender-pays: Alice pays Bob on delivery');
+  const carolAddress = await keyExchange(w);
+  n.step('Message 1, sender-pays: Alice pays the relay on delivery');
   const m1 = await senderPays(w, MESSAGE_1);
-  n.step('Message 2, recipient-pays: Carol pays Bob to read it');
+  n.step('Message 2, recipient-pays: Carol pays the relay to read it');
   const m2 = await recipientPays(w, MESSAGE_2);
 
   n.step('Summary');
-  const accounting = account(w, before, [m1, m2]);
   for (const t of n.txs) n.say(`${t.label.padEnd(32)} ${t.txid}  ${String(t.vsize).padStart(4)} vB  fee ${sats(t.fee)}`);
-  n.say(`Alice paid ${sats(accounting.alicePaid)} = contract ${sats(m1.amount)} + funding fee ${sats(m1.funding.fee)}`);
-  n.say(`Carol paid ${sats(accounting.carolPaid)} = contract ${sats(m2.amount)} + funding fee ${sats(m2.funding.fee)}`);
-  n.say(`Bob earned ${sats(accounting.bobEarned)} = contracts ${sats(m1.amount + m2.amount)} - claim fees ${sats(m1.claim.fee + m2.claim.fee)}`);
-  n.say(`miners got ${sats(accounting.fees)} in fees; nothing was created or lost`);
+  const accounting = await account(w, server.url, before, [m1, m2]);
+  n.say(`Alice paid ${sats(accounting.alicePaid)} = price ${sats(m1.price)} + funding fee ${sats(m1.funding.fee)} (message 1)`);
+  n.say(`Carol paid ${sats(accounting.carolPaid)} = price ${sats(m2.price)} + funding fee ${sats(m2.funding.fee)} (message 2)`);
+  for (const r of relays) {
+    const mine = [m1, m2].filter((m) => m.storedAt === r.name);
+    const why = mine.length === 0 ? 'quoted, never the cheapest' : `prices ${sats(sum(mine.map((m) => m.price)))} - claim fees ${sats(sum(mine.map((m) => m.claim.fee)))}`;
+    n.say(`${r.name}'s relay earned ${sats(accounting.relayEarned[r.name]!)} (${why})`);
+  }
+  n.say(`miners got ${sats(accounting.fees)} in fees; paid = earned + fees, to the sat: nothing was created or lost`);
   n.say(`message 1 (sender-pays):    "${m1.text}"`);
   n.say(`message 2 (recipient-pays): "${m2.text}"`);
-  return { chainUrl: server.url, carolAddress, messages: [m1, m2], txs: [...n.txs], accounting };
+  return {
+    chainUrl: server.url, carolAddress, relays: relays.map((r) => ({ name: r.name, url: r.url, price: r.config.priceBaseSats })),
+    messages: [m1, m2], txs: [...n.txs], accounting,
+  };
 }
 
-/** Carol publishes her prekeys at Bob and shares her address; Alice decodes it and checks the bundle. */
-function keyExchange(w: World): string {
-  const { n, alice, carol, bob } = w;
+/** Relay 1 alone, then 2 and 3 bootstrapping from its multiaddr; waits until the mesh is whole. */
+async function startNetwork(root: string, chainUrl: string, n: Narrator, closers: (() => unknown)[]): Promise<DemoRelay[]> {
+  n.step('The relay network: three relay daemons, each with its own wallet, store and libp2p node');
+  const relays: DemoRelay[] = [];
+  for (const spec of RELAY_SPECS) {
+    const bootstrap = relays.length === 0 ? [] : [multiaddrOf(relays[0]!)];
+    const r = await startDemoRelay(spec, { root, chainUrl, bootstrap, scrypt: DEMO_SCRYPT });
+    closers.push(() => r.handle.stop());
+    relays.push(r);
+    const price = `price ${sats(spec.priceBaseSats)} + ${r.config.pricePerKibSats}/KiB + ${r.config.pricePerDaySats}/day`;
+    n.say(`${r.name}'s relay listening on ${r.url}, libp2p ${multiaddrOf(r)}`);
+    n.say(`  ${price}; ${bootstrap.length === 0 ? 'it starts the network' : `bootstraps from ${relays[0]!.name}'s multiaddr`}; peers now: ${peerCount(r)}`);
+  }
+  const ms = await pollUntil(() => networkFormed(relays), NETWORK_TIMEOUT_MS, 'the relay mesh (all connected, topology exchanged, offer mesh spanning)');
+  n.say(`the relays found each other in ${(ms / 1000).toFixed(1)} s: ${relays.map((r) => `${r.name} ${peerCount(r)} peers`).join(', ')};`);
+  n.say('  topology announcements exchanged and the gossipsub offer mesh spans all three');
+  return relays;
+}
+
+/** Alice and Carol through the SDK, each in her own data directory, funded by the faucet. */
+async function startUsers(root: string, chainUrl: string, devnet: Devnet, relays: DemoRelay[], n: Narrator, closers: (() => unknown)[]): Promise<World> {
+  n.step('Alice and Carol: the Client SDK, each with her own data directory, identity and wallet');
+  const make = async (name: string, relay: DemoRelay) => {
+    const { client } = await Client.init({
+      dir: join(root, name.toLowerCase()), passphrase: userPassphrase(name), network: 'regtest', chainUrl, relays: [relay.url], scrypt: DEMO_SCRYPT,
+    });
+    closers.push(() => client.close());
+    n.say(`${name}: data dir ${client.dataDir}, her relay ${relay.name}'s (${relay.url})`);
+    return client;
+  };
+  const alice = await make('Alice', relays[0]!);
+  const carol = await make('Carol', relays[1]!);
+  n.say(`(throw-away identities: the passphrase key derivation is scrypt 2^${DEMO_SCRYPT.log2N}, not the default 2^17)`);
+  const w: World = { n, devnet, relays, alice, carol };
+  for (const [name, c] of [['Alice', alice], ['Carol', carol]] as const) {
+    const addr = c.walletAddress();
+    n.say(`the faucet pays ${name} ${sats(FUNDING_SATS)} at ${addr}: txid ${devnet.faucet(addressToScript(addr, NETWORKS.regtest), FUNDING_SATS)}`);
+  }
+  mineBlock(w, 'both faucet payments');
+  return w;
+}
+
+/** Carol publishes her prekey bundle at her relay and shares her address; Alice adds her. */
+async function keyExchange(w: World): Promise<string> {
+  const { n, alice, carol } = w;
   n.step('Key exchange: Carol publishes her Signal prekeys and her shareable address');
-  bob.publishBundle(carol.prekeys.buildBundle(w.now()));
-  const carolAddress = encodeAddress({ network: 'regtest', identityKey: carol.identity.publicKey, relayHints: [bob.url] });
-  n.say(`Carol's address: ${carolAddress}`);
-  n.say(`Carol's identity fingerprint: ${fingerprintOf(carol.identity.publicKey)}`);
-  const decoded = decodeAddress(carolAddress, { expectNetwork: 'regtest' });
-  const bundle = bob.fetchBundle(decoded.mailbox);
-  verifyBundle(bundle, decoded.mailbox);
-  if (!bytesEqual(bundle.identityKey, decoded.identityKey)) throw new DemoError('BAD_RELAY_ANSWER', "the fetched bundle is not Carol's");
-  w.carolBundle = bundle;
-  n.say(`Alice decodes the address (checksum, mailbox = H(identity key)) and fetches Carol's bundle from ${decoded.relayHints[0]}`);
-  n.say(`Alice verifies the bundle: signed prekey, Kyber prekeys and ${bundle.oneTimePreKeys.length} one-time prekey signed by Carol's identity key`);
-  n.say(`Carol knows Alice's identity too (fingerprint ${fingerprintOf(alice.identity.publicKey)})`);
-  return carolAddress;
+  const published = await carol.publish();
+  for (const p of published.relays) {
+    if (p.error) throw new DemoError('STORY_MISMATCH', `Carol's prekeys were refused by ${p.url}: ${p.error.message}`);
+    n.say(`Carol publishes her prekey bundle at ${relayAt(w, p.url).name}'s relay: signed prekey, ${p.oneTimePreKeys} one-time prekeys, ${p.kyberPreKeys} Kyber prekeys`);
+  }
+  const address = carol.address();
+  const hints = decodeAddress(address, { expectNetwork: 'regtest' }).relayHints;
+  n.say(`Carol's address: ${address}`);
+  n.say(`  (bech32m: her identity key and her relay ${hints.map((h) => relayAt(w, h).name).join(', ')}; fingerprint ${carol.fingerprint().slice(0, 23)}…)`);
+  await alice.addContact('carol', address);
+  await carol.addContact('alice', alice.address());
+  n.say("Alice adds her as contact \"carol\" (checksum, mailbox = H(identity key)); Carol adds Alice from Alice's address");
+  n.say("On the first message Alice's SDK fetches Carol's bundle from that relay and checks Carol's signatures on it (PQXDH session)");
+  return address;
 }
 
-/** The exact sats: each payer's loss is its contract plus its funding fee; Bob's gain, the contracts less his claim fees. */
-function account(w: World, before: { alice: number; carol: number; bob: number }, [m1, m2]: [MessageOutcome, MessageOutcome]): Accounting {
-  const wallets: [string, Wallet, number, number][] = [
-    ['Alice paid', w.alice.wallet, before.alice - holdings(w.alice.wallet), m1.amount + m1.funding.fee],
-    ['Carol paid', w.carol.wallet, before.carol - holdings(w.carol.wallet), m2.amount + m2.funding.fee],
-    ['Bob earned', w.bobWallet, holdings(w.bobWallet) - before.bob, m1.claim.amount + m2.claim.amount],
+/**
+ * The exact sats from wallet balances: each payer's loss is its contract plus its funding
+ * fee; each relay's gain, the contracts it claimed less its claim fees; and losses = gains + fees.
+ * The relays are stopped first and their wallets read back from disk.
+ */
+async function account(w: World, chainUrl: string, before: { alice: number; carol: number }, [m1, m2]: [MessageOutcome, MessageOutcome]): Promise<Accounting> {
+  const alicePaid = before.alice - (await holdings(w.alice));
+  const carolPaid = before.carol - (await holdings(w.carol));
+  const checks: [string, number, number][] = [
+    ['Alice paid', alicePaid, m1.price + m1.funding.fee],
+    ['Carol paid', carolPaid, m2.price + m2.funding.fee],
   ];
-  for (const [what, , got, want] of wallets) {
+  for (const r of w.relays) await r.handle.stop();
+  w.n.say('the relays stop; each relay wallet is reopened from its data dir and synced with the chain');
+  const relayEarned: Record<string, number> = {};
+  for (const r of w.relays) {
+    relayEarned[r.name] = await relayHoldings(r, chainUrl);
+    const claimed = [m1, m2].filter((m) => m.storedAt === r.name);
+    checks.push([`${r.name}'s relay earned`, relayEarned[r.name]!, sum(claimed.map((m) => m.price - m.claim.fee))]);
+  }
+  for (const [what, got, want] of checks) {
     if (got !== want) throw new DemoError('ACCOUNTING_MISMATCH', `${what}: the wallet says ${got} sats, the transactions say ${want}`);
   }
-  for (const p of [w.alice, w.carol] as Person[]) {
-    if (p.wallet.balance().lockedInContracts !== 0) throw new DemoError('ACCOUNTING_MISMATCH', `${p.name} still counts sats in contracts`);
+  for (const [name, c] of [['Alice', w.alice], ['Carol', w.carol]] as const) {
+    if ((await c.balance()).lockedInContracts !== 0) throw new DemoError('ACCOUNTING_MISMATCH', `${name} still counts sats in contracts`);
   }
   const fees = m1.funding.fee + m2.funding.fee + m1.claim.fee + m2.claim.fee;
-  const [alicePaid, carolPaid, bobEarned] = wallets.map((x) => x[2]) as [number, number, number];
-  if (alicePaid + carolPaid !== bobEarned + fees) throw new DemoError('ACCOUNTING_MISMATCH', 'sats paid and earned do not add up to the fees');
-  return { alicePaid, carolPaid, bobEarned, fees };
+  const earned = sum(Object.values(relayEarned));
+  if (alicePaid + carolPaid !== earned + fees) {
+    throw new DemoError('ACCOUNTING_MISMATCH', `paid ${alicePaid + carolPaid} sats, earned ${earned} + fees ${fees}: they do not add up`);
+  }
+  return { alicePaid, carolPaid, relayEarned, fees };
 }
 
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);

@@ -7,6 +7,7 @@
  * within its budget, and returns the union. Answers are sealed (libsignal HPKE) to Carol's
  * identity key, so relays on the path learn that M was queried and nothing of what M holds.
  */
+import { setMaxListeners } from 'node:events';
 import { PublicKey } from '@signalapp/libsignal-client';
 import type { PeerId } from '@libp2p/interface';
 import { bytesEqual } from '../core/hash.ts';
@@ -101,6 +102,8 @@ export class QueryService extends EventTarget {
 
   async start(): Promise<void> {
     this.lifetime = new AbortController();
+    // Every query in flight listens on the lifetime signal: many at once are normal here.
+    setMaxListeners(0, this.lifetime.signal);
     await serve(this.opts.node.libp2p, QUERY_PROTOCOL, MAX_QUERY_REQUEST, (req, from) => this.onRequest(req, from));
   }
 

@@ -14,6 +14,7 @@ import { forwardingTree, type ForwardingTree, type Topology } from './tree.ts';
 import { MAX_NEIGHBOURS, MAX_ORIGIN_ADDRS, TOPOLOGY_TOPIC, TopologyAnnouncementCodec, type TopologyAnnouncement } from './wire.ts';
 
 const MAX_PARALLEL_DIALS = 2;
+const DIAL_TIMEOUT_MS = 10_000;
 
 export interface TopologyServiceOptions {
   node: RelayNode;
@@ -221,17 +222,25 @@ export class TopologyService extends EventTarget {
     for (const [id, e] of candidates) {
       if (missing-- <= 0) break;
       this.dialling.add(id);
-      void this.dial(e.addrs).finally(() => {
+      // Free the slot even if a dial never settles (seen with crossing dials), or topping up stalls.
+      let freed = false;
+      const free = (): void => {
+        if (freed) return;
+        freed = true;
+        clearTimeout(guard);
         this.dialling.delete(id);
         this.topUp();
-      });
+      };
+      const guard = setTimeout(free, DIAL_TIMEOUT_MS + 1000);
+      guard.unref?.();
+      void this.dial(e.addrs).finally(free);
     }
   }
 
   private async dial(addrs: string[]): Promise<void> {
     // One address is enough on the networks relays run on; a failed dial is just skipped.
     try {
-      await this.opts.node.connect(addrs[0]!, AbortSignal.timeout(10_000));
+      await this.opts.node.connect(addrs[0]!, AbortSignal.timeout(DIAL_TIMEOUT_MS));
       this.counters.dialled++;
     } catch {
       return;

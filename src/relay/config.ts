@@ -46,6 +46,12 @@ export interface RelayConfig {
   sweepIntervalSecs: number;
   streamMaxInFlight: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  // Payment channels (src/relay/channels.ts)
+  channelMinCapacitySats: number;
+  channelMaxCapacitySats: number;
+  channelMinBlocks: number;
+  channelMaxBlocks: number;
+  channelMaxFeeRate: number;
   // Relay network (src/relay/network.ts)
   p2p: boolean;
   p2pPort: number;
@@ -103,6 +109,11 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   sweepIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'how often expired messages, keys and quotes are deleted' },
   streamMaxInFlight: { kind: 'int', min: 1, max: 100000, unit: 'requests', doc: 'unanswered requests allowed per WebSocket connection' },
   logLevel: { kind: 'level', unit: 'level', doc: 'pino log level' },
+  channelMinCapacitySats: { kind: 'int', min: 1, max: 21e14, unit: 'sats', doc: 'smallest channel capacity accepted' },
+  channelMaxCapacitySats: { kind: 'int', min: 1, max: 21e14, unit: 'sats', doc: 'largest channel capacity accepted' },
+  channelMinBlocks: { kind: 'int', min: 1, max: 1_000_000, unit: 'blocks', doc: 'shortest channel life accepted: T_ch - tip at open' },
+  channelMaxBlocks: { kind: 'int', min: 1, max: 1_000_000, unit: 'blocks', doc: 'longest channel life accepted: T_ch - tip at open' },
+  channelMaxFeeRate: { kind: 'int', min: 1, max: 100_000, unit: 'sat/vB', doc: 'highest commitment fee rate a channel may fix' },
   p2p: { kind: 'bool', unit: 'true|false', doc: 'join the relay network (libp2p); false (--p2p-off): a standalone relay, /v1/offer and /v1/mailbox/query answer P2P_OFF' },
   p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
@@ -147,6 +158,11 @@ export const DEFAULTS: RelayConfig = {
   sweepIntervalSecs: 60,
   streamMaxInFlight: 256,
   logLevel: 'info',
+  channelMinCapacitySats: 10_000,
+  channelMaxCapacitySats: 100_000_000,
+  channelMinBlocks: 144,
+  channelMaxBlocks: 4032,
+  channelMaxFeeRate: 1000,
   p2p: true,
   p2pPort: 0,
   bootstrap: [],
@@ -258,6 +274,12 @@ export function finish(cfg: RelayConfig): RelayConfig {
   if (out.bodyLimitBytes === 0) out.bodyLimitBytes = out.maxMessageBytes + MAX_SEALED_HEADER + 8192;
   if (out.bodyLimitBytes < out.maxMessageBytes) {
     throw new RelayError('BAD_CONFIG', expected('bodyLimitBytes', `>= maxMessageBytes (${out.maxMessageBytes})`, out.bodyLimitBytes));
+  }
+  if (out.channelMinCapacitySats > out.channelMaxCapacitySats) {
+    throw new RelayError('BAD_CONFIG', expected('channelMinCapacitySats', `<= channelMaxCapacitySats (${out.channelMaxCapacitySats})`, out.channelMinCapacitySats));
+  }
+  if (out.channelMinBlocks > out.channelMaxBlocks) {
+    throw new RelayError('BAD_CONFIG', expected('channelMinBlocks', `<= channelMaxBlocks (${out.channelMaxBlocks})`, out.channelMinBlocks));
   }
   if (out.claimMarginBlocks >= out.lockBlocks) {
     throw new RelayError('BAD_CONFIG', expected('claimMarginBlocks', `< lockBlocks (${out.lockBlocks})`, out.claimMarginBlocks));

@@ -28,6 +28,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { RelayService } from './service.ts';
 import { RelayStore } from './store.ts';
 import { StreamServer } from './ws.ts';
+import { ChannelPayments, RelayChannelService, registerChannelRoutes } from './channels.ts';
 
 export interface RelayOverrides {
   /** Relay network timing for tests (gossipsub heartbeat, announcement debounce). */
@@ -50,6 +51,8 @@ export interface RelayHandle {
   service: RelayService;
   store: RelayStore;
   payments: Payments;
+  /** Payment channels (undefined without a chain backend). */
+  channels: RelayChannelService | undefined;
   /** The relay network (network.enabled is false with p2p off). */
   network: RelayNetwork;
   stop(): Promise<void>;
@@ -91,22 +94,29 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       onProblem: (p) => log.warn({ contract: p.id, err: p.error }, 'contract watcher problem'),
     })
     : new NoPayments());
+  // Payment channels need the chain (fundings, deadlines); their book is in the wallet's party file.
+  const channels = backend && !o.payments ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, ...(o.now ? { now: o.now } : {}) }) : undefined;
+  const paid: Payments = channels ? new ChannelPayments(payments, channels) : payments;
   const metrics = new RelayMetrics(store, payments);
+  channels?.registerMetrics(metrics.registry);
   const limiter = new RateLimiter(config.rateLimitBurst, config.rateLimitPerSec);
   const service = new RelayService({
-    config, store, nodeSecret, ed: nodeEd25519(), aead: nodeAead, contractKeys: wallet.keys, chain, payments, metrics,
+    config, store, nodeSecret, ed: nodeEd25519(), aead: nodeAead, contractKeys: wallet.keys, chain, payments: paid, metrics,
     ...(o.now ? { now: o.now } : {}),
   });
   // Resume every pending contract before taking requests; an unreachable chain is retried at the next tip.
   await payments.start().catch((err: unknown) => log.warn({ err }, 'contract watcher: first pass failed'));
+  await channels?.start().catch((err: unknown) => log.warn({ err }, 'channel watcher: first pass failed'));
   const network = new RelayNetwork({ config, nodeSecret, service, store, metrics, log, ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}) });
-  const app = await buildHttp({ config, service, metrics, limiter, log, infoExtra: () => ({ p2p: network.info() }) });
+  const app = await buildHttp({ config, service, metrics, limiter, log, infoExtra: () => ({ p2p: network.info(), ...(channels ? { channels: channels.terms() } : {}) }) });
+  registerChannelRoutes(app, channels, store);
   registerNetworkRoutes(app, network);
   registerPrekeyRoutes(app, new RelayPrekeys(store.db, store.writer, o.now));
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (cause) {
     await payments.stop();
+    await channels?.stop();
     store.db.close();
     wallet.close();
     throw new RelayError('BAD_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`, { cause });
@@ -121,13 +131,14 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     } catch (cause) {
       await app.close();
       await payments.stop();
+      await channels?.stop();
       await store.close();
       wallet.close();
       throw new RelayError('BAD_CONFIG', `cannot start the relay network: ${(cause as Error).message}`, { cause });
     }
   }
   const bound = { ...config, port };
-  const stream = new StreamServer(app.server, { config: bound, service, limiter, log });
+  const stream = new StreamServer(app.server, { config: bound, service, limiter, log, ...(channels ? { channels, store } : {}) });
 
   let sweeping: Promise<unknown> = Promise.resolve();
   const sweeper = setInterval(() => {
@@ -149,6 +160,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       await sweeping;
       await store.writer.drain();
       await payments.stop();
+      await channels?.stop();
       await stream.close();
       await network.stop();
       await app.close();
@@ -156,5 +168,5 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       wallet.close();
       log.info('relay stopped');
     })());
-  return { url, port, service, store, payments, network, stop };
+  return { url, port, service, store, payments, channels, network, stop };
 }

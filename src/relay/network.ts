@@ -151,7 +151,8 @@ export class RelayNetwork {
     return { enabled: true, peerId: r.node.peerId.toString(), multiaddrs: r.node.multiaddrs().map(String) };
   }
 
-  private need(): Running {
+  /** Throws P2P_OFF unless the network runs (checked before a body is even decoded). */
+  need(): Running {
     if (this.running === undefined) throw new RelayError('P2P_OFF', 'this relay does not take part in the relay network (p2p is off)');
     return this.running;
   }
@@ -275,6 +276,7 @@ function intParam(what: string, v: string, min: number, max: number): number {
 /** POST /v1/offer and POST /v1/mailbox/query (see the top of this file). */
 export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwork): void {
   app.post('/v1/offer', async (req) => {
+    network.need();
     const q = req.query as { expected?: string; windowMs?: string };
     const quotes = await network.offer(decode(OfferCodec, req.body), {
       ...(q.expected !== undefined ? { expected: intParam('expected', q.expected, 1, 256) } : {}),
@@ -283,6 +285,7 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
     return { quotes: quotes.map((q) => hex.encode(QuoteCodec.encode(q))) };
   });
   app.post('/v1/mailbox/query', async (req) => {
+    network.need();
     const answers = await network.query(decode(MailboxQueryCodec, req.body));
     return { answers: answers.map((a) => hex.encode(a)) };
   });

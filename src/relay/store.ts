@@ -254,16 +254,19 @@ export class RelayStore {
    */
   putMessage(m: MessageRow, quota: { maxCount: number; maxBytes: number }): Promise<{ inserted: boolean; row: MessageRow }> {
     return this.writer.submit(() => {
-      const existing = this.stmt.byQuote.get(m.quoteId) as RawMessage | undefined;
-      if (existing !== undefined) return { inserted: false, row: toMessage(existing) };
+      // The insert itself detects an earlier message for the quote (ON CONFLICT DO NOTHING):
+      // no lookup on the common path.
+      const earlier = () => ({ inserted: false, row: toMessage(this.stmt.byQuote.get(m.quoteId) as RawMessage) });
       const usage = this.mailboxUsage(m.mailbox);
       if (usage.count + 1 > quota.maxCount || usage.bytes + m.blob.length > quota.maxBytes) {
+        if (this.stmt.byQuote.get(m.quoteId) !== undefined) return earlier();
         throw new RelayError('MAILBOX_QUOTA_FULL', `mailbox holds ${usage.count} messages and ${usage.bytes} bytes; limits ${quota.maxCount} and ${quota.maxBytes}`);
       }
-      this.stmt.insertMessage.run(
+      const { changes } = this.stmt.insertMessage.run(
         m.id, m.quoteId, m.mailbox, m.mode, m.sealedHeader, m.blob, m.hblob, m.hk, m.hc, m.hr ?? null, m.fundingTxid ?? null,
         m.fundingVout ?? null, m.payerPubkey ?? null, m.contractId ?? null, m.expiresAt, m.state, m.createdAt, m.receipt, m.depositDigest,
       );
+      if (changes === 0) return earlier();
       this.stmt.addUsage.run(m.mailbox, m.blob.length);
       return { inserted: true, row: m };
     });

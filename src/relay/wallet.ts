@@ -19,6 +19,8 @@ import { loadOrCreateSecret } from './daemon.ts';
 import { RelayError } from './errors.ts';
 
 export interface RelayWallet {
+  /** The party file (wallet, contract book, channel book). */
+  db: Db;
   wallet: Wallet;
   book: ContractBook;
   keys: ContractKeys;
@@ -52,7 +54,7 @@ export function openRelayWallet(config: RelayConfig, o: { backend?: ChainBackend
   const keys: ContractKeys = { pubkey: (i) => wallet.contractKey(i).pubkey33 };
   let relay: RelayContracts | undefined;
   return {
-    wallet, book, keys,
+    db, wallet, book, keys,
     relayContracts(c) {
       relay ??= new RelayContracts({ book, wallet, backend: o.backend!, minConfirmations: c.confirmations, claimMargin: c.claimMarginBlocks });
       return relay;

@@ -16,6 +16,9 @@ import { toRelayError, unlockAnswer } from './http.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { RelayService } from './service.ts';
 import { OP, STATUS, frame, parseFrame } from './wire.ts';
+import type { RelayChannelService } from './channels.ts';
+import type { RelayStore } from './store.ts';
+import { encodeChannelMessage } from '../watch/channel-book.ts';
 
 export const STREAM_PATH = '/v1/stream';
 
@@ -24,6 +27,8 @@ interface Conn {
   ip: string;
   inFlight: number;
   subscriptions: Map<string, number>;
+  /** channel id -> the watch request's id (SettleHtlc events). */
+  channelWatches: Map<string, number>;
 }
 
 export class StreamServer {
@@ -39,7 +44,7 @@ export class StreamServer {
 
   constructor(
     private readonly server: Server,
-    private readonly deps: { config: RelayConfig; service: RelayService; limiter: RateLimiter; log: Logger },
+    private readonly deps: { config: RelayConfig; service: RelayService; limiter: RateLimiter; log: Logger; channels?: RelayChannelService; store?: RelayStore },
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.config.bodyLimitBytes });
     this.onUpgrade = (req, socket, head) => {
@@ -51,7 +56,15 @@ export class StreamServer {
       this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, req.socket.remoteAddress ?? 'unknown'));
     };
     server.on('upgrade', this.onUpgrade);
-    this.unsubscribeStored = deps.service.onStored((mailbox, id) => this.publish(mailbox, id));
+    const offStored = deps.service.onStored((mailbox, id) => this.publish(mailbox, id));
+    const offSettle = deps.channels?.onSettle((s) => {
+      const bytes = encodeChannelMessage({ type: 'settle', message: s });
+      for (const c of this.conns) {
+        const rid = c.channelWatches.get(s.channelId);
+        if (rid !== undefined) this.send(c, rid, STATUS.event, bytes);
+      }
+    });
+    this.unsubscribeStored = () => { offStored(); offSettle?.(); };
   }
 
   get connections(): number {
@@ -59,7 +72,7 @@ export class StreamServer {
   }
 
   private attach(ws: WebSocket, ip: string): void {
-    const conn: Conn = { ws, ip, inFlight: 0, subscriptions: new Map() };
+    const conn: Conn = { ws, ip, inFlight: 0, subscriptions: new Map(), channelWatches: new Map() };
     this.conns.add(conn);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary));
     ws.on('close', () => this.detach(conn));
@@ -138,9 +151,29 @@ export class StreamServer {
         }
         return Buffer.from(JSON.stringify(unlockAnswer(out)));
       }
+      case OP.channelUpdate: {
+        const ch = this.channelsOrRefuse();
+        return Buffer.from(JSON.stringify(await ch.update(payload.slice(), this.deps.store!)));
+      }
+      case OP.channelWatch: {
+        const ch = this.channelsOrRefuse();
+        const id = hex.encode(payload);
+        const pending = ch.settles(id);
+        conn.channelWatches.set(id, requestId);
+        // After the ok answer: the unacknowledged settles, then each new one as it is made.
+        setImmediate(() => {
+          for (const s of pending) this.send(conn, requestId, STATUS.event, encodeChannelMessage({ type: 'settle', message: s }));
+        });
+        return new Uint8Array(0);
+      }
       default:
-        throw new RelayError('BAD_REQUEST', `"op" expected 1..5, got ${op}`);
+        throw new RelayError('BAD_REQUEST', `"op" expected 1..7, got ${op}`);
     }
+  }
+
+  private channelsOrRefuse(): RelayChannelService {
+    if (!this.deps.channels || !this.deps.store) throw new RelayError('CHANNELS_UNAVAILABLE', 'this relay has no chain backend, so it takes no payment channels');
+    return this.deps.channels;
   }
 
   private publish(mailbox: Uint8Array, id: Uint8Array): void {

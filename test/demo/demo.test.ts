@@ -1,18 +1,22 @@
-// `npm run demo` end to end: the CLI as a child process, then runDemo in-process with the exact sats accounting.
+// `npm run demo` end to end over the real parts (devnet over HTTP, three relay daemons on a
+// libp2p relay network, Alice and Carol through the Client SDK): the command as a child
+// process, then runDemo in-process with the exact sats accounting, then the failure paths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DATA_FILES } from '../../src/client/index.ts';
 import { runDemo } from '../../src/demo/main.ts';
-import { FUNDING_SATS, MESSAGE_1, MESSAGE_2 } from '../../src/demo/run.ts';
-import { walletPassphrase } from '../../src/demo/people.ts';
+import { FUNDING_SATS, MESSAGE_1, MESSAGE_2, SHUTDOWN_LINE, userPassphrase } from '../../src/demo/run.ts';
+import { RELAY_SPECS } from '../../src/demo/relays.ts';
 import { Wallet } from '../../src/wallet/index.ts';
+import { openPartyDb } from '../../src/watch/index.ts';
 
-function runChild(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/demo/main.ts'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -22,61 +26,83 @@ function runChild(): Promise<{ code: number | null; stdout: string; stderr: stri
   });
 }
 
-test('npm run demo: exits 0, tells both messages, verifies Alice, names the claims Carol read k from, removes its temp dir', async () => {
-  const { code, stdout, stderr } = await runChild();
+const names = RELAY_SPECS.map((s) => s.name);
+
+test('npm run demo: exits 0; the relays mesh; Carol asks one relay, another holds; both messages verified, claimed and read', { timeout: 120_000 }, async () => {
+  const { code, stdout, stderr } = await run('npm', ['run', '--silent', 'demo']);
   assert.equal(code, 0, `demo failed:\n${stderr}\n${stdout}`);
   assert.match(stdout, /devnet listening on http:\/\/127\.0\.0\.1:\d+/);
+  for (const name of names.slice(1)) assert.ok(stdout.includes(`bootstraps from ${names[0]}'s multiaddr`), name);
+  assert.ok(stdout.includes(`the relays found each other`) && stdout.includes(names.map((n) => `${n} 2 peers`).join(', ')), 'every relay has two peers');
   assert.match(stdout, /Carol's address: satpost1[a-z0-9]+/);
-  assert.equal(stdout.match(/verified: from Alice/g)?.length, 2);
+  assert.equal(stdout.match(/verified: from alice/g)?.length, 2);
   assert.ok(stdout.includes(`Carol reads: "${MESSAGE_1}"`));
   assert.ok(stdout.includes(`Carol reads: "${MESSAGE_2}"`));
-  const claims = [...stdout.matchAll(/Bob claims, publishing k(?: and r)?: txid ([0-9a-f]{64})/g)].map((m) => m[1]!);
+
+  const asked = [...stdout.matchAll(/Carol asked (\w+)'s relay; (\w+)'s relay holds it/g)];
+  assert.equal(asked.length, 2);
+  for (const [, askedAt, storedAt] of asked) assert.notEqual(askedAt, storedAt, 'the network found the message at another relay');
+
+  const quotes = [...stdout.matchAll(/(\w+)'s relay quotes ([\d,]+) sats/g)];
+  assert.equal(quotes.length, 6, 'three quotes per message');
+  const claims = [...stdout.matchAll(/claims, publishing k(?: and r)?: txid ([0-9a-f]{64}) \((\d+) vB, fee (\d+) sats\)/g)].map((m) => m[1]!);
   assert.equal(claims.length, 2);
-  const readFrom = [...stdout.matchAll(/Carol reads k from the confirmed claim ([0-9a-f]{64})/g)].map((m) => m[1]!);
-  assert.deepEqual(readFrom, claims, 'Carol learns each k from the claim Bob broadcast');
-  assert.match(stdout, /shut down: devnet server closed/);
+  const fromChain = [...stdout.matchAll(/the confirmed claim ([0-9a-f]{64}) \(height \d+\) publishes k/g)].map((m) => m[1]!);
+  assert.deepEqual(fromChain, claims, 'each claim is read back from the chain');
+  assert.equal([...stdout.matchAll(/funds HTLC\(H\(k\)(?:, H\(r\))?\): txid [0-9a-f]{64} \(\d+ vB, fee \d+ sats\)/g)].length, 2);
+  assert.match(stdout, /paid = earned \+ fees, to the sat/);
+
+  assert.ok(stdout.includes(SHUTDOWN_LINE));
   const removed = /removed (\S+)/.exec(stdout);
   assert.ok(removed, 'names its temp dir');
   assert.equal(existsSync(removed[1]!), false, 'the temp dir is gone');
+  assert.equal(stderr, '', 'nothing on stderr');
 });
 
-test('runDemo in-process: Alice and Carol each pay contract + funding fee, Bob earns contracts - claim fees, to the sat', async () => {
+test('runDemo in-process: the cheapest relay stores, payers pay price + funding fee, relays earn price - claim fee, to the sat', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'satpost-demo-test-'));
   try {
     const lines: string[] = [];
     const result = await runDemo({ out: (l) => lines.push(l), dir });
     const [m1, m2] = result.messages as [(typeof result.messages)[0], (typeof result.messages)[0]];
-    assert.equal(m1.text, MESSAGE_1);
-    assert.equal(m1.mode, 'sender-pays');
-    assert.equal(m2.text, MESSAGE_2);
-    assert.equal(m2.mode, 'recipient-pays');
+    assert.deepEqual([m1.text, m1.mode, m2.text, m2.mode], [MESSAGE_1, 'sender-pays', MESSAGE_2, 'recipient-pays']);
 
-    const a = result.accounting;
-    assert.equal(a.alicePaid, m1.amount + m1.funding.fee);
-    assert.equal(a.carolPaid, m2.amount + m2.funding.fee);
-    assert.equal(a.bobEarned, m1.amount - m1.claim.fee + m2.amount - m2.claim.fee);
-    assert.equal(a.fees, m1.funding.fee + m2.funding.fee + m1.claim.fee + m2.claim.fee);
-    assert.equal(a.alicePaid + a.carolPaid, a.bobEarned + a.fees);
+    const cheapest = [...result.relays].sort((a, b) => a.price - b.price)[0]!;
     for (const m of [m1, m2]) {
-      assert.ok(m.amount > 0 && m.funding.fee > 0 && m.claim.fee > 0);
-      assert.equal(m.claim.txid, m.claimTxid, 'Carol read k from the very claim Bob broadcast');
+      assert.equal(m.quotes.length, 3);
+      assert.equal(new Set(m.quotes.map((q) => q.amount)).size, 3, 'the three relays price differently');
+      assert.equal(m.price, Math.min(...m.quotes.map((q) => q.amount)));
+      assert.equal(m.storedAt, cheapest.name);
+      assert.notEqual(m.askedAt, m.storedAt);
+      assert.ok(m.price > 0 && m.funding.fee > 0 && m.claim.fee > 0);
     }
 
-    // Four transactions, each narrated with its size and fee, and the figures match the outcomes.
-    assert.equal(result.txs.length, 4);
-    assert.equal(new Set(result.txs.map((t) => t.txid)).size, 4);
-    assert.deepEqual(result.txs.map((t) => t.txid), [m1.funding.txid, m1.claim.txid, m2.funding.txid, m2.claim.txid]);
-    for (const t of result.txs) assert.ok(lines.some((l) => l.includes(t.txid) && l.includes(`${t.vsize} vB`)));
-    assert.ok(lines.includes('shut down: devnet server closed, every wallet and database closed'));
+    const a = result.accounting;
+    assert.equal(a.alicePaid, m1.price + m1.funding.fee);
+    assert.equal(a.carolPaid, m2.price + m2.funding.fee);
+    assert.deepEqual(
+      a.relayEarned,
+      Object.fromEntries(result.relays.map((r) => [r.name, r.name === cheapest.name ? m1.price - m1.claim.fee + m2.price - m2.claim.fee : 0])),
+    );
+    assert.equal(a.fees, m1.funding.fee + m2.funding.fee + m1.claim.fee + m2.claim.fee);
+    const earned = Object.values(a.relayEarned).reduce((x, y) => x + y, 0);
+    assert.equal(a.alicePaid + a.carolPaid, earned + a.fees, 'what Alice and Carol paid = what relays earned + miner fees');
 
-    // The wallets are real files: reopened after the run (everything was closed), Alice's holds what the story says.
-    const alice = Wallet.open({ db: join(dir, 'alice', 'wallet.sqlite'), passphrase: walletPassphrase('Alice') });
+    assert.deepEqual(result.txs.map((t) => t.txid), [m1.funding.txid, m1.claim.txid, m2.funding.txid, m2.claim.txid]);
+    assert.equal(new Set(result.txs.map((t) => t.txid)).size, 4);
+    for (const t of result.txs) assert.ok(lines.some((l) => l.includes(t.txid) && l.includes(`${t.vsize} vB`) && l.includes(`fee ${t.fee} sats`)), t.label);
+    assert.equal(lines.at(-1), SHUTDOWN_LINE);
+
+    // The wallets are real files, closed after the run: Alice's holds what the story says.
+    const db = openPartyDb(join(dir, 'alice', DATA_FILES.wallet));
     try {
+      const alice = Wallet.open({ db, passphrase: userPassphrase('Alice') });
       const b = alice.balance();
+      alice.close();
       assert.equal(b.confirmed + b.unconfirmed + b.reserved, FUNDING_SATS - a.alicePaid);
       assert.equal(b.lockedInContracts, 0);
     } finally {
-      alice.close();
+      db.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -90,8 +116,23 @@ test('runDemo: a run that cannot open its chain fails with its cause and starts 
     writeFileSync(notADir, 'not a directory');
     const lines: string[] = [];
     await assert.rejects(runDemo({ out: (l) => lines.push(l), dir: notADir }), (e: unknown) => (e as { code?: string }).code === 'ENOTDIR');
-    assert.ok(lines.includes('shut down: devnet server closed, every wallet and database closed'));
-    assert.ok(!lines.some((l) => l.includes('listening')), 'no server was started');
+    assert.ok(lines.includes(SHUTDOWN_LINE));
+    assert.ok(!lines.some((l) => l.includes('listening')), 'no server or relay was started');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the demo command: a failure exits non-zero with the reason on stderr', { timeout: 60_000 }, async () => {
+  // npm replaces an unusable TMPDIR, so the entry point runs directly, with a file as its temp dir (tsx's cache off: it would trip first).
+  const dir = mkdtempSync(join(tmpdir(), 'satpost-demo-test-'));
+  try {
+    const file = join(dir, 'file');
+    writeFileSync(file, 'not a directory');
+    const { code, stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/demo/main.ts'], { ...process.env, TMPDIR: file, TSX_DISABLE_CACHE: '1' });
+    assert.equal(code, 1);
+    assert.match(stderr, /^demo failed: .*ENOTDIR/);
+    assert.ok(!stdout.includes('listening'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -252,6 +252,8 @@ describe('a standalone relay (p2p off)', () => {
     assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
     e = await errorOf(await post(relay.url, '/v1/mailbox/query', MailboxQueryCodec.encode(carol.query())));
     assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
+    e = await errorOf(await post(relay.url, '/v1/mailbox/query', new Uint8Array([1])));
+    assert.equal(e.code, 'P2P_OFF', 'p2p off is said before the body is judged');
     const info = (await (await fetch(`${relay.url}/.well-known/satpost`)).json()) as { p2p: { enabled: boolean } };
     assert.deepEqual(info.p2p, { enabled: false });
     assert.equal(relay.network.enabled, false);

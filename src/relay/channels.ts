@@ -1,0 +1,412 @@
+/**
+ * Payment channels at the relay (docs/relay-api.md "Channels"): a payer opens a channel with a
+ * fresh relay key, then pays for messages with HTLCs in it instead of on-chain contracts.
+ *
+ *   POST /v1/channel/key            -> {keyIndex, relayPubkey}: a fresh wallet contract key
+ *   POST /v1/channel/open  {open, funding, keyIndex} (hex) -> the channel as the relay sees it
+ *   POST /v1/channel/update  ChannelMessage bytes (AddHtlc | SettleAck | FailHtlc | CloseSigned)
+ *                           -> {channel, settle?}: an AddHtlc paying a stored recipient-pays
+ *                              message is settled at once (settle = SettleHtlc hex)
+ *   GET  /v1/channel/:id            -> the channel
+ *   GET  /v1/channel/:id/settles    -> {settles: [SettleHtlc hex]} not yet acknowledged
+ *   POST /v1/channel/:id/close      -> {closeRequest: CloseRequest hex}
+ *   stream ops 6 (update, as POST /v1/channel/update) and 7 (watch: channel id -> events
+ *   carrying each SettleHtlc as it is made, the unacknowledged ones first).
+ *
+ * Every update is self-authenticating (the payer's signature of the new commitment, checked by
+ * the pure core against the commitment the relay builds itself). A SettleHtlc is served to
+ * whoever names the channel: it carries k and r, which the on-chain path publishes in the
+ * claim anyway, and only the payer can sign the acknowledgement that moves the money.
+ *
+ * Paying a message: an in-flight HTLC with the message's H(k), the same mode, H(r) for
+ * sender-pays, and an amount of at least the quoted price. The relay settles it (k, r to the
+ * payer over the channel) and hands k to the reader at once: the HTLC sits in a commitment the
+ * payer signed over a funding confirmed `confirmations` deep, so the relay can always claim it.
+ */
+import { hex } from '@scure/base';
+import { Gauge, type Registry } from 'prom-client';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ChainBackend } from '../chain/backend.ts';
+import { ChannelError, decodeChannelMessage, type ChannelOpen, type SettleHtlc } from '../channels/index.ts';
+import { EncodingError } from '../core/codec.ts';
+import { expected } from '../core/errors.ts';
+import { bytesEqual } from '../core/hash.ts';
+import { messageIdOf, type Deposit, type PaymentMode, type PaymentNotice } from '../core/objects/index.ts';
+import type { Wallet } from '../wallet/index.ts';
+import { ChannelBook, encodeChannelMessage, type ChannelRecord } from '../watch/channel-book.ts';
+import { RelayChannels } from '../watch/channel-relay.ts';
+import { ChannelWatcher } from '../watch/channel-watcher.ts';
+import { WatchError } from '../watch/errors.ts';
+import { migrateStore, type Db } from '../store/sqlite.ts';
+import type { RelayConfig } from './config.ts';
+import { RelayError, type RelayErrorCode } from './errors.ts';
+import type { ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
+import type { MessageState, QuoteRow, RelayStore } from './store.ts';
+
+/**
+ * Channel keys live on the wallet's contract branch above this index, so they never meet the
+ * per-quote contract keys (counted from 0 in relay.sqlite).
+ */
+export const CHANNEL_KEY_BASE = 0x4000_0000;
+
+/**
+ * Store `relay-channel-keys` (in the relay's party file, next to its channel book):
+ *   channel_keys  key_index PK (a wallet contract key handed out by POST /v1/channel/key), issued_at ms.
+ * An open must name an issued key no channel uses yet.
+ */
+const KEY_MIGRATIONS = [`CREATE TABLE channel_keys (key_index INTEGER PRIMARY KEY, issued_at INTEGER NOT NULL);`];
+
+/** The channel terms of the information document. */
+export interface ChannelTerms {
+  minCapacitySats: number;
+  maxCapacitySats: number;
+  /** T_ch − tip at open, blocks. */
+  minChannelBlocks: number;
+  maxChannelBlocks: number;
+  /** The smallest claim_margin accepted, blocks. */
+  minClaimMarginBlocks: number;
+  /** Funding confirmations before HTLCs are accepted. */
+  confirmations: number;
+  maxFeeRate: number;
+}
+
+/** What a client sees of a channel (JSON). */
+export interface ChannelView {
+  id: string;
+  status: string;
+  capacity: number;
+  relayBalance: number;
+  payerBalance: number;
+  inFlight: number;
+  inFlightSats: number;
+  n: number;
+  channelLocktime: number;
+  claimMargin: number;
+  feeRate: number;
+  fundingTxid: string;
+  fundingVout: number;
+  fundingConfirmed: boolean;
+  closeTxid?: string;
+}
+
+export function channelView(c: ChannelRecord): ChannelView {
+  const s = c.state;
+  const inFlightSats = s.inFlight.reduce((a, h) => a + h.amount, 0);
+  return {
+    id: c.id, status: c.status, capacity: s.capacity, relayBalance: s.relayBalance, payerBalance: s.capacity - s.relayBalance - inFlightSats,
+    inFlight: s.inFlight.length, inFlightSats, n: s.n, channelLocktime: s.channelLocktime, claimMargin: s.claimMargin, feeRate: s.feeRate,
+    fundingTxid: c.fundingTxid, fundingVout: c.fundingVout, fundingConfirmed: s.fundingConfirmed, ...(c.closeTxid ? { closeTxid: c.closeTxid } : {}),
+  };
+}
+
+/** ChannelErrors and the WatchErrors a client can cause, as refusals with the same code. */
+export function channelRefusal(err: unknown): unknown {
+  if (err instanceof ChannelError) return new RelayError(err.code as RelayErrorCode, err.message, { cause: err });
+  if (WatchError.is(err, 'UNKNOWN_CHANNEL') || WatchError.is(err, 'DUPLICATE_CHANNEL') || WatchError.is(err, 'BAD_STATE') || WatchError.is(err, 'WRONG_KEY')) {
+    return new RelayError(err.code === 'WRONG_KEY' ? 'WRONG_KEY' : (err.code as RelayErrorCode), err.message, { cause: err });
+  }
+  if (err instanceof EncodingError) return new RelayError('BAD_ENCODING', err.message, { cause: err });
+  return err;
+}
+
+async function refusing<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw channelRefusal(err);
+  }
+}
+
+const HEX_RE = /^([0-9a-f]{2})+$/;
+const ID_RE = /^[0-9a-f]{64}$/;
+
+function hexField(body: Record<string, unknown>, what: string): Uint8Array {
+  const v = body[what];
+  if (typeof v !== 'string' || !HEX_RE.test(v)) throw new RelayError('BAD_REQUEST', expected(what, 'lowercase hex', v));
+  return hex.decode(v);
+}
+
+export interface RelayChannelDeps {
+  config: RelayConfig;
+  db: Db;
+  wallet: Wallet;
+  backend: ChainBackend;
+  store: RelayStore;
+  log: Logger;
+  now?: () => number;
+}
+
+export class RelayChannelService {
+  readonly relay: RelayChannels;
+  readonly watcher: ChannelWatcher;
+  readonly book: ChannelBook;
+  private readonly settleListeners = new Set<(s: SettleHtlc) => void>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: RelayChannelDeps) {
+    this.now = deps.now ?? Date.now;
+    this.book = new ChannelBook(deps.db);
+    migrateStore(deps.db, 'relay-channel-keys', KEY_MIGRATIONS);
+    this.relay = new RelayChannels({ book: this.book, wallet: deps.wallet, backend: deps.backend, minConfirmations: deps.config.confirmations });
+    this.watcher = new ChannelWatcher({ backend: deps.backend, relay: this.relay });
+    this.watcher.on('problem', (p) => deps.log.warn({ channel: p.id, err: p.error }, 'channel watcher problem'));
+  }
+
+  start(): Promise<void> {
+    return this.watcher.start();
+  }
+
+  stop(): Promise<void> {
+    return this.watcher.stop();
+  }
+
+  terms(): ChannelTerms {
+    const c = this.deps.config;
+    return {
+      minCapacitySats: c.channelMinCapacitySats, maxCapacitySats: c.channelMaxCapacitySats, minChannelBlocks: c.channelMinBlocks,
+      maxChannelBlocks: c.channelMaxBlocks, minClaimMarginBlocks: c.claimMarginBlocks, confirmations: c.confirmations, maxFeeRate: c.channelMaxFeeRate,
+    };
+  }
+
+  /** A fresh relay key for one channel (never handed out twice: the wallet's counter is persisted). */
+  newKey(): { keyIndex: number; relayPubkey: string } {
+    const keyIndex = CHANNEL_KEY_BASE + this.deps.wallet.nextContractKeyIndex();
+    this.deps.db.prepare('INSERT INTO channel_keys (key_index, issued_at) VALUES (?, ?)').run(keyIndex, this.now());
+    return { keyIndex, relayPubkey: hex.encode(this.deps.wallet.contractKey(keyIndex).pubkey33) };
+  }
+
+  /** A ChannelOpen with its funding: checked against the terms and the key handed out, then accepted ('opening'). */
+  async open(open: ChannelOpen, fundingRaw: Uint8Array, keyIndex: number): Promise<ChannelView> {
+    const t = this.terms();
+    const bad = (what: string, exp: string, got: unknown) => new RelayError('CHANNEL_TERMS', expected(what, exp, got), { details: { terms: t } });
+    if (!Number.isSafeInteger(keyIndex) || !this.deps.db.prepare('SELECT 1 FROM channel_keys WHERE key_index = ?').get(keyIndex)) {
+      throw new RelayError('KEY_UNKNOWN', expected('keyIndex', 'an index this relay handed out by POST /v1/channel/key', keyIndex));
+    }
+    if (this.book.list('relay').some((c) => c.keyIndex === keyIndex)) throw new RelayError('KEY_UNKNOWN', `key ${keyIndex} already belongs to another channel; ask for a fresh one`);
+    if (open.capacity < t.minCapacitySats || open.capacity > t.maxCapacitySats) throw bad('capacity', `${t.minCapacitySats}..${t.maxCapacitySats} sats`, open.capacity);
+    if (open.claimMargin < t.minClaimMarginBlocks) throw bad('claimMargin', `>= ${t.minClaimMarginBlocks} blocks`, open.claimMargin);
+    if (open.feeRate > t.maxFeeRate) throw bad('feeRate', `<= ${t.maxFeeRate} sat/vB`, open.feeRate);
+    let tip: number;
+    try {
+      tip = (await this.deps.backend.getTip()).height;
+    } catch (cause) {
+      throw new RelayError('CHAIN_UNAVAILABLE', 'the relay cannot reach its chain backend; try again later', { cause });
+    }
+    const blocks = open.channelLocktime - tip;
+    if (blocks < t.minChannelBlocks || blocks > t.maxChannelBlocks) throw bad('channelLocktime', `tip ${tip} + ${t.minChannelBlocks}..${t.maxChannelBlocks}`, open.channelLocktime);
+    const c = await refusing(() => this.relay.accept(open, fundingRaw, keyIndex));
+    return channelView(c);
+  }
+
+  /** One payer update. An add paying a stored recipient-pays message is settled in the same answer. */
+  async update(bytes: Uint8Array, store: RelayStore): Promise<{ channel: ChannelView; settle?: string }> {
+    const m = await refusing(() => decodeChannelMessage(bytes));
+    switch (m.type) {
+      case 'add': {
+        const c = await refusing(() => this.relay.onAdd(m.message));
+        const h = m.message.htlc;
+        if (h.mode === 'recipient-pays') {
+          const s = await this.settleRecipientPays(store, h.hk);
+          if (s) return { channel: channelView(this.book.get(c.id)), settle: hex.encode(encodeChannelMessage({ type: 'settle', message: s })) };
+        }
+        return { channel: channelView(c) };
+      }
+      case 'settle-ack':
+        return { channel: channelView(await refusing(() => this.relay.onSettleAck(m.message))) };
+      case 'fail':
+        return { channel: channelView(await refusing(() => this.relay.onFail(m.message))) };
+      case 'close-signed':
+        return { channel: channelView(await refusing(() => this.relay.completeClose(m.message))) };
+      default:
+        throw new RelayError('BAD_REQUEST', `"type" expected add, settle-ack, fail or close-signed (a payer's update), got ${m.type}`);
+    }
+  }
+
+  view(id: string): ChannelView {
+    return channelView(this.get(id));
+  }
+
+  settles(id: string): SettleHtlc[] {
+    this.get(id);
+    return this.relay.unacknowledged(id);
+  }
+
+  async requestClose(id: string): Promise<Uint8Array> {
+    this.get(id);
+    const req = await refusing(() => this.relay.requestClose(id));
+    return encodeChannelMessage({ type: 'close-request', message: req });
+  }
+
+  /** Listens to every SettleHtlc as it is committed (stream watchers). */
+  onSettle(fn: (s: SettleHtlc) => void): () => void {
+    this.settleListeners.add(fn);
+    return () => this.settleListeners.delete(fn);
+  }
+
+  private get(id: string): ChannelRecord {
+    if (typeof id !== 'string' || !ID_RE.test(id)) throw new RelayError('BAD_REQUEST', expected('channel id', '64 lowercase hex characters', id));
+    const c = this.book.find(id);
+    if (!c || c.role !== 'relay') throw new RelayError('UNKNOWN_CHANNEL', `this relay has no channel ${id}`);
+    return c;
+  }
+
+  /**
+   * The in-flight HTLC paying a message, if an open channel holds one whose claim deadline the
+   * relay can still meet: same H(k) and mode, H(r) for sender-pays, amount >= the price.
+   */
+  async paying(quote: QuoteRow, hr: Uint8Array | undefined): Promise<{ channelId: string; htlcId: number } | undefined> {
+    const rows = this.book.db
+      .prepare(`SELECT channel_id, htlc_id FROM channel_htlcs WHERE hk = ? AND status = 'in-flight' AND mode = ? AND amount >= ?`)
+      .all(quote.hk, quote.mode, quote.amount) as { channel_id: string; htlc_id: number }[];
+    if (rows.length === 0) return undefined;
+    const tip = (await this.deps.backend.getTip()).height;
+    for (const r of rows) {
+      const c = this.book.find(r.channel_id);
+      if (!c || c.role !== 'relay' || c.status !== 'open') continue;
+      const h = c.state.inFlight.find((x) => x.id === r.htlc_id);
+      if (!h) continue;
+      if (quote.mode === 'sender-pays' && !(h.hr && hr && bytesEqual(h.hr, hr))) continue;
+      if (tip >= h.locktime - c.state.claimMargin - this.relay.closeLead) continue;
+      return { channelId: c.id, htlcId: h.id };
+    }
+    return undefined;
+  }
+
+  /** "k (and r) revealed" committed, then the SettleHtlc goes to the stream watchers. */
+  async settle(at: { channelId: string; htlcId: number }, k: Uint8Array, r?: Uint8Array): Promise<SettleHtlc> {
+    const s = await refusing(() => this.relay.settle(at.channelId, at.htlcId, k, r));
+    for (const l of this.settleListeners) l(s);
+    return s;
+  }
+
+  private async settleRecipientPays(store: RelayStore, hk: Uint8Array): Promise<SettleHtlc | undefined> {
+    const m = store.message(messageIdOf(hk));
+    if (!m || m.mode !== 'recipient-pays' || m.expiresAt <= this.now()) return undefined;
+    const quote = store.getQuote(m.quoteId);
+    if (!quote) return undefined;
+    const at = await this.paying(quote, undefined);
+    if (!at) return undefined;
+    const s = await this.settle(at, quote.k);
+    if (m.state !== 'unlocked') await store.setState(m.id, 'unlocked');
+    return s;
+  }
+
+  /** channels open, sats in them, settled HTLCs (messages) per open channel. */
+  registerMetrics(registry: Registry): void {
+    const book = this.book;
+    const open = () => book.list('relay').filter((c) => c.status === 'open');
+    const registers = [registry];
+    new Gauge({ name: 'satpost_relay_channels_open', help: 'payment channels open to this relay', registers, collect() { this.set(open().length); } });
+    new Gauge({ name: 'satpost_relay_channel_capacity_sats', help: 'sats in the funding of the open channels', registers, collect() { this.set(open().reduce((a, c) => a + c.state.capacity, 0)); } });
+    new Gauge({ name: 'satpost_relay_channel_balance_sats', help: "the relay's balance summed over the open channels", registers, collect() { this.set(open().reduce((a, c) => a + c.state.relayBalance, 0)); } });
+    new Gauge({
+      name: 'satpost_relay_channel_messages', help: 'HTLCs (messages) settled per open channel', labelNames: ['channel'], registers,
+      collect() {
+        this.reset();
+        for (const c of open()) this.set({ channel: c.id.slice(0, 16) }, book.htlcs(c.id).filter((h) => h.status === 'settled' || h.status === 'revealed').length);
+      },
+    });
+  }
+}
+
+/**
+ * The relay's payments with channels in front: a message an in-flight HTLC pays for is stored
+ * without a contract and unlocked by settling the HTLC; anything else goes to `inner` (chain).
+ */
+export class ChannelPayments implements Payments {
+  readonly modes: readonly PaymentMode[];
+
+  constructor(private readonly inner: Payments, private readonly channels: RelayChannelService) {
+    this.modes = inner.modes;
+  }
+
+  async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
+    if (quote.mode === 'sender-pays' && (await this.channels.paying(quote, d.hr))) return { state: 'stored' };
+    return this.inner.deposit(quote, d);
+  }
+
+  async unlock(ctx: UnlockContext, input: { r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome & { contractId?: string; payerPubkey?: Uint8Array }> {
+    const { quote, message } = ctx;
+    const senderReady = quote.mode === 'sender-pays' && input.r !== undefined;
+    if (senderReady || (quote.mode === 'recipient-pays' && input.notice === undefined)) {
+      const at = await this.channels.paying(quote, message.hr);
+      if (at) {
+        await this.channels.settle(at, quote.k, input.r);
+        return { state: 'unlocked', k: quote.k };
+      }
+    }
+    // A message already unlocked through a channel stays unlocked.
+    if (message.state === 'unlocked' && message.contractId === undefined) return { state: 'unlocked', k: quote.k };
+    return this.inner.unlock(ctx, input);
+  }
+
+  views(ids: readonly string[]): Promise<Map<string, ContractView>> {
+    return this.inner.views(ids);
+  }
+
+  forget(ids: readonly string[]): Promise<void> {
+    return this.inner.forget(ids);
+  }
+
+  stats(): { claimsPending: number; satsEarned: number } {
+    return this.inner.stats();
+  }
+
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+}
+
+function jsonBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || body instanceof Uint8Array) throw new RelayError('BAD_REQUEST', 'expected a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function octets(body: unknown): Uint8Array {
+  if (!(body instanceof Uint8Array)) throw new RelayError('BAD_CONTENT_TYPE', 'expected an application/octet-stream body (a canonical channel message)');
+  return body;
+}
+
+/** Decodes the JSON open request {open, funding, keyIndex}. */
+export function openRequest(body: unknown): { open: ChannelOpen; funding: Uint8Array; keyIndex: number } {
+  const b = jsonBody(body);
+  const extra = Object.keys(b).filter((k) => k !== 'open' && k !== 'funding' && k !== 'keyIndex');
+  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown field "${extra[0]}" in the open request`);
+  const m = decodeOrRefuse(hexField(b, 'open'));
+  if (m.type !== 'open') throw new RelayError('BAD_REQUEST', expected('open', 'a ChannelOpen (tag 0x30)', m.type));
+  if (!Number.isSafeInteger(b.keyIndex)) throw new RelayError('BAD_REQUEST', expected('keyIndex', 'an integer', b.keyIndex));
+  return { open: m.message, funding: hexField(b, 'funding'), keyIndex: b.keyIndex as number };
+}
+
+function decodeOrRefuse(bytes: Uint8Array) {
+  try {
+    return decodeChannelMessage(bytes);
+  } catch (err) {
+    throw channelRefusal(err);
+  }
+}
+
+/** Channel routes; with no chain (`channels` undefined) each answers CHANNELS_UNAVAILABLE. */
+export function registerChannelRoutes(app: FastifyInstance, channels: RelayChannelService | undefined, store: RelayStore): void {
+  const need = (): RelayChannelService => {
+    if (!channels) throw new RelayError('CHANNELS_UNAVAILABLE', 'this relay has no chain backend, so it takes no payment channels');
+    return channels;
+  };
+  app.post('/v1/channel/key', async () => need().newKey());
+  app.post('/v1/channel/open', async (req) => {
+    const s = need();
+    const { open, funding, keyIndex } = openRequest(req.body);
+    return s.open(open, funding, keyIndex);
+  });
+  app.post('/v1/channel/update', async (req) => need().update(octets(req.body), store));
+  app.get('/v1/channel/:id', async (req) => need().view((req.params as { id: string }).id));
+  app.get('/v1/channel/:id/settles', async (req) => ({
+    settles: need().settles((req.params as { id: string }).id).map((s) => hex.encode(encodeChannelMessage({ type: 'settle', message: s }))),
+  }));
+  app.post('/v1/channel/:id/close', async (req) => ({ closeRequest: hex.encode(await need().requestClose((req.params as { id: string }).id)) }));
+}
