@@ -15,7 +15,7 @@ import type { ChainBackend } from '../chain/backend.ts';
 import { CHANNEL_EVENTS, type ChannelEvents, type ChannelParty } from './channel-party.ts';
 import type { PayerChannels } from './channel-payer.ts';
 import type { RelayChannels } from './channel-relay.ts';
-import { WatchError } from './errors.ts';
+import { TipLoop } from './tip-loop.ts';
 
 export interface ChannelWatcherOptions {
   backend: ChainBackend;
@@ -26,15 +26,20 @@ export interface ChannelWatcherOptions {
 export class ChannelWatcher extends EventEmitter<ChannelEvents> {
   private readonly backend: ChainBackend;
   private readonly parties: ChannelParty[];
-  private queue: Promise<void> = Promise.resolve();
-  private unsubscribe: (() => void) | undefined;
-  private abort = new AbortController();
-  private stopped = false;
+  private readonly loop: TipLoop;
 
   constructor(o: ChannelWatcherOptions) {
     super();
     this.backend = o.backend;
     this.parties = [o.payer, o.relay].filter((p): p is PayerChannels | RelayChannels => p !== undefined);
+    this.loop = new TipLoop(
+      this.backend,
+      async (tip, signal) => {
+        for (const p of this.parties) await p.pass(tip, signal);
+      },
+      (error) => this.emit('problem', { error }),
+      'the channel watcher is stopped',
+    );
     const forward = this.emit.bind(this) as (e: string, ...a: unknown[]) => boolean;
     for (const p of this.parties) {
       const source = p as unknown as EventEmitter;
@@ -42,32 +47,18 @@ export class ChannelWatcher extends EventEmitter<ChannelEvents> {
     }
   }
 
-  async start(): Promise<void> {
-    if (this.unsubscribe) return;
-    this.stopped = false;
-    this.abort = new AbortController();
-    this.unsubscribe = this.backend.onTip(() => {
-      this.poll().catch((error: unknown) => this.emit('problem', { error }));
-    });
-    await this.poll();
+  /** Resumes every pending channel, then follows the chain tip. */
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.abort.abort();
-    await this.queue.catch(() => undefined);
+  /** Stops following the tip and waits for the pass in flight. */
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
+  /** One pass over every channel at the current tip (queued behind a pass in flight). */
   poll(): Promise<void> {
-    const run = this.queue.then(async () => {
-      if (this.stopped) throw new WatchError('CLOSED', 'the channel watcher is stopped');
-      const signal = this.abort.signal;
-      const tip = await this.backend.getTip(signal);
-      for (const p of this.parties) await p.pass(tip, signal);
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.loop.poll();
   }
 }

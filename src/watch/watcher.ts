@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ChainBackend } from '../chain/backend.ts';
-import { WatchError } from './errors.ts';
+import { TipLoop } from './tip-loop.ts';
 import { WATCH_EVENTS, type Party, type WatchEvents } from './party.ts';
 import type { PayerContracts } from './payer.ts';
 import type { RelayContracts } from './relay.ts';
@@ -20,15 +20,20 @@ export interface WatcherOptions {
 export class ContractWatcher extends EventEmitter<WatchEvents> {
   private readonly backend: ChainBackend;
   private readonly parties: Party[];
-  private queue: Promise<void> = Promise.resolve();
-  private unsubscribe: (() => void) | undefined;
-  private abort = new AbortController();
-  private stopped = false;
+  private readonly loop: TipLoop;
 
   constructor(o: WatcherOptions) {
     super();
     this.backend = o.backend;
     this.parties = [o.payer, o.relay].filter((p): p is PayerContracts | RelayContracts => p !== undefined);
+    this.loop = new TipLoop(
+      this.backend,
+      async (tip, signal) => {
+        for (const p of this.parties) await p.pass(tip, signal);
+      },
+      (error) => this.emit('problem', { error }),
+      'the watcher is stopped',
+    );
     for (const p of this.parties) {
       const relay = this.emit.bind(this) as (e: string, ...a: unknown[]) => boolean;
       const source = p as unknown as EventEmitter;
@@ -37,34 +42,17 @@ export class ContractWatcher extends EventEmitter<WatchEvents> {
   }
 
   /** Resumes every pending contract, then follows the chain tip. */
-  async start(): Promise<void> {
-    if (this.unsubscribe) return;
-    this.stopped = false;
-    this.abort = new AbortController();
-    this.unsubscribe = this.backend.onTip(() => {
-      this.poll().catch((error: unknown) => this.emit('problem', { error }));
-    });
-    await this.poll();
+  start(): Promise<void> {
+    return this.loop.start();
   }
 
   /** Stops following the tip and waits for the pass in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.abort.abort();
-    await this.queue.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One pass over every contract at the current tip (queued behind a pass in flight). */
   poll(): Promise<void> {
-    const run = this.queue.then(async () => {
-      if (this.stopped) throw new WatchError('CLOSED', 'the watcher is stopped');
-      const signal = this.abort.signal;
-      const tip = await this.backend.getTip(signal);
-      for (const p of this.parties) await p.pass(tip, signal);
-    });
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.loop.poll();
   }
 }
