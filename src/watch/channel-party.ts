@@ -13,6 +13,8 @@ import type { ChannelBook, ChannelChange, ChannelRecord, ChannelRole, ChannelSta
 import { rebroadcast, statusOf } from './chain.ts';
 import { WatchError } from './errors.ts';
 import { DEFAULT_REORG_DEPTH } from './party.ts';
+import { feeRateFromEstimates } from '../wallet/fees.ts';
+import { Serial, eachReporting } from './serial.ts';
 
 export interface ChannelPartyOptions {
   book: ChannelBook;
@@ -65,8 +67,7 @@ export abstract class ChannelParty extends EventEmitter<ChannelEvents> {
 
   protected async rate(signal?: AbortSignal): Promise<number> {
     if (this.feeRate !== undefined) return this.feeRate;
-    const est = await this.backend.getFeeEstimates(signal);
-    return est['6'] ?? est['2'] ?? est['1'] ?? 1;
+    return feeRateFromEstimates(await this.backend.getFeeEstimates(signal));
   }
 
   // BIP32 derivation costs as much as a signature: a channel's key is derived once per process.
@@ -137,25 +138,15 @@ export abstract class ChannelParty extends EventEmitter<ChannelEvents> {
     await rebroadcast(this.backend, tx.raw, signal);
   }
 
-  protected async each(channels: ChannelRecord[], fn: (c: ChannelRecord) => Promise<void>, signal?: AbortSignal): Promise<void> {
-    for (const c of channels) {
-      signal?.throwIfAborted();
-      try {
-        await fn(c);
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        this.emit('problem', { id: c.id, error });
-      }
-    }
+  protected each(channels: ChannelRecord[], fn: (c: ChannelRecord) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    return eachReporting(channels, fn, (p) => this.emit('problem', p), signal);
   }
 
-  private turn: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   /** Public operations and watcher passes run one at a time per party (no pass sees half an operation). */
   protected exclusive<T>(fn: () => Promise<T> | T): Promise<T> {
-    const run = this.turn.then(fn);
-    this.turn = run.catch(() => undefined);
-    return run;
+    return this.serial.run(fn);
   }
 }
 

@@ -8,6 +8,8 @@ import type { Wallet } from '../wallet/index.ts';
 import { bytesEqual, type PayerEvent, type RelayEvent } from '../contracts/index.ts';
 import type { ContractBook, ContractPatch, ContractRecord, ContractState, Role } from './book.ts';
 import { WatchError } from './errors.ts';
+import { feeRateFromEstimates } from '../wallet/fees.ts';
+import { Serial, eachReporting } from './serial.ts';
 
 /** Re-checks settled contracts this many blocks deep before forgetting them (default 6). */
 export const DEFAULT_REORG_DEPTH = 6;
@@ -84,8 +86,7 @@ export abstract class Party extends EventEmitter<WatchEvents> {
 
   protected async rate(signal?: AbortSignal): Promise<number> {
     if (this.feeRate !== undefined) return this.feeRate;
-    const est = await this.backend.getFeeEstimates(signal);
-    return est['6'] ?? est['2'] ?? est['1'] ?? 1;
+    return feeRateFromEstimates(await this.backend.getFeeEstimates(signal));
   }
 
   protected keyOf(keyIndex: number, expectedPubkey: Uint8Array, what: string): Uint8Array {
@@ -97,19 +98,11 @@ export abstract class Party extends EventEmitter<WatchEvents> {
   }
 
   /** Runs fn per contract; a failure is announced and the pass goes on with the others. */
-  protected async each(contracts: ContractRecord[], fn: (c: ContractRecord) => Promise<void>, signal?: AbortSignal): Promise<void> {
-    for (const c of contracts) {
-      signal?.throwIfAborted();
-      try {
-        await fn(c);
-      } catch (error) {
-        if (signal?.aborted) throw error;
-        this.emit('problem', { id: c.id, error });
-      }
-    }
+  protected each(contracts: ContractRecord[], fn: (c: ContractRecord) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    return eachReporting(contracts, fn, (p) => this.emit('problem', p), signal);
   }
 
-  private turn: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   /**
    * Public operations (fund, fundingSeen, signClaims, pass) run one at a time per party, so
@@ -117,8 +110,6 @@ export abstract class Party extends EventEmitter<WatchEvents> {
    * while fund() is still building its funding) and builds a second transaction for it.
    */
   protected exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.turn.then(fn);
-    this.turn = run.catch(() => undefined);
-    return run;
+    return this.serial.run(fn);
   }
 }
