@@ -45,6 +45,16 @@ export interface SyncReport {
   utxos: number;
 }
 
+const parseCache = new WeakMap<WalletStore, Map<string, ParsedTx>>();
+
+function parsedOnce(store: WalletStore, txid: string, raw: Uint8Array): ParsedTx {
+  let cache = parseCache.get(store);
+  if (!cache) parseCache.set(store, (cache = new Map()));
+  let p = cache.get(txid);
+  if (!p) cache.set(txid, (p = parseTx(raw)));
+  return p;
+}
+
 export async function syncWallet(ctx: SyncContext, opts: SyncOptions = {}): Promise<SyncReport> {
   for (let attempt = 1; ; attempt++) {
     const epoch = ctx.localEpoch;
@@ -107,9 +117,10 @@ async function scanOnce(ctx: SyncContext, opts: SyncOptions, stale: (() => boole
     rawById.set(txid, raw);
     fresh.push(parseTx(raw));
   });
-  // Each stored transaction is decoded once per sync (see tx-parse.ts for the cost).
+  // Each stored transaction is decoded once per store (its raw bytes never change); a sync
+  // that re-decoded the whole history would grow slower with every transaction.
   const parsed = new Map<string, ParsedTx>();
-  for (const t of store.txs()) if (t.raw) parsed.set(t.txid, parseTx(t.raw));
+  for (const t of store.txs()) if (t.raw) parsed.set(t.txid, parsedOnce(store, t.txid, t.raw));
   for (const p of fresh) parsed.set(p.txid, p);
   const prevout = prevoutIndex(store, parsed.values());
 

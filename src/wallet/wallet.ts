@@ -126,6 +126,8 @@ export class Wallet {
   /** Syncs run one at a time; `broadcasts` tells a running sync that its view went stale. */
   private syncQueue: Promise<unknown> = Promise.resolve();
   private broadcasts = 0;
+  /** The tip the last completed sync saw, and when: lets syncIfStale skip a needless scan. */
+  private lastSync: { tipHash: string; at: number } | undefined;
 
   private constructor(
     private readonly openStore: WalletStore,
@@ -234,7 +236,25 @@ export class Wallet {
     const ctx = { store: this.store, keys: this.keys, backend, gapLimit: this.gapLimit, now: this.now };
     const run = this.syncQueue.then(() => syncWallet({ ...ctx, localEpoch: () => this.broadcasts }, opts));
     this.syncQueue = run.catch(() => undefined);
-    return run;
+    const report = await run;
+    this.lastSync = { tipHash: report.tip.hash, at: this.now() };
+    return report;
+  }
+
+  /**
+   * Syncs unless the last sync saw the current tip less than `maxAgeMs` ago (default 10 s):
+   * the wallet applies its own broadcasts at once, so until a block comes only payments from
+   * others can be missing. A caller that needs those (coin selection came up short) runs
+   * sync(). Returns undefined when the scan was skipped.
+   */
+  async syncIfStale(opts: SyncOptions & { maxAgeMs?: number } = {}): Promise<SyncReport | undefined> {
+    await this.syncQueue; // a sync in flight may be the one that makes the view fresh
+    const last = this.lastSync;
+    if (last !== undefined && this.now() - last.at < (opts.maxAgeMs ?? 10_000)) {
+      const tip = await this.need().getTip(opts.signal);
+      if (tip.hash === last.tipHash) return undefined;
+    }
+    return this.sync(opts);
   }
 
   balance(): Balance {

@@ -356,3 +356,26 @@ test('a sync running while the wallet broadcasts does not write its older view o
     e.done();
   }
 });
+
+test('syncIfStale scans only when the tip moved or the last sync is too old', async () => {
+  const e = env();
+  try {
+    const w = e.open('fresh');
+    const first = await w.syncIfStale();
+    assert.ok(first, 'a wallet never synced is stale');
+    // Someone else pays the wallet in the mempool: the tip is the same, so the scan is skipped...
+    e.devnet.faucet(w.newReceiveAddress().script, 50_000);
+    assert.equal(await w.syncIfStale(), undefined);
+    assert.equal(w.balance().unconfirmed, 0);
+    // ...until a block comes, or the caller asks for a younger view.
+    assert.ok(await w.syncIfStale({ maxAgeMs: 0 }));
+    assert.equal(w.balance().unconfirmed, 50_000);
+    e.devnet.mine(1);
+    const afterBlock = await w.syncIfStale();
+    assert.ok(afterBlock);
+    assert.equal(afterBlock.tip.height, (await e.backend.getTip()).height);
+    assert.equal(w.balance().confirmed, 50_000);
+  } finally {
+    e.done();
+  }
+});
