@@ -7,10 +7,10 @@ import { type Benchmark, type BenchFile, type Figure, formatTable, machine, writ
 
 const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
-const files = readdirSync(here)
-  .filter((f) => f.endsWith('.bench.ts'))
-  .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-  .sort();
+const all = readdirSync(here).filter((f) => f.endsWith('.bench.ts'));
+// A filter that names a bench exactly runs only that one ('e2e' is not also 'channel-e2e').
+const matches = (f: string, x: string): boolean => (all.includes(`${x}.bench.ts`) ? f === `${x}.bench.ts` : f.includes(x));
+const files = all.filter((f) => filters.length === 0 || filters.some((x) => matches(f, x))).sort();
 
 let failed = 0;
 for (const f of files) {

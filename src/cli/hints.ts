@@ -26,6 +26,10 @@ const HINTS: Record<string, string> = {
   MESSAGE_NOT_FOUND: 'run `satpost inbox` to list your messages',
   MESSAGE_EXPIRED: 'ask the sender to send it again',
   BAD_ARGUMENTS: 'see the command\'s --help',
+  CHANNEL_TERMS: 'see the relay\'s terms in its /.well-known/satpost "channels", or `satpost channel open --help`',
+  CHANNELS_UNAVAILABLE: 'this relay takes no payment channels; messages to it are paid on chain',
+  UNKNOWN_CHANNEL: 'see `satpost channel list`',
+  IN_FLIGHT_NOT_EMPTY: 'close once the messages paid in it are read, or after their HTLCs expire (`satpost channel list` fails them back)',
 };
 
 export function hintFor(err: SatpostError): string | undefined {

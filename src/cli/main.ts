@@ -6,12 +6,14 @@
 import { Command, CommanderError } from 'commander';
 import { SatpostError } from '../core/errors.ts';
 import { registerAddressCommand } from './address.ts';
+import { registerChannelCommands } from './channel.ts';
 import { registerContactCommands } from './contact.ts';
 import { registerDevnetCommand } from './devnet.ts';
 import { hintFor } from './hints.ts';
 import { registerInitCommand } from './init.ts';
 import { registerMessageCommands } from './messages.ts';
 import { registerRelayCommand } from './relay.ts';
+import { registerRelaysCommand } from './relays.ts';
 import { registerWalletCommands } from './wallet.ts';
 
 export function buildProgram(): Command {
@@ -29,8 +31,10 @@ export function buildProgram(): Command {
   registerContactCommands(program);
   registerWalletCommands(program);
   registerMessageCommands(program);
+  registerChannelCommands(program);
   registerDevnetCommand(program);
   registerRelayCommand(program);
+  registerRelaysCommand(program);
   return program;
 }
 

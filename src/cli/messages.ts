@@ -18,6 +18,8 @@ interface SendFlags extends ClientFlags {
   mode: 'sender-pays' | 'recipient-pays';
   maxFee?: number;
   retentionDays?: number;
+  /** commander's --no-channel: false forces the chain. */
+  channel: boolean;
 }
 interface InboxFlags extends ClientFlags {
   watch?: boolean;
@@ -68,7 +70,8 @@ export function registerMessageCommands(program: Command): void {
       .option('--file <path>', 'send this file instead of a text')
       .addOption(new Option('--mode <mode>', 'who pays the relay: you on delivery, or the recipient to read it').choices(['sender-pays', 'recipient-pays']).default('sender-pays'))
       .option('--max-fee <sats>', 'the highest relay price you accept (default 10000)', integerArg('max fee', 1, 21e14))
-      .option('--retention-days <days>', 'how long the relay keeps it (default 0.5 = 12 hours; relays cap it: see their /.well-known/satpost maxRetentionSecs)', positiveNumberArg('retention days')),
+      .option('--retention-days <days>', 'how long the relay keeps it (default 0.5 = 12 hours; relays cap it: see their /.well-known/satpost maxRetentionSecs)', positiveNumberArg('retention days'))
+      .option('--no-channel', 'sender-pays: pay on chain even when an open channel with the relay could pay (see `satpost channel --help`)'),
   )
     .addHelpText('after', examples('satpost send carol "see you at seven"', 'satpost send carol --file ./notes.pdf --mode recipient-pays --max-fee 2000'))
     .action(async (name: string, text: string | undefined, _o: SendFlags, cmd: Command) => {
@@ -82,6 +85,7 @@ export function registerMessageCommands(program: Command): void {
           mode: flags.mode,
           ...(flags.maxFee !== undefined ? { maxFee: flags.maxFee } : {}),
           ...(flags.retentionDays !== undefined ? { retentionDays: flags.retentionDays } : {}),
+          ...(flags.channel === false ? { channel: false } : {}),
         });
         output(flags, { sent }, () => sentLines(sent));
       });
@@ -167,7 +171,12 @@ function publishLines(p: PublishResult): string[] {
 }
 
 function sentLines(s: SentMessage): string[] {
-  const paid = s.mode === 'sender-pays' ? `you pay ${s.price} sat on delivery (funding ${s.fundingTxid ?? 'pending'})` : `${s.to} pays ${s.price} sat to read it`;
+  const paid =
+    s.mode === 'recipient-pays'
+      ? `${s.to} pays ${s.price} sat to read it`
+      : s.via === 'channel'
+        ? `you pay ${s.price} sat on delivery through channel ${s.channelId!.slice(0, 16)} (no transaction on chain)`
+        : `you pay ${s.price} sat on delivery (funding ${s.fundingTxid ?? 'pending'})`;
   return [`sent to ${s.to} via ${s.relay}: ${s.size} bytes, ${s.mode}; ${paid}`, `id ${s.id}`, `kept until ${new Date(s.expiresAt).toISOString()}, contract T = block ${s.locktime}`];
 }
 

@@ -1,169 +1,530 @@
 /**
  * The payer's channels with relays (SDK): open one with a relay's fresh key, pay a message with
  * an HTLC, take the relay's settles (k, r checked against the hashes by the payer's core before
- * anything is signed), and close cooperatively. Every state is committed by PayerChannels before
- * its message leaves, so a lost answer is repaired by sending `lastSent` again.
+ * anything is signed), fail back what expired, and close cooperatively. Every state is
+ * committed by PayerChannels before its message leaves, so a lost answer is repaired by sending
+ * `lastSent` again (`resync`): the relay answers a byte-identical resend as it did the first time.
+ *
+ * Which relay a channel is with is recorded (ChannelRelays, client.sqlite) under the relay's
+ * fresh channel key BEFORE the wallet funds the channel: a crash between the funding and
+ * telling the relay is repaired by telling it again.
  *
  * Talks to the relay routes of docs/relay-api.md "Channels" over HTTP.
  */
 import { hex } from '@scure/base';
-import { decodeChannelMessage, type AddHtlc, type CloseRequest, type NewHtlc, type SettleHtlc } from '../channels/index.ts';
-import { encodeChannelMessage, type ChannelRecord } from '../watch/channel-book.ts';
+import {
+  ChannelError, MAX_IN_FLIGHT, decodeChannelMessage, layout,
+  type AddHtlc, type ChannelMessage, type CloseRequest, type Htlc, type NewHtlc, type SettleHtlc,
+} from '../channels/index.ts';
+import { expected } from '../core/errors.ts';
+import { WalletError } from '../wallet/index.ts';
+import { encodeChannelMessage, type ChannelRecord, type HtlcRecord } from '../watch/channel-book.ts';
 import type { PayerChannels } from '../watch/channel-payer.ts';
+import { WatchError } from '../watch/errors.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
+import type { ChannelRelayRow } from './store.ts';
 
 /** A channel as `channel list` shows it. */
 export interface ChannelSummary {
   id: string;
+  /** The relay's URL ('' if this directory never recorded it). */
   relay: string;
+  /**
+   * The payer's status (docs/protocol.md "Persistence"): 'opening' until the funding has one
+   * confirmation here, then 'open'; the relay takes HTLCs once it is `confirmations` deep there
+   * (`usable` checks the relay's view). Then closing-cooperative, closed-cooperative, ...
+   */
   status: string;
   capacity: number;
   /** Sats settled to the relay. */
   relayBalance: number;
-  /** Sats still the payer's (before the close fee). */
+  /** Sats still the payer's (before the fee of the close). */
   payerBalance: number;
+  /** HTLCs in flight and the sats in them. */
   inFlight: number;
   inFlightSats: number;
-  /** T_ch, block height. */
+  /** T_ch, the block height from which the payer may take everything back by the exit path. */
   expiry: number;
+  /** expiry − tip when the tip was known. */
+  blocksLeft?: number;
+  fundingTxid: string;
+  /** The cooperative close, once signed. */
+  closeTxid?: string;
+  /** False while the relay has not accepted the open (sync tells it again). */
+  relayTold: boolean;
+  /** Why sends avoid this channel in this process (a refused update), if any. */
+  problem?: string;
 }
 
 export interface ChannelOpenOptions {
   sats: number;
-  /** Channel life in blocks (T_ch = tip + blocks); default 1008. */
+  /** Channel life in blocks (T_ch = tip + blocks); default DEFAULT_CHANNEL_BLOCKS, within the relay's terms. */
   blocks?: number;
+  /** Default: the relay's minClaimMarginBlocks. */
   claimMargin?: number;
+  /** sat/vB of every commitment and of the close, fixed for the channel's life; default DEFAULT_CHANNEL_FEE_RATE. */
   feeRate?: number;
+  signal?: AbortSignal;
 }
 
+/** About a week of blocks. */
 export const DEFAULT_CHANNEL_BLOCKS = 1008;
+export const DEFAULT_CHANNEL_FEE_RATE = 2;
+/**
+ * Recipient-pays HTLCs expire this many blocks after the earliest T_i the relay accepts: the
+ * relay settles them in the add's answer, so a short life only bounds how long the sats stay
+ * locked if it does not.
+ */
+export const RECIPIENT_HTLC_SLACK_BLOCKS = 6;
 
-/** Channel ids by relay URL: kept by the caller (the client's config store); here a map in memory. */
+/** Where each channel's relay is recorded (ClientStore implements it on client.sqlite). */
+export interface ChannelRelays {
+  rememberChannelRelay(r: { relayPubkey: string; relay: string; keyIndex: number; now: number }): void;
+  channelRelay(relayPubkey: string): ChannelRelayRow | undefined;
+  markChannelTold(relayPubkey: string, now: number): void;
+}
+
+/** An in-memory ChannelRelays (tests, tools that keep no client store). */
+export function memoryChannelRelays(): ChannelRelays {
+  const rows = new Map<string, ChannelRelayRow>();
+  return {
+    rememberChannelRelay: (r) => void (rows.has(r.relayPubkey) || rows.set(r.relayPubkey, { relayPubkey: r.relayPubkey, relay: r.relay, keyIndex: r.keyIndex, toldAt: null })),
+    channelRelay: (k) => rows.get(k),
+    markChannelTold: (k, now) => {
+      const r = rows.get(k);
+      if (r && r.toldAt === null) r.toldAt = now;
+    },
+  };
+}
+
+/** The relay's view of a channel (GET /v1/channel/:id, and every update's answer). */
+export interface RelayChannelView {
+  id: string;
+  status: string;
+  n: number;
+  relayBalance: number;
+  fundingConfirmed: boolean;
+}
+
+interface RelayTerms {
+  minCapacitySats?: number;
+  maxCapacitySats?: number;
+  minChannelBlocks?: number;
+  maxChannelBlocks?: number;
+  minClaimMarginBlocks?: number;
+  maxFeeRate?: number;
+}
+
+export interface ClientChannelsOptions {
+  payer: PayerChannels;
+  relays: ChannelRelays;
+  /** The chain tip height. */
+  tip: (signal?: AbortSignal) => Promise<number>;
+  now?: () => number;
+  /** Per relay request, ms; default 15,000. */
+  timeoutMs?: number;
+}
+
+/** What one sync of a channel did. */
+export interface ChannelSyncResult {
+  /** HTLCs whose settle was taken now (k, and r for sender-pays, known). */
+  settled: HtlcRecord[];
+  /** HTLCs failed back now (past T_i − claim_margin with no settle). */
+  failed: HtlcRecord[];
+}
+
+const canonical = (url: string) => url.replace(/\/+$/, '');
+
 export class ClientChannels {
-  private readonly relays = new Map<string, string>();
+  readonly payer: PayerChannels;
+  private readonly relays: ChannelRelays;
+  private readonly tip: (signal?: AbortSignal) => Promise<number>;
+  private readonly now: () => number;
+  private readonly timeoutMs: number;
+  /** The relay's view after its last answer (this process only): saves a GET per payment. */
+  private readonly views = new Map<string, RelayChannelView>();
+  private readonly problems = new Map<string, string>();
 
-  constructor(private readonly payer: PayerChannels, private readonly tip: () => Promise<number>) {}
+  constructor(o: ClientChannelsOptions) {
+    this.payer = o.payer;
+    this.relays = o.relays;
+    this.tip = o.tip;
+    this.now = o.now ?? Date.now;
+    this.timeoutMs = o.timeoutMs ?? 15_000;
+  }
 
-  /** Opens a channel to `relayUrl`: fresh relay key, funding built and broadcast, the relay told. */
+  /**
+   * Opens a channel to `relayUrl`: its terms checked first (nothing is funded for a channel the
+   * relay would refuse), a fresh relay key, its URL recorded, the funding built and broadcast by
+   * the wallet, then the relay told. Status 'opening' until the funding confirms; the relay takes
+   * HTLCs once it is `confirmations` deep. Throws CHANNELS_UNAVAILABLE, CHANNEL_TERMS,
+   * INSUFFICIENT_FUNDS, RELAY_UNREACHABLE (after the funding: the next sync tells the relay
+   * again, and the exit after T_ch returns the sats if it never takes it), or the relay's code.
+   */
   async open(relayUrl: string, o: ChannelOpenOptions): Promise<ChannelSummary> {
-    const url = relayUrl.replace(/\/+$/, '');
-    const info = await call<{ channels?: { minClaimMarginBlocks?: number; minCapacitySats?: number; maxCapacitySats?: number } }>(url, 'GET', '/.well-known/satpost');
+    const url = canonical(relayUrl);
+    const info = await this.call<{ channels?: RelayTerms }>(url, 'GET', '/.well-known/satpost', undefined, o.signal);
     const t = info.channels;
     if (!t) throw new ClientError('CHANNELS_UNAVAILABLE', `relay ${url} takes no payment channels`);
-    // Checked before the wallet funds anything: a refused open would leave a funded, unusable channel.
-    if (o.sats < (t.minCapacitySats ?? 0) || o.sats > (t.maxCapacitySats ?? Infinity)) {
-      throw new ClientError('CHANNEL_TERMS', `relay ${url} takes channels of ${t.minCapacitySats}..${t.maxCapacitySats} sats, not ${o.sats}`);
+    const terms = (what: string, range: string, got: unknown) => {
+      const e = new ClientError('CHANNEL_TERMS', `relay ${url}: ${expected(what, range, got)}`);
+      e.details = { terms: t };
+      e.relay = url;
+      return e;
+    };
+    if (!Number.isSafeInteger(o.sats) || o.sats < (t.minCapacitySats ?? 0) || o.sats > (t.maxCapacitySats ?? Infinity)) {
+      throw terms('sats', `${t.minCapacitySats}..${t.maxCapacitySats}`, o.sats);
     }
-    const key = await call<{ keyIndex: number; relayPubkey: string }>(url, 'POST', '/v1/channel/key', {});
+    const blocks = o.blocks ?? Math.min(Math.max(DEFAULT_CHANNEL_BLOCKS, t.minChannelBlocks ?? 0), t.maxChannelBlocks ?? Infinity);
+    if (!Number.isSafeInteger(blocks) || blocks < (t.minChannelBlocks ?? 1) || blocks > (t.maxChannelBlocks ?? Infinity)) {
+      throw terms('blocks', `${t.minChannelBlocks}..${t.maxChannelBlocks}`, blocks);
+    }
+    const feeRate = o.feeRate ?? Math.min(DEFAULT_CHANNEL_FEE_RATE, t.maxFeeRate ?? Infinity);
+    if (feeRate > (t.maxFeeRate ?? Infinity)) throw terms('feeRate', `<= ${t.maxFeeRate} sat/vB`, feeRate);
     const claimMargin = o.claimMargin ?? t.minClaimMarginBlocks ?? 12;
-    const { channel, message } = await this.payer.open({
-      relayPubkey: hex.decode(key.relayPubkey), capacity: o.sats, channelLocktime: (await this.tip()) + (o.blocks ?? DEFAULT_CHANNEL_BLOCKS),
-      claimMargin, feeRate: o.feeRate ?? 2,
-    });
-    await call(url, 'POST', '/v1/channel/open', { open: hex.encode(encodeChannelMessage({ type: 'open', message })), funding: hex.encode(channel.fundingRaw!), keyIndex: key.keyIndex });
-    this.relays.set(channel.id, url);
-    return this.summary(this.payer.book.get(channel.id));
-  }
+    if (claimMargin < (t.minClaimMarginBlocks ?? 0)) throw terms('claimMargin', `>= ${t.minClaimMarginBlocks} blocks`, claimMargin);
 
-  /** Remembers which relay a channel is with (after a restart). */
-  attach(channelId: string, relayUrl: string): void {
-    this.relays.set(channelId, relayUrl.replace(/\/+$/, ''));
-  }
-
-  list(): ChannelSummary[] {
-    return this.payer.book.list('payer').map((c) => this.summary(c));
-  }
-
-  /** An open channel with `relayUrl` whose payer side covers `amount` (fee headroom left to the core's check). */
-  usable(relayUrl: string, amount: number): ChannelSummary | undefined {
-    const url = relayUrl.replace(/\/+$/, '');
-    return this.list().find((c) => c.relay === url && c.status === 'open' && c.payerBalance > amount);
-  }
-
-  /** Adds the HTLC paying one message; a settle in the relay's answer (recipient-pays) is taken at once. */
-  async pay(channelId: string, terms: NewHtlc): Promise<{ add: AddHtlc; k?: Uint8Array }> {
-    const add = await this.payer.add(channelId, terms);
-    const ans = await this.update(channelId, encodeChannelMessage({ type: 'add', message: add }));
-    if (typeof ans.settle !== 'string') return { add };
-    const s = decodeChannelMessage(hex.decode(ans.settle));
-    if (s.type !== 'settle') throw new ClientError('BAD_RELAY_ANSWER', 'the add answer carried no SettleHtlc');
-    await this.takeSettle(channelId, s.message);
-    return { add, k: s.message.k };
-  }
-
-  /** Takes every settle the relay has not seen acknowledged; resolves the htlc ids settled. */
-  async sync(channelId: string): Promise<number[]> {
-    const url = this.relayOf(channelId);
-    const out = await call<{ settles: string[] }>(url, 'GET', `/v1/channel/${channelId}/settles`);
-    const ids: number[] = [];
-    for (const h of out.settles) {
-      const s = decodeChannelMessage(hex.decode(h));
-      if (s.type !== 'settle') throw new ClientError('BAD_RELAY_ANSWER', 'a pending settle that is no SettleHtlc');
-      await this.takeSettle(channelId, s.message);
-      ids.push(s.message.htlcId);
+    const key = await this.call<{ keyIndex: number; relayPubkey: string }>(url, 'POST', '/v1/channel/key', {}, o.signal);
+    if (typeof key.relayPubkey !== 'string' || !/^[0-9a-f]{66}$/.test(key.relayPubkey) || !Number.isSafeInteger(key.keyIndex)) {
+      throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: expected {keyIndex, relayPubkey} from /v1/channel/key`);
     }
-    return ids;
+    this.relays.rememberChannelRelay({ relayPubkey: key.relayPubkey, relay: url, keyIndex: key.keyIndex, now: this.now() });
+    let opened;
+    try {
+      opened = await this.payer.open(
+        { relayPubkey: hex.decode(key.relayPubkey), capacity: o.sats, channelLocktime: (await this.tip(o.signal)) + blocks, claimMargin, feeRate },
+        o.signal,
+      );
+    } catch (err) {
+      if (WalletError.is(err, 'INSUFFICIENT_FUNDS')) throw new ClientError('INSUFFICIENT_FUNDS', `cannot fund a channel of ${o.sats} sats: ${err.message}`, { cause: err });
+      throw err;
+    }
+    const c = opened.channel;
+    if (c.status === 'abandoned') throw new ClientError('BAD_RELAY_ANSWER', `the chain refused the funding of channel ${c.id}; nothing was spent`);
+    try {
+      await this.tell(c, o.signal);
+    } catch (err) {
+      if (ClientError.is(err, 'RELAY_UNREACHABLE')) {
+        throw new ClientError(
+          'RELAY_UNREACHABLE',
+          `channel ${c.id} is funded (${c.fundingTxid}) but relay ${url} could not be told: ${err.message}; ` +
+            `\`satpost channel list\` tells it again, and if it never takes the channel the sats come back by the exit after block ${c.state.channelLocktime}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    return this.summary(this.payer.book.get(c.id));
   }
 
-  /** Cooperative close: settles first, then the relay's CloseRequest signed and sent back. */
-  async close(channelId: string): Promise<ChannelSummary> {
-    await this.sync(channelId);
-    const url = this.relayOf(channelId);
-    const { closeRequest } = await call<{ closeRequest: string }>(url, 'POST', `/v1/channel/${channelId}/close`, {});
-    const req = decodeChannelMessage(hex.decode(closeRequest));
-    if (req.type !== 'close-request') throw new ClientError('BAD_RELAY_ANSWER', 'the close answer carried no CloseRequest');
-    const signed = await this.payer.onCloseRequest(req.message as CloseRequest);
-    await this.update(channelId, encodeChannelMessage({ type: 'close-signed', message: signed }));
+  /** Every payer channel, newest last; `tip` adds blocksLeft. */
+  list(tip?: number): ChannelSummary[] {
+    return this.payer.book.list('payer').map((c) => this.summary(c, tip));
+  }
+
+  /** One channel by id or unique id prefix (UNKNOWN_CHANNEL). */
+  get(id: string, tip?: number): ChannelSummary {
+    return this.summary(this.record(id), tip);
+  }
+
+  /** The full id of a channel given by id or unique prefix (at least 4 hex characters). */
+  resolve(id: string): string {
+    return this.record(id).id;
+  }
+
+  /**
+   * The first channel with `relayUrl` that can carry this HTLC now: open here and at the relay
+   * (same state number, so nothing is pending), T_i within [tip + claim_margin + 2,
+   * T_ch − claim_margin − 1], room for one more output, and the payer's side paying the amount
+   * and the new commitment's fee. One GET of the relay's view when this process has none.
+   */
+  async usable(relayUrl: string, h: Omit<NewHtlc, 'locktime'> & { locktime?: number }, signal?: AbortSignal): Promise<{ channel: ChannelRecord; locktime: number } | undefined> {
+    const url = canonical(relayUrl);
+    const candidates = this.payer.book.list('payer').filter((c) => c.status === 'open' && this.relayOf(c)?.relay === url && !this.problems.has(c.id));
+    if (candidates.length === 0) return undefined;
+    const tip = await this.tip(signal);
+    for (const c of candidates) {
+      const s = c.state;
+      const earliest = tip + s.claimMargin + 2;
+      const latest = s.channelLocktime - s.claimMargin - 1;
+      const locktime = h.locktime ?? Math.min(earliest + RECIPIENT_HTLC_SLACK_BLOCKS, latest);
+      if (locktime < earliest || locktime > latest || s.inFlight.length + 1 > MAX_IN_FLIGHT) continue;
+      if (s.inFlight.some((x) => hex.encode(x.hk) === hex.encode(h.hk))) continue;
+      const probe: Htlc = { id: s.nextHtlcId, mode: h.mode, hk: h.hk, ...(h.hr ? { hr: h.hr } : {}), amount: h.amount, locktime };
+      try {
+        layout(s, s.relayBalance, [...s.inFlight, probe]);
+      } catch (err) {
+        if (err instanceof ChannelError) continue;
+        throw err;
+      }
+      try {
+        const view = await this.resync(c.id, signal);
+        if (view.status === 'open' && view.fundingConfirmed && view.n === this.payer.book.get(c.id).n) return { channel: this.payer.book.get(c.id), locktime };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        // An unreachable or refusing relay: this channel cannot carry the payment now.
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Adds the HTLC paying one message and sends it; a settle in the relay's answer
+   * (recipient-pays) is taken at once and its k returned. The add is committed before it
+   * leaves. A refusal (the local core's ChannelError / WatchError before anything is sent, or the
+   * relay's code) marks the channel as not usable in this process and is thrown: the add is not
+   * in the relay's book. RELAY_UNREACHABLE leaves the add to be resent by `resync`; anything
+   * wrong with the settle after an accepted add is BAD_RELAY_ANSWER.
+   */
+  async pay(channelId: string, terms: NewHtlc, signal?: AbortSignal): Promise<{ add: AddHtlc; k?: Uint8Array }> {
+    const add = await this.payer.add(channelId, terms, signal);
+    const ans = await this.send(channelId, { type: 'add', message: add }, signal);
+    if (ans.settle === undefined) return { add };
+    const s = this.settleOf(ans.settle);
+    try {
+      await this.takeSettle(channelId, s, signal);
+    } catch (err) {
+      // The add is in the relay's book now: whatever goes wrong with its settle is no refusal of the add.
+      if (ClientError.is(err, 'RELAY_UNREACHABLE') || ClientError.is(err, 'CANCELLED')) throw err;
+      throw new ClientError('BAD_RELAY_ANSWER', `the relay's settle of htlc ${add.htlc.id} in channel ${channelId} was not taken: ${(err as Error).message}`, { cause: err });
+    }
+    return { add, k: s.k };
+  }
+
+  /**
+   * Brings the relay up to this side's state: tells it of the open if it never accepted it,
+   * and resends the last update when the relay is one state behind (an answer lost to a crash
+   * or a dropped connection). Returns the relay's view.
+   */
+  async resync(channelId: string, signal?: AbortSignal): Promise<RelayChannelView> {
+    const c = this.payer.book.get(channelId);
+    const cached = this.views.get(channelId);
+    if (cached && cached.n === c.n && cached.status === 'open') return cached;
+    const r = this.relayOf(c);
+    if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${channelId}`);
+    if (r.toldAt === null) await this.tell(c, signal);
+    let view = await this.call<RelayChannelView>(r.relay, 'GET', `/v1/channel/${channelId}`, undefined, signal);
+    if (view.n + 1 === c.n) {
+      const last = this.payer.lastSent(channelId);
+      if (last && last.type !== 'open') {
+        const ans = await this.send(channelId, last, signal);
+        view = this.views.get(channelId) ?? view;
+        if (ans.settle !== undefined) await this.takeSettle(channelId, this.settleOf(ans.settle), signal);
+      }
+    }
+    this.views.set(channelId, view);
+    return view;
+  }
+
+  /**
+   * Takes every settle the relay has not seen acknowledged (its k and r checked by the payer's
+   * core before the acknowledgement is signed), then fails back every HTLC past
+   * T_i − claim_margin. Settles come first: a message read just before its deadline is paid,
+   * not failed.
+   */
+  async sync(channelId: string, signal?: AbortSignal): Promise<ChannelSyncResult> {
+    const c = this.payer.book.get(channelId);
+    const out: ChannelSyncResult = { settled: [], failed: [] };
+    if (c.status !== 'open') return out;
+    await this.resync(channelId, signal);
+    const r = this.relayOf(c)!;
+    const pending = await this.call<{ settles: string[] }>(r.relay, 'GET', `/v1/channel/${channelId}/settles`, undefined, signal);
+    for (const h of pending.settles ?? []) {
+      const s = this.settleOf(h);
+      await this.takeSettle(channelId, s, signal);
+      out.settled.push(this.payer.book.htlc(channelId, s.htlcId)!);
+    }
+    const tip = await this.tip(signal);
+    for (const h of this.payer.book.get(channelId).state.inFlight) {
+      if (tip < h.locktime - c.state.claimMargin) continue;
+      const fail = await this.payer.fail(channelId, h.id, signal);
+      await this.send(channelId, { type: 'fail', message: fail }, signal);
+      out.failed.push(this.payer.book.htlc(channelId, h.id)!);
+    }
+    return out;
+  }
+
+  /**
+   * One sync of every payer channel that is opening or open: a relay never told of an open is
+   * told, an open channel is synced (settles taken, expired HTLCs failed back). Failures are
+   * reported per channel, never thrown.
+   */
+  async syncAll(signal?: AbortSignal): Promise<{ id: string; result?: ChannelSyncResult; error?: unknown }[]> {
+    const out: { id: string; result?: ChannelSyncResult; error?: unknown }[] = [];
+    for (const c of this.payer.book.list('payer')) {
+      if (c.status !== 'opening' && c.status !== 'open') continue;
+      try {
+        if (this.relayOf(c)?.toldAt === null) await this.tell(c, signal);
+        out.push({ id: c.id, result: await this.sync(c.id, signal) });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        out.push({ id: c.id, error });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Cooperative close: settles taken first, then the relay's CloseRequest checked, signed and
+   * sent back; the relay completes and broadcasts the close, and this side stores it (the
+   * watcher rebroadcasts it and sweeps the payer's output once it confirms). Throws
+   * IN_FLIGHT_NOT_EMPTY while messages are unread, RELAY_UNREACHABLE (with the hint that the
+   * payer's exit after T_ch needs no relay).
+   */
+  async close(channelId: string, signal?: AbortSignal): Promise<ChannelSummary> {
+    const c = this.payer.book.get(channelId);
+    if (c.status === 'closing-cooperative' || c.status === 'closed-cooperative') {
+      const last = this.payer.lastSent(channelId);
+      // The CloseSigned may not have reached the relay: resend it (the relay answers a resend again).
+      if (last?.type === 'close-signed') await this.send(channelId, last, signal).catch(() => undefined);
+      return this.summary(this.payer.book.get(channelId));
+    }
+    const r = this.relayOf(c);
+    try {
+      await this.sync(channelId, signal);
+      if (this.payer.book.get(channelId).state.inFlight.length > 0) {
+        const n = this.payer.book.get(channelId).state.inFlight.length;
+        throw new ClientError('IN_FLIGHT_NOT_EMPTY', `channel ${channelId} has ${n} HTLC(s) in flight (messages not read yet); close once they are settled or failed back`);
+      }
+      const { closeRequest } = await this.call<{ closeRequest: string }>(r!.relay, 'POST', `/v1/channel/${channelId}/close`, {}, signal);
+      const req = this.decode(closeRequest);
+      if (req.type !== 'close-request') throw new ClientError('BAD_RELAY_ANSWER', 'the close answer carried no CloseRequest');
+      const signed = await this.payer.onCloseRequest(req.message as CloseRequest);
+      await this.send(channelId, { type: 'close-signed', message: signed }, signal);
+    } catch (err) {
+      if (ClientError.is(err, 'RELAY_UNREACHABLE')) {
+        throw new ClientError(
+          'RELAY_UNREACHABLE',
+          `${err.message}; a cooperative close needs the relay. Without it nothing is lost: from block ${c.state.channelLocktime} (T_ch) ` +
+            `the watcher takes the sats back by the exit path on its own (keep satpost running or run it again then)`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     return this.summary(this.payer.book.get(channelId));
   }
 
-  private async takeSettle(channelId: string, s: SettleHtlc): Promise<void> {
+  /** The relay recorded for a channel, from its relay key. */
+  relayOf(c: ChannelRecord): ChannelRelayRow | undefined {
+    return this.relays.channelRelay(hex.encode(c.state.relayPubkey));
+  }
+
+  private async tell(c: ChannelRecord, signal?: AbortSignal): Promise<void> {
+    const r = this.relayOf(c);
+    if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${c.id}`);
+    const open = this.payer.book.messages(c.id, { direction: 'out', type: 'open' }).at(-1);
+    if (!open || !c.fundingRaw) throw new ClientError('BAD_DATA_DIR', `channel ${c.id} lost its open message or funding`);
+    try {
+      await this.call(r.relay, 'POST', '/v1/channel/open', { open: hex.encode(open.bytes), funding: hex.encode(c.fundingRaw), keyIndex: r.keyIndex }, signal);
+    } catch (err) {
+      // Told before (the answer was lost): the relay knows the channel.
+      if (!ClientError.is(err, 'DUPLICATE_CHANNEL')) throw err;
+    }
+    this.relays.markChannelTold(r.relayPubkey, this.now());
+  }
+
+  private async takeSettle(channelId: string, s: SettleHtlc, signal?: AbortSignal): Promise<void> {
+    if (s.channelId !== channelId) throw new ClientError('BAD_RELAY_ANSWER', `a settle for channel ${s.channelId} came on ${channelId}`);
     const ack = await this.payer.onSettle(s);
-    await this.update(channelId, encodeChannelMessage({ type: 'settle-ack', message: ack }));
+    await this.send(channelId, { type: 'settle-ack', message: ack }, signal);
   }
 
-  private update(channelId: string, bytes: Uint8Array): Promise<{ settle?: unknown }> {
-    return call(this.relayOf(channelId), 'POST', '/v1/channel/update', bytes);
+  private async send(channelId: string, m: ChannelMessage, signal?: AbortSignal): Promise<{ settle?: string }> {
+    const r = this.relayOf(this.payer.book.get(channelId));
+    if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${channelId}`);
+    let ans: { channel?: RelayChannelView; settle?: unknown };
+    try {
+      ans = await this.call<{ channel?: RelayChannelView; settle?: unknown }>(r.relay, 'POST', '/v1/channel/update', encodeChannelMessage(m), signal);
+    } catch (err) {
+      this.views.delete(channelId);
+      if (ClientError.is(err) && err.code !== 'RELAY_UNREACHABLE' && err.code !== 'BAD_RELAY_ANSWER' && err.code !== 'RATE_LIMITED') {
+        this.problems.set(channelId, `the relay refused ${m.type}: [${err.code}] ${err.message}`);
+      }
+      throw err;
+    }
+    if (ans.channel && typeof ans.channel.n === 'number') this.views.set(channelId, ans.channel);
+    if (ans.settle !== undefined && typeof ans.settle !== 'string') throw new ClientError('BAD_RELAY_ANSWER', `relay ${r.relay}: "settle" expected hex`);
+    return ans.settle === undefined ? {} : { settle: ans.settle as string };
   }
 
-  private relayOf(channelId: string): string {
-    const url = this.relays.get(channelId);
-    if (!url) throw new ClientError('NO_RELAYS', `no relay is known for channel ${channelId}`);
-    return url;
+  private settleOf(h: string): SettleHtlc {
+    const m = this.decode(h);
+    if (m.type !== 'settle') throw new ClientError('BAD_RELAY_ANSWER', `expected a SettleHtlc from the relay, got ${m.type}`);
+    return m.message;
   }
 
-  private summary(c: ChannelRecord): ChannelSummary {
+  private decode(h: unknown): ChannelMessage {
+    if (typeof h !== 'string' || !/^([0-9a-f]{2})+$/.test(h)) throw new ClientError('BAD_RELAY_ANSWER', expected('channel message', 'lowercase hex', h));
+    try {
+      return decodeChannelMessage(hex.decode(h));
+    } catch (cause) {
+      throw new ClientError('BAD_RELAY_ANSWER', `the relay sent a channel message that does not decode: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  private record(id: string): ChannelRecord {
+    const p = id.toLowerCase();
+    if (!/^[0-9a-f]{4,64}$/.test(p)) throw new ClientError('UNKNOWN_CHANNEL', expected('channel id', '4 to 64 hex characters', id));
+    const found = this.payer.book.list('payer').filter((c) => c.id.startsWith(p));
+    if (found.length === 0) throw new ClientError('UNKNOWN_CHANNEL', `no channel ${id} in this data directory (see \`satpost channel list\`)`);
+    if (found.length > 1) throw new ClientError('UNKNOWN_CHANNEL', `"${id}" matches several channels; give more of the id`);
+    return found[0]!;
+  }
+
+  private summary(c: ChannelRecord, tip?: number): ChannelSummary {
     const s = c.state;
     const inFlightSats = s.inFlight.reduce((a, h) => a + h.amount, 0);
+    const r = this.relayOf(c);
+    const problem = this.problems.get(c.id);
     return {
-      id: c.id, relay: this.relays.get(c.id) ?? '', status: c.status, capacity: s.capacity, relayBalance: s.relayBalance,
+      id: c.id, relay: r?.relay ?? '', status: c.status, capacity: s.capacity, relayBalance: s.relayBalance,
       payerBalance: s.capacity - s.relayBalance - inFlightSats, inFlight: s.inFlight.length, inFlightSats, expiry: s.channelLocktime,
+      ...(tip !== undefined ? { blocksLeft: s.channelLocktime - tip } : {}),
+      fundingTxid: c.fundingTxid, ...(c.closeTxid ? { closeTxid: c.closeTxid } : {}), relayTold: r?.toldAt != null,
+      ...(problem ? { problem } : {}),
     };
+  }
+
+  private async call<T>(url: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const binary = body instanceof Uint8Array;
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(url + path, {
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json' }, body: binary ? Buffer.from(body) : JSON.stringify(body) }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw new ClientError('CANCELLED', `${method} ${path} aborted`, { cause });
+      const e = new ClientError('RELAY_UNREACHABLE', `cannot reach relay ${url}: ${(cause as Error).message}`, { cause });
+      e.relay = url;
+      throw e;
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (cause) {
+      throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: expected a JSON answer to ${path}`, { cause });
+    }
+    if (res.ok) return parsed as T;
+    const e = (parsed as { error?: Record<string, unknown> }).error;
+    const { code, message, ...details } = e ?? {};
+    const err = new ClientError(
+      (typeof code === 'string' ? code : 'BAD_RELAY_ANSWER') as ClientErrorCode,
+      `relay ${url}: ${typeof message === 'string' ? message : `HTTP ${res.status}`}`,
+    );
+    err.relay = url;
+    if (Object.keys(details).length > 0) err.details = details;
+    throw err;
   }
 }
 
-async function call<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
-  const binary = body instanceof Uint8Array;
-  let res: Response;
-  try {
-    res = await fetch(url + path, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json' }, body: binary ? Buffer.from(body) : JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (cause) {
-    throw new ClientError('RELAY_UNREACHABLE', `cannot reach relay ${url}: ${(cause as Error).message}`, { cause });
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: expected a JSON answer to ${path}`, { cause });
-  }
-  if (res.ok) return parsed as T;
-  const e = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
-  const err = new ClientError((typeof e?.code === 'string' ? e.code : 'BAD_RELAY_ANSWER') as ClientErrorCode, `relay ${url}: ${typeof e?.message === 'string' ? e.message : `HTTP ${res.status}`}`);
-  err.relay = url;
-  throw err;
+/** A WatchError about a channel in the client's terms (an unknown id, a channel in the wrong state). */
+export function channelProblem(err: unknown): unknown {
+  if (WatchError.is(err, 'UNKNOWN_CHANNEL')) return new ClientError('UNKNOWN_CHANNEL', err.message, { cause: err });
+  if (WatchError.is(err, 'BAD_STATE')) return new ClientError('BAD_STATE', err.message, { cause: err });
+  return err;
 }

@@ -10,8 +10,14 @@
  * Messaging over relays: publish() puts the prekeys at the user's relays, send() quotes,
  * seals, deposits and (sender-pays) funds, inbox() lists and checks the mailbox, read() pays
  * or hands over r and decrypts, watch() follows the mailbox live, resume() carries on what a
- * restart interrupted. wallet.sqlite holds the wallet and the contract book side by side; a
- * ContractWatcher drives the contracts while a messaging call is running or watch() is open.
+ * restart interrupted. wallet.sqlite holds the wallet, the contract book and the channel book
+ * side by side; a ContractWatcher and a ChannelWatcher drive them while a messaging call is
+ * running or watch() is open.
+ *
+ * Payment channels (./channels.ts): openChannel() funds one with a relay, send() (sender-pays)
+ * and read() (recipient-pays) pay through an open one with the message's relay when it can
+ * carry the HTLC, else on chain; syncChannels() takes the relay's settles (and fails back
+ * expired HTLCs); closeChannel() closes cooperatively.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, on } from 'node:events';
@@ -19,6 +25,7 @@ import { ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
 import type { ChainBackend } from '../chain/backend.ts';
 import { EsploraBackend } from '../chain/esplora/backend.ts';
 import { expected } from '../core/errors.ts';
+import { QuoteCodec } from '../core/objects/index.ts';
 import { bytesEqual } from '../core/hash.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
@@ -33,7 +40,13 @@ import { PrekeyManager } from '../identity/prekeys.ts';
 import { Sessions } from '../identity/session.ts';
 import { SignalStores } from '../identity/stores.ts';
 import { Wallet, WalletError, type Balance, type HistoryEntry, type SyncReport } from '../wallet/index.ts';
-import { ContractBook, ContractWatcher, PayerContracts, openPartyDb, type KeyLearned, type Settled } from '../watch/index.ts';
+import {
+  ChannelBook, ChannelWatcher, ContractBook, ContractWatcher, PayerChannels, PayerContracts, openPartyDb,
+  type ChannelProblem, type ChannelStatusChange, type HtlcRecord, type KeyLearned, type Settled,
+} from '../watch/index.ts';
+import { messageIdOf } from '../core/objects/index.ts';
+import { hex } from '@scure/base';
+import { ClientChannels, channelProblem, type ChannelOpenOptions, type ChannelSummary } from './channels.ts';
 import { nodeAead } from '../crypto/aead-node.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
@@ -114,12 +127,21 @@ export class Client {
   private closed = false;
   private readonly ctx: MailContext;
   private watcher: ContractWatcher | undefined;
+  private channelWatcher: ChannelWatcher | undefined;
   private watching: Promise<void> | undefined;
+  private readonly channelEvents = new EventEmitter<{ status: [ChannelStatusChange]; problem: [ChannelProblem] }>();
 
   private constructor(private readonly p: Parts) {
     this.stores = new SignalStores(p.identityDb, p.identity, { clock: p.now });
     this.sessions = new Sessions(this.stores);
     const book = new ContractBook(p.walletDb, p.now);
+    const channels = new ClientChannels({
+      payer: new PayerChannels({ book: new ChannelBook(p.walletDb, p.now), wallet: p.wallet, backend: p.backend }),
+      relays: p.store,
+      tip: async (signal) => (await p.backend.getTip(signal)).height,
+      now: p.now,
+      ...(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {}),
+    });
     this.ctx = {
       network: p.config.network,
       identity: p.identity,
@@ -129,6 +151,7 @@ export class Client {
       wallet: p.wallet,
       backend: p.backend,
       payer: new PayerContracts({ book, wallet: p.wallet, backend: p.backend }),
+      channels,
       mail: new MailStore(p.store.db, p.now),
       contacts: p.store,
       relays: p.config.relays,
@@ -407,8 +430,9 @@ export class Client {
   }
 
   /**
-   * Stops the contract watcher (waiting for its pass in flight), then closes the databases.
-   * Without a running watcher everything is closed before this returns. Idempotent.
+   * Stops the watchers (waiting for their passes in flight) and lets the Signal stores finish
+   * their commits, then closes the databases; await it before removing the data directory.
+   * Idempotent.
    */
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -420,12 +444,11 @@ export class Client {
       if (this.p.identityDb.open) this.p.identityDb.close();
     };
     const w = this.watcher;
+    const cw = this.channelWatcher;
     this.watcher = undefined;
-    if (!w) {
-      closeAll();
-      return Promise.resolve();
-    }
-    return w.stop().finally(closeAll);
+    this.channelWatcher = undefined;
+    // The Signal stores' last commits (and their commit worker) finish before the file closes.
+    return Promise.allSettled([w?.stop(), cw?.stop(), this.stores.close()]).then(closeAll);
   }
 
   // ---- messaging -------------------------------------------------------------------------
@@ -506,9 +529,24 @@ export class Client {
    * nothing stored between an earlier inbox() and the subscription is missed, and yields each
    * entry not in the inbox before, fetched and checked as inbox() does, until `signal` aborts
    * or the loop breaks. A message that fails its checks is not yielded; `onProblem` hears of it.
+   * Meanwhile every `channelSyncMs` (default 5,000) the open channels are synced (syncChannels),
+   * so sender-pays messages paid over a channel become 'delivered' as they are read.
    */
-  async *watch(o: { signal?: AbortSignal; onProblem?: (relay: string, error: unknown) => void } = {}): AsyncGenerator<InboxEntry> {
+  async *watch(o: { signal?: AbortSignal; onProblem?: (relay: string, error: unknown) => void; channelSyncMs?: number } = {}): AsyncGenerator<InboxEntry> {
     this.assertOpen();
+    // Settles of the user's channels (messages she paid for being read) are taken while watching.
+    let syncing = false;
+    const syncNow = () => {
+      if (syncing || this.closed) return;
+      syncing = true;
+      this.syncChannels().then(
+        (rs) => { for (const r of rs) if (r.error !== undefined) o.onProblem?.(this.ctx.channels.get(r.id).relay, r.error); },
+        (err: unknown) => o.onProblem?.('', err),
+      ).finally(() => (syncing = false));
+    };
+    const channelTimer = setInterval(syncNow, o.channelSyncMs ?? 5_000);
+    channelTimer.unref();
+    syncNow();
     const ac = new AbortController();
     const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
     const events = new EventEmitter<{ entry: [InboxEntry] }>();
@@ -543,57 +581,166 @@ export class Client {
     } catch (err) {
       if (!signal.aborted) throw err;
     } finally {
+      clearInterval(channelTimer);
       ac.abort();
       for (const s of subs) s.close();
     }
   }
 
   /**
-   * Carries on after a restart: starts the contract watcher (which resumes every contract:
-   * fundings to broadcast, keys to learn, refunds once T has passed), re-deposits sealed
-   * messages and funds sender-pays deposits left unfunded. Returns what was resumed.
+   * Carries on after a restart: starts the contract and channel watchers (which resume every
+   * contract and channel: fundings to broadcast, keys to learn, refunds once T has passed,
+   * opening channels confirmed), re-deposits sealed messages (resending a channel add the relay
+   * lacks), funds sender-pays deposits left unfunded, and syncs every open channel (settles
+   * taken, expired HTLCs failed back). Returns what was resumed.
    */
-  async resume(o: { signal?: AbortSignal } = {}): Promise<{ sends: { id: string; error?: unknown }[] }> {
+  async resume(o: { signal?: AbortSignal } = {}): Promise<{ sends: { id: string; error?: unknown }[]; channels: ChannelSyncReport[] }> {
     await this.startWatcher(o.signal);
     const sends = await resumeSends(this.ctx, o.signal);
     await this.watcher!.poll();
+    await this.channelWatcher!.poll();
+    const channels = await this.syncChannels(o);
     this.settleFromBook();
-    return { sends };
+    return { sends, channels };
   }
 
-  /** Outbox rows whose contract settled while no watcher event reached them (e.g. a crash). */
+  /** Outbox rows whose contract or channel HTLC settled while no watcher event reached them (e.g. a crash). */
   private settleFromBook(): void {
     for (const row of this.ctx.mail.pendingOutbox()) {
+      if (row.state === 'paid' && row.channelId !== null) {
+        const hk = QuoteCodec.decode(row.quote).hk;
+        const h = this.ctx.channels.payer.book.htlcs(row.channelId).find((x) => bytesEqual(x.hk, hk));
+        if (h) this.htlcSettled(h);
+        continue;
+      }
       const c = row.state === 'funded' ? this.ctx.payer.book.find(row.id) : undefined;
       if (c?.k) this.settle(row.id, 'delivered');
       else if (c?.state === 'refunded') this.settle(row.id, 'refunded');
     }
   }
 
-  /** One pass of the contract watcher now (tests and `satpost resume` wait on it). */
+  /** The outbox row a sender-pays channel HTLC pays: delivered once its k is known, refunded once failed back. */
+  private htlcSettled(h: HtlcRecord): void {
+    if (this.closed || h.mode !== 'sender-pays') return;
+    const id = hex.encode(messageIdOf(h.hk));
+    const row = this.ctx.mail.outbox(id);
+    if (!row || row.state !== 'paid') return;
+    if (h.k && (h.status === 'settled' || h.status === 'claimed')) this.ctx.mail.setOutbox(id, 'delivered');
+    else if (h.status === 'failed' || h.status === 'refunded') {
+      this.ctx.mail.setOutbox(id, 'refunded', { detail: `nobody read it before block ${h.locktime}: the HTLC was ${h.status} back to the channel` });
+    }
+  }
+
+  // ---- payment channels --------------------------------------------------------------------
+
+  /**
+   * Opens a payment channel of `sats` with a relay (capacity, life `blocks`, default 1008,
+   * within the relay's terms): the wallet funds it (the funding broadcast), the relay is told.
+   * Status 'opening' until the funding confirms (the channel watcher sees it on its next pass;
+   * the relay takes HTLCs once it is `confirmations` deep there); then send() and read() use it
+   * for messages at that relay. Throws CHANNELS_UNAVAILABLE, CHANNEL_TERMS (details.terms),
+   * INSUFFICIENT_FUNDS, RELAY_UNREACHABLE, or the relay's code.
+   */
+  async openChannel(relayUrl: string, o: ChannelOpenOptions): Promise<ChannelSummary> {
+    await this.startWatcher(o.signal);
+    await this.p.wallet.sync();
+    const opened = await this.ctx.channels.open(relayUrl, o);
+    return this.ctx.channels.get(opened.id, await this.tipOrUndefined());
+  }
+
+  /** Every payer channel of this directory, with blocks left to T_ch when the chain answers. */
+  async channels(): Promise<ChannelSummary[]> {
+    this.assertOpen();
+    return this.ctx.channels.list(await this.tipOrUndefined());
+  }
+
+  /**
+   * Closes a channel (id or unique prefix) cooperatively: the relay's pending settles taken,
+   * then its CloseRequest checked and signed; the relay broadcasts the close, and the channel
+   * watcher sweeps the payer's output to the wallet once it confirms. Throws UNKNOWN_CHANNEL,
+   * IN_FLIGHT_NOT_EMPTY (unread messages still hold HTLCs), BAD_STATE (not open),
+   * RELAY_UNREACHABLE (its message says: without the relay, the watcher's exit after T_ch takes
+   * the sats back on its own).
+   */
+  async closeChannel(id: string, o: { signal?: AbortSignal } = {}): Promise<ChannelSummary> {
+    await this.startWatcher(o.signal);
+    const full = this.ctx.channels.resolve(id);
+    try {
+      const closed = await this.ctx.channels.close(full, o.signal);
+      return { ...closed, ...(await this.tipOrUndefined().then((t) => (t === undefined ? {} : { blocksLeft: closed.expiry - t }))) };
+    } catch (err) {
+      throw channelProblem(err);
+    } finally {
+      this.settleFromBook();
+    }
+  }
+
+  /**
+   * Takes the pending settles of every open channel (acknowledging each after checking k and r
+   * against the hashes), fails back HTLCs past T_i − claim margin, and tells relays about opens
+   * they missed. Sender-pays messages paid by a settled HTLC become 'delivered'. Per-channel
+   * failures are in the result, never thrown.
+   */
+  async syncChannels(o: { signal?: AbortSignal } = {}): Promise<ChannelSyncReport[]> {
+    this.assertOpen();
+    const all = await this.ctx.channels.syncAll(o.signal);
+    const out: ChannelSyncReport[] = [];
+    for (const r of all) {
+      for (const h of [...(r.result?.settled ?? []), ...(r.result?.failed ?? [])]) this.htlcSettled(h);
+      out.push({ id: r.id, settled: r.result?.settled.length ?? 0, failed: r.result?.failed.length ?? 0, ...(r.error !== undefined ? { error: r.error } : {}) });
+    }
+    return out;
+  }
+
+  /** Channel status changes and watcher problems (listeners added here see both watchers' passes). */
+  onChannelEvent(event: 'status', fn: (e: ChannelStatusChange) => void): () => void;
+  onChannelEvent(event: 'problem', fn: (e: ChannelProblem) => void): () => void;
+  onChannelEvent(event: 'status' | 'problem', fn: (e: never) => void): () => void {
+    this.channelEvents.on(event, fn as (e: unknown) => void);
+    return () => this.channelEvents.off(event, fn as (e: unknown) => void);
+  }
+
+  private async tipOrUndefined(): Promise<number | undefined> {
+    try {
+      return (await this.p.backend.getTip()).height;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One pass of the contract and channel watchers now (tests and `satpost resume` wait on it). */
   async syncContracts(): Promise<void> {
     await this.startWatcher();
     await this.p.wallet.sync();
     await this.watcher!.poll();
+    await this.channelWatcher!.poll();
     this.settleFromBook();
   }
 
-  /** Starts the contract watcher once: its first pass resumes every pending contract. */
+  /** Starts the contract and channel watchers once: their first passes resume every pending contract and channel. */
   private startWatcher(signal?: AbortSignal): Promise<void> {
     this.assertOpen();
     signal?.throwIfAborted();
     if (!this.watching) {
       const w = new ContractWatcher({ backend: this.p.backend, payer: this.ctx.payer });
+      const cw = new ChannelWatcher({ backend: this.p.backend, payer: this.ctx.channels.payer });
       this.watcher = w;
+      this.channelWatcher = cw;
       w.on('key-learned', (e: KeyLearned) => this.settle(e.id, 'delivered'));
       w.on('refunded', (e: Settled) => this.settle(e.id, 'refunded'));
-      this.watching = w.start().catch(async (err: unknown) => {
-        // The first pass failed (chain unreachable?): unsubscribe it, so that the next call starts afresh.
-        await w.stop();
-        if (this.watcher === w) this.watcher = undefined;
-        this.watching = undefined;
-        throw err;
-      });
+      cw.on('status', (e) => this.channelEvents.emit('status', e));
+      cw.on('problem', (e) => this.channelEvents.emit('problem', e));
+      this.watching = Promise.all([w.start(), cw.start()]).then(
+        () => undefined,
+        async (err: unknown) => {
+          // A first pass failed (chain unreachable?): unsubscribe both, so that the next call starts afresh.
+          await Promise.allSettled([w.stop(), cw.stop()]);
+          if (this.watcher === w) this.watcher = undefined;
+          if (this.channelWatcher === cw) this.channelWatcher = undefined;
+          this.watching = undefined;
+          throw err;
+        },
+      );
     }
     return this.watching;
   }
@@ -648,6 +795,16 @@ export class Client {
   private assertOpen(): void {
     if (this.closed) throw new ClientError('CLIENT_CLOSED', 'the client is closed');
   }
+}
+
+/** What syncChannels did for one channel. */
+export interface ChannelSyncReport {
+  id: string;
+  /** Settles taken (messages now paid for). */
+  settled: number;
+  /** HTLCs failed back (their messages were never read in time). */
+  failed: number;
+  error?: unknown;
 }
 
 function peer(nameKey: string): ProtocolAddress {

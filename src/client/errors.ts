@@ -51,7 +51,12 @@ export type ClientErrorCode =
   | 'MESSAGE_EXPIRED'
   /** The operation was aborted by its AbortSignal. */
   | 'CANCELLED'
-  /** A relay's refusal, with the relay's own code (docs/relay-api.md). */
+  /**
+   * A relay's refusal, with the relay's own code (docs/relay-api.md). Channel calls use its
+   * channel codes too: CHANNELS_UNAVAILABLE (the relay takes no channels), CHANNEL_TERMS
+   * (`details.terms`), UNKNOWN_CHANNEL (no such channel here or there), BAD_STATE (a channel
+   * not open), IN_FLIGHT_NOT_EMPTY (close while messages are unread), and the ChannelError codes.
+   */
   | RelayErrorCode;
 
 export class ClientError extends SatpostError<ClientErrorCode> {

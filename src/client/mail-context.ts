@@ -14,6 +14,7 @@ import type { PrekeyManager } from '../identity/prekeys.ts';
 import type { Sessions } from '../identity/session.ts';
 import { WalletError, type Wallet } from '../wallet/index.ts';
 import type { PayerContracts } from '../watch/index.ts';
+import type { ClientChannels } from './channels.ts';
 import { ClientError } from './errors.ts';
 import type { MailStore } from './mail-store.ts';
 import { RelayClient } from './relay-client.ts';
@@ -37,6 +38,8 @@ export interface MailContext {
   wallet: Wallet;
   backend: ChainBackend;
   payer: PayerContracts;
+  /** The payer's channels with relays (same wallet file as the contract book). */
+  channels: ClientChannels;
   mail: MailStore;
   contacts: ClientStore;
   /** The user's own relays (config.json). */
@@ -47,7 +50,7 @@ export interface MailContext {
   margins: LocktimeMargins;
   now: () => number;
   random: (n: number) => Uint8Array;
-  /** Test-only crash points (e.g. 'after-deposit'); a no-op in normal use. */
+  /** Test-only crash points (e.g. 'after-deposit', 'after-channel-add'); a no-op in normal use. */
   failpoint: (name: string) => void;
 }
 
@@ -72,6 +75,23 @@ export function relayClients(o: { timeoutMs?: number } = {}): (url: string) => R
     if (!c) cache.set(key, (c = new RelayClient(key, o)));
     return c;
   };
+}
+
+/**
+ * Runs a spend of the wallet's coins on a view that is fresh enough. The chain scan is skipped
+ * while the tip is unchanged (the wallet applies its own broadcasts at once), and runs in full
+ * only when coin selection comes up short: a payment from someone else may be in the mempool.
+ * A spend that fails this way persists nothing (the wallet and the contract book forget it).
+ */
+export async function withFreshCoins<T>(ctx: Pick<MailContext, 'wallet'>, spend: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const scanned = await ctx.wallet.syncIfStale(signal ? { signal } : {});
+  try {
+    return await spend();
+  } catch (err) {
+    if (scanned !== undefined || !WalletError.is(err, 'INSUFFICIENT_FUNDS')) throw err;
+    await ctx.wallet.sync(signal ? { signal } : {});
+    return spend();
+  }
 }
 
 /** The wallet's refusal to pay, in the client's terms (INSUFFICIENT_FUNDS keeps the wallet's message). */

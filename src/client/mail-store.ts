@@ -10,11 +10,16 @@ import type { PaymentMode } from '../core/objects/index.ts';
  * sealed: quote accepted, envelope sealed and stored, not yet deposited;
  * deposited: the relay's receipt is stored (recipient-pays: nothing more to do);
  * funded: sender-pays contract funding signed and broadcast (the contract book follows it);
- * delivered: k seen on chain (the relay claimed: the recipient sent r);
- * refunded: T passed without a claim, the refund confirmed;
+ * paid: sender-pays over a payment channel (channel_id set): the HTLC is in the channel and the
+ *   message deposited; no transaction on chain. The HTLC is added BEFORE the deposit (the relay
+ *   stores a deposit without a contract only when an HTLC already pays it), while the row is
+ *   still 'sealed': the channel book says whether the add was made;
+ * delivered: k seen on chain (the relay claimed: the recipient sent r), or the relay's settle of
+ *   the channel HTLC taken (k and r checked against the hashes);
+ * refunded: T passed without a claim, the refund confirmed; over a channel: the HTLC failed back;
  * failed: gave up (detail says why).
  */
-export type OutboxState = 'sealed' | 'deposited' | 'funded' | 'delivered' | 'refunded' | 'failed';
+export type OutboxState = 'sealed' | 'deposited' | 'funded' | 'paid' | 'delivered' | 'refunded' | 'failed';
 /**
  * new: listed and verified, nothing paid; paying: recipient-pays funding being made (its key
  * index stored first); awaiting: waiting for k (confirmation, relay, or chain); read: opened;
@@ -37,6 +42,8 @@ export interface OutboxRow {
   payerKey: number | null;
   receipt: Uint8Array | null;
   contractId: string | null;
+  /** The payer channel whose HTLC pays it (sender-pays over a channel), else null. */
+  channelId: string | null;
   detail: string | null;
   size: number;
   amount: number;
@@ -57,6 +64,8 @@ export interface InboxRow {
   listing: Record<string, unknown>;
   state: InboxState;
   payerKey: number | null;
+  /** recipient-pays read over a payer channel: the channel whose HTLC pays it. */
+  channelId: string | null;
   content: Uint8Array | null;
   sentAt: number | null;
   detail: string | null;
@@ -70,7 +79,7 @@ function outboxOf(r: Record<string, unknown>): OutboxRow {
   return {
     id: r.id as string, contact: r.contact as string, relay: r.relay as string, mode: r.mode as PaymentMode, state: r.state as OutboxState,
     quote: b(r.quote)!, sealedHeader: b(r.sealed_header)!, body: b(r.body), r: b(r.r), payerKey: r.payer_key as number | null,
-    receipt: b(r.receipt), contractId: r.contract_id as string | null, detail: r.detail as string | null,
+    receipt: b(r.receipt), contractId: r.contract_id as string | null, channelId: (r.channel_id as string | null) ?? null, detail: r.detail as string | null,
     size: r.size as number, amount: r.amount as number, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
   };
 }
@@ -80,6 +89,7 @@ function inboxOf(r: Record<string, unknown>): InboxRow {
     id: r.id as string, relay: r.relay as string, senderKey: b(r.sender_key)!, mode: r.mode as PaymentMode, size: r.size as number,
     price: r.price as number, expiresAt: r.expires_at as number, locktime: r.locktime as number, stored: b(r.stored)!,
     listing: JSON.parse(r.listing as string) as Record<string, unknown>, state: r.state as InboxState, payerKey: r.payer_key as number | null,
+    channelId: (r.channel_id as string | null) ?? null,
     content: b(r.content), sentAt: r.sent_at as number | null, detail: r.detail as string | null,
     receivedAt: r.received_at as number, updatedAt: r.updated_at as number,
   };
@@ -91,14 +101,24 @@ export class MailStore {
     private readonly now: () => number,
   ) {}
 
-  insertOutbox(o: Omit<OutboxRow, 'createdAt' | 'updatedAt' | 'receipt' | 'contractId' | 'detail'>): void {
+  insertOutbox(o: Omit<OutboxRow, 'createdAt' | 'updatedAt' | 'receipt' | 'contractId' | 'detail' | 'channelId'> & { channelId?: string | null }): void {
     const t = this.now();
     this.db
       .prepare(
-        `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, size, amount, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(o.id, o.contact, o.relay, o.mode, o.state, o.quote, o.sealedHeader, o.body, o.r, o.payerKey, o.size, o.amount, t, t);
+      .run(o.id, o.contact, o.relay, o.mode, o.state, o.quote, o.sealedHeader, o.body, o.r, o.payerKey, o.channelId ?? null, o.size, o.amount, t, t);
+  }
+
+  /** A 'sealed' row whose channel refused the HTLC goes on chain: no channel, a fresh refund key. */
+  outboxToChain(id: string, payerKey: number): void {
+    this.db.prepare(`UPDATE outbox SET channel_id = NULL, payer_key = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`).run(payerKey, this.now(), id);
+  }
+
+  /** Rows paid through `channelId` that still wait for its settle or fail. */
+  paidOver(channelId: string): OutboxRow[] {
+    return (this.db.prepare("SELECT * FROM outbox WHERE channel_id = ? AND state = 'paid'").all(channelId) as Record<string, unknown>[]).map(outboxOf);
   }
 
   outbox(id: string): OutboxRow | undefined {
@@ -111,7 +131,7 @@ export class MailStore {
   }
 
   pendingOutbox(): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE state IN ('sealed', 'deposited', 'funded') ORDER BY created_at").all() as Record<string, unknown>[]).map(outboxOf);
+    return (this.db.prepare("SELECT * FROM outbox WHERE state IN ('sealed', 'deposited', 'funded', 'paid') ORDER BY created_at").all() as Record<string, unknown>[]).map(outboxOf);
   }
 
   setOutbox(id: string, state: OutboxState, patch: { receipt?: Uint8Array; contractId?: string; dropBody?: boolean; detail?: string } = {}): void {
@@ -123,7 +143,7 @@ export class MailStore {
       .run(state, patch.receipt ?? null, patch.contractId ?? null, patch.dropBody ? 1 : 0, patch.detail ?? null, this.now(), id);
   }
 
-  insertInbox(i: Omit<InboxRow, 'receivedAt' | 'updatedAt' | 'payerKey' | 'content' | 'sentAt' | 'detail'>): void {
+  insertInbox(i: Omit<InboxRow, 'receivedAt' | 'updatedAt' | 'payerKey' | 'channelId' | 'content' | 'sentAt' | 'detail'>): void {
     const t = this.now();
     this.db
       .prepare(
@@ -131,6 +151,11 @@ export class MailStore {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
       .run(i.id, i.relay, i.senderKey, i.mode, i.size, i.price, i.expiresAt, i.locktime, i.stored, JSON.stringify(i.listing), i.state, t, t);
+  }
+
+  /** A recipient-pays read whose channel refused the HTLC goes on chain: no channel, back to 'new'. */
+  inboxToChain(id: string): void {
+    this.db.prepare(`UPDATE inbox SET channel_id = NULL, state = 'new', updated_at = ? WHERE id = ? AND payer_key IS NULL`).run(this.now(), id);
   }
 
   inbox(id: string): InboxRow | undefined {
@@ -147,12 +172,19 @@ export class MailStore {
     return (this.db.prepare('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
   }
 
-  setInbox(id: string, state: InboxState, patch: { payerKey?: number; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> } = {}): void {
+  setInbox(
+    id: string,
+    state: InboxState,
+    patch: { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> } = {},
+  ): void {
     this.db
       .prepare(
-        `UPDATE inbox SET state = ?, payer_key = coalesce(?, payer_key), content = coalesce(?, content), sent_at = coalesce(?, sent_at),
-           listing = coalesce(?, listing), detail = ?, updated_at = ? WHERE id = ?`,
+        `UPDATE inbox SET state = ?, payer_key = coalesce(?, payer_key), channel_id = coalesce(?, channel_id), content = coalesce(?, content),
+           sent_at = coalesce(?, sent_at), listing = coalesce(?, listing), detail = ?, updated_at = ? WHERE id = ?`,
       )
-      .run(state, patch.payerKey ?? null, patch.content ?? null, patch.sentAt ?? null, patch.listing ? JSON.stringify(patch.listing) : null, patch.detail ?? null, this.now(), id);
+      .run(
+        state, patch.payerKey ?? null, patch.channelId ?? null, patch.content ?? null, patch.sentAt ?? null, patch.listing ? JSON.stringify(patch.listing) : null,
+        patch.detail ?? null, this.now(), id,
+      );
   }
 }

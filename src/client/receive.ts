@@ -5,7 +5,11 @@
  * opening to us with a valid sender signature over this hc, hk, relay and mailbox), then read:
  *
  *   sender-pays:    give r to the relay -> k (fast path), or k from the claim on chain;
- *   recipient-pays: fund HTLC(H(k)) through the contract book (persisted first), send the
+ *   recipient-pays: over an open payment channel with the relay holding the message (unless
+ *                   `channel: false`): the channel id stored on the inbox row, HTLC(H(k)) added
+ *                   (committed first), the relay settles it in the add's answer -> k at once,
+ *                   no transaction and no confirmation wait; a refused add falls back to:
+ *                   fund HTLC(H(k)) through the contract book (persisted first), send the
  *                   PaymentNotice, wait for the confirmation the relay needs, unlock -> k,
  *                   or k from the relay's claim on chain;
  *
@@ -22,8 +26,10 @@ import { fingerprintOf } from '../identity/keys.ts';
 import { ANSWER_INFO } from '../p2p/query.ts';
 import { StoredMessageCodec, type StoredMessage } from '../relay/wire.ts';
 import { findClaim } from '../watch/index.ts';
+import { ChannelError } from '../channels/index.ts';
+import { WatchError } from '../watch/errors.ts';
 import { ClientError } from './errors.ts';
-import { mailboxAuth, walletProblem, type MailContext } from './mail-context.ts';
+import { mailboxAuth, walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
 import type { InboxRow, InboxState } from './mail-store.ts';
 import type { ListedEntry } from './relay-client.ts';
 
@@ -40,6 +46,8 @@ export interface InboxEntry {
   mode: PaymentMode;
   /** Sats this user pays to read it (0 for sender-pays). */
   price: number;
+  /** recipient-pays read over a payment channel: its id (no transaction on chain). */
+  channelId?: string;
   expiresAt: number;
   state: InboxState;
   /** Once read. */
@@ -56,6 +64,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Polling period while waiting for the relay or the chain, ms (tip changes also wake it). Default 1000. */
   pollMs?: number;
+  /** recipient-pays: pay through an open channel with the message's relay when one can (default true); false forces the chain. */
+  channel?: boolean;
 }
 
 export const DEFAULT_MAX_PRICE = 10_000;
@@ -195,6 +205,7 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
     ...(row.content ? { message: MessageContentCodec.decode(row.content) } : {}),
     ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
     ...(row.detail ? { detail: row.detail } : {}),
+    ...(row.channelId !== null ? { channelId: row.channelId } : {}),
   };
 }
 
@@ -313,6 +324,9 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
       e.details = { price: q.amount, maxPrice };
       throw e;
     }
+    const k = await keyOverChannel(ctx, row, m, o);
+    if (k) return k;
+    row = ctx.mail.inbox(row.id)!;
     checkQuoteLocktime(q.locktime, (await ctx.backend.getTip(o.signal)).height, { ...ctx.margins, claimMargin: ctx.margins.claimMargin });
     // The key index is stored before the contract exists, so a crash never funds twice with two keys.
     ctx.mail.setInbox(row.id, 'paying', { payerKey: ctx.wallet.nextContractKeyIndex() });
@@ -324,9 +338,8 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
   let contract = ctx.payer.book.find(row.id);
   if (!contract) {
     o.onProgress?.(`paying ${q.amount} sats into HTLC(H(k)) for ${row.id.slice(0, 16)}…`);
-    await ctx.wallet.sync();
     try {
-      [contract] = await ctx.payer.fund([{ terms, amount: q.amount, keyIndex, id: row.id }], o.signal ? { signal: o.signal } : {});
+      [contract] = await withFreshCoins(ctx, () => ctx.payer.fund([{ terms, amount: q.amount, keyIndex, id: row.id }], o.signal ? { signal: o.signal } : {}), o.signal);
     } catch (err) {
       ctx.mail.setInbox(row.id, 'new', {});
       throw walletProblem(err);
@@ -357,4 +370,56 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
     }
     return undefined;
   });
+}
+
+/**
+ * k for a recipient-pays message paid with an HTLC in a channel with the message's relay, or
+ * undefined when no channel can carry it (the caller pays on chain). The channel id is stored on
+ * the row before the add, so a crash is resumed: the add resent if the relay lacks it, the
+ * relay's settle taken from its pending list.
+ */
+async function keyOverChannel(ctx: MailContext, row: InboxRow, m: StoredMessage, o: ReadOptions): Promise<Uint8Array | undefined> {
+  const q = m.quote;
+  let channelId = row.channelId;
+  let locktime: number | undefined;
+  if (channelId === null) {
+    if (o.channel === false) return undefined;
+    const ch = await ctx.channels.usable(row.relay, { mode: 'recipient-pays', hk: q.hk, amount: q.amount }, o.signal);
+    if (!ch) return undefined;
+    channelId = ch.channel.id;
+    locktime = ch.locktime;
+    ctx.mail.setInbox(row.id, 'paying', { channelId });
+  }
+  const made = () => ctx.channels.payer.book.htlcs(channelId).find((h) => bytesEqual(h.hk, q.hk));
+  const h = made();
+  try {
+    if (h?.k) return h.k;
+    if (!h) {
+      o.onProgress?.(`paying ${q.amount} sats for ${row.id.slice(0, 16)}… through channel ${channelId.slice(0, 16)}… (no transaction on chain)`);
+      const tip = (await ctx.backend.getTip(o.signal)).height;
+      const s = ctx.channels.payer.book.get(channelId).state;
+      const at = locktime ?? Math.min(tip + s.claimMargin + 2 + 6, s.channelLocktime - s.claimMargin - 1);
+      const { k } = await ctx.channels.pay(channelId, { mode: 'recipient-pays', hk: q.hk, amount: q.amount, locktime: at }, o.signal);
+      if (k) return k;
+    } else {
+      // Added before a crash: the relay gets the add again if it lacks it, then its pending settles are taken.
+      await ctx.channels.sync(channelId, o.signal);
+      const again = made();
+      if (again?.k) return again.k;
+    }
+  } catch (err) {
+    if (o.signal?.aborted) throw err;
+    const refused = err instanceof ChannelError || WatchError.is(err, 'BAD_STATE') || (ClientError.is(err) && !['RELAY_UNREACHABLE', 'CANCELLED', 'BAD_RELAY_ANSWER', 'RATE_LIMITED'].includes(err.code));
+    // Only a fresh add refused outright may go on chain: an add from before a crash may be in the relay's book, and she would pay twice.
+    if (refused && !h) {
+      ctx.mail.inboxToChain(row.id);
+      return undefined;
+    }
+    throw err;
+  }
+  ctx.mail.setInbox(row.id, 'awaiting', { detail: 'the relay took the channel HTLC without settling it; it is failed back after its expiry' });
+  throw new ClientError(
+    'BAD_RELAY_ANSWER',
+    `relay ${row.relay} took the HTLC for ${row.id.slice(0, 16)}… in channel ${channelId.slice(0, 16)}… without settling it; the sats come back when it expires (syncChannels fails it back)`,
+  );
 }

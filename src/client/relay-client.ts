@@ -112,6 +112,32 @@ export class RelayClient {
     }
   }
 
+  /**
+   * GET /v1/lookup/prekeys/:mailbox: the signed LookupAnswer bytes of every relay of the
+   * network that holds a prekey bundle for `mailbox` (unverified: check them with
+   * openLookupAnswer, ./lookup.ts does). Undefined when the relay has no network.
+   */
+  lookupPrekeys(mailbox: Uint8Array, o: { lookupId: Uint8Array; hops?: number }, signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
+    return this.lookupAnswers(`/v1/lookup/prekeys/${hex.encode(mailbox)}`, o, signal);
+  }
+
+  /** GET /v1/lookup/relays: the signed relay-info answers of the network's relays (unverified). */
+  lookupRelays(o: { lookupId: Uint8Array; hops?: number }, signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
+    return this.lookupAnswers('/v1/lookup/relays', o, signal);
+  }
+
+  private async lookupAnswers(path: string, o: { lookupId: Uint8Array; hops?: number }, signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
+    const params = `?id=${hex.encode(o.lookupId)}${o.hops !== undefined ? `&hops=${o.hops}` : ''}`;
+    try {
+      const out = await this.json<{ answers?: unknown }>('GET', path + params, undefined, signal);
+      if (!Array.isArray(out.answers)) throw this.bad('lookup answer without "answers"');
+      return out.answers.map((a) => hexBytes(a, 'answer', this));
+    } catch (err) {
+      if (ClientError.is(err, 'NOT_FOUND') || ClientError.is(err, 'P2P_OFF')) return undefined;
+      throw err;
+    }
+  }
+
   /** POST /v1/deposit: the relay's receipt (not yet verified), and whether it was a repeat. */
   async deposit(d: Deposit, signal?: AbortSignal): Promise<{ receipt: Receipt; bytes: Uint8Array }> {
     const bytes = await this.binary('POST', '/v1/deposit', DepositCodec.encode(d), signal);

@@ -9,11 +9,28 @@
  *      and stored ('deposited') -> sender-pays: the contract is funded through the contract
  *      book, which persists it before broadcasting ('funded').
  *
+ * Sender-pays over a payment channel (an open channel with the quote's relay that can carry the
+ * HTLC, unless `channel: false`): the row is sealed with the channel's id, then
+ *
+ *   HTLC(mode sender-pays, H(k), H(r), amount = price, T_i = the quote's T) added to the channel
+ *   (committed in the channel book before it leaves) -> deposit carrying hr and the channel's
+ *   payer key, no funding -> 'paid'.
+ *
+ * The add comes first because the relay stores a deposit without an on-chain contract only when
+ * an in-flight HTLC already pays it (src/relay/channels.ts `paying`); it is safe because the
+ * relay cannot settle a sender-pays HTLC without r, which only the recipient's sealed header
+ * holds. A refused add (the relay's channel code, or the local core's) falls back to the chain
+ * path with a fresh refund key: the row goes on as an ordinary sender-pays send.
+ *
  * resumeSends() continues every row a crash left behind: a 'sealed' row is deposited again
- * (byte-identical, so the relay answers the same receipt), a sender-pays 'deposited' row is
- * funded. The contract watcher then moves 'funded' rows to 'delivered' (k seen) or 'refunded'.
+ * (byte-identical, so the relay answers the same receipt), after making sure the relay has the
+ * channel add if one was made (resent when the relay is a state behind), a sender-pays
+ * 'deposited' row is funded. The contract watcher then moves 'funded' rows to 'delivered' (k
+ * seen) or 'refunded'; the channel sync moves 'paid' rows to 'delivered' (settle taken) or
+ * 'refunded' (HTLC failed back).
  */
 import { hex } from '@scure/base';
+import { ChannelError } from '../channels/index.ts';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
 import { H, bytesEqual } from '../core/hash.ts';
 import {
@@ -24,8 +41,10 @@ import { encryptBody, sealHeader } from '../envelope/envelope.ts';
 import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
+import { WatchError } from '../watch/errors.ts';
 import { ClientError } from './errors.ts';
-import { walletProblem, type MailContext } from './mail-context.ts';
+import { bundleFromNetwork } from './lookup.ts';
+import { walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
 import type { OutboxRow, OutboxState } from './mail-store.ts';
 import type { ContactRow } from './store.ts';
 
@@ -42,6 +61,8 @@ export interface SendOptions {
   maxFee?: number;
   /** How long the relay keeps the message; default DEFAULT_RETENTION_DAYS (12 hours). */
   retentionDays?: number;
+  /** Sender-pays: pay through an open channel with the quote's relay when one can (default true); false forces the chain. */
+  channel?: boolean;
   signal?: AbortSignal;
 }
 
@@ -61,7 +82,11 @@ export interface SentMessage {
   /** Contract locktime T (block height). */
   locktime: number;
   state: OutboxState;
-  /** Sender-pays: the funding transaction. */
+  /** Sender-pays: how the relay is paid: an HTLC in a payment channel, or a contract on chain. */
+  via?: 'channel' | 'chain';
+  /** Sender-pays over a channel: its id. */
+  channelId?: string;
+  /** Sender-pays on chain: the funding transaction. */
   fundingTxid?: string;
 }
 
@@ -86,14 +111,22 @@ export async function sendMessage(ctx: MailContext, contact: ContactRow, content
   const quote = await bestQuote(ctx, offer, candidates, o.signal);
   const id = hex.encode(messageIdOf(quote.hk));
   const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
-  const payerKey = mode === 'sender-pays' ? ctx.wallet.nextContractKeyIndex() : null;
-  if (mode === 'sender-pays') await checkAffordable(ctx, quote, payerKey!, r!, o.signal);
+  let payerKey: number | null = null;
+  let channelId: string | null = null;
+  if (mode === 'sender-pays') {
+    const ch = o.channel === false ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, o.signal);
+    if (ch) channelId = ch.channel.id;
+    else {
+      payerKey = ctx.wallet.nextContractKeyIndex();
+      await checkAffordable(ctx, quote, payerKey, r!, o.signal);
+    }
+  }
   const sealedHeader = sealHeader({
     sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
   });
   ctx.mail.insertOutbox({
     id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
-    r: r ?? null, payerKey, size: body.length, amount: quote.amount,
+    r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount,
   });
   const row = await advance(ctx, id, o.signal);
   return sentView(ctx, row);
@@ -102,9 +135,13 @@ export async function sendMessage(ctx: MailContext, contact: ContactRow, content
 /** Moves one outbox row forward as far as it goes without waiting for the chain. */
 export async function advance(ctx: MailContext, id: string, signal?: AbortSignal): Promise<OutboxRow> {
   let row = ctx.mail.outbox(id)!;
+  if (row.state === 'sealed' && row.channelId !== null) {
+    if (await payByChannel(ctx, row, signal)) ctx.failpoint('after-channel-add');
+    row = ctx.mail.outbox(id)!;
+  }
   if (row.state === 'sealed') {
     const receipt = await deposit(ctx, row, signal);
-    ctx.mail.setOutbox(id, 'deposited', { receipt: ReceiptCodec.encode(receipt), dropBody: true });
+    ctx.mail.setOutbox(id, row.channelId !== null ? 'paid' : 'deposited', { receipt: ReceiptCodec.encode(receipt), dropBody: true });
     ctx.failpoint('after-deposit');
     row = ctx.mail.outbox(id)!;
   }
@@ -120,7 +157,7 @@ export async function advance(ctx: MailContext, id: string, signal?: AbortSignal
 export async function resumeSends(ctx: MailContext, signal?: AbortSignal): Promise<{ id: string; error?: unknown }[]> {
   const out: { id: string; error?: unknown }[] = [];
   for (const row of ctx.mail.pendingOutbox()) {
-    if (row.state === 'funded' || (row.state === 'deposited' && row.mode === 'recipient-pays')) continue;
+    if (row.state === 'funded' || row.state === 'paid' || (row.state === 'deposited' && row.mode === 'recipient-pays')) continue;
     try {
       await advance(ctx, row.id, signal);
       out.push({ id: row.id });
@@ -143,8 +180,40 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
   return {
     id: row.id, to: ctx.contacts.contact(row.contact)?.name ?? row.contact, relay: row.relay, mode: row.mode, size: row.size,
     price: row.amount, expiresAt: quote.expiresAt, locktime: quote.locktime, state: row.state,
+    ...(row.mode === 'sender-pays' ? { via: row.channelId !== null ? ('channel' as const) : ('chain' as const) } : {}),
+    ...(row.channelId !== null ? { channelId: row.channelId } : {}),
     ...(c?.fundingTxid ? { fundingTxid: c.fundingTxid } : {}),
   };
+}
+
+/**
+ * The HTLC paying a sealed channel row: added and sent, or (added before a crash) resent if the
+ * relay lacks it. True when the relay holds it; false when the channel refused it and the row
+ * was moved to the chain path (fresh refund key, affordability checked). RELAY_UNREACHABLE and
+ * other errors leave the row as it is for resumeSends.
+ */
+async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<boolean> {
+  const quote = QuoteCodec.decode(row.quote);
+  const channelId = row.channelId!;
+  const made = ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
+  try {
+    if (made) await ctx.channels.resync(channelId, signal);
+    else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal);
+    return true;
+  } catch (err) {
+    // An add made before a crash may be in the relay's book: only a fresh add refused outright goes on chain.
+    if (signal?.aborted || made || !channelRefused(err)) throw err;
+  }
+  const payerKey = ctx.wallet.nextContractKeyIndex();
+  await checkAffordable(ctx, quote, payerKey, row.r!, signal);
+  ctx.mail.outboxToChain(row.id, payerKey);
+  return false;
+}
+
+/** A refusal of the channel update itself (by the relay or the local core), as opposed to a relay that cannot be reached. */
+function channelRefused(err: unknown): boolean {
+  if (err instanceof ChannelError || WatchError.is(err, 'BAD_STATE')) return true;
+  return ClientError.is(err) && !['RELAY_UNREACHABLE', 'CANCELLED', 'BAD_RELAY_ANSWER', 'RATE_LIMITED', 'CHAIN_UNAVAILABLE', 'INTERNAL', 'SHUTTING_DOWN'].includes(err.code);
 }
 
 /** The recipient's relays first (her mailbox lives there), then the user's own. */
@@ -176,6 +245,9 @@ async function fetchBundle(ctx: MailContext, contact: ContactRow, relays: string
       last = err;
     }
   }
+  // Her relays may be down or may not hold her keys any more: ask the relay network.
+  const found = await bundleFromNetwork(ctx, mailbox, signal);
+  if (found !== undefined && bytesEqual(found.identityKey, contact.identityKey)) return found;
   if (ClientError.is(last, 'RELAY_UNREACHABLE')) throw last;
   throw new ClientError('NO_BUNDLE', `none of ${contact.name}'s relays (${relays.join(', ')}) has her prekeys; ask her to run \`satpost publish\``, { cause: last });
 }
@@ -275,7 +347,10 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
   const d: Deposit = {
     quoteId: quote.quoteId, mailbox: quote.mailbox, sealedHeader: row.sealedHeader, body: row.body,
     hr: row.r ? H(row.r) : undefined,
-    ...(row.mode === 'sender-pays' ? { payerPubkey: ctx.wallet.contractKey(row.payerKey!).pubkey33 } : {}),
+    // Over a channel the relay expects the channel's payer key (it matches the HTLC by H(k) and H(r)).
+    ...(row.mode === 'sender-pays'
+      ? { payerPubkey: row.channelId !== null ? ctx.channels.payer.book.get(row.channelId).state.payerPubkey : ctx.wallet.contractKey(row.payerKey!).pubkey33 }
+      : {}),
     funding: undefined,
   };
   const { receipt } = await ctx.relay(row.relay).deposit(d, signal);
@@ -299,9 +374,9 @@ function senderTerms(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8A
 async function fund(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<void> {
   if (ctx.payer.book.find(row.id)) return; // funded before a crash: the watcher carries it on
   const quote = QuoteCodec.decode(row.quote);
-  await ctx.wallet.sync();
   try {
-    await ctx.payer.fund([{ terms: senderTerms(ctx, quote, row.payerKey!, row.r!), amount: quote.amount, keyIndex: row.payerKey!, id: row.id }], signal ? { signal } : {});
+    const item = { terms: senderTerms(ctx, quote, row.payerKey!, row.r!), amount: quote.amount, keyIndex: row.payerKey!, id: row.id };
+    await withFreshCoins(ctx, () => ctx.payer.fund([item], signal ? { signal } : {}), signal);
   } catch (err) {
     throw walletProblem(err);
   }
@@ -310,10 +385,10 @@ async function fund(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Pro
 /** Fails with INSUFFICIENT_FUNDS before anything is deposited: coin selection on a draft that is then abandoned. */
 async function checkAffordable(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8Array, signal?: AbortSignal): Promise<void> {
   signal?.throwIfAborted();
-  await ctx.wallet.sync();
   let draft: { txid: string };
   try {
-    draft = await ctx.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(buildContractScript(senderTerms(ctx, quote, payerKey, r))), amount: quote.amount }] });
+    const output = { script: contractScriptPubKey(buildContractScript(senderTerms(ctx, quote, payerKey, r))), amount: quote.amount };
+    draft = await withFreshCoins(ctx, () => ctx.wallet.createTransaction({ outputs: [output] }), signal);
   } catch (err) {
     throw walletProblem(err);
   }

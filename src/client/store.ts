@@ -23,7 +23,8 @@
  *     relay TEXT             URL of the relay holding it (the quote's relayUrl)
  *     mode TEXT              'sender-pays' | 'recipient-pays'
  *     state TEXT             OutboxState: sealed -> deposited -> funded -> delivered | refunded,
- *                            or failed (detail says why); recipient-pays ends at deposited
+ *                            or failed (detail says why); recipient-pays ends at deposited;
+ *                            sender-pays over a channel: sealed -> paid -> delivered | refunded
  *     quote BLOB             the signed Quote (canonical bytes)
  *     sealed_header BLOB, body BLOB   what is deposited; body is NULL once the receipt is stored
  *     r BLOB                 sender-pays receipt secret (its hash locks the contract)
@@ -44,6 +45,18 @@
  *     payer_key INTEGER      recipient-pays: wallet contract-key index of the refund key
  *     content BLOB           the MessageContent (canonical bytes) once read; sent_at INT
  *     detail TEXT, received_at INT, updated_at INT
+ *   channel_relays         which relay each payment channel is with (migration 3). Written BEFORE
+ *                          the wallet funds the channel (keyed by the relay's fresh channel key,
+ *                          which the channel book stores as relay_pubkey), so a crash between
+ *                          the funding and telling the relay never loses where to tell it
+ *     relay_pubkey TEXT PK   hex of the relay's channel key (POST /v1/channel/key)
+ *     relay TEXT             canonical URL of the relay
+ *     key_index INT          the relay's index of that key, named in the open request
+ *     told_at INT            when the relay accepted the open; NULL until then (resent by sync)
+ *     created_at INT
+ *   outbox.channel_id, inbox.channel_id (migration 3): the payer channel whose HTLC pays the
+ *                          message (outbox: sender-pays over a channel; inbox: recipient-pays
+ *                          read over a channel); NULL on the on-chain path
  *
  * Never edit a shipped migration.
  */
@@ -105,7 +118,24 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    ) WITHOUT ROWID;
    CREATE INDEX inbox_received ON inbox (received_at);`,
+  `CREATE TABLE channel_relays (
+     relay_pubkey TEXT PRIMARY KEY,
+     relay TEXT NOT NULL,
+     key_index INTEGER NOT NULL,
+     told_at INTEGER,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   ALTER TABLE outbox ADD COLUMN channel_id TEXT;
+   ALTER TABLE inbox ADD COLUMN channel_id TEXT;`,
 ];
+
+/** Where a payer channel's relay is (see channel_relays above). */
+export interface ChannelRelayRow {
+  relayPubkey: string;
+  relay: string;
+  keyIndex: number;
+  toldAt: number | null;
+}
 
 export interface ContactRow {
   nameKey: string;
@@ -189,6 +219,24 @@ export class ClientStore {
   /** Accepts a changed identity key: the new key and hints replace the old, the pending clears. */
   replaceKey(nameKey: string, identityKey: Uint8Array, hints: string[], now: number): void {
     this.stmt.setKey.run(identityKey, JSON.stringify(hints), now, nameKey);
+  }
+
+  /** Records the relay of a channel about to be funded (before the funding exists). */
+  rememberChannelRelay(r: { relayPubkey: string; relay: string; keyIndex: number; now: number }): void {
+    this.db
+      .prepare('INSERT INTO channel_relays (relay_pubkey, relay, key_index, told_at, created_at) VALUES (?, ?, ?, NULL, ?) ON CONFLICT (relay_pubkey) DO NOTHING')
+      .run(r.relayPubkey, r.relay, r.keyIndex, r.now);
+  }
+
+  channelRelay(relayPubkey: string): ChannelRelayRow | undefined {
+    const r = this.db.prepare('SELECT * FROM channel_relays WHERE relay_pubkey = ?').get(relayPubkey) as
+      | { relay_pubkey: string; relay: string; key_index: number; told_at: number | null }
+      | undefined;
+    return r && { relayPubkey: r.relay_pubkey, relay: r.relay, keyIndex: r.key_index, toldAt: r.told_at };
+  }
+
+  markChannelTold(relayPubkey: string, now: number): void {
+    this.db.prepare('UPDATE channel_relays SET told_at = coalesce(told_at, ?) WHERE relay_pubkey = ?').run(now, relayPubkey);
   }
 
   close(): void {

@@ -13,6 +13,8 @@ export type DemoErrorCode =
   /** No claim of a contract is on chain, or it does not publish this message's k. */
   | 'NO_CLAIM'
   /** The sats paid and earned do not add up. */
-  | 'ACCOUNTING_MISMATCH';
+  | 'ACCOUNTING_MISMATCH'
+  /** An option of runDemo (or its environment variable) is out of range. */
+  | 'BAD_OPTION';
 
 export class DemoError extends SatpostError<DemoErrorCode> {}

@@ -14,12 +14,17 @@ import { runDemo } from './run.ts';
 export { runDemo } from './run.ts';
 export type { DemoOptions, DemoResult, Accounting } from './run.ts';
 
+/** Overrides act 3's message count (default 1,000): `SATPOST_DEMO_CHANNEL_MESSAGES=50 npm run demo`. */
+export const CHANNEL_MESSAGES_ENV = 'SATPOST_DEMO_CHANNEL_MESSAGES';
+
 export async function main(): Promise<number> {
   let dir: string | undefined;
   const started = performance.now();
   try {
+    const raw = process.env[CHANNEL_MESSAGES_ENV];
+    const channelMessages = raw === undefined || raw === '' ? undefined : /^[0-9]{1,7}$/.test(raw) ? Number(raw) : NaN;
     dir = mkdtempSync(join(tmpdir(), 'satpost-demo-'));
-    await runDemo({ out: (line) => process.stdout.write(`${line}\n`), dir });
+    await runDemo({ out: (line) => process.stdout.write(`${line}\n`), dir, ...(channelMessages !== undefined ? { channelMessages } : {}) });
     process.stdout.write(`demo complete in ${((performance.now() - started) / 1000).toFixed(1)} s; removed ${dir}\n`);
     return 0;
   } catch (err) {

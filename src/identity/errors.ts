@@ -16,7 +16,9 @@ export type IdentityErrorCode =
   | 'BUNDLE_MAILBOX_MISMATCH'
   | 'BUNDLE_EXHAUSTED'
   | 'PREKEY_NOT_FOUND'
-  | 'KYBER_PREKEY_REUSED';
+  | 'KYBER_PREKEY_REUSED'
+  /** A group commit of the Signal stores did not reach the database (disk error, busy, worker died). */
+  | 'COMMIT_FAILED';
 
 /** What IDENTITY_KEY_CHANGED carries so a UI can show the safety-number change. */
 export interface IdentityChangeInfo {

@@ -66,7 +66,7 @@ export class Sessions {
       try {
         // A bundle under a new identity key goes to processPreKeyBundle even when a session
         // exists, so the key change is detected (and refused) instead of silently ignored.
-        const known = await this.remoteIdentityKey(peer);
+        const known = opts.bundle === undefined ? null : await this.remoteIdentityKey(peer);
         const rekey = opts.bundle !== undefined && known !== null && !bytesEqual(known, opts.bundle.identityKey);
         if (rekey || !(await this.hasSession(peer, opts.now))) {
           if (!opts.bundle) throw new SessionError('NO_SESSION', `no session with "${peer}" and no prekey bundle to start one`);

@@ -135,8 +135,9 @@ export class OfferService extends EventTarget {
     this.seen.add(key);
     const timer = setTimeout(resolve, o.windowMs);
     const signal = o.signal === undefined ? lifetime.signal : AbortSignal.any([o.signal, lifetime.signal]);
+    const onAbort = () => resolve();
     if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
+    else signal.addEventListener('abort', onAbort, { once: true });
     try {
       const { node } = this.opts;
       const announcement: OfferAnnouncement = {
@@ -153,6 +154,8 @@ export class OfferService extends EventTarget {
       return [...c.quotes.values()];
     } finally {
       clearTimeout(timer);
+      // One listener per offer on the service's lifetime signal would pile up over a relay's life.
+      signal.removeEventListener('abort', onAbort);
       this.collecting.delete(key);
     }
   }

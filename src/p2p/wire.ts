@@ -3,17 +3,22 @@
  * relay to relay, inside libp2p streams or gossipsub messages, and use tags 0x20.. so they
  * can never be confused with the protocol objects (0x01..0x0a).
  */
-import { bytes, enumU8, list, string, struct, tagged, u32, u64, varbytes, type Codec } from '../core/codec.ts';
+import { bytes, enumU8, list, refine, string, struct, tagged, u32, u64, u8, varbytes, type Codec } from '../core/codec.ts';
 import { MailboxQueryCodec, OfferCodec, type MailboxQuery, type Offer } from '../core/objects/index.ts';
 
 export const OFFER_TOPIC = 'satpost/offers/v1';
 export const QUOTE_PROTOCOL = '/satpost/quote/1.0.0';
 export const QUERY_PROTOCOL = '/satpost/query/1.0.0';
+/** Lookups (prekey-bundle holders, relay information): LookupRequest in, QueryResponse out. */
+export const LOOKUP_PROTOCOL = '/satpost/lookup/1.0.0';
 
 export const OFFER_ANNOUNCEMENT_TAG = 0x20;
 export const QUERY_REQUEST_TAG = 0x21;
 export const QUERY_RESPONSE_TAG = 0x22;
 export const TOPOLOGY_ANNOUNCEMENT_TAG = 0x23;
+export const LOOKUP_REQUEST_TAG = 0x24;
+/** A relay's signed answer to a lookup (./lookup-answer.ts). */
+export const LOOKUP_ANSWER_TAG = 0x25;
 
 export const TOPOLOGY_TOPIC = 'satpost/topology/v1';
 /** Neighbours one relay announces (and so the most connections the tree logic knows of per relay). */
@@ -49,7 +54,7 @@ export const QUOTE_ACK_CODES: Record<QuoteAck, number> = { accepted: 0, 'unknown
 export const QuoteAckCodec: Codec<QuoteAck> = enumU8(QUOTE_ACK_CODES, 'QuoteAck');
 
 export type QueryKind = 'mailbox';
-/** Kinds 2 (prekey bundle) and 3 (relay info) are reserved for the same mechanism. */
+/** Kinds 2 (prekey bundle) and 3 (relay info) travel as LookupRequest on LOOKUP_PROTOCOL. */
 export const QUERY_KIND_CODES: Record<QueryKind, number> = { mailbox: 1 };
 
 export interface QueryRequest {
@@ -76,6 +81,63 @@ export const QueryRequestCodec: Codec<QueryRequest> = tagged(
     'QueryRequest',
   ),
 );
+
+export type LookupKind = 'prekeys' | 'relay-info';
+/** The same numbering as QueryRequest kinds: 2 prekey-bundle holders, 3 relay information. */
+export const LOOKUP_KIND_CODES: Record<LookupKind, number> = { prekeys: 2, 'relay-info': 3 };
+/** The most hops a lookup spreads unless a relay is configured otherwise (issue 7: 3). */
+export const DEFAULT_LOOKUP_HOPS = 3;
+/** One relay's signed lookup answer; peers drop larger ones. */
+export const MAX_LOOKUP_ANSWER = 4096;
+
+/**
+ * A lookup anyone may start (no owner signature): who holds a bundle for mailbox `target`
+ * (kind prekeys), or which relays exist and on what terms (kind relay-info, target all zero).
+ * The entry relay picks the timestamp (its clock); every relay checks it is fresh.
+ */
+export interface LookupMessage {
+  kind: LookupKind;
+  lookupId: Uint8Array;
+  /** The mailbox for prekeys; 32 zero bytes for relay-info. */
+  target: Uint8Array;
+  /** ms since the epoch, set by the entry relay. */
+  timestamp: number;
+  /** Hops still allowed; each relay lowers it to its own limit, each forwarder decrements it. */
+  hopsLeft: number;
+}
+
+export interface LookupRequest extends LookupMessage {
+  budgetMs: number;
+  root: Uint8Array;
+  covered: Uint8Array[];
+}
+
+/** Undefined when `m` is a well-formed lookup, else what is wrong. */
+export function lookupProblem(m: { kind: LookupKind; target: Uint8Array }): string | undefined {
+  if (m.kind === 'relay-info' && m.target.some((b) => b !== 0)) return 'expected an all-zero target for a relay-info lookup, got another';
+  return undefined;
+}
+
+export const LookupRequestCodec: Codec<LookupRequest> = tagged(
+  LOOKUP_REQUEST_TAG,
+  refine(
+    struct(
+      {
+        kind: enumU8(LOOKUP_KIND_CODES, 'kind'),
+        lookupId: bytes(16, 'lookupId'),
+        target: bytes(32, 'target'),
+        timestamp: u64('timestamp'),
+        hopsLeft: u8('hopsLeft'),
+        budgetMs: u32('budgetMs'),
+        root: bytes(32, 'root'),
+        covered: list(bytes(32, 'coveredRelayId'), MAX_COVERED, 'covered'),
+      },
+      'LookupRequest',
+    ),
+    lookupProblem,
+  ),
+);
+export const MAX_LOOKUP_REQUEST = 2 + 1 + 16 + 32 + 8 + 1 + 4 + 32 + 1 + MAX_COVERED * 32;
 
 export type QueryStatus = 'ok' | 'duplicate' | 'refused';
 export const QUERY_STATUS_CODES: Record<QueryStatus, number> = { ok: 1, duplicate: 2, refused: 3 };

@@ -28,6 +28,7 @@ import { RateLimiter } from './rate-limit.ts';
 import { RelayService } from './service.ts';
 import { RelayStore } from './store.ts';
 import { StreamServer } from './ws.ts';
+import { WorkerSealer } from './sealer.ts';
 import { ChannelPayments, RelayChannelService, registerChannelRoutes } from './channels.ts';
 
 export interface RelayOverrides {
@@ -100,18 +101,25 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   const metrics = new RelayMetrics(store, payments);
   channels?.registerMetrics(metrics.registry);
   const limiter = new RateLimiter(config.rateLimitBurst, config.rateLimitPerSec);
+  const ed = nodeEd25519();
+  // Sealing and receipt signing on a worker thread: the second core (src/relay/sealer.ts).
+  const sealer = new WorkerSealer({ nodeSecret, relayId: ed.publicKey(nodeSecret), ed, aead: nodeAead });
   const service = new RelayService({
-    config, store, nodeSecret, ed: nodeEd25519(), aead: nodeAead, contractKeys: wallet.keys, chain, payments: paid, metrics,
+    config, store, nodeSecret, ed, aead: nodeAead, contractKeys: wallet.keys, chain, payments: paid, metrics, sealer,
     ...(o.now ? { now: o.now } : {}),
   });
   // Resume every pending contract before taking requests; an unreachable chain is retried at the next tip.
   await payments.start().catch((err: unknown) => log.warn({ err }, 'contract watcher: first pass failed'));
   await channels?.start().catch((err: unknown) => log.warn({ err }, 'channel watcher: first pass failed'));
-  const network = new RelayNetwork({ config, nodeSecret, service, store, metrics, log, ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}) });
+  const prekeys = new RelayPrekeys(store.db, store.writer, o.now);
+  const network = new RelayNetwork({
+    config, nodeSecret, service, store, metrics, log, prekeys, ...(channels ? { channelTerms: () => channels.terms() } : {}),
+    ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}),
+  });
   const app = await buildHttp({ config, service, metrics, limiter, log, infoExtra: () => ({ p2p: network.info(), ...(channels ? { channels: channels.terms() } : {}) }) });
   registerChannelRoutes(app, channels, store);
   registerNetworkRoutes(app, network);
-  registerPrekeyRoutes(app, new RelayPrekeys(store.db, store.writer, o.now));
+  registerPrekeyRoutes(app, prekeys);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (cause) {
@@ -121,6 +129,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     wallet.close();
     throw new RelayError('BAD_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`, { cause });
   }
+  sealer.warm();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   // With port 0 the URL quotes carry is known only now; nothing could reach the service before.
@@ -164,6 +173,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       await stream.close();
       await network.stop();
       await app.close();
+      await sealer.close();
       await store.close();
       wallet.close();
       log.info('relay stopped');

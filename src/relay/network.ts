@@ -14,20 +14,35 @@
  *                           identity private key (info "satpost/v1/query-answer", aad queryId)
  *                           to the JSON document of MailboxAnswer below.
  *
- * With p2p off both answer P2P_OFF (503); a refused query is QUERY_REFUSED with `reason`
- * STALE, WRONG_MAILBOX, BAD_SIGNATURE or DUPLICATE.
+ *   GET /v1/lookup/prekeys/:mailboxHex   which relays hold a prekey bundle for the mailbox
+ *   GET /v1/lookup/relays                which relays exist, and their terms
+ *                           ?id=<32 hex> the lookup id (default: random; a client that picks
+ *                           it can tell its answers from replayed ones), ?hops=N the hop limit
+ *                           (default 3, at most queryHopLimit). 200 {"lookupId", "answers":
+ *                           [hex LookupAnswer (0x25)]}: every signed answer the network
+ *                           returned within queryBudgetMs, this relay's own first when it has one.
+ *                           A lookup never consumes a one-time prekey.
+ *
+ * With p2p off all answer P2P_OFF (503), before any input is judged; a refused query or
+ * lookup is QUERY_REFUSED with `reason` STALE, WRONG_MAILBOX, BAD_SIGNATURE or DUPLICATE.
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { hex } from '@scure/base';
 import { Counter, Gauge } from 'prom-client';
 import { EncodingError } from '../core/codec.ts';
 import { MailboxQueryCodec, OfferCodec, QuoteCodec, type MailboxQuery, type Offer, type Quote } from '../core/objects/index.ts';
+import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { P2pError } from '../p2p/errors.ts';
+import { LookupService, ZERO_TARGET } from '../p2p/lookup.ts';
+import { MAX_RELAY_NAME, type RelayTerms } from '../p2p/lookup-answer.ts';
 import { createRelayNode, type RelayNode } from '../p2p/node.ts';
+import { DEFAULT_LOOKUP_HOPS, MAX_ORIGIN_ADDRS, type LookupKind } from '../p2p/wire.ts';
 import { OfferService } from '../p2p/offers.ts';
 import { QueryService } from '../p2p/query.ts';
 import { TopologyService } from '../p2p/topology.ts';
+import type { ChannelTerms } from './channels.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
@@ -64,6 +79,10 @@ export interface RelayNetworkDeps {
   log: Logger;
   now?: () => number;
   tuning?: NetworkTuning;
+  /** The prekey pools, for prekey lookups (read-only; no answers without it). */
+  prekeys?: { poolSizes(mailbox: Uint8Array): { oneTimePreKeys: number; kyberPreKeys: number } | undefined };
+  /** Payment-channel terms for relay-info answers; absent: no channels. */
+  channelTerms?: () => ChannelTerms;
 }
 
 export interface NetworkInfo {
@@ -76,6 +95,7 @@ interface Running {
   node: RelayNode;
   offers: OfferService;
   queries: QueryService;
+  lookups: LookupService;
   topology: TopologyService;
 }
 
@@ -115,18 +135,32 @@ export class RelayNetwork {
       node, now: this.now, republishMs: config.topologyRepublishSecs * 1000, minPeers: config.p2pMinPeers,
       ...(tuning?.topologyDebounceMs !== undefined ? { debounceMs: tuning.topologyDebounceMs } : {}),
     });
-    const queries = new QueryService({ node, now: this.now, topology, lookup: (mailbox) => this.lookup(mailbox) });
+    const queries = new QueryService({ node, now: this.now, topology, lookup: (mailbox) => this.mailboxAnswer(mailbox) });
+    const ed = nodeEd25519();
+    const secret = this.deps.nodeSecret;
+    const lookups = new LookupService({
+      node, now: this.now, topology, ed, sign: (msg) => ed.sign(secret, msg), maxHops: config.queryHopLimit,
+      answerer: {
+        url: () => this.deps.service.url,
+        prekeys: (mailbox) => {
+          const held = this.deps.prekeys?.poolSizes(mailbox);
+          return held && { oneTimePreKeys: held.oneTimePreKeys, kyberPreKeys: held.kyberPreKeys };
+        },
+        relayInfo: () => this.terms(node),
+      },
+    });
     const offers = new OfferService({ node, now: this.now, onOffer: (offer) => this.quoteOrNothing(offer) });
     await node.start();
     try {
       await queries.start();
+      await lookups.start();
       await offers.start();
       await topology.start();
     } catch (err) {
       await node.stop().catch(() => undefined);
       throw err;
     }
-    this.running = { node, offers, queries, topology };
+    this.running = { node, offers, queries, lookups, topology };
     this.watchStats();
     // Bootstrap relays are dialled in the background: one that is down must not stop this one.
     for (const addr of config.bootstrap) {
@@ -142,6 +176,7 @@ export class RelayNetwork {
     await r.topology.stop();
     await r.offers.stop();
     await r.queries.stop();
+    await r.lookups.stop();
     await r.node.stop();
   }
 
@@ -186,6 +221,45 @@ export class RelayNetwork {
     }
   }
 
+  /**
+   * The signed answers of every relay within `hops` (this relay's own first when it has one).
+   * `target` is the mailbox for prekeys and ignored for relay-info.
+   */
+  async lookup(kind: LookupKind, target: Uint8Array | undefined, o: { lookupId?: Uint8Array; hops?: number; signal?: AbortSignal } = {}): Promise<{ lookupId: Uint8Array; answers: Uint8Array[] }> {
+    const r = this.need();
+    const lookupId = o.lookupId ?? new Uint8Array(randomBytes(16));
+    try {
+      const answers = await r.lookups.lookup(kind, kind === 'prekeys' ? target! : ZERO_TARGET, {
+        lookupId, hops: o.hops ?? DEFAULT_LOOKUP_HOPS, budgetMs: this.deps.config.queryBudgetMs, ...(o.signal ? { signal: o.signal } : {}),
+      });
+      return { lookupId, answers };
+    } catch (err) {
+      if (P2pError.is(err, 'DUPLICATE') || P2pError.is(err, 'STALE')) throw new RelayError('QUERY_REFUSED', err.message, { cause: err, details: { reason: err.code } });
+      if (P2pError.is(err, 'BAD_MESSAGE')) throw new RelayError('BAD_REQUEST', err.message, { cause: err });
+      if (P2pError.is(err, 'NOT_STARTED')) throw new RelayError('P2P_OFF', 'the relay network is stopping', { cause: err });
+      throw err;
+    }
+  }
+
+  /** This relay's terms as a relay-info lookup answers them (the information document's). */
+  private terms(node: RelayNode): RelayTerms {
+    const i = this.deps.service.info();
+    const ch = this.deps.channelTerms?.();
+    return {
+      name: cutUtf8(i.name, MAX_RELAY_NAME),
+      network: i.network as RelayTerms['network'],
+      acceptedModes: i.acceptedModes,
+      price: i.price,
+      maxMessageBytes: i.limits.maxMessageBytes,
+      maxRetentionSecs: i.limits.maxRetentionSecs,
+      confirmations: i.confirmations,
+      lockBlocks: i.lockBlocks,
+      claimMarginBlocks: i.claimMarginBlocks,
+      ...(ch ? { channels: ch } : {}),
+      multiaddrs: node.multiaddrs().map(String).slice(0, MAX_ORIGIN_ADDRS),
+    };
+  }
+
   /** The relay's own quote logic; a refusal means no quote (the network hears nothing). */
   private async quoteOrNothing(offer: Offer): Promise<Quote | undefined> {
     try {
@@ -197,7 +271,7 @@ export class RelayNetwork {
   }
 
   /** Same entries as POST /v1/mailbox/list, plus where to fetch them; nothing when empty. */
-  private lookup(mailbox: Uint8Array): Uint8Array | undefined {
+  private mailboxAnswer(mailbox: Uint8Array): Uint8Array | undefined {
     const rows = this.deps.store.list(mailbox, this.now(), ANSWER_LIMIT + 1);
     if (rows.length === 0) return undefined;
     const answer: MailboxAnswer = {
@@ -267,6 +341,18 @@ function decode<T>(c: { decode(b: Uint8Array): T }, body: unknown): T {
   }
 }
 
+/** The longest prefix of `s` that fits `maxBytes` of UTF-8 (whole code points). */
+function cutUtf8(s: string, maxBytes: number): string {
+  const enc = new TextEncoder();
+  if (enc.encode(s).length <= maxBytes) return s;
+  let out = '';
+  for (const ch of s) {
+    if (enc.encode(out + ch).length > maxBytes) break;
+    out += ch;
+  }
+  return out;
+}
+
 function intParam(what: string, v: string, min: number, max: number): number {
   const n = /^[0-9]{1,6}$/.test(v) ? Number(v) : NaN;
   if (!(n >= min && n <= max)) throw new RelayError('BAD_REQUEST', `"${what}" expected an integer ${min}..${max}, got ${JSON.stringify(v)}`);
@@ -289,4 +375,27 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
     const answers = await network.query(decode(MailboxQueryCodec, req.body));
     return { answers: answers.map((a) => hex.encode(a)) };
   });
+  const lookup = async (kind: LookupKind, target: Uint8Array | undefined, query: unknown) => {
+    const q = query as { id?: string; hops?: string };
+    const out = await network.lookup(kind, target, {
+      ...(q.id !== undefined ? { lookupId: hexParam('id', q.id, 16) } : {}),
+      ...(q.hops !== undefined ? { hops: intParam('hops', q.hops, 0, 255) } : {}),
+    });
+    return { lookupId: hex.encode(out.lookupId), answers: out.answers.map((a) => hex.encode(a)) };
+  };
+  app.get('/v1/lookup/prekeys/:mailbox', async (req) => {
+    network.need();
+    return lookup('prekeys', hexParam('mailbox', (req.params as { mailbox: string }).mailbox, 32), req.query);
+  });
+  app.get('/v1/lookup/relays', async (req) => {
+    network.need();
+    return lookup('relay-info', undefined, req.query);
+  });
+}
+
+function hexParam(what: string, v: unknown, n: number): Uint8Array {
+  if (typeof v !== 'string' || !new RegExp(`^[0-9a-f]{${2 * n}}$`).test(v)) {
+    throw new RelayError('BAD_REQUEST', `"${what}" expected ${2 * n} lowercase hex characters, got ${JSON.stringify(v)?.slice(0, 80)}`);
+  }
+  return hex.decode(v);
 }

@@ -92,6 +92,15 @@ export class RelayPrekeys {
     });
   }
 
+  /**
+   * What this relay holds for `mailbox` (pool sizes), or undefined for nothing. Read-only:
+   * answering the relay network's lookups never consumes a key.
+   */
+  poolSizes(mailbox: Uint8Array): PoolSizes | undefined {
+    const held = this.held(mailbox);
+    return held && { mailbox: hex.encode(mailbox), oneTimePreKeys: held.oneTimePreKeys.length, kyberPreKeys: held.kyberPreKeys.length };
+  }
+
   private held(mailbox: Uint8Array): PrekeyBundle | undefined {
     const row = this.stmt.get.get(mailbox) as { bundle: Uint8Array } | undefined;
     return row && PrekeyBundleCodec.decode(new Uint8Array(row.bundle));

@@ -7,11 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { PublicKey } from '@signalapp/libsignal-client';
 import { hex } from '@scure/base';
 import type { Aead } from '../core/aead.ts';
-import { keyMatches, sealBlob } from '../core/blob.ts';
+import { keyMatches } from '../core/blob.ts';
 import type { Ed25519 } from '../core/ed25519.ts';
 import { bytesEqual } from '../core/hash.ts';
 import {
-  DepositCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf, signQuote, signReceipt,
+  DepositCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf, signQuote,
   type Deposit, type MailboxAuth, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
@@ -20,6 +20,7 @@ import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome }
 import type { RelayMetrics } from './metrics.ts';
 import type { MessageRow, MessageState, MessageSummary, RelayStore } from './store.ts';
 import { StoredMessageCodec } from './wire.ts';
+import { InlineSealer, type Sealer } from './sealer.ts';
 
 export const RELAY_VERSION = '0.1.0';
 const LIST_LIMIT = 1000;
@@ -38,6 +39,8 @@ export interface RelayServiceDeps {
   /** ms since the epoch; default Date.now. */
   now?: () => number;
   random?: (n: number) => Uint8Array;
+  /** Seals bodies and signs receipts (default: inline with `ed` and `aead`; the daemon passes a WorkerSealer). */
+  sealer?: Sealer;
 }
 
 export interface DepositOutcome {
@@ -121,6 +124,7 @@ export class RelayService {
   private readonly random: (n: number) => Uint8Array;
   private readonly modes: PaymentMode[];
   private readonly listeners = new Set<(mailbox: Uint8Array, id: Uint8Array) => void>();
+  private readonly sealer: Sealer;
 
   constructor(private readonly deps: RelayServiceDeps) {
     this.cfg = deps.config;
@@ -128,6 +132,7 @@ export class RelayService {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? defaultRandom;
     this.relayId = deps.ed.publicKey(deps.nodeSecret);
+    this.sealer = deps.sealer ?? new InlineSealer({ nodeSecret: deps.nodeSecret, relayId: this.relayId, ed: deps.ed, aead: deps.aead });
     this.url = deps.config.publicUrl || `http://${deps.config.host}:${deps.config.port}`;
     this.modes = deps.config.acceptedModes.filter((m) => deps.payments.modes.includes(m));
   }
@@ -247,9 +252,11 @@ export class RelayService {
   private async storeDeposit(d: Deposit, encoded: Uint8Array): Promise<DepositOutcome> {
     const quote = this.store.getQuote(d.quoteId);
     if (quote === undefined) throw new RelayError('QUOTE_UNKNOWN', 'this relay issued no such quote (or it lapsed)');
-    const digest = sha256(encoded);
-    const earlier = this.store.messageByQuote(d.quoteId);
-    if (earlier !== undefined) return this.repeat(earlier, digest);
+    // A quote no deposit has claimed yet has no message: skip the look-up.
+    if (!this.store.quoteUnused(d.quoteId)) {
+      const earlier = this.store.messageByQuote(d.quoteId);
+      if (earlier !== undefined) return this.repeat(earlier, sha256(encoded));
+    }
     if (this.now() > quote.validUntil) throw new RelayError('QUOTE_EXPIRED', `the quote was valid until ${new Date(quote.validUntil).toISOString()}`);
     if (!bytesEqual(d.mailbox, quote.mailbox)) throw new RelayError('MAILBOX_MISMATCH', 'the deposit names another mailbox than its quote');
     if (d.body.length !== quote.size) throw new RelayError('SIZE_MISMATCH', `"body" expected ${quote.size} bytes (the quoted size), got ${d.body.length} bytes`);
@@ -259,15 +266,11 @@ export class RelayService {
       if (d.hr !== undefined || d.payerPubkey !== undefined) throw new RelayError('BAD_DEPOSIT', 'a recipient-pays deposit carries no hr and no payerPubkey');
       if (d.funding !== undefined) throw new RelayError('FUNDING_UNEXPECTED', 'a recipient-pays deposit carries no funding outpoint (Carol pays with a PaymentNotice)');
     }
+    this.store.claimQuote(d.quoteId);
     // Sender-pays: the contract is registered (durably) before the message is stored.
     const payment = await this.deps.payments.deposit(quote, d);
-    const blob = sealBlob(quote.k, d.body, this.deps.aead);
-    const receipt = signReceipt(
-      { relayId: this.relayId, mailbox: quote.mailbox, hblob: sha256(blob), hk: quote.hk, hc: sha256(d.body), expiresAt: quote.expiresAt },
-      this.deps.nodeSecret,
-      this.deps.ed,
-    );
-    const receiptBytes = ReceiptCodec.encode(receipt);
+    const digest = sha256(encoded);
+    const { blob, receipt, encoded: receiptBytes } = await this.sealer.seal({ k: quote.k, hk: quote.hk, mailbox: quote.mailbox, expiresAt: quote.expiresAt, body: d.body });
     const row: MessageRow = {
       id: receipt.messageId, quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, sealedHeader: d.sealedHeader,
       blob, hblob: receipt.hblob, hk: quote.hk, hc: receipt.hc, hr: d.hr, fundingTxid: d.funding?.txid, fundingVout: d.funding?.vout,

@@ -136,9 +136,17 @@ export interface StoreOptions {
   path: string;
   synchronous: 'FULL' | 'NORMAL';
   batchMax: number;
+  /** Least time between two group commits under load, ms (default COMMIT_INTERVAL_MS; 0: commit every turn). */
+  commitIntervalMs?: number;
 }
 
+/** Long enough that a busy relay's commits carry hundreds of writes; short next to a deposit's round trip. */
+export const COMMIT_INTERVAL_MS = 2;
+
 const u8 = (b: Buffer | Uint8Array): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const keyOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+/** Quotes kept in memory (the oldest leave first); each costs about 1 KiB. */
+const QUOTE_CACHE_MAX = 65_536;
 const EMPTY = Buffer.alloc(0);
 const nullable = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
@@ -202,15 +210,29 @@ return {
   };
 }
 
+/**
+ * A quote row as committed. `fresh`: issued by this process and no deposit has claimed it
+ * since, so no message can exist for it (a deposit needs the quote's commit first).
+ */
+interface CachedQuote {
+  row: QuoteRow;
+  fresh: boolean;
+}
+
 export class RelayStore {
   readonly db: Db;
   readonly writer: GroupCommitWriter;
   private nextContractIndex: number;
   private readonly stmt: ReturnType<typeof prepare>;
+  /**
+   * Quote rows never change once written, so every deposit's lookup can be served from
+   * memory; entries leave when sweep deletes quotes (or lapse), or the cache is full.
+   */
+  private readonly quotes = new Map<string, CachedQuote>();
 
   constructor(opts: StoreOptions) {
     this.db = openDb({ path: opts.path, migrations: MIGRATIONS, synchronous: opts.synchronous });
-    this.writer = new GroupCommitWriter(this.db, opts.batchMax);
+    this.writer = new GroupCommitWriter(this.db, opts.batchMax, opts.commitIntervalMs ?? COMMIT_INTERVAL_MS);
     this.stmt = prepare(this.db);
     this.nextContractIndex = (this.db.prepare(`SELECT value FROM meta WHERE key = 'next_contract_index'`).get() as { value: number }).value;
   }
@@ -224,22 +246,54 @@ export class RelayStore {
     return this.nextContractIndex++;
   }
 
-  putQuote(q: QuoteRow): Promise<void> {
-    return this.writer.submit(() => {
+  async putQuote(q: QuoteRow): Promise<void> {
+    await this.writer.submit(() => {
       this.stmt.insertQuote.run(q.quoteId, q.mailbox, q.mode, q.size, q.amount, q.locktime, q.contractIndex, q.k, q.hk, q.expiresAt, q.validUntil, q.encoded);
       this.stmt.bumpIndex.run(q.contractIndex + 1);
     });
+    // Only after the commit: a cached quote is one a deposit may find.
+    this.remember(q, true);
   }
 
   getQuote(quoteId: Uint8Array): QuoteRow | undefined {
+    const key = keyOf(quoteId);
+    const hit = this.quotes.get(key);
+    if (hit !== undefined) return hit.row;
     const r = this.stmt.getQuote.get(quoteId) as
       | { quote_id: Buffer; mailbox: Buffer; mode: PaymentMode; size: number; amount: number; locktime: number; contract_index: number; k: Buffer; hk: Buffer; expires_at: number; valid_until: number; encoded: Buffer }
       | undefined;
     if (r === undefined) return undefined;
-    return {
+    const row: QuoteRow = {
       quoteId: u8(r.quote_id), mailbox: u8(r.mailbox), mode: r.mode, size: r.size, amount: r.amount, locktime: r.locktime,
       contractIndex: r.contract_index, k: u8(r.k), hk: u8(r.hk), expiresAt: r.expires_at, validUntil: r.valid_until, encoded: u8(r.encoded),
     };
+    // Read from disk: a message may exist for it, so it is not fresh.
+    this.remember(row, false);
+    return row;
+  }
+
+  /**
+   * True iff no message can be stored under this quote yet (issued here, not yet claimed
+   * by a deposit): the deposit path then skips its look-up of an earlier message.
+   */
+  quoteUnused(quoteId: Uint8Array): boolean {
+    return this.quotes.get(keyOf(quoteId))?.fresh === true;
+  }
+
+  /** A deposit for this quote is under way: from now on its earlier message must be looked up. */
+  claimQuote(quoteId: Uint8Array): void {
+    const hit = this.quotes.get(keyOf(quoteId));
+    if (hit !== undefined) hit.fresh = false;
+  }
+
+  private remember(row: QuoteRow, fresh: boolean): void {
+    if (this.quotes.size >= QUOTE_CACHE_MAX) this.quotes.delete(this.quotes.keys().next().value!);
+    this.quotes.set(keyOf(row.quoteId), { row, fresh });
+  }
+
+  /** Drops cached quotes that sweep may have deleted (their message expired, or they lapsed unused). */
+  private forgetQuotes(now: number): void {
+    for (const [key, { row }] of this.quotes) if (row.expiresAt <= now || row.validUntil <= now) this.quotes.delete(key);
   }
 
   mailboxUsage(mailbox: Uint8Array): { count: number; bytes: number } {
@@ -323,6 +377,8 @@ export class RelayStore {
    */
   async sweep(now: number): Promise<{ id: Uint8Array; contractId: string | undefined }[]> {
     const deleted: { id: Uint8Array; contractId: string | undefined }[] = [];
+    // Before and after the deletes: a lookup in between may have cached a row again.
+    this.forgetQuotes(now);
     for (;;) {
       const batch = await this.writer.submit(() => {
         const rows = this.stmt.expired.all(now) as { id: Buffer; quote_id: Buffer; mailbox: Buffer; contract_id: string | null; bytes: number }[];
@@ -341,6 +397,7 @@ export class RelayStore {
       this.stmt.lapsedQuotes.run(now);
       this.stmt.oldChallenges.run(now);
     });
+    this.forgetQuotes(now);
     return deleted;
   }
 

@@ -24,6 +24,9 @@ export const STREAM_PATH = '/v1/stream';
 
 interface Conn {
   ws: WebSocket;
+  /** The upgraded TCP socket: corked while a burst of answers is written (one syscall, not one per frame). */
+  socket: Duplex;
+  corked: boolean;
   ip: string;
   inFlight: number;
   subscriptions: Map<string, number>;
@@ -38,6 +41,14 @@ export class StreamServer {
   private readonly subscribers = new Map<string, Set<Conn>>();
   private accepting = true;
   private inFlight = 0;
+  /** Connections corked in this turn; uncorked together once the turn's answers are written. */
+  private corked: Conn[] = [];
+  private readonly uncorkAll = (): void => {
+    for (const c of this.corked.splice(0)) {
+      c.corked = false;
+      c.socket.uncork();
+    }
+  };
   private idleWaiters: (() => void)[] = [];
   private readonly unsubscribeStored: () => void;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -53,7 +64,7 @@ export class StreamServer {
         socket.end(`HTTP/1.1 ${this.accepting ? '404 Not Found' : '503 Service Unavailable'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, req.socket.remoteAddress ?? 'unknown'));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, socket, req.socket.remoteAddress ?? 'unknown'));
     };
     server.on('upgrade', this.onUpgrade);
     const offStored = deps.service.onStored((mailbox, id) => this.publish(mailbox, id));
@@ -71,8 +82,8 @@ export class StreamServer {
     return this.conns.size;
   }
 
-  private attach(ws: WebSocket, ip: string): void {
-    const conn: Conn = { ws, ip, inFlight: 0, subscriptions: new Map(), channelWatches: new Map() };
+  private attach(ws: WebSocket, socket: Duplex, ip: string): void {
+    const conn: Conn = { ws, socket, corked: false, ip, inFlight: 0, subscriptions: new Map(), channelWatches: new Map() };
     this.conns.add(conn);
     ws.on('message', (data: RawData, isBinary: boolean) => this.onFrame(conn, data, isBinary));
     ws.on('close', () => this.detach(conn));
@@ -89,7 +100,15 @@ export class StreamServer {
   }
 
   private send(conn: Conn, id: number, status: number, payload: Uint8Array): void {
-    if (conn.ws.readyState === conn.ws.OPEN) conn.ws.send(frame(id, status, payload));
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    // Answers come in bursts (a group commit resolves many deposits in one turn): cork
+    // until the turn's microtasks are done, so a connection's answers leave in one write.
+    if (!conn.corked) {
+      conn.corked = true;
+      conn.socket.cork();
+      if (this.corked.push(conn) === 1) process.nextTick(this.uncorkAll);
+    }
+    conn.ws.send(frame(id, status, payload));
   }
 
   private refuse(conn: Conn, id: number, err: unknown): void {

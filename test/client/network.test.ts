@@ -10,6 +10,10 @@ import { Client } from '../../src/client/client.ts';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
+import { ClientError } from '../../src/client/errors.ts';
+import { RelayClient } from '../../src/client/relay-client.ts';
+import { decodeAddress, encodeAddress } from '../../src/identity/address.ts';
+import { mailboxIdOf } from '../../src/identity/keys.ts';
 import { connect, waitTopology, type Relay } from '../p2p/net.ts';
 import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
 
@@ -65,5 +69,22 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
     const { entries, problems } = await carol.inbox();
     assert.deepEqual(problems, []);
     assert.deepEqual(entries.map((e) => [e.id, e.relay, e.from]), [[sent.id, relays[1]!.url, 'alice']]);
+  });
+
+  it('finds a prekey bundle through the network when the relays of the address do not hold it', async () => {
+    const { client: alice } = await Client.init({ dir: join(tmp.dir, 'alice2'), passphrase: 'a2', network: 'regtest', chainUrl: chain.url, relays: [relays[0]!.url], scrypt: LIGHT_SCRYPT });
+    const { client: dave } = await Client.init({ dir: join(tmp.dir, 'dave'), passphrase: 'd', network: 'regtest', chainUrl: chain.url, relays: [relays[1]!.url], scrypt: LIGHT_SCRYPT });
+    open.push(alice, dave);
+    await dave.publish();
+    // An address whose only hint is a relay that never held Dave's keys (say he moved).
+    const stale = encodeAddress({ ...decodeAddress(dave.address()), relayHints: [relays[0]!.url] });
+    await alice.addContact('dave', stale);
+    await assert.rejects(new RelayClient(relays[0]!.url).fetchPrekeys(mailboxIdOf(decodeAddress(stale).identityKey)), (e: unknown) => ClientError.is(e, 'NO_BUNDLE'));
+    chain.fund(alice.walletAddress(), 200_000);
+    const sent = await alice.send('dave', { text: 'found you' }, { mode: 'sender-pays', maxFee: 5_000, retentionDays: 0.1 });
+    await dave.addContact('alice', alice.address());
+    chain.devnet.mine(1);
+    const got = await dave.read(sent.id);
+    assert.equal(got.message.kind === 'text' && got.message.text, 'found you');
   });
 });

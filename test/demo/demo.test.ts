@@ -27,9 +27,12 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 }
 
 const names = RELAY_SPECS.map((s) => s.name);
+/** Act 3's message count in the suite (`npm run demo` sends 1,000: about 0.3 s each on 2 cores). */
+const CHANNEL_MESSAGES = 50;
+const testEnv = { ...process.env, SATPOST_DEMO_CHANNEL_MESSAGES: String(CHANNEL_MESSAGES) };
 
-test('npm run demo: exits 0; the relays mesh; Carol asks one relay, another holds; both messages verified, claimed and read', { timeout: 120_000 }, async () => {
-  const { code, stdout, stderr } = await run('npm', ['run', '--silent', 'demo']);
+test('npm run demo: exits 0; the relays mesh; Carol asks one relay, another holds; both messages verified, claimed and read; act 3 over channels', { timeout: 300_000 }, async () => {
+  const { code, stdout, stderr } = await run('npm', ['run', '--silent', 'demo'], testEnv);
   assert.equal(code, 0, `demo failed:\n${stderr}\n${stdout}`);
   assert.match(stdout, /devnet listening on http:\/\/127\.0\.0\.1:\d+/);
   for (const name of names.slice(1)) assert.ok(stdout.includes(`bootstraps from ${names[0]}'s multiaddr`), name);
@@ -51,6 +54,11 @@ test('npm run demo: exits 0; the relays mesh; Carol asks one relay, another hold
   assert.deepEqual(fromChain, claims, 'each claim is read back from the chain');
   assert.equal([...stdout.matchAll(/funds HTLC\(H\(k\)(?:, H\(r\))?\): txid [0-9a-f]{64} \(\d+ vB, fee \d+ sats\)/g)].length, 2);
   assert.match(stdout, /paid = earned \+ fees, to the sat/);
+  assert.ok(stdout.includes(`${CHANNEL_MESSAGES} / ${CHANNEL_MESSAGES} sent, read and settled`), 'act 3 ran with the count of the environment');
+  assert.ok(stdout.includes(`${CHANNEL_MESSAGES + CHANNEL_MESSAGES / 10} messages paid and read: not one transaction was broadcast`));
+  const perMessage = /act 3: ([\d.]+) vB on chain per message over channels, ([\d.]+) vB per message as contracts/.exec(stdout);
+  assert.ok(perMessage, 'the summary compares the two vB figures');
+  assert.ok(Number(perMessage[1]) < Number(perMessage[2]));
 
   assert.ok(stdout.includes(SHUTDOWN_LINE));
   const removed = /removed (\S+)/.exec(stdout);
@@ -59,11 +67,11 @@ test('npm run demo: exits 0; the relays mesh; Carol asks one relay, another hold
   assert.equal(stderr, '', 'nothing on stderr');
 });
 
-test('runDemo in-process: the cheapest relay stores, payers pay price + funding fee, relays earn price - claim fee, to the sat', { timeout: 120_000 }, async () => {
+test('runDemo in-process: the cheapest relay stores, payers pay price + funding fee, relays earn price - claim fee; channels exact to the sat', { timeout: 300_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'satpost-demo-test-'));
   try {
     const lines: string[] = [];
-    const result = await runDemo({ out: (l) => lines.push(l), dir });
+    const result = await runDemo({ out: (l) => lines.push(l), dir, channelMessages: CHANNEL_MESSAGES });
     const [m1, m2] = result.messages as [(typeof result.messages)[0], (typeof result.messages)[0]];
     assert.deepEqual([m1.text, m1.mode, m2.text, m2.mode], [MESSAGE_1, 'sender-pays', MESSAGE_2, 'recipient-pays']);
 
@@ -77,19 +85,42 @@ test('runDemo in-process: the cheapest relay stores, payers pay price + funding 
       assert.ok(m.price > 0 && m.funding.fee > 0 && m.claim.fee > 0);
     }
 
+    // Act 3: every message over a channel with the cheapest relay; each balance is exactly the prices.
+    const ch = result.channels;
+    const rpCount = CHANNEL_MESSAGES / 10;
+    assert.equal(ch.relay, cheapest.name);
+    assert.deepEqual([ch.alice.messages, ch.carol.messages], [CHANNEL_MESSAGES, rpCount]);
+    const capped = Math.min(...result.relays.filter((r) => r.name !== cheapest.name).map((r) => r.price)) - 1;
+    for (const side of [ch.alice, ch.carol]) {
+      assert.equal(side.prices.length, side.messages);
+      assert.ok(side.prices.every((p) => p > 0 && p <= capped), 'every price within the cap only the cheapest relay meets');
+      assert.equal(side.relayBalance, side.prices.reduce((x, y) => x + y, 0), "the relay's balance is exactly the prices");
+      assert.equal(side.capacity, side.relayBalance + side.close.fee + side.returned + side.payerSweep.fee, 'capacity = relay + close fee + returned + sweep fee');
+      assert.equal(side.paid, side.relayBalance + side.funding.fee + side.close.fee + side.payerSweep.fee);
+      assert.ok(side.funding.fee > 0 && side.close.fee > 0 && side.payerSweep.fee > 0 && side.relaySweep.fee > 0);
+    }
+    const messages = CHANNEL_MESSAGES + rpCount;
+    const chainVb = ch.alice.funding.vsize + ch.carol.funding.vsize + ch.alice.close.vsize + ch.carol.close.vsize;
+    assert.equal(ch.vbPerMessage, chainVb / messages);
+    assert.equal(ch.onChainVbPerMessage, (CHANNEL_MESSAGES * (m1.funding.vsize + m1.claim.vsize) + rpCount * (m2.funding.vsize + m2.claim.vsize)) / messages);
+    assert.ok(ch.vbPerMessage < ch.onChainVbPerMessage / 10, `${ch.vbPerMessage} vB per message over channels vs ${ch.onChainVbPerMessage} as contracts`);
+    assert.ok(ch.vbPerMessageWithSweeps > ch.vbPerMessage && ch.vbPerMessageWithSweeps < ch.onChainVbPerMessage);
+
     const a = result.accounting;
-    assert.equal(a.alicePaid, m1.price + m1.funding.fee);
-    assert.equal(a.carolPaid, m2.price + m2.funding.fee);
+    assert.equal(a.alicePaid, m1.price + m1.funding.fee + ch.alice.paid);
+    assert.equal(a.carolPaid, m2.price + m2.funding.fee + ch.carol.paid);
+    const bobChannels = ch.alice.relayBalance - ch.alice.relaySweep.fee + ch.carol.relayBalance - ch.carol.relaySweep.fee;
     assert.deepEqual(
       a.relayEarned,
-      Object.fromEntries(result.relays.map((r) => [r.name, r.name === cheapest.name ? m1.price - m1.claim.fee + m2.price - m2.claim.fee : 0])),
+      Object.fromEntries(result.relays.map((r) => [r.name, r.name === cheapest.name ? m1.price - m1.claim.fee + m2.price - m2.claim.fee + bobChannels : 0])),
     );
-    assert.equal(a.fees, m1.funding.fee + m2.funding.fee + m1.claim.fee + m2.claim.fee);
+    assert.equal(a.fees, result.txs.reduce((x, t) => x + t.fee, 0));
     const earned = Object.values(a.relayEarned).reduce((x, y) => x + y, 0);
     assert.equal(a.alicePaid + a.carolPaid, earned + a.fees, 'what Alice and Carol paid = what relays earned + miner fees');
 
-    assert.deepEqual(result.txs.map((t) => t.txid), [m1.funding.txid, m1.claim.txid, m2.funding.txid, m2.claim.txid]);
-    assert.equal(new Set(result.txs.map((t) => t.txid)).size, 4);
+    const act3Txs = [ch.alice.funding, ch.carol.funding, ch.alice.close, ch.carol.close, ch.alice.payerSweep, ch.alice.relaySweep, ch.carol.payerSweep, ch.carol.relaySweep];
+    assert.deepEqual(result.txs.map((t) => t.txid), [m1.funding.txid, m1.claim.txid, m2.funding.txid, m2.claim.txid, ...act3Txs.map((t) => t.txid)]);
+    assert.equal(new Set(result.txs.map((t) => t.txid)).size, 12, 'twelve transactions in all, whatever the message count');
     for (const t of result.txs) assert.ok(lines.some((l) => l.includes(t.txid) && l.includes(`${t.vsize} vB`) && l.includes(`fee ${t.fee} sats`)), t.label);
     assert.equal(lines.at(-1), SHUTDOWN_LINE);
 
@@ -99,13 +130,20 @@ test('runDemo in-process: the cheapest relay stores, payers pay price + funding 
       const alice = Wallet.open({ db, passphrase: userPassphrase('Alice') });
       const b = alice.balance();
       alice.close();
-      assert.equal(b.confirmed + b.unconfirmed + b.reserved, FUNDING_SATS - a.alicePaid);
-      assert.equal(b.lockedInContracts, 0);
+      assert.equal(b.confirmed + b.unconfirmed + b.reserved, FUNDING_SATS + ch.topUps.alice - a.alicePaid);
     } finally {
       db.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runDemo: a channel message count that is no positive integer is refused before anything starts', async () => {
+  for (const bad of [0, -1, 2.5, Number.NaN]) {
+    const lines: string[] = [];
+    await assert.rejects(runDemo({ out: (l) => lines.push(l), dir: tmpdir(), channelMessages: bad }), (e: unknown) => (e as { code?: string }).code === 'BAD_OPTION');
+    assert.deepEqual(lines, [], 'nothing was narrated: nothing started');
   }
 });
 

@@ -17,6 +17,9 @@ import { DEFAULTS, finish, loadConfig, type RelayConfig } from '../../src/relay/
 import { startRelay } from '../../src/relay/daemon.ts';
 import { RelayError } from '../../src/relay/errors.ts';
 import { connect, lineEdges, makeCarol, randomEdges, sum, waitFor, waitTopology, type Edge, type Relay } from '../p2p/net.ts';
+import { openLookupAnswer } from '../../src/p2p/lookup-answer.ts';
+import { PrekeyBundleCodec } from '../../src/identity/bundle.ts';
+import { makeUser, tempDir as identityDir, T0 } from '../identity/helpers.ts';
 import { OCTET, auth, deposit, depositFor, errorOf, getQuote, offer, testRelay, type Identity, type TestRelay } from './helpers.ts';
 
 const FAST = { heartbeatMs: 100, topologyDebounceMs: 20 };
@@ -63,6 +66,12 @@ async function offerAt(url: string, o: ReturnType<typeof offer>, params = 'expec
   return ((await res.json()) as { quotes: string[] }).quotes.map((q) => QuoteCodec.decode(hex.decode(q)));
 }
 
+async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, await res.clone().text());
+  return (await res.json()) as T;
+}
+
 async function closeAll(daemons: TestRelay[]): Promise<void> {
   await Promise.all(daemons.map((d) => d.close()));
 }
@@ -102,6 +111,56 @@ describe('8 relay daemons in a line', () => {
     await deposit(daemons[7]!.url, depositFor(await getQuote(daemons[7]!.url, offer(carol.mailbox, 10))));
     const q = carol.query({ hopLimit: 6 });
     assert.deepEqual(await queryAt(daemons[0]!.url, q), []);
+  });
+
+  // Lookups before offers: a quoting relay dials the offer's origin, so after an offer the line is no line.
+  it('a prekey lookup at one edge finds the bundle published at the other edge, without consuming keys', async () => {
+    const ids = identityDir();
+    const user = makeUser(ids.dir, 'carol', { poolSize: 3, kyberPoolSize: 2, threshold: 1, kyberThreshold: 1 });
+    try {
+      const res = await fetch(`${daemons[7]!.url}/v1/prekeys`, { method: 'POST', headers: OCTET, body: Buffer.from(PrekeyBundleCodec.encode(user.prekeys.buildBundle(T0))) });
+      assert.equal(res.status, 200);
+      const mailbox = (await res.json() as { mailbox: string }).mailbox;
+      for (const round of [1, 2]) {
+        const lookupId = hex.encode(new Uint8Array(16).fill(round));
+        const out = await getJson<{ lookupId: string; answers: string[] }>(`${daemons[0]!.url}/v1/lookup/prekeys/${mailbox}?id=${lookupId}&hops=7`);
+        assert.equal(out.lookupId, lookupId);
+        assert.equal(out.answers.length, 1, 'only the holder answers');
+        const a = openLookupAnswer(hex.decode(out.answers[0]!), { kind: 'prekeys', lookupId: hex.decode(lookupId), target: hex.decode(mailbox) }, nodeEd25519())!;
+        assert.ok(a, 'signed by the holder for this lookup');
+        assert.deepEqual([a.url, hex.encode(a.relayId)], [daemons[7]!.url, hex.encode(daemons[7]!.service.relayId)]);
+        assert.deepEqual(a.kind === 'prekeys' && a.prekeys, { oneTimePreKeys: 3, kyberPreKeys: 2 }, `round ${round}: the lookup took no key`);
+      }
+      // The default hop limit (3) does not reach the far edge.
+      assert.deepEqual((await getJson<{ answers: string[] }>(`${daemons[0]!.url}/v1/lookup/prekeys/${mailbox}`)).answers, []);
+    } finally {
+      user.db.close();
+      ids.cleanup();
+    }
+  });
+
+  it('a relay-info lookup returns every relay within the hop limit with its information document terms', async () => {
+    const out = await getJson<{ lookupId: string; answers: string[] }>(`${daemons[0]!.url}/v1/lookup/relays?hops=3`);
+    const opened = out.answers.map((b) => openLookupAnswer(hex.decode(b), { kind: 'relay-info', lookupId: hex.decode(out.lookupId), target: new Uint8Array(32) }, nodeEd25519())!);
+    assert.deepEqual(opened.map((a) => a.url), daemons.slice(0, 4).map((d) => d.url));
+    const info = await getJson<{ price: unknown; acceptedModes: string[]; name: string; channels?: object }>(`${daemons[2]!.url}/.well-known/satpost`);
+    const a = opened[2]!;
+    assert.ok(a.kind === 'relay-info');
+    assert.deepEqual([a.relay.price, a.relay.acceptedModes, a.relay.name], [info.price, info.acceptedModes, info.name]);
+    assert.equal(a.relay.channels !== undefined, info.channels !== undefined);
+    assert.deepEqual(a.relay.multiaddrs, relays[2]!.node.multiaddrs().map(String));
+  });
+
+  it('refuses bad lookup input and a repeated lookup id with typed errors', async () => {
+    const url = daemons[1]!.url;
+    for (const path of ['/v1/lookup/prekeys/xyz', `/v1/lookup/prekeys/${'a'.repeat(62)}`, `/v1/lookup/prekeys/${'A'.repeat(64)}`, '/v1/lookup/relays?id=00', '/v1/lookup/relays?hops=x', '/v1/lookup/relays?hops=256']) {
+      const e = await errorOf(await fetch(url + path));
+      assert.deepEqual([e.status, e.code], [400, 'BAD_REQUEST'], path);
+    }
+    const id = 'ab'.repeat(16);
+    await getJson(`${url}/v1/lookup/relays?id=${id}&hops=0`);
+    const e = await errorOf(await fetch(`${url}/v1/lookup/relays?id=${id}`));
+    assert.deepEqual([e.status, e.code, e.body.reason], [422, 'QUERY_REFUSED', 'DUPLICATE']);
   });
 
   it('an offer posted at one relay returns a signed quote from every relay, its own first', async () => {
@@ -254,6 +313,10 @@ describe('a standalone relay (p2p off)', () => {
     assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
     e = await errorOf(await post(relay.url, '/v1/mailbox/query', new Uint8Array([1])));
     assert.equal(e.code, 'P2P_OFF', 'p2p off is said before the body is judged');
+    for (const path of ['/v1/lookup/relays', `/v1/lookup/prekeys/${hex.encode(carol.mailbox)}`, '/v1/lookup/prekeys/xyz']) {
+      e = await errorOf(await fetch(relay.url + path));
+      assert.deepEqual([e.status, e.code], [503, 'P2P_OFF'], path);
+    }
     const info = (await (await fetch(`${relay.url}/.well-known/satpost`)).json()) as { p2p: { enabled: boolean } };
     assert.deepEqual(info.p2p, { enabled: false });
     assert.equal(relay.network.enabled, false);

@@ -47,3 +47,46 @@ describe('GroupCommitWriter', () => {
     db.close();
   });
 });
+
+describe('GroupCommitWriter commit interval', () => {
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+  it('right after a commit, writes of later turns wait and share one commit; a full batch does not wait', async () => {
+    const db = openDb({ path: ':memory:', migrations: ['CREATE TABLE t (v INTEGER PRIMARY KEY)'] });
+    const w = new GroupCommitWriter(db, 6, 60_000);
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    await w.submit(() => insert.run(0));
+    assert.equal(w.stats.batches, 1, 'a lone write after a quiet spell commits at once');
+    const later: Promise<unknown>[] = [];
+    for (let i = 1; i <= 5; i++) {
+      later.push(w.submit(() => insert.run(i)));
+      await turn();
+    }
+    assert.equal(w.stats.batches, 1, 'within the interval nothing more is committed');
+    assert.equal(w.pending, 5);
+    later.push(w.submit(() => insert.run(6)));
+    await Promise.all(later);
+    assert.deepEqual(w.stats, { batches: 2, writes: 7, largestBatch: 6 });
+    assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 7);
+    db.close();
+  });
+
+  it('a failing write in a fast batch is retried in isolation: only it rejects, the rest commit once', async () => {
+    const db = openDb({ path: ':memory:', migrations: ['CREATE TABLE t (v INTEGER PRIMARY KEY)'] });
+    const w = new GroupCommitWriter(db, 100);
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const results = await Promise.allSettled([
+      w.submit(() => insert.run(1)),
+      w.submit(() => {
+        insert.run(2);
+        throw new Error('refused after writing');
+      }),
+      w.submit(() => insert.run(3)),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.match(String((results[1] as PromiseRejectedResult).reason), /refused after writing/);
+    assert.deepEqual((db.prepare('SELECT v FROM t ORDER BY v').all() as { v: number }[]).map((r) => r.v), [1, 3], 'the failed write left nothing behind');
+    assert.equal(w.stats.batches, 1);
+    db.close();
+  });
+});
