@@ -238,11 +238,13 @@ export class ClientChannels {
    * T_ch − claim_margin − 1], room for one more output, and the payer's side paying the amount
    * and the new commitment's fee. One GET of the relay's view when this process has none.
    */
-  async usable(relayUrl: string, h: Omit<NewHtlc, 'locktime'> & { locktime?: number }, signal?: AbortSignal): Promise<{ channel: ChannelRecord; locktime: number } | undefined> {
+  async usable(
+    relayUrl: string, h: Omit<NewHtlc, 'locktime'> & { locktime?: number }, signal?: AbortSignal, tipHeight?: number,
+  ): Promise<{ channel: ChannelRecord; locktime: number; tip: number } | undefined> {
     const url = canonical(relayUrl);
     const candidates = this.payer.book.list('payer').filter((c) => c.status === 'open' && this.relayOf(c)?.relay === url && !this.problems.has(c.id));
     if (candidates.length === 0) return undefined;
-    const tip = await this.tip(signal);
+    const tip = tipHeight ?? (await this.tip(signal));
     for (const c of candidates) {
       const s = c.state;
       const earliest = tip + s.claimMargin + 2;
@@ -259,7 +261,7 @@ export class ClientChannels {
       }
       try {
         const view = await this.resync(c.id, signal);
-        if (view.status === 'open' && view.fundingConfirmed && view.n === this.payer.book.get(c.id).n) return { channel: this.payer.book.get(c.id), locktime };
+        if (view.status === 'open' && view.fundingConfirmed && view.n === this.payer.book.get(c.id).n) return { channel: this.payer.book.get(c.id), locktime, tip };
       } catch (err) {
         if (signal?.aborted) throw err;
         // An unreachable or refusing relay: this channel cannot carry the payment now.
@@ -274,10 +276,11 @@ export class ClientChannels {
    * leaves. A refusal (the local core's ChannelError / WatchError before anything is sent, or the
    * relay's code) marks the channel as not usable in this process and is thrown: the add is not
    * in the relay's book. RELAY_UNREACHABLE leaves the add to be resent by `resync`; anything
-   * wrong with the settle after an accepted add is BAD_RELAY_ANSWER.
+   * wrong with the settle after an accepted add is BAD_RELAY_ANSWER. `tipHeight`: the tip the
+   * caller checked the payment against (e.g. usable's), else it is fetched.
    */
-  async pay(channelId: string, terms: NewHtlc, signal?: AbortSignal): Promise<{ add: AddHtlc; k?: Uint8Array }> {
-    const add = await this.payer.add(channelId, terms, signal);
+  async pay(channelId: string, terms: NewHtlc, signal?: AbortSignal, tipHeight?: number): Promise<{ add: AddHtlc; k?: Uint8Array }> {
+    const add = await this.payer.add(channelId, terms, signal, tipHeight);
     const ans = await this.send(channelId, { type: 'add', message: add }, signal);
     if (ans.settle === undefined) return { add };
     const s = this.settleOf(ans.settle);

@@ -53,7 +53,7 @@ import { mailboxIdOf } from '../identity/keys.ts';
 import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
 import { MailStore, type OutboxRow } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchOne, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
@@ -517,7 +517,7 @@ export class Client {
     } catch (err) {
       // Not listed here yet (the user got the id elsewhere, or never ran inbox): look at the relays once.
       if (!ClientError.is(err, 'MESSAGE_NOT_FOUND') || !/^[0-9a-f]{4,64}$/i.test(id)) throw err;
-      await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
+      if (!(await fetchById(this.ctx, id.toLowerCase(), o.signal))) await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
       findEntry(this.ctx, id);
     }
     await this.startWatcher(o.signal);

@@ -51,6 +51,8 @@ export type ClientErrorCode =
   | 'MESSAGE_EXPIRED'
   /** The operation was aborted by its AbortSignal. */
   | 'CANCELLED'
+  /** A relay's mailbox listing still had more after LIST_MAX_PAGES pages; `relay`, `details.pages`. */
+  | 'TOO_MANY_PAGES'
   /**
    * A relay's refusal, with the relay's own code (docs/relay-api.md). Channel calls use its
    * channel codes too: CHANNELS_UNAVAILABLE (the relay takes no channels), CHANNEL_TERMS

@@ -131,19 +131,21 @@ async function discover(ctx: MailContext, problems: { relay: string; error: unkn
 
 async function refreshRelay(ctx: MailContext, url: string, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(url);
-  const listed = await relay.list(await mailboxAuth(ctx, relay, signal), signal);
-  for (const item of listed) {
-    const known = ctx.mail.inbox(item.id);
-    if (known) {
-      if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
-      continue;
-    }
-    try {
-      await fetchOne(ctx, url, hex.decode(item.id), item, signal);
-    } catch (error) {
-      // One bad message (spam, a cheating relay) must not hide the others.
-      if (signal?.aborted || !ClientError.is(error, 'BAD_RELAY_ANSWER')) throw error;
-      problems.push({ relay: url, error });
+  // Page by page (keyset cursor), each page handled before the next is asked for.
+  for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, signal), signal ? { signal } : {})) {
+    for (const item of listed) {
+      const known = ctx.mail.inbox(item.id);
+      if (known) {
+        if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+        continue;
+      }
+      try {
+        await fetchOne(ctx, url, hex.decode(item.id), item, signal);
+      } catch (error) {
+        // One bad message (spam, a cheating relay) must not hide the others.
+        if (signal?.aborted || !ClientError.is(error, 'BAD_RELAY_ANSWER')) throw error;
+        problems.push({ relay: url, error });
+      }
     }
   }
 }
@@ -158,6 +160,25 @@ export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, it
     price: stored.quote.mode === 'recipient-pays' ? stored.quote.amount : 0, expiresAt: stored.receipt.expiresAt, locktime: stored.quote.locktime,
     stored: StoredMessageCodec.encode(stored), listing: item, state: 'new',
   });
+}
+
+/**
+ * A whole message id not in the inbox (handed over out of band, or just pushed): fetched by id
+ * from the user's relays, one challenge and one fetch, instead of listing every mailbox. False
+ * when none of them has it (the caller then lists, which also asks the relay network).
+ */
+export async function fetchById(ctx: MailContext, id: string, signal?: AbortSignal): Promise<boolean> {
+  if (!/^[0-9a-f]{64}$/.test(id)) return false;
+  for (const url of ctx.relays) {
+    try {
+      await fetchOne(ctx, url.replace(/\/+$/, ''), hex.decode(id), {}, signal);
+      return true;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      // Unknown there, unreachable, or failing a check: the listing path reports it properly.
+    }
+  }
+  return false;
 }
 
 /** Every check possible before paying (docs/protocol.md "Fetch"). */
@@ -276,7 +297,6 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
   const r = view.header.r!;
   const relay = ctx.relay(row.relay);
   const id = hex.decode(row.id);
-  ctx.mail.setInbox(row.id, 'awaiting');
   let said = '';
   const say = (line: string) => {
     if (line !== said) o.onProgress?.((said = line));
@@ -298,6 +318,8 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
       if (ClientError.is(err, 'RELAY_UNREACHABLE')) say(`relay ${row.relay} unreachable; watching the chain`);
       else throw err;
     }
+    // Marked only once k did not come at the first try: the usual read (k at once) commits once, when read.
+    if (ctx.mail.inbox(row.id)!.state !== 'awaiting') ctx.mail.setInbox(row.id, 'awaiting');
     await refreshListing(ctx, row, o.signal);
     return undefined;
   });
@@ -307,11 +329,16 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
 async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(row.relay);
   try {
-    const listed = await relay.list(await mailboxAuth(ctx, relay, signal), signal);
-    const item = listed.find((e) => e.id === row.id);
-    if (item) ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });
+    for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, signal), signal ? { signal } : {})) {
+      const item = listed.find((e) => e.id === row.id);
+      if (item) {
+        ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });
+        break;
+      }
+    }
   } catch (err) {
-    if (!ClientError.is(err, 'RELAY_UNREACHABLE')) throw err;
+    // Not listed within the page bound: the listing stays as it was.
+    if (!ClientError.is(err, 'RELAY_UNREACHABLE') && !ClientError.is(err, 'TOO_MANY_PAGES')) throw err;
   }
 }
 
@@ -382,12 +409,14 @@ async function keyOverChannel(ctx: MailContext, row: InboxRow, m: StoredMessage,
   const q = m.quote;
   let channelId = row.channelId;
   let locktime: number | undefined;
+  let tipSeen: number | undefined;
   if (channelId === null) {
     if (o.channel === false) return undefined;
     const ch = await ctx.channels.usable(row.relay, { mode: 'recipient-pays', hk: q.hk, amount: q.amount }, o.signal);
     if (!ch) return undefined;
     channelId = ch.channel.id;
     locktime = ch.locktime;
+    tipSeen = ch.tip;
     ctx.mail.setInbox(row.id, 'paying', { channelId });
   }
   const made = () => ctx.channels.payer.book.htlcs(channelId).find((h) => bytesEqual(h.hk, q.hk));
@@ -396,10 +425,10 @@ async function keyOverChannel(ctx: MailContext, row: InboxRow, m: StoredMessage,
     if (h?.k) return h.k;
     if (!h) {
       o.onProgress?.(`paying ${q.amount} sats for ${row.id.slice(0, 16)}… through channel ${channelId.slice(0, 16)}… (no transaction on chain)`);
-      const tip = (await ctx.backend.getTip(o.signal)).height;
+      const tip = tipSeen ?? (await ctx.backend.getTip(o.signal)).height;
       const s = ctx.channels.payer.book.get(channelId).state;
       const at = locktime ?? Math.min(tip + s.claimMargin + 2 + 6, s.channelLocktime - s.claimMargin - 1);
-      const { k } = await ctx.channels.pay(channelId, { mode: 'recipient-pays', hk: q.hk, amount: q.amount, locktime: at }, o.signal);
+      const { k } = await ctx.channels.pay(channelId, { mode: 'recipient-pays', hk: q.hk, amount: q.amount, locktime: at }, o.signal, tip);
       if (k) return k;
     } else {
       // Added before a crash: the relay gets the add again if it lacks it, then its pending settles are taken.

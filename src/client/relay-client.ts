@@ -1,7 +1,7 @@
 /**
  * A typed client of one relay's API (docs/relay-api.md): the information document, quotes
  * (direct, or gathered from the relay network by POST /v1/offer), deposits, prekey bundles,
- * mailbox challenge + list + fetch, unlock, and the WebSocket subscription.
+ * mailbox challenge + paged list + fetch, unlock, and the WebSocket subscription.
  *
  * Every call takes an AbortSignal and has a timeout. A relay's refusal becomes a ClientError
  * whose code is the relay's own (FEE_TOO_LOW, MESSAGE_UNKNOWN, ...) with `relay` and the
@@ -17,6 +17,7 @@ import {
   type Deposit, type MailboxAuth, type MailboxQuery, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
+import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
 import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
 
@@ -50,6 +51,15 @@ export interface ListedEntry {
   amount?: number;
   [key: string]: unknown;
 }
+
+/** One page of POST /v1/mailbox/list; `next` (a cursor for `after`) only when more follow. */
+export interface ListedPage {
+  messages: ListedEntry[];
+  next?: string;
+}
+
+/** Pages a client follows before it gives up on one relay's listing (100 × 1,000 entries). */
+export const LIST_MAX_PAGES = 100;
 
 export type UnlockAnswer =
   | { state: 'unlocked'; k: Uint8Array; claimTxid?: string }
@@ -161,13 +171,49 @@ export class RelayClient {
     return hexBytes(out.challenge, 'challenge', this);
   }
 
-  async list(auth: MailboxAuth, signal?: AbortSignal): Promise<ListedEntry[]> {
-    const out = await this.jsonFromBinary<{ messages?: unknown }>('/v1/mailbox/list', MailboxAuthCodec.encode(auth), signal);
+  /**
+   * POST /v1/mailbox/list: one page, oldest first; `after` is the previous page's `next`,
+   * `limit` 1..1000 (the relay's default is 1000). `next` is present iff more follow.
+   */
+  async listPage(auth: MailboxAuth, page: { after?: string; limit?: number } = {}, signal?: AbortSignal): Promise<ListedPage> {
+    const params = new URLSearchParams();
+    if (page.after !== undefined) params.set('after', page.after);
+    if (page.limit !== undefined) params.set('limit', String(page.limit));
+    const qs = params.toString();
+    const out = await this.jsonFromBinary<{ messages?: unknown; next?: unknown }>(`/v1/mailbox/list${qs ? `?${qs}` : ''}`, MailboxAuthCodec.encode(auth), signal);
     if (!Array.isArray(out.messages)) throw this.bad('list answer without "messages"');
     for (const m of out.messages as ListedEntry[]) {
       if (typeof m?.id !== 'string' || !/^[0-9a-f]{64}$/.test(m.id)) throw this.bad('list entry without a 64-hex id');
     }
-    return out.messages as ListedEntry[];
+    const messages = out.messages as ListedEntry[];
+    if (out.next === undefined) return { messages };
+    if (typeof out.next !== 'string' || cursorOf(out.next) === undefined) throw this.bad(`list answer with a malformed "next": ${JSON.stringify(out.next)?.slice(0, 80)}`);
+    if (messages.length === 0) throw this.bad('list answer with "next" after an empty page');
+    return { messages, next: out.next };
+  }
+
+  /**
+   * Every page of the mailbox listing, in order, following `next`; each page is fetched with
+   * a fresh MailboxAuth from `auth` (a challenge is single-use). A `next` that does not move
+   * forward is BAD_RELAY_ANSWER; more than `maxPages` (default LIST_MAX_PAGES) pages is
+   * TOO_MANY_PAGES, thrown after the pages before it were yielded.
+   */
+  async *listAll(auth: () => Promise<MailboxAuth>, o: { limit?: number; maxPages?: number; signal?: AbortSignal } = {}): AsyncGenerator<ListedEntry[], void, undefined> {
+    const maxPages = o.maxPages ?? LIST_MAX_PAGES;
+    let after: string | undefined;
+    for (let pages = 1; ; pages++) {
+      const page = await this.listPage(await auth(), { ...(after !== undefined ? { after } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, o.signal);
+      yield page.messages;
+      if (page.next === undefined) return;
+      if (after !== undefined && compareListCursors(cursorOf(page.next)!, cursorOf(after)!) <= 0) throw this.bad(`the listing cursor went from ${after} back to ${page.next}`);
+      if (pages >= maxPages) {
+        const err = new ClientError('TOO_MANY_PAGES', `relay ${this.url} lists more than ${maxPages} pages for this mailbox; the messages after ${page.next} were not listed`);
+        err.relay = this.url;
+        err.details = { pages: maxPages, next: page.next };
+        throw err;
+      }
+      after = page.next;
+    }
   }
 
   async fetchMessage(auth: MailboxAuth, id: Uint8Array, signal?: AbortSignal): Promise<StoredMessage> {
@@ -321,6 +367,14 @@ function parseJson(bytes: Uint8Array): unknown {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch (cause) {
     throw new ClientError('BAD_RELAY_ANSWER', `expected a JSON answer: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function cursorOf(s: string): ListCursor | undefined {
+  try {
+    return parseListCursor(s);
+  } catch {
+    return undefined;
   }
 }
 

@@ -100,6 +100,9 @@ export async function sendMessage(ctx: MailContext, contact: ContactRow, content
   const mailbox = mailboxIdOf(contact.identityKey);
   const candidates = relaysFor(ctx, contact);
 
+  // The tip is needed to check the quote and the channel HTLC: asked for while the body is encrypted and quoted.
+  const tipAsked = ctx.backend.getTip(o.signal).then((t) => t.height);
+  tipAsked.catch(() => undefined);
   const bundle = (await ctx.sessions.hasSession(contact.nameKey)) ? undefined : await fetchBundle(ctx, contact, candidates, o.signal);
   const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
@@ -108,13 +111,14 @@ export async function sendMessage(ctx: MailContext, contact: ContactRow, content
   const body = await encryptBody({ sender, recipient, message, mailbox, now });
 
   const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: body.length, maxFee, retentionSecs, createdAt: now };
-  const quote = await bestQuote(ctx, offer, candidates, o.signal);
+  const quote = await bestQuote(ctx, offer, candidates, o.signal, tipAsked);
+  const tip = await tipAsked;
   const id = hex.encode(messageIdOf(quote.hk));
   const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
   let payerKey: number | null = null;
   let channelId: string | null = null;
   if (mode === 'sender-pays') {
-    const ch = o.channel === false ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, o.signal);
+    const ch = o.channel === false ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, o.signal, tip);
     if (ch) channelId = ch.channel.id;
     else {
       payerKey = ctx.wallet.nextContractKeyIndex();
@@ -128,15 +132,15 @@ export async function sendMessage(ctx: MailContext, contact: ContactRow, content
     id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
     r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount,
   });
-  const row = await advance(ctx, id, o.signal);
+  const row = await advance(ctx, id, o.signal, tip);
   return sentView(ctx, row);
 }
 
-/** Moves one outbox row forward as far as it goes without waiting for the chain. */
-export async function advance(ctx: MailContext, id: string, signal?: AbortSignal): Promise<OutboxRow> {
+/** Moves one outbox row forward as far as it goes without waiting for the chain; `tip` if the caller just fetched it. */
+export async function advance(ctx: MailContext, id: string, signal?: AbortSignal, tip?: number): Promise<OutboxRow> {
   let row = ctx.mail.outbox(id)!;
   if (row.state === 'sealed' && row.channelId !== null) {
-    if (await payByChannel(ctx, row, signal)) ctx.failpoint('after-channel-add');
+    if (await payByChannel(ctx, row, signal, tip)) ctx.failpoint('after-channel-add');
     row = ctx.mail.outbox(id)!;
   }
   if (row.state === 'sealed') {
@@ -192,13 +196,13 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
  * was moved to the chain path (fresh refund key, affordability checked). RELAY_UNREACHABLE and
  * other errors leave the row as it is for resumeSends.
  */
-async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<boolean> {
+async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal, tip?: number): Promise<boolean> {
   const quote = QuoteCodec.decode(row.quote);
   const channelId = row.channelId!;
   const made = ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
   try {
     if (made) await ctx.channels.resync(channelId, signal);
-    else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal);
+    else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
     return true;
   } catch (err) {
     // An add made before a crash may be in the relay's book: only a fresh add refused outright goes on chain.
@@ -253,11 +257,18 @@ async function fetchBundle(ctx: MailContext, contact: ContactRow, relays: string
 }
 
 /**
+ * Relays that said they route no offers (no relay network): asked directly for a while instead
+ * of spending a round trip per message on POST /v1/offer. Keyed by the context's RelayClient.
+ */
+const notNetworked = new WeakMap<object, number>();
+const NOT_NETWORKED_MS = 60_000;
+
+/**
  * Quotes from the relay network (POST /v1/offer on the first relay that routes it), else one
  * per relay; the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest
  * price seen (`details.cheapest`), RELAY_UNREACHABLE when no relay answered at all.
  */
-export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal): Promise<Quote> {
+export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote> {
   const quotes: Quote[] = [];
   const problems: string[] = [];
   let cheapest: number | undefined;
@@ -267,8 +278,11 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
     if (typeof price === 'number' && (cheapest === undefined || price < cheapest)) cheapest = price;
   };
   for (const url of relays) {
+    const relay = ctx.relay(url);
+    if ((notNetworked.get(relay) ?? -Infinity) > ctx.now() - NOT_NETWORKED_MS) continue;
     try {
-      const got = await ctx.relay(url).offerToNetwork(offer, signal);
+      const got = await relay.offerToNetwork(offer, signal);
+      if (got === undefined) notNetworked.set(relay, ctx.now());
       reached++;
       if (got !== undefined && got.length > 0) {
         quotes.push(...got);
@@ -297,7 +311,7 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
     }
   }
   if (reached === 0) throw new ClientError('RELAY_UNREACHABLE', `no relay answered (${relays.join(', ')}): ${problems.join('; ') || 'all unreachable'}`);
-  const tip = (await ctx.backend.getTip(signal)).height;
+  const tip = tipHeight !== undefined ? await tipHeight : (await ctx.backend.getTip(signal)).height;
   const acceptable: Quote[] = [];
   for (const q of quotes) {
     seen(q.amount);

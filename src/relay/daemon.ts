@@ -123,6 +123,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (cause) {
+    await sealer.close();
     await payments.stop();
     await channels?.stop();
     store.db.close();
@@ -139,6 +140,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       await network.start();
     } catch (cause) {
       await app.close();
+      await sealer.close();
       await payments.stop();
       await channels?.stop();
       await store.close();

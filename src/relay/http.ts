@@ -13,7 +13,8 @@ import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { RelayService, UnlockOutcome } from './service.ts';
+import { formatListCursor, parseListCursor, parseListLimit } from './list-cursor.ts';
+import type { ListPage, RelayService, UnlockOutcome } from './service.ts';
 
 const OCTET = 'application/octet-stream';
 const HEX32 = '^[0-9a-f]{64}$';
@@ -53,6 +54,14 @@ const hexParam = (what: string, v: unknown): Uint8Array => {
   if (typeof v !== 'string' || !HEX32_RE.test(v)) throw new RelayError('BAD_REQUEST', `"${what}" expected 64 lowercase hex characters, got ${JSON.stringify(v)}`);
   return hex.decode(v);
 };
+
+/** The list route's query: `after` and `limit`, each at most once, nothing else. */
+export function listPage(query: unknown): ListPage {
+  const q = (query ?? {}) as Record<string, unknown>;
+  const extra = Object.keys(q).filter((k) => k !== 'after' && k !== 'limit');
+  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown query parameter "${extra[0]}" for /v1/mailbox/list (expected after, limit)`);
+  return { ...(q.after !== undefined ? { after: parseListCursor(q.after) } : {}), ...(q.limit !== undefined ? { limit: parseListLimit(q.limit) } : {}) };
+}
 
 /** The JSON unlock request: {id, r?}, nothing else. */
 export function unlockJson(body: unknown): { id: Uint8Array; r?: Uint8Array } {
@@ -116,7 +125,12 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
   );
 
-  app.post('/v1/mailbox/list', async (req) => ({ messages: await service.list(decode(MailboxAuthCodec, req.body)) }));
+  // ?after=<createdAt>.<id>&limit=N (both optional): keyset paging; `next` is present iff more follow.
+  app.post('/v1/mailbox/list', async (req) => {
+    const page = listPage(req.query);
+    const out = await service.list(decode(MailboxAuthCodec, req.body), page);
+    return { messages: out.messages, ...(out.next ? { next: formatListCursor(out.next) } : {}) };
+  });
 
   app.post('/v1/mailbox/message', async (req, reply) => {
     const id = hexParam('id', (req.query as { id?: string }).id);

@@ -21,9 +21,9 @@ import type { RelayMetrics } from './metrics.ts';
 import type { MessageRow, MessageState, MessageSummary, RelayStore } from './store.ts';
 import { StoredMessageCodec } from './wire.ts';
 import { InlineSealer, type Sealer } from './sealer.ts';
+import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from './list-cursor.ts';
 
 export const RELAY_VERSION = '0.1.0';
-const LIST_LIMIT = 1000;
 
 export interface RelayServiceDeps {
   config: RelayConfig;
@@ -69,6 +69,18 @@ export interface ListEntry {
   payerPubkey?: string;
   funding?: { txid: string; vout: number; confirmations?: number };
   contractState?: string;
+}
+
+/** Which page of a mailbox listing: entries strictly after `after`, at most `limit` (default and most LIST_PAGE_MAX). */
+export interface ListPage {
+  after?: ListCursor;
+  limit?: number;
+}
+
+/** One page of a listing; `next` (the last entry's position) only when more entries follow it. */
+export interface ListPageResult {
+  messages: ListEntry[];
+  next?: ListCursor;
 }
 
 /** The JSON information document (/.well-known/satpost). */
@@ -323,11 +335,23 @@ export class RelayService {
     if (used !== 'ok') throw new RelayError('AUTH_UNKNOWN_CHALLENGE', 'this relay issued no such challenge for this mailbox');
   }
 
-  async list(a: MailboxAuth): Promise<ListEntry[]> {
+  /**
+   * One page of the authenticated mailbox, oldest first. The page is judged before the auth,
+   * so a bad one is refused without using up the challenge.
+   */
+  async list(a: MailboxAuth, page: ListPage = {}): Promise<ListPageResult> {
+    const limit = page.limit === undefined ? LIST_PAGE_MAX : parseListLimit(page.limit);
+    if (page.after !== undefined && (!Number.isSafeInteger(page.after.createdAt) || page.after.createdAt < 0 || page.after.id?.length !== 32)) {
+      throw new RelayError('BAD_REQUEST', '"after" expected a createdAt (ms) and a 32-byte id');
+    }
     this.authenticate(a);
-    const rows = this.store.list(a.mailbox, this.now(), LIST_LIMIT);
-    const views = await this.deps.payments.views(rows.map((r) => r.contractId).filter((c): c is string => c !== undefined));
-    return rows.map((r) => this.entry(r, r.contractId === undefined ? undefined : views.get(r.contractId)));
+    // One row more than the page tells whether another page follows.
+    const rows = this.store.list(a.mailbox, this.now(), limit + 1, page.after);
+    const shown = rows.slice(0, limit);
+    const views = await this.deps.payments.views(shown.map((r) => r.contractId).filter((c): c is string => c !== undefined));
+    const messages = shown.map((r) => this.entry(r, r.contractId === undefined ? undefined : views.get(r.contractId)));
+    const last = shown[shown.length - 1];
+    return rows.length > limit && last !== undefined ? { messages, next: { createdAt: last.createdAt, id: last.id } } : { messages };
   }
 
   private entry(m: MessageSummary, v: ContractView | undefined): ListEntry {

@@ -191,6 +191,12 @@ return {
          state, created_at, receipt, length(blob) - 16 AS size FROM messages
        WHERE mailbox = ? AND expires_at > ? ORDER BY created_at, id LIMIT ?`,
     ),
+    // Keyset paging: strictly after (created_at, id); `created_at >= ?` keeps the range on messages_mailbox.
+    listAfter: db.prepare(
+      `SELECT id, quote_id, mailbox, mode, hblob, hk, hc, hr, funding_txid, funding_vout, payer_pubkey, contract_id, expires_at,
+         state, created_at, receipt, length(blob) - 16 AS size FROM messages
+       WHERE mailbox = ? AND expires_at > ? AND created_at >= ? AND (created_at > ? OR id > ?) ORDER BY created_at, id LIMIT ?`,
+    ),
     setPayment: db.prepare(`UPDATE messages SET contract_id = ?, payer_pubkey = ? WHERE id = ? AND contract_id IS NULL`),
     insertChallenge: db.prepare(`INSERT INTO challenges (challenge, mailbox, expires_at) VALUES (?, ?, ?)`),
     useChallenge: db.prepare(`UPDATE challenges SET used = 1 WHERE challenge = ? AND mailbox = ? AND used = 0 AND expires_at > ?`),
@@ -336,8 +342,16 @@ export class RelayStore {
     return r && toMessage(r);
   }
 
-  list(mailbox: Uint8Array, now: number, limit: number): MessageSummary[] {
-    const rows = this.stmt.list.all(mailbox, now, limit) as (RawMessage & { size: number })[];
+  /**
+   * Unexpired messages of `mailbox` in (createdAt, id) order, at most `limit`; with `after`,
+   * only those strictly after that position (keyset paging, docs/relay-api.md).
+   */
+  list(mailbox: Uint8Array, now: number, limit: number, after?: { createdAt: number; id: Uint8Array }): MessageSummary[] {
+    const rows = (
+      after === undefined
+        ? this.stmt.list.all(mailbox, now, limit)
+        : this.stmt.listAfter.all(mailbox, now, after.createdAt, after.createdAt, after.id, limit)
+    ) as (RawMessage & { size: number })[];
     return rows.map((r) => {
       const { sealedHeader: _h, blob: _b, depositDigest: _d, ...m } = toMessage({ ...r, sealed_header: EMPTY, blob: EMPTY, deposit_digest: EMPTY });
       return { ...m, size: r.size };

@@ -331,6 +331,25 @@ export class ChannelBook {
     return st;
   }
 
+  /**
+   * Parsed states by their stored JSON text: a channel's state is read many times per message
+   * (and holds up to 483 HTLCs), written once. Keyed by the text itself, so a hit is always the
+   * state stored; the objects are frozen because callers share them.
+   */
+  private readonly parsed = new Map<string, ChannelState>();
+  private parse(text: string): ChannelState {
+    let s = this.parsed.get(text);
+    if (!s) {
+      s = freezeState(stateFromJson(text));
+      if (this.parsed.size >= PARSED_STATES) this.parsed.delete(this.parsed.keys().next().value!);
+      this.parsed.set(text, s);
+    }
+    return s;
+  }
+  private record(r: Row): ChannelRecord {
+    return toRecord(r, this.parse(r.state));
+  }
+
   // ---- payer's open intents ----
 
   insertOpenIntent(i: Omit<OpenIntent, 'channelId'>): void {
@@ -377,7 +396,7 @@ export class ChannelBook {
 
   find(id: string): ChannelRecord | undefined {
     const row = this.sql('SELECT * FROM channels WHERE id = ?').get(id) as Row | undefined;
-    return row && toRecord(row);
+    return row && this.record(row);
   }
 
   get(id: string): ChannelRecord {
@@ -390,7 +409,7 @@ export class ChannelBook {
     const rows = (role
       ? this.sql('SELECT * FROM channels WHERE role = ? ORDER BY created_at, id').all(role)
       : this.sql('SELECT * FROM channels ORDER BY created_at, id').all()) as Row[];
-    return rows.map(toRecord);
+    return rows.map((r) => this.record(r));
   }
 
   /** Channels the watcher still looks at: not final, or final less than reorgDepth blocks deep. */
@@ -453,7 +472,7 @@ export class ChannelBook {
   /** The state with this number, as signed or accepted. */
   stateAt(channelId: string, n: number): ChannelState | undefined {
     const row = this.sql('SELECT state FROM channel_states WHERE channel_id = ? AND n = ?').get(channelId, n) as { state: string } | undefined;
-    return row && stateFromJson(row.state);
+    return row && this.parse(row.state);
   }
 
   /** The state whose commitment has this txid (any state ever signed), newest first. */
@@ -508,9 +527,19 @@ export class ChannelBook {
   }
 }
 
-function toRecord(r: Row): ChannelRecord {
+/** States kept parsed per book (a few channels' current and recent states). */
+const PARSED_STATES = 256;
+
+function freezeState(s: ChannelState): ChannelState {
+  for (const h of s.inFlight) Object.freeze(h);
+  Object.freeze(s.inFlight);
+  Object.freeze(s.fundingOutpoint);
+  return Object.freeze(s);
+}
+
+function toRecord(r: Row, state: ChannelState): ChannelRecord {
   return {
-    id: r.id, role: r.role, status: r.status, keyIndex: r.key_index, n: r.n, state: stateFromJson(r.state),
+    id: r.id, role: r.role, status: r.status, keyIndex: r.key_index, n: r.n, state,
     fundingTxid: r.funding_txid, fundingVout: r.funding_vout, fundingRaw: u8n(r.funding_raw), exitTxid: r.exit_txid, exitRaw: u8n(r.exit_raw),
     closeTxid: r.close_txid, closeRaw: u8n(r.close_raw), commitmentTxid: r.commitment_txid, commitmentRaw: u8n(r.commitment_raw), commitmentN: r.commitment_n,
     claimTxid: r.claim_txid, claimRaw: u8n(r.claim_raw), sweepTxid: r.sweep_txid, sweepRaw: u8n(r.sweep_raw), settledHeight: r.settled_height, createdAt: r.created_at, updatedAt: r.updated_at,

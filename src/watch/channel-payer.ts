@@ -108,13 +108,16 @@ export class PayerChannels extends ChannelParty {
     }
   }
 
-  /** AddHtlc for a new in-flight output, returned once state n+1 and its signature are committed. */
-  add(channelId: string, terms: NewHtlc, signal?: AbortSignal): Promise<AddHtlc> {
+  /**
+   * AddHtlc for a new in-flight output, returned once state n+1 and its signature are committed.
+   * `tipHeight`: a tip the caller fetched for this payment (saves a round trip to the chain).
+   */
+  add(channelId: string, terms: NewHtlc, signal?: AbortSignal, tipHeight?: number): Promise<AddHtlc> {
     return this.exclusive(async () => {
       const c = this.book.get(channelId);
       assertStatus(c, ['open'], 'an add');
-      const tip = await this.backend.getTip(signal);
-      const { state, message } = proposeAdd(c.state, terms, { tip: tip.height, payerPrivkey: this.priv(c) });
+      const tip = tipHeight ?? (await this.backend.getTip(signal)).height;
+      const { state, message } = proposeAdd(c.state, terms, { tip, payerPrivkey: this.priv(c) });
       this.change(channelId, { state, newHtlcs: [message.htlc], sent: { type: 'add', message } });
       return message;
     });
@@ -239,15 +242,19 @@ export class PayerChannels extends ChannelParty {
       // Nothing spends the funding (any more): rebroadcast what this side stored, or exit once T_ch is reached.
       if (c.status === 'closing-cooperative' || c.status === 'closed-cooperative') {
         await rebroadcast(this.backend, c.closeRaw!, signal);
-        return c.status === 'closed-cooperative' ? !!this.change(c.id, { status: 'closing-cooperative', event: 'close-lost', height: h }) : false;
+        if (c.status !== 'closed-cooperative') return false;
+        this.followLock(this.change(c.id, { status: 'closing-cooperative', event: 'close-lost', height: h }));
+        return true;
       }
       if (c.status === 'force-closing' || c.status === 'force-closed') {
         if (c.commitmentRaw) await rebroadcast(this.backend, c.commitmentRaw, signal);
-        return c.status === 'force-closed' ? !!this.change(c.id, { status: 'force-closing', event: 'commitment-lost', height: h }) : false;
+        if (c.status !== 'force-closed') return false;
+        this.followLock(this.change(c.id, { status: 'force-closing', event: 'commitment-lost', height: h }));
+        return true;
       }
       if (c.status === 'exiting' || c.status === 'exited' || h >= c.state.channelLocktime) {
         await rebroadcast(this.backend, c.exitRaw!, signal);
-        if (c.status !== 'exiting') { this.change(c.id, { status: 'exiting', event: c.status === 'exited' ? 'exit-lost' : 'exit-broadcast', height: h }); return true; }
+        if (c.status !== 'exiting') { this.followLock(this.change(c.id, { status: 'exiting', event: c.status === 'exited' ? 'exit-lost' : 'exit-broadcast', height: h })); return true; }
       }
       return false;
     }
@@ -255,13 +262,13 @@ export class PayerChannels extends ChannelParty {
     if (spend.txid === c.closeTxid) {
       const to = confirmedAt !== null ? 'closed-cooperative' : 'closing-cooperative';
       if (to === c.status) return false;
-      this.change(c.id, { status: to, patch: { settledHeight: confirmedAt }, event: to === 'closed-cooperative' ? 'close-confirmed' : 'close-seen', height: h });
+      this.followLock(this.change(c.id, { status: to, patch: { settledHeight: confirmedAt }, event: to === 'closed-cooperative' ? 'close-confirmed' : 'close-seen', height: h }));
       return true;
     }
     if (spend.txid === c.exitTxid) {
       const to = confirmedAt !== null ? 'exited' : 'exiting';
       if (to === c.status) return false;
-      this.change(c.id, { status: to, patch: { settledHeight: confirmedAt }, event: to === 'exited' ? 'exit-confirmed' : 'exit-seen', height: h });
+      this.followLock(this.change(c.id, { status: to, patch: { settledHeight: confirmedAt }, event: to === 'exited' ? 'exit-confirmed' : 'exit-seen', height: h }));
       return true;
     }
     const state = this.book.stateByCommitment(c.id, spend.txid);
@@ -270,7 +277,7 @@ export class PayerChannels extends ChannelParty {
     if (to === c.status && c.commitmentTxid === spend.txid) return false;
     const raw = c.commitmentTxid === spend.txid ? c.commitmentRaw : ((await this.backend.getTx(spend.txid, signal)) ?? null);
     const onChain = new Set(state.inFlight.map((x) => x.id));
-    this.change(c.id, {
+    this.followLock(this.change(c.id, {
       status: to, patch: { commitmentTxid: spend.txid, commitmentN: state.n, settledHeight: confirmedAt, ...(raw ? { commitmentRaw: raw } : {}) },
       // The outputs of that commitment are what is in flight now, whatever later states said.
       // An output added after that state never reached the chain: it is as good as failed.
@@ -279,8 +286,24 @@ export class PayerChannels extends ChannelParty {
         return x.status === 'in-flight' || x.status === 'revealed' ? [{ htlcId: x.id, status: 'failed' as const }] : [];
       }),
       event: to === 'force-closed' ? 'commitment-confirmed' : 'commitment-seen', height: h, detail: `state ${state.n}`,
-    });
+    }));
     return true;
+  }
+
+  /**
+   * The wallet counts the funding output in lockedInContracts until a spend of it (close,
+   * commitment or exit) is confirmed; from then on the coins are the close's outputs. A reorg
+   * that unconfirms the spend counts the funding again (locking is idempotent).
+   */
+  private followLock(c: ChannelRecord): void {
+    if (c.status === 'closed-cooperative' || c.status === 'exited' || c.status === 'force-closed') {
+      this.wallet.releaseContractOutput(c.fundingTxid, c.fundingVout);
+    } else if (c.status === 'closing-cooperative' || c.status === 'exiting' || c.status === 'force-closing') {
+      const label = fundingScriptId(buildFundingScript({ payerPubkey: c.state.payerPubkey, relayPubkey: c.state.relayPubkey, channelLocktime: c.state.channelLocktime }));
+      if (!this.wallet.locks().some((l) => l.kind === 'contract' && l.txid === c.fundingTxid && l.vout === c.fundingVout)) {
+        this.wallet.lockContractOutput({ txid: c.fundingTxid, vout: c.fundingVout, amount: c.state.capacity, label });
+      }
+    }
   }
 
   /** After the relay's commitment: learn k from its claims, refund the rest from tip >= T_i. */

@@ -182,6 +182,7 @@ describe('payment channels through the Client SDK', { timeout: 240_000 }, () => 
       assert.ok(sweep.spent && sweep.txid === rec.sweepTxid, `${who}: the payer's output is swept`);
       const sweepFee = (await tx(sweep.txid!)).fee;
       assert.equal(await holdings(c), before - fee - paid - expectedFee - sweepFee, `${who}: wallet = before - funding fee - prices - close fee - sweep fee`);
+      assert.equal((await c.balance()).lockedInContracts, 0, `${who}: the closed channel is no longer counted as locked in contracts`);
     }
   });
 

@@ -157,8 +157,10 @@ test('relay vanishes: the payer exits with its pre-signed exit from tip T_ch, no
     assert.equal(alice.book.get(id).status, 'exiting');
     assert.ok(env.devnet.mempoolTxids().includes(exit.exitTxid!));
     env.devnet.mine(1);
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 300_000, 'the exit in the mempool keeps the funding locked');
     await alice.watcher.poll();
     assert.equal(alice.book.get(id).status, 'exited');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 0, 'the confirmed exit releases the funding lock');
     await alice.base.wallet.sync();
     const fee = txFee(env, exit.exitTxid!);
     const got = env.devnet.getTx(exit.exitTxid!)!;
@@ -183,10 +185,14 @@ test('the relay force-closes an older state than the payer holds (an add it neve
     assert.equal(alice.book.get(id).n, 3);
     const closing = await bob.relay.forceClose(id);
     assert.equal(closing.commitmentN, 2);
+    await alice.watcher.poll();
+    assert.equal(alice.book.get(id).status, 'force-closing');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 300_000, 'an unconfirmed commitment keeps the funding locked');
     env.devnet.mine(1);
     await alice.watcher.poll();
     const a = alice.book.get(id);
     assert.equal(a.status, 'force-closed');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 0, "the relay's confirmed commitment releases the funding lock");
     assert.equal(a.commitmentN, 2, 'matched to the state the relay held');
     assert.equal(alice.book.htlc(id, lost.htlc.id)!.status, 'failed');
     await mineTo(env, env.devnet.tip().height + 6, alice, bob);

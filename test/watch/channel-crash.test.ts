@@ -182,6 +182,7 @@ test('a reorg removes the confirmed cooperative close: detected, rebroadcast, co
     await bob.watcher.poll();
     assert.equal(bob.book.get(id).status, 'closed-cooperative');
     assert.equal(alice.book.get(id).status, 'closed-cooperative');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 0, 'released at the confirmed close');
     env.devnet.mineOn(env.devnet.getBlock(block!)!.prev, 2);
     env.devnet.invalidateBlock(block!);
     env.crashAll({ dropMempool: true });
@@ -193,11 +194,13 @@ test('a reorg removes the confirmed cooperative close: detected, rebroadcast, co
     assert.ok(env.devnet.mempoolTxids().includes(closed.closeTxid!), 'and rebroadcast the stored close');
     await alice.watcher.poll();
     assert.equal(alice.book.get(id).status, 'closing-cooperative');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 100_000, 'the reorg undid the close: the funding counts as locked again');
     env.devnet.mine(1);
     await alice.watcher.poll();
     await bob.watcher.poll();
     assert.equal(bob.book.get(id).status, 'closed-cooperative');
     assert.equal(alice.book.get(id).status, 'closed-cooperative');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 0, 'released again at the second confirmation');
     assert.deepEqual(bob.book.history(id).map((e) => e.event).filter((e) => e.startsWith('close-')), ['close-completed', 'close-confirmed', 'close-lost', 'close-confirmed']);
     const sweep = bob.book.get(id).sweepTxid!;
     assert.ok(env.devnet.mempoolTxids().includes(sweep), 'the sweep the reorg removed was rebroadcast after the close');

@@ -43,14 +43,18 @@ test(`open, ${CYCLES} sender-pays add + settle cycles through both persisted par
     assert.equal(alice.book.messages(id, { direction: 'out' }).length, 1 + 2 * CYCLES, 'open + add + settle-ack per cycle');
     assert.equal(bob.book.messages(id, { direction: 'in' }).length, 1 + 2 * CYCLES);
 
+    assert.equal(alice.base.wallet.balance().lockedInContracts, capacity, 'the open channel is counted as locked in contracts');
     const closed = await closeBoth(alice, bob, id);
     assert.equal(closed.status, 'closing-cooperative');
     assert.equal(alice.book.get(id).status, 'closing-cooperative');
+    await alice.watcher.poll();
+    assert.equal(alice.base.wallet.balance().lockedInContracts, capacity, 'an unconfirmed close keeps the funding locked');
     env.devnet.mine(1);
     await alice.watcher.poll();
     await bob.watcher.poll();
     assert.equal(alice.book.get(id).status, 'closed-cooperative');
     assert.equal(bob.book.get(id).status, 'closed-cooperative');
+    assert.equal(alice.base.wallet.balance().lockedInContracts, 0, 'the confirmed close releases the funding lock');
 
     const relayPub = bob.base.wallet.contractKey(relayKeyIndex).pubkey33;
     const payerPub = a.state.payerPubkey;
@@ -73,6 +77,7 @@ test(`open, ${CYCLES} sender-pays add + settle cycles through both persisted par
     assert.equal(before.confirmed - after.confirmed, capacity + fundingFee - (capacity - paid - closeFee - txFee(env, aSweep)),
       'the payer paid exactly what was settled, the funding, close and sweep fees');
     assert.equal(bob.base.wallet.balance().confirmed, paid - txFee(env, bSweep), 'the relay wallet holds what was settled less its sweep fee');
+    assert.deepEqual([after.lockedInContracts, after.reserved, after.unconfirmed], [0, 0, 0], 'nothing of the channel is left counted anywhere but confirmed');
   } finally {
     await env.done();
   }
