@@ -12,18 +12,13 @@
  *    that reveals r and gets k, the payer taking the settle and acknowledging it) through one
  *    channel, and through 64 channels of 64 payers with the same relay, sending concurrently.
  */
-import { join } from 'node:path';
 import { RawTx } from '@scure/btc-signer';
-import { pino } from 'pino';
-import { DevnetBackend } from '../src/chain/devnet/backend.ts';
 import { Client } from '../src/client/client.ts';
 import { NETWORKS } from '../src/core/network.ts';
-import { BackendChainPolicy } from '../src/relay/chain-ports.ts';
-import { DEFAULTS, finish } from '../src/relay/config.ts';
-import { startRelay } from '../src/relay/daemon.ts';
 import { addressToScript } from '../src/wallet/index.ts';
-import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from '../test/client/helpers.ts';
+import type { Chain } from '../test/client/helpers.ts';
 import { median, percentile, type Benchmark } from './harness.ts';
+import { startRelayWorld } from './setup.ts';
 
 const N = Number(process.env.SATPOST_BENCH_CHANNEL_N ?? 1_000);
 const ON_CHAIN_N = 10;
@@ -43,20 +38,7 @@ export const bench: Benchmark = {
   name: 'channel-e2e',
   description: 'payment channels end to end on the devnet: vB per message, send to readable, settled messages/s (1 and 64 channels)',
   async run(report, log) {
-    const tmp = tempDir('satpost-bench-ch-');
-    const chain = await startChain();
-    const config = finish({
-      ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false,
-      lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url,
-    });
-    const backend = new DevnetBackend(chain.devnet);
-    const relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
-    const clients: Client[] = [];
-    const make = async (name: string) => {
-      const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: `pw-${name}`, network: 'regtest', chainUrl: chain.url, relays: [relay.url], scrypt: LIGHT_SCRYPT });
-      clients.push(client);
-      return client;
-    };
+    const { chain, relay, client: make, close } = await startRelayWorld('satpost-bench-ch-');
     const confirm = async (...cs: Client[]) => {
       chain.devnet.mine(1);
       for (const c of cs) await c.syncContracts();
@@ -159,10 +141,7 @@ export const bench: Benchmark = {
         note: `${PAYERS} payers × ${PER_PAYER} messages, concurrent; same cycle as one channel; one reader (Carol) and every party in this process`,
       });
     } finally {
-      for (const c of clients) await c.close();
-      await relay.stop();
-      await chain.close();
-      tmp.cleanup();
+      await close();
     }
   },
 };

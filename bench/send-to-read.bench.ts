@@ -5,15 +5,8 @@
  * reads it (gives r, gets k, checks H(k) and H(c), Signal-decrypts). Timed from send() to
  * the plaintext in Carol's hands, block included. Goal: <= 300 ms p50.
  */
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { DevnetBackend } from '../src/chain/devnet/backend.ts';
-import { Client } from '../src/client/client.ts';
-import { BackendChainPolicy } from '../src/relay/chain-ports.ts';
-import { DEFAULTS, finish } from '../src/relay/config.ts';
-import { startRelay } from '../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, startChain, tempDir } from '../test/client/helpers.ts';
 import { median, percentile, type Benchmark } from './harness.ts';
+import { startRelayWorld } from './setup.ts';
 
 const MESSAGES = Number(process.env.SATPOST_BENCH_SEND_N ?? 20);
 
@@ -21,16 +14,7 @@ export const bench: Benchmark = {
   name: 'send-to-read',
   description: 'send to readable on the devnet through a relay (sender-pays, one block mined per message)',
   async run(report, log) {
-    const tmp = tempDir('satpost-bench-s2r-');
-    const chain = await startChain();
-    const config = finish({
-      ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false,
-      lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url,
-    });
-    const backend = new DevnetBackend(chain.devnet);
-    const relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
-    const make = async (name: string) =>
-      (await Client.init({ dir: join(tmp.dir, name), passphrase: `pw-${name}`, network: 'regtest', chainUrl: chain.url, relays: [relay.url], scrypt: LIGHT_SCRYPT })).client;
+    const { chain, client: make, close } = await startRelayWorld('satpost-bench-s2r-');
     const alice = await make('alice');
     const carol = await make('carol');
     try {
@@ -60,11 +44,7 @@ export const bench: Benchmark = {
       report({ metric: 'send (offer, quote, seal, deposit, fund), p50', value: median(sendMs), unit: 'ms' });
       report({ metric: 'mine + inbox-free read (r, k, decrypt), p50', value: median(readMs), unit: 'ms' });
     } finally {
-      await alice.close();
-      await carol.close();
-      await relay.stop();
-      await chain.close();
-      tmp.cleanup();
+      await close();
     }
   },
 };

@@ -17,7 +17,7 @@ import type { RefundTx } from '../contracts/refund.ts';
 import type { BuiltTx, ContractCoin } from '../contracts/tx.ts';
 import { preimageMatches } from '../contracts/validate.ts';
 import { assertSideKey, buildExitTx, commitment, signDigest } from './commitment.ts';
-import type { CommitmentOutput, ExitRequest, Layout } from './commitment.ts';
+import type { CommitmentOutput, ExitRequest, Layout, MultisigSpend } from './commitment.ts';
 import { ChannelError } from './errors.ts';
 import type { ChannelState } from './state.ts';
 
@@ -44,10 +44,13 @@ export interface UnilateralClose {
 /** The contract coins of a state's commitment (what its txid's outputs are). */
 export function commitmentCoins(s: ChannelState): { txid: string; layout: Layout; htlcs: HtlcCoin[] } {
   const c = commitment(s, s.relayBalance, s.inFlight);
-  const htlcs = c.layout.outputs
+  return { txid: c.txid, layout: c.layout, htlcs: htlcCoinsOf(c) };
+}
+
+function htlcCoinsOf(c: MultisigSpend): HtlcCoin[] {
+  return c.layout.outputs
     .filter((o): o is Extract<CommitmentOutput, { kind: 'htlc' }> => o.kind === 'htlc')
     .map((o) => ({ htlcId: o.htlcId, outpoint: { txid: c.txid, vout: o.vout }, amount: o.amount, script: o.script }));
-  return { txid: c.txid, layout: c.layout, htlcs };
 }
 
 export interface UnilateralCloseRequest {
@@ -63,7 +66,10 @@ export interface UnilateralCloseRequest {
 export function unilateralClose(s: ChannelState, req: UnilateralCloseRequest): UnilateralClose {
   const priv = assertSideKey(s, 'relay', req.relayPrivkey);
   if (!s.payerSig) throw new ChannelError('NO_COMMITMENT', `channel ${s.id} is at state 0: the payer has signed no commitment, nothing is owed to the relay`);
-  const { layout, htlcs } = commitmentCoins(s);
+  // One build of the commitment serves both its coins and its signature (up to 483 outputs).
+  const spend = commitment(s, s.relayBalance, s.inFlight);
+  const { layout } = spend;
+  const htlcs = htlcCoinsOf(spend);
   const known = new Map<number, Preimages>();
   for (const p of req.preimages) {
     const h = s.inFlight.find((x) => x.id === p.htlcId);
@@ -74,7 +80,6 @@ export function unilateralClose(s: ChannelState, req: UnilateralCloseRequest): U
     }
     known.set(p.htlcId, p);
   }
-  const spend = commitment(s, s.relayBalance, s.inFlight);
   const tx = spend.complete(s.payerSig, signDigest(priv, spend.digest));
   const claimable = htlcs.filter((c) => known.has(c.htlcId));
   const claim = claimable.length === 0 ? undefined : buildClaimTx({

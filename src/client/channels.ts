@@ -9,7 +9,7 @@
  * fresh channel key BEFORE the wallet funds the channel: a crash between the funding and
  * telling the relay is repaired by telling it again.
  *
- * Talks to the relay routes of docs/relay-api.md "Channels" over HTTP.
+ * Talks to the relay routes of docs/relay-api.md "Channels" through RelayClient.
  */
 import { hex } from '@scure/base';
 import {
@@ -21,8 +21,13 @@ import { WalletError } from '../wallet/index.ts';
 import { encodeChannelMessage, type ChannelRecord, type HtlcRecord } from '../watch/channel-book.ts';
 import type { PayerChannels } from '../watch/channel-payer.ts';
 import { WatchError } from '../watch/errors.ts';
-import { ClientError, type ClientErrorCode } from './errors.ts';
+import type { ChannelTerms } from '../relay/channels.ts';
+import { ClientError } from './errors.ts';
+import { relayClients } from './mail-context.ts';
+import type { RelayChannelView, RelayClient } from './relay-client.ts';
 import type { ChannelRelayRow } from './store.ts';
+
+export type { RelayChannelView } from './relay-client.ts';
 
 /** A channel as `channel list` shows it. */
 export interface ChannelSummary {
@@ -97,32 +102,16 @@ export function memoryChannelRelays(): ChannelRelays {
   };
 }
 
-/** The relay's view of a channel (GET /v1/channel/:id, and every update's answer). */
-export interface RelayChannelView {
-  id: string;
-  status: string;
-  n: number;
-  relayBalance: number;
-  fundingConfirmed: boolean;
-}
-
-interface RelayTerms {
-  minCapacitySats?: number;
-  maxCapacitySats?: number;
-  minChannelBlocks?: number;
-  maxChannelBlocks?: number;
-  minClaimMarginBlocks?: number;
-  maxFeeRate?: number;
-}
-
 export interface ClientChannelsOptions {
   payer: PayerChannels;
   relays: ChannelRelays;
   /** The chain tip height. */
   tip: (signal?: AbortSignal) => Promise<number>;
   now?: () => number;
-  /** Per relay request, ms; default 15,000. */
+  /** Per relay request, ms; default 15,000 (unused when `relay` is given). */
   timeoutMs?: number;
+  /** The RelayClient of a URL (e.g. the client's shared relayClients()); default one per URL here. */
+  relay?: (url: string) => RelayClient;
 }
 
 /** What one sync of a channel did. */
@@ -140,7 +129,7 @@ export class ClientChannels {
   private readonly relays: ChannelRelays;
   private readonly tip: (signal?: AbortSignal) => Promise<number>;
   private readonly now: () => number;
-  private readonly timeoutMs: number;
+  private readonly relay: (url: string) => RelayClient;
   /** The relay's view after its last answer (this process only): saves a GET per payment. */
   private readonly views = new Map<string, RelayChannelView>();
   private readonly problems = new Map<string, string>();
@@ -150,7 +139,7 @@ export class ClientChannels {
     this.relays = o.relays;
     this.tip = o.tip;
     this.now = o.now ?? Date.now;
-    this.timeoutMs = o.timeoutMs ?? 15_000;
+    this.relay = o.relay ?? relayClients(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
   }
 
   /**
@@ -163,8 +152,8 @@ export class ClientChannels {
    */
   async open(relayUrl: string, o: ChannelOpenOptions): Promise<ChannelSummary> {
     const url = canonical(relayUrl);
-    const info = await this.call<{ channels?: RelayTerms }>(url, 'GET', '/.well-known/satpost', undefined, o.signal);
-    const t = info.channels;
+    const relay = this.relay(url);
+    const t = (await relay.info(o.signal)).channels as Partial<ChannelTerms> | undefined;
     if (!t) throw new ClientError('CHANNELS_UNAVAILABLE', `relay ${url} takes no payment channels`);
     const terms = (what: string, range: string, got: unknown) => {
       const e = new ClientError('CHANNEL_TERMS', `relay ${url}: ${expected(what, range, got)}`);
@@ -184,7 +173,7 @@ export class ClientChannels {
     const claimMargin = o.claimMargin ?? t.minClaimMarginBlocks ?? 12;
     if (claimMargin < (t.minClaimMarginBlocks ?? 0)) throw terms('claimMargin', `>= ${t.minClaimMarginBlocks} blocks`, claimMargin);
 
-    const key = await this.call<{ keyIndex: number; relayPubkey: string }>(url, 'POST', '/v1/channel/key', {}, o.signal);
+    const key = await relay.channelKey(o.signal);
     if (typeof key.relayPubkey !== 'string' || !/^[0-9a-f]{66}$/.test(key.relayPubkey) || !Number.isSafeInteger(key.keyIndex)) {
       throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: expected {keyIndex, relayPubkey} from /v1/channel/key`);
     }
@@ -306,7 +295,7 @@ export class ClientChannels {
     const r = this.relayOf(c);
     if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${channelId}`);
     if (r.toldAt === null) await this.tell(c, signal);
-    let view = await this.call<RelayChannelView>(r.relay, 'GET', `/v1/channel/${channelId}`, undefined, signal);
+    let view = await this.relay(r.relay).channelView(channelId, signal);
     if (view.n + 1 === c.n) {
       const last = this.payer.lastSent(channelId);
       if (last && last.type !== 'open') {
@@ -331,7 +320,7 @@ export class ClientChannels {
     if (c.status !== 'open') return out;
     await this.resync(channelId, signal);
     const r = this.relayOf(c)!;
-    const pending = await this.call<{ settles: string[] }>(r.relay, 'GET', `/v1/channel/${channelId}/settles`, undefined, signal);
+    const pending = await this.relay(r.relay).channelSettles(channelId, signal);
     for (const h of pending.settles ?? []) {
       const s = this.settleOf(h);
       await this.takeSettle(channelId, s, signal);
@@ -389,7 +378,7 @@ export class ClientChannels {
         const n = this.payer.book.get(channelId).state.inFlight.length;
         throw new ClientError('IN_FLIGHT_NOT_EMPTY', `channel ${channelId} has ${n} HTLC(s) in flight (messages not read yet); close once they are settled or failed back`);
       }
-      const { closeRequest } = await this.call<{ closeRequest: string }>(r!.relay, 'POST', `/v1/channel/${channelId}/close`, {}, signal);
+      const { closeRequest } = await this.relay(r!.relay).channelClose(channelId, signal);
       const req = this.decode(closeRequest);
       if (req.type !== 'close-request') throw new ClientError('BAD_RELAY_ANSWER', 'the close answer carried no CloseRequest');
       const signed = await this.payer.onCloseRequest(req.message as CloseRequest);
@@ -419,7 +408,7 @@ export class ClientChannels {
     const open = this.payer.book.messages(c.id, { direction: 'out', type: 'open' }).at(-1);
     if (!open || !c.fundingRaw) throw new ClientError('BAD_DATA_DIR', `channel ${c.id} lost its open message or funding`);
     try {
-      await this.call(r.relay, 'POST', '/v1/channel/open', { open: hex.encode(open.bytes), funding: hex.encode(c.fundingRaw), keyIndex: r.keyIndex }, signal);
+      await this.relay(r.relay).channelOpen({ open: hex.encode(open.bytes), funding: hex.encode(c.fundingRaw), keyIndex: r.keyIndex }, signal);
     } catch (err) {
       // Told before (the answer was lost): the relay knows the channel.
       if (!ClientError.is(err, 'DUPLICATE_CHANNEL')) throw err;
@@ -438,7 +427,7 @@ export class ClientChannels {
     if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${channelId}`);
     let ans: { channel?: RelayChannelView; settle?: unknown };
     try {
-      ans = await this.call<{ channel?: RelayChannelView; settle?: unknown }>(r.relay, 'POST', '/v1/channel/update', encodeChannelMessage(m), signal);
+      ans = await this.relay(r.relay).channelUpdate(encodeChannelMessage(m), signal);
     } catch (err) {
       this.views.delete(channelId);
       if (ClientError.is(err) && err.code !== 'RELAY_UNREACHABLE' && err.code !== 'BAD_RELAY_ANSWER' && err.code !== 'RATE_LIMITED') {
@@ -487,41 +476,6 @@ export class ClientChannels {
       fundingTxid: c.fundingTxid, ...(c.closeTxid ? { closeTxid: c.closeTxid } : {}), relayTold: r?.toldAt != null,
       ...(problem ? { problem } : {}),
     };
-  }
-
-  private async call<T>(url: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const binary = body instanceof Uint8Array;
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    let res: Response;
-    try {
-      res = await fetch(url + path, {
-        method,
-        ...(body === undefined ? {} : { headers: { 'content-type': binary ? 'application/octet-stream' : 'application/json' }, body: binary ? Buffer.from(body) : JSON.stringify(body) }),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-    } catch (cause) {
-      if (signal?.aborted) throw new ClientError('CANCELLED', `${method} ${path} aborted`, { cause });
-      const e = new ClientError('RELAY_UNREACHABLE', `cannot reach relay ${url}: ${(cause as Error).message}`, { cause });
-      e.relay = url;
-      throw e;
-    }
-    const text = await res.text();
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (cause) {
-      throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: expected a JSON answer to ${path}`, { cause });
-    }
-    if (res.ok) return parsed as T;
-    const e = (parsed as { error?: Record<string, unknown> }).error;
-    const { code, message, ...details } = e ?? {};
-    const err = new ClientError(
-      (typeof code === 'string' ? code : 'BAD_RELAY_ANSWER') as ClientErrorCode,
-      `relay ${url}: ${typeof message === 'string' ? message : `HTTP ${res.status}`}`,
-    );
-    err.relay = url;
-    if (Object.keys(details).length > 0) err.details = details;
-    throw err;
   }
 }
 

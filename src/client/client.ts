@@ -135,12 +135,13 @@ export class Client {
     this.stores = new SignalStores(p.identityDb, p.identity, { clock: p.now });
     this.sessions = new Sessions(this.stores);
     const book = new ContractBook(p.walletDb, p.now);
+    const relay = relayClients(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {});
     const channels = new ClientChannels({
       payer: new PayerChannels({ book: new ChannelBook(p.walletDb, p.now), wallet: p.wallet, backend: p.backend }),
       relays: p.store,
       tip: async (signal) => (await p.backend.getTip(signal)).height,
       now: p.now,
-      ...(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {}),
+      relay,
     });
     this.ctx = {
       network: p.config.network,
@@ -155,7 +156,7 @@ export class Client {
       mail: new MailStore(p.store.db, p.now),
       contacts: p.store,
       relays: p.config.relays,
-      relay: relayClients(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {}),
+      relay,
       ed: nodeEd25519(),
       aead: nodeAead,
       margins: CLIENT_MARGINS[p.config.network],

@@ -78,20 +78,14 @@ export function relayClients(o: { timeoutMs?: number } = {}): (url: string) => R
 }
 
 /**
- * Runs a spend of the wallet's coins on a view that is fresh enough. The chain scan is skipped
- * while the tip is unchanged (the wallet applies its own broadcasts at once), and runs in full
- * only when coin selection comes up short: a payment from someone else may be in the mempool.
- * A spend that fails this way persists nothing (the wallet and the contract book forget it).
+ * Runs a spend of the wallet's coins after a scan of the chain, skipped while the tip is the one
+ * the last scan saw: the wallet applies its own broadcasts at once, and a coin from someone else
+ * is spendable only once confirmed, i.e. after the tip moved. So a skipped scan misses no coin
+ * this spend could use.
  */
 export async function withFreshCoins<T>(ctx: Pick<MailContext, 'wallet'>, spend: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  const scanned = await ctx.wallet.syncIfStale(signal ? { signal } : {});
-  try {
-    return await spend();
-  } catch (err) {
-    if (scanned !== undefined || !WalletError.is(err, 'INSUFFICIENT_FUNDS')) throw err;
-    await ctx.wallet.sync(signal ? { signal } : {});
-    return spend();
-  }
+  await ctx.wallet.syncIfStale(signal ? { signal } : {});
+  return spend();
 }
 
 /** The wallet's refusal to pay, in the client's terms (INSUFFICIENT_FUNDS keeps the wallet's message). */

@@ -28,6 +28,7 @@ import { StoredMessageCodec, type StoredMessage } from '../relay/wire.ts';
 import { findClaim } from '../watch/index.ts';
 import { ChannelError } from '../channels/index.ts';
 import { WatchError } from '../watch/errors.ts';
+import { RECIPIENT_HTLC_SLACK_BLOCKS } from './channels.ts';
 import { ClientError } from './errors.ts';
 import { mailboxAuth, walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
 import type { InboxRow, InboxState } from './mail-store.ts';
@@ -354,7 +355,7 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
     const k = await keyOverChannel(ctx, row, m, o);
     if (k) return k;
     row = ctx.mail.inbox(row.id)!;
-    checkQuoteLocktime(q.locktime, (await ctx.backend.getTip(o.signal)).height, { ...ctx.margins, claimMargin: ctx.margins.claimMargin });
+    checkQuoteLocktime(q.locktime, (await ctx.backend.getTip(o.signal)).height, ctx.margins);
     // The key index is stored before the contract exists, so a crash never funds twice with two keys.
     ctx.mail.setInbox(row.id, 'paying', { payerKey: ctx.wallet.nextContractKeyIndex() });
     row = ctx.mail.inbox(row.id)!;
@@ -427,7 +428,7 @@ async function keyOverChannel(ctx: MailContext, row: InboxRow, m: StoredMessage,
       o.onProgress?.(`paying ${q.amount} sats for ${row.id.slice(0, 16)}… through channel ${channelId.slice(0, 16)}… (no transaction on chain)`);
       const tip = tipSeen ?? (await ctx.backend.getTip(o.signal)).height;
       const s = ctx.channels.payer.book.get(channelId).state;
-      const at = locktime ?? Math.min(tip + s.claimMargin + 2 + 6, s.channelLocktime - s.claimMargin - 1);
+      const at = locktime ?? Math.min(tip + s.claimMargin + 2 + RECIPIENT_HTLC_SLACK_BLOCKS, s.channelLocktime - s.claimMargin - 1);
       const { k } = await ctx.channels.pay(channelId, { mode: 'recipient-pays', hk: q.hk, amount: q.amount, locktime: at }, o.signal, tip);
       if (k) return k;
     } else {

@@ -17,6 +17,7 @@ import {
   type Deposit, type MailboxAuth, type MailboxQuery, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
+import type { ChannelView } from '../relay/channels.ts';
 import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
 import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
@@ -25,6 +26,9 @@ const OCTET = 'application/octet-stream';
 const JSON_TYPE = 'application/json';
 /** Default time allowed for one request, ms. */
 export const DEFAULT_RELAY_TIMEOUT_MS = 15_000;
+
+/** The relay's view of a channel (GET /v1/channel/:id, and every update's answer): the fields the client uses. */
+export type RelayChannelView = Pick<ChannelView, 'id' | 'status' | 'n' | 'relayBalance' | 'fundingConfirmed'>;
 
 /** The parts of /.well-known/satpost the client uses (unknown fields are kept). */
 export interface RelayInfo {
@@ -220,6 +224,36 @@ export class RelayClient {
     return this.decode(StoredMessageCodec, await this.binary('POST', `/v1/mailbox/message?id=${hex.encode(id)}`, MailboxAuthCodec.encode(auth), signal));
   }
 
+  /** POST /v1/channel/key: a fresh relay key for a channel (shape unchecked: ./channels.ts checks it). */
+  channelKey(signal?: AbortSignal): Promise<{ keyIndex: number; relayPubkey: string }> {
+    return this.json('POST', '/v1/channel/key', {}, signal);
+  }
+
+  /** POST /v1/channel/open: tells the relay of a funded channel. */
+  channelOpen(body: { open: string; funding: string; keyIndex: number }, signal?: AbortSignal): Promise<unknown> {
+    return this.json('POST', '/v1/channel/open', body, signal);
+  }
+
+  /** POST /v1/channel/update: one payer update (canonical channel message bytes). */
+  channelUpdate(message: Uint8Array, signal?: AbortSignal): Promise<{ channel?: RelayChannelView; settle?: unknown }> {
+    return this.jsonFromBinary('/v1/channel/update', message, signal);
+  }
+
+  /** GET /v1/channel/:id: the relay's view of a channel. */
+  channelView(id: string, signal?: AbortSignal): Promise<RelayChannelView> {
+    return this.json('GET', `/v1/channel/${id}`, undefined, signal);
+  }
+
+  /** GET /v1/channel/:id/settles: the settles revealed and not yet acknowledged (hex). */
+  channelSettles(id: string, signal?: AbortSignal): Promise<{ settles?: string[] }> {
+    return this.json('GET', `/v1/channel/${id}/settles`, undefined, signal);
+  }
+
+  /** POST /v1/channel/:id/close: the relay's CloseRequest (hex). */
+  channelClose(id: string, signal?: AbortSignal): Promise<{ closeRequest: string }> {
+    return this.json('POST', `/v1/channel/${id}/close`, {}, signal);
+  }
+
   /** Sender-pays: hands over the recipient's receipt secret r. */
   async unlockWithR(messageId: Uint8Array, r: Uint8Array, signal?: AbortSignal): Promise<UnlockAnswer> {
     return this.unlockAnswer(await this.raw('POST', '/v1/unlock', JSON_TYPE, JSON.stringify({ id: hex.encode(messageId), r: hex.encode(r) }), signal));
@@ -333,7 +367,9 @@ export class RelayClient {
     } catch (cause) {
       if (signal?.aborted) throw new ClientError('CANCELLED', `request to ${this.url} aborted`, { cause });
       const why = timeout.aborted ? `no answer within ${this.timeoutMs} ms` : ((cause as Error).cause as Error | undefined)?.message ?? (cause as Error).message;
-      throw new ClientError('RELAY_UNREACHABLE', `cannot reach relay ${this.url}: ${why}`, { cause });
+      const err = new ClientError('RELAY_UNREACHABLE', `cannot reach relay ${this.url}: ${why}`, { cause });
+      err.relay = this.url;
+      throw err;
     }
     if (res.status >= 200 && res.status < 300) return { status: res.status, body: bytes };
     let parsed: unknown;

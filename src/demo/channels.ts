@@ -99,12 +99,7 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
   const carolCh = await w.carol.openChannel(relay.url, { sats: capacities.carol });
   const fundA = txFigure(w.devnet, "Alice funds her channel", aliceCh.fundingTxid);
   const fundC = txFigure(w.devnet, "Carol funds her channel", carolCh.fundingTxid);
-  n.tx(fundA.label, fundA);
-  n.tx(fundC.label, fundC);
-  mineBlock(w, 'both channel fundings');
-  await w.alice.syncContracts();
-  await w.carol.syncContracts();
-  await relay.handle.channels!.watcher.poll();
+  await confirmBoth(w, relay, [fundA, fundC], 'both channel fundings');
   for (const [who, c, id] of [['Alice', w.alice, aliceCh.id], ['Carol', w.carol, carolCh.id]] as const) {
     const s = await channelOf(c, id);
     if (s.status !== 'open' || relay.handle.channels!.view(id).status !== 'open') {
@@ -194,13 +189,8 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
   const closedC = await w.carol.closeChannel(carolCh.id);
   const closeA = txFigure(w.devnet, "close of Alice's channel", closedA.closeTxid!);
   const closeC = txFigure(w.devnet, "close of Carol's channel", closedC.closeTxid!);
-  n.tx(closeA.label, closeA);
-  n.tx(closeC.label, closeC);
-  mineBlock(w, 'both closes');
   // Each side's watcher sweeps its close output (paid to a channel key) into its wallet.
-  await w.alice.syncContracts();
-  await w.carol.syncContracts();
-  await relay.handle.channels!.watcher.poll();
+  await confirmBoth(w, relay, [closeA, closeC], 'both closes');
   const alice = sideOf(w, relay, 'Alice', aliceCh, closeA, fundA, alicePrices);
   const carol = sideOf(w, relay, 'Carol', carolCh, closeC, fundC, carolPrices);
   for (const s of [alice, carol]) {
@@ -234,6 +224,15 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
   if (reoffered > 0) n.say(`(${reoffered} offer(s) missed ${relay.name}'s quote within the ${ACT3_OFFER_WINDOW_MS} ms window and were offered again; nothing was paid for them)`);
   n.say(`act 3 took ${(out.elapsedMs / 1000).toFixed(1)} s`);
   return out;
+}
+
+/** Shows `txs`, mines them and lets Alice's, Carol's and the relay's watchers see the block. */
+async function confirmBoth(w: World, relay: DemoRelay, txs: TxFigure[], why: string): Promise<void> {
+  for (const tx of txs) w.n.tx(tx.label, tx);
+  mineBlock(w, why);
+  await w.alice.syncContracts();
+  await w.carol.syncContracts();
+  await relay.handle.channels!.watcher.poll();
 }
 
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;

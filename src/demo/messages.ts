@@ -6,7 +6,7 @@
  * and from the chain, and checked against what the SDK did.
  */
 import { hex } from '@scure/base';
-import type { InboxEntry, SentMessage } from '../client/index.ts';
+import type { InboxEntry, ReadMessage, SentMessage } from '../client/index.ts';
 import { messageIdOf, type PaymentMode, type Quote } from '../core/objects/index.ts';
 import { contractOutput, readClaim, spenderOf, txFigure } from './chain.ts';
 import { DemoError } from './errors.ts';
@@ -106,6 +106,21 @@ function narrateClaimRead(w: World, outpoint: { txid: string; vout: number }, id
   w.n.say(`  and H(k) gives exactly message id ${short(id)}: ${relay} was paid if and only if Carol got k`);
 }
 
+/**
+ * The relay's claim of the contract at `outpoint` (`publishes` what its witness reveals), Carol's
+ * plaintext, then the claim mined and read back from the chain.
+ */
+async function claimAndRead(w: World, read: ReadMessage, outpoint: { txid: string; vout: number }, id: string, relay: string, publishes: string): Promise<{ claim: TxFigure; got: string }> {
+  const claim = txFigure(w.devnet, `${relay} claims, ${publishes}`, await claimOf(w, outpoint));
+  w.n.tx(claim.label, claim);
+  w.n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
+  const got = read.message.kind === 'text' ? read.message.text : '(a file)';
+  w.n.say(`Carol reads: "${got}"`);
+  mineBlock(w, `${relay}'s claim`);
+  narrateClaimRead(w, outpoint, id, `${relay}'s relay`);
+  return { claim, got };
+}
+
 export async function senderPays(w: World, text: string): Promise<MessageOutcome> {
   const { n } = w;
   const { sent, relay, quotes } = await send(w, text, 'sender-pays');
@@ -117,14 +132,7 @@ export async function senderPays(w: World, text: string): Promise<MessageOutcome
   const { entry, asked, stored } = await find(w, sent.id);
   const read = await w.carol.read(entry.id, { pollMs: 200, onProgress: (line) => n.say(`Carol's SDK: ${line}`) });
   n.say(`Carol sends r to ${relay.name}'s relay: her delivery receipt; it checks H(r), claims on chain and hands k to Carol (the fast path)`);
-  const outpoint = contractOutput(w.devnet, sent.fundingTxid, sent.price);
-  const claim = txFigure(w.devnet, `${relay.name} claims, publishing k and r`, await claimOf(w, outpoint));
-  n.tx(claim.label, claim);
-  n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
-  const got = read.message.kind === 'text' ? read.message.text : '(a file)';
-  n.say(`Carol reads: "${got}"`);
-  mineBlock(w, `${relay.name}'s claim`);
-  narrateClaimRead(w, outpoint, sent.id, `${relay.name}'s relay`);
+  const { claim, got } = await claimAndRead(w, read, contractOutput(w.devnet, sent.fundingTxid, sent.price), sent.id, relay.name, 'publishing k and r');
   await w.alice.syncContracts();
   const state = w.alice.outbox().find((m) => m.id === sent.id)?.state;
   if (state !== 'delivered') throw new DemoError('STORY_MISMATCH', `Alice's outbox says message 1 is ${state}, not delivered`);
@@ -158,13 +166,6 @@ export async function recipientPays(w: World, text: string): Promise<MessageOutc
   });
   if (funding === undefined) throw new DemoError('STORY_MISMATCH', "Carol's SDK read message 2 without waiting for its payment to confirm");
   n.say(`Carol's SDK sends the payment notice; ${relay.name}'s relay re-derives the contract from its quote, finds it confirmed, claims and hands k over`);
-  const outpoint = contractOutput(w.devnet, funding.txid, sent.price);
-  const claim = txFigure(w.devnet, `${relay.name} claims, publishing k`, await claimOf(w, outpoint));
-  n.tx(claim.label, claim);
-  n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
-  const got = read.message.kind === 'text' ? read.message.text : '(a file)';
-  n.say(`Carol reads: "${got}"`);
-  mineBlock(w, `${relay.name}'s claim`);
-  narrateClaimRead(w, outpoint, sent.id, `${relay.name}'s relay`);
+  const { claim, got } = await claimAndRead(w, read, contractOutput(w.devnet, funding.txid, sent.price), sent.id, relay.name, 'publishing k');
   return { text: got, mode: 'recipient-pays', id: sent.id, price: sent.price, quotes, storedAt: stored.name, askedAt: asked.name, funding, claim };
 }

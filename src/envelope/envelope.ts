@@ -65,8 +65,8 @@ export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
     throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
   }
   const body = await encryptBody(input);
-  const sealedHeader = sealHeader({ ...input, hc: H(body) });
-  return { sealedHeader, body, hc: H(body) };
+  const hc = H(body);
+  return { sealedHeader: sealHeader({ ...input, hc }), body, hc };
 }
 
 /**

@@ -7,12 +7,12 @@
  * returns a ciphertext or plaintext, so no ratchet step is ever used without being durable,
  * while operations running concurrently share one fsync.
  *
- * The transaction is written by a BatchWriter (commit-writer.ts): by default inline until
- * operations run concurrently, then on a worker thread with its own connection, so the fsync
- * no longer stops libsignal on the main thread. A batch is sent every turn of the event loop
- * that made changes, without waiting for earlier ones; the worker commits them in order (those
- * queued during one fsync share the next). Until a batch has committed, reads see it through
- * the cache and the in-flight sets (the main connection does not yet).
+ * The transaction is written by a BatchWriter (commit-writer.ts): by default inline on this
+ * connection (StoreOptions.writer says why); optionally on a worker thread with its own
+ * connection, so the fsync no longer stops libsignal on the main thread. A batch is sent every
+ * turn of the event loop that made changes, without waiting for earlier ones; the worker commits
+ * them in order (those queued during one fsync share the next). Until a batch has committed,
+ * reads see it through the cache and the in-flight sets (the main connection does not yet).
  *
  * Trust: the first identity key seen for a contact is trusted; a different key later is
  * recorded as untrusted and refused in both directions until `trustNewIdentity(contact)`.

@@ -29,6 +29,20 @@ export interface PrekeyHolding {
   kyberPreKeys: number;
 }
 
+/** The channel terms of the information document (src/relay/channels.ts offers them). */
+export interface ChannelTerms {
+  minCapacitySats: number;
+  maxCapacitySats: number;
+  /** T_ch − tip at open, blocks. */
+  minChannelBlocks: number;
+  maxChannelBlocks: number;
+  /** The smallest claim_margin accepted, blocks. */
+  minClaimMarginBlocks: number;
+  /** Funding confirmations before HTLCs are accepted. */
+  confirmations: number;
+  maxFeeRate: number;
+}
+
 /** Kind relay-info: the terms of the relay's information document (GET /.well-known/satpost). */
 export interface RelayTerms {
   name: string;
@@ -41,15 +55,7 @@ export interface RelayTerms {
   lockBlocks: number;
   claimMarginBlocks: number;
   /** Payment-channel terms; absent when the relay offers no channels. */
-  channels?: {
-    minCapacitySats: number;
-    maxCapacitySats: number;
-    minChannelBlocks: number;
-    maxChannelBlocks: number;
-    minClaimMarginBlocks: number;
-    confirmations: number;
-    maxFeeRate: number;
-  };
+  channels?: ChannelTerms;
   /** The relay's libp2p listen addresses (with /p2p/<peer id>). */
   multiaddrs: string[];
 }

@@ -41,6 +41,7 @@ import { WatchError } from '../watch/errors.ts';
 import { migrateStore, type Db } from '../store/sqlite.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError, type RelayErrorCode } from './errors.ts';
+import type { ChannelTerms } from '../p2p/lookup-answer.ts';
 import type { ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
 import type { MessageState, QuoteRow, RelayStore } from './store.ts';
 
@@ -57,19 +58,8 @@ export const CHANNEL_KEY_BASE = 0x4000_0000;
  */
 const KEY_MIGRATIONS = [`CREATE TABLE channel_keys (key_index INTEGER PRIMARY KEY, issued_at INTEGER NOT NULL);`];
 
-/** The channel terms of the information document. */
-export interface ChannelTerms {
-  minCapacitySats: number;
-  maxCapacitySats: number;
-  /** T_ch − tip at open, blocks. */
-  minChannelBlocks: number;
-  maxChannelBlocks: number;
-  /** The smallest claim_margin accepted, blocks. */
-  minClaimMarginBlocks: number;
-  /** Funding confirmations before HTLCs are accepted. */
-  confirmations: number;
-  maxFeeRate: number;
-}
+/** The channel terms of the information document: the same shape a relay-info lookup answers. */
+export type { ChannelTerms } from '../p2p/lookup-answer.ts';
 
 /** What a client sees of a channel (JSON). */
 export interface ChannelView {

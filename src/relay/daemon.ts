@@ -120,14 +120,18 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   registerChannelRoutes(app, channels, store);
   registerNetworkRoutes(app, network);
   registerPrekeyRoutes(app, prekeys);
-  try {
-    await app.listen({ host: config.host, port: config.port });
-  } catch (cause) {
+  // What start-up opened, released in order when the relay cannot start after all.
+  const release = async (): Promise<void> => {
     await sealer.close();
     await payments.stop();
     await channels?.stop();
-    store.db.close();
+    await store.close();
     wallet.close();
+  };
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (cause) {
+    await release();
     throw new RelayError('BAD_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`, { cause });
   }
   sealer.warm();
@@ -140,11 +144,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       await network.start();
     } catch (cause) {
       await app.close();
-      await sealer.close();
-      await payments.stop();
-      await channels?.stop();
-      await store.close();
-      wallet.close();
+      await release();
       throw new RelayError('BAD_CONFIG', `cannot start the relay network: ${(cause as Error).message}`, { cause });
     }
   }

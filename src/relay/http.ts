@@ -44,7 +44,8 @@ export function toRelayError(err: unknown, log?: Logger): RelayError {
   return new RelayError('INTERNAL', 'internal error');
 }
 
-function decode<T>(c: Codec<T>, body: unknown): T {
+/** A binary body decoded; an EncodingError reaches the error handler (BAD_ENCODING). */
+export function decode<T>(c: Codec<T>, body: unknown): T {
   if (!(body instanceof Uint8Array)) throw new RelayError('BAD_CONTENT_TYPE', `expected a ${OCTET} body`);
   return c.decode(body);
 }

@@ -31,10 +31,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { hex } from '@scure/base';
 import { Counter, Gauge } from 'prom-client';
-import { EncodingError } from '../core/codec.ts';
 import { MailboxQueryCodec, OfferCodec, QuoteCodec, type MailboxQuery, type Offer, type Quote } from '../core/objects/index.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
-import { P2pError } from '../p2p/errors.ts';
+import { P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import { LookupService, ZERO_TARGET } from '../p2p/lookup.ts';
 import { MAX_RELAY_NAME, type RelayTerms } from '../p2p/lookup-answer.ts';
 import { createRelayNode, type RelayNode } from '../p2p/node.ts';
@@ -45,6 +44,7 @@ import { TopologyService } from '../p2p/topology.ts';
 import type { ChannelTerms } from './channels.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
+import { decode } from './http.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { RelayService } from './service.ts';
 import type { RelayStore } from './store.ts';
@@ -213,11 +213,7 @@ export class RelayNetwork {
     try {
       return await r.queries.query(capped, { budgetMs: this.deps.config.queryBudgetMs, ...(signal ? { signal } : {}) });
     } catch (err) {
-      if (P2pError.is(err, 'STALE') || P2pError.is(err, 'WRONG_MAILBOX') || P2pError.is(err, 'BAD_SIGNATURE') || P2pError.is(err, 'DUPLICATE')) {
-        throw new RelayError('QUERY_REFUSED', err.message, { cause: err, details: { reason: err.code } });
-      }
-      if (P2pError.is(err, 'NOT_STARTED')) throw new RelayError('P2P_OFF', 'the relay network is stopping', { cause: err });
-      throw err;
+      throw asRelayError(err, ['STALE', 'WRONG_MAILBOX', 'BAD_SIGNATURE', 'DUPLICATE']);
     }
   }
 
@@ -234,10 +230,8 @@ export class RelayNetwork {
       });
       return { lookupId, answers };
     } catch (err) {
-      if (P2pError.is(err, 'DUPLICATE') || P2pError.is(err, 'STALE')) throw new RelayError('QUERY_REFUSED', err.message, { cause: err, details: { reason: err.code } });
       if (P2pError.is(err, 'BAD_MESSAGE')) throw new RelayError('BAD_REQUEST', err.message, { cause: err });
-      if (P2pError.is(err, 'NOT_STARTED')) throw new RelayError('P2P_OFF', 'the relay network is stopping', { cause: err });
-      throw err;
+      throw asRelayError(err, ['DUPLICATE', 'STALE']);
     }
   }
 
@@ -331,14 +325,16 @@ export class RelayNetwork {
   }
 }
 
-function decode<T>(c: { decode(b: Uint8Array): T }, body: unknown): T {
-  if (!(body instanceof Uint8Array)) throw new RelayError('BAD_CONTENT_TYPE', 'expected an application/octet-stream body');
-  try {
-    return c.decode(body);
-  } catch (err) {
-    if (err instanceof EncodingError) throw new RelayError('BAD_ENCODING', err.message, { details: { reason: err.code } });
-    throw err;
+/**
+ * How a client hears the network's error for its query or lookup: a code of `refusals` is
+ * QUERY_REFUSED (reason: the code), a stopping network P2P_OFF; anything else passes as is.
+ */
+function asRelayError(err: unknown, refusals: readonly P2pErrorCode[]): unknown {
+  if (P2pError.is(err) && refusals.includes(err.code)) {
+    return new RelayError('QUERY_REFUSED', err.message, { cause: err, details: { reason: err.code } });
   }
+  if (P2pError.is(err, 'NOT_STARTED')) return new RelayError('P2P_OFF', 'the relay network is stopping', { cause: err });
+  return err;
 }
 
 /** The longest prefix of `s` that fits `maxBytes` of UTF-8 (whole code points). */

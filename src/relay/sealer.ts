@@ -20,14 +20,13 @@ export interface Sealer {
   close(): Promise<void>;
 }
 
+/** Seals on this thread, now; a throw becomes the rejection. */
+const sealNow = (job: SealJob, keys: SealKeys): Promise<Sealed> => new Promise((resolve) => resolve(sealDeposit(job, keys)));
+
 export class InlineSealer implements Sealer {
   constructor(private readonly keys: SealKeys) {}
   seal(job: SealJob): Promise<Sealed> {
-    try {
-      return Promise.resolve(sealDeposit(job, this.keys));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return sealNow(job, this.keys);
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -80,13 +79,7 @@ export class WorkerSealer implements Sealer {
     for (const f of ['k', 'hk', 'mailbox'] as const) {
       if (job[f].length !== 32) return Promise.reject(new RelayError('INTERNAL', `sealing: ${expected(f, '32 bytes', job[f])}`));
     }
-    if (job.body.length > this.inlineAbove) {
-      try {
-        return Promise.resolve(sealDeposit(job, this.keys));
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    if (job.body.length > this.inlineAbove) return sealNow(job, this.keys);
     return new Promise((resolve, reject) => {
       this.queue.push({ job, resolve, reject });
       if (!this.scheduled) {

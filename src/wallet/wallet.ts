@@ -243,9 +243,10 @@ export class Wallet {
 
   /**
    * Syncs unless the last sync saw the current tip less than `maxAgeMs` ago (default 10 s):
-   * the wallet applies its own broadcasts at once, so until a block comes only payments from
-   * others can be missing. A caller that needs those (coin selection came up short) runs
-   * sync(). Returns undefined when the scan was skipped.
+   * the wallet applies its own broadcasts at once, so until a block comes only unconfirmed
+   * payments from others can be missing, and those are not spendable before they confirm.
+   * A caller that wants them shown (a balance) runs sync(). Returns undefined when the scan
+   * was skipped.
    */
   async syncIfStale(opts: SyncOptions & { maxAgeMs?: number } = {}): Promise<SyncReport | undefined> {
     await this.syncQueue; // a sync in flight may be the one that makes the view fresh

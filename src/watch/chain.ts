@@ -22,6 +22,11 @@ export function depth(status: TxStatus | undefined, tipHeight: number): number {
   return tipHeight - status.blockHeight + 1;
 }
 
+/** Height of the confirming block (the tip's when the backend does not say), or null when unconfirmed or unknown. */
+export function confirmedHeight(status: TxStatus | undefined, tipHeight: number): number | null {
+  return status?.confirmed ? (status.blockHeight ?? tipHeight) : null;
+}
+
 /** Broadcasts; a transaction the chain or mempool already holds counts as broadcast. */
 export async function rebroadcast(backend: ChainBackend, raw: Uint8Array, signal?: AbortSignal): Promise<void> {
   try {

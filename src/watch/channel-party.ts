@@ -11,6 +11,8 @@ import { buildSignedTx } from '../wallet/spend.ts';
 import { parseTx } from '../wallet/tx-parse.ts';
 import type { ChannelBook, ChannelChange, ChannelRecord, ChannelRole, ChannelStatus } from './channel-book.ts';
 import { rebroadcast, statusOf } from './chain.ts';
+import { ChannelError } from '../channels/errors.ts';
+import { expected } from '../core/errors.ts';
 import { WatchError } from './errors.ts';
 import { DEFAULT_REORG_DEPTH } from './party.ts';
 import { feeRateFromEstimates } from '../wallet/fees.ts';
@@ -136,6 +138,12 @@ export abstract class ChannelParty extends EventEmitter<ChannelEvents> {
     });
     this.change(c.id, { patch: { sweepTxid: tx.txid, sweepRaw: tx.raw }, event: 'sweep-signed', height: h, detail: `${out.value} sats from ${txid}:${out.vout}` });
     await rebroadcast(this.backend, tx.raw, signal);
+  }
+
+  /** The book's channel a peer message names (WRONG_CHANNEL for a non-object, UNKNOWN_CHANNEL for an unknown id). */
+  protected channelOf(m: { channelId: string }): ChannelRecord {
+    if (m === null || typeof m !== 'object') throw new ChannelError('WRONG_CHANNEL', expected('message', 'a channel message', m));
+    return this.book.get(m.channelId);
   }
 
   protected each(channels: ChannelRecord[], fn: (c: ChannelRecord) => Promise<void>, signal?: AbortSignal): Promise<void> {

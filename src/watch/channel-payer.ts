@@ -24,7 +24,7 @@ import { WalletError } from '../wallet/index.ts';
 import { parseTx } from '../wallet/tx-parse.ts';
 import { fundingScriptId, type ChannelRecord, type HtlcPatch, type OpenIntent } from './channel-book.ts';
 import { assertStatus, ChannelParty, type ChannelPartyOptions } from './channel-party.ts';
-import { contractOutSpend, depth, rebroadcast, statusOf } from './chain.ts';
+import { confirmedHeight, contractOutSpend, depth, rebroadcast, statusOf } from './chain.ts';
 
 export interface OpenRequest {
   relayPubkey: Uint8Array;
@@ -258,7 +258,7 @@ export class PayerChannels extends ChannelParty {
       }
       return false;
     }
-    const confirmedAt = spend.status.confirmed ? (spend.status.blockHeight ?? h) : null;
+    const confirmedAt = confirmedHeight(spend.status, h);
     if (spend.txid === c.closeTxid) {
       const to = confirmedAt !== null ? 'closed-cooperative' : 'closing-cooperative';
       if (to === c.status) return false;
@@ -316,14 +316,14 @@ export class PayerChannels extends ChannelParty {
       const sp = await contractOutSpend(this.backend, coin.outpoint, coin.script, signal);
       if (sp.kind === 'claim') {
         if (!x.k) this.emit('key-learned', { id: c.id, htlcId: x.id, k: sp.k, ...(sp.r ? { r: sp.r } : {}), txid: sp.txid });
-        const at = sp.status.confirmed ? (sp.status.blockHeight ?? h) : null;
+        const at = confirmedHeight(sp.status, h);
         if (x.status !== 'claimed' || x.resolvedHeight !== at) {
           this.change(c.id, { htlcs: [{ htlcId: x.id, k: sp.k, ...(sp.r ? { r: sp.r } : {}), status: at !== null ? 'claimed' : 'in-flight', resolvedTxid: sp.txid, resolvedHeight: at }] });
         }
         continue;
       }
       if (sp.kind === 'refund') {
-        const at = sp.status.confirmed ? (sp.status.blockHeight ?? h) : null;
+        const at = confirmedHeight(sp.status, h);
         if (x.status !== 'refunded' || x.resolvedHeight !== at) {
           this.change(c.id, { htlcs: [{ htlcId: x.id, status: at !== null ? 'refunded' : 'in-flight', resolvedTxid: sp.txid, resolvedHeight: at }] });
         }
@@ -340,11 +340,6 @@ export class PayerChannels extends ChannelParty {
       }
       await rebroadcast(this.backend, raw, signal);
     }
-  }
-
-  private channelOf(m: { channelId: string }): ChannelRecord {
-    if (m === null || typeof m !== 'object') throw new ChannelError('WRONG_CHANNEL', expected('message', 'a channel message', m));
-    return this.book.get(m.channelId);
   }
 
   private priv(c: ChannelRecord): Uint8Array {

@@ -16,7 +16,7 @@
  *         from T_i − claim_margin − closeLead for an output it holds k (and r) for, rebroadcasts
  *         what a reorg removed, and follows its claim to confirmation.
  */
-import type { ChainTip } from '../chain/backend.ts';
+import type { ChainTip, TxStatus } from '../chain/backend.ts';
 import {
   acceptAdd, acceptFail, acceptSettleAck, channelFromOpen, checkFundingTx, commitmentCoins, completeClose as completeCloseTx, confirmFunding,
   cooperativeCloseTx, decodeChannelMessage, requestClose as closeRequestOf, requestSettle, unilateralClose,
@@ -25,9 +25,9 @@ import {
 import { ChannelError } from '../channels/errors.ts';
 import { bytesEqual } from '../contracts/index.ts';
 import { expected } from '../core/errors.ts';
-import { encodeChannelMessage, type ChannelRecord, type HtlcRecord } from './channel-book.ts';
+import { encodeChannelMessage, type ChannelRecord, type ChannelStatus, type HtlcRecord } from './channel-book.ts';
 import { assertStatus, ChannelParty, type ChannelPartyOptions } from './channel-party.ts';
-import { contractOutSpend, depth, rebroadcast, statusOf } from './chain.ts';
+import { confirmedHeight, contractOutSpend, depth, rebroadcast, statusOf } from './chain.ts';
 import { WatchError } from './errors.ts';
 
 export interface RelayChannelOptions extends ChannelPartyOptions {
@@ -36,6 +36,11 @@ export interface RelayChannelOptions extends ChannelPartyOptions {
   /** Blocks before a deadline (T_ch − claim_margin, T_i − claim_margin) at which the watcher force-closes; default 1. */
   closeLead?: number;
 }
+
+/** How a stored close or commitment moves the channel: statuses while it is pending / once confirmed, and their events. */
+interface TxMoves { pending: ChannelStatus; final: ChannelStatus; confirmed: string; lost: string }
+const CLOSE_MOVES: TxMoves = { pending: 'closing-cooperative', final: 'closed-cooperative', confirmed: 'close-confirmed', lost: 'close-lost' };
+const COMMITMENT_MOVES: TxMoves = { pending: 'force-closing', final: 'force-closed', confirmed: 'commitment-confirmed', lost: 'commitment-lost' };
 
 export class RelayChannels extends ChannelParty {
   readonly minConfirmations: number;
@@ -216,27 +221,21 @@ export class RelayChannels extends ChannelParty {
         }
         case 'closing-cooperative':
         case 'closed-cooperative': {
-          const st = await this.ensure(c.closeRaw, c.closeTxid!, signal);
-          const at = st?.confirmed ? (st.blockHeight ?? h) : null;
-          const to = at !== null ? 'closed-cooperative' : 'closing-cooperative';
-          if (to !== c.status) { this.change(id, { status: to, patch: { settledHeight: at }, event: at !== null ? 'close-confirmed' : 'close-lost', height: h }); }
-          if (to === 'closed-cooperative') await this.sweep(this.book.get(id), c.closeTxid!, c.state.relayPubkey, h, signal);
+          const { final } = await this.followOwnTx(c, c.closeRaw, c.closeTxid!, CLOSE_MOVES, h, signal);
+          if (final) await this.sweep(this.book.get(id), c.closeTxid!, c.state.relayPubkey, h, signal);
           return;
         }
         case 'force-closing':
         case 'force-closed': {
-          const st = await this.ensure(c.commitmentRaw, c.commitmentTxid!, signal);
-          const at = st?.confirmed ? (st.blockHeight ?? h) : null;
-          const to = at !== null ? 'force-closed' : 'force-closing';
-          if (to !== c.status) this.change(id, { status: to, patch: { settledHeight: at }, event: at !== null ? 'commitment-confirmed' : 'commitment-lost', height: h });
+          const { st, final } = await this.followOwnTx(c, c.commitmentRaw, c.commitmentTxid!, COMMITMENT_MOVES, h, signal);
           if (st) await this.followOutputs(this.book.get(id), h, signal);
-          if (to === 'force-closed') await this.sweep(this.book.get(id), c.commitmentTxid!, c.state.relayPubkey, h, signal);
+          if (final) await this.sweep(this.book.get(id), c.commitmentTxid!, c.state.relayPubkey, h, signal);
           return;
         }
         case 'exiting':
         case 'exited': {
           const st = spend ? spend.status : undefined;
-          const at = st?.confirmed ? (st.blockHeight ?? h) : null;
+          const at = confirmedHeight(st, h);
           const to = at !== null ? 'exited' : 'exiting';
           if (!spend) { this.change(id, { status: 'open', event: 'exit-lost', height: h }); continue; }
           if (to !== c.status) this.change(id, { status: to, patch: { settledHeight: at }, event: at !== null ? 'exit-confirmed' : 'exit-seen', height: h });
@@ -246,6 +245,18 @@ export class RelayChannels extends ChannelParty {
           return;
       }
     }
+  }
+
+  /**
+   * The stored close or commitment `txid`: rebroadcast while missing; the channel is `final`
+   * (settled at its confirmation height) once it confirms, and back to `pending` if a reorg drops it.
+   */
+  private async followOwnTx(c: ChannelRecord, raw: Uint8Array | null, txid: string, m: TxMoves, h: number, signal?: AbortSignal): Promise<{ st: TxStatus | undefined; final: boolean }> {
+    const st = await this.ensure(raw, txid, signal);
+    const at = confirmedHeight(st, h);
+    const to = at !== null ? m.final : m.pending;
+    if (to !== c.status) this.change(c.id, { status: to, patch: { settledHeight: at }, event: at !== null ? m.confirmed : m.lost, height: h });
+    return { st, final: at !== null };
   }
 
   /** Why the watcher must close now, if it must: the channel's or an output's claim deadline is near. */
@@ -276,7 +287,7 @@ export class RelayChannels extends ChannelParty {
     for (const coin of htlcs) {
       const x = this.book.htlc(c.id, coin.htlcId)!;
       const sp = await contractOutSpend(this.backend, coin.outpoint, coin.script, signal);
-      const at = sp.kind !== 'unspent' && sp.status.confirmed ? (sp.status.blockHeight ?? h) : null;
+      const at = sp.kind === 'unspent' ? null : confirmedHeight(sp.status, h);
       const status = sp.kind === 'claim' && at !== null ? 'claimed' : sp.kind === 'refund' && at !== null ? 'refunded' : 'in-flight';
       if (sp.kind === 'unspent' && this.claimable(x)) claimMissing = true;
       if (status !== x.status || at !== x.resolvedHeight) {
@@ -299,11 +310,6 @@ export class RelayChannels extends ChannelParty {
       return false;
     }
     return bytesEqual(prior.bytes, bytes);
-  }
-
-  private channelOf(m: { channelId: string }): ChannelRecord {
-    if (m === null || typeof m !== 'object') throw new ChannelError('WRONG_CHANNEL', expected('message', 'a channel message', m));
-    return this.book.get(m.channelId);
   }
 
   private priv(c: ChannelRecord): Uint8Array {

@@ -3,32 +3,11 @@
 // and the typed errors a person meets.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { BIN, baseEnv, devPost, run, startDevnet, type Run } from './helpers.ts';
+import { baseEnv, devPost, json, run, startDevnet, startRelay, type Listening, type Run } from './helpers.ts';
 
-function startRelay(dataDir: string, chain: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const args = [BIN, 'relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--p2p-off', '--log-level', 'silent', '--set', 'lockBlocks=30', '--set', 'claimMarginBlocks=3'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
-      if (m) resolve({ child, url: m[1]!, exited });
-    });
-    void exited.then((code) => reject(new Error(`relay exited (${code}) before listening: ${stderr}`)));
-  });
-}
-
-const json = <T>(r: Run): T => {
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  return JSON.parse(r.stdout) as T;
-};
 const errorOf = (r: Run): { code: string; message: string } => {
   assert.equal(r.code, 1, r.stdout + r.stderr);
   return (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
@@ -40,8 +19,8 @@ describe('satpost channel (processes)', { timeout: 180_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'satpost-clich-'));
   const dir = join(root, 'alice');
   const as = (args: string[]) => run([...args, '--data-dir', dir], baseEnv({ SATPOST_PASSPHRASE: 'alice pw' }));
-  let devnet: { child: ChildProcess; url: string; exited: Promise<number | null> };
-  let relay: { child: ChildProcess; url: string; exited: Promise<number | null> };
+  let devnet: Listening;
+  let relay: Listening;
 
   before(async () => {
     devnet = await startDevnet(join(root, 'chain'));

@@ -1,5 +1,6 @@
 // Runs `satpost` as a user would: a separate process per command, real files, a devnet
 // process started by the test.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,8 +33,21 @@ export function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-export function startDevnet(dataDir: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'devnet', '--port', '0', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
+/** The JSON a command printed, after asserting it exited 0. */
+export const json = <T>(r: Run): T => {
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  return JSON.parse(r.stdout) as T;
+};
+
+export interface Listening {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+/** Spawns `satpost ...args` and resolves with the URL once it prints "listening on URL". */
+function startListening(args: string[], what: string): Promise<Listening> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -42,8 +56,20 @@ export function startDevnet(dataDir: string): Promise<{ child: ChildProcess; url
       const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
       if (m) resolve({ child, url: m[1]!, exited });
     });
-    void exited.then((code) => reject(new Error(`devnet exited (${code}) before listening: ${stderr}`)));
+    void exited.then((code) => reject(new Error(`${what} exited (${code}) before listening: ${stderr}`)));
   });
+}
+
+export function startDevnet(dataDir: string): Promise<Listening> {
+  return startListening(['devnet', '--port', '0', '--data-dir', dataDir], 'devnet');
+}
+
+/** A relay process on `chain` without P2P, with short contracts (lockBlocks 30, claimMarginBlocks 3). */
+export function startRelay(dataDir: string, chain: string): Promise<Listening> {
+  return startListening(
+    ['relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--p2p-off', '--log-level', 'silent', '--set', 'lockBlocks=30', '--set', 'claimMarginBlocks=3'],
+    'relay',
+  );
 }
 
 /** POSTs to a devnet's /dev/ endpoints (faucet, mine). */

@@ -3,35 +3,14 @@
 // on what a person or a script sees (stdout, stderr, exit code) and on the wallets' balances.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { BIN, baseEnv, devPost, run, startDevnet, type Run } from './helpers.ts';
+import { baseEnv, devPost, json, run, startDevnet, startRelay, type Listening } from './helpers.ts';
 
 const TEXT = 'Hi Carol, the keys are under the blue pot. -- Alice';
 const LIMITS = ['--max-fee', '5000', '--retention-days', '0.1'];
 
-function startRelay(dataDir: string, chain: string): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
-  const args = [BIN, 'relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--p2p-off', '--log-level', 'silent', '--set', 'lockBlocks=30', '--set', 'claimMarginBlocks=3'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: baseEnv() });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
-      if (m) resolve({ child, url: m[1]!, exited });
-    });
-    void exited.then((code) => reject(new Error(`relay exited (${code}) before listening: ${stderr}`)));
-  });
-}
-
-const json = <T>(r: Run): T => {
-  assert.equal(r.code, 0, r.stdout + r.stderr);
-  return JSON.parse(r.stdout) as T;
-};
 
 interface Sent { id: string; state: string; price: number; locktime: number; fundingTxid?: string; mode: string }
 interface Entry { id: string; from: string; verified: boolean; mode: string; price: number; state: string; message?: { kind: string; text?: string } }
@@ -41,8 +20,8 @@ describe('satpost messaging (processes)', { timeout: 300_000 }, () => {
   const dirs = { alice: join(root, 'alice'), carol: join(root, 'carol') };
   const as = (who: 'alice' | 'carol', args: string[], extra: Record<string, string | undefined> = {}) =>
     run([...args, '--data-dir', dirs[who]], baseEnv({ SATPOST_PASSPHRASE: `${who} pw`, ...extra }));
-  let devnet: { child: ChildProcess; url: string; exited: Promise<number | null> };
-  let relay: { child: ChildProcess; url: string; exited: Promise<number | null> };
+  let devnet: Listening;
+  let relay: Listening;
   const mine = (blocks = 1) => devPost<unknown>(devnet.url, '/dev/mine', { blocks });
   const tip = async () => Number(await (await fetch(`${devnet.url}/blocks/tip/height`)).text());
   const balance = async (who: 'alice' | 'carol') => {

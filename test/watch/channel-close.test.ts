@@ -6,15 +6,12 @@ import assert from 'node:assert/strict';
 import { commitmentCoins } from '../../src/channels/index.ts';
 import { parseTx } from '../../src/wallet/tx-parse.ts';
 import { Env } from './helpers.ts';
-import { addBoth, chParty, htlc, MARGIN, mineTo, openChannel, settleBoth, txFee, paidTo } from './channel-helpers.ts';
+import { addBoth, fundedPair, htlc, MARGIN, mineTo, openChannel, settleBoth, txFee, paidTo } from './channel-helpers.ts';
 
 test('unilateral close with 10 in flight: the relay claims the 6 it holds preimages for, the payer refunds the other 4 after T_i', async () => {
   const env = new Env(true);
   try {
-    const alice = chParty(env, 'alice');
-    const bob = chParty(env, 'bob');
-    await env.fundWallet(alice.base, 1_000_000);
-    const tip = env.devnet.tip().height;
+    const { alice, bob, tip } = await fundedPair(env, 1_000_000);
     const { id, relayKeyIndex } = await openChannel(env, alice, bob, 500_000, tip + 200);
     // One settled payment first, so the relay has a balance output too.
     const first = htlc('uni', 100, 'recipient-pays', tip + 60, 5_000);
@@ -79,10 +76,7 @@ test('unilateral close with 10 in flight: the relay claims the 6 it holds preima
 test('payer vanishes: the relay watcher closes before T_i − claim_margin for a revealed output, and claims it', async () => {
   const env = new Env(true);
   try {
-    const alice = chParty(env, 'alice');
-    const bob = chParty(env, 'bob');
-    await env.fundWallet(alice.base, 1_000_000);
-    const tip = env.devnet.tip().height;
+    const { alice, bob, tip } = await fundedPair(env, 1_000_000);
     const { id } = await openChannel(env, alice, bob, 300_000, tip + 100);
     const x = htlc('vanish', 0, 'sender-pays', tip + 15, 4_000);
     const y = htlc('vanish', 1, 'recipient-pays', tip + 15, 3_000);
@@ -112,10 +106,7 @@ test('payer vanishes: the relay watcher closes before T_i − claim_margin for a
 test('payer vanishes with nothing in flight: the relay closes before T_ch − claim_margin', async () => {
   const env = new Env(true);
   try {
-    const alice = chParty(env, 'alice');
-    const bob = chParty(env, 'bob');
-    await env.fundWallet(alice.base, 1_000_000);
-    const tip = env.devnet.tip().height;
+    const { alice, bob, tip } = await fundedPair(env, 1_000_000);
     const tCh = tip + 20;
     const { id, relayKeyIndex } = await openChannel(env, alice, bob, 300_000, tCh);
     const x = htlc('deadline', 0, 'recipient-pays', tip + 10, 7_000);
@@ -140,10 +131,7 @@ test('payer vanishes with nothing in flight: the relay closes before T_ch − cl
 test('relay vanishes: the payer exits with its pre-signed exit from tip T_ch, not before', async () => {
   const env = new Env(true);
   try {
-    const alice = chParty(env, 'alice');
-    const bob = chParty(env, 'bob');
-    await env.fundWallet(alice.base, 1_000_000);
-    const tip = env.devnet.tip().height;
+    const { alice, bob, tip } = await fundedPair(env, 1_000_000);
     const tCh = tip + 15;
     const { id } = await openChannel(env, alice, bob, 300_000, tCh);
     const x = htlc('exit', 0, 'recipient-pays', tip + 8, 7_000);
@@ -174,10 +162,7 @@ test('relay vanishes: the payer exits with its pre-signed exit from tip T_ch, no
 test('the relay force-closes an older state than the payer holds (an add it never received): the payer matches it and drops the add', async () => {
   const env = new Env(true);
   try {
-    const alice = chParty(env, 'alice');
-    const bob = chParty(env, 'bob');
-    await env.fundWallet(alice.base, 1_000_000);
-    const tip = env.devnet.tip().height;
+    const { alice, bob, tip } = await fundedPair(env, 1_000_000);
     const { id } = await openChannel(env, alice, bob, 300_000, tip + 100);
     const x = htlc('older', 0, 'recipient-pays', tip + 30, 4_000);
     await settleBoth(alice, bob, id, await addBoth(alice, bob, id, x), x);

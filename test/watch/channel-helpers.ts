@@ -43,6 +43,14 @@ export function chParty(env: Env, name: string): ChParty {
   return { base, book, payer, relay, watcher, statuses, learned };
 }
 
+/** Fresh parties Alice (her wallet funded with `sats`) and Bob; `tip`: the height once she is funded. */
+export async function fundedPair(env: Env, sats: number): Promise<{ alice: ChParty; bob: ChParty; tip: number }> {
+  const alice = chParty(env, 'alice');
+  const bob = chParty(env, 'bob');
+  await env.fundWallet(alice.base, sats);
+  return { alice, bob, tip: env.devnet.tip().height };
+}
+
 /** Through the wire: canonical bytes out, decoded back in. */
 export function wire<T>(type: ChannelMessage['type'], message: T): T {
   const bytes = encodeChannelMessage({ type, message } as ChannelMessage);

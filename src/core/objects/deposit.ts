@@ -2,8 +2,9 @@
  * Deposit (0x04): what Alice hands the relay: the sealed header (opaque to the relay),
  * the body c, and for sender-pays H(r) and the payer's contract key (both needed for the
  * contract script: she is its refund key) and, once she funded it, the funding outpoint
- * (optional: a sender-pays deposit may come before the funding). The txid is carried in display (RPC) byte order, as everywhere at satpost's
- * boundaries; in memory it is lowercase hex.
+ * (optional: a sender-pays deposit may come before the funding). The txid is carried in
+ * display (RPC) byte order, as everywhere at satpost's boundaries; in memory it is
+ * lowercase hex.
  */
 import { hex } from '@scure/base';
 import { bytes, codec, optional, struct, tagged, u32, varbytes, type Codec } from '../codec.ts';
