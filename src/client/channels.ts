@@ -488,7 +488,9 @@ export class ClientChannels {
   }
 
   private summary(c: ChannelRecord, tip?: number): ChannelSummary {
-    const s = c.state;
+    // After a force close the commitment on chain says what is whose, not a later state this
+    // side signed and the relay refused (e.g. a fail of an output whose k it had revealed).
+    const s = (c.commitmentN !== null ? this.payer.book.stateAt(c.id, c.commitmentN) : undefined) ?? c.state;
     const inFlightSats = s.inFlight.reduce((a, h) => a + h.amount, 0);
     const r = this.relayOf(c);
     const problem = this.problems.get(c.id);

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChannelError, commitmentCoins } from '../../src/channels/index.ts';
+import { ClientChannels, memoryChannelRelays } from '../../src/client/channels.ts';
 import { parseTx } from '../../src/wallet/tx-parse.ts';
 import { Env } from './helpers.ts';
 import { addBoth, fundedPair, htlc, MARGIN, openChannel, paidTo, settleBoth, txFee, wire } from './channel-helpers.ts';
@@ -52,6 +53,10 @@ test('a payer who fails an HTLC whose k was revealed is force-closed and loses n
     assert.equal(a.commitmentN, latest.n, "the payer's book follows the commitment on chain, not its refused fail");
     assert.equal(alice.book.htlc(id, hx)!.status, 'claimed');
     assert.deepEqual(alice.book.htlc(id, hx)!.k, x.k, 'the payer learned k from the claim');
+
+    // What the SDK shows is the state on chain, not the refused fail's.
+    const shown = new ClientChannels({ payer: alice.payer, relays: memoryChannelRelays(), tip: async () => env.devnet.tip().height }).get(id);
+    assert.deepEqual([shown.relayBalance, shown.inFlight], [latest.state.relayBalance, latest.state.inFlight.length]);
 
     // To the sat: the commitment pays exactly what the latest state says to each side.
     const s = bob.book.stateAt(id, latest.n)!;
