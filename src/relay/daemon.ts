@@ -96,12 +96,14 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     })
     : new NoPayments());
   // Payment channels need the chain (fundings, deadlines); their book is in the wallet's party file.
-  const channels = backend && !o.payments ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, ...(o.now ? { now: o.now } : {}) }) : undefined;
+  const ed = nodeEd25519();
+  const channels = backend && !o.payments
+    ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, relayId: ed.publicKey(nodeSecret), ...(o.now ? { now: o.now } : {}) })
+    : undefined;
   const paid: Payments = channels ? new ChannelPayments(payments, channels) : payments;
   const metrics = new RelayMetrics(store, payments);
   channels?.registerMetrics(metrics.registry);
   const limiter = new RateLimiter(config.rateLimitBurst, config.rateLimitPerSec);
-  const ed = nodeEd25519();
   // Sealing and receipt signing on a worker thread: the second core (src/relay/sealer.ts).
   const sealer = new WorkerSealer({ nodeSecret, relayId: ed.publicKey(nodeSecret), ed, aead: nodeAead });
   const service = new RelayService({
