@@ -156,6 +156,7 @@ export class Client {
       mail: new MailStore(p.store.db, p.now),
       contacts: p.store,
       relays: p.config.relays,
+      proofDir: p.dir.proofDir(),
       relay,
       ed: nodeEd25519(),
       aead: nodeAead,
