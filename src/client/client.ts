@@ -510,7 +510,9 @@ export class Client {
    * PaymentNotice, waits for the confirmation (onProgress), then k from the relay or the
    * chain. Then H(k), the blob, H(c) and the Signal session are checked and the message is
    * stored. An id not in the local inbox is looked up at the relays first. Throws
-   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED.
+   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED, MESSAGE_CORRUPT (the
+   * relay's copy failed a check before paying), RELAY_FRAUD (paid, and the blob does not match
+   * the relay's signed receipt: the proof is stored, exported and the relay no longer chosen).
    */
   async read(id: string, o: ReadOptions = {}): Promise<ReadMessage> {
     this.assertOpen();

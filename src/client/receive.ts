@@ -14,6 +14,8 @@
  *                   or k from the relay's claim on chain;
  *
  * then H(k) = hk, blob -> c, H(c) = hc, Signal decrypts c. The message is stored in the inbox.
+ * A paid blob that does not open to hc convicts the relay (openOrConvict: a fraud proof kept
+ * with the message, RELAY_FRAUD); a copy failing a check before paying is kept as 'corrupt'.
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';

@@ -21,7 +21,7 @@ import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { baseEnv, json, run } from '../cli/helpers.ts';
-import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
+import { LIGHT_SCRYPT, acquaint, holdings, startChain, tempDir, type Chain } from './helpers.ts';
 
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
 
@@ -67,10 +67,6 @@ describe('a relay that swaps a stored blob', { timeout: 300_000 }, () => {
   let carol: Client;
   const carolDir = join(tmp.dir, 'carol');
   const cheatDir = join(tmp.dir, 'relay-cheat');
-  const holdings = async (c: Client) => {
-    const b = await c.balance();
-    return b.confirmed + b.unconfirmed + b.reserved;
-  };
 
   const relayAt = async (dataDir: string, priceBaseSats: number) => {
     const config = finish({
@@ -105,12 +101,7 @@ describe('a relay that swaps a stored blob', { timeout: 300_000 }, () => {
     honest = await relayAt(join(tmp.dir, 'relay-honest'), 900);
     alice = await make('alice');
     carol = await make('carol');
-    await carol.publish();
-    await alice.publish();
-    await alice.addContact('carol', carol.address());
-    await carol.addContact('alice', alice.address());
-    chain.fund(alice.walletAddress(), 100_000);
-    chain.fund(carol.walletAddress(), 100_000);
+    await acquaint(chain, alice, carol);
   });
   after(async () => {
     for (const c of open) await c.close();
