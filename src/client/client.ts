@@ -53,7 +53,7 @@ import { mailboxIdOf } from '../identity/keys.ts';
 import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
 import { MailStore, type OutboxRow } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
@@ -566,7 +566,7 @@ export class Client {
     };
     const subs: { close(): void }[] = [];
     try {
-      for (const url of this.ctx.relays) {
+      for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
         subs.push(
           await this.ctx.relay(url).subscribe(this.ctx.mailbox, (ch) => signMailboxAuth(this.ctx, ch), (id) => {
             const hexId = Buffer.from(id).toString('hex');

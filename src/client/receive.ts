@@ -105,7 +105,7 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
 }
 
 /** `urls` without the relays caught cheating (relay_fraud), unless that would leave none. */
-function withoutFraudulent(ctx: MailContext, urls: string[]): string[] {
+export function withoutFraudulent(ctx: Pick<MailContext, 'contacts'>, urls: string[]): string[] {
   const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relay.replace(/\/+$/, '')));
   const kept = urls.filter((u) => !caught.has(u));
   return kept.length > 0 ? kept : urls;
@@ -213,9 +213,9 @@ function keepCorrupt(ctx: MailContext, url: string, id: Uint8Array, stored: Stor
  */
 export async function fetchById(ctx: MailContext, id: string, signal?: AbortSignal): Promise<boolean> {
   if (!/^[0-9a-f]{64}$/.test(id)) return false;
-  for (const url of ctx.relays) {
+  for (const url of withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
     try {
-      await fetchOne(ctx, url.replace(/\/+$/, ''), hex.decode(id), {}, signal);
+      await fetchOne(ctx, url, hex.decode(id), {}, signal);
       return true;
     } catch (err) {
       if (signal?.aborted) throw err;

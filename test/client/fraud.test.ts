@@ -210,5 +210,11 @@ describe('a relay that swaps a stored blob', { timeout: 300_000 }, () => {
     // Her next send skips the cheater's quote (still the cheapest) and goes to the honest relay.
     const reply = await carol.send('alice', { text: 'got nothing readable' }, { mode: 'recipient-pays', ...SEND });
     assert.equal(reply.relay, honest.url);
+    // And her inbox no longer asks the cheater while the honest relay is left: Alice (who trusts it) deposits there, Carol does not list it.
+    const unseen = await alice.send('carol', { text: 'at the cheater again' }, { mode: 'recipient-pays', ...SEND });
+    assert.equal(unseen.relay, cheat.url);
+    const { entries, problems } = await carol.inbox();
+    assert.deepEqual(problems, []);
+    assert.equal(entries.find((x) => x.id === unseen.id), undefined);
   });
 });
