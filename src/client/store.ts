@@ -41,7 +41,8 @@
  *     expires_at INT         end of the relay's retention; locktime INT: the contract's T
  *     stored BLOB            the StoredMessage as fetched (quote, receipt, header, blob)
  *     listing TEXT           the relay's list entry (JSON: hr, payerPubkey, funding for sender-pays)
- *     state TEXT             InboxState: new -> paying -> awaiting -> read, or failed
+ *     state TEXT             InboxState: new -> paying -> awaiting -> read, or failed; corrupt
+ *                            (failed a check before paying); fraud (paid, blob not the receipt's)
  *     payer_key INTEGER      recipient-pays: wallet contract-key index of the refund key
  *     content BLOB           the MessageContent (canonical bytes) once read; sent_at INT
  *     detail TEXT, received_at INT, updated_at INT
