@@ -187,7 +187,9 @@ function outboxLine(s: SentMessage): string {
 function inboxLine(e: InboxEntry): string {
   const from = e.verified ? `from ${e.from}` : `from unknown sender ${e.from}`;
   const price = e.mode === 'sender-pays' ? 'free to read (sender pays)' : `${e.price} sat to read`;
-  return `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
+  const line = `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
+  // A spoiled message stays listed, with what the relay did.
+  return e.state === 'corrupt' || e.state === 'fraud' ? `${line}\n    ${e.detail ?? ''}` : line;
 }
 
 function readLines(r: ReadMessage, out: string | undefined): string[] {

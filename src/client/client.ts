@@ -53,7 +53,7 @@ import { mailboxIdOf } from '../identity/keys.ts';
 import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
 import { MailStore, type OutboxRow } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
@@ -156,6 +156,7 @@ export class Client {
       mail: new MailStore(p.store.db, p.now),
       contacts: p.store,
       relays: p.config.relays,
+      proofDir: p.dir.proofDir(),
       relay,
       ed: nodeEd25519(),
       aead: nodeAead,
@@ -509,7 +510,9 @@ export class Client {
    * PaymentNotice, waits for the confirmation (onProgress), then k from the relay or the
    * chain. Then H(k), the blob, H(c) and the Signal session are checked and the message is
    * stored. An id not in the local inbox is looked up at the relays first. Throws
-   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED.
+   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED, MESSAGE_CORRUPT (the
+   * relay's copy failed a check before paying), RELAY_FRAUD (paid, and the blob does not match
+   * the relay's signed receipt: the proof is stored, exported and the relay no longer chosen).
    */
   async read(id: string, o: ReadOptions = {}): Promise<ReadMessage> {
     this.assertOpen();
@@ -563,7 +566,7 @@ export class Client {
     };
     const subs: { close(): void }[] = [];
     try {
-      for (const url of this.ctx.relays) {
+      for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
         subs.push(
           await this.ctx.relay(url).subscribe(this.ctx.mailbox, (ch) => signMailboxAuth(this.ctx, ch), (id) => {
             const hexId = Buffer.from(id).toString('hex');

@@ -313,9 +313,10 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   if (reached === 0) throw new ClientError('RELAY_UNREACHABLE', `no relay answered (${relays.join(', ')}): ${problems.join('; ') || 'all unreachable'}`);
   const tip = tipHeight !== undefined ? await tipHeight : (await ctx.backend.getTip(signal)).height;
   const acceptable: Quote[] = [];
+  const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relayId));
   for (const q of quotes) {
     seen(q.amount);
-    const why = quoteProblem(ctx, q, offer, tip);
+    const why = caught.has(hex.encode(q.relayId)) ? 'this relay was caught serving a message that does not match its signed receipt (see its fraud proof)' : quoteProblem(ctx, q, offer, tip);
     if (why) problems.push(`${q.relayUrl}: ${why}`);
     else acceptable.push(q);
   }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
+import type { Client } from '../../src/client/client.ts';
 import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
 import { NETWORKS } from '../../src/core/network.ts';
 import { addressToScript } from '../../src/wallet/address.ts';
@@ -41,4 +42,20 @@ export async function startChain(): Promise<Chain> {
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every sat of a client's wallet: confirmed, unconfirmed and reserved. */
+export async function holdings(c: Client): Promise<number> {
+  const b = await c.balance();
+  return b.confirmed + b.unconfirmed + b.reserved;
+}
+
+/** Alice and Carol can write to each other: prekeys published, each the other's contact, each funded with `sats`. */
+export async function acquaint(chain: Chain, alice: Client, carol: Client, sats = 100_000): Promise<void> {
+  await carol.publish();
+  await alice.publish();
+  await alice.addContact('carol', carol.address());
+  await carol.addContact('alice', alice.address());
+  chain.fund(alice.walletAddress(), sats);
+  chain.fund(carol.walletAddress(), sats);
 }

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
+import { LIGHT_SCRYPT, acquaint, holdings, startChain, tempDir, type Chain } from './helpers.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
@@ -36,10 +36,6 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
   const open: Client[] = [];
   let alice: Client;
   let carol: Client;
-  const holdings = async (c: Client) => {
-    const b = await c.balance();
-    return b.confirmed + b.unconfirmed + b.reserved;
-  };
   const carolMailbox = (): string => alice.contact('carol').mailbox;
   const mine = async (n = 1) => {
     chain.devnet.mine(n);
@@ -65,11 +61,7 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
     alice = await make('alice');
     carol = await make('carol');
-    await carol.publish();
-    await alice.addContact('carol', carol.address());
-    await carol.addContact('alice', alice.address());
-    chain.fund(alice.walletAddress(), 100_000);
-    chain.fund(carol.walletAddress(), 100_000);
+    await acquaint(chain, alice, carol);
   });
   after(async () => {
     for (const c of open) await c.close();
