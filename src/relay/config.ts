@@ -103,7 +103,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   keepAliveTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'idle keep-alive connection timeout' },
   quoteValiditySecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'a quote must be deposited within this time' },
   challengeTtlSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'a mailbox challenge must be used within this time' },
-  authMaxSkewSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'largest clock difference accepted in a MailboxAuth timestamp' },
+  authMaxSkewSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'largest clock difference accepted in a MailboxAuth, ChannelAuth or PrekeyPublish timestamp' },
   confirmations: { kind: 'int', min: 1, max: 1000, unit: 'blocks', doc: 'confirmations a funding needs before the relay claims' },
   lockBlocks: { kind: 'int', min: 2, max: 2016, unit: 'blocks', doc: 'contract locktime T = tip + lockBlocks' },
   claimMarginBlocks: { kind: 'int', min: 1, max: 2015, unit: 'blocks', doc: 'the relay claims no later than T - claimMarginBlocks' },

@@ -196,7 +196,9 @@ describe('relay prekey publishes are authenticated, used keys stay used, fetches
     assert.equal((await errorOf(replay)).code, 'PUBLISH_REPLAYED');
     // The old bundle as a bare bundle, and with a larger publishedAt (which its keys' signatures do not cover).
     const pinned: PrekeyBundle = { ...old, oneTimePreKeys: [], kyberPreKeys: [], publishedAt: T0 + 5000 };
-    assert.equal((await errorOf(await postPrekeys(relay.url, PrekeyBundleCodec.encode(pinned)))).code, 'PUBLISH_AUTH_REQUIRED');
+    const bare = await postPrekeys(relay.url, PrekeyBundleCodec.encode(pinned));
+    assert.equal(bare.status, 401, 'a bare back-dated bundle is not taken');
+    assert.equal((await errorOf(bare)).code, 'PUBLISH_AUTH_REQUIRED');
     // Even Carol's own signature (a client restored from an old backup) does not take the pool back.
     for (const [bundle, field] of [[old, 'publishedAt'], [pinned, 'signedPreKey.id']] as const) {
       const res = await publish(relay.url, carol, bundle);
@@ -220,6 +222,7 @@ describe('relay prekey publishes are authenticated, used keys stay used, fetches
     const relabelled: PrekeyBundle = { ...signed.bundle, kyberPreKeys: [{ ...first!, id: second!.id }, { ...second!, id: first!.id }] };
     verifyBundle(relabelled, mailbox);
     const bare = await postPrekeys(relay.url, PrekeyBundleCodec.encode(relabelled));
+    assert.equal(bare.status, 401, 'a bare relabelled bundle is not taken');
     assert.equal((await errorOf(bare)).code, 'PUBLISH_AUTH_REQUIRED');
     const wrapped = await postPrekeys(relay.url, { ...signed, bundle: relabelled });
     assert.equal(wrapped.status, 403);
