@@ -17,6 +17,7 @@ import {
   type Deposit, type MailboxAuth, type MailboxQuery, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../identity/prekey-publish.ts';
 import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, type ChannelAuth } from '../channels/auth.ts';
 import type { ChannelView } from '../relay/channels.ts';
 import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
@@ -90,6 +91,13 @@ export class RelayClient {
     return info;
   }
 
+  /** This relay's node key: its information document's relayId (asked each time: a URL may change hands). */
+  async relayId(signal?: AbortSignal): Promise<Uint8Array> {
+    const id = (await this.info(signal)).relayId;
+    if (!/^[0-9a-f]{64}$/.test(id)) throw this.bad('"relayId" expected 64 lowercase hex characters in the information document');
+    return hex.decode(id);
+  }
+
   /** POST /v1/quote: this relay's own signed quote for the offer. */
   async quote(offer: Offer, signal?: AbortSignal): Promise<Quote> {
     return this.decode(QuoteCodec, await this.binary('POST', '/v1/quote', OfferCodec.encode(offer), signal));
@@ -160,8 +168,8 @@ export class RelayClient {
   }
 
   /** POST /v1/prekeys: the pool sizes the relay now holds for the bundle's mailbox. */
-  async publishPrekeys(bundle: PrekeyBundle, signal?: AbortSignal): Promise<{ oneTimePreKeys: number; kyberPreKeys: number }> {
-    const out = await this.jsonFromBinary<{ oneTimePreKeys?: unknown; kyberPreKeys?: unknown }>('/v1/prekeys', PrekeyBundleCodec.encode(bundle), signal);
+  async publishPrekeys(publish: PrekeyPublish, signal?: AbortSignal): Promise<{ oneTimePreKeys: number; kyberPreKeys: number }> {
+    const out = await this.jsonFromBinary<{ oneTimePreKeys?: unknown; kyberPreKeys?: unknown }>('/v1/prekeys', PrekeyPublishCodec.encode(publish), signal);
     if (typeof out.oneTimePreKeys !== 'number' || typeof out.kyberPreKeys !== 'number') throw this.bad('prekeys answer without pool sizes');
     return { oneTimePreKeys: out.oneTimePreKeys, kyberPreKeys: out.kyberPreKeys };
   }

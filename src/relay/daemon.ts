@@ -113,7 +113,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   // Resume every pending contract before taking requests; an unreachable chain is retried at the next tip.
   await payments.start().catch((err: unknown) => log.warn({ err }, 'contract watcher: first pass failed'));
   await channels?.start().catch((err: unknown) => log.warn({ err }, 'channel watcher: first pass failed'));
-  const prekeys = new RelayPrekeys(store.db, store.writer, o.now);
+  const prekeys = new RelayPrekeys(store.db, store.writer, { ...config, relayId: ed.publicKey(nodeSecret) }, o.now);
   const network = new RelayNetwork({
     config, nodeSecret, service, store, metrics, log, prekeys, ...(channels ? { channelTerms: () => channels.terms() } : {}),
     ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}),

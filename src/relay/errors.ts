@@ -50,6 +50,12 @@ export const RELAY_ERROR_STATUS = {
   // src/relay/prekeys.ts
   NO_BUNDLE: 404,
   BAD_BUNDLE: 422,
+  PUBLISH_AUTH_REQUIRED: 401,
+  PUBLISH_WRONG_RELAY: 403,
+  PUBLISH_STALE: 403,
+  PUBLISH_BAD_SIGNATURE: 403,
+  PUBLISH_REPLAYED: 403,
+  PUBLISH_BACKDATED: 409,
   // src/relay/channels.ts: the relay's own channel refusals, then ChannelError / WatchError codes as they are
   CHANNELS_UNAVAILABLE: 501,
   CHANNEL_TERMS: 422,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { IdentityKeyPair } from '@signalapp/libsignal-client';
+import { IdentityKeyPair, type PrivateKey } from '@signalapp/libsignal-client';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import {
@@ -15,6 +15,8 @@ import {
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
 import { FRAME_HEADER, frame } from '../../src/relay/wire.ts';
+import type { PrekeyBundle } from '../../src/identity/bundle.ts';
+import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
 
 export const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 /** A cheap passphrase KDF for test wallets (the default costs about a second). */
@@ -113,6 +115,22 @@ export function signAuth(who: Identity, challenge: Uint8Array, timestamp: number
 }
 
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** The relay's node key, from its information document (what a PrekeyPublish names). */
+export async function relayIdOf(url: string): Promise<Uint8Array> {
+  return new Uint8Array(Buffer.from(((await (await fetch(`${url}/.well-known/satpost`)).json()) as { relayId: string }).relayId, 'hex'));
+}
+
+/** A PrekeyPublish of `bundle` for relay `relayId` signed by `identityKey`: now and a random nonce unless told. */
+export function signedPublish(bundle: PrekeyBundle, relayId: Uint8Array, identityKey: PrivateKey, fresh: { timestamp?: number; nonce?: Uint8Array } = {}): PrekeyPublish {
+  return signPrekeyPublish(bundle, relayId, { timestamp: fresh.timestamp ?? Date.now(), nonce: fresh.nonce ?? rnd(16) }, identityKey);
+}
+
+/** POST /v1/prekeys with these bytes (a PrekeyPublish, or anything an attacker sends). */
+export function postPrekeys(url: string, body: Uint8Array | PrekeyPublish): Promise<Response> {
+  const bytes = body instanceof Uint8Array ? body : PrekeyPublishCodec.encode(body);
+  return fetch(`${url}/v1/prekeys`, { method: 'POST', headers: OCTET, body: Buffer.from(bytes) });
+}
 
 /** A WebSocket stream client: request(op, payload) resolves {status, payload}; events go to onEvent. */
 export class StreamClient {
