@@ -11,7 +11,7 @@
  * minConfirmations: a payer who saw k could otherwise double-spend the funding and read free.
  */
 import { RawTx } from '@scure/btc-signer';
-import { ChainError, type ChainTip } from '../chain/backend.ts';
+import { ChainError, type ChainBackend, type ChainTip } from '../chain/backend.ts';
 import { expected } from '../core/errors.ts';
 import {
   buildClaimTx, buildContractScript, bytesEqual, contractScriptPubKey, parseContractScript, preimageMatches,
@@ -277,16 +277,25 @@ export class RelayContracts extends Party {
     return u && { txid: u.txid, vout: u.vout };
   }
 
-  private async checkFunding(c: ContractRecord, outpoint: Outpoint, signal?: AbortSignal): Promise<void> {
-    const raw = await this.backend.getTx(outpoint.txid, signal);
-    if (!raw) throw new WatchError('FUNDING_NOT_FOUND', `funding ${outpoint.txid} is neither in the chain nor in the mempool`);
-    const out = RawTx.decode(Uint8Array.from(raw)).outputs[outpoint.vout];
-    if (!out) throw new WatchError('FUNDING_MISMATCH', expected('funding vout', 'an output of the funding transaction', outpoint.vout));
-    if (!bytesEqual(out.script, contractScriptPubKey(c.script))) {
-      throw new WatchError('FUNDING_MISMATCH', `funding ${outpoint.txid}:${outpoint.vout} expected to pay the contract's P2WSH script, got another script`);
-    }
-    if (Number(out.amount) !== c.amount) {
-      throw new WatchError('FUNDING_MISMATCH', expected('funding amount', `${c.amount} sats`, Number(out.amount)));
-    }
+  private checkFunding(c: ContractRecord, outpoint: Outpoint, signal?: AbortSignal): Promise<void> {
+    return checkFundingOutput(this.backend, c.script, c.amount, outpoint, signal);
+  }
+}
+
+/**
+ * The output `outpoint` exists (chain or mempool) and pays exactly `amount` to the P2WSH of
+ * `script`; FUNDING_NOT_FOUND / FUNDING_MISMATCH otherwise. Needs no contract in the book, so
+ * a client's claim of a funding can be checked before anything is registered for it.
+ */
+export async function checkFundingOutput(backend: ChainBackend, script: Uint8Array, amount: number, outpoint: Outpoint, signal?: AbortSignal): Promise<void> {
+  const raw = await backend.getTx(outpoint.txid, signal);
+  if (!raw) throw new WatchError('FUNDING_NOT_FOUND', `funding ${outpoint.txid} is neither in the chain nor in the mempool`);
+  const out = RawTx.decode(Uint8Array.from(raw)).outputs[outpoint.vout];
+  if (!out) throw new WatchError('FUNDING_MISMATCH', expected('funding vout', 'an output of the funding transaction', outpoint.vout));
+  if (!bytesEqual(out.script, contractScriptPubKey(script))) {
+    throw new WatchError('FUNDING_MISMATCH', `funding ${outpoint.txid}:${outpoint.vout} expected to pay the contract's P2WSH script, got another script`);
+  }
+  if (Number(out.amount) !== amount) {
+    throw new WatchError('FUNDING_MISMATCH', expected('funding amount', `${amount} sats`, Number(out.amount)));
   }
 }
