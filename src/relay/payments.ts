@@ -14,7 +14,7 @@ import type { ChainBackend } from '../chain/backend.ts';
 import type { Deposit, PaymentMode, PaymentNotice } from '../core/objects/index.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { checkFundingOutput, contractId, ContractWatcher, RelayContracts, WatchError, type ContractRecord } from '../watch/index.ts';
-import { depth, statusOf } from '../watch/chain.ts';
+import { contractOutSpend, depth, statusOf } from '../watch/chain.ts';
 import { RelayError } from './errors.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { ContractKeys, ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
@@ -190,7 +190,7 @@ export class ChainPayments implements Payments {
   }
 
   /**
-   * k only when (a) the claim publishing it is in the mempool or the chain and (b) the
+   * k only when (a) a claim publishing it is in the mempool or the chain and (b) the
    * funding is minConfirmations deep on the current best chain, both asked of the chain now:
    * a stored state ('claim-signed' after a crash before broadcast, or a funding reorganised
    * out since) is never enough on its own.
@@ -199,8 +199,10 @@ export class ChainPayments implements Payments {
     if (c.state === 'expired') throw new RelayError('CONTRACT_EXPIRED', 'the contract passed its claim deadline or was refunded; k will not be released');
     const required = this.relay.policy.minConfirmations;
     const confirmations = await this.confirmations(c);
-    if (CLAIMING.has(c.state) && c.claimTxid !== null && confirmations >= required && (await statusOf(this.backend, c.claimTxid)) !== undefined) {
-      return { state: 'unlocked', k: quote.k, claimTxid: c.claimTxid };
+    if (CLAIMING.has(c.state) && confirmations >= required) {
+      // Any claim of ours spending the funding publishes k (a fee bump replaces the first one).
+      const sp = await contractOutSpend(this.backend, { txid: c.fundingTxid!, vout: c.fundingVout! }, c.script);
+      if (sp.kind === 'claim') return { state: 'unlocked', k: quote.k, claimTxid: sp.txid };
     }
     return { state: 'awaiting-confirmation', confirmations, required };
   }

@@ -24,7 +24,7 @@
  *     state          TEXT: RelayState | PayerState (src/contracts/state.ts), never an ordinal
  *     created_at, updated_at     unix ms
  *   contract_events  append-only history: seq PK, contract_id, event (a RelayEvent/PayerEvent,
- *                    or 'created' / a note such as 'claim-resigned'), state_from, state_to,
+ *                    or 'created' / a note such as 'claim-resigned', 'claim-bumped'), state_from, state_to,
  *                    height (chain tip when it happened), time (unix ms), detail (text, no secrets).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
