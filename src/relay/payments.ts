@@ -93,7 +93,7 @@ export class ChainPayments implements Payments {
 
   private script(quote: QuoteRow, payerPubkey: Uint8Array, hr?: Uint8Array): Uint8Array {
     const terms: ContractTerms = {
-      mode: quote.mode, hk: quote.hk, ...(hr ? { hr } : {}), relayPubkey: this.deps.keys.pubkey(quote.contractIndex), payerPubkey, locktime: quote.locktime,
+      mode: quote.mode, hk: quote.hk, ...(hr ? { hr } : {}), relayPubkey: this.deps.keys.pubkey(quote.contractIndex, quote.keyAccount), payerPubkey, locktime: quote.locktime,
     };
     try {
       return buildContractScript(terms);
@@ -108,7 +108,7 @@ export class ChainPayments implements Payments {
     const known = this.relay.book.find(id);
     if (known) return known;
     try {
-      return await this.relay.register({ script, amount: quote.amount, k: quote.k, keyIndex: quote.contractIndex });
+      return await this.relay.register({ script, amount: quote.amount, k: quote.k, keyIndex: quote.contractIndex, keyAccount: quote.keyAccount });
     } catch (err) {
       if (WatchError.is(err, 'DUPLICATE_CONTRACT')) return this.relay.book.get(id);
       throw err;

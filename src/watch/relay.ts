@@ -62,6 +62,8 @@ export interface RegisterRequest {
   k: Uint8Array;
   /** Wallet contract-key index whose public key is the script's relay_pubkey. */
   keyIndex: number;
+  /** Contract-key account of keyIndex; default 0. */
+  keyAccount?: number;
   id?: string;
 }
 
@@ -88,10 +90,11 @@ export class RelayContracts extends Party {
     if (!(req.k instanceof Uint8Array) || !preimageMatches(req.k, terms.hk)) {
       throw new WatchError('PREIMAGE_MISMATCH', expected('k', "a 32-byte preimage of the script's H(k)", req.k));
     }
-    this.keyOf(req.keyIndex, terms.relayPubkey, 'relay_pubkey');
+    this.keyOf(req.keyIndex, terms.relayPubkey, 'relay_pubkey', req.keyAccount);
     const tip = await this.backend.getTip(signal);
     return this.book.insert({
       id: req.id ?? contractId(req.script), role: 'relay', script: req.script, amount: req.amount, keyIndex: req.keyIndex,
+      ...(req.keyAccount !== undefined ? { keyAccount: req.keyAccount } : {}),
       k: req.k, state: 'quoted', height: tip.height,
     });
   }
@@ -174,7 +177,7 @@ export class RelayContracts extends Party {
     const claim = buildClaimTx({
       contracts: batch.map((c) => ({
         outpoint: { txid: c.fundingTxid!, vout: c.fundingVout! }, amount: c.amount, script: c.script, k: c.k!,
-        ...(c.r ? { r: c.r } : {}), relayPrivkey: this.keyOf(c.keyIndex, c.terms.relayPubkey, 'relay_pubkey'),
+        ...(c.r ? { r: c.r } : {}), relayPrivkey: this.keyOf(c.keyIndex, c.terms.relayPubkey, 'relay_pubkey', c.keyAccount),
       })),
       destScript: o.destScript ?? this.wallet.newReceiveAddress().script,
       feeRate: o.feeRate ?? (await this.rate(signal)),

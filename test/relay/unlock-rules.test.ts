@@ -3,88 +3,26 @@
 // data directory, with real wallets funding real contracts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { Devnet } from '../../src/chain/devnet/devnet.ts';
-import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { createHash } from 'node:crypto';
-import { buildContractScript, contractScriptPubKey, type ContractTerms } from '../../src/contracts/index.ts';
-import { PaymentNoticeCodec, type Quote } from '../../src/core/objects/index.ts';
-import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
-import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
+import { buildContractScript, type ContractTerms } from '../../src/contracts/index.ts';
+import type { Quote } from '../../src/core/objects/index.ts';
 import { NOTICE_BURST } from '../../src/relay/payments.ts';
 import { openRelayWallet } from '../../src/relay/wallet.ts';
-import { Wallet } from '../../src/wallet/index.ts';
-import { contractId, openPartyDb } from '../../src/watch/index.ts';
-import { LIGHT_SCRYPT, OCTET, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, rnd } from './helpers.ts';
+import { contractId } from '../../src/watch/index.ts';
+import { LIGHT_SCRYPT, RelaySite, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, rnd } from './helpers.ts';
 
-const JSON_HDR = { 'content-type': 'application/json' };
 const silent = pino({ level: 'silent' });
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-
-/** A relay whose data directory outlives it: start() again after stop() is a restart. */
-class Site {
-  readonly dir = mkdtempSync(join(tmpdir(), 'satpost-unlock-'));
-  readonly devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
-  readonly backend = new DevnetBackend(this.devnet);
-  readonly config: RelayConfig = finish({ ...DEFAULTS, port: 0, dataDir: join(this.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent' });
-  /** The relay's clock (ms): held still, so no rate-limit token refills during a test. */
-  readonly clock = { t: Date.now() };
-  relay: RelayHandle | undefined;
-  private readonly closers: (() => void)[] = [];
-
-  async start(): Promise<RelayHandle> {
-    this.relay = await startRelay(this.config, { backend: this.backend, walletScrypt: LIGHT_SCRYPT, log: silent, now: () => this.clock.t });
-    return this.relay;
-  }
-
-  async stop(): Promise<void> {
-    await this.relay?.stop();
-    this.relay = undefined;
-  }
-
-  /** A payer wallet with one confirmed coin and a fresh contract key. */
-  async payer(name: string): Promise<{ wallet: Wallet; key: Uint8Array }> {
-    const db = openPartyDb(join(this.dir, `${name}.sqlite`));
-    const wallet = Wallet.create({ db, passphrase: 'pw', network: 'regtest', backend: this.backend, scrypt: LIGHT_SCRYPT });
-    this.closers.push(() => { wallet.close(); db.close(); });
-    this.devnet.faucet(wallet.newReceiveAddress().script, 200_000);
-    this.devnet.mine(1);
-    await wallet.sync();
-    return { wallet, key: wallet.contractKey(wallet.nextContractKeyIndex()).pubkey33 };
-  }
-
-  async fund(wallet: Wallet, terms: ContractTerms, amount: number): Promise<{ txid: string; vout: number }> {
-    const tx = await wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(buildContractScript(terms)), amount }], feeRate: 2 });
-    await wallet.broadcast(tx.txid);
-    return { txid: tx.txid, vout: 0 };
-  }
-
-  unlock(body: unknown): Promise<Response> {
-    return fetch(`${this.relay!.url}/v1/unlock`, { method: 'POST', headers: JSON_HDR, body: JSON.stringify(body) });
-  }
-
-  notice(n: Parameters<typeof PaymentNoticeCodec.encode>[0]): Promise<Response> {
-    return fetch(`${this.relay!.url}/v1/unlock`, { method: 'POST', headers: OCTET, body: Buffer.from(PaymentNoticeCodec.encode(n)) });
-  }
-
-  async close(): Promise<void> {
-    await this.stop();
-    for (const c of this.closers) c();
-    this.devnet.close();
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 function recipientTerms(q: Quote, payerPubkey: Uint8Array): ContractTerms {
   return { mode: 'recipient-pays', hk: q.hk, relayPubkey: q.contractPubkey, payerPubkey, locktime: q.locktime };
 }
 
 test('k is not released after a crash between claim signing and broadcast when the funding was reorged out', { timeout: 120_000 }, async () => {
-  const site = new Site();
+  const site = new RelaySite();
   try {
     const relay = await site.start();
     const alice = await site.payer('alice');
@@ -137,7 +75,7 @@ test('k is not released after a crash between claim signing and broadcast when t
 });
 
 test('payment notices for unfunded quotes register nothing', { timeout: 120_000 }, async () => {
-  const site = new Site();
+  const site = new RelaySite();
   try {
     const relay = await site.start();
     const carol = await site.payer('carol');
@@ -168,7 +106,7 @@ test('payment notices for unfunded quotes register nothing', { timeout: 120_000 
 });
 
 /** Contracts in the relay's book, read from its party file as another process would. */
-function relayContracts(site: Site): number {
+function relayContracts(site: RelaySite): number {
   const db = new Database(join(site.config.dataDir, 'wallet.sqlite'), { readonly: true });
   try {
     return (db.prepare("SELECT COUNT(*) AS n FROM contracts WHERE role = 'relay'").get() as { n: number }).n;
