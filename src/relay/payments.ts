@@ -127,7 +127,10 @@ export class ChainPayments implements Payments {
 
   async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
     if (quote.mode !== 'sender-pays') return { state: 'stored' };
-    const c = await this.ensure(quote, this.script(quote, d.payerPubkey!, d.hr!));
+    const script = this.script(quote, d.payerPubkey!, d.hr!);
+    // A named funding is checked before the contract is registered: a refused deposit leaves nothing.
+    if (d.funding && !this.relay.book.find(contractId(script))) await this.fundingPays(script, quote.amount, d.funding);
+    const c = await this.ensure(quote, script);
     if (d.funding) await this.seen(c.id, d.funding);
     const now = this.relay.book.get(c.id);
     return { contractId: c.id, state: now.state === 'funding-confirmed' ? 'stored' : 'funding-pending' };
@@ -176,16 +179,25 @@ export class ChainPayments implements Payments {
     if (!this.notices.take(Buffer.from(messageId).toString('hex'))) {
       throw new RelayError('RATE_LIMITED', 'too many payment notices for this message; try again later');
     }
+    await this.fundingPays(script, quote.amount, n.funding);
     let tip;
     try {
       tip = await this.backend.getTip();
-      await checkFundingOutput(this.backend, script, quote.amount, n.funding);
-    } catch (err) {
-      if (err instanceof WatchError) throw refusal(err);
-      throw new RelayError('CHAIN_UNAVAILABLE', 'the relay could not check the chain; try again later', { cause: err });
+    } catch (cause) {
+      throw new RelayError('CHAIN_UNAVAILABLE', 'the relay could not check the chain; try again later', { cause });
     }
     if (tip.height >= quote.locktime - this.relay.policy.claimMargin) {
       throw new RelayError('CONTRACT_EXPIRED', 'the contract passed its claim deadline; k will not be released');
+    }
+  }
+
+  /** The client's funding exists (chain or mempool) and pays `script` exactly `amount`; refusals as RelayErrors. */
+  private async fundingPays(script: Uint8Array, amount: number, funding: { txid: string; vout: number }): Promise<void> {
+    try {
+      await checkFundingOutput(this.backend, script, amount, funding);
+    } catch (err) {
+      if (err instanceof WatchError) throw refusal(err);
+      throw new RelayError('CHAIN_UNAVAILABLE', 'the relay could not check the chain; try again later', { cause: err });
     }
   }
 

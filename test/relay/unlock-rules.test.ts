@@ -12,7 +12,7 @@ import type { Quote } from '../../src/core/objects/index.ts';
 import { NOTICE_BURST } from '../../src/relay/payments.ts';
 import { openRelayWallet } from '../../src/relay/wallet.ts';
 import { contractId } from '../../src/watch/index.ts';
-import { LIGHT_SCRYPT, RelaySite, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, rnd } from './helpers.ts';
+import { LIGHT_SCRYPT, RelaySite, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, rnd } from './helpers.ts';
 
 const silent = pino({ level: 'silent' });
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
@@ -98,6 +98,10 @@ test('payment notices for unfunded quotes register nothing', { timeout: 120_000 
     const codes = await Promise.all(others.map(async (r) => (await errorOf(r)).code));
     assert.deepEqual(codes.slice(0, NOTICE_BURST - 2), Array(NOTICE_BURST - 2).fill('FUNDING_MISMATCH'));
     assert.deepEqual(codes.slice(NOTICE_BURST - 2), ['RATE_LIMITED', 'RATE_LIMITED'], 'notices past the burst are refused before any chain lookup');
+    // A sender-pays deposit naming a funding nobody broadcast is refused the same way.
+    const sq = await getQuote(relay.url, offer(newIdentity().mailbox, 100, { mode: 'sender-pays' }));
+    const ghostDeposit = await errorOf(await postDeposit(relay.url, depositFor(sq, rnd(100), { hr: rnd(32), payerPubkey: carol.key, funding: { txid: hexOf(rnd(32)), vout: 0 } })));
+    assert.deepEqual([ghostDeposit.status, ghostDeposit.code], [422, 'FUNDING_NOT_FOUND']);
     assert.equal(relayContracts(site), 0, 'no contract was registered, so none is watched');
     assert.equal(relay.store.message(receipt.messageId)?.contractId, undefined, 'the message is bound to no contract');
   } finally {
