@@ -10,8 +10,8 @@ import type { MessageRow, MessageState, QuoteRow } from './store.ts';
 
 /** The relay wallet's contract keys (claim branch of every contract it quotes). */
 export interface ContractKeys {
-  /** 33-byte compressed secp256k1 public key of contract key `index`. */
-  pubkey(index: number): Uint8Array;
+  /** 33-byte compressed secp256k1 public key of contract key `index` of contract-key account `account`. */
+  pubkey(index: number, account: number): Uint8Array;
 }
 
 /** The chain facts a quote depends on. */

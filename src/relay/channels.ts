@@ -38,7 +38,7 @@ import { EncodingError } from '../core/codec.ts';
 import { expected } from '../core/errors.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { messageIdOf, type Deposit, type PaymentMode, type PaymentNotice } from '../core/objects/index.ts';
-import type { Wallet } from '../wallet/index.ts';
+import { MAX_INDEX, type Wallet } from '../wallet/index.ts';
 import { ChannelBook, encodeChannelMessage, type ChannelRecord } from '../watch/channel-book.ts';
 import { RelayChannels } from '../watch/channel-relay.ts';
 import { ChannelWatcher } from '../watch/channel-watcher.ts';
@@ -51,8 +51,9 @@ import type { ContractView, Payments, UnlockContext, UnlockOutcome } from './cha
 import type { MessageState, QuoteRow, RelayStore } from './store.ts';
 
 /**
- * Channel keys live on the wallet's contract branch above this index, so they never meet the
- * per-quote contract keys (counted from 0 in relay.sqlite).
+ * Channel keys live on the wallet's contract account 0' from this index up (2^30 + n, n the
+ * wallet's contract-key counter). Per-quote keys have their own account (1') since; those
+ * issued before sit below this index on account 0', and no new one is issued there.
  */
 export const CHANNEL_KEY_BASE = 0x4000_0000;
 
@@ -179,7 +180,11 @@ export class RelayChannelService {
    * issued to `payerPubkey` (the key of the request's ChannelAuth): only a channel of that payer key may use it.
    */
   newKey(payerPubkey: Uint8Array): { keyIndex: number; relayPubkey: string } {
-    const keyIndex = CHANNEL_KEY_BASE + this.deps.wallet.nextContractKeyIndex();
+    const n = this.deps.wallet.nextContractKeyIndex();
+    if (n > MAX_INDEX - CHANNEL_KEY_BASE) {
+      throw new RelayError('KEYS_EXHAUSTED', `every channel key index up to ${MAX_INDEX} was issued; the relay cannot open more channels`);
+    }
+    const keyIndex = CHANNEL_KEY_BASE + n;
     this.deps.db.prepare('INSERT INTO channel_keys (key_index, issued_at, payer_pubkey) VALUES (?, ?, ?)').run(keyIndex, this.now(), payerPubkey);
     return { keyIndex, relayPubkey: hex.encode(this.deps.wallet.contractKey(keyIndex).pubkey33) };
   }

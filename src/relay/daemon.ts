@@ -93,6 +93,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     ? new ChainPayments({
       backend, relay: wallet.relayContracts(config), keys: wallet.keys,
       onProblem: (p) => log.warn({ contract: p.id, err: p.error }, 'contract watcher problem'),
+      ...(o.now ? { now: o.now } : {}),
     })
     : new NoPayments());
   // Payment channels need the chain (fundings, deadlines); their book is in the wallet's party file.

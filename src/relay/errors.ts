@@ -38,6 +38,8 @@ export const RELAY_ERROR_STATUS = {
   PREIMAGE_MISMATCH: 422,
   UNLOCK_UNAVAILABLE: 501,
   CHAIN_UNAVAILABLE: 503,
+  /** The wallet has no unused key left in the derivation space a quote or channel needs. */
+  KEYS_EXHAUSTED: 503,
   RATE_LIMITED: 429,
   STREAM_BUSY: 429,
   NOT_FOUND: 404,

@@ -16,6 +16,7 @@ import {
 } from '../core/objects/index.ts';
 import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
+import { QUOTE_KEY_ACCOUNT } from '../wallet/keys.ts';
 import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome } from './chain-ports.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { MessageRow, MessageState, MessageSummary, RelayStore } from './store.ts';
@@ -225,7 +226,7 @@ export class RelayService {
         mode: offer.mode,
         size: offer.size,
         hk,
-        contractPubkey: this.deps.contractKeys.pubkey(contractIndex),
+        contractPubkey: this.deps.contractKeys.pubkey(contractIndex, QUOTE_KEY_ACCOUNT),
         amount: price,
         locktime: tip + c.lockBlocks,
         expiresAt: now + offer.retentionSecs * 1000,
@@ -236,7 +237,7 @@ export class RelayService {
     );
     await this.store.putQuote({
       quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, size: quote.size, amount: quote.amount,
-      locktime: quote.locktime, contractIndex, k, hk, expiresAt: quote.expiresAt, validUntil: quote.validUntil,
+      locktime: quote.locktime, contractIndex, keyAccount: QUOTE_KEY_ACCOUNT, k, hk, expiresAt: quote.expiresAt, validUntil: quote.validUntil,
       encoded: QuoteCodec.encode(quote),
     });
     return quote;

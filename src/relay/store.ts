@@ -19,12 +19,17 @@
  * Migration 2: messages.contract_id (hex id of the message's contract in the relay's
  *   contract book, wallet.sqlite: sender-pays from the deposit, recipient-pays from the first
  *   accepted PaymentNotice) and messages.payer_pubkey (the contract's refund key).
+ * Migration 3: quotes.key_account, the wallet contract-key account of contract_index
+ *   (m/1017'/coin'/key_account'/contract_index'): 0 for quotes issued before it, whose keys
+ *   share account 0 with the channel keys; QUOTE_KEY_ACCOUNT (1) for every quote since, so
+ *   per-quote keys never run into the channel keys however many quotes are issued.
  * Times are ms since the Unix epoch; byte strings are BLOBs; ids are never stored as text.
  */
 import { openDb, type Db } from '../store/sqlite.ts';
 import type { PaymentMode } from '../core/objects/index.ts';
 import { GroupCommitWriter } from './writer.ts';
 import { RelayError } from './errors.ts';
+import { MAX_INDEX } from '../wallet/keys.ts';
 
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE quotes (
@@ -78,6 +83,7 @@ export const MIGRATIONS: readonly string[] = [
    INSERT INTO meta VALUES ('next_contract_index', 0);`,
   `ALTER TABLE messages ADD COLUMN contract_id TEXT;
    ALTER TABLE messages ADD COLUMN payer_pubkey BLOB;`,
+  `ALTER TABLE quotes ADD COLUMN key_account INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /**
@@ -97,6 +103,8 @@ export interface QuoteRow {
   amount: number;
   locktime: number;
   contractIndex: number;
+  /** Wallet contract-key account of contractIndex (0: issued before quote keys had their own). */
+  keyAccount: number;
   k: Uint8Array;
   hk: Uint8Array;
   expiresAt: number;
@@ -169,8 +177,8 @@ function toMessage(r: RawMessage): MessageRow {
 function prepare(db: Db) {
 return {
     insertQuote: db.prepare(
-      `INSERT INTO quotes (quote_id, mailbox, mode, size, amount, locktime, contract_index, k, hk, expires_at, valid_until, encoded)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO quotes (quote_id, mailbox, mode, size, amount, locktime, contract_index, key_account, k, hk, expires_at, valid_until, encoded)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     bumpIndex: db.prepare(`UPDATE meta SET value = max(value, ?) WHERE key = 'next_contract_index'`),
     getQuote: db.prepare(`SELECT * FROM quotes WHERE quote_id = ?`),
@@ -249,12 +257,15 @@ export class RelayStore {
    * not even across a crash.
    */
   allocateContractIndex(): number {
+    if (this.nextContractIndex > MAX_INDEX) {
+      throw new RelayError('KEYS_EXHAUSTED', `every contract key index up to ${MAX_INDEX} of the quote key account was issued; the relay cannot quote any more`);
+    }
     return this.nextContractIndex++;
   }
 
   async putQuote(q: QuoteRow): Promise<void> {
     await this.writer.submit(() => {
-      this.stmt.insertQuote.run(q.quoteId, q.mailbox, q.mode, q.size, q.amount, q.locktime, q.contractIndex, q.k, q.hk, q.expiresAt, q.validUntil, q.encoded);
+      this.stmt.insertQuote.run(q.quoteId, q.mailbox, q.mode, q.size, q.amount, q.locktime, q.contractIndex, q.keyAccount, q.k, q.hk, q.expiresAt, q.validUntil, q.encoded);
       this.stmt.bumpIndex.run(q.contractIndex + 1);
     });
     // Only after the commit: a cached quote is one a deposit may find.
@@ -266,12 +277,12 @@ export class RelayStore {
     const hit = this.quotes.get(key);
     if (hit !== undefined) return hit.row;
     const r = this.stmt.getQuote.get(quoteId) as
-      | { quote_id: Buffer; mailbox: Buffer; mode: PaymentMode; size: number; amount: number; locktime: number; contract_index: number; k: Buffer; hk: Buffer; expires_at: number; valid_until: number; encoded: Buffer }
+      | { quote_id: Buffer; mailbox: Buffer; mode: PaymentMode; size: number; amount: number; locktime: number; contract_index: number; key_account: number; k: Buffer; hk: Buffer; expires_at: number; valid_until: number; encoded: Buffer }
       | undefined;
     if (r === undefined) return undefined;
     const row: QuoteRow = {
       quoteId: u8(r.quote_id), mailbox: u8(r.mailbox), mode: r.mode, size: r.size, amount: r.amount, locktime: r.locktime,
-      contractIndex: r.contract_index, k: u8(r.k), hk: u8(r.hk), expiresAt: r.expires_at, validUntil: r.valid_until, encoded: u8(r.encoded),
+      contractIndex: r.contract_index, keyAccount: r.key_account, k: u8(r.k), hk: u8(r.hk), expiresAt: r.expires_at, validUntil: r.valid_until, encoded: u8(r.encoded),
     };
     // Read from disk: a message may exist for it, so it is not fresh.
     this.remember(row, false);

@@ -8,8 +8,9 @@ import WebSocket from 'ws';
 import { IdentityKeyPair, type PrivateKey } from '@signalapp/libsignal-client';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import { buildContractScript, contractScriptPubKey, type ContractTerms } from '../../src/contracts/index.ts';
 import {
-  DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf,
+  DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf,
   type Deposit, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../../src/core/objects/index.ts';
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
@@ -17,6 +18,8 @@ import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/rel
 import { FRAME_HEADER, frame } from '../../src/relay/wire.ts';
 import type { PrekeyBundle } from '../../src/identity/bundle.ts';
 import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { Wallet } from '../../src/wallet/index.ts';
+import { openPartyDb } from '../../src/watch/index.ts';
 
 export const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 /** A cheap passphrase KDF for test wallets (the default costs about a second). */
@@ -182,5 +185,59 @@ export class StreamClient {
       this.ws.once('close', () => resolve());
       this.ws.close();
     });
+  }
+}
+
+/** A relay whose data directory outlives it: start() again after stop() is a restart. */
+export class RelaySite {
+  readonly dir = mkdtempSync(join(tmpdir(), 'satpost-relay-site-'));
+  readonly devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
+  readonly backend = new DevnetBackend(this.devnet);
+  readonly config: RelayConfig = finish({ ...DEFAULTS, port: 0, dataDir: join(this.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent' });
+  /** The relay's clock (ms): held still, so no rate-limit token refills during a test. */
+  readonly clock = { t: Date.now() };
+  relay: RelayHandle | undefined;
+  private readonly closers: (() => void)[] = [];
+
+  async start(): Promise<RelayHandle> {
+    this.relay = await startRelay(this.config, { backend: this.backend, walletScrypt: LIGHT_SCRYPT, log: pino({ level: 'silent' }), now: () => this.clock.t });
+    return this.relay;
+  }
+
+  async stop(): Promise<void> {
+    await this.relay?.stop();
+    this.relay = undefined;
+  }
+
+  /** A payer wallet with one confirmed coin and a fresh contract key. */
+  async payer(name: string): Promise<{ wallet: Wallet; key: Uint8Array }> {
+    const db = openPartyDb(join(this.dir, `${name}.sqlite`));
+    const wallet = Wallet.create({ db, passphrase: 'pw', network: 'regtest', backend: this.backend, scrypt: LIGHT_SCRYPT });
+    this.closers.push(() => { wallet.close(); db.close(); });
+    this.devnet.faucet(wallet.newReceiveAddress().script, 200_000);
+    this.devnet.mine(1);
+    await wallet.sync();
+    return { wallet, key: wallet.contractKey(wallet.nextContractKeyIndex()).pubkey33 };
+  }
+
+  async fund(wallet: Wallet, terms: ContractTerms, amount: number): Promise<{ txid: string; vout: number }> {
+    const tx = await wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(buildContractScript(terms)), amount }], feeRate: 2 });
+    await wallet.broadcast(tx.txid);
+    return { txid: tx.txid, vout: 0 };
+  }
+
+  unlock(body: unknown): Promise<Response> {
+    return fetch(`${this.relay!.url}/v1/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
+  notice(n: Parameters<typeof PaymentNoticeCodec.encode>[0]): Promise<Response> {
+    return fetch(`${this.relay!.url}/v1/unlock`, { method: 'POST', headers: OCTET, body: Buffer.from(PaymentNoticeCodec.encode(n)) });
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    for (const c of this.closers) c();
+    this.devnet.close();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

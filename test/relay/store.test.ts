@@ -13,7 +13,7 @@ const T0 = 1_800_000_000_000;
 
 function quote(validUntil: number, expiresAt: number): QuoteRow {
   return {
-    quoteId: rnd(16), mailbox: rnd(32), mode: 'recipient-pays', size: 10, amount: 1000, locktime: 500, contractIndex: 0,
+    quoteId: rnd(16), mailbox: rnd(32), mode: 'recipient-pays', size: 10, amount: 1000, locktime: 500, contractIndex: 0, keyAccount: 1,
     k: rnd(32), hk: rnd(32), expiresAt, validUntil, encoded: rnd(100),
   };
 }
