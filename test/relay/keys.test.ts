@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { hex } from '@scure/base';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, NO_CHANNEL, signChannelAuth } from '../../src/channels/index.ts';
 import { CHANNEL_KEY_BASE } from '../../src/relay/channels.ts';
 import { MIGRATIONS, RelayStore } from '../../src/relay/store.ts';
 import { openDb } from '../../src/store/sqlite.ts';
@@ -25,8 +28,15 @@ function setCounter(site: RelaySite, file: 'relay.sqlite' | 'wallet.sqlite', sql
 const QUOTE_COUNTER = "UPDATE meta SET value = ? WHERE key = 'next_contract_index'";
 const CHANNEL_COUNTER = "INSERT INTO counters (name, value) VALUES ('contract', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
 
+/** A channel key request signed by a fresh payer key (channel key requests need a ChannelAuth). */
 async function channelKey(site: RelaySite): Promise<Response> {
-  return fetch(`${site.relay!.url}/v1/channel/key`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const url = site.relay!.url;
+  const relayId = hex.decode(((await (await fetch(`${url}/.well-known/satpost`)).json()) as { relayId: string }).relayId);
+  const priv = secp256k1.utils.randomSecretKey();
+  const auth = signChannelAuth({ op: 'key', channelId: NO_CHANNEL, timestamp: Date.now(), nonce: rnd(16) }, relayId, { privkey: priv, pubkey: secp256k1.getPublicKey(priv, true) });
+  return fetch(`${url}/v1/channel/key`, {
+    method: 'POST', headers: { 'content-type': 'application/json', [CHANNEL_AUTH_HEADER]: hex.encode(ChannelAuthCodec.encode(auth)) }, body: '{}',
+  });
 }
 
 test('contract and channel key indexes never overlap', { timeout: 60_000 }, async () => {
