@@ -14,8 +14,8 @@ import { bytesEqual } from '../core/hash.ts';
 import { contractId, ContractWatcher, RelayContracts, WatchError, type ContractRecord } from '../watch/index.ts';
 import { depth, statusOf } from '../watch/chain.ts';
 import { RelayError } from './errors.ts';
-import type { ContractKeys, ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
-import type { MessageState, QuoteRow } from './store.ts';
+import type { ContractKeys, ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
+import type { QuoteRow } from './store.ts';
 
 const CLAIMING = new Set(['claim-signed', 'claim-broadcast', 'claimed']);
 
@@ -110,12 +110,13 @@ export class ChainPayments implements Payments {
     }
   }
 
-  async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
-    if (quote.mode !== 'sender-pays') return { state: 'stored' };
+  async deposit(quote: QuoteRow, d: Deposit): Promise<DepositPayment> {
+    if (quote.mode !== 'sender-pays') return { state: 'stored', paid: false };
     const c = await this.ensure(quote, this.script(quote, d.payerPubkey!, d.hr!));
     if (d.funding) await this.seen(c.id, d.funding);
     const now = this.relay.book.get(c.id);
-    return { contractId: c.id, state: now.state === 'funding-confirmed' ? 'stored' : 'funding-pending' };
+    // Funded: the given outpoint checked on chain against the script and amount, or found by the watcher.
+    return { contractId: c.id, state: now.state === 'funding-confirmed' ? 'stored' : 'funding-pending', paid: now.state !== 'quoted' && now.state !== 'expired' };
   }
 
   async unlock(ctx: UnlockContext, input: { r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome & { contractId?: string; payerPubkey?: Uint8Array }> {
