@@ -6,15 +6,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hex } from '@scure/base';
-import { pino } from 'pino';
-import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { Client } from '../../src/client/client.ts';
 import { ClientError } from '../../src/client/errors.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
-import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
-import { DEFAULTS, finish } from '../../src/relay/config.ts';
-import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
+import type { RelayHandle } from '../../src/relay/daemon.ts';
+import { LIGHT_SCRYPT, startChain, startClientTestRelay, tempDir, type Chain } from './helpers.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
@@ -32,12 +28,7 @@ describe('sending through a mailbox full of unpaid mail', { timeout: 120_000 }, 
 
   before(async () => {
     chain = await startChain();
-    const config = finish({
-      ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false,
-      lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url, mailboxUnpaidMaxMessages: 2,
-    });
-    const backend = new DevnetBackend(chain.devnet);
-    relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
+    relay = await startClientTestRelay(chain, tmp.dir, { mailboxUnpaidMaxMessages: 2 });
   });
   after(async () => {
     for (const c of open) await c.close();
