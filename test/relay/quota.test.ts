@@ -12,6 +12,7 @@ import type { ContractTerms } from '../../src/contracts/index.ts';
 import type { Quote } from '../../src/core/objects/index.ts';
 import type { RelayConfig } from '../../src/relay/config.ts';
 import type { SealJob } from '../../src/relay/seal.ts';
+import { DepositorTags, depositorPrefix } from '../../src/relay/depositor.ts';
 import {
   deposit, depositFor, errorOf, fundContract, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, rnd, testPayer, testRelay,
   type TestPayer, type TestRelay,
@@ -125,5 +126,19 @@ describe('relay quotas', { timeout: 120_000 }, () => {
     assert.equal(sealedUnderHk.length, 1, 'k sealed one blob only');
     // And the one blob sealed is the one stored.
     assert.deepEqual(r.store.messageByQuote(q.quoteId)!.hc, sha(sealedUnderHk[0]!.body));
+  });
+});
+
+describe('depositor tags', () => {
+  it('one depositor per IPv4 address and per IPv6 /64, an IPv4-mapped address as its IPv4', () => {
+    const tags = new DepositorTags();
+    const same = (a: string, b: string) => hexOf(tags.tag(a)) === hexOf(tags.tag(b));
+    assert.ok(same('192.0.2.1', '::ffff:192.0.2.1'));
+    assert.ok(!same('192.0.2.1', '192.0.2.2'));
+    assert.ok(same('2001:db8:0:1::5', '2001:DB8:0000:0001:ffff:1:2:3'), 'one /64');
+    assert.ok(!same('2001:db8:0:1::5', '2001:db8:0:2::5'));
+    assert.equal(depositorPrefix('2001:db8::1%eth0'), '2001:db8:0:0::/64');
+    assert.ok(!hexOf(tags.tag('192.0.2.1')).includes('c0000201'), 'the tag is a keyed hash, not the address');
+    assert.ok(hexOf(new DepositorTags().tag('192.0.2.1')) !== hexOf(tags.tag('192.0.2.1')), 'another key, another tag');
   });
 });
