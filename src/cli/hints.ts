@@ -20,6 +20,7 @@ const HINTS: Record<string, string> = {
   INSUFFICIENT_FUNDS: 'see `satpost wallet balance`; receive bitcoin at `satpost wallet address`',
   NO_ACCEPTABLE_QUOTE: 'raise --max-fee (or shorten --retention-days), or try again later',
   PRICE_TOO_HIGH: 'to read it anyway, pass --max-price with at least its price',
+  UNKNOWN_SENDER: 'add the sender with `satpost contact add NAME ADDRESS` if you know her, or pass --pay-unknown to pay anyway',
   RELAY_UNREACHABLE: 'is the relay running? check the URL in `satpost contact show NAME` or in your config.json',
   NO_RELAYS: 'add a relay URL under "relays" in config.json (in your data directory)',
   NO_BUNDLE: 'ask her to run `satpost publish`, then send again',

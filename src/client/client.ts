@@ -505,12 +505,13 @@ export class Client {
 
   /**
    * Reads one inbox entry (id or unique prefix). Sender-pays: hands r to the relay and takes
-   * k from its answer or from the claim on chain. Recipient-pays: refuses above maxPrice
+   * k from its answer or from the claim on chain. Recipient-pays: refuses a sender who is not
+   * a contact unless payUnknownSender (UNKNOWN_SENDER), refuses above maxPrice
    * (PRICE_TOO_HIGH), funds HTLC(H(k)) through the contract book (persisted first), sends the
    * PaymentNotice, waits for the confirmation (onProgress), then k from the relay or the
    * chain. Then H(k), the blob, H(c) and the Signal session are checked and the message is
    * stored. An id not in the local inbox is looked up at the relays first. Throws
-   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED, MESSAGE_CORRUPT (the
+   * MESSAGE_NOT_FOUND, UNKNOWN_SENDER, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED, MESSAGE_CORRUPT (the
    * relay's copy failed a check before paying), RELAY_FRAUD (paid, and the blob does not match
    * the relay's signed receipt: the proof is stored, exported and the relay no longer chosen).
    */

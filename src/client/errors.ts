@@ -41,6 +41,8 @@ export type ClientErrorCode =
   | 'NO_ACCEPTABLE_QUOTE'
   /** read(): the message costs more than maxPrice; `details.price`. */
   | 'PRICE_TOO_HIGH'
+  /** read(): a recipient-pays message from a sender who is not a contact, without payUnknownSender; nothing was paid. */
+  | 'UNKNOWN_SENDER'
   /** The wallet cannot pay (the WalletError is the cause); `details.needed` when known. */
   | 'INSUFFICIENT_FUNDS'
   /** No inbox entry or outbox entry with that id. */

@@ -69,6 +69,12 @@ export interface InboxEntry {
 export interface ReadOptions {
   /** recipient-pays: refuse (PRICE_TOO_HIGH) above this many sats. Default 10,000. */
   maxPrice?: number;
+  /**
+   * recipient-pays from a sender who is not a contact (her key is not a contact's trusted key):
+   * pay anyway. Default false: UNKNOWN_SENDER, nothing paid (anyone can deposit recipient-pays
+   * mail for free, so reading it must never pay a stranger without the user saying so).
+   */
+  payUnknownSender?: boolean;
   /** Called with a line about each wait (funding confirmation, relay, chain). */
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
@@ -439,6 +445,10 @@ async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSig
 async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessage, o: ReadOptions): Promise<Uint8Array> {
   const q = m.quote;
   const maxPrice = o.maxPrice ?? DEFAULT_MAX_PRICE;
+  // A payment already under way (on chain or over a channel) is resumed whoever sent the message.
+  if (row.payerKey === null && row.channelId === null && !o.payUnknownSender && ctx.contacts.contactByKey(row.senderKey) === undefined) {
+    throw new ClientError('UNKNOWN_SENDER', `${row.id.slice(0, 16)} is from ${fingerprintOf(row.senderKey)}, who is not one of your contacts; reading it costs ${q.amount} sats (pass payUnknownSender to pay anyway)`);
+  }
   if (row.payerKey === null) {
     if (q.amount > maxPrice) {
       const e = new ClientError('PRICE_TOO_HIGH', `reading ${row.id.slice(0, 16)} costs ${q.amount} sats, more than your maximum of ${maxPrice}`);

@@ -47,8 +47,8 @@ import { migrateStore, type Db } from '../store/sqlite.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError, type RelayErrorCode } from './errors.ts';
 import type { ChannelTerms } from '../p2p/lookup-answer.ts';
-import type { ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
-import type { MessageState, QuoteRow, RelayStore } from './store.ts';
+import type { ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
+import type { QuoteRow, RelayStore } from './store.ts';
 
 /**
  * Channel keys live on the wallet's contract account 0' from this index up (2^30 + n, n the
@@ -375,8 +375,8 @@ export class ChannelPayments implements Payments {
     this.modes = inner.modes;
   }
 
-  async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
-    if (quote.mode === 'sender-pays' && (await this.channels.paying(quote, d.hr))) return { state: 'stored' };
+  async deposit(quote: QuoteRow, d: Deposit): Promise<DepositPayment> {
+    if (quote.mode === 'sender-pays' && (await this.channels.paying(quote, d.hr))) return { state: 'stored', paid: true };
     return this.inner.deposit(quote, d);
   }
 

@@ -29,6 +29,11 @@ export interface RelayConfig {
   blockIntervalSecs: number;
   mailboxMaxMessages: number;
   mailboxMaxBytes: number;
+  // Unpaid storage (recipient-pays, and sender-pays not yet funded): its own allowances, docs/relay-api.md "Quotas"
+  mailboxUnpaidMaxMessages: number;
+  mailboxUnpaidMaxBytes: number;
+  depositorUnpaidMaxMessages: number;
+  depositorUnpaidMaxBytes: number;
   rateLimitBurst: number;
   rateLimitPerSec: number;
   bodyLimitBytes: number;
@@ -96,6 +101,10 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   blockIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'expected time between blocks; retention must end before T - claim margin' },
   mailboxMaxMessages: { kind: 'int', min: 1, max: INT_MAX, unit: 'messages', doc: 'stored messages per mailbox' },
   mailboxMaxBytes: { kind: 'int', min: 1, max: INT_MAX, unit: 'bytes', doc: 'stored blob bytes per mailbox' },
+  mailboxUnpaidMaxMessages: { kind: 'int', min: 0, max: INT_MAX, unit: 'messages', doc: 'unpaid messages (recipient-pays, sender-pays not yet funded) per mailbox, on top of the paid ones' },
+  mailboxUnpaidMaxBytes: { kind: 'int', min: 0, max: INT_MAX, unit: 'bytes', doc: 'unpaid blob bytes per mailbox, on top of the paid ones' },
+  depositorUnpaidMaxMessages: { kind: 'int', min: 0, max: INT_MAX, unit: 'messages', doc: 'unpaid messages one depositor (client IPv4 address or IPv6 /64) may have stored, over all mailboxes' },
+  depositorUnpaidMaxBytes: { kind: 'int', min: 0, max: INT_MAX, unit: 'bytes', doc: 'unpaid blob bytes one depositor may have stored, over all mailboxes' },
   rateLimitBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests', doc: 'token bucket size per client address; 0 disables rate limiting' },
   rateLimitPerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests per second', doc: 'token bucket refill per client address' },
   bodyLimitBytes: { kind: 'int', min: 0, max: 2 * MAX_BODY, unit: 'bytes', doc: 'largest HTTP body or WebSocket frame; 0: maxMessageBytes + 10 KiB (sealed header and framing)' },
@@ -148,6 +157,11 @@ export const DEFAULTS: RelayConfig = {
   blockIntervalSecs: 600,
   mailboxMaxMessages: 10_000,
   mailboxMaxBytes: 256 * 1024 * 1024,
+  // A mailbox takes unpaid mail from several depositors before it refuses any; no depositor fills it alone.
+  mailboxUnpaidMaxMessages: 500,
+  mailboxUnpaidMaxBytes: 64 * 1024 * 1024,
+  depositorUnpaidMaxMessages: 100,
+  depositorUnpaidMaxBytes: 16 * 1024 * 1024,
   rateLimitBurst: 200,
   rateLimitPerSec: 100,
   bodyLimitBytes: 0,

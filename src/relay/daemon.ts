@@ -28,7 +28,8 @@ import { RateLimiter } from './rate-limit.ts';
 import { RelayService } from './service.ts';
 import { RelayStore } from './store.ts';
 import { StreamServer } from './ws.ts';
-import { WorkerSealer } from './sealer.ts';
+import { WorkerSealer, type Sealer } from './sealer.ts';
+import type { SealJob } from './seal.ts';
 import { ChannelPayments, RelayChannelService, registerChannelRoutes } from './channels.ts';
 
 export interface RelayOverrides {
@@ -44,6 +45,8 @@ export interface RelayOverrides {
   now?: () => number;
   /** Key-derivation cost of a new relay wallet's passphrase (tests pass a light one). */
   walletScrypt?: ScryptParams;
+  /** Sees every job handed to the sealer before it is sealed (tests count the blobs one k sealed). */
+  onSeal?: (job: SealJob) => void;
 }
 
 export interface RelayHandle {
@@ -106,7 +109,9 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   channels?.registerMetrics(metrics.registry);
   const limiter = new RateLimiter(config.rateLimitBurst, config.rateLimitPerSec);
   // Sealing and receipt signing on a worker thread: the second core (src/relay/sealer.ts).
-  const sealer = new WorkerSealer({ nodeSecret, relayId: ed.publicKey(nodeSecret), ed, aead: nodeAead });
+  const worker = new WorkerSealer({ nodeSecret, relayId: ed.publicKey(nodeSecret), ed, aead: nodeAead });
+  const onSeal = o.onSeal;
+  const sealer: Sealer = onSeal ? { seal: (job) => (onSeal(job), worker.seal(job)), close: () => worker.close() } : worker;
   const service = new RelayService({
     config, store, nodeSecret, ed, aead: nodeAead, contractKeys: wallet.keys, chain, payments: paid, metrics, sealer,
     ...(o.now ? { now: o.now } : {}),
@@ -137,7 +142,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     await release();
     throw new RelayError('BAD_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`, { cause });
   }
-  sealer.warm();
+  worker.warm();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   // With port 0 the URL quotes carry is known only now; nothing could reach the service before.

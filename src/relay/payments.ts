@@ -17,8 +17,8 @@ import { checkFundingOutput, contractId, ContractWatcher, RelayContracts, WatchE
 import { contractOutSpend, depth, statusOf } from '../watch/chain.ts';
 import { RelayError } from './errors.ts';
 import { RateLimiter } from './rate-limit.ts';
-import type { ContractKeys, ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
-import type { MessageState, QuoteRow } from './store.ts';
+import type { ContractKeys, ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
+import type { QuoteRow } from './store.ts';
 
 const CLAIMING = new Set(['claim-signed', 'claim-broadcast', 'claimed']);
 
@@ -125,15 +125,16 @@ export class ChainPayments implements Payments {
     }
   }
 
-  async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
-    if (quote.mode !== 'sender-pays') return { state: 'stored' };
+  async deposit(quote: QuoteRow, d: Deposit): Promise<DepositPayment> {
+    if (quote.mode !== 'sender-pays') return { state: 'stored', paid: false };
     const script = this.script(quote, d.payerPubkey!, d.hr!);
     // A named funding is checked before the contract is registered: a refused deposit leaves nothing.
     if (d.funding && !this.relay.book.find(contractId(script))) await this.fundingPays(script, quote.amount, d.funding);
     const c = await this.ensure(quote, script);
     if (d.funding) await this.seen(c.id, d.funding);
     const now = this.relay.book.get(c.id);
-    return { contractId: c.id, state: now.state === 'funding-confirmed' ? 'stored' : 'funding-pending' };
+    // Funded: the given outpoint checked on chain against the script and amount, or found by the watcher.
+    return { contractId: c.id, state: now.state === 'funding-confirmed' ? 'stored' : 'funding-pending', paid: now.state !== 'quoted' && now.state !== 'expired' };
   }
 
   async unlock(ctx: UnlockContext, input: { r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome & { contractId?: string; payerPubkey?: Uint8Array }> {

@@ -137,6 +137,33 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     assert.equal(paid, sent.price + funding.fee!, 'Carol paid exactly the price and the funding fee');
   });
 
+  it('reading a stranger\'s recipient-pays message pays nothing without payUnknownSender', async () => {
+    // Mallory is no contact of Carol's: depositing recipient-pays mail costs her nothing.
+    const mallory = await make('mallory');
+    await mallory.addContact('carol', carol.address());
+    const sent = await mallory.send('carol', { text: 'pay me' }, { mode: 'recipient-pays', ...SEND });
+    const e = (await carol.inbox()).entries.find((x) => x.id === sent.id)!;
+    assert.equal(e.verified, false);
+    const before = await holdings(carol);
+    // Were a payment started anyway, the read is stopped there (it would wait for a confirmation).
+    const ac = new AbortController();
+    const lines: string[] = [];
+    await assert.rejects(carol.read(e.id, { maxPrice: sent.price, signal: ac.signal, onProgress: (line) => (lines.push(line), ac.abort()) }), rejectsWith('UNKNOWN_SENDER'));
+    assert.deepEqual(lines, [], 'no payment was started');
+    assert.equal(await holdings(carol), before, 'nothing left her wallet');
+    const entry = (await carol.inbox()).entries.find((x) => x.id === sent.id)!;
+    assert.equal(entry.state, 'new', 'the message is still there to read once she says so');
+    const progress: string[] = [];
+    const read = await carol.read(e.id, {
+      maxPrice: sent.price, payUnknownSender: true, pollMs: 200,
+      onProgress: (line) => {
+        progress.push(line);
+        if (progress.length === 2) void mine(); // the payment is broadcast: confirm it
+      },
+    });
+    assert.deepEqual(read.message, { kind: 'text', text: 'pay me' });
+  });
+
   it('watch() yields a message deposited while it runs, once', async () => {
     const ac = new AbortController();
     const seen = carol.watch({ signal: ac.signal });

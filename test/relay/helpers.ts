@@ -56,6 +56,31 @@ export async function testRelay(overrides: Partial<RelayConfig> = {}, o: RelayOv
   };
 }
 
+export interface TestPayer {
+  wallet: Wallet;
+  /** A fresh contract key of the wallet (33 bytes). */
+  key: Uint8Array;
+  close(): void;
+}
+
+/** A wallet on the relay's devnet (party file in `dir`) with one confirmed 200,000-sat coin and a fresh contract key. */
+export async function testPayer(relay: TestRelay, dir: string, name: string): Promise<TestPayer> {
+  const db = openPartyDb(join(dir, `${name}.sqlite`));
+  const wallet = Wallet.create({ db, passphrase: 'pw', network: 'regtest', backend: new DevnetBackend(relay.devnet), scrypt: LIGHT_SCRYPT });
+  relay.devnet.faucet(wallet.newReceiveAddress().script, 200_000);
+  relay.devnet.mine(1);
+  await wallet.sync();
+  return { wallet, key: wallet.contractKey(wallet.nextContractKeyIndex()).pubkey33, close: () => { wallet.close(); db.close(); } };
+}
+
+/** Funds the contract of `terms` with `amount` (broadcast, unconfirmed): its outpoint and script. */
+export async function fundContract(p: TestPayer, terms: ContractTerms, amount: number): Promise<{ txid: string; vout: number; script: Uint8Array }> {
+  const script = buildContractScript(terms);
+  const tx = await p.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(script), amount }], feeRate: 2 });
+  await p.wallet.broadcast(tx.txid);
+  return { txid: tx.txid, vout: 0, script };
+}
+
 export interface Identity {
   pair: IdentityKeyPair;
   identityKey: Uint8Array;
