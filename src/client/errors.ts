@@ -51,6 +51,11 @@ export type ClientErrorCode =
   | 'MESSAGE_EXPIRED'
   /** The operation was aborted by its AbortSignal. */
   | 'CANCELLED'
+  /**
+   * send() was aborted after the message was saved: `details.id` (sealed) or `details.draft`
+   * (not yet quoted). resume(), or the same send again, finishes it; nothing is paid twice.
+   */
+  | 'SEND_INTERRUPTED'
   /** A relay's mailbox listing still had more after LIST_MAX_PAGES pages; `relay`, `details.pages`. */
   | 'TOO_MANY_PAGES'
   /**
