@@ -123,4 +123,19 @@ describe('satpost send interrupted (processes)', { timeout: 300_000 }, () => {
     await mine();
     assert.equal((await carolsMessages()).length, inbox.length + 1);
   });
+
+  it('a crash right after the draft is saved: the next command sends it, and the same send again pays nothing more', async () => {
+    const command = ['send', 'carol', 'crashed before the quote', ...LIMITS, '--json'];
+    const sentBefore = (await alicesMessages()).length;
+    const crashed = await as('alice', command, { SATPOST_FAILPOINT: 'after-draft' });
+    assert.equal(crashed.code, null, 'killed');
+    const listing = await as('alice', ['outbox', '--json']);
+    assert.match(listing.stderr, /^finishing the saved message to carol \(not yet quoted, draft [0-9a-f]{32}\)$/m);
+    const messages = json<{ messages: Sent[] }>(listing).messages;
+    assert.equal(messages.length, sentBefore + 1);
+    assert.equal(messages.at(-1)!.state, 'funded');
+    const again = json<{ sent: Sent }>(await as('alice', command)).sent;
+    assert.deepEqual([again.id, again.repeat], [messages.at(-1)!.id, 'already-sent']);
+    assert.equal((await alicesMessages()).length, sentBefore + 1);
+  });
 });
