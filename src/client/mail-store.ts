@@ -165,11 +165,16 @@ export class MailStore {
     this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(id);
   }
 
-  /** The draft becomes its outbox row in one transaction: a crash leaves one or the other, never both or neither. */
-  sealDraft(draftId: string, o: NewOutboxRow): void {
-    this.db.transaction(() => {
+  /**
+   * The draft becomes its outbox row in one transaction: a crash leaves one or the other, never
+   * both or neither. False (nothing written) when the draft is gone: another process sealed it
+   * first, so its message must not be made a second time.
+   */
+  sealDraft(draftId: string, o: NewOutboxRow): boolean {
+    return this.db.transaction(() => {
+      if (this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(draftId).changes === 0) return false;
       this.insertOutbox(o);
-      this.deleteDraft(draftId);
+      return true;
     })();
   }
 

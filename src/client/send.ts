@@ -238,10 +238,17 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   });
   // Nothing may leave once aborted: the row would be sealed behind the caller's back.
   signal?.throwIfAborted();
-  ctx.mail.sealDraft(draft.id, {
+  const mine = ctx.mail.sealDraft(draft.id, {
     id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
     r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
   });
+  if (!mine) {
+    // Another satpost process (a second command run meanwhile) sealed this draft first: carry on its message, this quote unused.
+    const theirs = ctx.mail.outboxByIntent(draft.intent)[0];
+    if (!theirs) throw new ClientError('CANCELLED', `the saved message to ${contact.name} was dropped by another satpost command meanwhile`);
+    sealed.id = theirs.id;
+    return advance(ctx, theirs.id, signal);
+  }
   sealed.id = id;
   ctx.failpoint('after-seal');
   return advance(ctx, id, signal, tip);
