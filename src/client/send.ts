@@ -1,7 +1,8 @@
 /**
  * Sending one message (docs/protocol.md "One message, step by step", steps 1-4):
  *
- *   body c (Signal; from the contact's verified prekey bundle on a first message)
+ *   draft (contact, mode, content, options; persisted BEFORE any network step)
+ *   -> body c (Signal; from the contact's verified prekey bundle on a first message)
  *   -> offer of exactly len(c) bytes -> quotes (the relay network, else each relay)
  *   -> the cheapest acceptable quote (signed, answers the offer, amount <= maxFee, T within
  *      the margins, still valid) -> sealed header for that quote (with r for sender-pays)
@@ -22,8 +23,14 @@
  * holds. A refused add (the relay's channel code, or the local core's) falls back to the chain
  * path with a fresh refund key: the row goes on as an ordinary sender-pays send.
  *
- * resumeSends() continues every row a crash left behind: a 'sealed' row is deposited again
- * (byte-identical, so the relay answers the same receipt), after making sure the relay has the
+ * A send is idempotent per intent (intentOf: contact, mode, content): a send whose intent has a
+ * draft, an unfinished row, or a row whose last step was less than REPEAT_WINDOW_MS ago finishes
+ * or returns that one instead of paying for a second message, unless `again`. An aborted send
+ * throws SEND_INTERRUPTED with what it saved.
+ *
+ * resumeSends() sends the drafts first (quoted afresh), then continues every row a crash left
+ * behind: a 'sealed' row is deposited again (byte-identical, so the relay answers the same
+ * receipt), after making sure the relay has the
  * channel add if one was made (resent when the relay is a state behind), a sender-pays
  * 'deposited' row is funded. The contract watcher then moves 'funded' rows to 'delivered' (k
  * seen) or 'refunded'; the channel sync moves 'paid' rows to 'delivered' (settle taken) or
@@ -106,8 +113,9 @@ export const DEFAULT_MAX_FEE = 10_000;
 
 /**
  * How long after its last step a sent message answers an identical send (same contact, content,
- * mode) instead of a second paid one: long enough for "it was interrupted, run it again" after the send finished
- * unseen (Ctrl-C after the funding), short enough that saying the same thing later is a new message.
+ * mode) instead of a second paid one: long enough for "it was interrupted, run it again" after
+ * the send finished unseen (Ctrl-C after the funding), short enough that saying the same thing
+ * later is a new message.
  */
 export const REPEAT_WINDOW_MS = 15 * 60_000;
 
@@ -158,7 +166,8 @@ const INTENT_TAG = new TextEncoder().encode('satpost/v1/send-intent');
  * An outbox row of the same intent that answers this send instead of a new paid message: one
  * left unfinished (finished now), or one whose last step was less than REPEAT_WINDOW_MS ago
  * (returned as it is; counted from the last step, so a message an earlier resume pass just
- * finished counts however long ago it was asked for). A row whose quote lapsed before its deposit is marked failed and answers nothing.
+ * finished counts however long ago it was asked for). A row whose quote lapsed before its
+ * deposit is marked failed and answers nothing.
  */
 async function earlierSend(ctx: MailContext, contact: ContactRow, intent: Uint8Array, signal?: AbortSignal): Promise<SentMessage | undefined> {
   for (const row of ctx.mail.outboxByIntent(intent)) {
@@ -238,11 +247,11 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   });
   // Nothing may leave once aborted: the row would be sealed behind the caller's back.
   signal?.throwIfAborted();
-  const mine = ctx.mail.sealDraft(draft.id, {
+  const sealedHere = ctx.mail.sealDraft(draft.id, {
     id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
     r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
   });
-  if (!mine) {
+  if (!sealedHere) {
     // Another satpost process (a second command run meanwhile) sealed this draft first: carry on its message, this quote unused.
     const theirs = ctx.mail.outboxByIntent(draft.intent)[0];
     if (!theirs) throw new ClientError('CANCELLED', `the saved message to ${contact.name} was dropped by another satpost command meanwhile`);
