@@ -14,7 +14,7 @@ const LIMITS = ['--max-fee', '5000', '--retention-days', '0.1'];
 interface Sent { id: string; state: string; price: number; fundingTxid?: string; repeat?: string }
 interface History { txid: string; net: number; fee: number | null }
 
-describe('satpost send interrupted (processes)', { timeout: 300_000 }, () => {
+describe('satpost send interrupted (processes)', { timeout: 900_000 }, () => {
   const root = mkdtempSync(join(tmpdir(), 'satpost-sendresume-'));
   const dirs = { alice: join(root, 'alice'), carol: join(root, 'carol') };
   const env = (who: 'alice' | 'carol', extra: Record<string, string | undefined> = {}) => baseEnv({ SATPOST_PASSPHRASE: `${who} pw`, ...extra });
