@@ -121,8 +121,15 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       // Node's sweep skips the whole-request deadline while headersTimeout (60 s unless set)
       // exceeds it, so a slowly sent body outlived requestTimeout by up to a minute.
       ...(config.requestTimeoutMs > 0 ? { headersTimeout: config.requestTimeoutMs } : {}),
+      // Node would answer a missing Host with a bare 400; the onRequest hook refuses it in the relay's format.
+      requireHostHeader: false,
     },
     clientErrorHandler: clientErrorReply,
+    // Router refusals (a malformed URL escape, an over-long path parameter) in the relay's format, not Fastify's.
+    frameworkErrors: (err, _req, reply) => {
+      const e = toRelayError(err, log);
+      void reply.status(e.status).type('application/json').send(e.body());
+    },
     forceCloseConnections: 'idle',
     logger: false,
     // Refuse unknown JSON fields instead of silently dropping them (Fastify's default).
@@ -131,6 +138,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addContentTypeParser(OCTET, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) throw new RelayError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
     if (!limiter.take(req.ip)) throw new RelayError('RATE_LIMITED', `too many requests; at most ${config.rateLimitPerSec}/s after a burst of ${config.rateLimitBurst}`);
   });
   app.setErrorHandler((err, _req, reply) => {

@@ -108,6 +108,30 @@ test('non-HTTP bytes get 400 BAD_REQUEST in the relay\'s format', async () => {
   }
 });
 
+test('missing Host attack (found by npm run fuzz): an HTTP/1.1 request without Host gets 400 BAD_REQUEST in the relay\'s format, not Node\'s bare 400', async () => {
+  const relay = await testRelay({ requestTimeoutMs: 5000 });
+  try {
+    const answer = await rawExchange(relay.url, (s) => s.write('GET /.well-known/satpost HTTP/1.1\r\nConnection: close\r\n\r\n'));
+    assert.equal(answer.status, 400);
+    assert.equal(relayErrorCode(answer), 'BAD_REQUEST');
+  } finally {
+    await relay.close();
+  }
+});
+
+test('over-long path parameter attack (found by npm run fuzz): answered with the relay\'s BAD_REQUEST, not Fastify\'s FST_ERR_MAX_PARAM_LENGTH', async () => {
+  const relay = await testRelay({ requestTimeoutMs: 5000 });
+  try {
+    for (const path of [`/v1/prekeys/${'ab'.repeat(64)}`, '/v1/channel/%E0%A4%A']) {
+      const res = await fetch(`${relay.url}${path}`);
+      assert.equal(res.status, 400, path);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'BAD_REQUEST', path);
+    }
+  } finally {
+    await relay.close();
+  }
+});
+
 test('a complete request within the timeout is served normally', async () => {
   const relay = await testRelay({ requestTimeoutMs: 300 });
   try {
