@@ -32,7 +32,8 @@ function describe(e: unknown): string {
 
 /** The input number `index` of `target` under `seed`. */
 export function inputFor(target: Target, seed: number, index: number): Uint8Array {
-  return generate(Rng.forInput(seed, target.name, index), target.seeds);
+  const rng = Rng.forInput(seed, target.name, index);
+  return target.input ? target.input(rng) : generate(rng, target.seeds);
 }
 
 /** Decodes one input; returns how it went and the finding it makes, if any. */

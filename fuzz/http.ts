@@ -12,7 +12,7 @@ import { RELAY_ERROR_STATUS, type RelayErrorCode } from '../src/relay/errors.ts'
 import * as O from '../src/core/objects/index.ts';
 import * as S from '../test/core/samples.ts';
 import { testRelay } from '../test/relay/helpers.ts';
-import { Rng, generate } from './mutate.ts';
+import { Rng, generate, mutateJson } from './mutate.ts';
 import { SEEDS } from './targets.ts';
 
 export interface HttpResult {
@@ -26,7 +26,7 @@ export interface HttpResult {
 
 /** Longest wait for one answer; a request the relay has not answered by then is a hang. */
 const ANSWER_MS = 15_000;
-const CONCURRENCY = 8;
+const CONCURRENCY = 16;
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -97,7 +97,8 @@ function fetchRequest(rng: Rng, base: string): Request {
   const headers: Record<string, string> = {};
   let body: Uint8Array | undefined;
   if (method !== 'GET' && method !== 'OPTIONS') {
-    body = route.seeds ? generate(rng, route.seeds) : rng.bytes(rng.below(64));
+    if (route.body === 'json' && route.seeds && rng.chance(0.7)) body = utf8(mutateJson(rng, JSON.parse(Buffer.from(rng.pick(route.seeds)).toString('utf8'))));
+    else body = route.seeds ? generate(rng, route.seeds) : rng.bytes(rng.below(64));
     const type = rng.chance(0.85) ? (route.body === 'json' ? 'application/json' : 'application/octet-stream') : rng.pick(CONTENT_TYPES);
     if (type !== '') headers['content-type'] = type;
   }

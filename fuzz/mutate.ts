@@ -183,3 +183,40 @@ export function generate(rng: Rng, seeds: readonly Uint8Array[]): Uint8Array {
   for (let i = 0; i < n; i++) out = mutateOnce(rng, out, seeds);
   return out;
 }
+
+/** JSON values that probe a field decoder: wrong types, edge numbers, near-miss hex. */
+function oddValue(rng: Rng): unknown {
+  switch (rng.below(10)) {
+    case 0: return null;
+    case 1: return rng.pick([true, false]);
+    case 2: return rng.pick([0, -1, 1.5, 2 ** 53, -(2 ** 63), 1e308, Number.MAX_SAFE_INTEGER]);
+    case 3: return Buffer.from(rng.bytes(rng.pick([0, 1, 16, 31, 32, 33, 64]))).toString('hex');
+    case 4: return Buffer.from(rng.bytes(32)).toString('hex').toUpperCase();
+    case 5: return ` ${Buffer.from(rng.bytes(32)).toString('hex')}`;
+    case 6: return [];
+    case 7: return {};
+    case 8: return '\u0000\ud800é'.repeat(1 + rng.below(4));
+    default: {
+      // Deep nesting: a parser or walker that recurses must not fall over.
+      let v: unknown = 1;
+      for (let i = rng.below(600); i > 0; i--) v = [v];
+      return v;
+    }
+  }
+}
+
+/** A structural mutation of a JSON seed: a field replaced, removed or added, or the whole value swapped. */
+export function mutateJson(rng: Rng, seed: unknown): string {
+  const value = structuredClone(seed) as Record<string, unknown> | unknown;
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || rng.chance(0.1)) return JSON.stringify(oddValue(rng));
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  const n = 1 + rng.below(3);
+  for (let i = 0; i < n; i++) {
+    const op = rng.below(4);
+    if (op === 0 && keys.length > 0) delete obj[rng.pick(keys)];
+    else if (op === 1) obj[rng.pick(['extra', '__proto__', 'constructor', 'ID', 'id ', ''])] = oddValue(rng);
+    else if (keys.length > 0) obj[rng.pick(keys)] = oddValue(rng);
+  }
+  return JSON.stringify(obj);
+}

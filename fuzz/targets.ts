@@ -27,6 +27,7 @@ import { formatListCursor, parseListCursor, parseListLimit } from '../src/relay/
 import { listPage, unlockJson } from '../src/relay/http.ts';
 import { openRequest } from '../src/relay/channels.ts';
 import * as S from '../test/core/samples.ts';
+import { generate, mutateJson, type Rng } from './mutate.ts';
 
 type ErrorClass = abstract new (...args: never[]) => SatpostError;
 
@@ -46,6 +47,8 @@ export interface Target {
   decode(input: Uint8Array): unknown;
   /** The bytes `value` encodes to, compared with the input; absent where no encoding exists (JSON, queries). */
   reencode?(value: unknown, input: Uint8Array): Uint8Array;
+  /** Makes input number `index` instead of byte mutations of the seeds (structure-aware targets). */
+  input?(rng: Rng): Uint8Array;
   /** Inputs that are not the decoder's to refuse (e.g. text that is not JSON, refused by the HTTP layer before it). */
   notApplicable?(input: Uint8Array): boolean;
 }
@@ -53,6 +56,8 @@ export interface Target {
 const hexBytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/^0x/, ''), 'hex'));
 const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 const fromLatin1 = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'latin1'));
+/** JSON bodies are UTF-8, as Fastify reads them. */
+const utf8 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
 function vectors(file: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../test/vectors/${file}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -223,6 +228,8 @@ function streamPayload(op: number, payload: Uint8Array): { decoded: unknown; enc
   }
 }
 
+const openJson = { open: Buffer.from(channelSeeds[0]!).toString('hex'), funding: Buffer.from(det('funding tx', 120)).toString('hex'), keyIndex: 3 };
+
 const storedMessage = StoredMessageCodec.encode({ quote, receipt, sealedHeader: det('sealed header', 300), blob: det('blob', 200) });
 const relayTargets: Target[] = [
   codecTarget('relay StoredMessage', StoredMessageCodec, [storedMessage]),
@@ -280,18 +287,26 @@ const relayTargets: Target[] = [
     errors: [RelayError],
     typedCauses: true,
     seeds: [JSON.stringify({ id: 'ab'.repeat(32) }), JSON.stringify({ id: 'ab'.repeat(32), r: 'cd'.repeat(32) })].map(fromLatin1),
-    notApplicable: (b) => !isJson(latin1(b)),
-    decode: (b) => unlockJson(JSON.parse(latin1(b))),
+    input: (rng) => jsonInput(rng, [{ id: 'ab'.repeat(32) }, { id: 'ab'.repeat(32), r: 'cd'.repeat(32) }]),
+    notApplicable: (b) => !isJson(utf8(b)),
+    decode: (b) => unlockJson(JSON.parse(utf8(b))),
   },
   {
     name: 'relay channel open JSON',
     errors: [RelayError],
     typedCauses: true,
-    seeds: [JSON.stringify({ open: Buffer.from(channelSeeds[0]!).toString('hex'), funding: Buffer.from(det('funding tx', 120)).toString('hex'), keyIndex: 3 })].map(fromLatin1),
-    notApplicable: (b) => !isJson(latin1(b)),
-    decode: (b) => openRequest(JSON.parse(latin1(b))),
+    seeds: [JSON.stringify(openJson)].map(fromLatin1),
+    input: (rng) => jsonInput(rng, [openJson, { ...openJson, open: Buffer.from(generate(rng, channelSeeds)).toString('hex') }]),
+    notApplicable: (b) => !isJson(utf8(b)),
+    decode: (b) => openRequest(JSON.parse(utf8(b))),
   },
 ];
+
+/** Mostly structural mutations (they reach the field checks); some byte mutations of the text. */
+function jsonInput(rng: Rng, seeds: unknown[]): Uint8Array {
+  if (rng.chance(0.25)) return generate(rng, seeds.map((v) => fromLatin1(JSON.stringify(v))));
+  return Uint8Array.from(Buffer.from(mutateJson(rng, rng.pick(seeds)), 'utf8'));
+}
 
 function isJson(s: string): boolean {
   try {

@@ -126,7 +126,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
     clientErrorHandler: clientErrorReply,
     // Router refusals (a malformed URL escape, an over-long path parameter) in the relay's format, not Fastify's.
-    frameworkErrors: (err, _req, reply) => {
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
       const e = toRelayError(err, log);
       void reply.status(e.status).type('application/json').send(e.body());
     },
