@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseQuery } from 'node:querystring';
 import { bech32m } from '@scure/base';
+import * as C from '../src/core/codec.ts';
 import { EncodingError, type Codec } from '../src/core/codec.ts';
 import { SatpostError } from '../src/core/errors.ts';
 import { nobleEd25519 as ed } from '../src/core/ed25519.ts';
@@ -84,7 +85,24 @@ const quote = O.signQuote(S.sampleUnsignedQuote(relayPub), S.relaySecret, ed);
 const { messageId: _m, ...receiptFields } = S.sampleUnsignedReceipt(relayPub);
 const receipt = O.signReceipt(receiptFields, S.relaySecret, ed);
 
+/** The codec's building blocks alone, where a bug would hide in every object built from them. */
+const primitive = C.struct(
+  {
+    n: C.varint(2 ** 32, 'n'),
+    big: C.u64('big'),
+    text: C.string(64, 'text'),
+    maybe: C.optional(C.u16('maybe')),
+    items: C.list(C.varbytes(40, 'item'), 4, 'items'),
+    kind: C.enumU8({ a: 1, b: 7 }, 'kind'),
+  },
+  'primitives',
+);
+
 const coreTargets: Target[] = [
+  codecTarget('codec primitives', primitive, [
+    primitive.encode({ n: 300, big: 2 ** 53 - 1, text: 'héllo ✓', maybe: 513, items: [new Uint8Array(0), S.det('item', 40)], kind: 'b' }),
+    primitive.encode({ n: 0, big: 0, text: '', maybe: undefined, items: [], kind: 'a' }),
+  ]),
   codecTarget('Offer', O.OfferCodec, vectorSeeds('Offer')),
   codecTarget('Quote', O.QuoteCodec, [...vectorSeeds('Quote'), O.QuoteCodec.encode(quote)]),
   codecTarget('UnsignedQuote', O.UnsignedQuoteCodec, [O.UnsignedQuoteCodec.encode(S.sampleUnsignedQuote(relayPub))]),
