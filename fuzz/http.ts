@@ -8,16 +8,19 @@
  */
 import { connect } from 'node:net';
 import { formatListCursor } from '../src/relay/list-cursor.ts';
+import { FRAME_HEADER } from '../src/relay/wire.ts';
 import { RELAY_ERROR_STATUS, type RelayErrorCode } from '../src/relay/errors.ts';
 import * as O from '../src/core/objects/index.ts';
 import * as S from '../test/core/samples.ts';
-import { testRelay } from '../test/relay/helpers.ts';
+import { StreamClient, testRelay } from '../test/relay/helpers.ts';
 import { Rng, generate, mutateJson } from './mutate.ts';
-import { SEEDS } from './targets.ts';
+import { SEEDS, TARGETS } from './targets.ts';
 
 export interface HttpResult {
   sent: number;
   raw: number;
+  /** Frames sent on WebSocket streams (/v1/stream). */
+  frames: number;
   seconds: number;
   stoppedByTime: boolean;
   statuses: Record<string, number>;
@@ -182,11 +185,11 @@ function sendRaw(port: number, bytes: Uint8Array): Promise<{ status: number; iss
   });
 }
 
-export async function fuzzHttp(o: { seed: number; count: number; deadline: number }): Promise<HttpResult> {
+export async function fuzzHttp(o: { seed: number; count: number; frames: number; deadline: number }): Promise<HttpResult> {
   // A short request timeout: truncated raw requests are cut (408) soon instead of holding a slot 30 s.
   const relay = await testRelay({ requestTimeoutMs: 2000 });
   const started = Date.now();
-  const out: HttpResult = { sent: 0, raw: 0, seconds: 0, stoppedByTime: false, statuses: {}, findings: [] };
+  const out: HttpResult = { sent: 0, raw: 0, frames: 0, seconds: 0, stoppedByTime: false, statuses: {}, findings: [] };
   let next = 0;
   try {
     const worker = async () => {
@@ -208,9 +211,62 @@ export async function fuzzHttp(o: { seed: number; count: number; deadline: numbe
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await fuzzStream(relay.url, o, out);
   } finally {
     out.seconds = (Date.now() - started) / 1000;
     await relay.close();
   }
   return out;
+}
+
+/**
+ * Mutated frames on a real stream: each one of at least 5 bytes must get its answer frame (ok,
+ * or an error frame carrying a known code); a shorter one closes the stream with 1003.
+ */
+async function fuzzStream(url: string, o: { seed: number; frames: number; deadline: number }, out: HttpResult): Promise<void> {
+  const seeds = TARGETS.find((t) => t.name === 'relay stream frame')!.seeds;
+  let client = await StreamClient.open(url);
+  try {
+    for (let index = 0; index < o.frames; index++) {
+      if (Date.now() > o.deadline) {
+        out.stoppedByTime = true;
+        return;
+      }
+      const bytes = generate(Rng.forInput(o.seed, 'stream', index), seeds);
+      out.frames++;
+      const issue = await streamExchange(client, bytes);
+      if (issue) out.findings.push(`stream frame ${index} (seed ${o.seed}, ${Buffer.from(bytes.subarray(0, 64)).toString('hex')}): ${issue}`);
+      if (client.ws.readyState !== client.ws.OPEN) client = await StreamClient.open(url);
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function streamExchange(client: StreamClient, bytes: Uint8Array): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ANSWER_MS)));
+  try {
+    if (bytes.length < FRAME_HEADER) {
+      const closed = new Promise<number>((resolve) => client.ws.once('close', (code: number) => resolve(code)));
+      client.ws.send(bytes);
+      const code = await Promise.race([closed, late]);
+      return code === 1003 ? undefined : `a ${bytes.length}-byte frame: ${code === 'late' ? 'no close' : `closed with ${code}`}, expected 1003`;
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const answer = await Promise.race([client.request(view.getUint8(4), bytes.subarray(FRAME_HEADER)), late]);
+    if (answer === 'late') return `no answer within ${ANSWER_MS} ms`;
+    if (answer.status === 0) return undefined;
+    if (answer.status !== 1) return `answer status ${answer.status}`;
+    let code: unknown;
+    try {
+      code = (JSON.parse(Buffer.from(answer.payload).toString('utf8')) as { error?: { code?: unknown } }).error?.code;
+    } catch {
+      return 'an error frame whose payload is not JSON';
+    }
+    if (code === 'INTERNAL') return 'INTERNAL error frame';
+    return typeof code === 'string' && Object.hasOwn(RELAY_ERROR_STATUS, code) ? undefined : `an error frame without a known code: ${String(code)}`;
+  } finally {
+    clearTimeout(timer);
+  }
 }

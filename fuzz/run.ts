@@ -20,7 +20,8 @@ const USAGE = `usage: npm run fuzz -- [options]
   --hang-ms N         a single decode slower than this (twice) is a finding (default 1000)
   --watchdog-ms N     no progress from the decoding process for this long is a hang (default 20000)
   --http N            malformed requests to a real relay daemon; 0 skips the HTTP pass (default 20000)
-  --http-time-limit S seconds for the HTTP pass (default 600)
+  --ws N              mutated frames on the relay's WebSocket stream, after the HTTP requests (default 5000)
+  --http-time-limit S seconds for the HTTP pass, stream frames included (default 600)
   --replay T:I        decode input I of target T (with --seed) and print the outcome`;
 
 const { values } = parseArgs({
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     'hang-ms': { type: 'string', default: '1000' },
     'watchdog-ms': { type: 'string', default: '20000' },
     http: { type: 'string', default: '20000' },
+    ws: { type: 'string', default: '5000' },
     'http-time-limit': { type: 'string', default: '600' },
     replay: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -57,6 +59,7 @@ const timeLimitMs = int('time-limit', values['time-limit'], 1) * 1000;
 const hangMs = int('hang-ms', values['hang-ms'], 1);
 const watchdogMs = int('watchdog-ms', values['watchdog-ms'], 1000);
 const httpCount = int('http', values.http, 0);
+const wsCount = int('ws', values.ws, 0);
 const httpTimeLimitMs = int('http-time-limit', values['http-time-limit'], 1) * 1000;
 const filter = values.target?.toLowerCase();
 const targets = TARGETS.filter((t) => filter === undefined || t.name.toLowerCase().includes(filter));
@@ -187,12 +190,12 @@ console.log(
 );
 
 let httpFindings = 0;
-if (httpCount > 0 && filter === undefined) {
-  const http = await fuzzHttp({ seed, count: httpCount, deadline: Date.now() + httpTimeLimitMs });
+if (httpCount + wsCount > 0 && filter === undefined) {
+  const http = await fuzzHttp({ seed, count: httpCount, frames: wsCount, deadline: Date.now() + httpTimeLimitMs });
   httpFindings = http.findings.length;
   for (const f of http.findings.slice(0, 20)) console.log(`FINDING http: ${f}`);
   console.log(
-    `http: ${http.sent} requests (${http.raw} raw) in ${http.seconds.toFixed(1)} s (${Math.round(http.sent / http.seconds)} requests/s)${http.stoppedByTime ? ', stopped by the time limit' : ''}; statuses ${JSON.stringify(http.statuses)}; ${httpFindings} findings`,
+    `http: ${http.sent} requests (${http.raw} raw) and ${http.frames} stream frames in ${http.seconds.toFixed(1)} s (${Math.round((http.sent + http.frames) / http.seconds)} per s)${http.stoppedByTime ? ', stopped by the time limit' : ''}; statuses ${JSON.stringify(http.statuses)}; ${httpFindings} findings`,
   );
 }
 
