@@ -177,8 +177,11 @@ function sendRaw(port: number, bytes: Uint8Array): Promise<{ status: number; iss
       const status = Number(m[1]);
       const type = /\r\ncontent-type: *([^\r]*)/i.exec(head)?.[1] ?? null;
       let body = text.slice(head.length + 4);
+      // Bytes after a request's end are a second, pipelined request with its own answer: judge the first answer only.
+      const length = /\r\ncontent-length: *([0-9]+)/i.exec(head)?.[1];
+      if (length !== undefined) body = body.slice(0, Number(length));
       // A chunked answer (a served request): the first chunk is enough to judge it.
-      if (/\r\ntransfer-encoding: *chunked/i.test(head)) body = body.slice(body.indexOf('\r\n') + 2, body.lastIndexOf('\r\n0\r\n'));
+      else if (/\r\ntransfer-encoding: *chunked/i.test(head)) body = body.slice(body.indexOf('\r\n') + 2, body.indexOf('\r\n', body.indexOf('\r\n') + 2));
       const issue = problem(status, type, body);
       resolve({ status, ...(issue ? { issue: `raw: ${issue}` } : {}) });
     });
