@@ -107,8 +107,8 @@ const findings: Finding[] = [];
 const SHOWN = 5;
 
 function record(f: Finding): void {
-  const tally = tallies.find((t) => t.name === f.target)!;
-  tally.findings++;
+  const tally = tallies.find((t) => t.name === f.target);
+  if (tally) tally.findings++;
   findings.push(f);
   if (findings.filter((x) => x.target === f.target && x.kind === f.kind).length <= SHOWN) {
     console.log(`FINDING ${f.kind} in ${f.target} (input ${f.index}; replay: npm run fuzz -- --seed ${seed} --replay '${f.target}:${f.index}')\n  ${f.detail}\n  input ${f.input}`);
@@ -155,7 +155,8 @@ function runChild(plan: Plan): Promise<'count' | 'time' | undefined> {
         current = undefined;
       } else end = m.reason;
     });
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes after the last message and the last of stderr.
+    child.on('close', (code, signal) => {
       clearInterval(watchdog);
       if (end !== undefined) return resolve(end);
       if (current !== undefined) {
