@@ -35,6 +35,18 @@ function relayErrorCode(a: RawAnswer): string {
   return (JSON.parse(a.body) as { error: { code: string } }).error.code;
 }
 
+/** Sends `request` raw to a fresh relay and asserts the relay's own refusal: `status` with JSON {error: {code}}. */
+async function assertRawRefusal(config: { requestTimeoutMs: number }, request: string, status: number, code: string): Promise<void> {
+  const relay = await testRelay(config);
+  try {
+    const answer = await rawExchange(relay.url, (s) => s.write(request));
+    assert.equal(answer.status, status, answer.headers);
+    assert.equal(relayErrorCode(answer), code);
+  } finally {
+    await relay.close();
+  }
+}
+
 test('a request body that never completes gets 408 and the connection is closed', async () => {
   const relay = await testRelay({ requestTimeoutMs: 300 });
   try {
@@ -51,16 +63,8 @@ test('a request body that never completes gets 408 and the connection is closed'
   }
 });
 
-test('stalled headers attack: a client that never ends its headers gets 408 REQUEST_TIMEOUT in the relay\'s format', async () => {
-  const relay = await testRelay({ requestTimeoutMs: 500 });
-  try {
-    const answer = await rawExchange(relay.url, (s) => s.write('GET /.well-known/satpost HTTP/1.1\r\nHost: relay\r\n'));
-    assert.equal(answer.status, 408);
-    assert.equal(relayErrorCode(answer), 'REQUEST_TIMEOUT');
-  } finally {
-    await relay.close();
-  }
-});
+test('stalled headers attack: a client that never ends its headers gets 408 REQUEST_TIMEOUT in the relay\'s format', () =>
+  assertRawRefusal({ requestTimeoutMs: 500 }, 'GET /.well-known/satpost HTTP/1.1\r\nHost: relay\r\n', 408, 'REQUEST_TIMEOUT'));
 
 test('slow body attack: a body dripped a byte at a time is cut at requestTimeoutMs, not served when it finally completes', async () => {
   const relay = await testRelay({ requestTimeoutMs: 500 });
@@ -86,38 +90,13 @@ test('slow body attack: a body dripped a byte at a time is cut at requestTimeout
   }
 });
 
-test('oversized headers attack: a 32 KB header gets 431 with the relay\'s JSON error HEADERS_TOO_LARGE', async () => {
-  const relay = await testRelay({ requestTimeoutMs: 5000 });
-  try {
-    const answer = await rawExchange(relay.url, (s) => s.write(`GET /.well-known/satpost HTTP/1.1\r\nHost: relay\r\nX-Filler: ${'a'.repeat(32 * 1024)}\r\n\r\n`));
-    assert.equal(answer.status, 431);
-    assert.equal(relayErrorCode(answer), 'HEADERS_TOO_LARGE');
-  } finally {
-    await relay.close();
-  }
-});
+test('oversized headers attack: a 32 KB header gets 431 with the relay\'s JSON error HEADERS_TOO_LARGE', () =>
+  assertRawRefusal({ requestTimeoutMs: 5000 }, `GET /.well-known/satpost HTTP/1.1\r\nHost: relay\r\nX-Filler: ${'a'.repeat(32 * 1024)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'));
 
-test('non-HTTP bytes get 400 BAD_REQUEST in the relay\'s format', async () => {
-  const relay = await testRelay({ requestTimeoutMs: 5000 });
-  try {
-    const answer = await rawExchange(relay.url, (s) => s.write('HELLO RELAY\r\n\r\n'));
-    assert.equal(answer.status, 400);
-    assert.equal(relayErrorCode(answer), 'BAD_REQUEST');
-  } finally {
-    await relay.close();
-  }
-});
+test('non-HTTP bytes get 400 BAD_REQUEST in the relay\'s format', () => assertRawRefusal({ requestTimeoutMs: 5000 }, 'HELLO RELAY\r\n\r\n', 400, 'BAD_REQUEST'));
 
-test('missing Host attack (found by npm run fuzz): an HTTP/1.1 request without Host gets 400 BAD_REQUEST in the relay\'s format, not Node\'s bare 400', async () => {
-  const relay = await testRelay({ requestTimeoutMs: 5000 });
-  try {
-    const answer = await rawExchange(relay.url, (s) => s.write('GET /.well-known/satpost HTTP/1.1\r\nConnection: close\r\n\r\n'));
-    assert.equal(answer.status, 400);
-    assert.equal(relayErrorCode(answer), 'BAD_REQUEST');
-  } finally {
-    await relay.close();
-  }
-});
+test('missing Host attack (found by npm run fuzz): an HTTP/1.1 request without Host gets 400 BAD_REQUEST in the relay\'s format, not Node\'s bare 400', () =>
+  assertRawRefusal({ requestTimeoutMs: 5000 }, 'GET /.well-known/satpost HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'BAD_REQUEST'));
 
 test('over-long path parameter attack (found by npm run fuzz): answered with the relay\'s BAD_REQUEST, not Fastify\'s FST_ERR_MAX_PARAM_LENGTH', async () => {
   const relay = await testRelay({ requestTimeoutMs: 5000 });
