@@ -18,6 +18,7 @@ export interface Plan {
 }
 
 export type ChildMessage =
+  | { t: 'ready' }
   | { t: 'chunk'; target: string; from: number; to: number }
   | { t: 'done'; target: string; to: number; accepted: number; refused: number; notApplicable: number; findings: Finding[] }
   | { t: 'end'; reason: 'count' | 'time' };
@@ -62,3 +63,6 @@ process.once('message', (plan: Plan) => {
     },
   );
 });
+// A message sent before the listener above exists is lost (loading the targets takes seconds
+// on a busy machine), so the parent sends the plan only when asked.
+void send({ t: 'ready' });

@@ -144,7 +144,8 @@ function runChild(plan: Plan): Promise<'count' | 'time' | undefined> {
     }, 250);
     child.on('message', (m: ChildMessage) => {
       lastHeard = Date.now();
-      if (m.t === 'chunk') current = m;
+      if (m.t === 'ready') child.send(plan);
+      else if (m.t === 'chunk') current = m;
       else if (m.t === 'done') {
         const tally = tallies.find((t) => t.name === m.target)!;
         tally.from = m.to;
@@ -172,7 +173,6 @@ function runChild(plan: Plan): Promise<'count' | 'time' | undefined> {
       record({ target: '(all)', index: 0, kind: 'process-died', detail: `the decoding process exited (${signal ?? code}) between chunks: ${stderr.trim()}`, input: '' });
       resolve('time');
     });
-    child.send(plan);
   });
 }
 
