@@ -129,10 +129,13 @@ const addressTargets: Target[] = [
     typedCauses: true,
     seeds: addressSeeds,
     decode: (b) => decodeAddress(latin1(b)),
-    // Bech32m allows one case and surrounding space; the canonical text is trimmed lower case.
+    // Bech32m allows either case, and decodeAddress ignores surrounding white space (a pasted
+    // address): the input must be the encoding in its case, with that space around it.
     reencode: (v, input) => {
+      const s = latin1(input);
+      const core = s.trim();
       const text = encodeAddress(v as Parameters<typeof encodeAddress>[0]);
-      return fromLatin1(latin1(input).trim() === latin1(input).trim().toUpperCase() ? text.toUpperCase() : text);
+      return fromLatin1(s.slice(0, s.length - s.trimStart().length) + (core === core.toUpperCase() ? text.toUpperCase() : text) + s.slice(s.trimEnd().length));
     },
   },
   {
