@@ -44,6 +44,11 @@ export interface RelayOverrides {
   now?: () => number;
   /** Key-derivation cost of a new relay wallet's passphrase and data key (tests pass a light one). */
   walletScrypt?: ScryptParams;
+  /**
+   * 'plaintext' opens relay.sqlite without the data key: only the relay benchmark's baseline
+   * for what encryption at rest costs (the CLI has no such switch). Default 'encrypted'.
+   */
+  storeAtRest?: 'encrypted' | 'plaintext';
 }
 
 export interface RelayHandle {
@@ -90,7 +95,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   // Every database of the directory is encrypted with its data key (src/store/data-key.ts).
   const unlock = openRelayDataKey(config, { ...scrypt, log });
   const wallet = openRelayWallet(config, { unlock, ...(backend ? { backend } : {}), ...scrypt });
-  const store = new RelayStore({ path: dbPath, synchronous: config.synchronous, batchMax: config.writeBatchMax, key: unlock.key });
+  const store = new RelayStore({ path: dbPath, synchronous: config.synchronous, batchMax: config.writeBatchMax, ...(o.storeAtRest === 'plaintext' ? {} : { key: unlock.key }) });
   const chain = o.chain ?? (backend ? new BackendChainPolicy(backend) : new NoChain());
   const payments: Payments = o.payments ?? (backend
     ? new ChainPayments({

@@ -48,7 +48,7 @@ function plaintextFindings(dir: string, needles: Needles): string[] {
   const found: string[] = [];
   for (const file of filesUnder(dir)) {
     const bytes = readFileSync(file);
-    for (const [label, needle] of needles) if (bytes.includes(needle)) found.push(`${file.slice(dir.length + 1)}: ${label}`);
+    for (const [label, needle] of needles) if (bytes.includes(Buffer.from(needle))) found.push(`${file.slice(dir.length + 1)}: ${label}`);
   }
   return found;
 }
@@ -66,9 +66,9 @@ function clientSecrets(dir: string, passphrase: string): Needles {
   try {
     needles.set('identity private key', unlockIdentity(id, passphrase).keyPair.privateKey.serialize());
     const pre = id.prepare('SELECT id, record FROM prekeys ORDER BY id LIMIT 5').all() as { id: number; record: Uint8Array }[];
-    for (const p of pre) needles.set(`prekey ${p.id} private key`, PreKeyRecord.deserialize(p.record).privateKey().serialize());
+    for (const p of pre) needles.set(`prekey ${p.id} private key`, PreKeyRecord.deserialize(new Uint8Array(p.record)).privateKey().serialize());
     const signed = id.prepare('SELECT id, record FROM signed_prekeys').all() as { id: number; record: Uint8Array }[];
-    for (const s of signed) needles.set(`signed prekey ${s.id} private key`, SignedPreKeyRecord.deserialize(s.record).privateKey().serialize());
+    for (const s of signed) needles.set(`signed prekey ${s.id} private key`, SignedPreKeyRecord.deserialize(new Uint8Array(s.record)).privateKey().serialize());
   } finally {
     id.close();
   }
