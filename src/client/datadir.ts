@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ClientError } from './errors.ts';
 import { parseConfig, type ClientConfig } from './config.ts';
 import { DATA_KEY_FILE } from '../store/data-key.ts';
-import { fsyncDir, writeFileDurably } from '../store/files.ts';
+import { fsyncPath, writeFileDurably } from '../store/files.ts';
 
 export const DATA_FILES = {
   wallet: 'wallet.sqlite',
@@ -79,7 +79,7 @@ export class DataDir {
 
   finishInit(): void {
     rmSync(this.file('initMarker'), { force: true });
-    fsyncDir(this.path);
+    fsyncPath(this.path);
   }
 
   /**

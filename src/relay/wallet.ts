@@ -32,6 +32,9 @@ export interface RelayWallet {
   close(): void;
 }
 
+/** The cheapest secretbox cost, for a data key sealed by the generated (random) passphrase. */
+const GENERATED_PASSPHRASE_SCRYPT: ScryptParams = { log2N: 10, r: 8, p: 1 };
+
 /** What unlocks the relay's directory: its passphrase and the data key sealed by it. */
 export interface RelayUnlock {
   passphrase: string;
@@ -64,7 +67,10 @@ export function openRelayDataKey(config: RelayConfig, o: { scrypt?: ScryptParams
         plain.close();
       }
     }
-    return { passphrase, key: createDataKey(config.dataDir, passphrase, o.scrypt ? { scrypt: o.scrypt } : {}) };
+    // The generated passphrase is 256 random bits: stretching it guards nothing, and each unlock
+    // of a default-cost seal costs about as much as the rest of a relay's start.
+    const scrypt = o.scrypt ?? (config.passphrase === '' ? GENERATED_PASSPHRASE_SCRYPT : undefined);
+    return { passphrase, key: createDataKey(config.dataDir, passphrase, scrypt ? { scrypt } : {}) };
   } catch (cause) {
     throw new RelayError('BAD_CONFIG', `cannot unlock the relay data directory ${config.dataDir}: ${(cause as Error).message}`, { cause });
   }

@@ -25,20 +25,12 @@ export function writeFileDurably(path: string, data: string | Uint8Array, dir: s
   } else {
     renameSync(tmp, path);
   }
-  fsyncDir(dir);
+  fsyncPath(dir);
 }
 
-export function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r+');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** fsync of a file or a directory (through a read-only descriptor, which Linux allows for both). */
+export function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);
   } finally {

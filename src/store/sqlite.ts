@@ -18,7 +18,7 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SatpostError } from '../core/errors.ts';
-import { fsyncDir, fsyncFile } from './files.ts';
+import { fsyncPath } from './files.ts';
 
 export type Db = Database.Database;
 
@@ -244,13 +244,13 @@ export function encryptInPlace(path: string, key: Uint8Array, step: (s: EncryptS
     throw SatpostError.is(cause) ? cause : new StoreError('ENCRYPTION_FAILED', `cannot encrypt ${path}: ${(cause as Error).message}`, { cause });
   }
   enc.close();
-  fsyncFile(tmp);
+  fsyncPath(tmp);
   step('copied');
   if (existsSync(`${path}-wal`)) throw new StoreError('ENCRYPTION_FAILED', `${path}-wal reappeared (is another process using it?)`);
   rmSync(`${path}-shm`, { force: true });
   renameSync(tmp, path);
   step('renamed');
-  fsyncDir(dirname(path));
+  fsyncPath(dirname(path));
 }
 
 /** Copies schema, rows, AUTOINCREMENT counters and user_version from `plain` into `main`, in one transaction. */
