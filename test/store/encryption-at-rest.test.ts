@@ -20,9 +20,14 @@ import { checkContactName } from '../../src/client/contacts.ts';
 import { openIdentityDb } from '../../src/identity/db.ts';
 import { createIdentity, unlockIdentity } from '../../src/identity/identity.ts';
 import { PrekeyManager } from '../../src/identity/prekeys.ts';
+import { takeForFetch } from '../../src/identity/bundle.ts';
+import { Sessions } from '../../src/identity/session.ts';
+import { SignalStores } from '../../src/identity/stores.ts';
+import { RelayStore } from '../../src/relay/store.ts';
+import { WalletError } from '../../src/wallet/errors.ts';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
-import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
+import { loadOrCreateSecret, startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { RelayError } from '../../src/relay/errors.ts';
 import { DATA_KEY_FILE, unlockDataKey } from '../../src/store/data-key.ts';
 import { StoreError, isPlaintextDb, openDb, type Db } from '../../src/store/sqlite.ts';
@@ -37,6 +42,9 @@ const CONTACT = 'Wilhelmina_Quartermaine';
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'encrypt-crash.ts');
 
 type Needles = Map<string, Uint8Array>;
+
+/** Every file under `dir` with the hash of its content. */
+const snapshot = (dir: string) => new Map(filesUnder(dir).map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]));
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -199,8 +207,73 @@ describe('encryption at rest', { timeout: 240_000 }, () => {
     await again.close();
   });
 
+  it('a relay directory from before encryption at rest is encrypted on its first start, after its passphrase is proved', async () => {
+    const dir = join(tmp.dir, 'old-relay');
+    const config = { ...relayConfig, dataDir: dir, passphrase: 'old-relay-pw', chainUrl: chain.url };
+    // What a relay wrote before this change: its node key, wallet and store, opened without a key.
+    const w = openPartyDb(join(dir, 'wallet.sqlite'));
+    loadOrCreateSecret(join(dir, 'node-key'));
+    const address = (() => {
+      const wallet = Wallet.create({ db: w, passphrase: config.passphrase, network: 'regtest', scrypt: LIGHT_SCRYPT });
+      const a = wallet.newReceiveAddress().address;
+      wallet.close();
+      return a;
+    })();
+    w.close();
+    const k = newIdentity().mailbox;
+    const plain = new RelayStore({ path: join(dir, 'relay.sqlite'), synchronous: 'FULL', batchMax: 10 });
+    plain.db.prepare("INSERT INTO mailboxes (mailbox, count, bytes) VALUES (?, 0, 0)").run(k);
+    await plain.close();
+    const before = snapshot(dir);
+    await assert.rejects(
+      startRelay({ ...config, passphrase: 'wrong' }, relayOverrides()),
+      (e: unknown) => RelayError.is(e, 'BAD_CONFIG') && WalletError.is(e.cause, 'WRONG_PASSPHRASE'),
+    );
+    assert.deepEqual(snapshot(dir), before, 'a wrong passphrase seals no data key and encrypts nothing');
+    const started = await startRelay(config, relayOverrides());
+    assert.ok(started.store.db.prepare('SELECT 1 FROM mailboxes WHERE mailbox = ?').get(k), 'the store kept its rows');
+    await started.stop();
+    for (const f of ['wallet.sqlite', 'relay.sqlite']) assert.equal(isPlaintextDb(join(dir, f)), false, `${f} is encrypted`);
+    assert.deepEqual(plaintextFindings(dir, new Map([['mailbox id', k]])), []);
+    const wallet = openForReading(dir, 'wallet.sqlite', config.passphrase);
+    try {
+      assert.ok(wallet.prepare('SELECT 1 FROM addresses WHERE address = ?').get(address), 'the same wallet');
+    } finally {
+      wallet.close();
+    }
+  });
+
+  it('the identity commit worker writes to an encrypted identity database', async () => {
+    const key = new Uint8Array(32).fill(9);
+    const user = (name: string) => {
+      const db = openIdentityDb(join(tmp.dir, `${name}-worker.sqlite`), { key });
+      const self = createIdentity(db, 'pw', { scrypt: LIGHT_SCRYPT });
+      const prekeys = new PrekeyManager(db, self);
+      prekeys.initialize(Date.now());
+      const stores = new SignalStores(db, self, { writer: 'worker' });
+      return { db, prekeys, stores, sessions: new Sessions(stores) };
+    };
+    const a = user('a');
+    const c = user('c');
+    const { fetched } = takeForFetch(c.prekeys.buildBundle(Date.now()));
+    const first = await a.sessions.encryptTo('c', Buffer.from(TEXT), { bundle: fetched });
+    assert.equal(Buffer.from(await c.sessions.decryptFrom('a', first)).toString(), TEXT);
+    for (let i = 0; i < 5; i++) await c.sessions.decryptFrom('a', await a.sessions.encryptTo('c', Buffer.from(`${TEXT} ${i}`)));
+    assert.ok(a.stores.stats.commits > 0);
+    for (const u of [a, c]) {
+      await u.stores.close();
+      u.db.close();
+    }
+    const again = openIdentityDb(join(tmp.dir, 'a-worker.sqlite'), { key });
+    try {
+      assert.ok((again.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n === 1, 'the worker committed the session, readable with the key');
+    } finally {
+      again.close();
+    }
+    assert.ok(!readFileSync(join(tmp.dir, 'a-worker.sqlite')).includes(Buffer.from('CREATE TABLE')), 'not even the schema is in clear');
+  });
+
   it('a wrong passphrase is refused with a typed error and changes no file', async () => {
-    const snapshot = (dir: string) => new Map(filesUnder(dir).map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]));
     const dir = join(tmp.dir, 'erin');
     const { client } = await Client.init({ dir, passphrase: 'pw-erin', network: 'regtest', chainUrl: chain.url, relays: [relay.url], scrypt: LIGHT_SCRYPT });
     await client.close();
