@@ -188,6 +188,8 @@ export class Client {
     if (state === 'initialized') throw new ClientError('ALREADY_INITIALIZED', `${dir.path} already holds a satpost client`);
     if (state === 'damaged') throw damaged(dir);
     if (state === 'interrupted') dir.discardPartialInit();
+    // A data key without databases may still be the only key to databases kept elsewhere: never replaced.
+    if (hasDataKey(dir.path)) throw new ClientError('BAD_DATA_DIR', `${dir.path} holds a data-key but no client; move it away to start afresh`);
     dir.beginInit();
     let identityDb: Db | undefined;
     let walletDb: Db | undefined;
