@@ -244,7 +244,7 @@ async function measure(r: Run, log: (msg: string) => void) {
   for (let rep = 0; rep < r.reps; rep++) {
     const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-bench-'));
     const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
-    const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, synchronous: r.sync, p2p: false, rateLimitBurst: 0, streamMaxInFlight: 1000, mailboxMaxMessages: 1e6, mailboxMaxBytes: 1e12, logLevel: 'silent' });
+    const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, synchronous: r.sync, p2p: false, rateLimitBurst: 0, streamMaxInFlight: 1000, mailboxMaxMessages: 1e6, mailboxMaxBytes: 1e12, mailboxUnpaidMaxMessages: 1e6, mailboxUnpaidMaxBytes: 1e12, depositorUnpaidMaxMessages: 1e7, depositorUnpaidMaxBytes: 1e13, logLevel: 'silent' });
     const relay = await startRelay(config, { chain: new BackendChainPolicy(new DevnetBackend(devnet)), log: pino({ level: 'silent' }), storeAtRest: r.atRest ?? 'encrypted' });
     try {
       // The child says when the timed deposits start and end; the relay's CPU is sampled there.
@@ -291,7 +291,7 @@ async function crashCheck(log: (msg: string) => void): Promise<{ acked: number; 
   const chain = await startDevnetServer({ devnet });
   try {
     const relay = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dir, '--chain', chain.url, '--p2p-off', '--log-level', 'error',
-      '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000', 'mailboxMaxMessages=1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000', 'mailboxMaxMessages=1000000', 'mailboxUnpaidMaxMessages=1000000', 'mailboxUnpaidMaxBytes=1000000000000', 'depositorUnpaidMaxMessages=10000000', 'depositorUnpaidMaxBytes=10000000000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((resolve) => relay.on('exit', () => resolve()));
     const url = await new Promise<string>((resolve, reject) => {
       createInterface({ input: relay.stdout! }).on('line', (line) => {

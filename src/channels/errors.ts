@@ -45,6 +45,8 @@ export type ChannelErrorCode =
   | 'INSUFFICIENT_CAPACITY'
   /** A fail before T_i − claim_margin (the relay may still claim). */
   | 'FAIL_TOO_EARLY'
+  /** A fail of an output whose k the relay has revealed: it can only be settled (the relay force-closes). */
+  | 'HTLC_REVEALED'
   /** A cooperative close while outputs are still in flight. */
   | 'IN_FLIGHT_NOT_EMPTY'
   /** A unilateral close at state 0: the payer has signed no commitment yet. */

@@ -6,3 +6,4 @@ export * from './commitment.ts';
 export * from './messages.ts';
 export * from './state.ts';
 export * from './close.ts';
+export * from './auth.ts';

@@ -21,7 +21,7 @@ export const CLOSE_REQUEST_TAG = 0x35;
 export const CLOSE_SIGNED_TAG = 0x36;
 
 /** 32 bytes on the wire, lowercase hex in memory (txids in display order, channel ids). */
-const hex32 = (what: string): Codec<string> => {
+export const hex32 = (what: string): Codec<string> => {
   const inner = bytes(32, what);
   return codec(
     what,

@@ -12,6 +12,7 @@ import { registerDevnetCommand } from './devnet.ts';
 import { hintFor } from './hints.ts';
 import { registerInitCommand } from './init.ts';
 import { registerMessageCommands } from './messages.ts';
+import { registerProofCommand } from './proof.ts';
 import { registerRelayCommand } from './relay.ts';
 import { registerRelaysCommand } from './relays.ts';
 import { registerWalletCommands } from './wallet.ts';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerContactCommands(program);
   registerWalletCommands(program);
   registerMessageCommands(program);
+  registerProofCommand(program);
   registerChannelCommands(program);
   registerDevnetCommand(program);
   registerRelayCommand(program);

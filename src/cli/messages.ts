@@ -26,6 +26,7 @@ interface InboxFlags extends ClientFlags {
 }
 interface ReadFlags extends ClientFlags {
   maxPrice?: number;
+  payUnknown?: boolean;
   out?: string;
 }
 
@@ -137,6 +138,7 @@ export function registerMessageCommands(program: Command): void {
       .description('read a message: pays for it if the recipient pays (up to --max-price), then decrypts it')
       .argument('<id>', 'the message id from `satpost inbox` (a unique prefix is enough)')
       .option('--max-price <sats>', 'the most you pay to read it (default 10000)', integerArg('max price', 0, 21e14))
+      .option('--pay-unknown', 'pay to read it even though the sender is not one of your contacts')
       .option('--out <path>', 'where to save a file message (default: print its description)'),
   )
     .addHelpText('after', examples('satpost read 3f2a9c1b', 'satpost read 3f2a9c1b --max-price 1000 --out ./notes.pdf'))
@@ -146,6 +148,7 @@ export function registerMessageCommands(program: Command): void {
         await resumeFirst(client, flags);
         const read = await client.read(id, {
           ...(flags.maxPrice !== undefined ? { maxPrice: flags.maxPrice } : {}),
+          ...(flags.payUnknown ? { payUnknownSender: true } : {}),
           onProgress: (line) => progress(flags, line),
         });
         if (read.message.kind === 'file' && flags.out) writeFileSync(flags.out, read.message.data, { mode: 0o600 });
@@ -187,7 +190,9 @@ function outboxLine(s: SentMessage): string {
 function inboxLine(e: InboxEntry): string {
   const from = e.verified ? `from ${e.from}` : `from unknown sender ${e.from}`;
   const price = e.mode === 'sender-pays' ? 'free to read (sender pays)' : `${e.price} sat to read`;
-  return `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
+  const line = `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
+  // A spoiled message stays listed, with what the relay did.
+  return e.state === 'corrupt' || e.state === 'fraud' ? `${line}\n    ${e.detail ?? ''}` : line;
 }
 
 function readLines(r: ReadMessage, out: string | undefined): string[] {

@@ -11,10 +11,11 @@
  *
  * Talks to the relay routes of docs/relay-api.md "Channels" through RelayClient.
  */
+import { randomBytes } from 'node:crypto';
 import { hex } from '@scure/base';
 import {
   ChannelError, MAX_IN_FLIGHT, decodeChannelMessage, layout,
-  type AddHtlc, type ChannelMessage, type CloseRequest, type Htlc, type NewHtlc, type SettleHtlc,
+  type AddHtlc, type ChannelAuth, type ChannelMessage, type CloseRequest, type Htlc, type NewHtlc, type SettleHtlc,
 } from '../channels/index.ts';
 import { expected } from '../core/errors.ts';
 import { WalletError } from '../wallet/index.ts';
@@ -24,7 +25,7 @@ import { WatchError } from '../watch/errors.ts';
 import type { ChannelTerms } from '../relay/channels.ts';
 import { ClientError } from './errors.ts';
 import { relayClients } from './mail-context.ts';
-import type { RelayChannelView, RelayClient } from './relay-client.ts';
+import type { RelayChannelView, RelayClient, RelayInfo } from './relay-client.ts';
 import type { ChannelRelayRow } from './store.ts';
 
 export type { RelayChannelView } from './relay-client.ts';
@@ -133,6 +134,8 @@ export class ClientChannels {
   /** The relay's view after its last answer (this process only): saves a GET per payment. */
   private readonly views = new Map<string, RelayChannelView>();
   private readonly problems = new Map<string, string>();
+  /** Each relay's node key (its information document's relayId), which every ChannelAuth to it names. */
+  private readonly relayIds = new Map<string, Uint8Array>();
 
   constructor(o: ClientChannelsOptions) {
     this.payer = o.payer;
@@ -153,7 +156,9 @@ export class ClientChannels {
   async open(relayUrl: string, o: ChannelOpenOptions): Promise<ChannelSummary> {
     const url = canonical(relayUrl);
     const relay = this.relay(url);
-    const t = (await relay.info(o.signal)).channels as Partial<ChannelTerms> | undefined;
+    const info = await relay.info(o.signal);
+    this.rememberRelayId(url, info);
+    const t = info.channels as Partial<ChannelTerms> | undefined;
     if (!t) throw new ClientError('CHANNELS_UNAVAILABLE', `relay ${url} takes no payment channels`);
     const terms = (what: string, range: string, got: unknown) => {
       const e = new ClientError('CHANNEL_TERMS', `relay ${url}: ${expected(what, range, got)}`);
@@ -173,7 +178,9 @@ export class ClientChannels {
     const claimMargin = o.claimMargin ?? t.minClaimMarginBlocks ?? 12;
     if (claimMargin < (t.minClaimMarginBlocks ?? 0)) throw terms('claimMargin', `>= ${t.minClaimMarginBlocks} blocks`, claimMargin);
 
-    const key = await relay.channelKey(o.signal);
+    // The relay keeps its key for a channel of the payer key that asked for it.
+    const payerKey = this.payer.newPayerKey();
+    const key = await relay.channelKey(await this.auth(url, { op: 'key', payerKeyIndex: payerKey.keyIndex }, o.signal), o.signal);
     if (typeof key.relayPubkey !== 'string' || !/^[0-9a-f]{66}$/.test(key.relayPubkey) || !Number.isSafeInteger(key.keyIndex)) {
       throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: expected {keyIndex, relayPubkey} from /v1/channel/key`);
     }
@@ -181,7 +188,7 @@ export class ClientChannels {
     let opened;
     try {
       opened = await this.payer.open(
-        { relayPubkey: hex.decode(key.relayPubkey), capacity: o.sats, channelLocktime: (await this.tip(o.signal)) + blocks, claimMargin, feeRate },
+        { relayPubkey: hex.decode(key.relayPubkey), capacity: o.sats, channelLocktime: (await this.tip(o.signal)) + blocks, claimMargin, feeRate, payerKeyIndex: payerKey.keyIndex },
         o.signal,
       );
     } catch (err) {
@@ -295,7 +302,7 @@ export class ClientChannels {
     const r = this.relayOf(c);
     if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${channelId}`);
     if (r.toldAt === null) await this.tell(c, signal);
-    let view = await this.relay(r.relay).channelView(channelId, signal);
+    let view = await this.relay(r.relay).channelView(channelId, await this.auth(r.relay, { op: 'view', channelId }, signal), signal);
     if (view.n + 1 === c.n) {
       const last = this.payer.lastSent(channelId);
       if (last && last.type !== 'open') {
@@ -378,7 +385,7 @@ export class ClientChannels {
         const n = this.payer.book.get(channelId).state.inFlight.length;
         throw new ClientError('IN_FLIGHT_NOT_EMPTY', `channel ${channelId} has ${n} HTLC(s) in flight (messages not read yet); close once they are settled or failed back`);
       }
-      const { closeRequest } = await this.relay(r!.relay).channelClose(channelId, signal);
+      const { closeRequest } = await this.relay(r!.relay).channelClose(channelId, await this.auth(r!.relay, { op: 'close', channelId }, signal), signal);
       const req = this.decode(closeRequest);
       if (req.type !== 'close-request') throw new ClientError('BAD_RELAY_ANSWER', 'the close answer carried no CloseRequest');
       const signed = await this.payer.onCloseRequest(req.message as CloseRequest);
@@ -414,6 +421,22 @@ export class ClientChannels {
       if (!ClientError.is(err, 'DUPLICATE_CHANNEL')) throw err;
     }
     this.relays.markChannelTold(r.relayPubkey, this.now());
+  }
+
+  /** A fresh ChannelAuth (now, 16 random bytes) for one request to the relay at `url`. */
+  private async auth(url: string, req: Parameters<PayerChannels['authorize']>[0], signal?: AbortSignal): Promise<ChannelAuth> {
+    let relayId = this.relayIds.get(url);
+    if (!relayId) relayId = this.rememberRelayId(url, await this.relay(url).info(signal));
+    return this.payer.authorize(req, relayId, { timestamp: this.now(), nonce: new Uint8Array(randomBytes(16)) });
+  }
+
+  private rememberRelayId(url: string, info: RelayInfo): Uint8Array {
+    if (typeof info.relayId !== 'string' || !/^[0-9a-f]{64}$/.test(info.relayId)) {
+      throw new ClientError('BAD_RELAY_ANSWER', `relay ${url}: "relayId" expected 64 lowercase hex characters in its information document`);
+    }
+    const id = hex.decode(info.relayId);
+    this.relayIds.set(url, id);
+    return id;
   }
 
   private async takeSettle(channelId: string, s: SettleHtlc, signal?: AbortSignal): Promise<void> {
@@ -465,7 +488,9 @@ export class ClientChannels {
   }
 
   private summary(c: ChannelRecord, tip?: number): ChannelSummary {
-    const s = c.state;
+    // After a force close the commitment on chain says what is whose, not a later state this
+    // side signed and the relay refused (e.g. a fail of an output whose k it had revealed).
+    const s = (c.commitmentN !== null ? this.payer.book.stateAt(c.id, c.commitmentN) : undefined) ?? c.state;
     const inFlightSats = s.inFlight.reduce((a, h) => a + h.amount, 0);
     const r = this.relayOf(c);
     const problem = this.problems.get(c.id);

@@ -55,7 +55,7 @@ import { mailboxIdOf } from '../identity/keys.ts';
 import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
 import { MailStore, type OutboxRow } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
@@ -158,6 +158,7 @@ export class Client {
       mail: new MailStore(p.store.db, p.now),
       contacts: p.store,
       relays: p.config.relays,
+      proofDir: p.dir.proofDir(),
       relay,
       ed: nodeEd25519(),
       aead: nodeAead,
@@ -510,12 +511,15 @@ export class Client {
 
   /**
    * Reads one inbox entry (id or unique prefix). Sender-pays: hands r to the relay and takes
-   * k from its answer or from the claim on chain. Recipient-pays: refuses above maxPrice
+   * k from its answer or from the claim on chain. Recipient-pays: refuses a sender who is not
+   * a contact unless payUnknownSender (UNKNOWN_SENDER), refuses above maxPrice
    * (PRICE_TOO_HIGH), funds HTLC(H(k)) through the contract book (persisted first), sends the
    * PaymentNotice, waits for the confirmation (onProgress), then k from the relay or the
    * chain. Then H(k), the blob, H(c) and the Signal session are checked and the message is
    * stored. An id not in the local inbox is looked up at the relays first. Throws
-   * MESSAGE_NOT_FOUND, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED.
+   * MESSAGE_NOT_FOUND, UNKNOWN_SENDER, PRICE_TOO_HIGH, INSUFFICIENT_FUNDS, MESSAGE_EXPIRED, MESSAGE_CORRUPT (the
+   * relay's copy failed a check before paying), RELAY_FRAUD (paid, and the blob does not match
+   * the relay's signed receipt: the proof is stored, exported and the relay no longer chosen).
    */
   async read(id: string, o: ReadOptions = {}): Promise<ReadMessage> {
     this.assertOpen();
@@ -569,7 +573,7 @@ export class Client {
     };
     const subs: { close(): void }[] = [];
     try {
-      for (const url of this.ctx.relays) {
+      for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
         subs.push(
           await this.ctx.relay(url).subscribe(this.ctx.mailbox, (ch) => signMailboxAuth(this.ctx, ch), (id) => {
             const hexId = Buffer.from(id).toString('hex');

@@ -9,6 +9,8 @@
  *                     (src/store/data-key.ts); without it the databases cannot be read
  *   config.json       network, chain URL, relays (./config.ts); written last by init
  *   init.pending      exists only while init runs: its presence means an init was interrupted
+ *   fraud-proofs/     <message id>.json: proofs against relays caught cheating (./receive.ts),
+ *                     for the user to hand to anyone (`satpost verify-proof FILE`)
  *
  * The directory is 0700 and every file 0600: the databases hold sealed keys and private
  * metadata (who talks to whom). SQLite gives its -wal/-shm files the database file's mode,
@@ -49,6 +51,10 @@ export class DataDir {
 
   file(name: keyof typeof DATA_FILES): string {
     return join(this.path, DATA_FILES[name]);
+  }
+
+  proofDir(): string {
+    return join(this.path, 'fraud-proofs');
   }
 
   state(): DataDirState {
@@ -126,4 +132,12 @@ export class DataDir {
   writeConfig(config: ClientConfig): void {
     writeFileDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
   }
+}
+
+/** Writes `dir`/`name` atomically (the directory made 0700 if missing); returns its path. */
+export function saveFileDurably(dir: string, name: string, text: string): string {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, name);
+  writeFileDurably(path, text, dir);
+  return path;
 }

@@ -41,6 +41,8 @@ export type ClientErrorCode =
   | 'NO_ACCEPTABLE_QUOTE'
   /** read(): the message costs more than maxPrice; `details.price`. */
   | 'PRICE_TOO_HIGH'
+  /** read(): a recipient-pays message from a sender who is not a contact, without payUnknownSender; nothing was paid. */
+  | 'UNKNOWN_SENDER'
   /** The wallet cannot pay (the WalletError is the cause); `details.needed` when known. */
   | 'INSUFFICIENT_FUNDS'
   /** No inbox entry or outbox entry with that id. */
@@ -51,6 +53,14 @@ export type ClientErrorCode =
   | 'MESSAGE_EXPIRED'
   /** The operation was aborted by its AbortSignal. */
   | 'CANCELLED'
+  /**
+   * read(): the relay was paid and the blob does not open under the released k to its signed
+   * receipt's hc. The proof is stored with the message and exported; `relay`, `details`: id,
+   * proofPath, relayId, messageId, reason, amount/mode/relayUrl (from its quote).
+   */
+  | 'RELAY_FRAUD'
+  /** read(): the relay's copy failed a check before anything was paid (inbox state 'corrupt'; the message says which). */
+  | 'MESSAGE_CORRUPT'
   /** A relay's mailbox listing still had more after LIST_MAX_PAGES pages; `relay`, `details.pages`. */
   | 'TOO_MANY_PAGES'
   /**

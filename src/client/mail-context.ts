@@ -44,6 +44,8 @@ export interface MailContext {
   contacts: ClientStore;
   /** The user's own relays (config.json). */
   relays: string[];
+  /** Where fraud-proof files are exported (<data dir>/fraud-proofs). */
+  proofDir: string;
   relay: (url: string) => RelayClient;
   ed: Ed25519;
   aead: Aead;

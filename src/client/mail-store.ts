@@ -23,9 +23,13 @@ export type OutboxState = 'sealed' | 'deposited' | 'funded' | 'paid' | 'delivere
 /**
  * new: listed and verified, nothing paid; paying: recipient-pays funding being made (its key
  * index stored first); awaiting: waiting for k (confirmation, relay, or chain); read: opened;
- * failed: cannot be read (detail).
+ * failed: cannot be read (detail);
+ * corrupt: the sender's signed header opens, but the relay's copy fails a check made before
+ *   paying (e.g. its receipt does not cover the blob served): nothing paid, detail says what;
+ * fraud: paid, and the blob does not open under the released k to the receipt's hc: the
+ *   fraud proof is on the row (proof) and the relay is recorded in relay_fraud.
  */
-export type InboxState = 'new' | 'paying' | 'awaiting' | 'read' | 'failed';
+export type InboxState = 'new' | 'paying' | 'awaiting' | 'read' | 'failed' | 'corrupt' | 'fraud';
 
 export const isFinalOutbox = (s: OutboxState): boolean => s === 'delivered' || s === 'refunded' || s === 'failed';
 
@@ -69,6 +73,8 @@ export interface InboxRow {
   content: Uint8Array | null;
   sentAt: number | null;
   detail: string | null;
+  /** 'fraud': the FraudProof (0x07 encoding). */
+  proof: Uint8Array | null;
   receivedAt: number;
   updatedAt: number;
 }
@@ -90,7 +96,7 @@ function inboxOf(r: Record<string, unknown>): InboxRow {
     price: r.price as number, expiresAt: r.expires_at as number, locktime: r.locktime as number, stored: b(r.stored)!,
     listing: JSON.parse(r.listing as string) as Record<string, unknown>, state: r.state as InboxState, payerKey: r.payer_key as number | null,
     channelId: (r.channel_id as string | null) ?? null,
-    content: b(r.content), sentAt: r.sent_at as number | null, detail: r.detail as string | null,
+    content: b(r.content), sentAt: r.sent_at as number | null, detail: r.detail as string | null, proof: b(r.proof),
     receivedAt: r.received_at as number, updatedAt: r.updated_at as number,
   };
 }
@@ -143,14 +149,22 @@ export class MailStore {
       .run(state, patch.receipt ?? null, patch.contractId ?? null, patch.dropBody ? 1 : 0, patch.detail ?? null, this.now(), id);
   }
 
-  insertInbox(i: Omit<InboxRow, 'receivedAt' | 'updatedAt' | 'payerKey' | 'channelId' | 'content' | 'sentAt' | 'detail'>): void {
+  insertInbox(i: Omit<InboxRow, 'receivedAt' | 'updatedAt' | 'payerKey' | 'channelId' | 'content' | 'sentAt' | 'detail' | 'proof'> & { detail?: string }): void {
     const t = this.now();
     this.db
       .prepare(
-        `INSERT INTO inbox (id, relay, sender_key, mode, size, price, expires_at, locktime, stored, listing, state, received_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO inbox (id, relay, sender_key, mode, size, price, expires_at, locktime, stored, listing, state, detail, received_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
-      .run(i.id, i.relay, i.senderKey, i.mode, i.size, i.price, i.expiresAt, i.locktime, i.stored, JSON.stringify(i.listing), i.state, t, t);
+      .run(i.id, i.relay, i.senderKey, i.mode, i.size, i.price, i.expiresAt, i.locktime, i.stored, JSON.stringify(i.listing), i.state, i.detail ?? null, t, t);
+  }
+
+  /** A paid message the relay cheated on: 'fraud' with its proof, in the same transaction as `also` (the relay's record). */
+  markFraud(id: string, proof: Uint8Array, detail: string, also: () => void): void {
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE inbox SET state = 'fraud', proof = ?, detail = ?, updated_at = ? WHERE id = ?`).run(proof, detail, this.now(), id);
+      also();
+    })();
   }
 
   /** A recipient-pays read whose channel refused the HTLC goes on chain: no channel, back to 'new'. */

@@ -5,10 +5,15 @@
  * two relays could be handed to two senders, and the second session would fail. The signed and
  * last-resort keys go to every relay. Each relay answers how many one-time keys it still holds;
  * when the total falls under the policy's threshold the pool is topped up and published again.
+ * Each upload is a PrekeyPublish signed by the identity key for that relay (its node key from
+ * its information document), fresh (now, random nonce): a relay takes nothing else.
  */
+import type { PrivateKey } from '@signalapp/libsignal-client';
 import type { PrekeyBundle } from '../identity/bundle.ts';
+import { signPrekeyPublish } from '../identity/prekey-publish.ts';
 import { ClientError } from './errors.ts';
 import type { MailContext } from './mail-context.ts';
+import type { RelayClient } from './relay-client.ts';
 
 export interface PublishResult {
   /** Per relay: the pool it holds after the upload, or the error. */
@@ -46,7 +51,8 @@ async function upload(ctx: MailContext, bundle: PrekeyBundle, signal?: AbortSign
     ctx.relays.map(async (url, i, all) => {
       const share = <T>(keys: T[]): T[] => keys.filter((_, j) => j % all.length === i);
       try {
-        return { url, ...(await ctx.relay(url).publishPrekeys({ ...bundle, oneTimePreKeys: share(bundle.oneTimePreKeys), kyberPreKeys: share(bundle.kyberPreKeys) }, signal)) };
+        const mine = { ...bundle, oneTimePreKeys: share(bundle.oneTimePreKeys), kyberPreKeys: share(bundle.kyberPreKeys) };
+        return { url, ...(await publishBundleTo(ctx.relay(url), mine, ctx.identity.keyPair.privateKey, { now: ctx.now, random: ctx.random, ...(signal ? { signal } : {}) })) };
       } catch (err) {
         if (signal?.aborted) throw err;
         const e = err as { code?: string; message?: string };
@@ -54,4 +60,12 @@ async function upload(ctx: MailContext, bundle: PrekeyBundle, signal?: AbortSign
       }
     }),
   );
+}
+
+/** Signs `bundle` for the relay behind `relay` (its relayId, now, a random nonce) and posts it. */
+export async function publishBundleTo(
+  relay: RelayClient, bundle: PrekeyBundle, identityKey: PrivateKey, o: { now: () => number; random: (n: number) => Uint8Array; signal?: AbortSignal },
+): Promise<{ oneTimePreKeys: number; kyberPreKeys: number }> {
+  const relayId = await relay.relayId(o.signal);
+  return relay.publishPrekeys(signPrekeyPublish(bundle, relayId, { timestamp: o.now(), nonce: o.random(16) }, identityKey), o.signal);
 }

@@ -14,12 +14,18 @@
  *                   or k from the relay's claim on chain;
  *
  * then H(k) = hk, blob -> c, H(c) = hc, Signal decrypts c. The message is stored in the inbox.
+ * A paid blob that does not open to hc convicts the relay (openOrConvict: a fraud proof kept
+ * with the message, RELAY_FRAUD); a copy failing a check before paying is kept as 'corrupt'.
  */
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { hex } from '@scure/base';
 import { buildContractScript, checkQuoteLocktime, type ContractTerms } from '../contracts/index.ts';
-import { keyMatches, openBlob } from '../core/blob.ts';
+import { BlobError, keyMatches, openBlob } from '../core/blob.ts';
+import { makeFraudProof } from '../core/fraud.ts';
+import { encodeFraudProofFile, verifyFraudProofFile } from '../core/fraud-file.ts';
 import { H, bytesEqual } from '../core/hash.ts';
-import { MessageContentCodec, assertQuoteSigned, assertReceiptSigned, mailboxQueryBytes, type MessageContent, type PaymentMode } from '../core/objects/index.ts';
+import { FraudProofCodec, MessageContentCodec, assertQuoteSigned, assertReceiptSigned, mailboxQueryBytes, type MessageContent, type PaymentMode } from '../core/objects/index.ts';
 import { openEnvelope, openHeader, defaultPeerName, type HeaderView } from '../envelope/envelope.ts';
 import { EnvelopeError } from '../envelope/errors.ts';
 import { fingerprintOf } from '../identity/keys.ts';
@@ -29,6 +35,7 @@ import { findClaim } from '../watch/index.ts';
 import { ChannelError } from '../channels/index.ts';
 import { WatchError } from '../watch/errors.ts';
 import { RECIPIENT_HTLC_SLACK_BLOCKS } from './channels.ts';
+import { saveFileDurably } from './datadir.ts';
 import { ClientError } from './errors.ts';
 import { mailboxAuth, walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
 import type { InboxRow, InboxState } from './mail-store.ts';
@@ -55,11 +62,19 @@ export interface InboxEntry {
   message?: MessageContent;
   sentAt?: number;
   detail?: string;
+  /** 'fraud': the exported proof file (`satpost verify-proof` checks it). */
+  proofPath?: string;
 }
 
 export interface ReadOptions {
   /** recipient-pays: refuse (PRICE_TOO_HIGH) above this many sats. Default 10,000. */
   maxPrice?: number;
+  /**
+   * recipient-pays from a sender who is not a contact (her key is not a contact's trusted key):
+   * pay anyway. Default false: UNKNOWN_SENDER, nothing paid (anyone can deposit recipient-pays
+   * mail for free, so reading it must never pay a stranger without the user saying so).
+   */
+  payUnknownSender?: boolean;
   /** Called with a line about each wait (funding confirmation, relay, chain). */
   onProgress?: (line: string) => void;
   signal?: AbortSignal;
@@ -80,8 +95,9 @@ export interface ReadMessage extends InboxEntry {
 export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
   if (ctx.relays.length === 0) throw new ClientError('NO_RELAYS', 'your config.json lists no relays: nobody can deliver to you');
   const problems: { relay: string; error: unknown }[] = [];
-  const found = await discover(ctx, problems, o.signal);
-  const urls = [...new Set([...ctx.relays.map((u) => u.replace(/\/+$/, '')), ...found])];
+  const mine = withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')));
+  const found = await discover(ctx, mine, problems, o.signal);
+  const urls = withoutFraudulent(ctx, [...new Set([...mine, ...found])]);
   for (const url of urls) {
     try {
       await refreshRelay(ctx, url, problems, o.signal);
@@ -94,6 +110,13 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
   return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
 }
 
+/** `urls` without the relays caught cheating (relay_fraud), unless that would leave none. */
+export function withoutFraudulent(ctx: Pick<MailContext, 'contacts'>, urls: string[]): string[] {
+  const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relay.replace(/\/+$/, '')));
+  const kept = urls.filter((u) => !caught.has(u));
+  return kept.length > 0 ? kept : urls;
+}
+
 /** Hops a mailbox query may travel (a relay lowers it to its own queryHopLimit). */
 export const QUERY_HOP_LIMIT = 8;
 
@@ -103,8 +126,8 @@ export const QUERY_HOP_LIMIT = 8;
  * "Relay network"). Each answer is sealed to the identity key; one that does not open or parse
  * is ignored (any relay could send garbage). Empty when no relay of hers is networked.
  */
-async function discover(ctx: MailContext, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<string[]> {
-  for (const url of ctx.relays) {
+async function discover(ctx: MailContext, relays: string[], problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<string[]> {
+  for (const url of relays) {
     const unsigned = { queryId: ctx.random(16), mailbox: ctx.mailbox, identityKey: ctx.identity.publicKey, timestamp: ctx.now(), hopLimit: QUERY_HOP_LIMIT };
     const signature = ctx.identity.keyPair.privateKey.sign(Uint8Array.from(mailboxQueryBytes(unsigned)));
     let answers: Uint8Array[] | undefined;
@@ -151,16 +174,42 @@ async function refreshRelay(ctx: MailContext, url: string, problems: { relay: st
   }
 }
 
-/** Fetches one message and stores it if every check passes; a message failing a check is not stored. */
+/**
+ * Fetches one message and stores it ('new') if every check passes. One failing a check throws
+ * BAD_RELAY_ANSWER; it is still kept as 'corrupt' (nothing paid) when its sender's signed header
+ * opens, so a relay that spoils a real message cannot make it vanish. One whose header does not
+ * open is nobody's message (anyone can deposit junk into a mailbox) and is not kept.
+ */
 export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, item: Partial<ListedEntry>, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(url);
   const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, signal), id, signal);
-  const view = inspect(ctx, url, id, stored, item);
-  ctx.mail.insertInbox({
-    id: hex.encode(id), relay: url, senderKey: view.senderIdentityKey, mode: stored.quote.mode, size: stored.quote.size,
+  let view: HeaderView;
+  try {
+    view = inspect(ctx, url, id, stored, item);
+  } catch (err) {
+    if (ClientError.is(err, 'BAD_RELAY_ANSWER')) keepCorrupt(ctx, url, id, stored, item, err);
+    throw err;
+  }
+  ctx.mail.insertInbox({ ...inboxFields(url, id, stored, item), senderKey: view.senderIdentityKey, state: 'new' });
+}
+
+function inboxFields(url: string, id: Uint8Array, stored: StoredMessage, item: Partial<ListedEntry>) {
+  return {
+    id: hex.encode(id), relay: url, mode: stored.quote.mode, size: stored.quote.size,
     price: stored.quote.mode === 'recipient-pays' ? stored.quote.amount : 0, expiresAt: stored.receipt.expiresAt, locktime: stored.quote.locktime,
-    stored: StoredMessageCodec.encode(stored), listing: item, state: 'new',
-  });
+    stored: StoredMessageCodec.encode(stored), listing: item,
+  };
+}
+
+function keepCorrupt(ctx: MailContext, url: string, id: Uint8Array, stored: StoredMessage, item: Partial<ListedEntry>, problem: ClientError): void {
+  let senderKey: Uint8Array;
+  try {
+    senderKey = openHeader(ctx.identity, stored.sealedHeader, ctx.mailbox, stored.quote.hk).senderIdentityKey;
+  } catch (err) {
+    if (err instanceof EnvelopeError) return;
+    throw err;
+  }
+  ctx.mail.insertInbox({ ...inboxFields(url, id, stored, item), senderKey, state: 'corrupt', detail: `${problem.message}; nothing was paid` });
 }
 
 /**
@@ -170,9 +219,9 @@ export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, it
  */
 export async function fetchById(ctx: MailContext, id: string, signal?: AbortSignal): Promise<boolean> {
   if (!/^[0-9a-f]{64}$/.test(id)) return false;
-  for (const url of ctx.relays) {
+  for (const url of withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
     try {
-      await fetchOne(ctx, url.replace(/\/+$/, ''), hex.decode(id), {}, signal);
+      await fetchOne(ctx, url, hex.decode(id), {}, signal);
       return true;
     } catch (err) {
       if (signal?.aborted) throw err;
@@ -228,6 +277,7 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
     ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
     ...(row.detail ? { detail: row.detail } : {}),
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
+    ...(row.state === 'fraud' ? { proofPath: proofPathOf(ctx, row.id) } : {}),
   };
 }
 
@@ -244,11 +294,17 @@ export function findEntry(ctx: MailContext, id: string): InboxRow {
 export async function readMessage(ctx: MailContext, id: string, o: ReadOptions = {}): Promise<ReadMessage> {
   let row = findEntry(ctx, id);
   if (row.state === 'read') return entryView(ctx, row) as ReadMessage;
+  if (row.state === 'fraud') throw fraudError(ctx, row);
+  if (row.state === 'corrupt') {
+    const e = new ClientError('MESSAGE_CORRUPT', `message ${row.id.slice(0, 16)} cannot be read: ${row.detail ?? 'the relay\'s copy fails its checks'}`);
+    e.relay = row.relay;
+    throw e;
+  }
   const m = StoredMessageCodec.decode(row.stored);
   const view = openHeader(ctx.identity, m.sealedHeader, ctx.mailbox, m.quote.hk);
   const k = row.mode === 'sender-pays' ? await keySenderPays(ctx, row, m, view, o) : await keyRecipientPays(ctx, row, m, o);
   if (!keyMatches(k, m.quote.hk)) throw new ClientError('BAD_RELAY_ANSWER', `the k for ${row.id.slice(0, 16)} does not hash to H(k)`);
-  const c = openBlob(k, m.blob, ctx.aead);
+  const c = openOrConvict(ctx, row, m, k);
   const opened = await openEnvelope({
     recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, mailbox: ctx.mailbox, hk: m.quote.hk,
     peerFor: (key) => ctx.contacts.contactByKey(key)?.nameKey ?? defaultPeerName(key),
@@ -256,6 +312,49 @@ export async function readMessage(ctx: MailContext, id: string, o: ReadOptions =
   ctx.mail.setInbox(row.id, 'read', { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt });
   row = ctx.mail.inbox(row.id)!;
   return entryView(ctx, row) as ReadMessage;
+}
+
+/**
+ * The body c, when the blob opens under the released k to the receipt's hc. Otherwise the relay
+ * was paid for a blob that is not the message it signed for: the fraud proof (receipt, k, blob)
+ * is made, checked as anyone would check it, stored with the row ('fraud') together with the
+ * relay's record in one transaction, exported as a file, and RELAY_FRAUD is thrown.
+ */
+function openOrConvict(ctx: MailContext, row: InboxRow, m: StoredMessage, k: Uint8Array): Uint8Array {
+  try {
+    const c = openBlob(k, m.blob, ctx.aead);
+    if (bytesEqual(H(c), m.receipt.hc)) return c;
+  } catch (err) {
+    if (!BlobError.is(err)) throw err;
+  }
+  const proof = FraudProofCodec.encode(makeFraudProof(m.receipt, m.blob, k, { ed25519: ctx.ed, aead: ctx.aead }));
+  const verdict = verifyFraudProofFile({ proof: FraudProofCodec.decode(proof), quote: m.quote }, { ed25519: ctx.ed, aead: ctx.aead });
+  const proofPath = proofPathOf(ctx, row.id);
+  ctx.mail.markFraud(row.id, proof, `the relay served a blob that does not match its signed receipt (${verdict.reason}); proof: ${proofPath}`, () =>
+    ctx.contacts.recordFraudulentRelay({ relayId: verdict.relayId, relay: row.relay, messageId: row.id, reason: verdict.reason, proofPath, now: ctx.now() }),
+  );
+  throw fraudError(ctx, ctx.mail.inbox(row.id)!);
+}
+
+const proofPathOf = (ctx: MailContext, id: string): string => join(ctx.proofDir, `${id}.json`);
+
+/**
+ * RELAY_FRAUD for a 'fraud' row; its proof file is (re)written when missing, so a crash between
+ * the row and the file loses nothing.
+ */
+function fraudError(ctx: MailContext, row: InboxRow): ClientError {
+  const m = StoredMessageCodec.decode(row.stored);
+  const file = { proof: FraudProofCodec.decode(row.proof!), quote: m.quote };
+  const verdict = verifyFraudProofFile(file, { ed25519: ctx.ed, aead: ctx.aead });
+  const proofPath = proofPathOf(ctx, row.id);
+  if (!existsSync(proofPath)) saveFileDurably(ctx.proofDir, basename(proofPath), encodeFraudProofFile(file));
+  const e = new ClientError(
+    'RELAY_FRAUD',
+    `the relay at ${row.relay} served a message that does not match its signed receipt after being paid (${verdict.reason}); a proof was saved at ${proofPath}; this relay will not be used again`,
+  );
+  e.relay = row.relay;
+  e.details = { id: row.id, proofPath, ...verdict };
+  return e;
 }
 
 /** Waits until `attempt` yields, re-trying at every tip change and every pollMs. */
@@ -346,6 +445,10 @@ async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSig
 async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessage, o: ReadOptions): Promise<Uint8Array> {
   const q = m.quote;
   const maxPrice = o.maxPrice ?? DEFAULT_MAX_PRICE;
+  // A payment already under way (on chain or over a channel) is resumed whoever sent the message.
+  if (row.payerKey === null && row.channelId === null && !o.payUnknownSender && ctx.contacts.contactByKey(row.senderKey) === undefined) {
+    throw new ClientError('UNKNOWN_SENDER', `${row.id.slice(0, 16)} is from ${fingerprintOf(row.senderKey)}, who is not one of your contacts; reading it costs ${q.amount} sats (pass payUnknownSender to pay anyway)`);
+  }
   if (row.payerKey === null) {
     if (q.amount > maxPrice) {
       const e = new ClientError('PRICE_TOO_HIGH', `reading ${row.id.slice(0, 16)} costs ${q.amount} sats, more than your maximum of ${maxPrice}`);

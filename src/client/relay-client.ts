@@ -17,6 +17,8 @@ import {
   type Deposit, type MailboxAuth, type MailboxQuery, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../identity/prekey-publish.ts';
+import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, type ChannelAuth } from '../channels/auth.ts';
 import type { ChannelView } from '../relay/channels.ts';
 import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
 import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
@@ -89,6 +91,13 @@ export class RelayClient {
     return info;
   }
 
+  /** This relay's node key: its information document's relayId (asked each time: a URL may change hands). */
+  async relayId(signal?: AbortSignal): Promise<Uint8Array> {
+    const id = (await this.info(signal)).relayId;
+    if (!/^[0-9a-f]{64}$/.test(id)) throw this.bad('"relayId" expected 64 lowercase hex characters in the information document');
+    return hex.decode(id);
+  }
+
   /** POST /v1/quote: this relay's own signed quote for the offer. */
   async quote(offer: Offer, signal?: AbortSignal): Promise<Quote> {
     return this.decode(QuoteCodec, await this.binary('POST', '/v1/quote', OfferCodec.encode(offer), signal));
@@ -159,8 +168,8 @@ export class RelayClient {
   }
 
   /** POST /v1/prekeys: the pool sizes the relay now holds for the bundle's mailbox. */
-  async publishPrekeys(bundle: PrekeyBundle, signal?: AbortSignal): Promise<{ oneTimePreKeys: number; kyberPreKeys: number }> {
-    const out = await this.jsonFromBinary<{ oneTimePreKeys?: unknown; kyberPreKeys?: unknown }>('/v1/prekeys', PrekeyBundleCodec.encode(bundle), signal);
+  async publishPrekeys(publish: PrekeyPublish, signal?: AbortSignal): Promise<{ oneTimePreKeys: number; kyberPreKeys: number }> {
+    const out = await this.jsonFromBinary<{ oneTimePreKeys?: unknown; kyberPreKeys?: unknown }>('/v1/prekeys', PrekeyPublishCodec.encode(publish), signal);
     if (typeof out.oneTimePreKeys !== 'number' || typeof out.kyberPreKeys !== 'number') throw this.bad('prekeys answer without pool sizes');
     return { oneTimePreKeys: out.oneTimePreKeys, kyberPreKeys: out.kyberPreKeys };
   }
@@ -224,9 +233,9 @@ export class RelayClient {
     return this.decode(StoredMessageCodec, await this.binary('POST', `/v1/mailbox/message?id=${hex.encode(id)}`, MailboxAuthCodec.encode(auth), signal));
   }
 
-  /** POST /v1/channel/key: a fresh relay key for a channel (shape unchecked: ./channels.ts checks it). */
-  channelKey(signal?: AbortSignal): Promise<{ keyIndex: number; relayPubkey: string }> {
-    return this.json('POST', '/v1/channel/key', {}, signal);
+  /** POST /v1/channel/key: a fresh relay key for a channel (shape unchecked: ./channels.ts checks it); `auth` by the payer key to use. */
+  channelKey(auth: ChannelAuth, signal?: AbortSignal): Promise<{ keyIndex: number; relayPubkey: string }> {
+    return this.json('POST', '/v1/channel/key', {}, signal, channelAuthHeader(auth));
   }
 
   /** POST /v1/channel/open: tells the relay of a funded channel. */
@@ -239,9 +248,9 @@ export class RelayClient {
     return this.jsonFromBinary('/v1/channel/update', message, signal);
   }
 
-  /** GET /v1/channel/:id: the relay's view of a channel. */
-  channelView(id: string, signal?: AbortSignal): Promise<RelayChannelView> {
-    return this.json('GET', `/v1/channel/${id}`, undefined, signal);
+  /** GET /v1/channel/:id: the relay's view of a channel; `auth` by the channel's payer key. */
+  channelView(id: string, auth: ChannelAuth, signal?: AbortSignal): Promise<RelayChannelView> {
+    return this.json('GET', `/v1/channel/${id}`, undefined, signal, channelAuthHeader(auth));
   }
 
   /** GET /v1/channel/:id/settles: the settles revealed and not yet acknowledged (hex). */
@@ -249,9 +258,9 @@ export class RelayClient {
     return this.json('GET', `/v1/channel/${id}/settles`, undefined, signal);
   }
 
-  /** POST /v1/channel/:id/close: the relay's CloseRequest (hex). */
-  channelClose(id: string, signal?: AbortSignal): Promise<{ closeRequest: string }> {
-    return this.json('POST', `/v1/channel/${id}/close`, {}, signal);
+  /** POST /v1/channel/:id/close: the relay's CloseRequest (hex); `auth` by the channel's payer key. */
+  channelClose(id: string, auth: ChannelAuth, signal?: AbortSignal): Promise<{ closeRequest: string }> {
+    return this.json('POST', `/v1/channel/${id}/close`, {}, signal, channelAuthHeader(auth));
   }
 
   /** Sender-pays: hands over the recipient's receipt secret r. */
@@ -345,13 +354,15 @@ export class RelayClient {
     return parseJson((await this.raw('POST', path, OCTET, body, signal)).body) as T;
   }
 
-  private async json<T>(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.raw(method, path, body === undefined ? undefined : JSON_TYPE, body === undefined ? undefined : JSON.stringify(body), signal);
+  private async json<T>(method: string, path: string, body: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<T> {
+    const res = await this.raw(method, path, body === undefined ? undefined : JSON_TYPE, body === undefined ? undefined : JSON.stringify(body), signal, headers);
     return parseJson(res.body) as T;
   }
 
   /** One request; a non-2xx answer becomes the relay's typed refusal. */
-  private async raw(method: string, path: string, type: string | undefined, body: Uint8Array | string | undefined, signal?: AbortSignal): Promise<{ status: number; body: Uint8Array }> {
+  private async raw(
+    method: string, path: string, type: string | undefined, body: Uint8Array | string | undefined, signal?: AbortSignal, extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; body: Uint8Array }> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let res: Response;
@@ -359,7 +370,7 @@ export class RelayClient {
     try {
       res = await fetch(this.url + path, {
         method,
-        ...(type ? { headers: { 'content-type': type } } : {}),
+        headers: { ...(type ? { 'content-type': type } : {}), ...extraHeaders },
         ...(body !== undefined ? { body: typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength) } : {}),
         signal: both,
       });
@@ -419,4 +430,8 @@ function hexBytes(v: unknown, what: string, c: RelayClient): Uint8Array {
     throw new ClientError('BAD_RELAY_ANSWER', `relay ${c.url}: "${what}" expected lowercase hex, got ${JSON.stringify(v)?.slice(0, 40)}`);
   }
   return hex.decode(v);
+}
+
+function channelAuthHeader(auth: ChannelAuth): Record<string, string> {
+  return { [CHANNEL_AUTH_HEADER]: hex.encode(ChannelAuthCodec.encode(auth)) };
 }

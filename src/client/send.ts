@@ -7,7 +7,9 @@
  *      the margins, still valid) -> sealed header for that quote (with r for sender-pays)
  *   -> outbox row 'sealed' (persisted BEFORE anything leaves) -> deposit -> receipt verified
  *      and stored ('deposited') -> sender-pays: the contract is funded through the contract
- *      book, which persists it before broadcasting ('funded').
+ *      book, which persists it before broadcasting ('funded'). A deposit the relay refuses as
+ *      unpaid mail (UNPAID_QUOTA_FULL, DEPOSITOR_QUOTA_FULL: docs/relay-api.md "Quotas") is
+ *      funded first and deposited again carrying its funding, which the relay counts as paid.
  *
  * Sender-pays over a payment channel (an open channel with the quote's relay that can carry the
  * HTLC, unless `channel: false`): the row is sealed with the channel's id, then
@@ -144,7 +146,7 @@ export async function advance(ctx: MailContext, id: string, signal?: AbortSignal
     row = ctx.mail.outbox(id)!;
   }
   if (row.state === 'sealed') {
-    const receipt = await deposit(ctx, row, signal);
+    const receipt = await depositOrPayFirst(ctx, row, signal);
     ctx.mail.setOutbox(id, row.channelId !== null ? 'paid' : 'deposited', { receipt: ReceiptCodec.encode(receipt), dropBody: true });
     ctx.failpoint('after-deposit');
     row = ctx.mail.outbox(id)!;
@@ -313,9 +315,10 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   if (reached === 0) throw new ClientError('RELAY_UNREACHABLE', `no relay answered (${relays.join(', ')}): ${problems.join('; ') || 'all unreachable'}`);
   const tip = tipHeight !== undefined ? await tipHeight : (await ctx.backend.getTip(signal)).height;
   const acceptable: Quote[] = [];
+  const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relayId));
   for (const q of quotes) {
     seen(q.amount);
-    const why = quoteProblem(ctx, q, offer, tip);
+    const why = caught.has(hex.encode(q.relayId)) ? 'this relay was caught serving a message that does not match its signed receipt (see its fraud proof)' : quoteProblem(ctx, q, offer, tip);
     if (why) problems.push(`${q.relayUrl}: ${why}`);
     else acceptable.push(q);
   }
@@ -355,6 +358,24 @@ export function quoteProblem(ctx: MailContext, q: Quote, offer: Offer, tip: numb
   return undefined;
 }
 
+/**
+ * The deposit; an on-chain sender-pays one the relay refuses as unpaid mail (its unpaid
+ * allowance for the mailbox or for this client is used up, by spam or not) is funded first
+ * and deposited again with its funding: a paid deposit is judged against the paid allowance
+ * only. The funding is in the contract book before it is broadcast, so a crash in between
+ * resumes with a deposit carrying it.
+ */
+async function depositOrPayFirst(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<Receipt> {
+  try {
+    return await deposit(ctx, row, signal);
+  } catch (err) {
+    const unpaidRefused = ClientError.is(err, 'UNPAID_QUOTA_FULL') || ClientError.is(err, 'DEPOSITOR_QUOTA_FULL');
+    if (!unpaidRefused || row.mode !== 'sender-pays' || row.channelId !== null || ctx.payer.book.find(row.id)) throw err;
+    await fund(ctx, row, signal);
+    return deposit(ctx, row, signal);
+  }
+}
+
 async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<Receipt> {
   const quote = QuoteCodec.decode(row.quote);
   if (!row.body) throw new ClientError('BAD_DATA_DIR', `outbox entry ${row.id} lost its body before it was deposited`);
@@ -365,7 +386,7 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
     ...(row.mode === 'sender-pays'
       ? { payerPubkey: row.channelId !== null ? ctx.channels.payer.book.get(row.channelId).state.payerPubkey : ctx.wallet.contractKey(row.payerKey!).pubkey33 }
       : {}),
-    funding: undefined,
+    funding: fundingOf(ctx, row),
   };
   const { receipt } = await ctx.relay(row.relay).deposit(d, signal);
   // The depositor's receipt check (docs/protocol.md "Receipts"): signed, and binding exactly this message.
@@ -377,6 +398,12 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
   const binds = bytesEqual(receipt.relayId, quote.relayId) && bytesEqual(receipt.hk, quote.hk) && bytesEqual(receipt.hc, H(row.body)) && bytesEqual(receipt.mailbox, quote.mailbox);
   if (!binds) throw new ClientError('BAD_RELAY_ANSWER', `relay ${row.relay}: the receipt does not bind this quote, mailbox and body`);
   return receipt;
+}
+
+/** The funding of a sender-pays row funded before its deposit (depositOrPayFirst), if any. */
+function fundingOf(ctx: MailContext, row: OutboxRow): { txid: string; vout: number } | undefined {
+  const c = row.mode === 'sender-pays' ? ctx.payer.book.find(row.id) : undefined;
+  return c?.fundingTxid != null && c.fundingVout != null ? { txid: c.fundingTxid, vout: c.fundingVout } : undefined;
 }
 
 function senderTerms(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8Array): ContractTerms {

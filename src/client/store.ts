@@ -41,7 +41,8 @@
  *     expires_at INT         end of the relay's retention; locktime INT: the contract's T
  *     stored BLOB            the StoredMessage as fetched (quote, receipt, header, blob)
  *     listing TEXT           the relay's list entry (JSON: hr, payerPubkey, funding for sender-pays)
- *     state TEXT             InboxState: new -> paying -> awaiting -> read, or failed
+ *     state TEXT             InboxState: new -> paying -> awaiting -> read, or failed; corrupt
+ *                            (failed a check before paying); fraud (paid, blob not the receipt's)
  *     payer_key INTEGER      recipient-pays: wallet contract-key index of the refund key
  *     content BLOB           the MessageContent (canonical bytes) once read; sent_at INT
  *     detail TEXT, received_at INT, updated_at INT
@@ -57,6 +58,16 @@
  *   outbox.channel_id, inbox.channel_id (migration 3): the payer channel whose HTLC pays the
  *                          message (outbox: sender-pays over a channel; inbox: recipient-pays
  *                          read over a channel); NULL on the on-chain path
+ *   relay_fraud            relays caught serving a message that does not match their signed
+ *                          receipt after being paid (migration 4); sends skip quotes signed by
+ *                          these keys, and the inbox skips these URLs when another relay is left
+ *     relay_id TEXT PK       hex of the relay's node key (the receipt's relayId)
+ *     relay TEXT             the URL it was reached at
+ *     message_id TEXT        the first message proving it (inbox.id; its proof is on that row)
+ *     reason TEXT            the FraudReason (BLOB_UNDECRYPTABLE | CONTENT_MISMATCH)
+ *     proof_path TEXT        where the proof file was exported
+ *     created_at INT
+ *   inbox.proof (migration 4): the FraudProof (0x07 encoding) of a 'fraud' row, else NULL
  *
  * Never edit a shipped migration.
  */
@@ -127,7 +138,26 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    ALTER TABLE outbox ADD COLUMN channel_id TEXT;
    ALTER TABLE inbox ADD COLUMN channel_id TEXT;`,
+  `CREATE TABLE relay_fraud (
+     relay_id TEXT PRIMARY KEY,
+     relay TEXT NOT NULL,
+     message_id TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     proof_path TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   ALTER TABLE inbox ADD COLUMN proof BLOB;`,
 ];
+
+/** A relay proven to have cheated (see relay_fraud above). */
+export interface FraudulentRelayRow {
+  relayId: string;
+  relay: string;
+  messageId: string;
+  reason: string;
+  proofPath: string;
+  createdAt: number;
+}
 
 /** Where a payer channel's relay is (see channel_relays above). */
 export interface ChannelRelayRow {
@@ -238,6 +268,19 @@ export class ClientStore {
 
   markChannelTold(relayPubkey: string, now: number): void {
     this.db.prepare('UPDATE channel_relays SET told_at = coalesce(told_at, ?) WHERE relay_pubkey = ?').run(now, relayPubkey);
+  }
+
+  /** Records a relay caught cheating; the first proof against it is kept. */
+  recordFraudulentRelay(r: Omit<FraudulentRelayRow, 'createdAt'> & { now: number }): void {
+    this.db
+      .prepare('INSERT INTO relay_fraud (relay_id, relay, message_id, reason, proof_path, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (relay_id) DO NOTHING')
+      .run(r.relayId, r.relay, r.messageId, r.reason, r.proofPath, r.now);
+  }
+
+  fraudulentRelays(): FraudulentRelayRow[] {
+    const rows = this.db.prepare('SELECT * FROM relay_fraud ORDER BY created_at, relay_id').all() as
+      { relay_id: string; relay: string; message_id: string; reason: string; proof_path: string; created_at: number }[];
+    return rows.map((r) => ({ relayId: r.relay_id, relay: r.relay, messageId: r.message_id, reason: r.reason, proofPath: r.proof_path, createdAt: r.created_at }));
   }
 
   close(): void {

@@ -13,7 +13,7 @@ import {
   newTx, SEQUENCE_RBF, signContractInput,
 } from './tx.ts';
 import type { BuiltTx, ContractCoin } from './tx.ts';
-import { assertFeeRate, assertNotDust, assertPreimage, bytesEqual, pubkeyOf } from './validate.ts';
+import { assertFeeRate, assertNotDust, assertPreimage, bytesEqual, dustThreshold, pubkeyOf } from './validate.ts';
 
 export interface ClaimItem extends ContractCoin {
   /** The blob key; must hash to the contract's H(k). */
@@ -75,4 +75,34 @@ export function buildClaimTx(req: ClaimRequest): ClaimTx {
     finishContractInput(tx, idx, claimWitness(sig, p.c.script, p.c.k, p.c.r));
   });
   return { ...finish(tx, fee), amount };
+}
+
+/** Each fee bump raises a claim's fee rate by at least this factor (and at least 1 sat/vB). */
+export const CLAIM_BUMP_FACTOR = 1.5;
+
+export interface ClaimBumpRequest {
+  items: readonly { mode: 'sender-pays' | 'recipient-pays'; scriptLength: number; amount: number }[];
+  destScript: Uint8Array;
+  /** Fee of the claim now stored (the one to replace). */
+  currentFee: number;
+  /** The chain's current estimate (sat/vB); the bump is never below it. */
+  marketRate: number;
+}
+
+/**
+ * The fee rate (sat/vB) of the next replacement of a claim: at least CLAIM_BUMP_FACTOR times
+ * and 1 sat/vB above the current rate (so it also pays BIP125's incremental relay fee of
+ * 1 sat/vB), and at least the market rate; capped where the claim output would fall below
+ * the dust threshold, since anything the claim keeps beats losing all of it to the refund.
+ * Undefined when the cap leaves no room for a raise of 1 sat/vB (nothing a mempool would take).
+ */
+export function bumpedClaimFeeRate(req: ClaimBumpRequest): number | undefined {
+  assertNonEmpty('items', req.items);
+  assertScript('destScript', req.destScript);
+  const vsize = estimateClaimVsize(req.items, req.destScript.length);
+  const total = req.items.reduce((a, i) => a + i.amount, 0);
+  const current = req.currentFee / vsize;
+  const cap = Math.floor((total - dustThreshold(req.destScript)) / vsize);
+  const next = Math.min(cap, Math.max(Math.ceil(current * CLAIM_BUMP_FACTOR), Math.ceil(current + 1), Math.ceil(req.marketRate)));
+  return next >= current + 1 ? next : undefined;
 }

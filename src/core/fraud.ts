@@ -20,7 +20,12 @@ import { verifyReceiptSignature, type Receipt } from './objects/receipt.ts';
 export type FraudReason = 'BLOB_UNDECRYPTABLE' | 'CONTENT_MISMATCH';
 
 /** Why a proof is refused (it proves nothing against the relay). */
-export type FraudErrorCode = 'NOT_FRAUD' | 'BAD_RECEIPT_SIGNATURE' | 'KEY_MISMATCH' | 'BLOB_MISMATCH';
+export type FraudErrorCode =
+  | 'NOT_FRAUD' | 'BAD_RECEIPT_SIGNATURE' | 'KEY_MISMATCH' | 'BLOB_MISMATCH'
+  /** A proof file (./fraud-file.ts) that does not parse. */
+  | 'MALFORMED_PROOF'
+  /** A proof file whose quote is not the accused relay's signed quote for the same message. */
+  | 'QUOTE_MISMATCH';
 export class FraudError extends SatpostError<FraudErrorCode> {}
 
 export interface FraudDeps {

@@ -60,6 +60,9 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     pricePerKibSats: PRICE_PER_KIB_SATS,
     pricePerDaySats: PRICE_PER_DAY_SATS,
     logLevel: 'silent',
+    // Every demo client deposits from 127.0.0.1: one depositor, as large as a mailbox's unpaid allowance.
+    depositorUnpaidMaxMessages: DEFAULTS.mailboxUnpaidMaxMessages,
+    depositorUnpaidMaxBytes: DEFAULTS.mailboxUnpaidMaxBytes,
     p2pPort: 0,
     bootstrap,
     p2pMinPeers: 2,

@@ -10,8 +10,8 @@ import type { MessageRow, MessageState, QuoteRow } from './store.ts';
 
 /** The relay wallet's contract keys (claim branch of every contract it quotes). */
 export interface ContractKeys {
-  /** 33-byte compressed secp256k1 public key of contract key `index`. */
-  pubkey(index: number): Uint8Array;
+  /** 33-byte compressed secp256k1 public key of contract key `index` of contract-key account `account`. */
+  pubkey(index: number, account: number): Uint8Array;
 }
 
 /** The chain facts a quote depends on. */
@@ -38,6 +38,13 @@ export interface ContractView {
   claimTxid?: string;
 }
 
+/** What the payments know of a deposit's payment when it is stored. */
+export interface DepositPayment {
+  contractId?: string;
+  state: MessageState;
+  paid: boolean;
+}
+
 /** Registers, checks and settles the contracts that pay for messages. */
 export interface Payments {
   /** Modes these payments can handle; the relay offers only these (intersected with its config). */
@@ -45,8 +52,9 @@ export interface Payments {
   /**
    * Called for a deposit that passed the relay's own checks, before it is stored. Sender-pays:
    * registers the contract durably and checks `funding` when given (RelayError FUNDING_*).
+   * `paid`: a payment for it was seen (a funding on chain, or an in-flight channel HTLC).
    */
-  deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }>;
+  deposit(quote: QuoteRow, d: Deposit): Promise<DepositPayment>;
   /** Sender-pays: r (already checked against hr). Recipient-pays: a PaymentNotice. Neither: ask again. */
   unlock(ctx: UnlockContext, input: { r?: Uint8Array; notice?: PaymentNotice }): Promise<UnlockOutcome & { contractId?: string; payerPubkey?: Uint8Array }>;
   /** Contract views of the given contract ids (for mailbox listings). */
@@ -106,9 +114,9 @@ export class NoChain implements ChainPolicy {
  */
 export class NoPayments implements Payments {
   readonly modes: readonly PaymentMode[] = ['recipient-pays'];
-  async deposit(quote: QuoteRow): Promise<{ state: MessageState }> {
+  async deposit(quote: QuoteRow): Promise<DepositPayment> {
     if (quote.mode !== 'recipient-pays') throw new RelayError('FUNDING_UNAVAILABLE', 'this relay has no chain backend to check sender-pays funding');
-    return { state: 'stored' };
+    return { state: 'stored', paid: false };
   }
   async unlock(): Promise<never> {
     throw new RelayError('UNLOCK_UNAVAILABLE', 'this relay has no chain backend, so it cannot claim and release k');

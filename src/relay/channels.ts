@@ -10,6 +10,8 @@
  *   GET  /v1/channel/:id            -> the channel
  *   GET  /v1/channel/:id/settles    -> {settles: [SettleHtlc hex]} not yet acknowledged
  *   POST /v1/channel/:id/close      -> {closeRequest: CloseRequest hex}
+ *   key, the view and close carry a ChannelAuth (src/channels/auth.ts) by the payer key in the
+ *   satpost-channel-auth header: channel state is the payer's business only.
  *   stream ops 6 (update, as POST /v1/channel/update) and 7 (watch: channel id -> events
  *   carrying each SettleHtlc as it is made, the unacknowledged ones first).
  *
@@ -25,15 +27,18 @@
  */
 import { hex } from '@scure/base';
 import { Gauge, type Registry } from 'prom-client';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ChainBackend } from '../chain/backend.ts';
-import { ChannelError, decodeChannelMessage, type ChannelOpen, type SettleHtlc } from '../channels/index.ts';
+import {
+  CHANNEL_AUTH_HEADER, ChannelAuthCodec, ChannelError, NO_CHANNEL, decodeChannelMessage, verifyChannelAuth,
+  type ChannelAuth, type ChannelAuthOp, type ChannelOpen, type SettleHtlc,
+} from '../channels/index.ts';
 import { EncodingError } from '../core/codec.ts';
 import { expected } from '../core/errors.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { messageIdOf, type Deposit, type PaymentMode, type PaymentNotice } from '../core/objects/index.ts';
-import type { Wallet } from '../wallet/index.ts';
+import { MAX_INDEX, type Wallet } from '../wallet/index.ts';
 import { ChannelBook, encodeChannelMessage, type ChannelRecord } from '../watch/channel-book.ts';
 import { RelayChannels } from '../watch/channel-relay.ts';
 import { ChannelWatcher } from '../watch/channel-watcher.ts';
@@ -42,21 +47,30 @@ import { migrateStore, type Db } from '../store/sqlite.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError, type RelayErrorCode } from './errors.ts';
 import type { ChannelTerms } from '../p2p/lookup-answer.ts';
-import type { ContractView, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
-import type { MessageState, QuoteRow, RelayStore } from './store.ts';
+import type { ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
+import type { QuoteRow, RelayStore } from './store.ts';
 
 /**
- * Channel keys live on the wallet's contract branch above this index, so they never meet the
- * per-quote contract keys (counted from 0 in relay.sqlite).
+ * Channel keys live on the wallet's contract account 0' from this index up (2^30 + n, n the
+ * wallet's contract-key counter). Per-quote keys have their own account (1') since; those
+ * issued before sit below this index on account 0', and no new one is issued there.
  */
 export const CHANNEL_KEY_BASE = 0x4000_0000;
 
 /**
  * Store `relay-channel-keys` (in the relay's party file, next to its channel book):
- *   channel_keys  key_index PK (a wallet contract key handed out by POST /v1/channel/key), issued_at ms.
- * An open must name an issued key no channel uses yet.
+ *   channel_keys  key_index PK (a wallet contract key handed out by POST /v1/channel/key), issued_at ms,
+ *                 payer_pubkey (the key whose ChannelAuth asked for it; NULL for keys issued before v2).
+ *   channel_auth_nonces  (payer_pubkey, nonce) PK, expires_at ms: ChannelAuths taken, kept while
+ *                 their timestamp is within the clock skew (a replay inside that window is refused).
+ * An open must name an issued key no channel uses yet, with the payer key it was issued to.
  */
-const KEY_MIGRATIONS = [`CREATE TABLE channel_keys (key_index INTEGER PRIMARY KEY, issued_at INTEGER NOT NULL);`];
+const KEY_MIGRATIONS = [
+  `CREATE TABLE channel_keys (key_index INTEGER PRIMARY KEY, issued_at INTEGER NOT NULL);`,
+  `ALTER TABLE channel_keys ADD COLUMN payer_pubkey BLOB;
+   CREATE TABLE channel_auth_nonces (payer_pubkey BLOB NOT NULL, nonce BLOB NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (payer_pubkey, nonce));
+   CREATE INDEX channel_auth_nonces_expiry ON channel_auth_nonces (expires_at);`,
+];
 
 /** The channel terms of the information document: the same shape a relay-info lookup answers. */
 export type { ChannelTerms } from '../p2p/lookup-answer.ts';
@@ -124,6 +138,8 @@ export interface RelayChannelDeps {
   backend: ChainBackend;
   store: RelayStore;
   log: Logger;
+  /** The relay's node key (ed25519, the information document's relayId): every ChannelAuth names it. */
+  relayId: Uint8Array;
   now?: () => number;
 }
 
@@ -159,10 +175,17 @@ export class RelayChannelService {
     };
   }
 
-  /** A fresh relay key for one channel (never handed out twice: the wallet's counter is persisted). */
-  newKey(): { keyIndex: number; relayPubkey: string } {
-    const keyIndex = CHANNEL_KEY_BASE + this.deps.wallet.nextContractKeyIndex();
-    this.deps.db.prepare('INSERT INTO channel_keys (key_index, issued_at) VALUES (?, ?)').run(keyIndex, this.now());
+  /**
+   * A fresh relay key for one channel (never handed out twice: the wallet's counter is persisted),
+   * issued to `payerPubkey` (the key of the request's ChannelAuth): only a channel of that payer key may use it.
+   */
+  newKey(payerPubkey: Uint8Array): { keyIndex: number; relayPubkey: string } {
+    const n = this.deps.wallet.nextContractKeyIndex();
+    if (n > MAX_INDEX - CHANNEL_KEY_BASE) {
+      throw new RelayError('KEYS_EXHAUSTED', `every channel key index up to ${MAX_INDEX} was issued; the relay cannot open more channels`);
+    }
+    const keyIndex = CHANNEL_KEY_BASE + n;
+    this.deps.db.prepare('INSERT INTO channel_keys (key_index, issued_at, payer_pubkey) VALUES (?, ?, ?)').run(keyIndex, this.now(), payerPubkey);
     return { keyIndex, relayPubkey: hex.encode(this.deps.wallet.contractKey(keyIndex).pubkey33) };
   }
 
@@ -170,8 +193,11 @@ export class RelayChannelService {
   async open(open: ChannelOpen, fundingRaw: Uint8Array, keyIndex: number): Promise<ChannelView> {
     const t = this.terms();
     const bad = (what: string, exp: string, got: unknown) => new RelayError('CHANNEL_TERMS', expected(what, exp, got), { details: { terms: t } });
-    if (!Number.isSafeInteger(keyIndex) || !this.deps.db.prepare('SELECT 1 FROM channel_keys WHERE key_index = ?').get(keyIndex)) {
-      throw new RelayError('KEY_UNKNOWN', expected('keyIndex', 'an index this relay handed out by POST /v1/channel/key', keyIndex));
+    const issued = Number.isSafeInteger(keyIndex)
+      ? (this.deps.db.prepare('SELECT payer_pubkey FROM channel_keys WHERE key_index = ?').get(keyIndex) as { payer_pubkey: Uint8Array | null } | undefined)
+      : undefined;
+    if (!issued || (issued.payer_pubkey !== null && !bytesEqual(issued.payer_pubkey, open.payerPubkey))) {
+      throw new RelayError('KEY_UNKNOWN', expected('keyIndex', 'an index this relay handed out by POST /v1/channel/key to this payer key', keyIndex));
     }
     if (this.book.list('relay').some((c) => c.keyIndex === keyIndex)) throw new RelayError('KEY_UNKNOWN', `key ${keyIndex} already belongs to another channel; ask for a fresh one`);
     if (open.capacity < t.minCapacitySats || open.capacity > t.maxCapacitySats) throw bad('capacity', `${t.minCapacitySats}..${t.maxCapacitySats} sats`, open.capacity);
@@ -215,6 +241,44 @@ export class RelayChannelService {
 
   view(id: string): ChannelView {
     return channelView(this.get(id));
+  }
+
+  /**
+   * Checks the ChannelAuth of a key, view or close request (`header`: its hex) and returns the
+   * payer key it proves. A ChannelAuth that is not the payer's signature over exactly this
+   * request to this relay, or names a channel this relay does not hold, gets the same
+   * CHANNEL_AUTH_REFUSED: a stranger learns nothing about the channel, not even that it exists.
+   * The (payer key, nonce) is taken once, so a replay within the clock skew is refused.
+   */
+  authorize(header: unknown, op: ChannelAuthOp, channelId: string = NO_CHANNEL): Uint8Array {
+    if (header === undefined || header === '') {
+      throw new RelayError('CHANNEL_AUTH_REQUIRED', `this request needs a ChannelAuth by the channel's payer key in the ${CHANNEL_AUTH_HEADER} header`);
+    }
+    if (!ID_RE.test(channelId)) throw new RelayError('BAD_REQUEST', expected('channel id', '64 lowercase hex characters', channelId));
+    let a: ChannelAuth;
+    try {
+      if (typeof header !== 'string' || !HEX_RE.test(header)) throw new RelayError('BAD_REQUEST', expected(CHANNEL_AUTH_HEADER, 'lowercase hex', header));
+      a = ChannelAuthCodec.decode(hex.decode(header));
+    } catch (cause) {
+      throw new RelayError('CHANNEL_AUTH_REFUSED', `the ${CHANNEL_AUTH_HEADER} header is not a ChannelAuth: ${(cause as Error).message}`, { cause });
+    }
+    const now = this.now();
+    const skew = this.deps.config.authMaxSkewSecs * 1000;
+    if (Math.abs(now - a.timestamp) > skew) {
+      throw new RelayError('CHANNEL_AUTH_STALE', `"timestamp" expected within ${this.deps.config.authMaxSkewSecs} s of the relay's clock, got ${Math.round((a.timestamp - now) / 1000)} s off`);
+    }
+    const c = op === 'key' ? undefined : this.book.find(channelId);
+    const payerOk = op === 'key' || (c !== undefined && c.role === 'relay' && bytesEqual(c.state.payerPubkey, a.payerPubkey));
+    if (a.op !== op || a.channelId !== channelId || !verifyChannelAuth(a, this.deps.relayId) || !payerOk) {
+      throw new RelayError('CHANNEL_AUTH_REFUSED', "the ChannelAuth is not the channel payer's signature over this request to this relay");
+    }
+    const db = this.deps.db;
+    const taken = db.transaction(() => {
+      db.prepare('DELETE FROM channel_auth_nonces WHERE expires_at < ?').run(now - skew);
+      return db.prepare('INSERT OR IGNORE INTO channel_auth_nonces (payer_pubkey, nonce, expires_at) VALUES (?, ?, ?)').run(a.payerPubkey, a.nonce, a.timestamp + skew).changes === 1;
+    })();
+    if (!taken) throw new RelayError('CHANNEL_AUTH_REPLAYED', 'this ChannelAuth was used before; sign a fresh one (new nonce and timestamp)');
+    return a.payerPubkey;
   }
 
   settles(id: string): SettleHtlc[] {
@@ -311,8 +375,8 @@ export class ChannelPayments implements Payments {
     this.modes = inner.modes;
   }
 
-  async deposit(quote: QuoteRow, d: Deposit): Promise<{ contractId?: string; state: MessageState }> {
-    if (quote.mode === 'sender-pays' && (await this.channels.paying(quote, d.hr))) return { state: 'stored' };
+  async deposit(quote: QuoteRow, d: Deposit): Promise<DepositPayment> {
+    if (quote.mode === 'sender-pays' && (await this.channels.paying(quote, d.hr))) return { state: 'stored', paid: true };
     return this.inner.deposit(quote, d);
   }
 
@@ -387,16 +451,29 @@ export function registerChannelRoutes(app: FastifyInstance, channels: RelayChann
     if (!channels) throw new RelayError('CHANNELS_UNAVAILABLE', 'this relay has no chain backend, so it takes no payment channels');
     return channels;
   };
-  app.post('/v1/channel/key', async () => need().newKey());
+  const auth = (req: FastifyRequest): unknown => req.headers[CHANNEL_AUTH_HEADER];
+  const idOf = (req: FastifyRequest): string => (req.params as { id: string }).id;
+  app.post('/v1/channel/key', async (req) => {
+    const s = need();
+    return s.newKey(s.authorize(auth(req), 'key'));
+  });
   app.post('/v1/channel/open', async (req) => {
     const s = need();
     const { open, funding, keyIndex } = openRequest(req.body);
     return s.open(open, funding, keyIndex);
   });
   app.post('/v1/channel/update', async (req) => need().update(octets(req.body), store));
-  app.get('/v1/channel/:id', async (req) => need().view((req.params as { id: string }).id));
+  app.get('/v1/channel/:id', async (req) => {
+    const s = need();
+    s.authorize(auth(req), 'view', idOf(req));
+    return s.view(idOf(req));
+  });
   app.get('/v1/channel/:id/settles', async (req) => ({
     settles: need().settles((req.params as { id: string }).id).map((s) => hex.encode(encodeChannelMessage({ type: 'settle', message: s }))),
   }));
-  app.post('/v1/channel/:id/close', async (req) => ({ closeRequest: hex.encode(await need().requestClose((req.params as { id: string }).id)) }));
+  app.post('/v1/channel/:id/close', async (req) => {
+    const s = need();
+    s.authorize(auth(req), 'close', idOf(req));
+    return { closeRequest: hex.encode(await s.requestClose(idOf(req))) };
+  });
 }

@@ -29,6 +29,11 @@ export interface RelayConfig {
   blockIntervalSecs: number;
   mailboxMaxMessages: number;
   mailboxMaxBytes: number;
+  // Unpaid storage (recipient-pays, and sender-pays not yet funded): its own allowances, docs/relay-api.md "Quotas"
+  mailboxUnpaidMaxMessages: number;
+  mailboxUnpaidMaxBytes: number;
+  depositorUnpaidMaxMessages: number;
+  depositorUnpaidMaxBytes: number;
   rateLimitBurst: number;
   rateLimitPerSec: number;
   bodyLimitBytes: number;
@@ -45,6 +50,10 @@ export interface RelayConfig {
   writeBatchMax: number;
   sweepIntervalSecs: number;
   streamMaxInFlight: number;
+  // Prekey bundles (src/relay/prekeys.ts)
+  prekeyFetchPerMailboxPerHour: number;
+  prekeyFetchPerIpPerHour: number;
+  prekeyUsedIdsMax: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   // Payment channels (src/relay/channels.ts)
   channelMinCapacitySats: number;
@@ -92,6 +101,10 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   blockIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'expected time between blocks; retention must end before T - claim margin' },
   mailboxMaxMessages: { kind: 'int', min: 1, max: INT_MAX, unit: 'messages', doc: 'stored messages per mailbox' },
   mailboxMaxBytes: { kind: 'int', min: 1, max: INT_MAX, unit: 'bytes', doc: 'stored blob bytes per mailbox' },
+  mailboxUnpaidMaxMessages: { kind: 'int', min: 0, max: INT_MAX, unit: 'messages', doc: 'unpaid messages (recipient-pays, sender-pays not yet funded) per mailbox, on top of the paid ones' },
+  mailboxUnpaidMaxBytes: { kind: 'int', min: 0, max: INT_MAX, unit: 'bytes', doc: 'unpaid blob bytes per mailbox, on top of the paid ones' },
+  depositorUnpaidMaxMessages: { kind: 'int', min: 0, max: INT_MAX, unit: 'messages', doc: 'unpaid messages one depositor (client IPv4 address or IPv6 /64) may have stored, over all mailboxes' },
+  depositorUnpaidMaxBytes: { kind: 'int', min: 0, max: INT_MAX, unit: 'bytes', doc: 'unpaid blob bytes one depositor may have stored, over all mailboxes' },
   rateLimitBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests', doc: 'token bucket size per client address; 0 disables rate limiting' },
   rateLimitPerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests per second', doc: 'token bucket refill per client address' },
   bodyLimitBytes: { kind: 'int', min: 0, max: 2 * MAX_BODY, unit: 'bytes', doc: 'largest HTTP body or WebSocket frame; 0: maxMessageBytes + 10 KiB (sealed header and framing)' },
@@ -99,7 +112,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   keepAliveTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'idle keep-alive connection timeout' },
   quoteValiditySecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'a quote must be deposited within this time' },
   challengeTtlSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'a mailbox challenge must be used within this time' },
-  authMaxSkewSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'largest clock difference accepted in a MailboxAuth timestamp' },
+  authMaxSkewSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'largest clock difference accepted in a MailboxAuth, ChannelAuth or PrekeyPublish timestamp' },
   confirmations: { kind: 'int', min: 1, max: 1000, unit: 'blocks', doc: 'confirmations a funding needs before the relay claims' },
   lockBlocks: { kind: 'int', min: 2, max: 2016, unit: 'blocks', doc: 'contract locktime T = tip + lockBlocks' },
   claimMarginBlocks: { kind: 'int', min: 1, max: 2015, unit: 'blocks', doc: 'the relay claims no later than T - claimMarginBlocks' },
@@ -108,6 +121,9 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   writeBatchMax: { kind: 'int', min: 1, max: 100000, unit: 'writes', doc: 'largest group-commit batch' },
   sweepIntervalSecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'how often expired messages, keys and quotes are deleted' },
   streamMaxInFlight: { kind: 'int', min: 1, max: 100000, unit: 'requests', doc: 'unanswered requests allowed per WebSocket connection' },
+  prekeyFetchPerMailboxPerHour: { kind: 'int', min: 0, max: INT_MAX, unit: 'fetches per hour', doc: 'prekey fetches per mailbox that get one-time keys (token bucket); past it a fetch gets the bundle without them; 0: no limit' },
+  prekeyFetchPerIpPerHour: { kind: 'int', min: 0, max: INT_MAX, unit: 'fetches per hour', doc: 'prekey fetches per client address that get one-time keys (token bucket); 0: no limit' },
+  prekeyUsedIdsMax: { kind: 'int', min: 1, max: 1_000_000, unit: 'ids', doc: 'handed-out one-time prekey ids remembered exactly per mailbox and kind; older ones are kept as a floor (every id at or below it is refused)' },
   logLevel: { kind: 'level', unit: 'level', doc: 'pino log level' },
   channelMinCapacitySats: { kind: 'int', min: 1, max: 21e14, unit: 'sats', doc: 'smallest channel capacity accepted' },
   channelMaxCapacitySats: { kind: 'int', min: 1, max: 21e14, unit: 'sats', doc: 'largest channel capacity accepted' },
@@ -141,6 +157,11 @@ export const DEFAULTS: RelayConfig = {
   blockIntervalSecs: 600,
   mailboxMaxMessages: 10_000,
   mailboxMaxBytes: 256 * 1024 * 1024,
+  // A mailbox takes unpaid mail from several depositors before it refuses any; no depositor fills it alone.
+  mailboxUnpaidMaxMessages: 500,
+  mailboxUnpaidMaxBytes: 64 * 1024 * 1024,
+  depositorUnpaidMaxMessages: 100,
+  depositorUnpaidMaxBytes: 16 * 1024 * 1024,
   rateLimitBurst: 200,
   rateLimitPerSec: 100,
   bodyLimitBytes: 0,
@@ -157,6 +178,9 @@ export const DEFAULTS: RelayConfig = {
   writeBatchMax: 1024,
   sweepIntervalSecs: 60,
   streamMaxInFlight: 256,
+  prekeyFetchPerMailboxPerHour: 30,
+  prekeyFetchPerIpPerHour: 60,
+  prekeyUsedIdsMax: 1000,
   logLevel: 'info',
   channelMinCapacitySats: 10_000,
   channelMaxCapacitySats: 100_000_000,

@@ -28,7 +28,8 @@ import { RateLimiter } from './rate-limit.ts';
 import { RelayService } from './service.ts';
 import { RelayStore } from './store.ts';
 import { StreamServer } from './ws.ts';
-import { WorkerSealer } from './sealer.ts';
+import { WorkerSealer, type Sealer } from './sealer.ts';
+import type { SealJob } from './seal.ts';
 import { ChannelPayments, RelayChannelService, registerChannelRoutes } from './channels.ts';
 
 export interface RelayOverrides {
@@ -49,6 +50,8 @@ export interface RelayOverrides {
    * for what encryption at rest costs (the CLI has no such switch). Default 'encrypted'.
    */
   storeAtRest?: 'encrypted' | 'plaintext';
+  /** Sees every job handed to the sealer before it is sealed (tests count the blobs one k sealed). */
+  onSeal?: (job: SealJob) => void;
 }
 
 export interface RelayHandle {
@@ -101,17 +104,22 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     ? new ChainPayments({
       backend, relay: wallet.relayContracts(config), keys: wallet.keys,
       onProblem: (p) => log.warn({ contract: p.id, err: p.error }, 'contract watcher problem'),
+      ...(o.now ? { now: o.now } : {}),
     })
     : new NoPayments());
   // Payment channels need the chain (fundings, deadlines); their book is in the wallet's party file.
-  const channels = backend && !o.payments ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, ...(o.now ? { now: o.now } : {}) }) : undefined;
+  const ed = nodeEd25519();
+  const channels = backend && !o.payments
+    ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, relayId: ed.publicKey(nodeSecret), ...(o.now ? { now: o.now } : {}) })
+    : undefined;
   const paid: Payments = channels ? new ChannelPayments(payments, channels) : payments;
   const metrics = new RelayMetrics(store, payments);
   channels?.registerMetrics(metrics.registry);
   const limiter = new RateLimiter(config.rateLimitBurst, config.rateLimitPerSec);
-  const ed = nodeEd25519();
   // Sealing and receipt signing on a worker thread: the second core (src/relay/sealer.ts).
-  const sealer = new WorkerSealer({ nodeSecret, relayId: ed.publicKey(nodeSecret), ed, aead: nodeAead });
+  const worker = new WorkerSealer({ nodeSecret, relayId: ed.publicKey(nodeSecret), ed, aead: nodeAead });
+  const onSeal = o.onSeal;
+  const sealer: Sealer = onSeal ? { seal: (job) => (onSeal(job), worker.seal(job)), close: () => worker.close() } : worker;
   const service = new RelayService({
     config, store, nodeSecret, ed, aead: nodeAead, contractKeys: wallet.keys, chain, payments: paid, metrics, sealer,
     ...(o.now ? { now: o.now } : {}),
@@ -119,7 +127,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   // Resume every pending contract before taking requests; an unreachable chain is retried at the next tip.
   await payments.start().catch((err: unknown) => log.warn({ err }, 'contract watcher: first pass failed'));
   await channels?.start().catch((err: unknown) => log.warn({ err }, 'channel watcher: first pass failed'));
-  const prekeys = new RelayPrekeys(store.db, store.writer, o.now);
+  const prekeys = new RelayPrekeys(store.db, store.writer, { ...config, relayId: ed.publicKey(nodeSecret) }, o.now);
   const network = new RelayNetwork({
     config, nodeSecret, service, store, metrics, log, prekeys, ...(channels ? { channelTerms: () => channels.terms() } : {}),
     ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}),
@@ -142,7 +150,7 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     await release();
     throw new RelayError('BAD_CONFIG', `cannot listen on ${config.host}:${config.port}: ${(cause as Error).message}`, { cause });
   }
-  sealer.warm();
+  worker.warm();
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   // With port 0 the URL quotes carry is known only now; nothing could reach the service before.

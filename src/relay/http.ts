@@ -108,11 +108,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   app.get('/.well-known/satpost', async () => ({ ...service.info(), ...deps.infoExtra?.() }));
 
-  app.post('/v1/quote', async (req, reply) => binary(reply, QuoteCodec.encode(await service.quote(decode(OfferCodec, req.body)))));
+  app.post('/v1/quote', async (req, reply) => binary(reply, QuoteCodec.encode(await service.quote(decode(OfferCodec, req.body), req.ip))));
 
   app.post('/v1/deposit', async (req, reply) => {
     const d = decode(DepositCodec, req.body);
-    const out = await service.deposit(d, req.body as Uint8Array);
+    const out = await service.deposit(d, req.body as Uint8Array, req.ip);
     if (out.duplicate) void reply.header('satpost-duplicate', '1');
     return binary(reply, out.encoded);
   });

@@ -16,9 +16,11 @@ import {
 } from '../core/objects/index.ts';
 import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
+import { QUOTE_KEY_ACCOUNT } from '../wallet/keys.ts';
 import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome } from './chain-ports.ts';
 import type { RelayMetrics } from './metrics.ts';
-import type { MessageRow, MessageState, MessageSummary, RelayStore } from './store.ts';
+import type { MessageRow, MessageState, MessageSummary, Quota, QuoteRow, RelayStore } from './store.ts';
+import { DepositorTags } from './depositor.ts';
 import { StoredMessageCodec } from './wire.ts';
 import { InlineSealer, type Sealer } from './sealer.ts';
 import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from './list-cursor.ts';
@@ -97,6 +99,10 @@ export interface InfoDocument {
     maxRetentionSecs: number;
     mailboxMaxMessages: number;
     mailboxMaxBytes: number;
+    mailboxUnpaidMaxMessages: number;
+    mailboxUnpaidMaxBytes: number;
+    depositorUnpaidMaxMessages: number;
+    depositorUnpaidMaxBytes: number;
     bodyLimitBytes: number;
     quoteValiditySecs: number;
     challengeTtlSecs: number;
@@ -124,6 +130,12 @@ function stateOf(m: MessageSummary, v: ContractView | undefined): ListEntry['sta
 }
 
 const sha256 = (b: Uint8Array): Uint8Array => new Uint8Array(createHash('sha256').update(b).digest());
+/** blob = AEAD_k(c): the body plus the AEAD tag. */
+const BLOB_OVERHEAD = 16;
+/** Unpaid sender-pays messages the sweep asks the payments about per pass. */
+const PROMOTE_BATCH = 1000;
+/** Contract states that mean no funding was seen (yet, or ever). */
+const UNFUNDED = new Set(['quoted', 'expired']);
 const defaultRandom = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 export class RelayService {
@@ -137,6 +149,14 @@ export class RelayService {
   private readonly modes: PaymentMode[];
   private readonly listeners = new Set<(mailbox: Uint8Array, id: Uint8Array) => void>();
   private readonly sealer: Sealer;
+  private readonly quota: Quota;
+  private readonly depositors = new DepositorTags();
+  /**
+   * Deposits under way, by quote id (hex): the claim is taken before anything awaits, so a
+   * second deposit on the same quote never reaches the sealer while the first is running (k
+   * must seal one blob only). It shares the first one's outcome when it is the same deposit.
+   */
+  private readonly claims = new Map<string, { digest: Uint8Array; outcome: Promise<DepositOutcome> }>();
 
   constructor(private readonly deps: RelayServiceDeps) {
     this.cfg = deps.config;
@@ -147,6 +167,12 @@ export class RelayService {
     this.sealer = deps.sealer ?? new InlineSealer({ nodeSecret: deps.nodeSecret, relayId: this.relayId, ed: deps.ed, aead: deps.aead });
     this.url = deps.config.publicUrl || `http://${deps.config.host}:${deps.config.port}`;
     this.modes = deps.config.acceptedModes.filter((m) => deps.payments.modes.includes(m));
+    const c = deps.config;
+    this.quota = {
+      paid: { maxCount: c.mailboxMaxMessages, maxBytes: c.mailboxMaxBytes },
+      unpaid: { maxCount: c.mailboxUnpaidMaxMessages, maxBytes: c.mailboxUnpaidMaxBytes },
+      depositor: { maxCount: c.depositorUnpaidMaxMessages, maxBytes: c.depositorUnpaidMaxBytes },
+    };
   }
 
   info(): InfoDocument {
@@ -164,6 +190,10 @@ export class RelayService {
         maxRetentionSecs: retentionCeilingSecs(c),
         mailboxMaxMessages: c.mailboxMaxMessages,
         mailboxMaxBytes: c.mailboxMaxBytes,
+        mailboxUnpaidMaxMessages: c.mailboxUnpaidMaxMessages,
+        mailboxUnpaidMaxBytes: c.mailboxUnpaidMaxBytes,
+        depositorUnpaidMaxMessages: c.depositorUnpaidMaxMessages,
+        depositorUnpaidMaxBytes: c.depositorUnpaidMaxBytes,
         bodyLimitBytes: c.bodyLimitBytes,
         quoteValiditySecs: c.quoteValiditySecs,
         challengeTtlSecs: c.challengeTtlSecs,
@@ -181,9 +211,10 @@ export class RelayService {
     return () => this.listeners.delete(listener);
   }
 
-  async quote(offer: Offer): Promise<Quote> {
+  /** `origin`: the client's network address (HTTP, stream), for the unpaid allowance of its depositor. */
+  async quote(offer: Offer, origin?: string): Promise<Quote> {
     try {
-      const q = await this.issueQuote(offer);
+      const q = await this.issueQuote(offer, origin);
       this.deps.metrics?.quotes.inc({ result: 'issued' });
       return q;
     } catch (err) {
@@ -192,7 +223,7 @@ export class RelayService {
     }
   }
 
-  private async issueQuote(offer: Offer): Promise<Quote> {
+  private async issueQuote(offer: Offer, origin: string | undefined): Promise<Quote> {
     const c = this.cfg;
     if (!this.modes.includes(offer.mode)) {
       throw new RelayError('MODE_NOT_ACCEPTED', `this relay accepts ${this.modes.join(', ') || 'no modes'}, not ${offer.mode}`);
@@ -208,7 +239,10 @@ export class RelayService {
     if (offer.maxFee < price) {
       throw new RelayError('FEE_TOO_LOW', `"maxFee" expected at least ${price} sats, got ${offer.maxFee}`, { details: { price } });
     }
-    this.checkQuota(offer.mailbox, offer.size);
+    // A recipient-pays message is stored unpaid; a sender-pays one may come with its payment, so
+    // its quote is judged against the paid allowance (its deposit against the one it falls in).
+    const paid = offer.mode === 'sender-pays';
+    this.store.checkRoom(offer.mailbox, offer.size + BLOB_OVERHEAD, paid, paid || origin === undefined ? undefined : this.depositors.tag(origin), this.quota);
     const tip = await this.deps.chain.tip();
     const now = this.now();
     const k = this.random(32);
@@ -225,7 +259,7 @@ export class RelayService {
         mode: offer.mode,
         size: offer.size,
         hk,
-        contractPubkey: this.deps.contractKeys.pubkey(contractIndex),
+        contractPubkey: this.deps.contractKeys.pubkey(contractIndex, QUOTE_KEY_ACCOUNT),
         amount: price,
         locktime: tip + c.lockBlocks,
         expiresAt: now + offer.retentionSecs * 1000,
@@ -236,23 +270,19 @@ export class RelayService {
     );
     await this.store.putQuote({
       quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, size: quote.size, amount: quote.amount,
-      locktime: quote.locktime, contractIndex, k, hk, expiresAt: quote.expiresAt, validUntil: quote.validUntil,
+      locktime: quote.locktime, contractIndex, keyAccount: QUOTE_KEY_ACCOUNT, k, hk, expiresAt: quote.expiresAt, validUntil: quote.validUntil,
       encoded: QuoteCodec.encode(quote),
     });
     return quote;
   }
 
-  private checkQuota(mailbox: Uint8Array, size: number): void {
-    const usage = this.store.mailboxUsage(mailbox);
-    if (usage.count + 1 > this.cfg.mailboxMaxMessages || usage.bytes + size > this.cfg.mailboxMaxBytes) {
-      throw new RelayError('MAILBOX_QUOTA_FULL', `the mailbox is full (${usage.count} messages, ${usage.bytes} bytes)`);
-    }
-  }
-
-  /** `encoded` (the Deposit's bytes, if the caller has them) saves re-encoding for the digest. */
-  async deposit(d: Deposit, encoded?: Uint8Array): Promise<DepositOutcome> {
+  /**
+   * `encoded` (the Deposit's bytes, if the caller has them) saves re-encoding for the digest.
+   * `origin`: the client's network address; an unpaid deposit counts against its depositor's allowance.
+   */
+  async deposit(d: Deposit, encoded?: Uint8Array, origin?: string): Promise<DepositOutcome> {
     try {
-      const out = await this.storeDeposit(d, encoded ?? DepositCodec.encode(d));
+      const out = await this.storeDeposit(d, encoded ?? DepositCodec.encode(d), origin);
       this.deps.metrics?.deposits.inc({ result: out.duplicate ? 'duplicate' : 'stored' });
       return out;
     } catch (err) {
@@ -261,13 +291,20 @@ export class RelayService {
     }
   }
 
-  private async storeDeposit(d: Deposit, encoded: Uint8Array): Promise<DepositOutcome> {
+  private async storeDeposit(d: Deposit, encoded: Uint8Array, origin: string | undefined): Promise<DepositOutcome> {
     const quote = this.store.getQuote(d.quoteId);
     if (quote === undefined) throw new RelayError('QUOTE_UNKNOWN', 'this relay issued no such quote (or it lapsed)');
+    const digest = sha256(encoded);
     // A quote no deposit has claimed yet has no message: skip the look-up.
     if (!this.store.quoteUnused(d.quoteId)) {
       const earlier = this.store.messageByQuote(d.quoteId);
-      if (earlier !== undefined) return this.repeat(earlier, sha256(encoded));
+      if (earlier !== undefined) return this.repeat(earlier, digest);
+    }
+    const key = hex.encode(d.quoteId);
+    const running = this.claims.get(key);
+    if (running !== undefined) {
+      if (!bytesEqual(running.digest, digest)) throw new RelayError('QUOTE_USED', 'another deposit is being stored under this quote');
+      return { ...(await running.outcome), duplicate: true };
     }
     if (this.now() > quote.validUntil) throw new RelayError('QUOTE_EXPIRED', `the quote was valid until ${new Date(quote.validUntil).toISOString()}`);
     if (!bytesEqual(d.mailbox, quote.mailbox)) throw new RelayError('MAILBOX_MISMATCH', 'the deposit names another mailbox than its quote');
@@ -278,18 +315,32 @@ export class RelayService {
       if (d.hr !== undefined || d.payerPubkey !== undefined) throw new RelayError('BAD_DEPOSIT', 'a recipient-pays deposit carries no hr and no payerPubkey');
       if (d.funding !== undefined) throw new RelayError('FUNDING_UNEXPECTED', 'a recipient-pays deposit carries no funding outpoint (Carol pays with a PaymentNotice)');
     }
+    // Claimed before the first await: from here on no other deposit of this quote gets past the check above.
     this.store.claimQuote(d.quoteId);
+    const outcome = this.sealAndStore(quote, d, digest, origin);
+    this.claims.set(key, { digest, outcome });
+    try {
+      return await outcome;
+    } finally {
+      // Stored, its message answers repeats; failed, the quote may be deposited again (nothing sealed under k was kept).
+      this.claims.delete(key);
+    }
+  }
+
+  private async sealAndStore(quote: QuoteRow, d: Deposit, digest: Uint8Array, origin: string | undefined): Promise<DepositOutcome> {
     // Sender-pays: the contract is registered (durably) before the message is stored.
     const payment = await this.deps.payments.deposit(quote, d);
-    const digest = sha256(encoded);
+    const depositor = payment.paid || origin === undefined ? undefined : this.depositors.tag(origin);
+    // Refused before sealing when there is no room already (checked again atomically with the insert).
+    this.store.checkRoom(quote.mailbox, d.body.length + BLOB_OVERHEAD, payment.paid, depositor, this.quota);
     const { blob, receipt, encoded: receiptBytes } = await this.sealer.seal({ k: quote.k, hk: quote.hk, mailbox: quote.mailbox, expiresAt: quote.expiresAt, body: d.body });
     const row: MessageRow = {
       id: receipt.messageId, quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, sealedHeader: d.sealedHeader,
       blob, hblob: receipt.hblob, hk: quote.hk, hc: receipt.hc, hr: d.hr, fundingTxid: d.funding?.txid, fundingVout: d.funding?.vout,
       payerPubkey: d.payerPubkey, contractId: payment.contractId, expiresAt: quote.expiresAt, state: payment.state, createdAt: this.now(),
-      receipt: receiptBytes, depositDigest: digest,
+      receipt: receiptBytes, depositDigest: digest, paid: payment.paid, depositor,
     };
-    const { inserted, row: stored } = await this.store.putMessage(row, { maxCount: this.cfg.mailboxMaxMessages, maxBytes: this.cfg.mailboxMaxBytes });
+    const { inserted, row: stored } = await this.store.putMessage(row, this.quota);
     if (!inserted) return this.repeat(stored, digest);
     for (const l of this.listeners) l(row.mailbox, row.id);
     return { receipt, encoded: receiptBytes, duplicate: false };
@@ -414,6 +465,19 @@ export class RelayService {
     const gone = await this.store.sweep(this.now());
     const contracts = gone.map((g) => g.contractId).filter((c): c is string => c !== undefined);
     if (contracts.length > 0) await this.deps.payments.forget(contracts);
+    await this.promoteFunded();
     return gone.length;
+  }
+
+  /** Sender-pays messages deposited before their funding: once the watcher saw it, they count as paid. */
+  private async promoteFunded(): Promise<void> {
+    const unpaid = this.store.unpaidContracts(this.now(), PROMOTE_BATCH);
+    if (unpaid.length === 0) return;
+    const views = await this.deps.payments.views(unpaid.map((u) => u.contractId));
+    const funded = unpaid.filter((u) => {
+      const v = views.get(u.contractId);
+      return v !== undefined && !UNFUNDED.has(v.state);
+    });
+    await Promise.all(funded.map((u) => this.store.markPaid(u.id)));
   }
 }

@@ -1,9 +1,10 @@
 /**
  * The relay's wallet: one party file, <dataDir>/wallet.sqlite (mode 0600), holding the
  * BIP84 wallet (its seed encrypted with the relay passphrase) and the relay's contract
- * book. It is created with a fresh random mnemonic on first start. Contract key i is the
- * wallet's m/1017'/coin'/0'/i' (the only source of contract keys); claims pay to the
- * wallet's own receive addresses.
+ * book. It is created with a fresh random mnemonic on first start. Per-quote contract key i
+ * is the wallet's m/1017'/coin'/1'/i' (m/1017'/coin'/0'/i' for quotes issued before quote
+ * keys had their own account; each quote stores its account), channel key 2^30 + n is
+ * m/1017'/coin'/0'/(2^30 + n)'; claims pay to the wallet's own receive addresses.
  *
  * The relay's databases (this file and relay.sqlite) are encrypted with the directory's data
  * key (src/store/data-key.ts), sealed by the same passphrase as the wallet seed.
@@ -92,7 +93,7 @@ export function openRelayWallet(config: RelayConfig, o: { unlock: RelayUnlock; b
     throw new RelayError('BAD_CONFIG', `cannot open the relay wallet ${path}: ${(cause as Error).message}`, { cause });
   }
   const book = new ContractBook(db);
-  const keys: ContractKeys = { pubkey: (i) => wallet.contractKey(i).pubkey33 };
+  const keys: ContractKeys = { pubkey: (i, account) => wallet.contractKey(i, account).pubkey33 };
   let relay: RelayContracts | undefined;
   return {
     db, wallet, book, keys,

@@ -145,9 +145,9 @@ export class StreamServer {
     const { service } = this.deps;
     switch (op) {
       case OP.deposit:
-        return (await service.deposit(DepositCodec.decode(payload), payload)).encoded;
+        return (await service.deposit(DepositCodec.decode(payload), payload, conn.ip)).encoded;
       case OP.quote:
-        return QuoteCodec.encode(await service.quote(OfferCodec.decode(payload)));
+        return QuoteCodec.encode(await service.quote(OfferCodec.decode(payload), conn.ip));
       case OP.challenge:
         return (await service.challenge(payload)).challenge;
       case OP.subscribe: {

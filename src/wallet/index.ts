@@ -14,4 +14,5 @@ export { addressToScript } from './address.ts';
 export { dustThreshold, selectCoins } from './coin-select.ts';
 export { RBF_SEQUENCE } from './spend.ts';
 export type { KeyPair } from './keys.ts';
+export { CONTRACT_ACCOUNT, MAX_INDEX, QUOTE_KEY_ACCOUNT } from './keys.ts';
 export type { SyncOptions, SyncReport } from './sync.ts';

@@ -4,7 +4,11 @@
  *
  *   m/84'/coin'/0'/0/i    receive addresses (BIP84 external chain)
  *   m/84'/coin'/0'/1/i    change addresses (BIP84 internal chain)
- *   m/1017'/coin'/0'/i'   contract (HTLC) keys, every level hardened
+ *   m/1017'/coin'/0'/i'   contract (HTLC) keys, every level hardened: a payer's contract keys,
+ *                         channel keys (a relay's from 2^30 up), and a relay's per-quote keys
+ *                         issued before they had their own account (below 2^30)
+ *   m/1017'/coin'/1'/i'   a relay's per-quote contract keys: their own account, so that no
+ *                         number of quotes ever reaches the channel keys
  *
  * Contract keys live outside the BIP84 account on purpose: the account's zpub may be
  * exported to a watch-only tool, and a non-hardened contract branch under it would let
@@ -26,6 +30,10 @@ export type Chain = 0 | 1;
 export const RECEIVE: Chain = 0;
 export const CHANGE: Chain = 1;
 export const CONTRACT_PURPOSE = 1017;
+/** Account of contract and channel keys (m/1017'/coin'/0'). */
+export const CONTRACT_ACCOUNT = 0;
+/** Account of a relay's per-quote contract keys (m/1017'/coin'/1'). */
+export const QUOTE_KEY_ACCOUNT = 1;
 /** BIP44 index limit: non-hardened indexes are below 2^31. */
 export const MAX_INDEX = HARDENED_OFFSET - 1;
 
@@ -72,7 +80,9 @@ export class WalletKeys {
   /** BIP32 fingerprint of the master key, as PSBT derivation records carry it. */
   readonly masterFingerprint: number;
   readonly account: HDKey;
-  private readonly contractRoot: HDKey;
+  /** m/1017'/coin': the parent of the contract-key accounts. */
+  private readonly contractPurpose: HDKey;
+  private readonly contractAccounts = new Map<number, HDKey>();
   private readonly chains: Record<Chain, HDKey>;
 
   constructor(mnemonic: string, bip39Passphrase: string, network: BtcNetwork) {
@@ -82,7 +92,7 @@ export class WalletKeys {
     const root = HDKey.fromMasterSeed(mnemonicToSeedSync(m, bip39Passphrase), versions);
     this.masterFingerprint = root.fingerprint;
     this.account = root.derive(`m/84'/${network.coinType}'/0'`);
-    this.contractRoot = root.derive(`m/${CONTRACT_PURPOSE}'/${network.coinType}'/0'`);
+    this.contractPurpose = root.derive(`m/${CONTRACT_PURPOSE}'/${network.coinType}'`);
     this.chains = { 0: this.account.deriveChild(0), 1: this.account.deriveChild(1) };
     root.wipePrivateData();
   }
@@ -115,19 +125,27 @@ export class WalletKeys {
     return { script: pay.script, address: pay.address! };
   }
 
-  contractKey(index: number): KeyPair {
+  /** Contract key `index` of contract-key account `account` (both hardened). */
+  contractKey(index: number, account: number = CONTRACT_ACCOUNT): KeyPair {
     checkIndex(index);
-    const k = this.contractRoot.deriveChild(index + HARDENED_OFFSET);
+    checkIndex(account);
+    let root = this.contractAccounts.get(account);
+    if (!root) {
+      root = this.contractPurpose.deriveChild(account + HARDENED_OFFSET);
+      this.contractAccounts.set(account, root);
+    }
+    const k = root.deriveChild(index + HARDENED_OFFSET);
     return {
       pubkey33: k.publicKey!,
       privkey32: k.privateKey!,
-      path: `m/${CONTRACT_PURPOSE}'/${this.network.coinType}'/0'/${index}'`,
+      path: `m/${CONTRACT_PURPOSE}'/${this.network.coinType}'/${account}'/${index}'`,
     };
   }
 
   wipe(): void {
     this.account.wipePrivateData();
-    this.contractRoot.wipePrivateData();
+    this.contractPurpose.wipePrivateData();
+    for (const a of this.contractAccounts.values()) a.wipePrivateData();
     this.chains[0].wipePrivateData();
     this.chains[1].wipePrivateData();
   }

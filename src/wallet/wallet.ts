@@ -221,9 +221,9 @@ export class Wallet {
     return this.keys.address(RECEIVE, index);
   }
 
-  /** Key for contract scripts, on its own hardened branch m/1017'/coin'/0'/index'. */
-  contractKey(index: number): KeyPair {
-    return this.keys.contractKey(index);
+  /** Key for contract scripts, on its own hardened branch m/1017'/coin'/account'/index' (account 0 unless given). */
+  contractKey(index: number, account?: number): KeyPair {
+    return this.keys.contractKey(index, account);
   }
 
   /** Reserves and returns a fresh contract key index (persisted; never returned twice). */

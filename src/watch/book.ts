@@ -4,7 +4,7 @@
  * before anything about it is signed or broadcast, and each state change is committed
  * before the action it enables (sign -> persist -> broadcast).
  *
- * Schema (store "contracts", version 1; versions in store_versions, see src/store/sqlite.ts):
+ * Schema (store "contracts", version 2; versions in store_versions, see src/store/sqlite.ts):
  *
  *   contracts        one row per contract:
  *     id             TEXT PK: caller's id, default hex SHA-256(script) (= the P2WSH program);
@@ -15,6 +15,8 @@
  *     locktime       INTEGER T (redundant with the script, for queries)
  *     amount         INTEGER sats of the contract output
  *     key_index      INTEGER wallet contract-key index (payer key for payer, relay key for relay)
+ *     key_account    INTEGER (version 2) the key's contract-key account, m/1017'/coin'/key_account'/key_index';
+ *                    0 for every contract written before version 2
  *     k, r           BLOB preimages once known (relay: k from the start; payer: learned from a claim)
  *     batch          TEXT id shared by the contracts of one fund() call (one funding tx)
  *     funding_txid, funding_vout, funding_raw   the funding output (payer: the signed funding tx)
@@ -24,7 +26,7 @@
  *     state          TEXT: RelayState | PayerState (src/contracts/state.ts), never an ordinal
  *     created_at, updated_at     unix ms
  *   contract_events  append-only history: seq PK, contract_id, event (a RelayEvent/PayerEvent,
- *                    or 'created' / a note such as 'claim-resigned'), state_from, state_to,
+ *                    or 'created' / a note such as 'claim-resigned', 'claim-bumped'), state_from, state_to,
  *                    height (chain tip when it happened), time (unix ms), detail (text, no secrets).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -75,6 +77,7 @@ export const CONTRACT_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX contract_events_id ON contract_events (contract_id, seq);
   `,
+  `ALTER TABLE contracts ADD COLUMN key_account INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export type Role = 'payer' | 'relay';
@@ -88,6 +91,8 @@ export interface ContractRecord {
   terms: ContractTerms;
   amount: number;
   keyIndex: number;
+  /** Contract-key account of keyIndex (0 unless the key came from another account). */
+  keyAccount: number;
   k: Uint8Array | null;
   r: Uint8Array | null;
   batch: string | null;
@@ -129,6 +134,8 @@ export interface NewContract {
   script: Uint8Array;
   amount: number;
   keyIndex: number;
+  /** Default 0. */
+  keyAccount?: number;
   state: ContractState;
   k?: Uint8Array;
   batch?: string;
@@ -136,7 +143,7 @@ export interface NewContract {
 }
 
 interface Row {
-  id: string; role: Role; script: Buffer; amount: number; key_index: number; k: Buffer | null; r: Buffer | null;
+  id: string; role: Role; script: Buffer; amount: number; key_index: number; key_account: number; k: Buffer | null; r: Buffer | null;
   batch: string | null; funding_txid: string | null; funding_vout: number | null; funding_raw: Buffer | null;
   refund_txid: string | null; refund_raw: Buffer | null; claim_txid: string | null; claim_raw: Buffer | null;
   settled_height: number | null; state: ContractState; created_at: number; updated_at: number;
@@ -166,15 +173,17 @@ export class ContractBook {
     const terms = parseContractScript(c.script);
     if (!Number.isSafeInteger(c.amount) || c.amount <= 0) throw new WatchError('BAD_INPUT', expected('amount', 'a positive integer of sats', c.amount));
     if (!Number.isInteger(c.keyIndex) || c.keyIndex < 0) throw new WatchError('BAD_INPUT', expected('keyIndex', 'a non-negative integer', c.keyIndex));
+    const keyAccount = c.keyAccount ?? 0;
+    if (!Number.isInteger(keyAccount) || keyAccount < 0) throw new WatchError('BAD_INPUT', expected('keyAccount', 'a non-negative integer', keyAccount));
     const id = c.id ?? contractId(c.script);
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) throw new WatchError('BAD_INPUT', expected('id', 'a string of 1..200 characters', id));
     const now = this.now();
     return this.tx(() => {
       if (this.find(id)) throw new WatchError('DUPLICATE_CONTRACT', `contract ${id} is already in the book`);
       this.db
-        .prepare(`INSERT INTO contracts (id, role, mode, script, locktime, amount, key_index, k, batch, state, created_at, updated_at)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, c.role, terms.mode, c.script, terms.locktime, c.amount, c.keyIndex, c.k ?? null, c.batch ?? null, c.state, now, now);
+        .prepare(`INSERT INTO contracts (id, role, mode, script, locktime, amount, key_index, key_account, k, batch, state, created_at, updated_at)
+                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, c.role, terms.mode, c.script, terms.locktime, c.amount, c.keyIndex, keyAccount, c.k ?? null, c.batch ?? null, c.state, now, now);
       this.addEvent(id, 'created', null, c.state, c.height ?? null, null);
       return this.get(id);
     });
@@ -294,7 +303,7 @@ function termsOf(script: Uint8Array): ContractTerms {
 function toRecord(r: Row): ContractRecord {
   const script = u8(r.script);
   return {
-    id: r.id, role: r.role, script, terms: termsOf(script), amount: r.amount, keyIndex: r.key_index,
+    id: r.id, role: r.role, script, terms: termsOf(script), amount: r.amount, keyIndex: r.key_index, keyAccount: r.key_account,
     k: u8n(r.k), r: u8n(r.r), batch: r.batch,
     fundingTxid: r.funding_txid, fundingVout: r.funding_vout, fundingRaw: u8n(r.funding_raw),
     refundTxid: r.refund_txid, refundRaw: u8n(r.refund_raw), claimTxid: r.claim_txid, claimRaw: u8n(r.claim_raw),

@@ -13,7 +13,7 @@
 import { ChainError, type ChainTip } from '../chain/backend.ts';
 import {
   acceptSettle, buildFundingScript, commitmentCoins, confirmFunding, decodeChannelMessage, fundingScriptPubKey, openChannel, openMessage,
-  payerExit, proposeAdd, proposeFail, refundHtlcs, signClose,
+  NO_CHANNEL, payerExit, proposeAdd, proposeFail, refundHtlcs, signChannelAuth, signClose, type ChannelAuth,
   type ChannelMessage, type ChannelOpen, type CloseRequest, type CloseSigned, type FailHtlc, type NewHtlc, type AddHtlc,
   type SettleAck, type SettleHtlc,
 } from '../channels/index.ts';
@@ -36,6 +36,8 @@ export interface OpenRequest {
   feeRate: number;
   /** sat/vB of the funding transaction; default the party's fee rate. */
   fundingFeeRate?: number;
+  /** The payer key from newPayerKey (the one that asked the relay for its key); default a fresh one. */
+  payerKeyIndex?: number;
 }
 
 const ZERO_TXID = '0'.repeat(64);
@@ -49,7 +51,10 @@ export class PayerChannels extends ChannelParty {
   open(req: OpenRequest, signal?: AbortSignal): Promise<{ channel: ChannelRecord; message: ChannelOpen }> {
     return this.exclusive(async () => {
       const tip = await this.backend.getTip(signal);
-      const keyIndex = this.wallet.nextContractKeyIndex();
+      const keyIndex = req.payerKeyIndex ?? this.wallet.nextContractKeyIndex();
+      if (this.book.list('payer').some((c) => c.keyIndex === keyIndex) || this.book.unfinishedOpens().some((i) => i.keyIndex === keyIndex)) {
+        throw new ChannelError('BAD_PARAMS', expected('payerKeyIndex', 'a key no other channel uses', keyIndex));
+      }
       const payerPubkey = this.wallet.contractKey(keyIndex).pubkey33;
       const params = { relayPubkey: req.relayPubkey, channelLocktime: req.channelLocktime, claimMargin: req.claimMargin, feeRate: req.feeRate, capacity: req.capacity };
       // Every parameter is checked before the wallet is touched (a probe outpoint stands in).
@@ -74,6 +79,31 @@ export class PayerChannels extends ChannelParty {
       await this.broadcastFunding(c, tip.height, signal);
       return { channel: this.book.get(c.id), message: openMessage(c.state) };
     });
+  }
+
+  /**
+   * A fresh payer key for a channel about to be opened: its ChannelAuth asks the relay for the
+   * relay key, which the relay then keeps for a channel of this payer key (pass the index to open).
+   */
+  newPayerKey(): { keyIndex: number; pubkey: Uint8Array } {
+    const keyIndex = this.wallet.nextContractKeyIndex();
+    return { keyIndex, pubkey: this.wallet.contractKey(keyIndex).pubkey33 };
+  }
+
+  /**
+   * A ChannelAuth for one request to relay `relayId`: op 'view' or 'close' signed by the
+   * channel's payer key, op 'key' by the fresh key `payerKeyIndex` (newPayerKey).
+   */
+  authorize(
+    req: { op: 'key'; payerKeyIndex: number } | { op: 'view' | 'close'; channelId: string },
+    relayId: Uint8Array, fresh: { timestamp: number; nonce: Uint8Array },
+  ): ChannelAuth {
+    if (req.op === 'key') {
+      const k = this.wallet.contractKey(req.payerKeyIndex);
+      return signChannelAuth({ op: 'key', channelId: NO_CHANNEL, ...fresh }, relayId, { privkey: k.privkey32, pubkey: k.pubkey33 });
+    }
+    const c = this.book.get(req.channelId);
+    return signChannelAuth({ op: req.op, channelId: c.id, ...fresh }, relayId, { privkey: this.priv(c), pubkey: c.state.payerPubkey });
   }
 
   /** State 0 and the exit signed and committed ('opening'); the funding is the wallet's pending tx. */

@@ -113,13 +113,28 @@ export class RelayChannels extends ChannelParty {
     });
   }
 
-  /** `release`: give the output up before T_i − claim_margin (the relay's own choice). */
+  /**
+   * `release`: give the output up before T_i − claim_margin (the relay's own choice).
+   *
+   * A fail of an output whose k this relay has revealed (or started to: "revealed" is committed
+   * before k leaves) is HTLC_REVEALED, and the relay force-closes with the latest commitment and
+   * claims the output with k (and r). Taking the fail instead would leave the relay holding the
+   * payer's signature of the older commitment that still carries the output, together with k:
+   * a payer could never be sure which of the two ends on chain. The fail is checked first
+   * (state number, the payer's signature), so only the payer can cause the close.
+   */
   onFail(m: FailHtlc, opts: { release?: boolean; signal?: AbortSignal } = {}): Promise<ChannelRecord> {
     return this.exclusive(async () => {
       const c = this.channelOf(m);
       if (this.isResend(c, { type: 'fail', message: m })) return c;
       assertStatus(c, ['open'], 'a fail');
       const tip = await this.backend.getTip(opts.signal);
+      const x = this.book.htlc(c.id, m.htlcId);
+      if (x?.status === 'revealed') {
+        acceptFail(c.state, m, { tip: tip.height, release: true });
+        await this.doForceClose(c, tip.height, `fail-of-revealed ${x.id}`, opts.signal);
+        throw new ChannelError('HTLC_REVEALED', `htlc ${x.id} of channel ${c.id}: k was revealed, so it can only be settled; the relay closed the channel with commitment ${c.n} and claims it`);
+      }
       const state = acceptFail(c.state, m, { tip: tip.height, ...(opts.release ? { release: true } : {}) });
       return this.change(c.id, { state, htlcs: [{ htlcId: m.htlcId, status: 'failed' }], received: { type: 'fail', message: m } });
     });

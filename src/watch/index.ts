@@ -3,7 +3,7 @@ export * from './errors.ts';
 export { ContractBook, contractId, CONTRACT_MIGRATIONS } from './book.ts';
 export type { ContractRecord, ContractEvent, ContractState, Role } from './book.ts';
 export { PayerContracts, type FundItem, type PayerOptions } from './payer.ts';
-export { RelayContracts, MAX_CLAIM_BATCH, type RegisterRequest, type RelayOptions, type RelayPolicy } from './relay.ts';
+export { RelayContracts, MAX_CLAIM_BATCH, checkFundingOutput, type RegisterRequest, type RelayOptions, type RelayPolicy } from './relay.ts';
 export { ContractWatcher, type WatcherOptions } from './watcher.ts';
 export { findClaim, watchForClaim, type ClaimFound } from './claim-watch.ts';
 export { DEFAULT_REORG_DEPTH, type KeyLearned, type Problem, type Settled, type StateChange, type WatchEvents } from './party.ts';

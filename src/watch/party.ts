@@ -89,10 +89,10 @@ export abstract class Party extends EventEmitter<WatchEvents> {
     return feeRateFromEstimates(await this.backend.getFeeEstimates(signal));
   }
 
-  protected keyOf(keyIndex: number, expectedPubkey: Uint8Array, what: string): Uint8Array {
-    const kp = this.wallet.contractKey(keyIndex);
+  protected keyOf(keyIndex: number, expectedPubkey: Uint8Array, what: string, keyAccount = 0): Uint8Array {
+    const kp = this.wallet.contractKey(keyIndex, keyAccount);
     if (!bytesEqual(kp.pubkey33, expectedPubkey)) {
-      throw new WatchError('WRONG_KEY', `wallet contract key ${keyIndex} expected to be the contract's ${what}, got another key`);
+      throw new WatchError('WRONG_KEY', `wallet contract key ${keyAccount}'/${keyIndex}' expected to be the contract's ${what}, got another key`);
     }
     return kp.privkey32;
   }

@@ -7,14 +7,19 @@
  *     --broadcast--> claim-broadcast --confirmed--> claimed
  *   past T - claimMargin without a claim, or the payer refunded: expired
  *
+ * A broadcast claim still unconfirmed once the tip reaches T - claimMargin - claimBumpBlocks
+ * is replaced (BIP125, same inputs) at each new block by one paying a higher fee rate, each
+ * replacement stored before it is broadcast, until it confirms: once k is public, a fee spike
+ * must not let the payer's refund (valid from T) win.
+ *
  * k is never revealed (a claim never broadcast) while the funding has fewer than
  * minConfirmations: a payer who saw k could otherwise double-spend the funding and read free.
  */
 import { RawTx } from '@scure/btc-signer';
-import { ChainError, type ChainTip } from '../chain/backend.ts';
+import { ChainError, type ChainBackend, type ChainTip } from '../chain/backend.ts';
 import { expected } from '../core/errors.ts';
 import {
-  buildClaimTx, buildContractScript, bytesEqual, contractScriptPubKey, parseContractScript, preimageMatches,
+  buildClaimTx, bumpedClaimFeeRate, buildContractScript, bytesEqual, contractScriptPubKey, parseContractScript, preimageMatches,
   type ContractTerms, type Outpoint,
 } from '../contracts/index.ts';
 import { contractId, type ContractRecord } from './book.ts';
@@ -36,7 +41,16 @@ export interface RelayPolicy {
   claimMargin: number;
 }
 
-export interface RelayOptions extends PartyOptions, RelayPolicy {}
+/** Default of RelayOptions.claimBumpBlocks. */
+export const DEFAULT_CLAIM_BUMP_BLOCKS = 6;
+
+export interface RelayOptions extends PartyOptions, RelayPolicy {
+  /**
+   * Blocks before T - claimMargin from which an unconfirmed claim is fee-bumped at each new
+   * block (default DEFAULT_CLAIM_BUMP_BLOCKS).
+   */
+  claimBumpBlocks?: number;
+}
 
 export interface RegisterRequest {
   /** The contract's witness script, as quoted: the terms are re-derived from it. */
@@ -48,11 +62,14 @@ export interface RegisterRequest {
   k: Uint8Array;
   /** Wallet contract-key index whose public key is the script's relay_pubkey. */
   keyIndex: number;
+  /** Contract-key account of keyIndex; default 0. */
+  keyAccount?: number;
   id?: string;
 }
 
 export class RelayContracts extends Party {
   readonly policy: RelayPolicy;
+  readonly claimBumpBlocks: number;
 
   constructor(o: RelayOptions) {
     super(o);
@@ -60,6 +77,8 @@ export class RelayContracts extends Party {
       if (!Number.isInteger(v) || v < min) throw new WatchError('BAD_INPUT', expected(name, `an integer >= ${min}`, v));
     }
     this.policy = { minConfirmations: o.minConfirmations, claimMargin: o.claimMargin };
+    this.claimBumpBlocks = o.claimBumpBlocks ?? DEFAULT_CLAIM_BUMP_BLOCKS;
+    if (!Number.isInteger(this.claimBumpBlocks) || this.claimBumpBlocks < 0) throw new WatchError('BAD_INPUT', expected('claimBumpBlocks', 'an integer >= 0', this.claimBumpBlocks));
   }
 
   /** Persists a quoted contract ('quoted') before the quote leaves the relay. */
@@ -71,10 +90,11 @@ export class RelayContracts extends Party {
     if (!(req.k instanceof Uint8Array) || !preimageMatches(req.k, terms.hk)) {
       throw new WatchError('PREIMAGE_MISMATCH', expected('k', "a 32-byte preimage of the script's H(k)", req.k));
     }
-    this.keyOf(req.keyIndex, terms.relayPubkey, 'relay_pubkey');
+    this.keyOf(req.keyIndex, terms.relayPubkey, 'relay_pubkey', req.keyAccount);
     const tip = await this.backend.getTip(signal);
     return this.book.insert({
       id: req.id ?? contractId(req.script), role: 'relay', script: req.script, amount: req.amount, keyIndex: req.keyIndex,
+      ...(req.keyAccount !== undefined ? { keyAccount: req.keyAccount } : {}),
       k: req.k, state: 'quoted', height: tip.height,
     });
   }
@@ -122,6 +142,7 @@ export class RelayContracts extends Party {
         this.emit('problem', { error });
       }
       await this.broadcastClaims(tip, signal);
+      await this.bumpClaims(tip, signal);
     });
   }
 
@@ -149,19 +170,62 @@ export class RelayContracts extends Party {
     return out;
   }
 
-  private async signBatch(batch: ContractRecord[], how: 'claim-signed' | 'claim-resigned', height: number, signal?: AbortSignal): Promise<ContractRecord[]> {
+  private async signBatch(
+    batch: ContractRecord[], how: 'claim-signed' | 'claim-resigned' | 'claim-bumped', height: number, signal?: AbortSignal,
+    o: { feeRate?: number; destScript?: Uint8Array } = {},
+  ): Promise<ContractRecord[]> {
     const claim = buildClaimTx({
       contracts: batch.map((c) => ({
         outpoint: { txid: c.fundingTxid!, vout: c.fundingVout! }, amount: c.amount, script: c.script, k: c.k!,
-        ...(c.r ? { r: c.r } : {}), relayPrivkey: this.keyOf(c.keyIndex, c.terms.relayPubkey, 'relay_pubkey'),
+        ...(c.r ? { r: c.r } : {}), relayPrivkey: this.keyOf(c.keyIndex, c.terms.relayPubkey, 'relay_pubkey', c.keyAccount),
       })),
-      destScript: this.wallet.newReceiveAddress().script,
-      feeRate: await this.rate(signal),
+      destScript: o.destScript ?? this.wallet.newReceiveAddress().script,
+      feeRate: o.feeRate ?? (await this.rate(signal)),
     });
     const patch = { claimTxid: claim.txid, claimRaw: claim.tx };
     return this.commit(() => batch.map((c) => (how === 'claim-signed'
       ? this.move(c.id, 'claim-signed', height, patch, `batch of ${batch.length}`)
-      : this.book.update(c.id, patch, 'claim-resigned', height))));
+      : this.book.update(c.id, patch, how, height))));
+  }
+
+  /**
+   * Fee escalation: a broadcast claim that has not confirmed by T - claimMargin -
+   * claimBumpBlocks (earliest T of its batch) is rebuilt over the same inputs and to the same
+   * output at a higher fee rate, once per new block, stored ('claim-bumped'), then broadcast
+   * as a BIP125 replacement.
+   */
+  private async bumpClaims(tip: ChainTip, signal?: AbortSignal): Promise<void> {
+    const byTx = new Map<string, ContractRecord[]>();
+    for (const c of this.book.list('relay')) if (c.state === 'claim-broadcast') byTx.set(c.claimTxid!, [...(byTx.get(c.claimTxid!) ?? []), c]);
+    for (const group of byTx.values()) {
+      try {
+        const first = group[0]!;
+        if (tip.height < Math.min(...group.map((c) => this.deadline(c))) - this.claimBumpBlocks) continue;
+        if (tip.height <= this.lastClaimHeight(first.id)) continue;
+        // Whichever of our claims the chain holds (an earlier one if a bump was refused): bump while unconfirmed.
+        const sp = await contractOutSpend(this.backend, { txid: first.fundingTxid!, vout: first.fundingVout! }, first.script, signal);
+        if (sp.kind !== 'claim' || sp.status.confirmed) continue;
+        const stored = RawTx.decode(first.claimRaw!);
+        const destScript = stored.outputs[0]!.script;
+        const total = group.reduce((a, c) => a + c.amount, 0);
+        const feeRate = bumpedClaimFeeRate({
+          items: group.map((c) => ({ mode: c.terms.mode, scriptLength: c.script.length, amount: c.amount })),
+          destScript, currentFee: total - Number(stored.outputs[0]!.amount), marketRate: await this.rate(signal),
+        });
+        if (feeRate === undefined) continue;
+        const [bumped] = await this.signBatch(group, 'claim-bumped', tip.height, signal, { feeRate, destScript });
+        await rebroadcast(this.backend, bumped!.claimRaw!, signal);
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        this.emit('problem', { id: group[0]!.id, error });
+      }
+    }
+  }
+
+  /** Height of the latest broadcast or bump of this contract's claim. */
+  private lastClaimHeight(id: string): number {
+    const heights = this.book.history(id).filter((e) => e.event === 'claim-broadcast' || e.event === 'claim-bumped').map((e) => e.height ?? -1);
+    return Math.max(-1, ...heights);
   }
 
   /** Broadcasts each stored claim once; a refusal re-examines its contracts and re-signs the rest. */
@@ -277,16 +341,25 @@ export class RelayContracts extends Party {
     return u && { txid: u.txid, vout: u.vout };
   }
 
-  private async checkFunding(c: ContractRecord, outpoint: Outpoint, signal?: AbortSignal): Promise<void> {
-    const raw = await this.backend.getTx(outpoint.txid, signal);
-    if (!raw) throw new WatchError('FUNDING_NOT_FOUND', `funding ${outpoint.txid} is neither in the chain nor in the mempool`);
-    const out = RawTx.decode(Uint8Array.from(raw)).outputs[outpoint.vout];
-    if (!out) throw new WatchError('FUNDING_MISMATCH', expected('funding vout', 'an output of the funding transaction', outpoint.vout));
-    if (!bytesEqual(out.script, contractScriptPubKey(c.script))) {
-      throw new WatchError('FUNDING_MISMATCH', `funding ${outpoint.txid}:${outpoint.vout} expected to pay the contract's P2WSH script, got another script`);
-    }
-    if (Number(out.amount) !== c.amount) {
-      throw new WatchError('FUNDING_MISMATCH', expected('funding amount', `${c.amount} sats`, Number(out.amount)));
-    }
+  private checkFunding(c: ContractRecord, outpoint: Outpoint, signal?: AbortSignal): Promise<void> {
+    return checkFundingOutput(this.backend, c.script, c.amount, outpoint, signal);
+  }
+}
+
+/**
+ * The output `outpoint` exists (chain or mempool) and pays exactly `amount` to the P2WSH of
+ * `script`; FUNDING_NOT_FOUND / FUNDING_MISMATCH otherwise. Needs no contract in the book, so
+ * a client's claim of a funding can be checked before anything is registered for it.
+ */
+export async function checkFundingOutput(backend: ChainBackend, script: Uint8Array, amount: number, outpoint: Outpoint, signal?: AbortSignal): Promise<void> {
+  const raw = await backend.getTx(outpoint.txid, signal);
+  if (!raw) throw new WatchError('FUNDING_NOT_FOUND', `funding ${outpoint.txid} is neither in the chain nor in the mempool`);
+  const out = RawTx.decode(Uint8Array.from(raw)).outputs[outpoint.vout];
+  if (!out) throw new WatchError('FUNDING_MISMATCH', expected('funding vout', 'an output of the funding transaction', outpoint.vout));
+  if (!bytesEqual(out.script, contractScriptPubKey(script))) {
+    throw new WatchError('FUNDING_MISMATCH', `funding ${outpoint.txid}:${outpoint.vout} expected to pay the contract's P2WSH script, got another script`);
+  }
+  if (Number(out.amount) !== amount) {
+    throw new WatchError('FUNDING_MISMATCH', expected('funding amount', `${amount} sats`, Number(out.amount)));
   }
 }

@@ -4,9 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
+import type { Client } from '../../src/client/client.ts';
 import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
 import { NETWORKS } from '../../src/core/network.ts';
 import { addressToScript } from '../../src/wallet/address.ts';
+import { pino } from 'pino';
+import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
+import { DEFAULTS, finish, type RelayConfig } from '../../src/relay/config.ts';
+import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 
 export const LIGHT_SCRYPT = { log2N: 10, r: 8, p: 1 };
 
@@ -41,4 +47,33 @@ export async function startChain(): Promise<Chain> {
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every sat of a client's wallet: confirmed, unconfirmed and reserved. */
+export async function holdings(c: Client): Promise<number> {
+  const b = await c.balance();
+  return b.confirmed + b.unconfirmed + b.reserved;
+}
+
+/** Alice and Carol can write to each other: prekeys published, each the other's contact, each funded with `sats`. */
+export async function acquaint(chain: Chain, alice: Client, carol: Client, sats = 100_000): Promise<void> {
+  await carol.publish();
+  await alice.publish();
+  await alice.addContact('carol', carol.address());
+  await carol.addContact('alice', alice.address());
+  chain.fund(alice.walletAddress(), sats);
+  chain.fund(carol.walletAddress(), sats);
+}
+
+/**
+ * A standalone relay (127.0.0.1:0, no relay network) on `chain`, data in <dir>/relay, with short
+ * contract timelocks and no tip cache (tests mine blocks and quote right after).
+ */
+export async function startClientTestRelay(chain: Chain, dir: string, overrides: Partial<RelayConfig> = {}): Promise<RelayHandle> {
+  const config = finish({
+    ...DEFAULTS, port: 0, dataDir: join(dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false, lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url,
+    ...overrides,
+  });
+  const backend = new DevnetBackend(chain.devnet);
+  return startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
 }

@@ -89,6 +89,8 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
     // Durability is not under test here: NORMAL commits 2,000 challenges and 1,000 deposits faster.
     const config = finish({
       ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false, chainUrl: chain.url, synchronous: 'NORMAL',
+      // The fillers are 1,005 unpaid messages from one address.
+      mailboxUnpaidMaxMessages: 2000, depositorUnpaidMaxMessages: 2000,
     });
     const backend = new DevnetBackend(chain.devnet);
     relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });

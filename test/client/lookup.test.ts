@@ -14,6 +14,7 @@ import { hex } from '@scure/base';
 import { ClientError } from '../../src/client/errors.ts';
 import { bundleFromNetwork, findBundleHolders, findRelays } from '../../src/client/lookup.ts';
 import { relayClients } from '../../src/client/mail-context.ts';
+import { publishBundleTo } from '../../src/client/publish.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { verifyBundle } from '../../src/identity/bundle.ts';
@@ -65,7 +66,7 @@ describe('lookups through a line of 4 relays', { timeout: 120_000 }, () => {
     carol = makeUser(ids.dir, 'carol', { poolSize: 3, kyberPoolSize: 2, threshold: 1, kyberThreshold: 1 });
     alice = makeUser(ids.dir, 'alice');
     mailbox = mailboxIdOf(carol.self.publicKey);
-    await new RelayClient(daemons[3]!.url).publishPrekeys(carol.prekeys.buildBundle(Date.now()));
+    await publishBundleTo(new RelayClient(daemons[3]!.url), carol.prekeys.buildBundle(Date.now()), carol.self.keyPair.privateKey, { now: Date.now, random: rnd });
   });
   after(async () => {
     carol?.db.close();

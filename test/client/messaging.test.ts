@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
+import { LIGHT_SCRYPT, acquaint, holdings, startChain, tempDir, type Chain } from './helpers.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
@@ -36,10 +36,6 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
   const open: Client[] = [];
   let alice: Client;
   let carol: Client;
-  const holdings = async (c: Client) => {
-    const b = await c.balance();
-    return b.confirmed + b.unconfirmed + b.reserved;
-  };
   const carolMailbox = (): string => alice.contact('carol').mailbox;
   const mine = async (n = 1) => {
     chain.devnet.mine(n);
@@ -65,11 +61,7 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
     alice = await make('alice');
     carol = await make('carol');
-    await carol.publish();
-    await alice.addContact('carol', carol.address());
-    await carol.addContact('alice', alice.address());
-    chain.fund(alice.walletAddress(), 100_000);
-    chain.fund(carol.walletAddress(), 100_000);
+    await acquaint(chain, alice, carol);
   });
   after(async () => {
     for (const c of open) await c.close();
@@ -143,6 +135,33 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     const funding = (await carol.history()).find((h) => h.own && h.net === -paid)!;
     assert.ok(funding, `a funding of ${paid} sats in Carol's history`);
     assert.equal(paid, sent.price + funding.fee!, 'Carol paid exactly the price and the funding fee');
+  });
+
+  it('reading a stranger\'s recipient-pays message pays nothing without payUnknownSender', async () => {
+    // Mallory is no contact of Carol's: depositing recipient-pays mail costs her nothing.
+    const mallory = await make('mallory');
+    await mallory.addContact('carol', carol.address());
+    const sent = await mallory.send('carol', { text: 'pay me' }, { mode: 'recipient-pays', ...SEND });
+    const e = (await carol.inbox()).entries.find((x) => x.id === sent.id)!;
+    assert.equal(e.verified, false);
+    const before = await holdings(carol);
+    // Were a payment started anyway, the read is stopped there (it would wait for a confirmation).
+    const ac = new AbortController();
+    const lines: string[] = [];
+    await assert.rejects(carol.read(e.id, { maxPrice: sent.price, signal: ac.signal, onProgress: (line) => (lines.push(line), ac.abort()) }), rejectsWith('UNKNOWN_SENDER'));
+    assert.deepEqual(lines, [], 'no payment was started');
+    assert.equal(await holdings(carol), before, 'nothing left her wallet');
+    const entry = (await carol.inbox()).entries.find((x) => x.id === sent.id)!;
+    assert.equal(entry.state, 'new', 'the message is still there to read once she says so');
+    const progress: string[] = [];
+    const read = await carol.read(e.id, {
+      maxPrice: sent.price, payUnknownSender: true, pollMs: 200,
+      onProgress: (line) => {
+        progress.push(line);
+        if (progress.length === 2) void mine(); // the payment is broadcast: confirm it
+      },
+    });
+    assert.deepEqual(read.message, { kind: 'text', text: 'pay me' });
   });
 
   it('watch() yields a message deposited while it runs, once', async () => {

@@ -7,7 +7,8 @@ import { nobleAead } from '../../src/core/aead.ts';
 import { nodeAead } from '../../src/crypto/aead-node.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { FraudError, judgeFraud, makeFraudProof, verifyFraudProof, type FraudErrorCode } from '../../src/core/fraud.ts';
-import { FraudProofCodec, signReceipt, type Receipt } from '../../src/core/objects/index.ts';
+import { encodeFraudProofFile, parseFraudProofFile, verifyFraudProofFile } from '../../src/core/fraud-file.ts';
+import { FraudProofCodec, signQuote, signReceipt, type Receipt } from '../../src/core/objects/index.ts';
 import * as S from './samples.ts';
 
 const pub = nobleEd25519.publicKey(S.relaySecret);
@@ -54,4 +55,28 @@ test('proofs that do not bind the relay are refused with the reason', () => {
   const tampered = honest.slice();
   tampered[0]! ^= 1;
   assert.throws(() => makeFraudProof(receiptFor(honest), tampered, S.k), refused('BLOB_MISMATCH'));
+});
+
+test('a proof file round-trips and proves the relay, the message and the quoted amount', () => {
+  const garbage = S.det('garbage blob', 516);
+  const proof = makeFraudProof(receiptFor(garbage), garbage, S.k);
+  const quote = signQuote(S.sampleUnsignedQuote(pub), S.relaySecret, nobleEd25519);
+  const verdict = verifyFraudProofFile(parseFraudProofFile(encodeFraudProofFile({ proof, quote })), { ed25519: nodeEd25519(), aead: nodeAead });
+  assert.deepEqual(verdict, {
+    reason: 'BLOB_UNDECRYPTABLE', relayId: Buffer.from(pub).toString('hex'), messageId: Buffer.from(proof.receipt.messageId).toString('hex'),
+    amount: 1500, mode: 'sender-pays', relayUrl: 'http://127.0.0.1:8080',
+  });
+  assert.deepEqual(Object.keys(verifyFraudProofFile(parseFraudProofFile(encodeFraudProofFile({ proof })))).sort(), ['messageId', 'reason', 'relayId']);
+  // A quote that is not the accused relay's, signed, for this k: the file is refused.
+  const other = signQuote({ ...S.sampleUnsignedQuote(pub), hk: S.det('other hk', 32) }, S.relaySecret, nobleEd25519);
+  assert.throws(() => verifyFraudProofFile({ proof, quote: other }), refused('QUOTE_MISMATCH'));
+  assert.throws(() => verifyFraudProofFile({ proof, quote: { ...quote, amount: 1 } }), refused('QUOTE_MISMATCH'));
+});
+
+test('a file that is not a proof is MALFORMED_PROOF', () => {
+  const garbage = S.det('garbage blob', 516);
+  const good = JSON.parse(encodeFraudProofFile({ proof: makeFraudProof(receiptFor(garbage), garbage, S.k) })) as Record<string, unknown>;
+  const bad = ['not json', '[]', JSON.stringify({ ...good, type: 'x' }), JSON.stringify({ ...good, version: 2 }), JSON.stringify({ ...good, proof: 'ABCD' }),
+    JSON.stringify({ ...good, proof: `${good.proof as string}00` }), JSON.stringify({ ...good, quote: '02' })];
+  for (const text of bad) assert.throws(() => parseFraudProofFile(text), refused('MALFORMED_PROOF'), text.slice(0, 40));
 });

@@ -17,7 +17,7 @@ const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).dig
 describe('relay HTTP API', { timeout: 60_000 }, () => {
   let relay: TestRelay;
   before(async () => {
-    relay = await testRelay({ mailboxMaxMessages: 3, maxMessageBytes: 100_000, maxRetentionSecs: 7200 });
+    relay = await testRelay({ mailboxMaxMessages: 3, mailboxUnpaidMaxMessages: 3, maxMessageBytes: 100_000, maxRetentionSecs: 7200 });
   });
   after(() => relay.close());
 
@@ -136,15 +136,15 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(relay.store.mailboxUsage(carol.mailbox).count, 0);
   });
 
-  it('enforces the mailbox quota at quote and at deposit time', async () => {
+  it('enforces the unpaid mailbox allowance at quote and at deposit time', async () => {
     const carol = newIdentity();
     const quotes = [];
     for (let i = 0; i < 4; i++) quotes.push(await getQuote(relay.url, offer(carol.mailbox, 10)));
     for (const q of quotes.slice(0, 3)) await deposit(relay.url, depositFor(q));
     const e = await errorOf(await postDeposit(relay.url, depositFor(quotes[3]!)));
-    assert.deepEqual([e.status, e.code], [507, 'MAILBOX_QUOTA_FULL']);
+    assert.deepEqual([e.status, e.code], [507, 'UNPAID_QUOTA_FULL']);
     const q = await errorOf(await postQuote(relay.url, offer(carol.mailbox, 10)));
-    assert.equal(q.code, 'MAILBOX_QUOTA_FULL');
+    assert.equal(q.code, 'UNPAID_QUOTA_FULL');
   });
 
   it('lists and fetches only with a valid MailboxAuth', async () => {

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hex } from '@scure/base';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
-import { decodeChannelMessage, type SettleHtlc } from '../../src/channels/index.ts';
+import {
+  CHANNEL_AUTH_HEADER, ChannelAuthCodec, NO_CHANNEL, decodeChannelMessage, signChannelAuth, type ChannelAuth, type ChannelAuthOp, type SettleHtlc,
+} from '../../src/channels/index.ts';
+import { ClientChannels, memoryChannelRelays } from '../../src/client/channels.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { ChannelBook, encodeChannelMessage } from '../../src/watch/channel-book.ts';
 import { PayerChannels } from '../../src/watch/channel-payer.ts';
@@ -27,6 +30,7 @@ describe('relay channel API', { timeout: 120_000 }, () => {
   let wallet: Wallet;
   let payer: PayerChannels;
   let close: () => void;
+  let relayId: Uint8Array;
   before(async () => {
     relay = await testRelay({ maxRetentionSecs: 3600, confirmations: 2, p2p: false });
     dir = mkdtempSync(join(tmpdir(), 'satpost-relay-ch-'));
@@ -38,6 +42,7 @@ describe('relay channel API', { timeout: 120_000 }, () => {
     await wallet.sync();
     payer = new PayerChannels({ book: new ChannelBook(db), wallet, backend, feeRate: 2 });
     close = () => { wallet.close(); db.close(); };
+    relayId = hex.decode(((await (await fetch(`${relay.url}/.well-known/satpost`)).json()) as { relayId: string }).relayId);
   });
   after(async () => {
     close();
@@ -45,20 +50,32 @@ describe('relay channel API', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const post = (path: string, body: unknown, octet = false) =>
-    fetch(relay.url + path, { method: 'POST', headers: octet ? OCTET : JSON_HDR, body: octet ? Buffer.from(body as Uint8Array) : JSON.stringify(body) });
+  const authHeader = (a: ChannelAuth) => ({ [CHANNEL_AUTH_HEADER]: hex.encode(ChannelAuthCodec.encode(a)) });
+  const fresh = () => ({ timestamp: Date.now(), nonce: rnd(16) });
+  /** The payer's ChannelAuth for one request on channel `channelId`. */
+  const payerAuth = (op: 'view' | 'close', channelId: string) => authHeader(payer.authorize({ op, channelId }, relayId, fresh()));
+  const post = (path: string, body: unknown, octet = false, headers: Record<string, string> = {}) =>
+    fetch(relay.url + path, { method: 'POST', headers: { ...(octet ? OCTET : JSON_HDR), ...headers }, body: octet ? Buffer.from(body as Uint8Array) : JSON.stringify(body) });
   const update = (bytes: Uint8Array) => post('/v1/channel/update', bytes, true);
-  const relayView = async (id: string) => (await (await fetch(`${relay.url}/v1/channel/${id}`)).json()) as Record<string, number | string>;
+  const relayView = async (id: string) => (await (await fetch(`${relay.url}/v1/channel/${id}`, { headers: payerAuth('view', id) })).json()) as Record<string, number | string>;
+  /** A fresh payer key and the relay key it asked for. */
+  const newKey = async () => {
+    const payerKey = payer.newPayerKey();
+    const res = await post('/v1/channel/key', {}, false, authHeader(payer.authorize({ op: 'key', payerKeyIndex: payerKey.keyIndex }, relayId, fresh())));
+    return { payerKey, ...((await res.json()) as { keyIndex: number; relayPubkey: string }) };
+  };
 
   it('open, FUNDING_UNCONFIRMED before the confirmations, messages in both modes over HTTP and the stream, refusals, cooperative close', async () => {
     const info = (await (await fetch(`${relay.url}/.well-known/satpost`)).json()) as { channels: Record<string, number> };
     assert.equal(info.channels.confirmations, 2);
     assert.equal(info.channels.minCapacitySats, 10_000);
 
-    const key = (await (await post('/v1/channel/key', {})).json()) as { keyIndex: number; relayPubkey: string };
+    const key = await newKey();
     const tip = relay.devnet.tip().height;
     const capacity = 300_000;
-    const { channel, message } = await payer.open({ relayPubkey: hex.decode(key.relayPubkey), capacity, channelLocktime: tip + 300, claimMargin: 12, feeRate: 2 });
+    const { channel, message } = await payer.open({
+      relayPubkey: hex.decode(key.relayPubkey), capacity, channelLocktime: tip + 300, claimMargin: 12, feeRate: 2, payerKeyIndex: key.payerKey.keyIndex,
+    });
     const openHex = hex.encode(encodeChannelMessage({ type: 'open', message }));
     const funding = hex.encode(channel.fundingRaw!);
 
@@ -70,7 +87,6 @@ describe('relay channel API', { timeout: 120_000 }, () => {
     const wrongFunding = hex.encode(encodeChannelMessage({ type: 'open', message: { ...message, capacity: capacity - 1 } }));
     assert.equal((await errorOf(await post('/v1/channel/open', { open: wrongFunding, funding, keyIndex: key.keyIndex }))).code, 'FUNDING_MISMATCH');
     assert.equal((await errorOf(await post('/v1/channel/open', { open: openHex, funding: 'zz', keyIndex: key.keyIndex }))).code, 'BAD_REQUEST');
-    assert.equal((await errorOf(await fetch(`${relay.url}/v1/channel/${'ab'.repeat(32)}`))).code, 'UNKNOWN_CHANNEL');
 
     const opened = await (await post('/v1/channel/open', { open: openHex, funding, keyIndex: key.keyIndex })).json() as Record<string, unknown>;
     assert.equal(opened.status, 'opening');
@@ -144,7 +160,7 @@ describe('relay channel API', { timeout: 120_000 }, () => {
     await update(encodeChannelMessage({ type: 'settle-ack', message: await payer.onSettle(s2) }));
 
     // Close: the relay asks, the payer signs, the relay completes and broadcasts.
-    const req = (await (await post(`/v1/channel/${channel.id}/close`, {})).json()) as { closeRequest: string };
+    const req = (await (await post(`/v1/channel/${channel.id}/close`, {}, false, payerAuth('close', channel.id))).json()) as { closeRequest: string };
     const closeReq = decodeChannelMessage(hex.decode(req.closeRequest));
     assert.equal(closeReq.type, 'close-request');
     const signed = await payer.onCloseRequest(closeReq.message as never);
@@ -157,5 +173,66 @@ describe('relay channel API', { timeout: 120_000 }, () => {
     const metrics = await (await fetch(`${relay.url}/metrics`)).text();
     assert.match(metrics, /satpost_relay_channels_open 0/);
   });
-});
 
+  it("channel endpoints: an unauthenticated GET/POST and one signed by another key are refused; a replayed signed request is refused; the SDK's own calls still work", async () => {
+    const stranger = wallet.contractKey(9_999);
+    const strangerAuth = (op: ChannelAuthOp, channelId: string) =>
+      authHeader(signChannelAuth({ op, channelId, ...fresh() }, relayId, { privkey: stranger.privkey32, pubkey: stranger.pubkey33 }));
+    const view = (id: string, headers: Record<string, string> = {}) => fetch(`${relay.url}/v1/channel/${id}`, { headers });
+    const closeReq = (id: string, headers: Record<string, string> = {}) => post(`/v1/channel/${id}/close`, {}, false, headers);
+
+    // The SDK opens a channel: its key request, its view (resync) and, below, its close are signed.
+    const sdk = new ClientChannels({ payer, relays: memoryChannelRelays(), tip: async () => relay.devnet.tip().height });
+    const opened = await sdk.open(relay.url, { sats: 50_000, blocks: 300 });
+    const id = opened.id;
+    assert.equal(opened.relayTold, true);
+
+    // Nothing without a ChannelAuth.
+    const bare = await errorOf(await post('/v1/channel/key', {}));
+    assert.deepEqual([bare.status, bare.code], [401, 'CHANNEL_AUTH_REQUIRED']);
+    for (const res of [await view(id), await closeReq(id)]) {
+      const e = await errorOf(res);
+      assert.deepEqual([e.status, e.code], [401, 'CHANNEL_AUTH_REQUIRED']);
+      assert.doesNotMatch(JSON.stringify(e.body), /status|capacity|relayBalance|opening|open/i, 'the refusal says nothing of the channel');
+    }
+    // Another key: refused exactly as for a channel that does not exist (nothing leaks, not even existence).
+    const other = await errorOf(await view(id, strangerAuth('view', id)));
+    const none = await errorOf(await view('ab'.repeat(32), strangerAuth('view', 'ab'.repeat(32))));
+    assert.deepEqual([other.status, other.code], [403, 'CHANNEL_AUTH_REFUSED']);
+    assert.deepEqual(other, none);
+    assert.deepEqual(await errorOf(await closeReq(id, strangerAuth('close', id))), other);
+    // The payer's own signature, but over another request: another op, another channel, another relay.
+    assert.deepEqual(await errorOf(await view(id, payerAuth('close', id))), other);
+    assert.deepEqual(await errorOf(await closeReq(id, payerAuth('view', id))), other);
+    assert.deepEqual(await errorOf(await view(id, authHeader(payer.authorize({ op: 'view', channelId: id }, rnd(32), fresh())))), other);
+    const stale = authHeader(payer.authorize({ op: 'view', channelId: id }, relayId, { timestamp: Date.now() - 3_600_000, nonce: rnd(16) }));
+    assert.equal((await errorOf(await view(id, stale))).code, 'CHANNEL_AUTH_STALE');
+    assert.equal((await errorOf(await view(id, { [CHANNEL_AUTH_HEADER]: 'zz' }))).code, 'CHANNEL_AUTH_REFUSED');
+
+    // A signed request works once; the same bytes again are a replay.
+    const once = payerAuth('view', id);
+    const ok = await view(id, once);
+    assert.equal(ok.status, 200);
+    assert.equal(((await ok.json()) as { id: string }).id, id);
+    assert.equal((await errorOf(await view(id, once))).code, 'CHANNEL_AUTH_REPLAYED');
+    const keyAuth = authHeader(payer.authorize({ op: 'key', payerKeyIndex: payer.newPayerKey().keyIndex }, relayId, fresh()));
+    assert.equal((await post('/v1/channel/key', {}, false, keyAuth)).status, 200);
+    assert.equal((await errorOf(await post('/v1/channel/key', {}, false, keyAuth))).code, 'CHANNEL_AUTH_REPLAYED');
+    assert.equal((await errorOf(await post('/v1/channel/key', {}, false, strangerAuth('view', NO_CHANNEL)))).code, 'CHANNEL_AUTH_REFUSED', 'a view auth is no key auth');
+
+    // A relay key serves only a channel of the payer key that asked for it.
+    const k2 = await newKey();
+    const sent = decodeChannelMessage(payer.book.messages(id, { direction: 'out', type: 'open' }).at(-1)!.bytes);
+    assert.ok(sent.type === 'open');
+    const wrongPayer = hex.encode(encodeChannelMessage({ type: 'open', message: { ...sent.message, relayPubkey: hex.decode(k2.relayPubkey) } }));
+    assert.equal((await errorOf(await post('/v1/channel/open', { open: wrongPayer, funding: hex.encode(payer.book.get(id).fundingRaw!), keyIndex: k2.keyIndex }))).code, 'KEY_UNKNOWN');
+
+    // The SDK's view and close still work: confirm the funding, then close cooperatively.
+    relay.devnet.mine(2);
+    await payer.pass(await new DevnetBackend(relay.devnet).getTip());
+    await relay.channels!.watcher.poll();
+    const closed = await sdk.close(id);
+    assert.equal(closed.status, 'closing-cooperative');
+    assert.equal((await relayView(id)).status, 'closing-cooperative');
+  });
+});

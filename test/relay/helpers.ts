@@ -5,16 +5,21 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { IdentityKeyPair } from '@signalapp/libsignal-client';
+import { IdentityKeyPair, type PrivateKey } from '@signalapp/libsignal-client';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import { buildContractScript, contractScriptPubKey, type ContractTerms } from '../../src/contracts/index.ts';
 import {
-  DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf,
+  DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf,
   type Deposit, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../../src/core/objects/index.ts';
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
 import { FRAME_HEADER, frame } from '../../src/relay/wire.ts';
+import type { PrekeyBundle } from '../../src/identity/bundle.ts';
+import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { Wallet } from '../../src/wallet/index.ts';
+import { openPartyDb } from '../../src/watch/index.ts';
 
 export const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 /** A cheap passphrase KDF for test wallets (the default costs about a second). */
@@ -49,6 +54,31 @@ export async function testRelay(overrides: Partial<RelayConfig> = {}, o: RelayOv
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface TestPayer {
+  wallet: Wallet;
+  /** A fresh contract key of the wallet (33 bytes). */
+  key: Uint8Array;
+  close(): void;
+}
+
+/** A wallet on the relay's devnet (party file in `dir`) with one confirmed 200,000-sat coin and a fresh contract key. */
+export async function testPayer(relay: TestRelay, dir: string, name: string): Promise<TestPayer> {
+  const db = openPartyDb(join(dir, `${name}.sqlite`));
+  const wallet = Wallet.create({ db, passphrase: 'pw', network: 'regtest', backend: new DevnetBackend(relay.devnet), scrypt: LIGHT_SCRYPT });
+  relay.devnet.faucet(wallet.newReceiveAddress().script, 200_000);
+  relay.devnet.mine(1);
+  await wallet.sync();
+  return { wallet, key: wallet.contractKey(wallet.nextContractKeyIndex()).pubkey33, close: () => { wallet.close(); db.close(); } };
+}
+
+/** Funds the contract of `terms` with `amount` (broadcast, unconfirmed): its outpoint and script. */
+export async function fundContract(p: TestPayer, terms: ContractTerms, amount: number): Promise<{ txid: string; vout: number; script: Uint8Array }> {
+  const script = buildContractScript(terms);
+  const tx = await p.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(script), amount }], feeRate: 2 });
+  await p.wallet.broadcast(tx.txid);
+  return { txid: tx.txid, vout: 0, script };
 }
 
 export interface Identity {
@@ -114,6 +144,22 @@ export function signAuth(who: Identity, challenge: Uint8Array, timestamp: number
 
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** The relay's node key, from its information document (what a PrekeyPublish names). */
+export async function relayIdOf(url: string): Promise<Uint8Array> {
+  return new Uint8Array(Buffer.from(((await (await fetch(`${url}/.well-known/satpost`)).json()) as { relayId: string }).relayId, 'hex'));
+}
+
+/** A PrekeyPublish of `bundle` for relay `relayId` signed by `identityKey`: now and a random nonce unless told. */
+export function signedPublish(bundle: PrekeyBundle, relayId: Uint8Array, identityKey: PrivateKey, fresh: { timestamp?: number; nonce?: Uint8Array } = {}): PrekeyPublish {
+  return signPrekeyPublish(bundle, relayId, { timestamp: fresh.timestamp ?? Date.now(), nonce: fresh.nonce ?? rnd(16) }, identityKey);
+}
+
+/** POST /v1/prekeys with these bytes (a PrekeyPublish, or anything an attacker sends). */
+export function postPrekeys(url: string, body: Uint8Array | PrekeyPublish): Promise<Response> {
+  const bytes = body instanceof Uint8Array ? body : PrekeyPublishCodec.encode(body);
+  return fetch(`${url}/v1/prekeys`, { method: 'POST', headers: OCTET, body: Buffer.from(bytes) });
+}
+
 /** A WebSocket stream client: request(op, payload) resolves {status, payload}; events go to onEvent. */
 export class StreamClient {
   private nextId = 1;
@@ -164,5 +210,59 @@ export class StreamClient {
       this.ws.once('close', () => resolve());
       this.ws.close();
     });
+  }
+}
+
+/** A relay whose data directory outlives it: start() again after stop() is a restart. */
+export class RelaySite {
+  readonly dir = mkdtempSync(join(tmpdir(), 'satpost-relay-site-'));
+  readonly devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
+  readonly backend = new DevnetBackend(this.devnet);
+  readonly config: RelayConfig = finish({ ...DEFAULTS, port: 0, dataDir: join(this.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent' });
+  /** The relay's clock (ms): held still, so no rate-limit token refills during a test. */
+  readonly clock = { t: Date.now() };
+  relay: RelayHandle | undefined;
+  private readonly closers: (() => void)[] = [];
+
+  async start(): Promise<RelayHandle> {
+    this.relay = await startRelay(this.config, { backend: this.backend, walletScrypt: LIGHT_SCRYPT, log: pino({ level: 'silent' }), now: () => this.clock.t });
+    return this.relay;
+  }
+
+  async stop(): Promise<void> {
+    await this.relay?.stop();
+    this.relay = undefined;
+  }
+
+  /** A payer wallet with one confirmed coin and a fresh contract key. */
+  async payer(name: string): Promise<{ wallet: Wallet; key: Uint8Array }> {
+    const db = openPartyDb(join(this.dir, `${name}.sqlite`));
+    const wallet = Wallet.create({ db, passphrase: 'pw', network: 'regtest', backend: this.backend, scrypt: LIGHT_SCRYPT });
+    this.closers.push(() => { wallet.close(); db.close(); });
+    this.devnet.faucet(wallet.newReceiveAddress().script, 200_000);
+    this.devnet.mine(1);
+    await wallet.sync();
+    return { wallet, key: wallet.contractKey(wallet.nextContractKeyIndex()).pubkey33 };
+  }
+
+  async fund(wallet: Wallet, terms: ContractTerms, amount: number): Promise<{ txid: string; vout: number }> {
+    const tx = await wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(buildContractScript(terms)), amount }], feeRate: 2 });
+    await wallet.broadcast(tx.txid);
+    return { txid: tx.txid, vout: 0 };
+  }
+
+  unlock(body: unknown): Promise<Response> {
+    return fetch(`${this.relay!.url}/v1/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  }
+
+  notice(n: Parameters<typeof PaymentNoticeCodec.encode>[0]): Promise<Response> {
+    return fetch(`${this.relay!.url}/v1/unlock`, { method: 'POST', headers: OCTET, body: Buffer.from(PaymentNoticeCodec.encode(n)) });
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    for (const c of this.closers) c();
+    this.devnet.close();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -41,7 +41,7 @@ describe('mailbox listing with keyset paging', { timeout: 120_000 }, () => {
   const byPosition = (a: { id: string; createdAt: number }, b: { id: string; createdAt: number }) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
   before(async () => {
-    relay = await testRelay({ mailboxMaxMessages: 2000 });
+    relay = await testRelay({ mailboxUnpaidMaxMessages: 2000 });
     // Four messages share each millisecond, so the id must break ties for the order to be total.
     const start = relay.clock.t;
     for (let i = 0; i < TOTAL; i += 20) {

@@ -18,9 +18,8 @@ import { startRelay } from '../../src/relay/daemon.ts';
 import { RelayError } from '../../src/relay/errors.ts';
 import { connect, lineEdges, makeCarol, randomEdges, sum, waitFor, waitTopology, type Edge, type Relay } from '../p2p/net.ts';
 import { openLookupAnswer } from '../../src/p2p/lookup-answer.ts';
-import { PrekeyBundleCodec } from '../../src/identity/bundle.ts';
 import { makeUser, tempDir as identityDir, T0 } from '../identity/helpers.ts';
-import { OCTET, auth, deposit, depositFor, errorOf, getQuote, offer, testRelay, type Identity, type TestRelay } from './helpers.ts';
+import { OCTET, auth, deposit, depositFor, errorOf, getQuote, offer, postPrekeys, relayIdOf, signedPublish, testRelay, type Identity, type TestRelay } from './helpers.ts';
 
 const FAST = { heartbeatMs: 100, topologyDebounceMs: 20 };
 // Offers wait for all 8 quotes (?expected=8); the long window only bounds a failing test.
@@ -118,7 +117,7 @@ describe('8 relay daemons in a line', () => {
     const ids = identityDir();
     const user = makeUser(ids.dir, 'carol', { poolSize: 3, kyberPoolSize: 2, threshold: 1, kyberThreshold: 1 });
     try {
-      const res = await fetch(`${daemons[7]!.url}/v1/prekeys`, { method: 'POST', headers: OCTET, body: Buffer.from(PrekeyBundleCodec.encode(user.prekeys.buildBundle(T0))) });
+      const res = await postPrekeys(daemons[7]!.url, signedPublish(user.prekeys.buildBundle(T0), await relayIdOf(daemons[7]!.url), user.self.keyPair.privateKey));
       assert.equal(res.status, 200);
       const mailbox = (await res.json() as { mailbox: string }).mailbox;
       for (const round of [1, 2]) {

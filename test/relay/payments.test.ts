@@ -6,27 +6,22 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
-import { buildContractScript, contractScriptPubKey, findContractSpends, type ContractTerms } from '../../src/contracts/index.ts';
+import { findContractSpends, type ContractTerms } from '../../src/contracts/index.ts';
 import { PaymentNoticeCodec, type Quote } from '../../src/core/objects/index.ts';
-import { Wallet } from '../../src/wallet/index.ts';
-import { openPartyDb } from '../../src/watch/index.ts';
 import type { ChainPayments } from '../../src/relay/payments.ts';
 import { OP } from '../../src/relay/wire.ts';
 import {
-  LIGHT_SCRYPT, OCTET, StreamClient, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, rnd, testRelay,
-  type Identity, type TestRelay,
+  OCTET, StreamClient, auth, deposit, depositFor, errorOf, fundContract, getQuote, hexOf, newIdentity, offer, postDeposit, rnd, testPayer, testRelay,
+  type Identity, type TestPayer, type TestRelay,
 } from './helpers.ts';
 
 const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 const JSON_HDR = { 'content-type': 'application/json' };
 
-interface Payer { wallet: Wallet; key: Uint8Array; close(): void }
-
 describe('relay payments on the chain', { timeout: 120_000 }, () => {
   let relay: TestRelay;
   let dir: string;
-  const payers: Payer[] = [];
+  const payers: TestPayer[] = [];
   before(async () => {
     relay = await testRelay({ maxRetentionSecs: 3600 });
     dir = mkdtempSync(join(tmpdir(), 'satpost-relay-pay-'));
@@ -37,24 +32,12 @@ describe('relay payments on the chain', { timeout: 120_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A wallet with one confirmed coin and a fresh contract key. */
-  async function payer(name: string): Promise<Payer> {
-    const db = openPartyDb(join(dir, `${name}.sqlite`));
-    const wallet = Wallet.create({ db, passphrase: 'pw', network: 'regtest', backend: new DevnetBackend(relay.devnet), scrypt: LIGHT_SCRYPT });
-    relay.devnet.faucet(wallet.newReceiveAddress().script, 200_000);
-    relay.devnet.mine(1);
-    await wallet.sync();
-    const p = { wallet, key: wallet.contractKey(wallet.nextContractKeyIndex()).pubkey33, close: () => { wallet.close(); db.close(); } };
+  async function payer(name: string): Promise<TestPayer> {
+    const p = await testPayer(relay, dir, name);
     payers.push(p);
     return p;
   }
-
-  async function fund(p: Payer, terms: ContractTerms, amount: number): Promise<{ txid: string; vout: number; script: Uint8Array }> {
-    const script = buildContractScript(terms);
-    const tx = await p.wallet.createTransaction({ outputs: [{ script: contractScriptPubKey(script), amount }], feeRate: 2 });
-    await p.wallet.broadcast(tx.txid);
-    return { txid: tx.txid, vout: 0, script };
-  }
+  const fund = fundContract;
 
   const pass = () => (relay.payments as ChainPayments).pass();
   const unlock = (body: unknown) => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: JSON_HDR, body: JSON.stringify(body) });

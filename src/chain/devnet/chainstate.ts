@@ -36,6 +36,10 @@ import type { ParsedTx } from './tx.ts';
 /** Room kept for the coinbase when assembling a block. */
 const COINBASE_WEIGHT_RESERVE = 4_000;
 const MEDIAN_TIME_SPAN = 11;
+/** BIP125: an input with nSequence <= this signals that its transaction may be replaced. */
+const MAX_BIP125_RBF_SEQUENCE = 0xfffffffd;
+/** Core's MAX_REPLACEMENT_CANDIDATES: a replacement may evict at most this many transactions. */
+const MAX_REPLACEMENT_EVICTIONS = 100;
 
 export interface ChainstateOptions {
   now: () => number;
@@ -144,12 +148,13 @@ export class Chainstate {
   // ------------------------------------------------------------------ blocks
 
   /** Assembles and mines a block on `parentHash` paying to `script`; mempool txs only on the active tip. */
-  buildBlock(parentHash: string, script: Uint8Array): Uint8Array {
+  /** `minFeeRate` (sat/vB): leaves cheaper mempool txs out, as miners do in a fee spike. */
+  buildBlock(parentHash: string, script: Uint8Array, minFeeRate = 0): Uint8Array {
     const parent = this.store.getBlock(parentHash);
     if (!parent) throw new ChainError('NOT_FOUND', `no block ${parentHash}`);
     if (parent.status === 'invalid') throw new ChainError('BAD_BLOCK', `block ${parentHash} is invalid; cannot mine on it`);
     const height = parent.height + 1;
-    const txs = parentHash === this.tipHash ? this.mempool.select(MAX_BLOCK_WEIGHT - COINBASE_WEIGHT_RESERVE) : [];
+    const txs = parentHash === this.tipHash ? this.mempool.select(MAX_BLOCK_WEIGHT - COINBASE_WEIGHT_RESERVE, minFeeRate) : [];
     const fees = txs.reduce((s, e) => s + e.fee, 0);
     const coinbase = buildCoinbase(height, script, blockSubsidy(height) + fees, this.store.nextSeq(), txs.map((e) => e.tx));
     const all = [coinbase, ...txs.map((e) => e.tx)];
@@ -429,16 +434,24 @@ export class Chainstate {
     return coins;
   }
 
-  /** Mempool acceptance (Core's AcceptToMemoryPool, without replacement). Returns the txid. */
+  /**
+   * Mempool acceptance (Core's AcceptToMemoryPool), with BIP125 replacement of mempool
+   * transactions it conflicts with (see replacementOf). Returns the txid.
+   */
   acceptTx(tx: ParsedTx): string {
     checkTransaction(tx);
     if (isCoinbase(tx)) throw new ChainError('MALFORMED_TX', 'a coinbase is only valid in a block');
     if (tx.weight > MAX_STANDARD_TX_WEIGHT) throw new ChainError('TX_TOO_LARGE', expected('transaction weight', `<= ${MAX_STANDARD_TX_WEIGHT}`, tx.weight));
     if (tx.version < 1 || tx.version > 3) throw new ChainError('NON_STANDARD', expected('transaction version', '1..3', tx.version));
     if (this.mempool.has(tx.txid) || this.store.getTx(tx.txid)) throw new ChainError('DUPLICATE_TX', `transaction ${tx.txid} is already known`);
+    const conflicts = new Set<string>();
     tx.inputs.forEach((i, vin) => {
       const s = this.mempool.spender(i.txid, i.vout);
-      if (s) throw new ChainError('INPUT_SPENT', `input ${vin} spends ${i.txid}:${i.vout}, already spent by mempool tx ${s.txid}`);
+      if (!s) return;
+      if (!this.signalsReplacement(s.txid)) {
+        throw new ChainError('INPUT_SPENT', `input ${vin} spends ${i.txid}:${i.vout}, already spent by mempool tx ${s.txid} (which does not signal BIP125 replacement)`);
+      }
+      conflicts.add(s.txid);
     });
     const height = this.tipHeight + 1;
     const coins = this.contextualCheck(tx, height, this.mtpOf(this.tipHash), (i) => {
@@ -452,12 +465,78 @@ export class Chainstate {
     const fee = coins.reduce((s, c) => s + c.value, 0) - tx.outputs.reduce((s, o) => s + o.value, 0);
     const minFee = Math.ceil(this.opts.minRelayFeeRate * tx.vsize);
     if (fee < minFee) throw new ChainError('FEE_TOO_LOW', expected('fee', `>= ${minFee} sats (${this.opts.minRelayFeeRate} sat/vB x ${tx.vsize} vB)`, fee));
+    const evicted = conflicts.size > 0 ? this.replacementOf(tx, fee, conflicts) : [];
     const prevouts: Prevout[] = coins.map((c) => ({ value: c.value, script: c.script }));
     this.scripts.check(tx, prevouts, STANDARD_FLAGS);
+    for (const id of evicted) {
+      this.mempool.remove(id);
+      this.store.delMempool(id);
+    }
     const seq = this.mempool.takeSeq();
     const time = Math.floor(this.opts.now());
     this.store.addMempool(tx.txid, seq, tx.raw, fee, time);
     this.mempool.add({ tx, fee, seq, time, prevouts });
     return tx.txid;
+  }
+
+  /** BIP125: a mempool tx is replaceable when it or one of its mempool ancestors signals (an input nSequence < 0xfffffffe). */
+  private signalsReplacement(txid: string): boolean {
+    const seen = new Set<string>();
+    const stack = [txid];
+    while (stack.length) {
+      const e = this.mempool.get(stack.pop()!);
+      if (!e || seen.has(e.tx.txid)) continue;
+      seen.add(e.tx.txid);
+      if (e.tx.inputs.some((i) => i.sequence <= MAX_BIP125_RBF_SEQUENCE)) return true;
+      stack.push(...this.mempool.parents(e));
+    }
+    return false;
+  }
+
+  /**
+   * Core's replacement rules (BIP125 as Bitcoin Core applies them) for `tx`, paying `fee`,
+   * against the mempool txs it directly conflicts with. Returns every txid it would evict
+   * (conflicts and their descendants), or throws:
+   *   - more than MAX_REPLACEMENT_EVICTIONS evicted, or tx spends an output of a tx it
+   *     replaces, or a new unconfirmed input: NON_STANDARD;
+   *   - a fee rate not above every direct conflict's, a fee below the sum of the evicted
+   *     fees, or an increase below the incremental relay fee (minRelayFeeRate x vsize): FEE_TOO_LOW.
+   */
+  private replacementOf(tx: ParsedTx, fee: number, conflicts: Set<string>): string[] {
+    const evicted = new Set<string>();
+    for (const id of conflicts) {
+      const stack = [id];
+      while (stack.length) {
+        const e = this.mempool.get(stack.pop()!);
+        if (!e || evicted.has(e.tx.txid)) continue;
+        evicted.add(e.tx.txid);
+        e.tx.outputs.forEach((_, vout) => {
+          const child = this.mempool.spender(e.tx.txid, vout);
+          if (child) stack.push(child.txid);
+        });
+        if (evicted.size > MAX_REPLACEMENT_EVICTIONS) {
+          throw new ChainError('NON_STANDARD', expected('transactions replaced', `<= ${MAX_REPLACEMENT_EVICTIONS}`, `more than ${MAX_REPLACEMENT_EVICTIONS}`));
+        }
+      }
+    }
+    const conflictInputs = new Set([...conflicts].flatMap((id) => this.mempool.get(id)!.tx.inputs.map((i) => `${i.txid}:${i.vout}`)));
+    for (const [vin, i] of tx.inputs.entries()) {
+      if (evicted.has(i.txid)) throw new ChainError('NON_STANDARD', `input ${vin} spends ${i.txid}, a transaction it would replace`);
+      if (this.mempool.has(i.txid) && !conflictInputs.has(`${i.txid}:${i.vout}`)) {
+        throw new ChainError('NON_STANDARD', `input ${vin} spends unconfirmed ${i.txid}:${i.vout}, which no replaced transaction spent`);
+      }
+    }
+    for (const id of conflicts) {
+      const e = this.mempool.get(id)!;
+      if (fee * e.tx.vsize <= e.fee * tx.vsize) {
+        throw new ChainError('FEE_TOO_LOW', expected('replacement fee rate', `above ${(e.fee / e.tx.vsize).toFixed(2)} sat/vB of ${id}`, `${(fee / tx.vsize).toFixed(2)} sat/vB`));
+      }
+    }
+    const replacedFees = [...evicted].reduce((sum, id) => sum + this.mempool.get(id)!.fee, 0);
+    const needed = replacedFees + Math.ceil(this.opts.minRelayFeeRate * tx.vsize);
+    if (fee < needed) {
+      throw new ChainError('FEE_TOO_LOW', expected('replacement fee', `>= ${needed} sats (${replacedFees} replaced + incremental ${this.opts.minRelayFeeRate} sat/vB x ${tx.vsize} vB)`, fee));
+    }
+    return [...evicted];
   }
 }

@@ -93,10 +93,16 @@ export class Devnet {
     return this.chain.tip();
   }
 
-  mine(blocks: number, script: Uint8Array = DEVNET_FAUCET_SCRIPT): string[] {
+  /**
+   * Mines `blocks` blocks on the tip with the mempool's best transactions. `minFeeRate`
+   * (sat/vB) leaves cheaper ones waiting: a fee spike, for tests of fee bumping.
+   */
+  mine(blocks: number, script: Uint8Array = DEVNET_FAUCET_SCRIPT, opts: { minFeeRate?: number } = {}): string[] {
     checkCount(blocks);
+    const minFeeRate = opts.minFeeRate ?? 0;
+    if (!(minFeeRate >= 0)) throw new ChainError('BAD_REQUEST', expected('minFeeRate', 'a rate >= 0 sat/vB', minFeeRate));
     const hashes: string[] = [];
-    for (let i = 0; i < blocks; i++) hashes.push(this.chain.submitBlock(this.chain.buildBlock(this.tip().hash, script)));
+    for (let i = 0; i < blocks; i++) hashes.push(this.chain.submitBlock(this.chain.buildBlock(this.tip().hash, script, minFeeRate)));
     return hashes;
   }
 

@@ -1,8 +1,8 @@
 /**
  * Pending transactions in memory, mirrored row by row into the `mempool` table by the
  * caller. Knows who spends which outpoint (conflicts, outspends) and the parent/child
- * links that block assembly and eviction need. No validation here: chainstate.ts
- * validates before adding.
+ * links that block assembly, eviction and BIP125 replacement need. No validation here:
+ * chainstate.ts validates (and applies the replacement rules) before adding.
  */
 import type { ParsedTx } from './tx.ts';
 import type { Prevout } from './script-check.ts';
@@ -98,10 +98,11 @@ export class Mempool {
   /**
    * Block assembly: highest fee rate first among txs whose mempool parents are already
    * chosen, until `maxWeight` is used. Parents always precede children; a child does not
-   * pull in a cheaper parent (no CPFP package scoring).
+   * pull in a cheaper parent (no CPFP package scoring). Entries paying less than
+   * `minFeeRate` sat/vB are left out.
    */
-  select(maxWeight: number): MempoolEntry[] {
-    const pending = [...this.entries.values()].sort((a, b) => b.fee * a.tx.weight - a.fee * b.tx.weight || a.seq - b.seq);
+  select(maxWeight: number, minFeeRate = 0): MempoolEntry[] {
+    const pending = [...this.entries.values()].filter((e) => e.fee >= minFeeRate * e.tx.vsize).sort((a, b) => b.fee * a.tx.weight - a.fee * b.tx.weight || a.seq - b.seq);
     const chosen: MempoolEntry[] = [];
     const chosenIds = new Set<string>();
     let weight = 0;
