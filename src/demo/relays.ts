@@ -63,7 +63,8 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     bootstrap,
     p2pMinPeers: 2,
     topologyRepublishSecs: 2,
-    offerWindowMs: 1_000,
+    // Only a deadline: an offer is answered once all three relays have quoted or declined.
+    offerWindowMs: 5_000,
     queryBudgetMs: 1_500,
   });
 }
