@@ -296,6 +296,8 @@ export class OfferService extends EventTarget {
     const sender = relayIdOf(from);
     if (sender === undefined || !this.acceptable(c, quote, sender)) {
       this.bump('quotesRefused');
+      // It answered all the same (badly): waiting longer for it would bring nothing.
+      if (sender !== undefined) this.answered(c, idHex(sender));
       return ack('invalid');
     }
     this.add(c, quote);
