@@ -2,6 +2,7 @@
 // offer is quoted by the whole network and the cheaper relay (not one of Carol's) wins; Carol's
 // inbox finds the message there through a signed mailbox query and reads it.
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -11,6 +12,7 @@ import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { ClientError } from '../../src/client/errors.ts';
+import type { Offer } from '../../src/core/objects/index.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
 import { decodeAddress, encodeAddress } from '../../src/identity/address.ts';
 import { mailboxIdOf } from '../../src/identity/keys.ts';
@@ -106,9 +108,15 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
       await carol.publish();
       await alice.addContact('carol', carol.address());
       const declined = relays[0]!.network.parts!.offers.stats().declinesSent;
+      // The network's answer itself (the client's HTTP timeout is far shorter than the window).
+      const offer: Offer = { offerId: randomBytes(16), mailbox: randomBytes(32), mode: 'recipient-pays', size: 500, maxFee: 800, retentionSecs: 3600, createdAt: Date.now() };
+      const got = await new RelayClient(relays[1]!.url).offerToNetwork(offer);
+      assert.deepEqual(got?.quotes.map((q) => q.relayUrl), [relays[1]!.url]);
+      assert.equal(got.unanswered, 0);
+      // And through the SDK: the network's quote is the one taken.
       const sent = await alice.send('carol', { text: 'no waiting' }, { mode: 'recipient-pays', maxFee: 800, retentionDays: 0.1 });
       assert.equal(sent.relay, relays[1]!.url);
-      assert.equal(relays[0]!.network.parts!.offers.stats().declinesSent, declined + 1, 'the dearer relay declined rather than stay silent');
+      assert.equal(relays[0]!.network.parts!.offers.stats().declinesSent, declined + 2, 'the dearer relay declined rather than stay silent');
     } finally {
       configs.forEach((c, i) => (c.offerWindowMs = windows[i]!));
     }
