@@ -54,12 +54,14 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
     tmp.cleanup();
   });
 
+  /** A client of relay `entry`, closed after the suite. */
+  const make = async (name: string, entry = 0): Promise<Client> => {
+    const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [relays[entry]!.url], scrypt: LIGHT_SCRYPT });
+    open.push(client);
+    return client;
+  };
+
   it('deposits at the cheapest relay of the network and the recipient finds it by a mailbox query', async () => {
-    const make = async (name: string) => {
-      const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [relays[0]!.url], scrypt: LIGHT_SCRYPT });
-      open.push(client);
-      return client;
-    };
     const alice = await make('alice');
     const carol = await make('carol');
     await carol.publish();
@@ -98,13 +100,8 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
     for (const c of configs) c.offerWindowMs = 60_000;
     try {
       // Entry at the cheaper relay; a max fee under the other's price makes that one decline.
-      const make = async (name: string) => {
-        const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [relays[1]!.url], scrypt: LIGHT_SCRYPT });
-        open.push(client);
-        return client;
-      };
-      const alice = await make('alice3');
-      const carol = await make('carol3');
+      const alice = await make('alice3', 1);
+      const carol = await make('carol3', 1);
       await carol.publish();
       await alice.addContact('carol', carol.address());
       const declined = relays[0]!.network.parts!.offers.stats().declinesSent;
