@@ -122,7 +122,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
   p2pMinPeers: { kind: 'int', min: 0, max: 64, unit: 'relays', doc: 'dial relays learnt from topology announcements while fewer are connected; 0: only bootstrap and inbound' },
-  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'how long POST /v1/offer collects quotes from the network' },
+  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'the longest POST /v1/offer collects quotes from the network (sooner once every expected relay answered)' },
   queryBudgetMs: { kind: 'int', min: 1, max: 10_000, unit: 'ms', doc: 'how long POST /v1/mailbox/query waits for the network' },
   queryHopLimit: { kind: 'int', min: 0, max: 255, unit: 'hops', doc: 'largest hop limit a mailbox query may ask this relay to spread with (a larger signed hopLimit is lowered)' },
   topologyRepublishSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'how often the relay re-announces its links on satpost/topology/v1' },
