@@ -422,9 +422,12 @@ const notNetworked = new WeakMap<object, number>();
 const NOT_NETWORKED_MS = 60_000;
 
 /**
- * Quotes from the relay network (POST /v1/offer on the first relay that routes it), else one
- * per relay; the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest
- * price seen (`details.cheapest`), RELAY_UNREACHABLE when no relay answered at all.
+ * Quotes from the relay network (POST /v1/offer on the first relay that routes it: it answers
+ * once every relay it expects has quoted or declined, or at its window), else one per relay;
+ * the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest price seen
+ * (`details.cheapest`) and, when the network's answer came at the window with relays still
+ * silent, how many (`details.unanswered`: offering again may find them); RELAY_UNREACHABLE
+ * when no relay answered at all.
  */
 export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote> {
   const quotes: Quote[] = [];
@@ -432,6 +435,7 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   let cheapest: number | undefined;
   let reached = 0;
   let networked = false;
+  let unanswered = 0;
   const seen = (price: unknown) => {
     if (typeof price === 'number' && (cheapest === undefined || price < cheapest)) cheapest = price;
   };
@@ -442,8 +446,9 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
       const got = await relay.offerToNetwork(offer, signal);
       if (got === undefined) notNetworked.set(relay, ctx.now());
       reached++;
-      if (got !== undefined && got.length > 0) {
-        quotes.push(...got);
+      if (got !== undefined) unanswered = Math.max(unanswered, got.unanswered);
+      if (got !== undefined && got.quotes.length > 0) {
+        quotes.push(...got.quotes);
         networked = true;
         break;
       }
@@ -483,9 +488,10 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   if (!best) {
     const err = new ClientError(
       'NO_ACCEPTABLE_QUOTE',
-      `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}: ${problems.join('; ')}`,
+      `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}` +
+        `${unanswered > 0 ? ` (${unanswered} relay(s) of the network did not answer in time)` : ''}: ${problems.join('; ')}`,
     );
-    err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee };
+    err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee, ...(unanswered > 0 ? { unanswered } : {}) };
     throw err;
   }
   return best;

@@ -67,8 +67,10 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     bootstrap,
     p2pMinPeers: 2,
     topologyRepublishSecs: 2,
-    offerWindowMs: 1_000,
-    queryBudgetMs: 1_500,
+    // Only deadlines, as long as a busy machine may need: an offer is answered once all three
+    // relays have quoted or declined, a mailbox query or lookup once every relay has answered.
+    offerWindowMs: 10_000,
+    queryBudgetMs: 10_000,
   });
 }
 

@@ -70,6 +70,10 @@ export interface RelayConfig {
   queryBudgetMs: number;
   queryHopLimit: number;
   topologyRepublishSecs: number;
+  offerRateBurst: number;
+  offerRatePerSec: number;
+  forwardRateBurst: number;
+  forwardRatePerSec: number;
 }
 
 type Kind = 'string' | 'int' | 'network' | 'modes' | 'sync' | 'level' | 'bool' | 'strings';
@@ -134,10 +138,14 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
   p2pMinPeers: { kind: 'int', min: 0, max: 64, unit: 'relays', doc: 'dial relays learnt from topology announcements while fewer are connected; 0: only bootstrap and inbound' },
-  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'how long POST /v1/offer collects quotes from the network' },
+  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'the longest POST /v1/offer collects quotes from the network (sooner once every expected relay answered)' },
   queryBudgetMs: { kind: 'int', min: 1, max: 10_000, unit: 'ms', doc: 'how long POST /v1/mailbox/query waits for the network' },
   queryHopLimit: { kind: 'int', min: 0, max: 255, unit: 'hops', doc: 'largest hop limit a mailbox query may ask this relay to spread with (a larger signed hopLimit is lowered)' },
   topologyRepublishSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'how often the relay re-announces its links on satpost/topology/v1' },
+  offerRateBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'offers', doc: 'network offers taken from one origin relay at once (a neighbour forwarding others\' offers: 4x); 0: no limit' },
+  offerRatePerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'offers per second', doc: 'refill of offerRateBurst (a forwarding neighbour: 4x)' },
+  forwardRateBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests', doc: 'mailbox queries and lookups taken from one neighbouring relay at once; 0: no limit' },
+  forwardRatePerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests per second', doc: 'refill of forwardRateBurst' },
 };
 
 export const DEFAULTS: RelayConfig = {
@@ -195,6 +203,10 @@ export const DEFAULTS: RelayConfig = {
   queryBudgetMs: 5000,
   queryHopLimit: 8,
   topologyRepublishSecs: 30,
+  offerRateBurst: 100,
+  offerRatePerSec: 20,
+  forwardRateBurst: 400,
+  forwardRatePerSec: 100,
 };
 
 export type ConfigInput = Partial<Record<keyof RelayConfig, unknown>>;
