@@ -29,7 +29,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(info.url, relay.url);
     assert.equal(info.network, 'regtest');
     assert.deepEqual(info.acceptedModes, ['recipient-pays', 'sender-pays']);
-    assert.deepEqual(info.price, { baseSats: 500, perKibSats: 2, perDaySats: 10 });
+    assert.deepEqual(info.price, { baseSats: 500, perBlockSats: 32, perDaySats: 10 });
     assert.equal(info.limits.maxMessageBytes, 100_000);
     assert.equal(info.limits.maxRetentionSecs, 7200);
     assert.equal(info.confirmations, 1);
