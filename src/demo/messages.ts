@@ -54,7 +54,7 @@ async function send(w: World, text: string, mode: PaymentMode): Promise<Sent> {
   if (quotes.length !== w.relays.length || offers.size !== 1) {
     throw new DemoError('STORY_MISMATCH', `expected one quote from each of the ${w.relays.length} relays for one offer, got ${quotes.length} quote(s) for ${offers.size} offer(s)`);
   }
-  n.say(`the offer (${sent.size} bytes, offer id ${short([...offers][0]!)}) spreads over gossipsub; every relay whose price fits answers with a signed quote and a fresh k:`);
+  n.say(`the offer (size class ${sent.size} bytes, not the message's length; offer id ${short([...offers][0]!)}) spreads over gossipsub; every relay whose price fits answers with a signed quote and a fresh k:`);
   for (const { relay, quote } of quotes) {
     n.say(`  ${relay.name}'s relay quotes ${sats(quote.amount)}, T = block ${quote.locktime}, H(k) ${short(hex.encode(quote.hk))}`);
   }
@@ -88,7 +88,7 @@ async function find(w: World, id: string): Promise<{ entry: InboxEntry; asked: D
   if (stored === asked) throw new DemoError('STORY_MISMATCH', `the relay Carol asked (${asked.name}) stored the message itself: the network found nothing`);
   n.say(`Carol's SDK fetches sealed header + blob from ${stored.url} (a signed challenge proves the mailbox is hers) and checks ${stored.name}'s quote and receipt`);
   if (!entry.verified || entry.from !== 'alice') throw new DemoError('STORY_MISMATCH', `the message is from ${entry.from}, verified ${entry.verified}; the story expects Alice, verified`);
-  n.say(`Carol opens the sealed header; verified: from alice (Alice's signature checks, her key is the contact's), before paying anything`);
+  n.say(`Carol opens the sealed header; verified: from alice (Alice's authenticator checks, her key is the contact's; Carol could have made it herself, so it proves nothing to others), before paying anything`);
   return { entry, asked, stored };
 }
 
