@@ -65,7 +65,7 @@ async function send(w: World, text: string, mode: PaymentMode): Promise<Sent> {
   }
   const name = chosen.relay.name;
   n.say(`Alice's SDK checks each quote (Ed25519 signature, answers her offer, price <= max fee, T within the margins) and takes the cheapest: ${name}'s, ${sats(sent.price)}`);
-  n.say(`Alice's SDK seals the header for ${name} (her signature over H(c), H(k), relay, mailbox${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
+  n.say(`Alice's SDK seals the Signal message, padded to the class, and the header to Carol's key for ${name} (her deniable authenticator over H(c), H(k), relay, mailbox${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
   n.say(`${name}'s relay seals c with its one-time key k: stores blob = AEAD_k(c), forgets c, and signs the storage receipt for message ${short(sent.id)}`);
   n.say(`Alice's SDK verifies the receipt: ${name}'s signature, and it binds H(blob), H(k), H(c) and Carol's mailbox`);
   return { sent, relay: chosen.relay, quotes: quotes.map((q) => ({ relay: q.relay.name, amount: q.quote.amount })) };
@@ -113,7 +113,7 @@ function narrateClaimRead(w: World, outpoint: { txid: string; vout: number }, id
 async function claimAndRead(w: World, read: ReadMessage, outpoint: { txid: string; vout: number }, id: string, relay: string, publishes: string): Promise<{ claim: TxFigure; got: string }> {
   const claim = txFigure(w.devnet, `${relay} claims, ${publishes}`, await claimOf(w, outpoint));
   w.n.tx(claim.label, claim);
-  w.n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
+  w.n.say(`Carol opens the blob with k, H(c) matches the authenticated header, c opens to the Signal message, Signal decrypts it`);
   const got = read.message.kind === 'text' ? read.message.text : '(a file)';
   w.n.say(`Carol reads: "${got}"`);
   mineBlock(w, `${relay}'s claim`);
