@@ -38,7 +38,7 @@ export interface RelayInfo {
   url: string;
   network: string;
   acceptedModes: PaymentMode[];
-  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  price: { baseSats: number; perBlockSats: number; perDaySats: number };
   limits: { maxMessageBytes: number; maxRetentionSecs: number };
   confirmations: number;
   lockBlocks: number;

@@ -2,10 +2,11 @@
  * Sending one message (docs/protocol.md "One message, step by step", steps 1-4):
  *
  *   draft (contact, mode, content, options; persisted BEFORE any network step)
- *   -> body c (Signal; from the contact's verified prekey bundle on a first message)
- *   -> offer of exactly len(c) bytes -> quotes (the relay network, else each relay)
- *   -> the cheapest acceptable quote (signed, answers the offer, amount <= maxFee, T within
- *      the margins, still valid) -> sealed header for that quote (with r for sender-pays)
+ *   -> Signal message (from the contact's verified prekey bundle on a first message)
+ *   -> offer of its size class, at a minute's resolution -> quotes (the relay network, else
+ *      each relay) -> the cheapest acceptable quote (signed, answers the offer, amount <=
+ *      maxFee, T within the margins, still valid) -> sealed body and sealed header for that
+ *      quote (with r for sender-pays)
  *   -> outbox row 'sealed' (persisted BEFORE anything leaves) -> deposit -> receipt verified
  *      and stored ('deposited') -> sender-pays: the contract is funded through the contract
  *      book, which persists it before broadcasting ('funded'). A deposit the relay refuses as
@@ -43,10 +44,10 @@ import { ChannelError } from '../channels/index.ts';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
 import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import {
-  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, messageIdOf,
+  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, coarseOfferTime, messageIdOf,
   type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../core/objects/index.ts';
-import { encryptBody, sealHeader } from '../envelope/envelope.ts';
+import { encryptSignal, sealBody, sealHeader, sizeClassOf } from '../envelope/envelope.ts';
 import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
@@ -226,10 +227,10 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
   const now = ctx.now();
-  // The body first: the offer must state len(c) exactly, and c does not depend on the relay.
-  const body = await encryptBody({ sender, recipient, message, mailbox, now });
+  // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
+  const signalMessage = await encryptSignal({ sender, recipient, message, mailbox, now });
 
-  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: body.length, maxFee, retentionSecs, createdAt: now };
+  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
   const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
   const tip = await tipAsked;
   const id = hex.encode(messageIdOf(quote.hk));
@@ -244,6 +245,7 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
       await checkAffordable(ctx, quote, payerKey, r!, signal);
     }
   }
+  const body = sealBody({ signal: signalMessage, recipient, mailbox, hk: quote.hk });
   const sealedHeader = sealHeader({
     sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
   });

@@ -32,7 +32,8 @@ export const RELAY_SPECS: readonly RelaySpec[] = [
   { name: 'Erin', priceBaseSats: 1_200 },
   { name: 'Bob', priceBaseSats: 900 },
 ];
-export const PRICE_PER_KIB_SATS = 50;
+/** Per 16 KiB block of size class: a text message is one block. */
+export const PRICE_PER_BLOCK_SATS = 50;
 export const PRICE_PER_DAY_SATS = 100;
 
 export interface DemoRelay {
@@ -57,7 +58,7 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     chainUrl,
     passphrase: relayPassphrase(spec.name),
     priceBaseSats: spec.priceBaseSats,
-    pricePerKibSats: PRICE_PER_KIB_SATS,
+    pricePerBlockSats: PRICE_PER_BLOCK_SATS,
     pricePerDaySats: PRICE_PER_DAY_SATS,
     logLevel: 'silent',
     // Every demo client deposits from 127.0.0.1: one depositor, as large as a mailbox's unpaid allowance.

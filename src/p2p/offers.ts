@@ -22,7 +22,7 @@ import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { bytesEqual } from '../core/hash.ts';
 import type { Ed25519 } from '../core/ed25519.ts';
-import { QuoteCodec, verifyQuote, type Offer, type Quote } from '../core/objects/index.ts';
+import { OFFER_TIME_STEP_MS, QuoteCodec, verifyQuote, type Offer, type Quote } from '../core/objects/index.ts';
 import { RateLimiter, type RateLimit } from '../core/rate-limit.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { P2pError } from './errors.ts';
@@ -44,7 +44,7 @@ export interface OfferServiceOptions {
   ed25519?: Ed25519;
   /** Clock, ms since the epoch. Default Date.now. */
   now?: () => number;
-  /** Offers older (or further in the future) than this are ignored, ms. Default 60000. */
+  /** Offers older (beyond the minute their createdAt is rounded to) or further in the future than this are ignored, ms. Default 60000. */
   maxOfferAgeMs?: number;
   /** How long a quote may take to reach the origin, ms. Default 10000. */
   quoteTimeoutMs?: number;
@@ -232,7 +232,9 @@ export class OfferService extends EventTarget {
     } catch {
       return TopicValidatorResult.Reject;
     }
-    if (Math.abs(this.now() - a.offer.createdAt) > this.maxAge) return TopicValidatorResult.Ignore;
+    // createdAt is rounded down to the minute (coarseOfferTime): an offer may look up to a minute older.
+    const age = this.now() - a.offer.createdAt;
+    if (age < -this.maxAge || age > this.maxAge + OFFER_TIME_STEP_MS) return TopicValidatorResult.Ignore;
     // Only well-formed, fresh offers take tokens. A neighbour's own offers over the limit are
     // its fault (Reject: scored down); offers it forwards passed its own limits (Ignore).
     const own = peer.equals(msg.from);

@@ -19,7 +19,7 @@ const mailbox = rnd(32);
 const HOLDER = 4;
 
 const terms = (i: number, r: Relay): RelayTerms => ({
-  name: `relay ${i}`, network: 'regtest', acceptedModes: ['sender-pays', 'recipient-pays'], price: { baseSats: 1000 + i, perKibSats: 50, perDaySats: 100 },
+  name: `relay ${i}`, network: 'regtest', acceptedModes: ['sender-pays', 'recipient-pays'], price: { baseSats: 1000 + i, perBlockSats: 50, perDaySats: 100 },
   maxMessageBytes: 1 << 20, maxRetentionSecs: 86_400, confirmations: 1, lockBlocks: 30, claimMarginBlocks: 3,
   ...(i % 2 === 0 ? { channels: { minCapacitySats: 10_000, maxCapacitySats: 1_000_000, minChannelBlocks: 10, maxChannelBlocks: 1000, minClaimMarginBlocks: 3, confirmations: 1, maxFeeRate: 50 } } : {}),
   multiaddrs: r.node.multiaddrs().map(String),
@@ -133,7 +133,7 @@ describe('an answer forged on the return path', () => {
       const req = LookupRequestCodec.decode(bytes);
       const genuine = signLookupAnswer({ kind: 'relay-info', lookupId: req.lookupId, target: req.target, relayId: relays[2]!.node.relayId, url: 'http://relay-2.test', relay: terms(2, relays[2]!) }, (m) => ed.sign(relays[2]!.secret, m));
       const tampered = LookupAnswerCodec.decode(genuine);
-      const price = { ...(tampered.kind === 'relay-info' ? tampered.relay.price : { baseSats: 0, perKibSats: 0, perDaySats: 0 }), baseSats: 1 };
+      const price = { ...(tampered.kind === 'relay-info' ? tampered.relay.price : { baseSats: 0, perBlockSats: 0, perDaySats: 0 }), baseSats: 1 };
       const altered = LookupAnswerCodec.encode({ ...tampered, ...(tampered.kind === 'relay-info' ? { relay: { ...tampered.relay, price } } : {}) } as typeof tampered);
       const replayed = signLookupAnswer({ kind: 'relay-info', lookupId: rnd(16), target: req.target, relayId: relays[1]!.node.relayId, url: 'http://relay-1.test', relay: terms(1, relays[1]!) }, (m) => ed.sign(relays[1]!.secret, m));
       const impostor = signLookupAnswer({ kind: 'relay-info', lookupId: req.lookupId, target: req.target, relayId: relays[2]!.node.relayId, url: 'http://evil.test', relay: terms(2, relays[2]!) }, (m) => ed.sign(relays[1]!.secret, m));
