@@ -3,7 +3,7 @@
  * "Envelope").
  *
  *   signal        = Signal ciphertext (type u8 || serialized) of the MessagePlain (0x06)
- *   body c        = HPKE seal (libsignal PublicKey.seal, RFC 9180) of SealedBodyPlain (0x0e:
+ *   body c        = HPKE seal (libsignal PublicKey.seal, RFC 9180) of SealedBodyPlain (0x0f:
  *                   signal + zero padding) to Carol's identity key, info "satpost/v1/body",
  *                   aad mailbox || hk; exactly a size class long (16 KiB, 32 KiB, ... 4 MiB)
  *   hc            = H(c)

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { Client } from '../../src/client/client.ts';
@@ -17,6 +16,7 @@ import { DepositCodec, OfferCodec, type Deposit, type Offer } from '../../src/co
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
+import { openRelayFile } from '../relay/helpers.ts';
 import { LIGHT_SCRYPT, acquaint, startChain, tempDir, type Chain } from './helpers.ts';
 
 /** An HTTP proxy to `target()` that records each request's path and body. */
@@ -105,7 +105,7 @@ describe('what relays learn from a message', { timeout: 240_000 }, () => {
     const d = deposits();
     assert.equal(d.length, 2);
     // What the relay keeps, and each blob opened with the k it keeps next to it.
-    const db = new Database(join(tmp.dir, 'relay', 'relay.sqlite'), { readonly: true });
+    const db = openRelayFile(join(tmp.dir, 'relay'), 'relay.sqlite', { readonly: true });
     const rows = db.prepare('SELECT m.sealed_header, m.blob, q.k FROM messages m JOIN quotes q ON q.quote_id = m.quote_id ORDER BY m.created_at').all() as { sealed_header: Buffer; blob: Buffer; k: Buffer }[];
     db.close();
     assert.equal(rows.length, 2);

@@ -23,7 +23,7 @@ test('every object round-trips with its tag and version', () => {
   roundTrip(O.QuoteCodec, S.sampleQuote(relayPub), 0x02);
   roundTrip(O.SealedHeaderPlainCodec, S.sampleHeader(), 0x03, 2);
   roundTrip(O.SealedHeaderPlainCodec, { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined }, 0x03, 2);
-  roundTrip(O.SealedBodyPlainCodec, { signal: S.det('signal', 40), padding: new Uint8Array(7) }, 0x0e);
+  roundTrip(O.SealedBodyPlainCodec, { signal: S.det('signal', 40), padding: new Uint8Array(7) }, 0x0f);
   roundTrip(O.DepositCodec, S.sampleDeposit(), 0x04);
   roundTrip(O.DepositCodec, { ...S.sampleDeposit(), hr: undefined, payerPubkey: undefined, funding: undefined }, 0x04);
   roundTrip(O.DepositCodec, { ...S.sampleDeposit(), funding: undefined }, 0x04);

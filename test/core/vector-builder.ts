@@ -89,7 +89,7 @@ export function buildEncoding() {
     { name: 'header r present for recipient-pays', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2 + 33 + 128 + 8] = 2)), code: 'BAD_VALUE' },
     { name: 'header optional presence byte 2', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2 + 33 + 128 + 9] = 2)), code: 'NON_CANONICAL' },
     { name: 'header version 1 (signed sender)', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[1] = 1)), code: 'BAD_VERSION' },
-    { name: 'sealed body padding not zero', type: 'SealedBodyPlain', hex: hx(Uint8Array.of(0x0e, 1, 1, 9, 2, 0, 1)), code: 'BAD_VALUE' },
+    { name: 'sealed body padding not zero', type: 'SealedBodyPlain', hex: hx(Uint8Array.of(0x0f, 1, 1, 9, 2, 0, 1)), code: 'BAD_VALUE' },
     { name: 'header identity key without 0x05 prefix', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2] = 4)), code: 'BAD_VALUE' },
     { name: 'deposit header length as non-minimal varint', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x80 | 0x01, 0x00)) , code: 'NON_CANONICAL' },
     { name: 'deposit header length above 2048', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x81, 0x10)), code: 'TOO_LARGE' },

@@ -1,5 +1,5 @@
 /**
- * SealedBodyPlain (0x0e): what the sealed body holds, HPKE-sealed to the recipient
+ * SealedBodyPlain (0x0f): what the sealed body holds, HPKE-sealed to the recipient
  * (src/envelope/envelope.ts): the Signal message (type u8 || serialized) and zero padding
  * that brings the sealed body to exactly a size class. A PreKey message carries the sender's
  * identity key in clear and its ratchet header links a sending chain; sealed and padded, what
@@ -12,7 +12,7 @@ import { EncodingError, refine, struct, tagged, varbytes, type Codec } from '../
 import { expected } from '../errors.ts';
 import { MAX_BODY } from '../limits.ts';
 
-export const SEALED_BODY_TAG = 0x0e;
+export const SEALED_BODY_TAG = 0x0f;
 
 export const TEXT_SIZE_CLASS = 16 * 1024;
 export const MAX_SIZE_CLASS = 4 * 1024 * 1024;
