@@ -37,6 +37,7 @@ export function registerInitCommand(program: Command): void {
         network: flags.network ?? 'regtest',
         relays: flags.relay,
         ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
+        ...(flags.proxy !== undefined ? { proxy: flags.proxy } : {}),
         ...(scrypt ? { scrypt } : {}),
       });
       try {

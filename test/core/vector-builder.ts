@@ -119,7 +119,7 @@ export function buildSignatures() {
       { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
       { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
       { name: 'sender signing bytes', type: 'senderSigningBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderSigningBytes(h)) },
-      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
+      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ relayId: a.relayId, operation: a.operation, mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
       { name: 'mailbox query bytes', type: 'mailboxQueryBytes', input: toJson({ queryId: mq.queryId, mailbox: mq.mailbox, timestamp: mq.timestamp, hopLimit: mq.hopLimit }), bytes: hx(O.mailboxQueryBytes(mq)) },
       { name: 'mailbox id', type: 'mailboxIdOf', input: hx(S.identityKey33), bytes: hx(O.mailboxIdOf(S.identityKey33)) },
       { name: 'message id', type: 'messageIdOf', input: hx(S.hk), bytes: hx(O.messageIdOf(S.hk)) },
