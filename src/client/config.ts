@@ -130,6 +130,8 @@ export function parseConfig(json: unknown, where: string): ClientConfig {
   try {
     return makeConfig({ network: c.network, chainUrl: c.chainUrl, relays: c.relays, ...(c.proxy !== undefined ? { proxy: c.proxy } : {}) });
   } catch (e) {
+    // An insecure URL keeps its own code: the fix is https (or a proxy for .onion), not the file's syntax.
+    if (ClientError.is(e, 'INSECURE_RELAY_URL') || ClientError.is(e, 'INSECURE_CHAIN_URL')) throw e;
     if (e instanceof ClientError) throw new ClientError('BAD_CONFIG', `${where}: ${e.message}`, { cause: e });
     throw e;
   }
