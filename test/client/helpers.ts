@@ -4,7 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import type { Client } from '../../src/client/client.ts';
+import { ClientError } from '../../src/client/errors.ts';
+import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
+import { DEFAULTS, finish } from '../../src/relay/config.ts';
+import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
 import { NETWORKS } from '../../src/core/network.ts';
 import { addressToScript } from '../../src/wallet/address.ts';
@@ -58,4 +65,24 @@ export async function acquaint(chain: Chain, alice: Client, carol: Client, sats 
   await carol.addContact('alice', alice.address());
   chain.fund(alice.walletAddress(), sats);
   chain.fund(carol.walletAddress(), sats);
+}
+
+/** An assert.rejects/throws check: a ClientError with this code. */
+export function rejectsWith(code: string) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof ClientError, `expected ClientError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  };
+}
+
+/** A relay on 127.0.0.1:0 paid on the chain's devnet (lockBlocks 30, no rate limit, no relay network). */
+export async function startDevnetRelay(chain: Chain, dataDir: string): Promise<RelayHandle> {
+  const config = finish({
+    ...DEFAULTS, port: 0, dataDir, rateLimitBurst: 0, logLevel: 'silent', p2p: false,
+    lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url,
+  });
+  const backend = new DevnetBackend(chain.devnet);
+  // No tip cache: the tests mine dozens of blocks at once and quote right after.
+  return startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
 }

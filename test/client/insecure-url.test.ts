@@ -7,18 +7,9 @@ import { join } from 'node:path';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { Client } from '../../src/client/client.ts';
 import { makeConfig, parseConfig } from '../../src/client/config.ts';
-import { ClientError } from '../../src/client/errors.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
 import { encodeAddress } from '../../src/identity/address.ts';
-import { LIGHT_SCRYPT, tempDir } from './helpers.ts';
-
-function rejectsWith(code: string) {
-  return (err: unknown): boolean => {
-    assert.ok(err instanceof ClientError, `expected ClientError ${code}, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return true;
-  };
-}
+import { LIGHT_SCRYPT, rejectsWith, tempDir } from './helpers.ts';
 
 describe('http relay and chain URLs on mainnet settings', { timeout: 60_000 }, () => {
   const tmp = tempDir('satpost-insecure-');

@@ -8,15 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { Client } from '../../src/client/client.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
 import { Transport } from '../../src/net/transport.ts';
-import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
-import { DEFAULTS, finish } from '../../src/relay/config.ts';
-import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, acquaint, startChain, tempDir, type Chain } from './helpers.ts';
+import type { RelayHandle } from '../../src/relay/daemon.ts';
+import { LIGHT_SCRYPT, acquaint, startChain, startDevnetRelay, tempDir, type Chain } from './helpers.ts';
 
 const PROXY_SOURCE = '127.0.0.2';
 
@@ -98,12 +94,7 @@ describe('client connections through a SOCKS5 proxy', { timeout: 240_000 }, () =
   before(async () => {
     proxy = await startMicrosocks();
     chain = await startChain();
-    const config = finish({
-      ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false,
-      lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url,
-    });
-    const backend = new DevnetBackend(chain.devnet);
-    relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
+    relay = await startDevnetRelay(chain, join(tmp.dir, 'relay'));
     relayFwd = await forwarder(Number(new URL(relay.url).port));
     chainFwd = await forwarder(Number(new URL(chain.url).port));
   });

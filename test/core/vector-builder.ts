@@ -71,6 +71,7 @@ export function buildEncoding() {
   const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, padding: new Uint8Array(2) });
   const quote = O.QuoteCodec.encode(signedQuote());
   const query = O.MailboxQueryCodec.encode(S.sampleMailboxQuery());
+  const login = O.MailboxAuthCodec.encode(S.sampleMailboxAuth());
   const notice = O.PaymentNoticeCodec.encode(S.samplePaymentNotice());
   // hr and payerPubkey sit right after the 40-byte body: 2 + 16 + 32 + (2 + 300) + (1 + 40).
   const payerAt = 2 + 16 + 32 + 2 + 300 + 1 + 40 + 33;
@@ -99,6 +100,8 @@ export function buildEncoding() {
     { name: 'payment notice payerPubkey with 0x04 prefix', type: 'PaymentNotice', hex: mutate(notice, (x) => void (x[2 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'payment notice without its vout', type: 'PaymentNotice', hex: hx(notice.subarray(0, -4)), code: 'TRUNCATED' },
     { name: 'payment notice decoded as deposit', type: 'Deposit', hex: hx(notice), code: 'BAD_TAG' },
+    { name: 'mailbox auth with the retired unbound tag 0x08', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[0] = 0x08)), code: 'BAD_TAG' },
+    { name: 'mailbox auth operation 4', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[2 + 32 + 33 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'query hopsLeft above hopLimit', type: 'MailboxQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
