@@ -59,8 +59,8 @@ function field(s: string, what: string): Buffer {
   return b;
 }
 
-/** The CONNECT request's address: IPv4 and IPv6 literals as such, anything else as a name for the proxy to resolve. */
-function addressOf(host: string): Buffer {
+/** The CONNECT request's address (ATYP and address): IPv4 and IPv6 literals as such, anything else as a name for the proxy to resolve. */
+export function connectAddress(host: string): Buffer {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
   if (isIPv4(bare)) return Buffer.from([1, ...bare.split('.').map(Number)]);
   if (isIPv6(bare)) {
@@ -96,7 +96,7 @@ export function socks5Connect(proxy: Socks5Proxy, target: { host: string; port: 
   const creds = proxy.username !== undefined
     ? { user: field(proxy.username, 'username'), pass: field(proxy.password || '-', 'password') }
     : o.isolation !== undefined ? { user: field(o.isolation, 'username'), pass: field('satpost', 'password') } : undefined;
-  const address = addressOf(target.host);
+  const address = connectAddress(target.host);
   return new Promise((resolve, reject) => {
     const socket = connect({ host: proxy.host, port: proxy.port });
     let buf = Buffer.alloc(0);

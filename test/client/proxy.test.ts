@@ -10,9 +10,10 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { join } from 'node:path';
 import { Client } from '../../src/client/client.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
+import { ProxyError } from '../../src/net/socks5.ts';
 import { Transport } from '../../src/net/transport.ts';
 import type { RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, acquaint, startChain, startDevnetRelay, tempDir, type Chain } from './helpers.ts';
+import { LIGHT_SCRYPT, acquaint, rejectsWith, startChain, startDevnetRelay, tempDir, type Chain } from './helpers.ts';
 
 const PROXY_SOURCE = '127.0.0.2';
 
@@ -146,6 +147,16 @@ describe('client connections through a SOCKS5 proxy', { timeout: 240_000 }, () =
     assert.deepEqual(new Set(chainFwd.sources), new Set([PROXY_SOURCE]), 'every chain connection came from the proxy');
   });
 
+  it('hands host names to the proxy unresolved, and reports its refusal typed', async () => {
+    // No resolver here knows this name: only the proxy's answer (host unreachable) can come back.
+    const onion = new RelayClient(`http://${'a'.repeat(56)}.onion`, { transport: new Transport(proxy.url) });
+    await assert.rejects(onion.info(), (err: unknown) => rejectsWith('RELAY_UNREACHABLE')(err) && ProxyError.is((err as Error).cause, 'PROXY_CONNECT_REFUSED'));
+    // An IPv4 literal goes as such.
+    relayFwd.sources.length = 0;
+    await new RelayClient(`http://127.0.0.1:${relayFwd.port}`, { transport: new Transport(proxy.url) }).info();
+    assert.deepEqual(relayFwd.sources, [PROXY_SOURCE]);
+  });
+
   it('speaks username/password (RFC 1929) to a proxy that requires it', async () => {
     const locked = await startMicrosocks(['-u', 'satpost', '-P', 'hunter2']);
     try {
@@ -157,7 +168,7 @@ describe('client connections through a SOCKS5 proxy', { timeout: 240_000 }, () =
       // Wrong credentials: refused by the proxy, typed, and nothing reaches the relay.
       await assert.rejects(
         new RelayClient(url, { transport: new Transport(`socks5h://satpost:wrong@127.0.0.1:${locked.port}`) }).info(),
-        (err: unknown) => (err as { code?: string }).code === 'RELAY_UNREACHABLE' && (err as Error & { cause?: { code?: string } }).cause?.code === 'PROXY_AUTH_REFUSED',
+        (err: unknown) => rejectsWith('RELAY_UNREACHABLE')(err) && ProxyError.is((err as Error).cause, 'PROXY_AUTH_REFUSED'),
       );
       assert.deepEqual(relayFwd.sources, [PROXY_SOURCE]);
     } finally {
