@@ -24,7 +24,8 @@ import { compareListCursors, parseListCursor, type ListCursor } from '../relay/l
 import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
 import type { NetworkName } from '../core/network.ts';
-import { DIRECT, isAcceptableUrl, type Transport } from '../net/transport.ts';
+import { DIRECT, type Transport } from '../net/transport.ts';
+import { assertSecureRelayUrl } from './config.ts';
 
 const OCTET = 'application/octet-stream';
 const JSON_TYPE = 'application/json';
@@ -100,9 +101,11 @@ export class RelayClient {
 
   /** Connect-time guard: no login, deposit or query leaves over plain http outside regtest. */
   private assertSecure(url: string): void {
-    if (this.network !== undefined && !isAcceptableUrl(url, this.network, this.transport.proxyUrl !== undefined)) {
-      const err = new ClientError('INSECURE_RELAY_URL', `relay URL ${url}: ${this.network} needs https (plain http only to a .onion host through a proxy)`);
-      err.relay = this.url;
+    if (this.network === undefined) return;
+    try {
+      assertSecureRelayUrl(url, this.network, this.transport.proxyUrl !== undefined);
+    } catch (err) {
+      (err as ClientError).relay = this.url;
       throw err;
     }
   }
