@@ -150,7 +150,7 @@ describe('lookups through a line of 4 relays', { timeout: 120_000 }, () => {
     assert.equal(out.forged, 0);
     const text = await run(['relays', '--relay', daemons[0]!.url, '--hops', '0'], env);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^1 relay found through http:\/\/127\.0\.0\.1:\d+\/\n[0-9a-f]{16}… {2}http:\/\/127\.0\.0\.1:\d+ {2}1000 sats \+ \d+\/KiB \+ \d+\/day {2}modes [a-z,-]+ {2}channels yes/);
+    assert.match(text.stdout, /^1 relay found through http:\/\/127\.0\.0\.1:\d+\/\n[0-9a-f]{16}… {2}http:\/\/127\.0\.0\.1:\d+ {2}1000 sats \+ \d+\/16 KiB \+ \d+\/day {2}modes [a-z,-]+ {2}channels yes/);
     const empty = mkdtempSync(join(tmpdir(), 'satpost-relays-'));
     try {
       const e = await run(['relays', '--data-dir', empty, '--json'], env);

@@ -30,13 +30,14 @@ test('BIP34 pushes decode back to the height as a minimal script number', () => 
   );
 });
 
-/** A fake mempool entry: only ids, links, fee and weight matter to selection. */
+/** A fake mempool entry: only ids, links, fee, weight and vsize (the fee-rate floor) matter to selection. */
 function entry(id: number, parents: number[], fee: number, weight: number) {
   const tx = {
     txid: id.toString(16).padStart(64, '0'),
     inputs: parents.map((p) => ({ txid: p.toString(16).padStart(64, '0'), vout: id, scriptSig: new Uint8Array(), sequence: 0, witness: [] })),
     outputs: Array.from({ length: 64 }, () => ({ value: 1, script: new Uint8Array() })),
     weight,
+    vsize: Math.ceil(weight / 4),
   } as unknown as ParsedTx;
   return { tx, fee, seq: id, time: 0, prevouts: [] };
 }
