@@ -22,6 +22,14 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The tests run the sources under tsx, but test/cli spawns bin/satpost.js, which runs dist/:
+// build it here, once, before any test starts (a build inside a test helper would race
+// between test files running in parallel), and only when a source is newer than the build.
+const built = spawnSync(process.execPath, [join(import.meta.dirname, 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (built.status !== 0) {
+  console.error('build failed: the CLI tests would run stale code');
+  process.exit(1);
+}
 const concurrency = process.env.SATPOST_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,

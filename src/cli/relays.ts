@@ -6,9 +6,7 @@
  */
 import type { Command } from 'commander';
 import { ClientError } from '../client/errors.ts';
-import { DataDir } from '../client/datadir.ts';
-import { normalizeRelayUrls } from '../client/config.ts';
-import { findRelays, type LookupResult, type RelayListing } from '../client/lookup.ts';
+import type { LookupResult, RelayListing } from '../client/lookup.ts';
 import { dataDirOf, examples, integerArg, output, type ClientFlags } from './context.ts';
 
 interface RelaysFlags extends ClientFlags {
@@ -27,6 +25,9 @@ export function registerRelaysCommand(program: Command): void {
     .addHelpText('after', examples('satpost relays', 'satpost relays --relay http://127.0.0.1:8090 --json'))
     .action(async (_opts: RelaysFlags, cmd: Command) => {
       const flags = cmd.opts<RelaysFlags>();
+      const { DataDir } = await import('../client/datadir.ts');
+      const { normalizeRelayUrls } = await import('../client/config.ts');
+      const { findRelays } = await import('../client/lookup.ts');
       const urls = flags.relay !== undefined ? normalizeRelayUrls([flags.relay]) : new DataDir(dataDirOf(flags)).readConfig().relays;
       if (urls.length === 0) throw new ClientError('NO_RELAYS', 'no relay to ask: pass --relay URL or add one to config.json');
       let result: LookupResult<RelayListing> | undefined;
