@@ -5,6 +5,8 @@
  *   wallet.sqlite     the Bitcoin wallet (src/wallet); the contract book joins it (src/watch)
  *   identity.sqlite   identity key, libsignal sessions and trust, prekeys (src/identity)
  *   client.sqlite     contacts, and later the outbox and inbox (./store.ts)
+ *   data-key          the key every database above is encrypted with, sealed by the passphrase
+ *                     (src/store/data-key.ts); without it the databases cannot be read
  *   config.json       network, chain URL, relays (./config.ts); written last by init
  *   public.json       what the user hands out anyway (her address, fingerprint, network,
  *                     relays), unencrypted so `satpost address` needs no passphrase; written
@@ -21,11 +23,13 @@
  * Other programs may share the directory (`satpost devnet` keeps devnet.sqlite there, a
  * relay its relay/ subdirectory); only the names above belong to the client.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError } from './errors.ts';
 import { parseConfig, type ClientConfig } from './config.ts';
 import { isNetworkName, type NetworkName } from '../core/network.ts';
+import { DATA_KEY_FILE } from '../store/data-key.ts';
+import { fsyncPath, writeFileDurably } from '../store/files.ts';
 
 export const DATA_FILES = {
   wallet: 'wallet.sqlite',
@@ -33,6 +37,7 @@ export const DATA_FILES = {
   client: 'client.sqlite',
   config: 'config.json',
   public: 'public.json',
+  dataKey: DATA_KEY_FILE,
   initMarker: 'init.pending',
 } as const;
 
@@ -81,12 +86,12 @@ export class DataDir {
 
   /** Marks the start of an init; a crash from here on leaves state() === 'interrupted'. */
   beginInit(): void {
-    writeDurably(this.file('initMarker'), `init started ${new Date().toISOString()}\n`, this.path);
+    writeFileDurably(this.file('initMarker'), `init started ${new Date().toISOString()}\n`, this.path);
   }
 
   finishInit(): void {
     rmSync(this.file('initMarker'), { force: true });
-    fsyncDir(this.path);
+    fsyncPath(this.path);
   }
 
   /**
@@ -95,6 +100,7 @@ export class DataDir {
    */
   discardPartialInit(): void {
     for (const db of DATABASES) for (const side of SQLITE_SIDE_FILES) rmSync(join(this.path, db + side), { force: true });
+    rmSync(this.file('dataKey'), { force: true });
     rmSync(this.file('config') + '.tmp', { force: true });
   }
 
@@ -156,12 +162,12 @@ export class DataDir {
     } catch {
       // missing: written below
     }
-    writeDurably(this.file('public'), text, this.path);
+    writeFileDurably(this.file('public'), text, this.path);
   }
 
   /** Replaces config.json atomically (temp file, fsync, rename, fsync the directory). */
   writeConfig(config: ClientConfig): void {
-    writeDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
+    writeFileDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
   }
 }
 
@@ -187,29 +193,6 @@ function parsePublicInfo(json: unknown, path: string): PublicInfo {
 export function saveFileDurably(dir: string, name: string, text: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, name);
-  writeDurably(path, text, dir);
+  writeFileDurably(path, text, dir);
   return path;
-}
-
-function writeDurably(path: string, text: string, dir: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-  fsyncDir(dir);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
