@@ -49,6 +49,8 @@ describe('satpost unlock agent (processes)', { timeout: 300_000 }, () => {
   });
 
   it('an impostor socket (open to others, or owned by another user) is refused and never asked', async () => {
+    await sat(['lock']);
+    rmSync(socket, { force: true });
     // A listener that would hand out a passphrase of its choosing to whoever connects.
     let asked = 0;
     const impostor = createServer((c) => {
@@ -77,6 +79,8 @@ describe('satpost unlock agent (processes)', { timeout: 300_000 }, () => {
   });
 
   it('a stale socket (its agent killed) is ignored, and the next unlock replaces it', async () => {
+    await sat(['lock']);
+    rmSync(socket, { force: true });
     const holder = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(socket)}, () => console.log('up'))`], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
