@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -53,8 +53,10 @@ describe('satpost unlock agent (processes)', { timeout: 300_000 }, () => {
     rmSync(socket, { force: true });
     // A listener that would hand out a passphrase of its choosing to whoever connects.
     let asked = 0;
+    const conns = new Set<Socket>();
     const impostor = createServer((c) => {
       asked++;
+      conns.add(c);
       c.end(JSON.stringify({ passphrase: 'alice pw' }) + '\n');
     });
     impostor.listen(socket);
@@ -73,8 +75,10 @@ describe('satpost unlock agent (processes)', { timeout: 300_000 }, () => {
       }
       assert.equal(asked, 0, 'the command talked to a socket it should have refused');
     } finally {
+      const closed = once(impostor, 'close');
       impostor.close();
-      await once(impostor, 'close');
+      for (const c of conns) c.destroy();
+      await closed;
     }
   });
 
