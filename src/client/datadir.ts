@@ -28,8 +28,7 @@ import { join } from 'node:path';
 import { ClientError } from './errors.ts';
 import { parseConfig, type ClientConfig } from './config.ts';
 import { isNetworkName, type NetworkName } from '../core/network.ts';
-import { DATA_KEY_FILE } from '../store/data-key.ts';
-import { fsyncPath, writeFileDurably } from '../store/files.ts';
+import { DATA_KEY_FILE, fsyncPath, writeFileDurably } from '../store/files.ts';
 
 export const DATA_FILES = {
   wallet: 'wallet.sqlite',
