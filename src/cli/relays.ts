@@ -56,7 +56,7 @@ export function registerRelaysCommand(program: Command): void {
       output(flags, { via, lookupId: result.lookupId, relays, forged: result.forged }, () => [
         `${relays.length} relay${relays.length === 1 ? '' : 's'} found through ${via}${result.forged > 0 ? ` (${result.forged} forged answer${result.forged === 1 ? '' : 's'} dropped)` : ''}`,
         ...relays.map((r) =>
-          `${r.relayId.slice(0, 16)}…  ${r.url}  ${r.price.baseSats} sats + ${r.price.perKibSats}/KiB + ${r.price.perDaySats}/day  modes ${r.acceptedModes.join(',')}  channels ${r.channels ? 'yes' : 'no'}${r.name ? `  "${r.name}"` : ''}`,
+          `${r.relayId.slice(0, 16)}…  ${r.url}  ${r.price.baseSats} sats + ${r.price.perBlockSats}/16 KiB + ${r.price.perDaySats}/day  modes ${r.acceptedModes.join(',')}  channels ${r.channels ? 'yes' : 'no'}${r.name ? `  "${r.name}"` : ''}`,
         ),
       ]);
     });

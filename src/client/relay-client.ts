@@ -38,7 +38,7 @@ export interface RelayInfo {
   url: string;
   network: string;
   acceptedModes: PaymentMode[];
-  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  price: { baseSats: number; perBlockSats: number; perDaySats: number };
   limits: { maxMessageBytes: number; maxRetentionSecs: number };
   confirmations: number;
   lockBlocks: number;
@@ -104,15 +104,18 @@ export class RelayClient {
   }
 
   /**
-   * POST /v1/offer: quotes gathered over the relay network (may be empty). Undefined when the
-   * relay has no network (404 NOT_FOUND from an older relay, or P2P_OFF): ask each relay with
-   * quote() instead.
+   * POST /v1/offer: quotes gathered over the relay network (may be empty), and how many of the
+   * relays the entry relay expected to answer did not before its window closed (0 from a relay
+   * that does not say). Undefined when the relay has no network (404 NOT_FOUND from an older
+   * relay, or P2P_OFF): ask each relay with quote() instead.
    */
-  async offerToNetwork(offer: Offer, signal?: AbortSignal): Promise<Quote[] | undefined> {
+  async offerToNetwork(offer: Offer, signal?: AbortSignal): Promise<{ quotes: Quote[]; unanswered: number } | undefined> {
     try {
-      const out = await this.jsonFromBinary<{ quotes?: unknown }>('/v1/offer', OfferCodec.encode(offer), signal);
+      const out = await this.jsonFromBinary<{ quotes?: unknown; expected?: unknown; answered?: unknown }>('/v1/offer', OfferCodec.encode(offer), signal);
       if (!Array.isArray(out.quotes)) throw this.bad('offer answer without "quotes"');
-      return out.quotes.map((q) => this.decode(QuoteCodec, hexBytes(q, 'quote', this)));
+      const quotes = out.quotes.map((q) => this.decode(QuoteCodec, hexBytes(q, 'quote', this)));
+      const counted = Number.isSafeInteger(out.expected) && Number.isSafeInteger(out.answered);
+      return { quotes, unanswered: counted ? Math.max(0, (out.expected as number) - (out.answered as number)) : 0 };
     } catch (err) {
       if (ClientError.is(err, 'NOT_FOUND') || ClientError.is(err, 'P2P_OFF')) return undefined;
       throw err;

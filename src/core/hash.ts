@@ -34,7 +34,9 @@ export type DomainPurpose =
   | 'mailbox-query'
   | 'msgid'
   | 'blob'
-  | 'header';
+  | 'header'
+  | 'body'
+  | 'auth-key';
 
 const cache = new Map<DomainPurpose, Uint8Array>();
 

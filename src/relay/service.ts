@@ -93,7 +93,7 @@ export interface InfoDocument {
   url: string;
   network: string;
   acceptedModes: PaymentMode[];
-  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  price: { baseSats: number; perBlockSats: number; perDaySats: number };
   limits: {
     maxMessageBytes: number;
     maxRetentionSecs: number;
@@ -184,7 +184,7 @@ export class RelayService {
       url: this.url,
       network: c.network,
       acceptedModes: [...this.modes],
-      price: { baseSats: c.priceBaseSats, perKibSats: c.pricePerKibSats, perDaySats: c.pricePerDaySats },
+      price: { baseSats: c.priceBaseSats, perBlockSats: c.pricePerBlockSats, perDaySats: c.pricePerDaySats },
       limits: {
         maxMessageBytes: c.maxMessageBytes,
         maxRetentionSecs: retentionCeilingSecs(c),

@@ -28,7 +28,7 @@ const quoteArb: fc.Arbitrary<O.Quote> = rec({
   mailbox: b(32), mode: modeArb, size: u32, hk: b(32), contractPubkey: secpArb, amount: satsArb, locktime: u32, expiresAt: u64, validUntil: u64, signature: b(64),
 });
 const headerArb: fc.Arbitrary<O.SealedHeaderPlain> = fc
-  .record({ senderIdentityKey: identityArb, hc: b(32), hk: b(32), relayId: b(32), mailbox: b(32), timestamp: u64, mode: modeArb, r: b(32), senderSignature: b(64) })
+  .record({ senderIdentityKey: identityArb, hc: b(32), hk: b(32), relayId: b(32), mailbox: b(32), timestamp: u64, mode: modeArb, r: b(32), senderAuth: b(32) })
   .map((h) => ({ ...h, r: h.mode === 'sender-pays' ? h.r : undefined }));
 const depositArb: fc.Arbitrary<O.Deposit> = rec({
   quoteId: b(16), mailbox: b(32), sealedHeader: vb(300), body: vb(600),
@@ -139,12 +139,13 @@ test('signed quotes and receipts: any single-byte change of a decodable encoding
   );
 });
 
-test('padMessage always lands on a bucket and unpads to the same content', () => {
+test('padSealedBody always lands on a size class and decodes to the same message', () => {
   fc.assert(
     fc.property(u64, contentArb, (sentAt, content) => {
-      const padded = O.padMessage({ sentAt, content });
-      assert.ok(O.isBucketSize(padded.length));
-      assert.deepEqual(O.unpadMessage(padded), { sentAt, content });
+      const signal = O.encodeMessage({ sentAt, content });
+      const { plain, sizeClass } = O.padSealedBody(signal, 49);
+      assert.ok(O.isSizeClass(sizeClass) && plain.length + 49 === sizeClass);
+      assert.deepEqual(O.decodeMessage(O.SealedBodyPlainCodec.decode(plain).signal), { sentAt, content });
     }),
     { numRuns: 300 },
   );

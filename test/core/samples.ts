@@ -60,7 +60,7 @@ export function sampleHeader(): SealedHeaderPlain {
     timestamp: 1_750_000_001_000,
     mode: 'sender-pays',
     r: det('receipt secret r', 32),
-    senderSignature: det('sender sig', 64),
+    senderAuth: det('sender auth', 32),
   };
 }
 

@@ -29,7 +29,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(info.url, relay.url);
     assert.equal(info.network, 'regtest');
     assert.deepEqual(info.acceptedModes, ['recipient-pays', 'sender-pays']);
-    assert.deepEqual(info.price, { baseSats: 500, perKibSats: 2, perDaySats: 10 });
+    assert.deepEqual(info.price, { baseSats: 500, perBlockSats: 32, perDaySats: 10 });
     assert.equal(info.limits.maxMessageBytes, 100_000);
     assert.equal(info.limits.maxRetentionSecs, 7200);
     assert.equal(info.confirmations, 1);
@@ -43,7 +43,10 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.ok(verifyQuote(q, ed));
     assert.deepEqual(q.offerId, o.offerId);
     assert.deepEqual(q.mailbox, carol.mailbox);
-    assert.equal(q.amount, 500 + 2 * 3 + 10 * 1);
+    // One 16 KiB block of size class (a text), one day: the price is flat per class.
+    assert.equal(q.amount, 500 + 32 * 1 + 10 * 1);
+    assert.equal((await getQuote(relay.url, offer(carol.mailbox, 16 * 1024))).amount, q.amount);
+    assert.equal((await getQuote(relay.url, offer(carol.mailbox, 32 * 1024))).amount, 500 + 32 * 2 + 10 * 1);
     assert.equal(q.locktime, relay.devnet.tip().height + 144);
     assert.equal(q.expiresAt, relay.clock.t + 3600 * 1000);
     assert.equal(q.relayUrl, relay.url);
@@ -56,7 +59,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
   it('refuses offers with typed codes', async () => {
     const m = newIdentity().mailbox;
     const cases: [Parameters<typeof offer>[2] & { size?: number }, number, string][] = [
-      [{ maxFee: 511 }, 402, 'FEE_TOO_LOW'],
+      [{ maxFee: 541 }, 402, 'FEE_TOO_LOW'],
       [{ size: 100_001 }, 413, 'TOO_LARGE'],
       [{ retentionSecs: 7201 }, 422, 'RETENTION_TOO_LONG'],
     ];
@@ -65,9 +68,9 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
       assert.equal(e.status, status, code);
       assert.equal(e.code, code);
     }
-    const fee = await errorOf(await postQuote(relay.url, offer(m, 1000, { maxFee: 511 })));
-    assert.equal(fee.body.price, 512);
-    assert.match(String(fee.body.message), /expected at least 512 sats, got 511/);
+    const fee = await errorOf(await postQuote(relay.url, offer(m, 1000, { maxFee: 541 })));
+    assert.equal(fee.body.price, 542);
+    assert.match(String(fee.body.message), /expected at least 542 sats, got 541/);
     const garbage = await errorOf(await fetch(`${relay.url}/v1/quote`, { method: 'POST', headers: OCTET, body: Buffer.from([1, 1, 0]) }));
     assert.deepEqual([garbage.status, garbage.code, garbage.body.reason], [400, 'BAD_ENCODING', 'TRUNCATED']);
     const json = await errorOf(await fetch(`${relay.url}/v1/quote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
