@@ -4,7 +4,7 @@
  * has a network). Every listed relay signed its own entry; entries that fail the check are
  * not listed and are counted as `forged`. Needs no passphrase.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ClientError } from '../client/errors.ts';
 import type { LookupResult, RelayListing } from '../client/lookup.ts';
 import { dataDirOf, examples, integerArg, output, type ClientFlags } from './context.ts';
@@ -21,21 +21,29 @@ export function registerRelaysCommand(program: Command): void {
     .option('--relay <url>', 'ask the network through this relay (default: your relays from config.json)')
     .option('--hops <n>', 'how far the lookup spreads (the relay lowers it to its limit; default 3)', integerArg('hops', 0, 255))
     .option('--data-dir <dir>', 'data directory whose config.json names your relays')
+    .addOption(new Option('--proxy <url>', 'SOCKS5 proxy for the lookup, e.g. Tor: socks5h://127.0.0.1:9050 (default: the one in config.json)').env('SATPOST_PROXY'))
     .option('--json', 'print one JSON object on stdout (errors as {"error":{"code","message"}})')
     .addHelpText('after', examples('satpost relays', 'satpost relays --relay http://127.0.0.1:8090 --json'))
     .action(async (_opts: RelaysFlags, cmd: Command) => {
       const flags = cmd.opts<RelaysFlags>();
       const { DataDir } = await import('../client/datadir.ts');
-      const { normalizeRelayUrls } = await import('../client/config.ts');
+      const { checkProxy, normalizeRelayUrls } = await import('../client/config.ts');
+      const { RelayClient } = await import('../client/relay-client.ts');
+      const { Transport } = await import('../net/transport.ts');
       const { findRelays } = await import('../client/lookup.ts');
-      const urls = flags.relay !== undefined ? normalizeRelayUrls([flags.relay]) : new DataDir(dataDirOf(flags)).readConfig().relays;
+      const config = flags.relay !== undefined ? undefined : new DataDir(dataDirOf(flags)).readConfig();
+      const urls = config === undefined ? normalizeRelayUrls([flags.relay]) : config.relays;
+      const proxy = flags.proxy !== undefined ? checkProxy(flags.proxy) : config?.proxy;
+      // Through the proxy when there is one, and held to the config's network's https rule.
+      const transport = new Transport(proxy);
+      const relayAt = (url: string) => new RelayClient(url, { transport, ...(config !== undefined ? { network: config.network } : {}) });
       if (urls.length === 0) throw new ClientError('NO_RELAYS', 'no relay to ask: pass --relay URL or add one to config.json');
       let result: LookupResult<RelayListing> | undefined;
       let via = '';
       let last: unknown;
       for (const url of urls) {
         try {
-          result = await findRelays(url, flags.hops !== undefined ? { hops: flags.hops } : {});
+          result = await findRelays(relayAt(url), flags.hops !== undefined ? { hops: flags.hops } : {});
         } catch (err) {
           last = err;
           continue;

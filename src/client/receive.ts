@@ -156,7 +156,7 @@ async function discover(ctx: MailContext, relays: string[], problems: { relay: s
 async function refreshRelay(ctx: MailContext, url: string, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(url);
   // Page by page (keyset cursor), each page handled before the next is asked for.
-  for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, signal), signal ? { signal } : {})) {
+  for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, 'list', signal), signal ? { signal } : {})) {
     for (const item of listed) {
       const known = ctx.mail.inbox(item.id);
       if (known) {
@@ -182,7 +182,7 @@ async function refreshRelay(ctx: MailContext, url: string, problems: { relay: st
  */
 export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, item: Partial<ListedEntry>, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(url);
-  const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, signal), id, signal);
+  const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, 'fetch', signal), id, signal);
   let view: HeaderView;
   try {
     view = inspect(ctx, url, id, stored, item);
@@ -429,7 +429,7 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
 async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(row.relay);
   try {
-    for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, signal), signal ? { signal } : {})) {
+    for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, 'list', signal), signal ? { signal } : {})) {
       const item = listed.find((e) => e.id === row.id);
       if (item) {
         ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });

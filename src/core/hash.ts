@@ -30,7 +30,7 @@ export type DomainPurpose =
   | 'receipt'
   | 'sender'
   | 'mailbox'
-  | 'mailbox-auth'
+  | 'mailbox-login'
   | 'mailbox-query'
   | 'msgid'
   | 'blob'

@@ -32,7 +32,7 @@ test('every object round-trips with its tag and version', () => {
   roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'text', text: 'hi' }, padding: new Uint8Array(3) }, 0x06);
   roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'file', name: 'a.png', mediaType: 'image/png', data: S.det('png', 70) }, padding: new Uint8Array(0) }, 0x06);
   roundTrip(O.FraudProofCodec, { receipt: { ...S.sampleUnsignedReceipt(relayPub), signature: S.det('sig', 64) }, k: S.k, blob: S.det('blob', 40) }, 0x07);
-  roundTrip(O.MailboxAuthCodec, S.sampleMailboxAuth(), 0x08);
+  roundTrip(O.MailboxAuthCodec, S.sampleMailboxAuth(), 0x0e);
   roundTrip(O.MailboxQueryCodec, S.sampleMailboxQuery(), 0x09);
 });
 
@@ -87,7 +87,10 @@ test('ids and signed payloads follow the object model exactly', () => {
   const ts = Uint8Array.from(Buffer.from(h.timestamp.toString(16).padStart(16, '0'), 'hex'));
   assert.deepEqual(O.senderAuthBytes(h), Uint8Array.of(...tag('satpost/v1/sender'), ...h.hc, ...h.hk, ...h.relayId, ...h.mailbox, ...ts, 1));
   const a = S.sampleMailboxAuth();
-  assert.equal(O.mailboxAuthBytes(a).length, 'satpost/v1/mailbox-auth'.length + 32 + 32 + 8);
+  const ab = O.mailboxAuthBytes(a);
+  assert.equal(ab.length, 'satpost/v1/mailbox-login'.length + 32 + 1 + 32 + 32 + 8);
+  // The relay and the operation come first after the domain tag: a login for another relay or operation signs other bytes.
+  assert.deepEqual(ab.subarray(0, 'satpost/v1/mailbox-login'.length + 33), Uint8Array.of(...tag('satpost/v1/mailbox-login'), ...a.relayId, 2));
   const q = S.sampleMailboxQuery();
   const qb = O.mailboxQueryBytes(q);
   assert.equal(qb.length, 'satpost/v1/mailbox-query'.length + 16 + 32 + 8 + 1);

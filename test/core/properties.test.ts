@@ -41,7 +41,7 @@ const contentArb: fc.Arbitrary<O.MessageContent> = fc.oneof(
 );
 const messageArb: fc.Arbitrary<O.MessagePlain> = rec({ sentAt: u64, content: contentArb, padding: fc.nat({ max: 300 }).map((n) => new Uint8Array(n)) });
 const fraudArb: fc.Arbitrary<O.FraudProof> = rec({ receipt: receiptArb, k: b(32), blob: vb(400) });
-const authArb: fc.Arbitrary<O.MailboxAuth> = rec({ mailbox: b(32), identityKey: identityArb, challenge: b(32), timestamp: u64, signature: b(64) });
+const authArb: fc.Arbitrary<O.MailboxAuth> = rec({ mailbox: b(32), identityKey: identityArb, relayId: b(32), operation: fc.constantFrom('list' as const, 'fetch' as const, 'subscribe' as const), challenge: b(32), timestamp: u64, signature: b(64) });
 const queryArb: fc.Arbitrary<O.MailboxQuery> = fc
   .record({ queryId: b(16), mailbox: b(32), identityKey: identityArb, timestamp: u64, hopLimit: fc.nat({ max: 255 }), signature: b(64), hopsLeft: fc.nat({ max: 255 }) })
   .map((q) => ({ ...q, hopsLeft: Math.min(q.hopsLeft, q.hopLimit) }));
@@ -56,7 +56,7 @@ const cases: [string, number, Codec<unknown>, fc.Arbitrary<unknown>][] = [
   ['Receipt', 0x05, O.ReceiptCodec as Codec<unknown>, receiptArb],
   ['MessagePlain', 0x06, O.MessagePlainCodec as Codec<unknown>, messageArb],
   ['FraudProof', 0x07, O.FraudProofCodec as Codec<unknown>, fraudArb],
-  ['MailboxAuth', 0x08, O.MailboxAuthCodec as Codec<unknown>, authArb],
+  ['MailboxAuth', 0x0e, O.MailboxAuthCodec as Codec<unknown>, authArb],
   ['MailboxQuery', 0x09, O.MailboxQueryCodec as Codec<unknown>, queryArb],
   ['PaymentNotice', 0x0c, O.PaymentNoticeCodec as Codec<unknown>, noticeArb],
 ];

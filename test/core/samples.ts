@@ -85,7 +85,7 @@ export function sampleUnsignedReceipt(relayId: Uint8Array): UnsignedReceipt {
 }
 
 export function sampleMailboxAuth(): MailboxAuth {
-  return { mailbox, identityKey: identityKey33, challenge: det('challenge', 32), timestamp: 1_750_000_002_000, signature: det('auth sig', 64) };
+  return { mailbox, identityKey: identityKey33, relayId: det('login relay', 32), operation: 'fetch', challenge: det('challenge', 32), timestamp: 1_750_000_002_000, signature: det('auth sig', 64) };
 }
 
 export function sampleMailboxQuery(): MailboxQuery {

@@ -74,6 +74,7 @@ export function buildEncoding() {
   const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, padding: new Uint8Array(2) });
   const quote = O.QuoteCodec.encode(signedQuote());
   const query = O.MailboxQueryCodec.encode(S.sampleMailboxQuery());
+  const login = O.MailboxAuthCodec.encode(S.sampleMailboxAuth());
   const notice = O.PaymentNoticeCodec.encode(S.samplePaymentNotice());
   // hr and payerPubkey sit right after the 40-byte body: 2 + 16 + 32 + (2 + 300) + (1 + 40).
   const payerAt = 2 + 16 + 32 + 2 + 300 + 1 + 40 + 33;
@@ -104,6 +105,8 @@ export function buildEncoding() {
     { name: 'payment notice payerPubkey with 0x04 prefix', type: 'PaymentNotice', hex: mutate(notice, (x) => void (x[2 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'payment notice without its vout', type: 'PaymentNotice', hex: hx(notice.subarray(0, -4)), code: 'TRUNCATED' },
     { name: 'payment notice decoded as deposit', type: 'Deposit', hex: hx(notice), code: 'BAD_TAG' },
+    { name: 'mailbox auth with the retired unbound tag 0x08', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[0] = 0x08)), code: 'BAD_TAG' },
+    { name: 'mailbox auth operation 4', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[2 + 32 + 33 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'query hopsLeft above hopLimit', type: 'MailboxQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
@@ -124,7 +127,7 @@ export function buildSignatures() {
       { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
       { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
       { name: 'sender authenticated bytes', type: 'senderAuthBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderAuthBytes(h)) },
-      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
+      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ relayId: a.relayId, operation: a.operation, mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
       { name: 'mailbox query bytes', type: 'mailboxQueryBytes', input: toJson({ queryId: mq.queryId, mailbox: mq.mailbox, timestamp: mq.timestamp, hopLimit: mq.hopLimit }), bytes: hx(O.mailboxQueryBytes(mq)) },
       { name: 'mailbox id', type: 'mailboxIdOf', input: hx(S.identityKey33), bytes: hx(O.mailboxIdOf(S.identityKey33)) },
       { name: 'message id', type: 'messageIdOf', input: hx(S.hk), bytes: hx(O.messageIdOf(S.hk)) },

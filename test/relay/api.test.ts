@@ -7,7 +7,7 @@ import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { messageIdOf, verifyQuote, verifyReceipt } from '../../src/core/objects/index.ts';
 import { StoredMessageCodec } from '../../src/relay/wire.ts';
 import {
-  OCTET, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, rnd, signAuth, testRelay,
+  AUTH_CHALLENGE_AT, OCTET, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, relayIdOf, rnd, signAuth, testRelay,
   type TestRelay,
 } from './helpers.ts';
 
@@ -158,7 +158,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     const receipt = await deposit(relay.url, d);
 
     const list = async (body: Uint8Array) => fetch(`${relay.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(body) });
-    const good = await auth(relay.url, carol);
+    const good = await auth(relay.url, carol, 'list');
     const res = await list(good);
     assert.equal(res.status, 200);
     const { messages } = (await res.json()) as { messages: { id: string; size: number; mode: string; state: string }[] };
@@ -174,28 +174,30 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     // Mallory signs with her own key for Carol's mailbox.
     const ch = await fetch(`${relay.url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: hexOf(carol.mailbox) }) });
     const challenge = new Uint8Array(Buffer.from(((await ch.json()) as { challenge: string }).challenge, 'hex'));
-    await refused(signAuth(mallory, challenge, Date.now(), carol.mailbox), 'AUTH_MAILBOX_MISMATCH');
+    const relayId = await relayIdOf(relay.url);
+    const listing = (c: Uint8Array) => ({ challenge: c, relayId, operation: 'list' as const });
+    await refused(signAuth(mallory, listing(challenge), Date.now(), carol.mailbox), 'AUTH_MAILBOX_MISMATCH');
     // Mallory's own mailbox with Carol's challenge: the challenge was issued for another mailbox.
-    await refused(signAuth(mallory, challenge, Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
-    await refused(signAuth(carol, rnd(32), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
-    await refused(await auth(relay.url, carol, { timestamp: Date.now() - 10 * 60_000 }), 'AUTH_STALE');
-    const tampered = signAuth(carol, challenge, Date.now());
+    await refused(signAuth(mallory, listing(challenge), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
+    await refused(signAuth(carol, listing(rnd(32)), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
+    await refused(await auth(relay.url, carol, 'list', { timestamp: Date.now() - 10 * 60_000 }), 'AUTH_STALE');
+    const tampered = signAuth(carol, listing(challenge), Date.now());
     tampered[tampered.length - 1]! ^= 1;
     await refused(tampered, 'AUTH_BAD_SIGNATURE');
     // An expired challenge.
-    const old = await auth(relay.url, carol);
+    const old = await auth(relay.url, carol, 'list');
     relay.clock.t += 61_000;
     try {
-      await refused(signAuth(carol, old.subarray(67, 99), relay.clock.t), 'AUTH_CHALLENGE_EXPIRED');
+      await refused(signAuth(carol, listing(old.subarray(AUTH_CHALLENGE_AT, AUTH_CHALLENGE_AT + 32)), relay.clock.t), 'AUTH_CHALLENGE_EXPIRED');
     } finally {
       relay.clock.t -= 61_000;
     }
     // The untampered signature over the same challenge still works: refusals did not consume it.
-    assert.equal((await list(signAuth(carol, challenge, Date.now()))).status, 200);
+    assert.equal((await list(signAuth(carol, listing(challenge), Date.now()))).status, 200);
 
     const fetchMsg = async (who: Uint8Array, id: Uint8Array) =>
       fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(id)}`, { method: 'POST', headers: OCTET, body: Buffer.from(who) });
-    const got = await fetchMsg(await auth(relay.url, carol), receipt.messageId);
+    const got = await fetchMsg(await auth(relay.url, carol, 'fetch'), receipt.messageId);
     assert.equal(got.status, 200);
     const stored = StoredMessageCodec.decode(new Uint8Array(await got.arrayBuffer()));
     assert.deepEqual(stored.receipt, receipt);
@@ -203,9 +205,9 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.deepEqual(stored.sealedHeader, d.sealedHeader);
     assert.deepEqual(sha(stored.blob), receipt.hblob);
     // Mallory, authenticated for her own mailbox, cannot fetch Carol's message by id.
-    const e = await errorOf(await fetchMsg(await auth(relay.url, mallory), receipt.messageId));
+    const e = await errorOf(await fetchMsg(await auth(relay.url, mallory, 'fetch'), receipt.messageId));
     assert.deepEqual([e.status, e.code], [404, 'MESSAGE_UNKNOWN']);
-    const badId = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=xyz`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol)) }));
+    const badId = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=xyz`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, 'fetch')) }));
     assert.equal(badId.code, 'BAD_REQUEST');
   });
 
@@ -229,7 +231,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.ok(relay.store.message(r.messageId));
     relay.clock.t += 60_000;
     try {
-      const e = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, { timestamp: relay.clock.t })) }));
+      const e = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, 'fetch', { timestamp: relay.clock.t })) }));
       assert.equal(e.code, 'MESSAGE_UNKNOWN', 'an expired message is never served, even before the sweep');
       assert.ok((await relay.service.sweep()) >= 1);
       assert.equal(relay.store.message(r.messageId), undefined);

@@ -98,7 +98,7 @@ describe('8 relay daemons in a line', () => {
     assert.equal(a!.more, false);
 
     // Carol reads it where the answer says.
-    const res = await post(a!.url, `/v1/mailbox/message?id=${a!.messages[0]!.id}`, await auth(a!.url, who));
+    const res = await post(a!.url, `/v1/mailbox/message?id=${a!.messages[0]!.id}`, await auth(a!.url, who, 'fetch'));
     assert.equal(res.status, 200);
     const stored = StoredMessageCodec.decode(new Uint8Array(await res.arrayBuffer()));
     assert.deepEqual(stored.receipt.messageId, receipt.messageId);
