@@ -22,6 +22,14 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The tests run the sources under tsx, but test/cli spawns bin/satpost.js, which runs dist/:
+// build it here, once, before any test starts (a build inside a test helper would race
+// between test files running in parallel), and only when a source is newer than the build.
+const built = spawnSync(process.execPath, [join(import.meta.dirname, 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (built.status !== 0) {
+  console.error('build failed: the CLI tests would run stale code');
+  process.exit(1);
+}
 // The SOCKS5 tests need a real proxy: say how to get it, and fail, rather than skip them.
 if (files.some((f) => f.includes('proxy.test')) && spawnSync('sh', ['-c', 'command -v microsocks']).status !== 0) {
   console.error('microsocks is missing (test/client/proxy.test.ts needs a real SOCKS5 proxy): install it with `sudo apt-get install -y microsocks`');

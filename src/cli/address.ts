@@ -1,15 +1,32 @@
-/** `satpost address`: prints the user's satpost address, to hand to the people who write to her. */
+/**
+ * `satpost address`: prints the user's satpost address, to hand to the people who write to her.
+ * It is public, so it is read from public.json without the passphrase; only a directory that
+ * has none yet (made before public.json existed) is unlocked once, which writes it.
+ */
 import type { Command } from 'commander';
-import { examples, output, withClient, withClientOptions, type ClientFlags } from './context.ts';
+import { ClientError } from '../client/errors.ts';
+import { expected } from '../core/errors.ts';
+import { dataDirOf, examples, output, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 export function registerAddressCommand(program: Command): void {
-  withClientOptions(program.command('address').description('print your satpost address (what others need to write to you)'))
+  withClientOptions(program.command('address').description('print your satpost address (what others need to write to you); needs no passphrase'))
     .addHelpText('after', examples('satpost address', 'satpost address --json   # {"address":"satpost1...","fingerprint":"..."}'))
     .action(async (_opts: ClientFlags, cmd: Command) => {
       const flags = cmd.opts<ClientFlags>();
-      await withClient(flags, (client) => {
-        const address = client.address();
-        output(flags, { address, fingerprint: client.fingerprint() }, () => [address]);
-      });
+      const { DataDir } = await import('../client/datadir.ts');
+      const dir = new DataDir(dataDirOf(flags));
+      const saved = dir.state() === 'initialized' ? dir.readPublic() : undefined;
+      if (saved === undefined) {
+        await withClient(flags, (client) => print(flags, client.address(), client.fingerprint()));
+        return;
+      }
+      if (flags.network !== undefined && flags.network !== saved.network) {
+        throw new ClientError('NETWORK_MISMATCH', expected('network', `${saved.network} (the network of ${dir.path})`, flags.network));
+      }
+      print(flags, saved.address, saved.fingerprint);
     });
+}
+
+function print(flags: ClientFlags, address: string, fingerprint: string): void {
+  output(flags, { address, fingerprint }, () => [address]);
 }

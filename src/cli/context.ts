@@ -4,12 +4,13 @@
  * object or as text, and progress lines for waits (stderr, only on a terminal).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Client } from '../client/client.ts';
+import type { Client } from '../client/client.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import type { NetworkName } from '../core/network.ts';
 import { defaultDataDir } from './devnet.ts';
 import { CliError } from './errors.ts';
 import { getPassphrase } from './passphrase.ts';
+import { passphraseFromAgent } from './agent.ts';
 
 export interface ClientFlags {
   dataDir?: string;
@@ -71,7 +72,12 @@ export function failpointFromEnv(env: NodeJS.ProcessEnv): { failpoint?: (name: s
   };
 }
 
-export function passphraseFor(dir: string, confirm: boolean): Promise<string> {
+/** $SATPOST_PASSPHRASE, else the unlock agent of `dir` (`satpost unlock`), else a prompt. */
+export async function passphraseFor(dir: string, confirm: boolean): Promise<string> {
+  if (!confirm && process.env.SATPOST_PASSPHRASE === undefined) {
+    const held = await passphraseFromAgent(dir);
+    if (held !== undefined) return held;
+  }
   return getPassphrase(dir, { confirm }, { env: process.env, input: process.stdin, output: process.stderr });
 }
 
@@ -80,6 +86,9 @@ export async function withClient<T>(flags: ClientFlags, use: (client: Client) =>
   const dir = dataDirOf(flags);
   const passphrase = await passphraseFor(dir, false);
   progress(flags, `unlocking ${dir}...`);
+  // Loaded here, not at the top: commands that never open the client (--help, the public
+  // ones) must not pay for libsignal, SQLite and the wallet.
+  const { Client } = await import('../client/client.ts');
   const client = await Client.open({
     dir,
     passphrase,

@@ -6,8 +6,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Devnet } from '../chain/devnet/devnet.ts';
-import { startDevnetServer } from '../chain/devnet/server.ts';
 import { ChainError } from '../chain/backend.ts';
 
 /** Where satpost keeps its files: $SATPOST_DATA_DIR, else $XDG_DATA_HOME/satpost, else ~/.local/share/satpost. */
@@ -79,6 +77,8 @@ export function registerDevnetCommand(program: Command): void {
 async function serve(opts: ServeOptions): Promise<void> {
   const dataDir = opts.dataDir ?? defaultDataDir();
   const path = join(dataDir, 'devnet.sqlite');
+  const { Devnet } = await import('../chain/devnet/devnet.ts');
+  const { startDevnetServer } = await import('../chain/devnet/server.ts');
   const devnet = Devnet.open({ path });
   let server;
   try {

@@ -13,6 +13,10 @@ export type CliErrorCode =
   /** SATPOST_SCRYPT_LOG2N (weak test-only key derivation) set for a network other than regtest. */
   | 'WEAK_SCRYPT_REFUSED'
   /** The arguments contradict each other or name an unreadable file. */
-  | 'BAD_ARGUMENTS';
+  | 'BAD_ARGUMENTS'
+  /** The unlock agent's socket is not safely this user's (owner, mode, directory): not used. */
+  | 'AGENT_UNSAFE'
+  /** `satpost unlock` could not start its agent (e.g. one already runs). */
+  | 'AGENT_FAILED';
 
 export class CliError extends SatpostError<CliErrorCode> {}

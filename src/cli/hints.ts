@@ -33,6 +33,7 @@ const HINTS: Record<string, string> = {
   MESSAGE_CORRUPT: 'nothing was paid; ask the sender to send it again',
   MALFORMED_PROOF: 'give the .json file that `satpost read` saved under fraud-proofs/ in the data directory',
   BAD_ARGUMENTS: 'see the command\'s --help',
+  AGENT_UNSAFE: 'remove that file if you did not make it, then run `satpost unlock` again',
   CHANNEL_TERMS: 'see the relay\'s terms in its /.well-known/satpost "channels", or `satpost channel open --help`',
   CHANNELS_UNAVAILABLE: 'this relay takes no payment channels; messages to it are paid on chain',
   UNKNOWN_CHANNEL: 'see `satpost channel list`',

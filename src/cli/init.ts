@@ -1,6 +1,5 @@
 /** `satpost init`: creates the user's identity, wallet and address book in the data directory. */
 import type { Command } from 'commander';
-import { Client } from '../client/client.ts';
 import type { PublishResult } from '../client/publish.ts';
 import { dataDirOf, examples, output, passphraseFor, progress, scryptFromEnv, withClientOptions, type ClientFlags } from './context.ts';
 
@@ -33,6 +32,7 @@ export function registerInitCommand(program: Command): void {
       const scrypt = scryptFromEnv(process.env, network);
       const passphrase = await passphraseFor(dir, true);
       progress(flags, `creating keys in ${dir}...`);
+      const { Client } = await import('../client/client.ts');
       const { client, mnemonic } = await Client.init({
         dir,
         passphrase,

@@ -15,6 +15,7 @@ import { registerMessageCommands } from './messages.ts';
 import { registerProofCommand } from './proof.ts';
 import { registerRelayCommand } from './relay.ts';
 import { registerRelaysCommand } from './relays.ts';
+import { registerUnlockCommands } from './unlock.ts';
 import { registerWalletCommands } from './wallet.ts';
 
 export function buildProgram(): Command {
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDevnetCommand(program);
   registerRelayCommand(program);
   registerRelaysCommand(program);
+  registerUnlockCommands(program);
   return program;
 }
 

@@ -6,10 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FraudError } from '../core/fraud.ts';
-import { parseFraudProofFile, verifyFraudProofFile, type FraudVerdict } from '../core/fraud-file.ts';
-import { nodeAead } from '../crypto/aead-node.ts';
-import { nodeEd25519 } from '../crypto/ed25519-node.ts';
+import type { FraudVerdict } from '../core/fraud-file.ts';
 import { examples, output } from './context.ts';
 import { CliError } from './errors.ts';
 
@@ -25,7 +22,11 @@ export function registerProofCommand(program: Command): void {
     .argument('<file>', 'the proof file, e.g. fraud-proofs/<id>.json in the data directory')
     .option('--json', 'print one JSON object on stdout')
     .addHelpText('after', examples('satpost verify-proof ~/.local/share/satpost/fraud-proofs/3f2a9c1b....json'))
-    .action((file: string, flags: { json?: boolean }) => {
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const { FraudError } = await import('../core/fraud.ts');
+      const { parseFraudProofFile, verifyFraudProofFile } = await import('../core/fraud-file.ts');
+      const { nodeAead } = await import('../crypto/aead-node.ts');
+      const { nodeEd25519 } = await import('../crypto/ed25519-node.ts');
       let text: string;
       try {
         text = readFileSync(file, 'utf8');

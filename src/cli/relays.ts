@@ -6,11 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { ClientError } from '../client/errors.ts';
-import { DataDir } from '../client/datadir.ts';
-import { checkProxy, normalizeRelayUrls } from '../client/config.ts';
-import { RelayClient } from '../client/relay-client.ts';
-import { Transport } from '../net/transport.ts';
-import { findRelays, type LookupResult, type RelayListing } from '../client/lookup.ts';
+import type { LookupResult, RelayListing } from '../client/lookup.ts';
 import { dataDirOf, examples, integerArg, output, type ClientFlags } from './context.ts';
 
 interface RelaysFlags extends ClientFlags {
@@ -30,6 +26,11 @@ export function registerRelaysCommand(program: Command): void {
     .addHelpText('after', examples('satpost relays', 'satpost relays --relay http://127.0.0.1:8090 --json'))
     .action(async (_opts: RelaysFlags, cmd: Command) => {
       const flags = cmd.opts<RelaysFlags>();
+      const { DataDir } = await import('../client/datadir.ts');
+      const { checkProxy, normalizeRelayUrls } = await import('../client/config.ts');
+      const { RelayClient } = await import('../client/relay-client.ts');
+      const { Transport } = await import('../net/transport.ts');
+      const { findRelays } = await import('../client/lookup.ts');
       const config = flags.relay !== undefined ? undefined : new DataDir(dataDirOf(flags)).readConfig();
       const urls = config === undefined ? normalizeRelayUrls([flags.relay]) : config.relays;
       const proxy = flags.proxy !== undefined ? checkProxy(flags.proxy) : config?.proxy;

@@ -225,8 +225,10 @@ export class Client {
       });
       store = ClientStore.open(dir.createPrivateFile('client'), key);
       dir.writeConfig(config);
+      const client = new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint });
+      client.writePublicInfo();
       dir.finishInit();
-      return { client: new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint }), mnemonic };
+      return { client, mnemonic };
     } catch (err) {
       store?.close();
       wallet?.close();
@@ -277,9 +279,12 @@ export class Client {
       const wdb = walletDb;
       wallet = unlockWith(() => Wallet.open({ db: wdb, passphrase: o.passphrase, network: config.network, backend, now }), dir);
       const store = ClientStore.open(dir.file('client'), key);
-      return new Client({
+      const client = new Client({
         dir, config: { ...config, chainUrl, ...(proxy !== undefined ? { proxy } : {}) }, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
       });
+      // Every open refreshes it: directories from before public.json get one, and it follows the config.
+      client.writePublicInfo();
+      return client;
     } catch (err) {
       wallet?.close();
       if (walletDb?.open) walletDb.close();
@@ -323,6 +328,11 @@ export class Client {
   fingerprint(): string {
     this.assertOpen();
     return fingerprintOf(this.p.identity.publicKey);
+  }
+
+  /** Writes public.json: what `satpost address` prints without the passphrase. */
+  private writePublicInfo(): void {
+    this.p.dir.writePublic({ version: 1, network: this.network, address: this.address(), fingerprint: this.fingerprint(), relays: this.relays });
   }
 
   /**

@@ -8,6 +8,10 @@
  *   data-key          the key every database above is encrypted with, sealed by the passphrase
  *                     (src/store/data-key.ts); without it the databases cannot be read
  *   config.json       network, chain URL, relays (./config.ts); written last by init
+ *   public.json       what the user hands out anyway (her address, fingerprint, network,
+ *                     relays), unencrypted so `satpost address` needs no passphrase; written
+ *                     by init and refreshed by every open. Contacts are NOT in it: who she
+ *                     writes to is private and stays in the sealed databases.
  *   init.pending      exists only while init runs: its presence means an init was interrupted
  *   fraud-proofs/     <message id>.json: proofs against relays caught cheating (./receive.ts),
  *                     for the user to hand to anyone (`satpost verify-proof FILE`)
@@ -23,14 +27,15 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rm
 import { join } from 'node:path';
 import { ClientError } from './errors.ts';
 import { parseConfig, type ClientConfig } from './config.ts';
-import { DATA_KEY_FILE } from '../store/data-key.ts';
-import { fsyncPath, writeFileDurably } from '../store/files.ts';
+import { isNetworkName, type NetworkName } from '../core/network.ts';
+import { DATA_KEY_FILE, fsyncPath, writeFileDurably } from '../store/files.ts';
 
 export const DATA_FILES = {
   wallet: 'wallet.sqlite',
   identity: 'identity.sqlite',
   client: 'client.sqlite',
   config: 'config.json',
+  public: 'public.json',
   dataKey: DATA_KEY_FILE,
   initMarker: 'init.pending',
 } as const;
@@ -101,6 +106,7 @@ export class DataDir {
   /** Used when an init fails after writing config.json (only init calls it). */
   removeConfig(): void {
     rmSync(this.file('config'), { force: true });
+    rmSync(this.file('public'), { force: true });
   }
 
   /** Creates an empty database file 0600 (fails if it exists), so SQLite inherits the mode. */
@@ -128,10 +134,58 @@ export class DataDir {
     return parseConfig(json, path);
   }
 
+  /** public.json, or undefined when there is none yet (a directory not opened since it was added). */
+  readPublic(): PublicInfo | undefined {
+    const path = this.file('public');
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new ClientError('BAD_DATA_DIR', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new ClientError('BAD_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+    }
+    return parsePublicInfo(json, path);
+  }
+
+  /** Rewrites public.json (atomically) when it differs from `info`. */
+  writePublic(info: PublicInfo): void {
+    const text = JSON.stringify(info, null, 2) + '\n';
+    try {
+      if (readFileSync(this.file('public'), 'utf8') === text) return;
+    } catch {
+      // missing: written below
+    }
+    writeFileDurably(this.file('public'), text, this.path);
+  }
+
   /** Replaces config.json atomically (temp file, fsync, rename, fsync the directory). */
   writeConfig(config: ClientConfig): void {
     writeFileDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
   }
+}
+
+/** The user's public data (public.json): nothing in it needs the passphrase to be read. */
+export interface PublicInfo {
+  version: 1;
+  network: NetworkName;
+  address: string;
+  fingerprint: string;
+  relays: string[];
+}
+
+function parsePublicInfo(json: unknown, path: string): PublicInfo {
+  const o = json as Partial<PublicInfo> | null;
+  const ok =
+    typeof o === 'object' && o !== null && o.version === 1 && typeof o.network === 'string' && isNetworkName(o.network) && typeof o.address === 'string' &&
+    typeof o.fingerprint === 'string' && Array.isArray(o.relays) && o.relays.every((r) => typeof r === 'string');
+  if (!ok) throw new ClientError('BAD_CONFIG', `${path} is not a satpost public.json (version 1: network, address, fingerprint, relays)`);
+  return { version: 1, network: o.network!, address: o.address!, fingerprint: o.fingerprint!, relays: [...o.relays!] };
 }
 
 /** Writes `dir`/`name` atomically (the directory made 0700 if missing); returns its path. */

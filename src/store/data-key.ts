@@ -13,10 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSecret, sealSecret, SecretBoxError, type ScryptParams } from '../core/secretbox.ts';
-import { writeFileDurably } from './files.ts';
+import { DATA_KEY_FILE, writeFileDurably } from './files.ts';
 import { DATA_KEY_BYTES, StoreError } from './sqlite.ts';
 
-export const DATA_KEY_FILE = 'data-key';
+export { DATA_KEY_FILE };
 const MAGIC = Buffer.from('SPDK', 'latin1');
 const VERSION = 1;
 

@@ -1,6 +1,10 @@
 /** Durable file writes: a crash leaves the old content or the new, never a torn file. */
 import { chmodSync, closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
+/** Name of the sealed data key in a data directory (./data-key.ts). Here, in a module without
+ * SQLite, so the CLI's public commands can name the directory's files without loading it. */
+export const DATA_KEY_FILE = 'data-key';
+
 /**
  * Writes `data` to `path` (mode 0600) through a temp file: write, fsync, rename (or, with
  * `exclusive`, link: fails with EEXIST instead of replacing a file already there), fsync the

@@ -3,13 +3,13 @@
 // (or a script using --json) sees: stdout, stderr and the exit code.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Client } from '../../src/client/client.ts';
 import { decodeAddress } from '../../src/identity/address.ts';
-import { baseEnv, devPost, run, runOnTerminal, startDevnet } from './helpers.ts';
+import { baseEnv, devPost, json, run, runOnTerminal, startDevnet } from './helpers.ts';
 
 const RELAY = 'http://127.0.0.1:8090/';
 
@@ -65,8 +65,8 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
       alice(['contact', 'add', 'carol', carolAddress]),
       alice(['contact', 'add', 'carl', typo]),
       alice(['contact', 'show', 'dave', '--json']),
-      alice(['address'], { SATPOST_PASSPHRASE: 'not my passphrase' }),
-      alice(['address'], { SATPOST_PASSPHRASE: undefined }),
+      alice(['contact', 'list'], { SATPOST_PASSPHRASE: 'not my passphrase' }),
+      alice(['contact', 'list'], { SATPOST_PASSPHRASE: undefined }),
       alice(['wallet', 'address', '--json']),
     ]);
     assert.deepEqual(addr, { code: 0, stdout: `${carolAddress}\n`, stderr: '' });
@@ -103,6 +103,31 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
     const contacts = (JSON.parse(list.stdout) as { contacts: { name: string; address: string; keyChange: unknown }[] }).contacts;
     assert.deepEqual(contacts.map((x) => [x.name, x.address, x.keyChange]), [['carol', carolAddress, null]]);
     assert.notEqual(aliceAddress, carolAddress);
+  });
+
+  it('address without a passphrase (none in the env, stdin closed): the public address, and no contact in the plain file', async () => {
+    const dir = join(root, 'public');
+    const env = baseEnv({ SATPOST_PASSPHRASE: 'public pw' });
+    const initIn = (d: string) => run(['init', '--data-dir', d, '--relay', RELAY, '--chain', devnet.url, '--json'], env);
+    const [mine, friend] = await Promise.all([initIn(dir), initIn(join(root, 'public-friend'))]);
+    const init = json<{ address: string; fingerprint: string }>(mine);
+    const added = await run(['contact', 'add', 'friendofmine', json<{ address: string }>(friend).address, '--data-dir', dir], env);
+    assert.equal(added.code, 0, added.stderr);
+    const noPw = baseEnv();
+    assert.deepEqual(await run(['address', '--data-dir', dir], noPw), { code: 0, stdout: `${init.address}\n`, stderr: '' });
+    assert.deepEqual(json(await run(['address', '--json', '--data-dir', dir], noPw)), { address: init.address, fingerprint: init.fingerprint });
+    const wrongNet = await run(['address', '--network', 'mainnet', '--json', '--data-dir', dir], noPw);
+    assert.equal(wrongNet.code, 1);
+    assert.equal((JSON.parse(wrongNet.stdout) as { error: { code: string } }).error.code, 'NETWORK_MISMATCH');
+    const plain = join(dir, 'public.json');
+    assert.equal(statSync(plain).mode & 0o777, 0o600);
+    assert.ok(!readFileSync(plain, 'utf8').includes('friendofmine'), 'a contact name leaked into public.json');
+
+    // A directory from before public.json: unlocked once (that writes the file), then public again.
+    rmSync(plain);
+    assert.equal((await run(['address', '--json', '--data-dir', dir], noPw)).stdout, '{"error":{"code":"PASSPHRASE_REQUIRED","message":"a passphrase for ' + dir + ' is needed and there is no terminal to ask for it on"}}\n');
+    assert.equal(json<{ address: string }>(await run(['address', '--json', '--data-dir', dir], env)).address, init.address);
+    assert.deepEqual(await run(['address', '--data-dir', dir], noPw), { code: 0, stdout: `${init.address}\n`, stderr: '' });
   });
 
   it('asks for the passphrase twice on a terminal without echoing it', async () => {

@@ -1,13 +1,18 @@
 // Runs `satpost` as a user would: a separate process per command, real files, a devnet
 // process started by the test.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');
+
+// BIN runs dist/. scripts/run-tests.mjs builds it before any test starts; this covers a test
+// file run directly (`node --import tsx --test ...`): a no-op when dist/ is current.
+const built = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'build.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (built.status !== 0) throw new Error('npm run build failed: the CLI tests would run a stale dist/');
 
 export interface Run {
   code: number | null;
