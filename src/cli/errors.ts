@@ -11,6 +11,8 @@ export type CliErrorCode =
   /** An environment variable holds an unusable value. */
   | 'BAD_ENV'
   /** The arguments contradict each other or name an unreadable file. */
-  | 'BAD_ARGUMENTS';
+  | 'BAD_ARGUMENTS'
+  /** `relay wallet`: the directory holds no relay wallet (the relay never started there). */
+  | 'NOT_RELAY_DATA_DIR';
 
 export class CliError extends SatpostError<CliErrorCode> {}

@@ -28,6 +28,7 @@ interface ReadFlags extends ClientFlags {
   maxPrice?: number;
   payUnknown?: boolean;
   out?: string;
+  wait?: number;
 }
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -139,7 +140,8 @@ export function registerMessageCommands(program: Command): void {
       .argument('<id>', 'the message id from `satpost inbox` (a unique prefix is enough)')
       .option('--max-price <sats>', 'the most you pay to read it (default 10000)', integerArg('max price', 0, 21e14))
       .option('--pay-unknown', 'pay to read it even though the sender is not one of your contacts')
-      .option('--out <path>', 'where to save a file message (default: print its description)'),
+      .option('--out <path>', 'where to save a file message (default: print its description)')
+      .option('--wait <secs>', 'the longest to wait for the key (relay down, funding unconfirmed) before giving up with WAIT_TIMEOUT (default 600)', integerArg('wait', 1, 86_400)),
   )
     .addHelpText('after', examples('satpost read 3f2a9c1b', 'satpost read 3f2a9c1b --max-price 1000 --out ./notes.pdf'))
     .action(async (id: string, _o: ReadFlags, cmd: Command) => {
@@ -149,7 +151,8 @@ export function registerMessageCommands(program: Command): void {
         const read = await client.read(id, {
           ...(flags.maxPrice !== undefined ? { maxPrice: flags.maxPrice } : {}),
           ...(flags.payUnknown ? { payUnknownSender: true } : {}),
-          onProgress: (line) => progress(flags, line),
+          ...(flags.wait !== undefined ? { waitMs: flags.wait * 1000 } : {}),
+          onProgress: (line) => progress(flags, `${line} (waiting up to ${flags.wait ?? 600} s; Ctrl-C is safe: run read again later)`),
         });
         if (read.message.kind === 'file' && flags.out) writeFileSync(flags.out, read.message.data, { mode: 0o600 });
         output(flags, { message: entryJson(read) }, () => readLines(read, flags.out));
