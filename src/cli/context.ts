@@ -37,10 +37,19 @@ export function dataDirOf(flags: ClientFlags): string {
   return flags.dataDir ?? defaultDataDir();
 }
 
-/** SATPOST_SCRYPT_LOG2N: for tests only, a cheaper passphrase hash (2^N, N >= 10). */
-export function scryptFromEnv(env: NodeJS.ProcessEnv): ScryptParams | undefined {
+/**
+ * SATPOST_SCRYPT_LOG2N: for tests only, a cheaper passphrase hash (2^N, N >= 10) for a new data
+ * directory. Honoured on regtest only: a key sealed at 2^10 is ~128 times cheaper to attack than
+ * at the default 2^17, so a variable left in a shell must not silently weaken a real identity.
+ * On any other network it is refused (not ignored) so the mistake is seen. Opening never needs
+ * it: the parameters are stored with each sealed secret (src/core/secretbox.ts).
+ */
+export function scryptFromEnv(env: NodeJS.ProcessEnv, network: NetworkName): ScryptParams | undefined {
   const v = env.SATPOST_SCRYPT_LOG2N;
   if (v === undefined || v === '') return undefined;
+  if (network !== 'regtest') {
+    throw new CliError('WEAK_SCRYPT_REFUSED', `"SATPOST_SCRYPT_LOG2N" is for regtest tests only; unset it to create a ${network} identity`);
+  }
   const n = Number(v);
   if (!/^[0-9]+$/.test(v) || n < 10 || n > 22) throw new CliError('BAD_ENV', `"SATPOST_SCRYPT_LOG2N" expected an integer 10..22, got ${JSON.stringify(v)}`);
   return { log2N: n, r: 8, p: 1 };

@@ -10,6 +10,8 @@ export type CliErrorCode =
   | 'CANCELLED'
   /** An environment variable holds an unusable value. */
   | 'BAD_ENV'
+  /** SATPOST_SCRYPT_LOG2N (weak test-only key derivation) set for a network other than regtest. */
+  | 'WEAK_SCRYPT_REFUSED'
   /** The arguments contradict each other or name an unreadable file. */
   | 'BAD_ARGUMENTS'
   /** `relay wallet`: the directory holds no relay wallet (the relay never started there). */

@@ -28,13 +28,15 @@ export function registerInitCommand(program: Command): void {
     .action(async (_opts: InitFlags, cmd: Command) => {
       const flags = cmd.opts<InitFlags>();
       const dir = dataDirOf(flags);
+      const network = flags.network ?? 'regtest';
+      // Before the passphrase prompt, so a refused variable costs the user no typing.
+      const scrypt = scryptFromEnv(process.env, network);
       const passphrase = await passphraseFor(dir, true);
-      const scrypt = scryptFromEnv(process.env);
       progress(flags, `creating keys in ${dir}...`);
       const { client, mnemonic } = await Client.init({
         dir,
         passphrase,
-        network: flags.network ?? 'regtest',
+        network,
         relays: flags.relay,
         ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
         ...(scrypt ? { scrypt } : {}),

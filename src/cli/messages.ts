@@ -10,6 +10,7 @@ import type { Client } from '../client/client.ts';
 import type { InboxEntry, ReadMessage } from '../client/receive.ts';
 import type { SentMessage } from '../client/send.ts';
 import type { PublishResult } from '../client/publish.ts';
+import { ClientError } from '../client/errors.ts';
 import { CliError } from './errors.ts';
 import { examples, integerArg, output, positiveNumberArg, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
@@ -20,6 +21,7 @@ interface SendFlags extends ClientFlags {
   retentionDays?: number;
   /** commander's --no-channel: false forces the chain. */
   channel: boolean;
+  again?: boolean;
 }
 interface InboxFlags extends ClientFlags {
   watch?: boolean;
@@ -36,19 +38,62 @@ const MEDIA_TYPES: Record<string, string> = {
   '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.zip': 'application/zip',
 };
 
-/** Resumes pending sends and contracts; problems are reported on stderr, never fatal here. */
-async function resumeFirst(client: Client, flags: ClientFlags): Promise<void> {
-  let sends: { id: string; error?: unknown }[];
+/**
+ * Resumes pending sends and contracts; problems are reported on stderr, never fatal here. Says
+ * first which saved messages it finishes (a person who interrupted a send looks for that line).
+ * Throws only when `signal` aborts it. Returns the ids of the messages it finished.
+ */
+async function resumeFirst(client: Client, flags: ClientFlags, signal?: AbortSignal): Promise<Set<string>> {
+  for (const u of client.unfinishedSends()) {
+    process.stderr.write(`finishing the saved message to ${u.to} (${u.id !== undefined ? `id ${u.id}` : `not yet quoted, draft ${u.draft!}`})\n`);
+  }
+  let sends: { id: string; error?: unknown; dropped?: boolean }[];
   try {
-    ({ sends } = await client.resume());
+    ({ sends } = await client.resume(signal ? { signal } : {}));
   } catch (err) {
+    if (signal?.aborted) throw err;
     // The chain may be down: say so, and let the command do what it can without it.
     process.stderr.write(`warning: pending messages and contracts were not resumed: ${(err as Error).message}\n`);
-    return;
+    return new Set();
   }
   for (const s of sends) {
-    if (s.error) process.stderr.write(`warning: message ${s.id.slice(0, 12)} is still pending: ${(s.error as Error).message}\n`);
+    if (s.dropped) process.stderr.write(`warning: the saved message (draft ${s.id}) was not sent and is dropped: ${(s.error as Error).message}\n`);
+    else if (s.error) process.stderr.write(`warning: message ${s.id.slice(0, 12)} is still pending: ${(s.error as Error).message}\n`);
     else progress(flags, `resumed message ${s.id.slice(0, 12)}`);
+  }
+  return new Set(sends.filter((s) => s.error === undefined).map((s) => s.id));
+}
+
+/** Exit status of a send stopped by Ctrl-C (128 + SIGINT, as shells report it). */
+const INTERRUPTED_EXIT = 130;
+
+/**
+ * Runs a send with Ctrl-C turned into an abort: the SDK stops at its next step with the message
+ * saved (it persists each step before taking it), the client closes its files, and the process
+ * exits INTERRUPTED_EXIT saying what the next command will finish. A second Ctrl-C exits at once,
+ * which is as safe as a crash (nothing is half-written: every step is a committed transaction).
+ */
+async function interruptible(send: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (!ac.signal.aborted) return ac.abort();
+    process.stderr.write('interrupted again: stopping now; the next satpost command finishes what was saved\n');
+    process.exit(INTERRUPTED_EXIT);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await send(ac.signal);
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+    const saved = ClientError.is(err, 'SEND_INTERRUPTED');
+    process.stderr.write(
+      saved
+        ? `interrupted: ${err.message}\n`
+        : 'interrupted before this message was saved: nothing of it was sent; messages saved earlier are finished by the next satpost command\n',
+    );
+    process.exitCode = INTERRUPTED_EXIT;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
 
@@ -73,24 +118,33 @@ export function registerMessageCommands(program: Command): void {
       .addOption(new Option('--mode <mode>', 'who pays the relay: you on delivery, or the recipient to read it').choices(['sender-pays', 'recipient-pays']).default('sender-pays'))
       .option('--max-fee <sats>', 'the highest relay price you accept (default 10000)', integerArg('max fee', 1, 21e14))
       .option('--retention-days <days>', 'how long the relay keeps it (default 0.5 = 12 hours; relays cap it: see their /.well-known/satpost maxRetentionSecs)', positiveNumberArg('retention days'))
-      .option('--no-channel', 'sender-pays: pay on chain even when an open channel with the relay could pay (see `satpost channel --help`)'),
+      .option('--no-channel', 'sender-pays: pay on chain even when an open channel with the relay could pay (see `satpost channel --help`)')
+      .option('--again', 'send it even if an identical message (same contact, text or file, and mode) is unfinished or was sent in the last 15 minutes'),
   )
     .addHelpText('after', examples('satpost send carol "see you at seven"', 'satpost send carol --file ./notes.pdf --mode recipient-pays --max-fee 2000'))
     .action(async (name: string, text: string | undefined, _o: SendFlags, cmd: Command) => {
       const flags = cmd.opts<SendFlags>();
       if ((text === undefined) === (flags.file === undefined)) throw new CliError('BAD_ARGUMENTS', 'give either a text or --file FILE, not both or neither');
       const content = flags.file !== undefined ? fileContent(flags.file) : { text: text! };
-      await withClient(flags, async (client) => {
-        await resumeFirst(client, flags);
-        progress(flags, `asking relays for quotes...`);
-        const sent = await client.send(name, content, {
-          mode: flags.mode,
-          ...(flags.maxFee !== undefined ? { maxFee: flags.maxFee } : {}),
-          ...(flags.retentionDays !== undefined ? { retentionDays: flags.retentionDays } : {}),
-          ...(flags.channel === false ? { channel: false } : {}),
-        });
-        output(flags, { sent }, () => sentLines(sent));
-      });
+      await withClient(flags, (client) =>
+        interruptible(async (signal) => {
+          const finished = await resumeFirst(client, flags, signal);
+          progress(flags, `asking relays for quotes...`);
+          const sent = await client.send(name, content, {
+            mode: flags.mode,
+            ...(flags.maxFee !== undefined ? { maxFee: flags.maxFee } : {}),
+            ...(flags.retentionDays !== undefined ? { retentionDays: flags.retentionDays } : {}),
+            ...(flags.channel === false ? { channel: false } : {}),
+            ...(flags.again ? { again: true } : {}),
+            signal,
+          });
+          // The resume pass already said it finished this one.
+          if (sent.repeat === 'already-sent' && !finished.has(sent.id)) {
+            process.stderr.write(`an identical message to ${sent.to} (id ${sent.id}) was already sent; not sending it twice (--again sends another)\n`);
+          }
+          output(flags, { sent }, () => sentLines(sent));
+        }),
+      );
     });
 
   withClientOptions(program.command('outbox').description('list the messages you sent and where each stands (delivered, refunded, ...)'))

@@ -51,10 +51,10 @@ import { nodeAead } from '../crypto/aead-node.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
 import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
-import { MailStore, type OutboxRow } from './mail-store.ts';
+import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
-import { resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
+import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
 import { checkContactName, contactView, type Contact } from './contacts.ts';
@@ -472,9 +472,14 @@ export class Client {
    * cheapest acceptable quote (signed, answers the offer, <= maxFee, T within the margins),
    * the contact's verified prekey bundle on a first message, the sealed envelope persisted in
    * the outbox before the deposit, the receipt verified and stored, and for sender-pays the
-   * contract funded (persisted before broadcast). Throws UNKNOWN_CONTACT, CONTACT_KEY_CHANGED,
-   * NO_RELAYS, NO_BUNDLE, NO_ACCEPTABLE_QUOTE (details.cheapest), INSUFFICIENT_FUNDS,
-   * RELAY_UNREACHABLE, BAD_RELAY_ANSWER, or a relay's refusal code.
+   * contract funded (persisted before broadcast). Idempotent per intent (contact, content,
+   * mode): the send is saved as a draft before any network step, and an identical send finishes
+   * that one (or one left unfinished, or returns one sent less than REPEAT_WINDOW_MS ago;
+   * `repeat` says so) instead of paying for a second message, unless `again: true`. Aborting
+   * `signal` throws SEND_INTERRUPTED (details.id, or details.draft before a quote): the message
+   * stays saved and resume() or the same send finishes it. Throws UNKNOWN_CONTACT,
+   * CONTACT_KEY_CHANGED, NO_RELAYS, NO_BUNDLE, NO_ACCEPTABLE_QUOTE (details.cheapest),
+   * INSUFFICIENT_FUNDS, RELAY_UNREACHABLE, BAD_RELAY_ANSWER, or a relay's refusal code.
    */
   async send(contactName: string, content: SendContent, o: SendOptions = {}): Promise<SentMessage> {
     const contact = this.trustedContact(contactName);
@@ -484,6 +489,19 @@ export class Client {
     } catch (err) {
       throw this.explainSessionError(err);
     }
+  }
+
+  /**
+   * Sends that resume() would carry on: drafts (interrupted before a quote; no id yet, `draft`
+   * is their local id), sealed messages not yet deposited, sender-pays deposits not yet funded.
+   */
+  unfinishedSends(): { id?: string; draft?: string; to: string; state: 'draft' | OutboxState }[] {
+    this.assertOpen();
+    const name = (key: string) => this.p.store.contact(key)?.name ?? key;
+    return [
+      ...this.ctx.mail.drafts().map((d) => ({ draft: d.id, to: name(d.contact), state: 'draft' as const })),
+      ...this.ctx.mail.pendingOutbox().filter(isUnfinished).map((r) => ({ id: r.id, to: name(r.contact), state: r.state })),
+    ];
   }
 
   /** Every message sent from this directory, oldest first, with its current state. */
@@ -596,11 +614,12 @@ export class Client {
   /**
    * Carries on after a restart: starts the contract and channel watchers (which resume every
    * contract and channel: fundings to broadcast, keys to learn, refunds once T has passed,
-   * opening channels confirmed), re-deposits sealed messages (resending a channel add the relay
+   * opening channels confirmed), sends the drafts an interrupted send left (a draft refused for
+   * good is dropped: `dropped`), re-deposits sealed messages (resending a channel add the relay
    * lacks), funds sender-pays deposits left unfunded, and syncs every open channel (settles
    * taken, expired HTLCs failed back). Returns what was resumed.
    */
-  async resume(o: { signal?: AbortSignal } = {}): Promise<{ sends: { id: string; error?: unknown }[]; channels: ChannelSyncReport[] }> {
+  async resume(o: { signal?: AbortSignal } = {}): Promise<{ sends: { id: string; error?: unknown; dropped?: boolean }[]; channels: ChannelSyncReport[] }> {
     await this.startWatcher(o.signal);
     const sends = await resumeSends(this.ctx, o.signal);
     await this.watcher!.poll();

@@ -68,6 +68,11 @@ export type ClientErrorCode =
   | 'RELAY_FRAUD'
   /** read(): the relay's copy failed a check before anything was paid (inbox state 'corrupt'; the message says which). */
   | 'MESSAGE_CORRUPT'
+  /**
+   * send() was aborted after the message was saved: `details.id` (sealed) or `details.draft`
+   * (not yet quoted). resume(), or the same send again, finishes it; nothing is paid twice.
+   */
+  | 'SEND_INTERRUPTED'
   /** A relay's mailbox listing still had more after LIST_MAX_PAGES pages; `relay`, `details.pages`. */
   | 'TOO_MANY_PAGES'
   /**

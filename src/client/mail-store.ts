@@ -51,9 +51,32 @@ export interface OutboxRow {
   detail: string | null;
   size: number;
   amount: number;
+  /** H(recipient, mode, content) of the send that made it (./send.ts intentOf); null on rows older than migration 4. */
+  intent: Uint8Array | null;
   createdAt: number;
   updatedAt: number;
 }
+
+/** A send asked for and not yet sealed into an outbox row (client.sqlite outbox_drafts). */
+export interface DraftRow {
+  /** Local id, hex: no message id exists before a relay quotes. */
+  id: string;
+  contact: string;
+  intent: Uint8Array;
+  mode: PaymentMode;
+  /** The MessageContent, canonical bytes. */
+  content: Uint8Array;
+  maxFee: number;
+  retentionSecs: number;
+  /** False: the chain forced (`channel: false`). */
+  channel: boolean;
+  createdAt: number;
+}
+
+export type NewOutboxRow = Omit<OutboxRow, 'createdAt' | 'updatedAt' | 'receipt' | 'contractId' | 'detail' | 'channelId' | 'intent'> & {
+  channelId?: string | null;
+  intent?: Uint8Array | null;
+};
 
 export interface InboxRow {
   id: string;
@@ -86,7 +109,14 @@ function outboxOf(r: Record<string, unknown>): OutboxRow {
     id: r.id as string, contact: r.contact as string, relay: r.relay as string, mode: r.mode as PaymentMode, state: r.state as OutboxState,
     quote: b(r.quote)!, sealedHeader: b(r.sealed_header)!, body: b(r.body), r: b(r.r), payerKey: r.payer_key as number | null,
     receipt: b(r.receipt), contractId: r.contract_id as string | null, channelId: (r.channel_id as string | null) ?? null, detail: r.detail as string | null,
-    size: r.size as number, amount: r.amount as number, createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+    size: r.size as number, amount: r.amount as number, intent: b(r.intent), createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+  };
+}
+
+function draftOf(r: Record<string, unknown>): DraftRow {
+  return {
+    id: r.id as string, contact: r.contact as string, intent: b(r.intent)!, mode: r.mode as PaymentMode, content: b(r.content)!,
+    maxFee: r.max_fee as number, retentionSecs: r.retention_secs as number, channel: r.channel === 1, createdAt: r.created_at as number,
   };
 }
 
@@ -107,14 +137,56 @@ export class MailStore {
     private readonly now: () => number,
   ) {}
 
-  insertOutbox(o: Omit<OutboxRow, 'createdAt' | 'updatedAt' | 'receipt' | 'contractId' | 'detail' | 'channelId'> & { channelId?: string | null }): void {
+  insertOutbox(o: NewOutboxRow): void {
     const t = this.now();
     this.db
       .prepare(
-        `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, intent, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(o.id, o.contact, o.relay, o.mode, o.state, o.quote, o.sealedHeader, o.body, o.r, o.payerKey, o.channelId ?? null, o.size, o.amount, t, t);
+      .run(o.id, o.contact, o.relay, o.mode, o.state, o.quote, o.sealedHeader, o.body, o.r, o.payerKey, o.channelId ?? null, o.size, o.amount, o.intent ?? null, t, t);
+  }
+
+  insertDraft(d: Omit<DraftRow, 'createdAt'>): void {
+    this.db
+      .prepare('INSERT INTO outbox_drafts (id, contact, intent, mode, content, max_fee, retention_secs, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(d.id, d.contact, d.intent, d.mode, d.content, d.maxFee, d.retentionSecs, d.channel ? 1 : 0, this.now());
+  }
+
+  drafts(): DraftRow[] {
+    return (this.db.prepare('SELECT * FROM outbox_drafts ORDER BY created_at, id').all() as Record<string, unknown>[]).map(draftOf);
+  }
+
+  draft(id: string): DraftRow | undefined {
+    const r = this.db.prepare('SELECT * FROM outbox_drafts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return r && draftOf(r);
+  }
+
+  draftByIntent(intent: Uint8Array): DraftRow | undefined {
+    const r = this.db.prepare('SELECT * FROM outbox_drafts WHERE intent = ? ORDER BY created_at LIMIT 1').get(intent) as Record<string, unknown> | undefined;
+    return r && draftOf(r);
+  }
+
+  deleteDraft(id: string): void {
+    this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(id);
+  }
+
+  /**
+   * The draft becomes its outbox row in one transaction: a crash leaves one or the other, never
+   * both or neither. False (nothing written) when the draft is gone: another process sealed it
+   * first, so its message must not be made a second time.
+   */
+  sealDraft(draftId: string, o: NewOutboxRow): boolean {
+    return this.db.transaction(() => {
+      if (this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(draftId).changes === 0) return false;
+      this.insertOutbox(o);
+      return true;
+    })();
+  }
+
+  /** Outbox rows made by sends of `intent`, newest first. */
+  outboxByIntent(intent: Uint8Array): OutboxRow[] {
+    return (this.db.prepare('SELECT * FROM outbox WHERE intent = ? ORDER BY created_at DESC, id').all(intent) as Record<string, unknown>[]).map(outboxOf);
   }
 
   /** A 'sealed' row whose channel refused the HTLC goes on chain: no channel, a fresh refund key. */

@@ -1,7 +1,8 @@
 /**
  * Sending one message (docs/protocol.md "One message, step by step", steps 1-4):
  *
- *   body c (Signal; from the contact's verified prekey bundle on a first message)
+ *   draft (contact, mode, content, options; persisted BEFORE any network step)
+ *   -> body c (Signal; from the contact's verified prekey bundle on a first message)
  *   -> offer of exactly len(c) bytes -> quotes (the relay network, else each relay)
  *   -> the cheapest acceptable quote (signed, answers the offer, amount <= maxFee, T within
  *      the margins, still valid) -> sealed header for that quote (with r for sender-pays)
@@ -24,8 +25,14 @@
  * holds. A refused add (the relay's channel code, or the local core's) falls back to the chain
  * path with a fresh refund key: the row goes on as an ordinary sender-pays send.
  *
- * resumeSends() continues every row a crash left behind: a 'sealed' row is deposited again
- * (byte-identical, so the relay answers the same receipt), after making sure the relay has the
+ * A send is idempotent per intent (intentOf: contact, mode, content): a send whose intent has a
+ * draft, an unfinished row, or a row whose last step was less than REPEAT_WINDOW_MS ago finishes
+ * or returns that one instead of paying for a second message, unless `again`. An aborted send
+ * throws SEND_INTERRUPTED with what it saved.
+ *
+ * resumeSends() sends the drafts first (quoted afresh), then continues every row a crash left
+ * behind: a 'sealed' row is deposited again (byte-identical, so the relay answers the same
+ * receipt), after making sure the relay has the
  * channel add if one was made (resent when the relay is a state behind), a sender-pays
  * 'deposited' row is funded. The contract watcher then moves 'funded' rows to 'delivered' (k
  * seen) or 'refunded'; the channel sync moves 'paid' rows to 'delivered' (settle taken) or
@@ -34,9 +41,9 @@
 import { hex } from '@scure/base';
 import { ChannelError } from '../channels/index.ts';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
-import { H, bytesEqual } from '../core/hash.ts';
+import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import {
-  QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, messageIdOf,
+  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, messageIdOf,
   type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { encryptBody, sealHeader } from '../envelope/envelope.ts';
@@ -47,7 +54,7 @@ import { WatchError } from '../watch/errors.ts';
 import { ClientError } from './errors.ts';
 import { bundleFromNetwork } from './lookup.ts';
 import { walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
-import type { OutboxRow, OutboxState } from './mail-store.ts';
+import type { DraftRow, OutboxRow, OutboxState } from './mail-store.ts';
 import type { ContactRow } from './store.ts';
 
 /**
@@ -65,6 +72,12 @@ export interface SendOptions {
   retentionDays?: number;
   /** Sender-pays: pay through an open channel with the quote's relay when one can (default true); false forces the chain. */
   channel?: boolean;
+  /**
+   * Send a new message even when an identical one (same contact, content and mode) is unfinished
+   * or was sent less than REPEAT_WINDOW_MS ago; by default that one is finished or returned instead.
+   */
+  again?: boolean;
+  /** Aborting leaves the message saved (SEND_INTERRUPTED): the next send of it or resume() finishes it. */
   signal?: AbortSignal;
 }
 
@@ -90,22 +103,126 @@ export interface SentMessage {
   channelId?: string;
   /** Sender-pays on chain: the funding transaction. */
   fundingTxid?: string;
+  /**
+   * Set when this send made no new message: 'finished', an identical send left unfinished (an
+   * interruption, a crash) was finished; 'already-sent', an identical message took its last step
+   * (sent, finished, delivered) less than REPEAT_WINDOW_MS ago. `again: true` sends a new one.
+   */
+  repeat?: 'finished' | 'already-sent';
 }
 
 export const DEFAULT_MAX_FEE = 10_000;
 
+/**
+ * How long after its last step a sent message answers an identical send (same contact, content,
+ * mode) instead of a second paid one: long enough for "it was interrupted, run it again" after
+ * the send finished unseen (Ctrl-C after the funding), short enough that saying the same thing
+ * later is a new message.
+ */
+export const REPEAT_WINDOW_MS = 15 * 60_000;
+
 export async function sendMessage(ctx: MailContext, contact: ContactRow, content: SendContent, o: SendOptions = {}): Promise<SentMessage> {
   const mode = o.mode ?? 'sender-pays';
-  const maxFee = o.maxFee ?? DEFAULT_MAX_FEE;
-  const retentionSecs = Math.round((o.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400);
   const message: MessageContent = 'text' in content ? { kind: 'text', text: content.text } : { kind: 'file', ...content.file };
+  const encoded = MessageContentCodec.encode(message);
+  const intent = intentOf(contact.nameKey, mode, encoded);
+  let draft = o.again ? undefined : ctx.mail.draftByIntent(intent);
+  const repeat = draft ? ('finished' as const) : undefined;
+  if (!draft) {
+    const earlier = o.again ? undefined : await earlierSend(ctx, contact, intent, o.signal);
+    if (earlier) return earlier;
+    // Persisted before any network step: from here on an interruption leaves a message the next command finishes.
+    ctx.mail.insertDraft({
+      id: hex.encode(ctx.random(16)), contact: contact.nameKey, intent, mode, content: encoded, maxFee: o.maxFee ?? DEFAULT_MAX_FEE,
+      retentionSecs: Math.round((o.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400), channel: o.channel !== false,
+    });
+    draft = ctx.mail.draftByIntent(intent)!;
+    ctx.failpoint('after-draft');
+  }
+  const sealed: { id?: string } = {};
+  try {
+    const row = await finishDraft(ctx, draft, o.signal, sealed);
+    return { ...sentView(ctx, row), ...(repeat ? { repeat } : {}) };
+  } catch (err) {
+    if (o.signal?.aborted) throw interrupted(contact, sealed.id !== undefined ? { id: sealed.id } : { draft: draft.id }, err);
+    // Refused before it was sealed: nothing left, as if it had never been asked (the caller has the error).
+    ctx.mail.deleteDraft(draft.id);
+    throw err;
+  }
+}
+
+/**
+ * H(tag || len(name key) || name key || mode || content): what makes two sends the same
+ * message to a person. The encrypted body cannot serve (each encryption differs), nor can the
+ * options (a rerun with another --max-fee is still the same message).
+ */
+export function intentOf(contactKey: string, mode: PaymentMode, content: Uint8Array): Uint8Array {
+  const name = new TextEncoder().encode(contactKey);
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, name.length);
+  return H(concatBytes(INTENT_TAG, len, name, new Uint8Array([mode === 'sender-pays' ? 1 : 2]), content));
+}
+const INTENT_TAG = new TextEncoder().encode('satpost/v1/send-intent');
+
+/**
+ * An outbox row of the same intent that answers this send instead of a new paid message: one
+ * left unfinished (finished now), or one whose last step was less than REPEAT_WINDOW_MS ago
+ * (returned as it is; counted from the last step, so a message an earlier resume pass just
+ * finished counts however long ago it was asked for). A row whose quote lapsed before its
+ * deposit is marked failed and answers nothing.
+ */
+async function earlierSend(ctx: MailContext, contact: ContactRow, intent: Uint8Array, signal?: AbortSignal): Promise<SentMessage | undefined> {
+  for (const row of ctx.mail.outboxByIntent(intent)) {
+    if (isUnfinished(row)) {
+      let now: OutboxRow;
+      try {
+        now = await resumeOne(ctx, row, signal);
+      } catch (err) {
+        if (signal?.aborted) throw interrupted(contact, { id: row.id }, err);
+        if (ctx.mail.outbox(row.id)!.state === 'failed') continue;
+        throw err;
+      }
+      return { ...sentView(ctx, now), repeat: 'finished' };
+    }
+    if (row.state !== 'failed' && row.state !== 'refunded' && row.updatedAt > ctx.now() - REPEAT_WINDOW_MS) return { ...sentView(ctx, row), repeat: 'already-sent' };
+  }
+  return undefined;
+}
+
+function interrupted(contact: ContactRow, saved: { id: string } | { draft: string }, cause: unknown): ClientError {
+  const what = 'id' in saved ? `message ${saved.id}` : `not yet quoted, draft ${saved.draft}`;
+  const err = new ClientError(
+    'SEND_INTERRUPTED',
+    `the send to ${contact.name} was interrupted; the message is saved (${what}) and the next satpost command finishes it without sending it twice`,
+    { cause },
+  );
+  err.details = { ...saved };
+  return err;
+}
+
+/** A row a send has not taken as far as it goes without the chain: resumeSends and an identical send carry it on. */
+export function isUnfinished(row: OutboxRow): boolean {
+  return row.state === 'sealed' || (row.state === 'deposited' && row.mode === 'sender-pays');
+}
+
+/**
+ * Quotes, seals and sends a draft: the body encrypted (her verified prekey bundle on a first
+ * message), the cheapest acceptable quote, the sealed header, then the draft becomes its outbox
+ * row 'sealed' in one transaction before anything is deposited or paid. `sealed.id` is set to
+ * the message id once that row exists.
+ */
+async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSignal, sealed: { id?: string } = {}): Promise<OutboxRow> {
+  const contact = ctx.contacts.contact(draft.contact);
+  if (!contact) throw new ClientError('UNKNOWN_CONTACT', `no contact with the name key "${draft.contact}" any more`);
+  const { mode, maxFee, retentionSecs } = draft;
+  const message = MessageContentCodec.decode(draft.content);
   const mailbox = mailboxIdOf(contact.identityKey);
   const candidates = relaysFor(ctx, contact);
 
   // The tip is needed to check the quote and the channel HTLC: asked for while the body is encrypted and quoted.
-  const tipAsked = ctx.backend.getTip(o.signal).then((t) => t.height);
+  const tipAsked = ctx.backend.getTip(signal).then((t) => t.height);
   tipAsked.catch(() => undefined);
-  const bundle = (await ctx.sessions.hasSession(contact.nameKey)) ? undefined : await fetchBundle(ctx, contact, candidates, o.signal);
+  const bundle = (await ctx.sessions.hasSession(contact.nameKey)) ? undefined : await fetchBundle(ctx, contact, candidates, signal);
   const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
   const now = ctx.now();
@@ -113,29 +230,39 @@ export async function sendMessage(ctx: MailContext, contact: ContactRow, content
   const body = await encryptBody({ sender, recipient, message, mailbox, now });
 
   const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: body.length, maxFee, retentionSecs, createdAt: now };
-  const quote = await bestQuote(ctx, offer, candidates, o.signal, tipAsked);
+  const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
   const tip = await tipAsked;
   const id = hex.encode(messageIdOf(quote.hk));
   const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
   let payerKey: number | null = null;
   let channelId: string | null = null;
   if (mode === 'sender-pays') {
-    const ch = o.channel === false ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, o.signal, tip);
+    const ch = !draft.channel ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
     if (ch) channelId = ch.channel.id;
     else {
       payerKey = ctx.wallet.nextContractKeyIndex();
-      await checkAffordable(ctx, quote, payerKey, r!, o.signal);
+      await checkAffordable(ctx, quote, payerKey, r!, signal);
     }
   }
   const sealedHeader = sealHeader({
     sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
   });
-  ctx.mail.insertOutbox({
+  // Nothing may leave once aborted: the row would be sealed behind the caller's back.
+  signal?.throwIfAborted();
+  const sealedHere = ctx.mail.sealDraft(draft.id, {
     id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
-    r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount,
+    r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
   });
-  const row = await advance(ctx, id, o.signal, tip);
-  return sentView(ctx, row);
+  if (!sealedHere) {
+    // Another satpost process (a second command run meanwhile) sealed this draft first: carry on its message, this quote unused.
+    const theirs = ctx.mail.outboxByIntent(draft.intent)[0];
+    if (!theirs) throw new ClientError('CANCELLED', `the saved message to ${contact.name} was dropped by another satpost command meanwhile`);
+    sealed.id = theirs.id;
+    return advance(ctx, theirs.id, signal);
+  }
+  sealed.id = id;
+  ctx.failpoint('after-seal');
+  return advance(ctx, id, signal, tip);
 }
 
 /** Moves one outbox row forward as far as it goes without waiting for the chain; `tip` if the caller just fetched it. */
@@ -159,25 +286,51 @@ export async function advance(ctx: MailContext, id: string, signal?: AbortSignal
   return row;
 }
 
-/** Every send a crash or an unreachable relay left unfinished; failures are kept per row. */
-export async function resumeSends(ctx: MailContext, signal?: AbortSignal): Promise<{ id: string; error?: unknown }[]> {
-  const out: { id: string; error?: unknown }[] = [];
-  for (const row of ctx.mail.pendingOutbox()) {
-    if (row.state === 'funded' || row.state === 'paid' || (row.state === 'deposited' && row.mode === 'recipient-pays')) continue;
+/**
+ * Every send a crash, an interruption or an unreachable relay left unfinished, drafts first;
+ * failures are kept per entry. A draft refused for good (no acceptable quote, no funds, ...) is
+ * dropped (`dropped`): it was never sealed, nothing of it left this directory.
+ */
+export async function resumeSends(ctx: MailContext, signal?: AbortSignal): Promise<{ id: string; error?: unknown; dropped?: boolean }[]> {
+  const out: { id: string; error?: unknown; dropped?: boolean }[] = [];
+  for (const draft of ctx.mail.drafts()) {
+    const sealed: { id?: string } = {};
     try {
-      await advance(ctx, row.id, signal);
+      await finishDraft(ctx, draft, signal, sealed);
+      out.push({ id: sealed.id! });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const final = sealed.id === undefined && (error instanceof IdentityError || (ClientError.is(error) && !TRANSIENT.includes(error.code)));
+      if (final) ctx.mail.deleteDraft(draft.id);
+      out.push({ id: sealed.id ?? draft.id, error, ...(final ? { dropped: true } : {}) });
+    }
+  }
+  for (const row of ctx.mail.pendingOutbox()) {
+    if (!isUnfinished(row)) continue;
+    try {
+      await resumeOne(ctx, row, signal);
       out.push({ id: row.id });
     } catch (error) {
       if (signal?.aborted) throw error;
-      const quote = QuoteCodec.decode(row.quote);
-      // A lapsed quote can never be deposited: the message must be sent again.
-      if (row.state === 'sealed' && (ClientError.is(error, 'QUOTE_EXPIRED') || ClientError.is(error, 'QUOTE_UNKNOWN') || ctx.now() > quote.validUntil)) {
-        ctx.mail.setOutbox(row.id, 'failed', { detail: `the quote lapsed before the deposit (${(error as Error).message}); send it again`, dropBody: true });
-      }
       out.push({ id: row.id, error });
     }
   }
   return out;
+}
+
+/** advance() for a row left behind; a sealed row whose quote lapsed is marked failed (it can never be deposited). */
+async function resumeOne(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<OutboxRow> {
+  try {
+    return await advance(ctx, row.id, signal);
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    const quote = QuoteCodec.decode(row.quote);
+    // A lapsed quote can never be deposited: the message must be sent again.
+    if (row.state === 'sealed' && (ClientError.is(error, 'QUOTE_EXPIRED') || ClientError.is(error, 'QUOTE_UNKNOWN') || ctx.now() > quote.validUntil)) {
+      ctx.mail.setOutbox(row.id, 'failed', { detail: `the quote lapsed before the deposit (${(error as Error).message}); send it again`, dropBody: true });
+    }
+    throw error;
+  }
 }
 
 export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
@@ -219,8 +372,11 @@ async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSign
 /** A refusal of the channel update itself (by the relay or the local core), as opposed to a relay that cannot be reached. */
 function channelRefused(err: unknown): boolean {
   if (err instanceof ChannelError || WatchError.is(err, 'BAD_STATE')) return true;
-  return ClientError.is(err) && !['RELAY_UNREACHABLE', 'CANCELLED', 'BAD_RELAY_ANSWER', 'RATE_LIMITED', 'CHAIN_UNAVAILABLE', 'INTERNAL', 'SHUTTING_DOWN'].includes(err.code);
+  return ClientError.is(err) && !TRANSIENT.includes(err.code);
 }
+
+/** Failures that say nothing about the request itself: trying again later may succeed. */
+const TRANSIENT: string[] = ['RELAY_UNREACHABLE', 'CANCELLED', 'BAD_RELAY_ANSWER', 'RATE_LIMITED', 'CHAIN_UNAVAILABLE', 'INTERNAL', 'SHUTTING_DOWN'];
 
 /** The recipient's relays first (her mailbox lives there), then the user's own. */
 function relaysFor(ctx: MailContext, contact: ContactRow): string[] {

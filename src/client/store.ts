@@ -68,6 +68,18 @@
  *     proof_path TEXT        where the proof file was exported
  *     created_at INT
  *   inbox.proof (migration 4): the FraudProof (0x07 encoding) of a 'fraud' row, else NULL
+ *   outbox_drafts          sends asked for and not yet sealed (migration 5): written BEFORE any
+ *                          network step, so an interrupted send is finished by the next command
+ *                          instead of being asked for (and paid) twice; deleted in the
+ *                          transaction that inserts its outbox row, or when the send fails
+ *     id TEXT PK             local draft id, hex (no message id exists before a quote)
+ *     contact TEXT, mode TEXT, intent BLOB (as outbox.intent)
+ *     content BLOB           the MessageContent (canonical bytes)
+ *     max_fee INT, retention_secs INT, channel INT (0: the chain forced)   the send's options
+ *     created_at INT
+ *   outbox.intent (migration 5): H(recipient, mode, content) of the send that made the row
+ *                          (./send.ts intentOf); a send with the same intent finishes or returns
+ *                          that row instead of paying for a second one. NULL on older rows
  *
  * Never edit a shipped migration.
  */
@@ -147,6 +159,19 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    ) WITHOUT ROWID;
    ALTER TABLE inbox ADD COLUMN proof BLOB;`,
+  `CREATE TABLE outbox_drafts (
+     id TEXT PRIMARY KEY,
+     contact TEXT NOT NULL,
+     intent BLOB NOT NULL,
+     mode TEXT NOT NULL,
+     content BLOB NOT NULL,
+     max_fee INTEGER NOT NULL,
+     retention_secs INTEGER NOT NULL,
+     channel INTEGER NOT NULL,
+     created_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   ALTER TABLE outbox ADD COLUMN intent BLOB;
+   CREATE INDEX outbox_intent ON outbox (intent);`,
 ];
 
 /** A relay proven to have cheated (see relay_fraud above). */

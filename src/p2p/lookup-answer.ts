@@ -12,7 +12,7 @@
  *
  * Pure: no I/O; the Ed25519 implementation is passed in.
  */
-import { codec, enumU8, list, optional, string, struct, tagged, u16, u32, type Codec, type Reader, type Writer } from '../core/codec.ts';
+import { codec, EncodingError, enumU8, list, optional, string, struct, tagged, u16, u32, type Codec, type Reader, type Writer } from '../core/codec.ts';
 import type { Ed25519 } from '../core/ed25519.ts';
 import { bytesEqual, concatBytes } from '../core/hash.ts';
 import { MAX_RELAY_URL } from '../core/limits.ts';
@@ -109,7 +109,7 @@ const relayCodec = struct(
 
 function writeUnsigned(w: Writer, a: UnsignedLookupAnswer): void {
   const problem = lookupProblem(a);
-  if (problem !== undefined) throw new Error(problem);
+  if (problem !== undefined) throw new EncodingError('BAD_VALUE', `LookupAnswer: ${problem}`);
   kindCodec.write(w, a.kind);
   headCodec.write(w, a);
   if (a.kind === 'prekeys') prekeysCodec.write(w, a.prekeys);
@@ -126,7 +126,9 @@ function readUnsigned(r: Reader): UnsignedLookupAnswer {
     out = { kind, ...head, relay: { ...rest, ...(channels === undefined ? {} : { channels }) } };
   }
   const problem = lookupProblem(out);
-  if (problem !== undefined) throw new Error(problem);
+  // A refusal of the input, so an EncodingError of its own (codec.decode would also wrap a plain
+  // Error, but as if the codec had crashed).
+  if (problem !== undefined) throw new EncodingError('BAD_VALUE', `LookupAnswer: ${problem}`);
   return out;
 }
 

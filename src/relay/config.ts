@@ -108,7 +108,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   rateLimitBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests', doc: 'token bucket size per client address; 0 disables rate limiting' },
   rateLimitPerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests per second', doc: 'token bucket refill per client address' },
   bodyLimitBytes: { kind: 'int', min: 0, max: 2 * MAX_BODY, unit: 'bytes', doc: 'largest HTTP body or WebSocket frame; 0: maxMessageBytes + 10 KiB (sealed header and framing)' },
-  requestTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'time allowed to receive a whole request (0: none)' },
+  requestTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'time allowed to receive a whole request, headers and body (0: none)' },
   keepAliveTimeoutMs: { kind: 'int', min: 0, max: INT_MAX, unit: 'ms', doc: 'idle keep-alive connection timeout' },
   quoteValiditySecs: { kind: 'int', min: 1, max: 86400, unit: 'seconds', doc: 'a quote must be deposited within this time' },
   challengeTtlSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'a mailbox challenge must be used within this time' },

@@ -6,6 +6,8 @@ import { SatpostError } from '../core/errors.ts';
 
 export const RELAY_ERROR_STATUS = {
   BAD_REQUEST: 400,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   BAD_ENCODING: 400,
   BAD_CONFIG: 500,
   BAD_DEPOSIT: 400,

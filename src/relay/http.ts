@@ -6,6 +6,8 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { hex } from '@scure/base';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { EncodingError, type Codec } from '../core/codec.ts';
 import { DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
@@ -78,15 +80,56 @@ export function unlockAnswer(out: UnlockOutcome): Record<string, unknown> {
   return out.state === 'unlocked' ? { state: out.state, k: hex.encode(out.k), ...(out.claimTxid ? { claimTxid: out.claimTxid } : {}) } : { ...out };
 }
 
+/**
+ * The reply to what never became a request (Node's `clientError`: a stalled or oversized
+ * request, bytes that are not HTTP), in the relay's own {error: {code, message}} format and
+ * never Fastify's. Like Node's default, nothing is written once a response has begun.
+ */
+export function clientErrorReply(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new RelayError('REQUEST_TIMEOUT', 'the request was not received within the time allowed')
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? new RelayError('HEADERS_TOO_LARGE', 'the request headers exceed the size allowed')
+        : new RelayError('BAD_REQUEST', 'malformed HTTP request');
+  // Node's http server keeps the response in progress on the socket; it has no public name.
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || inProgress?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify(e.body());
+  socket.end(
+    `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  // end() lets the answer reach the client before the close; a client that keeps sending anyway
+  // is cut off rather than left holding the socket.
+  socket.once('finish', () => socket.destroy());
+}
+
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const { config, service, metrics, limiter, log } = deps;
   const app = Fastify({
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
-    // Node enforces requestTimeout only when it sweeps its connections (every 30 s by
-    // default); sweep at least twice per timeout so a slow client is cut off on time.
-    http: { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.requestTimeoutMs / 2) || 30_000)) },
+    http: {
+      // Node enforces requestTimeout only when it sweeps its connections (every 30 s by
+      // default); sweep at least twice per timeout so a slow client is cut off on time.
+      connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.requestTimeoutMs / 2) || 30_000)),
+      // Node's sweep skips the whole-request deadline while headersTimeout (60 s unless set)
+      // exceeds it, so a slowly sent body outlived requestTimeout by up to a minute.
+      ...(config.requestTimeoutMs > 0 ? { headersTimeout: config.requestTimeoutMs } : {}),
+      // Node would answer a missing Host with a bare 400; the onRequest hook refuses it in the relay's format.
+      requireHostHeader: false,
+    },
+    clientErrorHandler: clientErrorReply,
+    // Router refusals (a malformed URL escape, an over-long path parameter) in the relay's format, not Fastify's.
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      const e = toRelayError(err, log);
+      void reply.status(e.status).type('application/json').send(e.body());
+    },
     forceCloseConnections: 'idle',
     logger: false,
     // Refuse unknown JSON fields instead of silently dropping them (Fastify's default).
@@ -95,6 +138,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.addContentTypeParser(OCTET, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) throw new RelayError('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
     if (!limiter.take(req.ip)) throw new RelayError('RATE_LIMITED', `too many requests; at most ${config.rateLimitPerSec}/s after a burst of ${config.rateLimitBurst}`);
   });
   app.setErrorHandler((err, _req, reply) => {

@@ -32,9 +32,12 @@ export function parseListCursor(v: unknown): ListCursor {
   return { createdAt, id: hex.decode(m[2]!) };
 }
 
-/** BAD_REQUEST unless `v` is a decimal integer 1..LIST_PAGE_MAX (a number or its digits). */
+/**
+ * BAD_REQUEST unless `v` is a decimal integer 1..LIST_PAGE_MAX (a number or its digits, without
+ * leading zeros: one spelling per value, as the cursor has).
+ */
 export function parseListLimit(v: unknown): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,7}$/.test(v) ? Number(v) : NaN;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[1-9][0-9]{0,6}$/.test(v) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > LIST_PAGE_MAX) throw new RelayError('BAD_REQUEST', expected('limit', `an integer 1..${LIST_PAGE_MAX}`, v));
   return n;
 }

@@ -2,6 +2,8 @@
 // process started by the test.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -25,12 +27,17 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 export function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
+  return start(args, env).done;
+}
+
+/** A command started, for a test that signals it while it runs; `done` as run() resolves. */
+export function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
 }
 
 /** The JSON a command printed, after asserting it exited 0. */
@@ -64,12 +71,61 @@ export function startDevnet(dataDir: string): Promise<Listening> {
   return startListening(['devnet', '--port', '0', '--data-dir', dataDir], 'devnet');
 }
 
-/** A relay process on `chain` without P2P, with short contracts (lockBlocks 30, claimMarginBlocks 3). */
-export function startRelay(dataDir: string, chain: string): Promise<Listening> {
+/** A relay process on `chain` without P2P, with short contracts (lockBlocks 30, claimMarginBlocks 3); `extra` more arguments. */
+export function startRelay(dataDir: string, chain: string, extra: string[] = []): Promise<Listening> {
   return startListening(
-    ['relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--p2p-off', '--log-level', 'silent', '--set', 'lockBlocks=30', '--set', 'claimMarginBlocks=3'],
+    ['relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--p2p-off', '--log-level', 'silent', '--set', 'lockBlocks=30', '--set', 'claimMarginBlocks=3', ...extra],
     'relay',
   );
+}
+
+/**
+ * A real HTTP hop in front of a relay (`target`, set once the relay listens). It forwards every
+ * request, except that after hold(prefix) the requests whose path starts with prefix get no
+ * answer and are never forwarded: a relay that stops answering at a chosen step. hold()
+ * resolves once such a request has arrived (the client is then waiting on it).
+ */
+export interface HoldingProxy {
+  url: string;
+  target: string;
+  hold(prefix: string): Promise<void>;
+  /** Forward everything again; held requests are dropped (their connections closed), never forwarded. */
+  release(): void;
+  close(): Promise<void>;
+}
+
+export async function startHoldingProxy(): Promise<HoldingProxy> {
+  let holding: { prefix: string; arrived: () => void } | undefined;
+  const held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    if (holding && req.url!.startsWith(holding.prefix)) {
+      held.push(res);
+      holding.arrived();
+      return;
+    }
+    const up = request(`${proxy.target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const proxy: HoldingProxy = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    target: '',
+    hold: (prefix) => new Promise((arrived) => (holding = { prefix, arrived })),
+    release: () => {
+      holding = undefined;
+      for (const res of held.splice(0)) res.destroy();
+    },
+    close: () => {
+      proxy.release();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+  return proxy;
 }
 
 /** POSTs to a devnet's /dev/ endpoints (faucet, mine). */

@@ -220,6 +220,38 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     assert.match(m.fundingTxid!, /^[0-9a-f]{64}$/);
   });
 
+  it('a send aborted at each step, then the same send again, is finished once and paid once', async () => {
+    let abortAt: string | undefined;
+    let ac = new AbortController();
+    const gina = await make('gina', { failpoint: (n) => n === abortAt && ac.abort() });
+    await gina.addContact('carol', carol.address());
+    chain.fund(gina.walletAddress(), 50_000);
+    await mine();
+    for (const step of ['after-draft', 'after-seal', 'after-deposit']) {
+      const text = { text: `aborted ${step}` };
+      const before = await holdings(gina);
+      const listed = (await carol.inbox()).entries.map((e) => e.id);
+      ac = new AbortController();
+      abortAt = step;
+      await assert.rejects(gina.send('carol', text, { mode: 'sender-pays', ...SEND, signal: ac.signal }), (err: unknown) => {
+        rejectsWith('SEND_INTERRUPTED')(err);
+        assert.deepEqual(Object.keys((err as ClientError).details!), [step === 'after-draft' ? 'draft' : 'id']);
+        return true;
+      });
+      abortAt = undefined;
+      const again = await gina.send('carol', text, { mode: 'sender-pays', ...SEND });
+      assert.equal(again.repeat, 'finished', step);
+      assert.equal(again.state, 'funded', step);
+      assert.equal(gina.outbox().filter((m) => m.id === again.id).length, 1);
+      assert.equal(gina.outbox().length, ['after-draft', 'after-seal', 'after-deposit'].indexOf(step) + 1, `${step}: one message per intent`);
+      await mine();
+      const fresh = (await carol.inbox()).entries.map((e) => e.id).filter((id) => !listed.includes(id));
+      assert.deepEqual(fresh, [again.id], `${step}: the relay holds it once`);
+      const funding = (await gina.history()).find((h) => h.txid === again.fundingTxid)!;
+      assert.equal(before - (await holdings(gina)), again.price + funding.fee!, `${step}: paid once`);
+    }
+  });
+
   it('inbox leaves out a message whose sealed header does not open, naming it as a problem', async () => {
     const rc = new RelayClient(relay.url);
     const mailbox = hex.decode(carolMailbox());
