@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ConfigInput, RelayConfig } from '../relay/config.ts';
 import type { RelayEarnings, RelayWallet } from '../relay/wallet.ts';
 import type { HistoryEntry } from '../wallet/index.ts';
-import { examples, integerArg, output, positiveNumberArg, progress, scryptFromEnv } from './context.ts';
+import { examples, integerArg, output, positiveNumberArg, progress } from './context.ts';
 import { defaultDataDir } from './devnet.ts';
 import { CliError } from './errors.ts';
 import { sats } from './money.ts';
@@ -47,8 +47,7 @@ async function withRelayWallet<T>(f: RelayWalletFlags, use: (rw: RelayWallet, co
     throw new CliError('NOT_RELAY_DATA_DIR', `${config.dataDir} holds no relay wallet (wallet.sqlite)`);
   }
   const backend = config.chainUrl ? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network }) : undefined;
-  const scrypt = scryptFromEnv(process.env);
-  const rw = openRelayWallet(config, { ...(backend ? { backend } : {}), ...(scrypt ? { scrypt } : {}), log: pino({ level: 'silent' }) });
+  const rw = openRelayWallet(config, { ...(backend ? { backend } : {}), log: pino({ level: 'silent' }) });
   try {
     if (backend) {
       progress(f, `syncing the relay wallet with ${config.chainUrl}...`);
