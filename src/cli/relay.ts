@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import type { ConfigInput } from '../relay/config.ts';
+import { scryptFromEnv } from './context.ts';
 import { defaultDataDir } from './devnet.ts';
 import { registerRelayWalletCommands } from './relay-wallet.ts';
 
@@ -67,7 +68,9 @@ export function registerRelayCommand(program: Command): void {
       const { startRelay } = await import('../relay/daemon.ts');
       const config = loadConfig({ base: { p2pPort: String(DEFAULT_P2P_PORT) }, ...(f.config ? { file: f.config } : {}), env: process.env, flags });
       if (config.dataDir === '') config.dataDir = join(defaultDataDir(), 'relay');
-      const relay = await startRelay(config);
+      // SATPOST_SCRYPT_LOG2N (regtest tests only): a cheaper hash for a new relay wallet's passphrase, as for a client's.
+      const walletScrypt = scryptFromEnv(process.env, config.network);
+      const relay = await startRelay(config, walletScrypt ? { walletScrypt } : {});
       if (relay.recoveryPhrase !== undefined) {
         // Shown once, at the start that created the wallet: the earnings are lost without it if the data dir is.
         process.stderr.write(
