@@ -3,7 +3,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeIo = ['node:*', 'fs', 'net', 'http', 'https', 'child_process', 'better-sqlite3', 'ws', 'fastify', 'pino'];
+const nodeIo = ['node:*', 'fs', 'net', 'http', 'https', 'child_process', 'better-sqlite3-multiple-ciphers', 'ws', 'fastify', 'pino'];
 const restrict = (patterns, message) => ({
   'no-restricted-imports': ['error', { patterns: [{ group: patterns, message }] }],
 });

@@ -2,6 +2,7 @@
 // stores (src/identity/stores.ts: write-through cache, group commit, synchronous=FULL) with the
 // commit written inline (the fsync blocks the event loop) or by the commit worker (it overlaps
 // libsignal), and whole envelopes sealed + opened at 1 KiB and 64 KiB.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,9 +118,10 @@ interface Pair {
   close(): Promise<void>;
 }
 
-function sqlitePair(dir: string, tag: string, peers: number, writer: StoreOptions['writer'] = 'auto'): Pair {
+/** `key`: a data key encrypts the identity databases (as in a data directory); absent: plaintext. */
+function sqlitePair(dir: string, tag: string, peers: number, writer: StoreOptions['writer'] = 'auto', key?: Uint8Array): Pair {
   const mk = (name: string) => {
-    const db = openIdentityDb(join(dir, `${tag}-${name}.db`));
+    const db = openIdentityDb(join(dir, `${tag}-${name}.db`), key ? { key } : {});
     const self = createIdentity(db, 'bench', { scrypt: { log2N: 10, r: 8, p: 1 } });
     const prekeys = new PrekeyManager(db, self, { poolSize: Math.max(peers, 5), kyberPoolSize: 2, threshold: 1, kyberThreshold: 1 });
     prekeys.initialize(Date.now());
@@ -143,8 +145,8 @@ function sqlitePair(dir: string, tag: string, peers: number, writer: StoreOption
 /** Each measurement gets fresh identities (a data directory holds one). */
 let pairsMade = 0;
 
-async function sqlitePairsPerSecond(dir: string, inFlight: number, writer: StoreOptions['writer'], log: (msg: string) => void = () => {}): Promise<number> {
-  const p = sqlitePair(dir, `c${inFlight}-${writer}-${++pairsMade}`, inFlight, writer);
+async function sqlitePairsPerSecond(dir: string, inFlight: number, writer: StoreOptions['writer'], log: (msg: string) => void = () => {}, key?: Uint8Array): Promise<number> {
+  const p = sqlitePair(dir, `c${inFlight}-${writer}-${++pairsMade}`, inFlight, writer, key);
   let pool = (p.carol as unknown as { prekeys: PrekeyManager }).prekeys.buildBundle(Date.now());
   const msg = new Uint8Array(256);
   for (let i = 0; i < inFlight; i++) {
@@ -168,7 +170,7 @@ async function sqlitePairsPerSecond(dir: string, inFlight: number, writer: Store
   const rate = (n * 1000) / (performance.now() - start);
   const a = p.alice.sessions.stores.stats;
   const c = p.carol.sessions.stores.stats;
-  log(`${inFlight} in flight, ${writer} writer: ${rate.toFixed(0)} pairs/s; ${a.commits + c.commits} commits for ${2 * n} steps (largest ${Math.max(a.largestCommit, c.largestCommit)} writes)`);
+  log(`${inFlight} in flight, ${writer} writer${key ? ', encrypted' : ''}: ${rate.toFixed(0)} pairs/s; ${a.commits + c.commits} commits for ${2 * n} steps (largest ${Math.max(a.largestCommit, c.largestCommit)} writes)`);
   await p.close();
   return rate;
 }
@@ -233,6 +235,31 @@ export const bench: Benchmark = {
         unit: 'pairs/s',
         note: `writer 'worker' (commits overlap libsignal; thread hand-over costs); ${runs('worker')}`,
       });
+      // Encryption at rest, before/after in this run: the same work on plaintext and on
+      // encrypted identity databases (a data directory's are encrypted), alternating.
+      log('SQLite stores, plaintext vs encrypted (alternately, 3 rounds)');
+      const key = new Uint8Array(randomBytes(32));
+      for (const inFlight of [1, 32]) {
+        const atRest: Record<'plaintext' | 'encrypted', number[]> = { plaintext: [], encrypted: [] };
+        for (let round = 0; round < 3; round++) {
+          atRest.plaintext.push(await sqlitePairsPerSecond(dir, inFlight, 'inline', log));
+          atRest.encrypted.push(await sqlitePairsPerSecond(dir, inFlight, 'inline', log, key));
+        }
+        for (const kind of ['plaintext', 'encrypted'] as const) {
+          report({
+            metric: `signal enc+dec, SQLite stores, ${inFlight} in flight, ${kind}`,
+            value: median(atRest[kind]),
+            unit: 'pairs/s',
+            note: `inline writer; median of 3 alternating rounds: ${atRest[kind].map((r) => r.toFixed(0)).join(', ')}`,
+          });
+        }
+        report({
+          metric: `encryption at rest: signal enc+dec cost, ${inFlight} in flight`,
+          value: 100 * (1 - median(atRest.encrypted) / median(atRest.plaintext)),
+          unit: '%',
+          note: 'chacha20 pages (SQLite3 Multiple Ciphers), identity databases',
+        });
+      }
       for (const size of [1024, 65536]) {
         log(`envelopes ${size}`);
         report({ metric: `envelopes sealed+opened, ${size / 1024} KiB`, value: await envelopesPerSecond(dir, size), unit: 'envelopes/s', note: 'SQLite stores, sequential' });

@@ -29,6 +29,7 @@ import { openDb } from '../src/store/sqlite.ts';
 import { BackendChainPolicy } from '../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../src/relay/config.ts';
 import { startRelay } from '../src/relay/daemon.ts';
+import { openRelayDataKey } from '../src/relay/wallet.ts';
 import { MIGRATIONS } from '../src/relay/store.ts';
 import { FRAME_HEADER, OP, STATUS, frame } from '../src/relay/wire.ts';
 
@@ -234,6 +235,8 @@ interface Run {
   perConn: number;
   fetches: number;
   reps: number;
+  /** The relay store encrypted with the data key (the default) or the plaintext baseline. */
+  atRest?: 'encrypted' | 'plaintext';
 }
 
 async function measure(r: Run, log: (msg: string) => void) {
@@ -242,7 +245,7 @@ async function measure(r: Run, log: (msg: string) => void) {
     const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-bench-'));
     const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
     const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, synchronous: r.sync, p2p: false, rateLimitBurst: 0, streamMaxInFlight: 1000, mailboxMaxMessages: 1e6, mailboxMaxBytes: 1e12, mailboxUnpaidMaxMessages: 1e6, mailboxUnpaidMaxBytes: 1e12, depositorUnpaidMaxMessages: 1e7, depositorUnpaidMaxBytes: 1e13, logLevel: 'silent' });
-    const relay = await startRelay(config, { chain: new BackendChainPolicy(new DevnetBackend(devnet)), log: pino({ level: 'silent' }) });
+    const relay = await startRelay(config, { chain: new BackendChainPolicy(new DevnetBackend(devnet)), log: pino({ level: 'silent' }), storeAtRest: r.atRest ?? 'encrypted' });
     try {
       // The child says when the timed deposits start and end; the relay's CPU is sampled there.
       let cpuAt: NodeJS.CpuUsage | undefined;
@@ -271,7 +274,7 @@ async function measure(r: Run, log: (msg: string) => void) {
       };
       out.push(row);
       const w = relay.store.writer.stats;
-      log(`load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${r.size / 1024} KiB ${r.sync} #${rep + 1}: ${row.rate.toFixed(0)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, relay ${row.relayCpu.toFixed(1)} µs CPU/deposit, load generator ${row.loadCpu.toFixed(1)} µs; ${w.batches} commits, largest ${w.largestBatch}`);
+      log(`load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${r.size / 1024} KiB ${r.sync}${r.atRest ? ` ${r.atRest}` : ''} #${rep + 1}: ${row.rate.toFixed(0)}/s, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, relay ${row.relayCpu.toFixed(1)} µs CPU/deposit, load generator ${row.loadCpu.toFixed(1)} µs; ${w.batches} commits, largest ${w.largestBatch}`);
     } finally {
       await relay.stop();
       devnet.close();
@@ -308,7 +311,8 @@ async function crashCheck(log: (msg: string) => void): Promise<{ acked: number; 
     const res = await result;
     await exited;
     if (!killed) throw new Error('the load finished before the relay was killed');
-    const db = openDb({ path: join(dir, 'relay.sqlite'), migrations: MIGRATIONS });
+    const key = openRelayDataKey(finish({ ...DEFAULTS, dataDir: dir }), { log: pino({ level: 'silent' }) }).key;
+    const db = openDb({ path: join(dir, 'relay.sqlite'), migrations: MIGRATIONS, key });
     try {
       const get = db.prepare('SELECT receipt FROM messages WHERE id = ?');
       let lost = 0;
@@ -360,6 +364,26 @@ export const bench: Benchmark = {
       report({ metric: `load generator CPU per deposit ${kib} KiB ${r.sync}`, value: m((x) => x.loadCpu), unit: 'µs', note: 'competes for the same cores' });
       report({ metric: `quotes/s ${kib} KiB ${r.sync}`, value: m((x) => x.quotes), unit: 'quotes/s', note: 'before the timed deposits; includes the contract key derivation' });
       if (r.fetches > 0) report({ metric: `authenticated fetches/s ${kib} KiB`, value: m((x) => x.fetches!), unit: 'fetches/s', note: `HTTP, ${CONNS} concurrent, each = challenge + XEdDSA-signed fetch` });
+    }
+    if (!only || only === 'at-rest') {
+      // Encryption at rest, before/after in this run: the same load on a plaintext and an
+      // encrypted relay store, alternating so that both see the same machine load.
+      const reps = Number(process.env.SATPOST_BENCH_RELAY_REPS ?? 3);
+      const perConn = Number(process.env.SATPOST_BENCH_RELAY_PER_CONN ?? 100);
+      const rates: Record<'plaintext' | 'encrypted', number[]> = { plaintext: [], encrypted: [] };
+      const cpu: Record<'plaintext' | 'encrypted', number[]> = { plaintext: [], encrypted: [] };
+      for (let rep = 0; rep < reps; rep++) {
+        for (const atRest of ['plaintext', 'encrypted'] as const) {
+          const [row] = await measure({ sync: 'FULL', size: 1024, perConn, fetches: 0, reps: 1, atRest }, log);
+          rates[atRest].push(row!.rate);
+          cpu[atRest].push(row!.relayCpu);
+        }
+      }
+      for (const atRest of ['plaintext', 'encrypted'] as const) {
+        report({ metric: `deposits/s 1 KiB FULL, ${atRest} store`, value: median(rates[atRest]), unit: 'deposits/s', note: `median of ${reps} x ${perConn * CONNS}; runs: ${rates[atRest].map((x) => x.toFixed(0)).join(', ')}` });
+        report({ metric: `relay CPU per deposit 1 KiB FULL, ${atRest} store`, value: median(cpu[atRest]), unit: 'µs' });
+      }
+      report({ metric: 'encryption at rest: deposit throughput cost', value: 100 * (1 - median(rates.encrypted) / median(rates.plaintext)), unit: '%', note: 'chacha20 pages (SQLite3 Multiple Ciphers), relay.sqlite; the wallet file is encrypted in both' });
     }
     if (!only || only === 'crash') {
       const c = await crashCheck(log);

@@ -19,6 +19,9 @@ import { buildContractScript, parseContractScript } from '../src/contracts/scrip
 import { ChannelError } from '../src/channels/errors.ts';
 import { buildFundingScript, parseFundingScript } from '../src/channels/script.ts';
 import * as CM from '../src/channels/messages.ts';
+import { ChannelAuthCodec, NO_CHANNEL } from '../src/channels/auth.ts';
+import { KYBER_PUBLIC_KEY_LENGTH, PrekeyBundleCodec, type PrekeyBundle } from '../src/identity/bundle.ts';
+import { PrekeyPublishCodec } from '../src/identity/prekey-publish.ts';
 import { encodeChannelMessage } from '../src/watch/channel-book.ts';
 import * as P2P from '../src/p2p/wire.ts';
 import { LookupAnswerCodec, UnsignedLookupAnswerCodec, signLookupAnswer } from '../src/p2p/lookup-answer.ts';
@@ -204,7 +207,25 @@ const channelMessages: CM.ChannelMessage[] = [
 ];
 const channelSeeds = channelMessages.map(encodeChannelMessage);
 
+/** A bundle of the right shape (the decoder checks shapes, not signatures: verifyBundle does that). */
+const prekey = (i: number) => ({ id: i, publicKey: Uint8Array.of(5, ...S.det(`prekey ${i}`, 32)), signature: S.det(`prekey sig ${i}`, 64) });
+const kyber = (i: number) => ({ id: i, publicKey: Uint8Array.of(8, ...S.det(`kyber ${i}`, KYBER_PUBLIC_KEY_LENGTH - 1)), signature: S.det(`kyber sig ${i}`, 64) });
+const bundle: PrekeyBundle = {
+  identityKey: Uint8Array.of(5, ...S.det('identity', 32)), registrationId: 77, deviceId: 1, signedPreKey: prekey(1), lastResortKyber: kyber(1),
+  oneTimePreKeys: [prekey(2), prekey(3)], kyberPreKeys: [kyber(2)], publishedAt: 1_764_000_000_000,
+};
+const introductionTargets: Target[] = [
+  codecTarget('PrekeyBundle', PrekeyBundleCodec, [PrekeyBundleCodec.encode(bundle), PrekeyBundleCodec.encode({ ...bundle, oneTimePreKeys: [], kyberPreKeys: [] })]),
+  codecTarget('PrekeyPublish', PrekeyPublishCodec, [
+    PrekeyPublishCodec.encode({ relayId: relayPub, timestamp: 1_764_000_000_000, nonce: S.det('nonce', 16), bundle, signature: S.det('publish sig', 64) }),
+  ]),
+];
+
 const channelTargets: Target[] = [
+  codecTarget('ChannelAuth', ChannelAuthCodec, [
+    ChannelAuthCodec.encode({ payerPubkey: Uint8Array.of(2, ...S.det('payer', 32)), op: 'view', channelId: 'ab'.repeat(32), timestamp: 1_764_000_000_000, nonce: S.det('n', 16), signature: S.det('s', 64) }),
+    ChannelAuthCodec.encode({ payerPubkey: Uint8Array.of(3, ...S.det('payer', 32)), op: 'key', channelId: NO_CHANNEL, timestamp: 0, nonce: S.det('m', 16), signature: S.det('t', 64) }),
+  ]),
   {
     name: 'channel message',
     errors: [EncodingError],
@@ -338,7 +359,7 @@ function isJson(s: string): boolean {
   }
 }
 
-export const TARGETS: readonly Target[] = [...coreTargets, ...addressTargets, ...p2pTargets, ...channelTargets, ...scriptTargets, ...relayTargets];
+export const TARGETS: readonly Target[] = [...coreTargets, ...addressTargets, ...introductionTargets, ...p2pTargets, ...channelTargets, ...scriptTargets, ...relayTargets];
 
 /** What each target's decode is given as a valid input, by name (the HTTP pass mutates these too). */
 export const SEEDS = { offer: O.OfferCodec.encode(S.sampleOffer()), channelMessages: channelSeeds, storedMessage };

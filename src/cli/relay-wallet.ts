@@ -36,7 +36,7 @@ function withRelayWalletOptions(cmd: Command): Command {
 
 async function withRelayWallet<T>(f: RelayWalletFlags, use: (rw: RelayWallet, config: RelayConfig) => Promise<T> | T): Promise<T> {
   const { loadConfig } = await import('../relay/config.ts');
-  const { openRelayWallet } = await import('../relay/wallet.ts');
+  const { openRelayDataKey, openRelayWallet } = await import('../relay/wallet.ts');
   const { EsploraBackend } = await import('../chain/esplora/backend.ts');
   const { pino } = await import('pino');
   const flags: ConfigInput = { dataDir: f.dataDir, chainUrl: f.chain, network: f.network };
@@ -47,7 +47,8 @@ async function withRelayWallet<T>(f: RelayWalletFlags, use: (rw: RelayWallet, co
     throw new CliError('NOT_RELAY_DATA_DIR', `${config.dataDir} holds no relay wallet (wallet.sqlite)`);
   }
   const backend = config.chainUrl ? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network }) : undefined;
-  const rw = openRelayWallet(config, { ...(backend ? { backend } : {}), log: pino({ level: 'silent' }) });
+  const unlock = openRelayDataKey(config, { log: pino({ level: 'silent' }) });
+  const rw = openRelayWallet(config, { unlock, ...(backend ? { backend } : {}) });
   try {
     if (backend) {
       progress(f, `syncing the relay wallet with ${config.chainUrl}...`);

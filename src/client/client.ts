@@ -30,6 +30,8 @@ import { bytesEqual } from '../core/hash.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import type { Db } from '../store/sqlite.ts';
+import { StoreError } from '../store/sqlite.ts';
+import { createDataKey, hasDataKey, unlockDataKey } from '../store/data-key.ts';
 import { AddressError, MAX_RELAY_HINTS, decodeAddress, encodeAddress, type SatpostAddress } from '../identity/address.ts';
 import { DEVICE_ID } from '../identity/bundle.ts';
 import { openIdentityDb } from '../identity/db.ts';
@@ -65,7 +67,7 @@ import { ClientStore } from './store.ts';
 export interface ClientInitOptions {
   /** The data directory; created 0700 if missing. */
   dir: string;
-  /** Seals the identity key and the wallet seed. */
+  /** Seals the identity key, the wallet seed and the data key that encrypts the databases. */
   passphrase: string;
   network: NetworkName;
   /** Esplora API root; default DEFAULT_CHAIN_URLS[network]. */
@@ -187,17 +189,20 @@ export class Client {
     if (state === 'initialized') throw new ClientError('ALREADY_INITIALIZED', `${dir.path} already holds a satpost client`);
     if (state === 'damaged') throw damaged(dir);
     if (state === 'interrupted') dir.discardPartialInit();
+    // A data key without databases may still be the only key to databases kept elsewhere: never replaced.
+    if (hasDataKey(dir.path)) throw new ClientError('BAD_DATA_DIR', `${dir.path} holds a data-key but no client; move it away to start afresh`);
     dir.beginInit();
     let identityDb: Db | undefined;
     let walletDb: Db | undefined;
     let wallet: Wallet | undefined;
     let store: ClientStore | undefined;
     try {
-      identityDb = openIdentityDb(dir.createPrivateFile('identity'));
+      const key = createDataKey(dir.path, o.passphrase, o.scrypt ? { scrypt: o.scrypt } : {});
+      identityDb = openIdentityDb(dir.createPrivateFile('identity'), { key });
       const identity = createIdentity(identityDb, o.passphrase, { ...(o.scrypt ? { scrypt: o.scrypt } : {}), now: now() });
       new PrekeyManager(identityDb, identity).initialize(now());
       const mnemonic = generateMnemonic((n) => new Uint8Array(randomBytes(n)));
-      walletDb = openPartyDb(dir.createPrivateFile('wallet'));
+      walletDb = openPartyDb(dir.createPrivateFile('wallet'), key);
       wallet = Wallet.create({
         db: walletDb,
         passphrase: o.passphrase,
@@ -207,7 +212,7 @@ export class Client {
         now,
         ...(o.scrypt ? { scrypt: o.scrypt } : {}),
       });
-      store = ClientStore.open(dir.createPrivateFile('client'));
+      store = ClientStore.open(dir.createPrivateFile('client'), key);
       dir.writeConfig(config);
       dir.finishInit();
       return { client: new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, now, failpoint: o.failpoint }), mnemonic };
@@ -249,15 +254,16 @@ export class Client {
     const backend = o.backend ?? new EsploraBackend({ baseUrl: chainUrl, network: config.network });
     checkBackend(backend, config.network);
     const now = o.now ?? Date.now;
-    const identityDb = openIdentityDb(dir.file('identity'));
+    const key = unlockWith(() => openDataKey(dir, o.passphrase), dir);
+    const identityDb = openIdentityDb(dir.file('identity'), { key });
     let walletDb: Db | undefined;
     let wallet: Wallet | undefined;
     try {
       const identity = unlockWith(() => unlockIdentity(identityDb, o.passphrase), dir);
-      walletDb = openPartyDb(dir.file('wallet'));
+      walletDb = openPartyDb(dir.file('wallet'), key);
       const wdb = walletDb;
       wallet = unlockWith(() => Wallet.open({ db: wdb, passphrase: o.passphrase, network: config.network, backend, now }), dir);
-      const store = ClientStore.open(dir.file('client'));
+      const store = ClientStore.open(dir.file('client'), key);
       return new Client({
         dir, config: { ...config, chainUrl }, identityDb, walletDb, identity, wallet, store, backend, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
       });
@@ -853,12 +859,29 @@ function damaged(dir: DataDir): ClientError {
   );
 }
 
+/**
+ * The directory's data key (src/store/data-key.ts). A directory from before encryption at rest
+ * has none: the passphrase is first proved on the identity key, so that a mistyped one cannot
+ * seal a new data key and lock the user out; its databases are then encrypted in place as
+ * they are opened with the new key.
+ */
+function openDataKey(dir: DataDir, passphrase: string): Uint8Array {
+  if (hasDataKey(dir.path)) return unlockDataKey(dir.path, passphrase);
+  const plain = openIdentityDb(dir.file('identity'));
+  try {
+    unlockIdentity(plain, passphrase);
+  } finally {
+    plain.close();
+  }
+  return createDataKey(dir.path, passphrase);
+}
+
 /** Runs an unlock and reports a wrong passphrase in the client's terms. */
 function unlockWith<T>(unlock: () => T, dir: DataDir): T {
   try {
     return unlock();
   } catch (e) {
-    if (IdentityError.is(e, 'WRONG_PASSPHRASE') || WalletError.is(e, 'WRONG_PASSPHRASE')) {
+    if (IdentityError.is(e, 'WRONG_PASSPHRASE') || WalletError.is(e, 'WRONG_PASSPHRASE') || StoreError.is(e, 'WRONG_PASSPHRASE')) {
       throw new ClientError('WRONG_PASSPHRASE', `wrong passphrase for ${dir.path}`, { cause: e });
     }
     throw e;

@@ -5,6 +5,8 @@
  *   wallet.sqlite     the Bitcoin wallet (src/wallet); the contract book joins it (src/watch)
  *   identity.sqlite   identity key, libsignal sessions and trust, prekeys (src/identity)
  *   client.sqlite     contacts, and later the outbox and inbox (./store.ts)
+ *   data-key          the key every database above is encrypted with, sealed by the passphrase
+ *                     (src/store/data-key.ts); without it the databases cannot be read
  *   config.json       network, chain URL, relays (./config.ts); written last by init
  *   init.pending      exists only while init runs: its presence means an init was interrupted
  *   fraud-proofs/     <message id>.json: proofs against relays caught cheating (./receive.ts),
@@ -17,16 +19,19 @@
  * Other programs may share the directory (`satpost devnet` keeps devnet.sqlite there, a
  * relay its relay/ subdirectory); only the names above belong to the client.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError } from './errors.ts';
 import { parseConfig, type ClientConfig } from './config.ts';
+import { DATA_KEY_FILE } from '../store/data-key.ts';
+import { fsyncPath, writeFileDurably } from '../store/files.ts';
 
 export const DATA_FILES = {
   wallet: 'wallet.sqlite',
   identity: 'identity.sqlite',
   client: 'client.sqlite',
   config: 'config.json',
+  dataKey: DATA_KEY_FILE,
   initMarker: 'init.pending',
 } as const;
 
@@ -80,12 +85,12 @@ export class DataDir {
 
   /** Marks the start of an init; a crash from here on leaves state() === 'interrupted'. */
   beginInit(): void {
-    writeDurably(this.file('initMarker'), `init started ${new Date().toISOString()}\n`, this.path);
+    writeFileDurably(this.file('initMarker'), `init started ${new Date().toISOString()}\n`, this.path);
   }
 
   finishInit(): void {
     rmSync(this.file('initMarker'), { force: true });
-    fsyncDir(this.path);
+    fsyncPath(this.path);
   }
 
   /**
@@ -94,6 +99,7 @@ export class DataDir {
    */
   discardPartialInit(): void {
     for (const db of DATABASES) for (const side of SQLITE_SIDE_FILES) rmSync(join(this.path, db + side), { force: true });
+    rmSync(this.file('dataKey'), { force: true });
     rmSync(this.file('config') + '.tmp', { force: true });
   }
 
@@ -129,7 +135,7 @@ export class DataDir {
 
   /** Replaces config.json atomically (temp file, fsync, rename, fsync the directory). */
   writeConfig(config: ClientConfig): void {
-    writeDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
+    writeFileDurably(this.file('config'), JSON.stringify(config, null, 2) + '\n', this.path);
   }
 }
 
@@ -137,29 +143,6 @@ export class DataDir {
 export function saveFileDurably(dir: string, name: string, text: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, name);
-  writeDurably(path, text, dir);
+  writeFileDurably(path, text, dir);
   return path;
-}
-
-function writeDurably(path: string, text: string, dir: string): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
-  fsyncDir(dir);
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -241,8 +241,9 @@ export class ClientStore {
     };
   }
 
-  static open(path: string): ClientStore {
-    return new ClientStore(openDb({ path, migrations: CLIENT_MIGRATIONS }));
+  /** `key`: the data directory's data key (see OpenOptions.key). */
+  static open(path: string, key?: Uint8Array): ClientStore {
+    return new ClientStore(openDb({ path, migrations: CLIENT_MIGRATIONS, ...(key ? { key } : {}) }));
   }
 
   contact(nameKey: string): ContactRow | undefined {

@@ -16,6 +16,7 @@ import { OFFER_TOPIC } from '../p2p/wire.ts';
 import { DEFAULTS, finish, type RelayConfig } from '../relay/config.ts';
 import { startRelay, type RelayHandle } from '../relay/daemon.ts';
 import { Wallet } from '../wallet/index.ts';
+import { unlockDataKey } from '../store/data-key.ts';
 import { openPartyDb } from '../watch/index.ts';
 import { DemoError } from './errors.ts';
 
@@ -155,10 +156,10 @@ export function issuedQuotes(r: DemoRelay): Quote[] {
 
 /**
  * What a stopped relay's wallet holds, read from its wallet.sqlite (unlocked with its
- * passphrase) after a sync with the chain: the relay's earnings, since it started empty.
+ * passphrase and data key) after a sync with the chain: the relay's earnings, since it started empty.
  */
 export async function relayHoldings(r: DemoRelay, chainUrl: string): Promise<number> {
-  const db = openPartyDb(join(r.config.dataDir, 'wallet.sqlite'));
+  const db = openPartyDb(join(r.config.dataDir, 'wallet.sqlite'), unlockDataKey(r.config.dataDir, r.config.passphrase));
   try {
     const wallet = Wallet.open({ db, passphrase: r.config.passphrase, network: 'regtest', backend: new EsploraBackend({ baseUrl: chainUrl, network: 'regtest' }) });
     try {

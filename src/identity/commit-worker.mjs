@@ -5,7 +5,8 @@
 // It owns its own better-sqlite3 connection to the same WAL file and applies each batch it is
 // sent as ONE transaction, so the fsync of a commit blocks this thread, not the main one.
 //
-// workerData: { path, synchronous ('FULL' | 'NORMAL' | 'OFF'), statements: string[],
+// workerData: { path, keying: string[] (the data key's statements, see keyStatements in
+//               src/store/sqlite.ts; empty for a plaintext file), synchronous ('FULL' | 'NORMAL' | 'OFF'), statements: string[],
 //               acks: MessagePort, state: SharedArrayBuffer (Int32Array [acks sent, exited]) }
 // message in: { seq, rows: [statementIndex, ...params][] } | { close: true }
 // ack out (on `acks`, in seq order): { seq } | { seq, error: { message, code } }
@@ -15,12 +16,13 @@
 // acks synchronously (Atomics.wait + receiveMessageOnPort) when it must.
 import process from 'node:process';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 
-const { path, synchronous, statements, acks } = workerData;
+const { path, keying, synchronous, statements, acks } = workerData;
 const state = new Int32Array(workerData.state);
 
 const db = new Database(path);
+for (const sql of keying) db.exec(sql);
 db.pragma('journal_mode = WAL');
 db.pragma(`synchronous = ${synchronous}`);
 db.pragma('busy_timeout = 5000');

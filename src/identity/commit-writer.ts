@@ -11,7 +11,7 @@
  * `idleMs` and started again when needed.
  */
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { Db } from '../store/sqlite.ts';
+import { keyOf, keyStatements, type Db } from '../store/sqlite.ts';
 import { IdentityError } from './errors.ts';
 
 export type SqlValue = string | number | bigint | Uint8Array | null;
@@ -32,7 +32,8 @@ export type WriterMode = 'inline' | 'worker' | 'auto';
 export function createWriter(db: Db, inline: InlineWriter, mode: WriterMode, idleMs = 10_000): BatchWriter {
   // A worker needs a file to share; ':memory:' is private to its connection.
   if (mode === 'inline' || db.memory) return inline;
-  const worker = new WorkerWriter(db.name, synchronousOf(db), inline.statements, idleMs);
+  const key = keyOf(db);
+  const worker = new WorkerWriter(db.name, synchronousOf(db), inline.statements, idleMs, key ? keyStatements(key) : []);
   return mode === 'worker' ? worker : new AutoWriter(inline, worker);
 }
 
@@ -120,6 +121,8 @@ export class WorkerWriter implements BatchWriter {
     private readonly synchronous: 'OFF' | 'NORMAL' | 'FULL',
     private readonly statements: readonly string[],
     private readonly idleMs: number,
+    /** The statements that key the worker's connection (keyStatements), first; none for a plaintext file. */
+    private readonly keying: readonly string[] = [],
   ) {}
 
   /** A started worker whose thread is executing (batches then start committing at once). */
@@ -133,7 +136,7 @@ export class WorkerWriter implements BatchWriter {
     const { port1, port2 } = new MessageChannel();
     const stateBuf = new SharedArrayBuffer(8);
     const worker = new Worker(new URL('./commit-worker.mjs', import.meta.url), {
-      workerData: { path: this.path, synchronous: this.synchronous, statements: this.statements, acks: port2, state: stateBuf },
+      workerData: { path: this.path, keying: this.keying, synchronous: this.synchronous, statements: this.statements, acks: port2, state: stateBuf },
       transferList: [port2],
       // The worker is plain JavaScript: no loader flags (tsx, test setup) to inherit.
       execArgv: [],

@@ -92,10 +92,12 @@ export const IDENTITY_MIGRATIONS: readonly string[] = [
 export interface IdentityDbOptions {
   /** See OpenOptions.synchronous; default FULL (ratchet state must survive power loss). */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+  /** The data directory's data key (see OpenOptions.key). */
+  key?: Uint8Array;
 }
 
 export function openIdentityDb(path: string, opts: IdentityDbOptions = {}): Db {
-  return openDb({ path, migrations: IDENTITY_MIGRATIONS, synchronous: opts.synchronous ?? 'FULL' });
+  return openDb({ path, migrations: IDENTITY_MIGRATIONS, synchronous: opts.synchronous ?? 'FULL', ...(opts.key ? { key: opts.key } : {}) });
 }
 
 /** Next id of a counter, advanced in the caller's transaction. Ids start at 1. */

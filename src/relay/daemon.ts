@@ -19,7 +19,7 @@ import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import { BackendChainPolicy, NoChain, NoPayments, type ChainPolicy, type Payments } from './chain-ports.ts';
 import { ChainPayments } from './payments.ts';
-import { openRelayWallet } from './wallet.ts';
+import { openRelayDataKey, openRelayWallet } from './wallet.ts';
 import { buildHttp } from './http.ts';
 import { RelayMetrics } from './metrics.ts';
 import { RelayPrekeys, registerPrekeyRoutes } from './prekeys.ts';
@@ -43,8 +43,13 @@ export interface RelayOverrides {
   payments?: Payments;
   log?: Logger;
   now?: () => number;
-  /** Key-derivation cost of a new relay wallet's passphrase (tests pass a light one). */
+  /** Key-derivation cost of a new relay wallet's passphrase and data key (tests pass a light one). */
   walletScrypt?: ScryptParams;
+  /**
+   * 'plaintext' opens relay.sqlite without the data key: only the relay benchmark's baseline
+   * for what encryption at rest costs (the CLI has no such switch). Default 'encrypted'.
+   */
+  storeAtRest?: 'encrypted' | 'plaintext';
   /** Sees every job handed to the sealer before it is sealed (tests count the blobs one k sealed). */
   onSeal?: (job: SealJob) => void;
 }
@@ -91,8 +96,11 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   closeSync(openSync(dbPath, 'a', 0o600));
   chmodSync(dbPath, 0o600);
   const backend = o.backend ?? (config.chainUrl ? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network }) : undefined);
-  const wallet = openRelayWallet(config, { ...(backend ? { backend } : {}), ...(o.walletScrypt ? { scrypt: o.walletScrypt } : {}), log });
-  const store = new RelayStore({ path: dbPath, synchronous: config.synchronous, batchMax: config.writeBatchMax });
+  const scrypt = o.walletScrypt ? { scrypt: o.walletScrypt } : {};
+  // Every database of the directory is encrypted with its data key (src/store/data-key.ts).
+  const unlock = openRelayDataKey(config, { ...scrypt, log });
+  const wallet = openRelayWallet(config, { unlock, ...(backend ? { backend } : {}), ...scrypt });
+  const store = new RelayStore({ path: dbPath, synchronous: config.synchronous, batchMax: config.writeBatchMax, ...(o.storeAtRest === 'plaintext' ? {} : { key: unlock.key }) });
   const chain = o.chain ?? (backend ? new BackendChainPolicy(backend) : new NoChain());
   const payments: Payments = o.payments ?? (backend
     ? new ChainPayments({

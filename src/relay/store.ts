@@ -188,6 +188,8 @@ export interface StoreOptions {
   batchMax: number;
   /** Least time between two group commits under load, ms (default COMMIT_INTERVAL_MS; 0: commit every turn). */
   commitIntervalMs?: number;
+  /** The relay data directory's data key (see OpenOptions.key); absent: plaintext (benchmarks' baseline). */
+  key?: Uint8Array;
 }
 
 /** Long enough that a busy relay's commits carry hundreds of writes; short next to a deposit's round trip. */
@@ -302,7 +304,7 @@ export class RelayStore {
   private readonly quotes = new Map<string, CachedQuote>();
 
   constructor(opts: StoreOptions) {
-    this.db = openDb({ path: opts.path, migrations: MIGRATIONS, synchronous: opts.synchronous });
+    this.db = openDb({ path: opts.path, migrations: MIGRATIONS, synchronous: opts.synchronous, ...(opts.key ? { key: opts.key } : {}) });
     this.writer = new GroupCommitWriter(this.db, opts.batchMax, opts.commitIntervalMs ?? COMMIT_INTERVAL_MS);
     this.stmt = prepare(this.db);
     this.nextContractIndex = (this.db.prepare(`SELECT value FROM meta WHERE key = 'next_contract_index'`).get() as { value: number }).value;

@@ -5,13 +5,17 @@
  * is the wallet's m/1017'/coin'/1'/i' (m/1017'/coin'/0'/i' for quotes issued before quote
  * keys had their own account; each quote stores its account), channel key 2^30 + n is
  * m/1017'/coin'/0'/(2^30 + n)'; claims pay to the wallet's own receive addresses.
+ *
+ * The relay's databases (this file and relay.sqlite) are encrypted with the directory's data
+ * key (src/store/data-key.ts), sealed by the same passphrase as the wallet seed.
  */
-import { chmodSync, closeSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ChainBackend } from '../chain/backend.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import type { Db } from '../store/sqlite.ts';
+import { createDataKey, hasDataKey, unlockDataKey } from '../store/data-key.ts';
 import { Wallet } from '../wallet/index.ts';
 import { parseTx } from '../wallet/tx-parse.ts';
 import { ChannelBook, ContractBook, RelayContracts, isFinalStatus, openPartyDb } from '../watch/index.ts';
@@ -98,6 +102,15 @@ export function relayWalletPassphrase(config: RelayConfig): string {
   return Buffer.from(loadOrCreateSecret(join(config.dataDir, 'wallet-passphrase'))).toString('hex');
 }
 
+/** The cheapest secretbox cost, for a data key sealed by the generated (random) passphrase. */
+const GENERATED_PASSPHRASE_SCRYPT: ScryptParams = { log2N: 10, r: 8, p: 1 };
+
+/** What unlocks the relay's directory: its passphrase and the data key sealed by it. */
+export interface RelayUnlock {
+  passphrase: string;
+  key: Uint8Array;
+}
+
 /** The wallet passphrase: the configured one, else a random one kept next to the node key. */
 function passphraseOf(config: RelayConfig, log: Logger): string {
   if (config.passphrase !== '') return config.passphrase;
@@ -105,12 +118,40 @@ function passphraseOf(config: RelayConfig, log: Logger): string {
   return relayWalletPassphrase(config);
 }
 
-export function openRelayWallet(config: RelayConfig, o: { backend?: ChainBackend; scrypt?: ScryptParams; log: Logger }): RelayWallet {
+/**
+ * The data key of the relay's directory, created on first start. A directory from before
+ * encryption at rest has a wallet but no key: the passphrase is first proved on the wallet
+ * seed, so that a wrong one cannot seal a new data key; its databases are then encrypted in
+ * place as they are opened with the new key. Throws BAD_CONFIG (wrong passphrase, damaged key).
+ */
+export function openRelayDataKey(config: RelayConfig, o: { scrypt?: ScryptParams; log: Logger }): RelayUnlock {
+  const passphrase = passphraseOf(config, o.log);
+  try {
+    if (hasDataKey(config.dataDir)) return { passphrase, key: unlockDataKey(config.dataDir, passphrase) };
+    const walletPath = join(config.dataDir, 'wallet.sqlite');
+    if (statSync(walletPath, { throwIfNoEntry: false })?.size) {
+      const plain = openPartyDb(walletPath);
+      try {
+        Wallet.open({ db: plain, passphrase, network: config.network }).close();
+      } finally {
+        plain.close();
+      }
+    }
+    // The generated passphrase is 256 random bits: stretching it guards nothing, and each unlock
+    // of a default-cost seal costs about as much as the rest of a relay's start.
+    const scrypt = o.scrypt ?? (config.passphrase === '' ? GENERATED_PASSPHRASE_SCRYPT : undefined);
+    return { passphrase, key: createDataKey(config.dataDir, passphrase, scrypt ? { scrypt } : {}) };
+  } catch (cause) {
+    throw new RelayError('BAD_CONFIG', `cannot unlock the relay data directory ${config.dataDir}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+export function openRelayWallet(config: RelayConfig, o: { unlock: RelayUnlock; backend?: ChainBackend; scrypt?: ScryptParams }): RelayWallet {
   const path = join(config.dataDir, 'wallet.sqlite');
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
-  const passphrase = passphraseOf(config, o.log);
-  const db: Db = openPartyDb(path);
+  const { passphrase, key } = o.unlock;
+  const db: Db = openPartyDb(path, key);
   let wallet: Wallet;
   let created = false;
   try {

@@ -48,7 +48,7 @@ import {
   commitmentTxid, type ChannelMessage, type ChannelState, type Htlc,
 } from '../channels/index.ts';
 import { expected } from '../core/errors.ts';
-import type { Statement } from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { migrateStore, type Db } from '../store/sqlite.ts';
 import { WatchError } from './errors.ts';
 

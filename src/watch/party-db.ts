@@ -5,7 +5,10 @@
 import { openDb, type Db } from '../store/sqlite.ts';
 import { WALLET_MIGRATIONS } from '../wallet/store.ts';
 
-/** Opens (creating if needed) a party file with the wallet schema; ContractBook adds its own. */
-export function openPartyDb(path: string): Db {
-  return openDb({ path, migrations: WALLET_MIGRATIONS });
+/**
+ * Opens (creating if needed) a party file with the wallet schema; ContractBook adds its own.
+ * `key`: the data directory's data key (see OpenOptions.key).
+ */
+export function openPartyDb(path: string, key?: Uint8Array): Db {
+  return openDb({ path, migrations: WALLET_MIGRATIONS, ...(key ? { key } : {}) });
 }

@@ -16,6 +16,7 @@ import { DEFAULTS, finish, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { ChannelBook } from '../../src/watch/channel-book.ts';
 import { openPartyDb } from '../../src/watch/party-db.ts';
+import { unlockDataKey } from '../../src/store/data-key.ts';
 import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from './helpers.ts';
 
 const SEND = { maxFee: 10_000, retentionDays: 0.1 } as const;
@@ -169,7 +170,7 @@ describe('payment channels through the Client SDK', { timeout: 240_000 }, () => 
       const s = (await c.channels())[0]!;
       assert.equal(s.status, 'closed-cooperative', who);
       const close = await tx(s.closeTxid!);
-      const db = openPartyDb(join(tmp.dir, who, 'wallet.sqlite'));
+      const db = openPartyDb(join(tmp.dir, who, 'wallet.sqlite'), unlockDataKey(join(tmp.dir, who), `pw-${who}`));
       const rec = new ChannelBook(db).get(s.id);
       db.close();
       const expectedFee = cooperativeCloseTx(rec.state, paid).layout.fee;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
+import { openRelayFile } from '../relay/helpers.ts';
 import { hex } from '@scure/base';
 import { pino } from 'pino';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
@@ -38,7 +38,7 @@ function rejectsWith(code: string) {
  * length; with `resign`, also a receipt for it signed with the relay's node key.
  */
 function swapBlob(relayDir: string, id: string, o: { resign: boolean }): void {
-  const db = new Database(join(relayDir, 'relay.sqlite'));
+  const db = openRelayFile(relayDir, 'relay.sqlite');
   try {
     const row = db.prepare('SELECT blob, receipt FROM messages WHERE id = ?').get(Buffer.from(hex.decode(id))) as { blob: Buffer; receipt: Buffer } | undefined;
     assert.ok(row, `message ${id} is in the relay's store`);

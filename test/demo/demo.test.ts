@@ -13,6 +13,7 @@ import { FUNDING_SATS, MESSAGE_1, MESSAGE_2, SHUTDOWN_LINE, userPassphrase } fro
 import { RELAY_SPECS } from '../../src/demo/relays.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { openPartyDb } from '../../src/watch/index.ts';
+import { unlockDataKey } from '../../src/store/data-key.ts';
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -125,7 +126,7 @@ test('runDemo in-process: the cheapest relay stores, payers pay price + funding 
     assert.equal(lines.at(-1), SHUTDOWN_LINE);
 
     // The wallets are real files, closed after the run: Alice's holds what the story says.
-    const db = openPartyDb(join(dir, 'alice', DATA_FILES.wallet));
+    const db = openPartyDb(join(dir, 'alice', DATA_FILES.wallet), unlockDataKey(join(dir, 'alice'), userPassphrase('Alice')));
     try {
       const alice = Wallet.open({ db, passphrase: userPassphrase('Alice') });
       const b = alice.balance();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { makeUser, reopen, tempDir, text, utf8, T0, type User } from './helpers.ts';
 import { takeForFetch } from '../../src/identity/bundle.ts';
 import { IdentityError } from '../../src/identity/errors.ts';

@@ -20,6 +20,9 @@ import type { PrekeyBundle } from '../../src/identity/bundle.ts';
 import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { openPartyDb } from '../../src/watch/index.ts';
+import Database from 'better-sqlite3-multiple-ciphers';
+import { keyStatements } from '../../src/store/sqlite.ts';
+import { openRelayDataKey } from '../../src/relay/wallet.ts';
 
 export const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 /** A cheap passphrase KDF for test wallets (the default costs about a second). */
@@ -265,4 +268,15 @@ export class RelaySite {
     this.devnet.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One of a relay's databases opened as another process would (an operator's own tools): keyed
+ * with the data key of `dataDir`, unlocked by `passphrase` ('' = the generated wallet-passphrase).
+ */
+export function openRelayFile(dataDir: string, file: string, o: { passphrase?: string; readonly?: boolean } = {}): Database.Database {
+  const { key } = openRelayDataKey(finish({ ...DEFAULTS, dataDir, passphrase: o.passphrase ?? '' }), { log: pino({ level: 'silent' }) });
+  const db = new Database(join(dataDir, file), { readonly: o.readonly ?? false });
+  for (const sql of keyStatements(key)) db.exec(sql);
+  return db;
 }

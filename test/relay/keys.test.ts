@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { hex } from '@scure/base';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, NO_CHANNEL, signChannelAuth } from '../../src/channels/index.ts';
@@ -14,11 +13,11 @@ import { CHANNEL_KEY_BASE } from '../../src/relay/channels.ts';
 import { MIGRATIONS, RelayStore } from '../../src/relay/store.ts';
 import { openDb } from '../../src/store/sqlite.ts';
 import { MAX_INDEX } from '../../src/wallet/keys.ts';
-import { RelaySite, errorOf, getQuote, hexOf, newIdentity, offer, postQuote, rnd } from './helpers.ts';
+import { RelaySite, errorOf, openRelayFile, getQuote, hexOf, newIdentity, offer, postQuote, rnd } from './helpers.ts';
 
 /** Sets a counter in one of the relay's files while the relay is down. */
 function setCounter(site: RelaySite, file: 'relay.sqlite' | 'wallet.sqlite', sql: string, value: number): void {
-  const db = new Database(join(site.config.dataDir, file));
+  const db = openRelayFile(site.config.dataDir, file, { passphrase: site.config.passphrase });
   try {
     db.prepare(sql).run(value);
   } finally {

@@ -5,6 +5,9 @@ import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { DepositCodec, OfferCodec, QuoteCodec, ReceiptCodec, verifyReceipt } from '../../src/core/objects/index.ts';
 import { OP } from '../../src/relay/wire.ts';
 import { RelayStore } from '../../src/relay/store.ts';
+import { DEFAULTS, finish } from '../../src/relay/config.ts';
+import { openRelayDataKey } from '../../src/relay/wallet.ts';
+import { pino } from 'pino';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { StreamClient, auth, depositFor, getQuote, hexOf, newIdentity, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
@@ -110,7 +113,8 @@ describe('relay graceful stop', { timeout: 60_000 }, () => {
     const acked = got.filter((a) => a.status === 0);
     assert.ok(acked.length >= 1);
     for (const a of got.filter((x) => x.status !== 0)) assert.equal(codeOf(a.payload), 'SHUTTING_DOWN');
-    const store = new RelayStore({ path: join(relay.dir, 'relay.sqlite'), synchronous: 'FULL', batchMax: 10 });
+    const key = openRelayDataKey(finish({ ...DEFAULTS, dataDir: relay.dir }), { log: pino({ level: 'silent' }) }).key;
+    const store = new RelayStore({ path: join(relay.dir, 'relay.sqlite'), synchronous: 'FULL', batchMax: 10, key });
     try {
       for (const a of acked) assert.ok(store.message(ReceiptCodec.decode(a.payload).messageId), 'acknowledged is stored');
     } finally {

@@ -3,16 +3,14 @@
 // data directory, with real wallets funding real contracts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { createHash } from 'node:crypto';
 import { buildContractScript, type ContractTerms } from '../../src/contracts/index.ts';
 import type { Quote } from '../../src/core/objects/index.ts';
 import { NOTICE_BURST } from '../../src/relay/payments.ts';
-import { openRelayWallet } from '../../src/relay/wallet.ts';
+import { openRelayDataKey, openRelayWallet } from '../../src/relay/wallet.ts';
 import { contractId } from '../../src/watch/index.ts';
-import { LIGHT_SCRYPT, RelaySite, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, rnd } from './helpers.ts';
+import { LIGHT_SCRYPT, RelaySite, openRelayFile, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, rnd } from './helpers.ts';
 
 const silent = pino({ level: 'silent' });
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
@@ -37,7 +35,7 @@ test('k is not released after a crash between claim signing and broadcast when t
     // its claim, and dies before broadcasting it.
     await site.stop();
     const [fundBlock] = site.devnet.mine(1);
-    const w = openRelayWallet(site.config, { backend: site.backend, scrypt: LIGHT_SCRYPT, log: silent });
+    const w = openRelayWallet(site.config, { unlock: openRelayDataKey(site.config, { log: silent }), backend: site.backend, scrypt: LIGHT_SCRYPT });
     try {
       const rc = w.relayContracts(site.config);
       await rc.pass(site.devnet.tip());
@@ -111,7 +109,7 @@ test('payment notices for unfunded quotes register nothing', { timeout: 120_000 
 
 /** Contracts in the relay's book, read from its party file as another process would. */
 function relayContracts(site: RelaySite): number {
-  const db = new Database(join(site.config.dataDir, 'wallet.sqlite'), { readonly: true });
+  const db = openRelayFile(site.config.dataDir, 'wallet.sqlite', { passphrase: site.config.passphrase, readonly: true });
   try {
     return (db.prepare("SELECT COUNT(*) AS n FROM contracts WHERE role = 'relay'").get() as { n: number }).n;
   } finally {

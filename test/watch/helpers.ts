@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
