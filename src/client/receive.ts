@@ -56,6 +56,8 @@ export interface InboxEntry {
   price: number;
   /** recipient-pays read over a payment channel: its id (no transaction on chain). */
   channelId?: string;
+  /** recipient-pays paid on chain: the fee of the funding transaction (reading cost price + this). */
+  fundingFee?: number;
   expiresAt: number;
   state: InboxState;
   /** Once read. */
@@ -284,8 +286,16 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
     ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
     ...(row.detail ? { detail: row.detail } : {}),
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
+    ...fundingFeeOf(ctx, row),
     ...(row.state === 'fraud' ? { proofPath: proofPathOf(ctx, row.id) } : {}),
   };
+}
+
+function fundingFeeOf(ctx: MailContext, row: InboxRow): { fundingFee?: number } {
+  if (row.mode !== 'recipient-pays' || row.channelId !== null) return {};
+  const txid = ctx.payer.book.find(row.id)?.fundingTxid;
+  const fee = txid ? ctx.wallet.transaction(txid)?.fee : undefined;
+  return fee !== null && fee !== undefined ? { fundingFee: fee } : {};
 }
 
 /** The inbox row for an id or a unique id prefix (at least 4 hex characters). */

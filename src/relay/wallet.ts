@@ -48,7 +48,7 @@ export interface RelayEarnings {
     count: number;
   };
   channels: {
-    /** HTLCs settled (or claimed on chain) in the relay's favour, over all channels. */
+    /** HTLCs whose k the relay released (settled, or revealed and not yet acknowledged: enforceable on chain) or claimed on chain. */
     earned: number;
     /** Of `earned`, what is still inside channels not closed yet (in the wallet after the close). */
     inOpenChannels: number;
@@ -82,7 +82,7 @@ export function relayEarnings(rw: RelayWallet): RelayEarnings {
   let inOpen = 0;
   let count = 0;
   for (const ch of rw.channelBook.list('relay')) {
-    const htlcs = rw.channelBook.htlcs(ch.id).filter((h) => h.status === 'settled' || h.status === 'claimed');
+    const htlcs = rw.channelBook.htlcs(ch.id).filter((h) => h.status === 'settled' || h.status === 'revealed' || h.status === 'claimed');
     const sats = htlcs.reduce((s, h) => s + h.amount, 0);
     if (sats === 0) continue;
     count++;

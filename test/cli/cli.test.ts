@@ -98,7 +98,8 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
     await devPost(devnet.url, '/dev/faucet', { address: walletAddress, sats: 250_000 });
     await devPost(devnet.url, '/dev/mine', { blocks: 1 });
     const [balance, list] = await Promise.all([alice(['wallet', 'balance']), alice(['contact', 'list', '--json'])]);
-    assert.deepEqual(balance, { code: 0, stdout: 'confirmed:    250000 sat\nunconfirmed:  0 sat\n', stderr: '' });
+    assert.deepEqual({ ...balance, stderr: '' }, { code: 0, stdout: 'confirmed:    250,000 sat\nunconfirmed:  0 sat\n', stderr: '' });
+    assert.match(balance.stderr, /^syncing the wallet with http:\/\/127\.0\.0\.1:[0-9]+\/?\.\.\.\n$/, 'the one step, on stderr although it is not a terminal');
     assert.equal(list.code, 0, list.stderr);
     const contacts = (JSON.parse(list.stdout) as { contacts: { name: string; address: string; keyChange: unknown }[] }).contacts;
     assert.deepEqual(contacts.map((x) => [x.name, x.address, x.keyChange]), [['carol', carolAddress, null]]);

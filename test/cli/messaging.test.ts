@@ -84,7 +84,7 @@ describe('satpost messaging (processes)', { timeout: 300_000 }, () => {
     );
     const read = await as('carol', ['read', sent.id.slice(0, 12)]);
     assert.equal(read.code, 0, read.stderr);
-    assert.match(read.stdout, new RegExp(`^from alice, sent \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\\n${TEXT.replace(/[.]/g, '\\.')}\\n$`));
+    assert.match(read.stdout, new RegExp(`^from alice, sent \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z; free to read \\(the sender paid\\)\\n${TEXT.replace(/[.]/g, '\\.')}\\n$`));
     await mine(); // the relay's claim publishing k
     const delivered = json<{ messages: Sent[] }>(await as('alice', ['outbox', '--json'])).messages;
     assert.equal(delivered.find((m) => m.id === sent.id)!.state, 'delivered');
