@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseEnv, devPost, json, run, startDevnet, startRelay, type Listening } from './helpers.ts';
 
-const step = (s: string) => process.env.STEP_DEBUG && process.stderr.write(`STEP ${s} ${new Date().toISOString()}\n`);
 const LIMITS = ['--max-fee', '5000', '--retention-days', '0.1'];
 
 interface Earnings {
@@ -63,7 +62,6 @@ describe('satpost relay wallet (processes)', { timeout: 900_000 }, () => {
     assert.match(wrongDir.stderr, /^error \[RELAY_DATA_DIR\]: .*; .*`satpost relay wallet balance\|address\|send\|history\|recovery --data-dir DIR`\n$/m);
     assert.equal(JSON.parse((await run(['wallet', 'balance', '--data-dir', relayDir, '--json'], baseEnv({ SATPOST_PASSPHRASE: 'x' }))).stdout).error.code, 'RELAY_DATA_DIR');
 
-    step('const [ai, ci]');
     const [ai, ci] = await Promise.all([
       as('alice', ['init', '--relay', relay.url, '--chain', devnet.url, '--json']),
       as('carol', ['init', '--relay', relay.url, '--chain', devnet.url, '--json']),
@@ -76,28 +74,22 @@ describe('satpost relay wallet (processes)', { timeout: 900_000 }, () => {
     await mine();
 
     // On chain: a sender-pays message, read by Carol; the relay claims its contract.
-    step('const onChain');
     const onChain = json<{ sent: { id: string; price: number } }>(await as('alice', ['send', 'carol', 'on chain', ...LIMITS, '--no-channel', '--json'])).sent;
     await mine();
     assert.equal(json<{ messages: unknown[] }>(await as('carol', ['inbox', '--json'])).messages.length, 1);
     assert.equal((await as('carol', ['read', onChain.id])).code, 0);
-    step('await mineUntil((e) => e.contracts');
     await mineUntil((e) => e.contracts.claimed === onChain.price, 'its claim confirmed');
 
     // In a channel: Alice opens one with the relay and sends through it; Carol's read settles the HTLC.
-    step("json(await as('alice', ['channel'");
     json(await as('alice', ['channel', 'open', relay.url, '--sats', '50000', '--json']));
     await mine();
-    step('const viaChannel');
     const viaChannel = json<{ sent: { id: string; price: number; via: string } }>(await as('alice', ['send', 'carol', 'in a channel', ...LIMITS, '--json'])).sent;
     assert.equal(viaChannel.via, 'channel');
     assert.equal((await as('carol', ['read', viaChannel.id])).code, 0);
-    step('await mineUntil((e) => e.channels');
     // Alice's next command takes the relay's settle: the HTLC is folded into the relay's balance.
     assert.equal((await as('alice', ['channel', 'list'])).code, 0);
     await mineUntil((e) => e.channels.earned === viaChannel.price, 'the HTLC settled');
 
-    step('const { earnings: e, balance }');
     const { earnings: e, balance } = await earnings();
     assert.deepEqual(
       { contracts: e.contracts.claimed, contractCount: e.contracts.count, channels: e.channels.earned, inOpen: e.channels.inOpenChannels },
@@ -110,23 +102,26 @@ describe('satpost relay wallet (processes)', { timeout: 900_000 }, () => {
     assert.match(text.stdout, /earned on chain \(contracts\): [0-9,]+ sat claimed/);
     assert.match(text.stdout, /earned in channels: +[0-9,]+ sat, of which [0-9,]+ sat in channels not closed yet/);
 
-    // Withdraw to an address outside the relay.
-    step('const to =');
+    // Coins received at `relay wallet address`, then a withdrawal to an address outside the relay.
+    const own = json<{ address: string }>(await operator(['address', '--json'])).address;
+    await devPost(devnet.url, '/dev/faucet', { address: own, sats: 10_000 });
+    await mine();
     const to = json<{ address: string }>(await as('alice', ['wallet', 'address', '--json'])).address;
     const sent = json<{ sent: { txid: string; sats: number; fee: number; total: number } }>(await operator(['send', to, '1000', '--fee-rate', '2', '--json'])).sent;
     assert.equal(sent.total, 1000 + sent.fee);
     await mine();
     const after1 = await earnings();
-    assert.equal(after1.balance.confirmed, balance.confirmed - sent.total, 'the withdrawal took the amount and its fee');
+    assert.equal(after1.balance.confirmed, balance.confirmed + 10_000 - sent.total, 'the withdrawal took the amount and its fee');
     assert.equal(after1.earnings.fees.wallet, sent.fee);
 
-    step('const history =');
     const history = json<{ history: Row[] }>(await operator(['history', '--json'])).history;
     assert.deepEqual(
       history.map((h) => h.purpose.replace(/[0-9a-f]{12}/, 'ID').replace(/\([0-9]+ sat\)/, '(N sat)')),
-      ['claim of contract ID (N sat)', 'withdrawal'],
+      ['claim of contract ID (N sat)', 'received', 'withdrawal'],
     );
-    assert.equal(history[1]!.txid, sent.txid);
-    assert.equal(history[1]!.net, -sent.total);
+    assert.equal(history[2]!.txid, sent.txid);
+    assert.equal(history[2]!.net, -sent.total);
+    const lines = await operator(['history']);
+    assert.match(lines.stdout, /\+10,000 sat {2}received/);
   });
 });
