@@ -59,7 +59,7 @@ describe('satpost messaging (processes)', { timeout: 300_000 }, () => {
     const unknown = await as('alice', ['send', 'dave', 'hello']);
     assert.deepEqual(unknown, {
       code: 1, stdout: '',
-      stderr: 'error [UNKNOWN_CONTACT]: no contact named "dave"; see `satpost contact list`, or add her with `satpost contact add NAME ADDRESS`\n',
+      stderr: 'asking relays for quotes...\nerror [UNKNOWN_CONTACT]: no contact named "dave"; see `satpost contact list`, or add her with `satpost contact add NAME ADDRESS`\n',
     });
     const poor = await as('alice', ['send', 'carol', TEXT, ...LIMITS, '--json']);
     assert.equal(poor.code, 1);
