@@ -38,7 +38,7 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
     ]);
     assert.equal(a.code, 0, a.stderr);
     // No relay listens on RELAY here: init still succeeds and says how to publish later.
-    assert.match(a.stderr, /^warning: your prekeys are not published yet \(cannot reach relay http:\/\/127\.0\.0\.1:8090: .*ECONNREFUSED.*\); run `satpost publish` once your relay is up\n$/);
+    assert.match(a.stderr, /^creating keys in \S+\.\.\.\npublishing your prekeys at your relays\.\.\.\nwarning: your prekeys are not published yet \(cannot reach relay http:\/\/127\.0\.0\.1:8090: .*ECONNREFUSED.*\); run `satpost publish` once your relay is up\n$/);
     const lines = a.stdout.split('\n');
     assert.equal(lines.length, 7);
     assert.equal(lines[0], `initialized satpost in ${aliceDir} (regtest, chain ${devnet.url})`);
