@@ -176,6 +176,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
   for (const c of conns) c.ws.close();
 
   // Authenticated fetches over HTTP: challenge, sign, fetch.
+  const relayId = new Uint8Array(Buffer.from(((await (await fetch(`${url}/.well-known/satpost`)).json()) as { relayId: string }).relayId, 'hex'));
   const f0 = performance.now();
   await pool(fetches, CONNS, async (i) => {
     const ci = i % CONNS;
@@ -183,8 +184,8 @@ async function load(job: LoadJob): Promise<LoadResult> {
     const ch = await fetch(`${url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: Buffer.from(mailbox).toString('hex') }) });
     const challenge = new Uint8Array(Buffer.from(((await ch.json()) as { challenge: string }).challenge, 'hex'));
     const timestamp = Date.now();
-    const signature = ids[ci]!.privateKey.sign(mailboxAuthBytes({ mailbox, challenge, timestamp }) as Uint8Array<ArrayBuffer>);
-    const auth = MailboxAuthCodec.encode({ mailbox, identityKey: ids[ci]!.publicKey.serialize(), challenge, timestamp, signature });
+    const signature = ids[ci]!.privateKey.sign(mailboxAuthBytes({ mailbox, relayId, operation: 'fetch', challenge, timestamp }) as Uint8Array<ArrayBuffer>);
+    const auth = MailboxAuthCodec.encode({ mailbox, identityKey: ids[ci]!.publicKey.serialize(), relayId, operation: 'fetch', challenge, timestamp, signature });
     const id = Buffer.from(ReceiptCodec.decode(stored[ci]![i % stored[ci]!.length]!).messageId);
     const res = await fetch(`${url}/v1/mailbox/message?id=${id.toString('hex')}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(auth) });
     if (res.status !== 200) throw new Error(`fetch refused: ${await res.text()}`);

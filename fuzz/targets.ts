@@ -166,7 +166,7 @@ const head = { lookupId: det('lookup', 16), relayId: relayPub, url: 'http://127.
 const prekeysAnswer = signLookupAnswer({ kind: 'prekeys', ...head, target: S.mailbox, prekeys: { oneTimePreKeys: 90, kyberPreKeys: 10 } }, sign);
 const terms = {
   name: 'relay ✓', network: 'regtest' as const, acceptedModes: ['sender-pays', 'recipient-pays'] as O.PaymentMode[],
-  price: { baseSats: 100, perKibSats: 2, perDaySats: 10 }, maxMessageBytes: 4_198_400, maxRetentionSecs: 86400,
+  price: { baseSats: 100, perBlockSats: 2, perDaySats: 10 }, maxMessageBytes: 4_198_400, maxRetentionSecs: 86400,
   confirmations: 1, lockBlocks: 144, claimMarginBlocks: 12, multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
 };
 const infoAnswer = signLookupAnswer({ kind: 'relay-info', ...head, target: new Uint8Array(32), relay: terms }, sign);

@@ -22,6 +22,11 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The SOCKS5 tests need a real proxy: say how to get it, and fail, rather than skip them.
+if (files.some((f) => f.includes('proxy.test')) && spawnSync('sh', ['-c', 'command -v microsocks']).status !== 0) {
+  console.error('microsocks is missing (test/client/proxy.test.ts needs a real SOCKS5 proxy): install it with `sudo apt-get install -y microsocks`');
+  process.exit(1);
+}
 const concurrency = process.env.SATPOST_TEST_CONCURRENCY ?? '2';
 const r = spawnSync(
   process.execPath,

@@ -15,6 +15,7 @@ export interface ClientFlags {
   dataDir?: string;
   network?: NetworkName;
   chain?: string;
+  proxy?: string;
   json?: boolean;
 }
 
@@ -30,6 +31,7 @@ export function withClientOptions(cmd: Command, o: { networkDefault?: NetworkNam
     .option('--data-dir <dir>', 'data directory (default: $SATPOST_DATA_DIR, $XDG_DATA_HOME/satpost or ~/.local/share/satpost)')
     .addOption(network)
     .addOption(new Option('--chain <url>', 'Esplora API root of the chain, e.g. a `satpost devnet` (default: the one saved at init)').env('SATPOST_CHAIN'))
+    .addOption(new Option('--proxy <url>', 'SOCKS5 proxy for every connection, e.g. Tor: socks5h://127.0.0.1:9050 (init saves it; default: the saved one)').env('SATPOST_PROXY'))
     .option('--json', 'print one JSON object on stdout (errors as {"error":{"code","message"}})');
 }
 
@@ -84,6 +86,7 @@ export async function withClient<T>(flags: ClientFlags, use: (client: Client) =>
     passphrase,
     ...(flags.network !== undefined ? { network: flags.network } : {}),
     ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
+    ...(flags.proxy !== undefined ? { proxy: flags.proxy } : {}),
     ...failpointFromEnv(process.env),
   });
   try {

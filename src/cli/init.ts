@@ -39,6 +39,7 @@ export function registerInitCommand(program: Command): void {
         network,
         relays: flags.relay,
         ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
+        ...(flags.proxy !== undefined ? { proxy: flags.proxy } : {}),
         ...(scrypt ? { scrypt } : {}),
       });
       try {

@@ -58,7 +58,8 @@ import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
-import { makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
+import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
+import { Transport } from '../net/transport.ts';
 import { checkContactName, contactView, type Contact } from './contacts.ts';
 import { DataDir } from './datadir.ts';
 import { ClientError } from './errors.ts';
@@ -76,6 +77,11 @@ export interface ClientInitOptions {
   relays?: string[];
   /** Key-derivation cost of the passphrase; default the secretbox default. Tests pass lighter. */
   scrypt?: ScryptParams;
+  /**
+   * `socks5h://host:port` (e.g. Tor's 127.0.0.1:9050), saved in config.json: every relay and
+   * chain connection goes through it, names resolved by the proxy, one SOCKS username per host.
+   */
+  proxy?: string;
   /** Chain access instead of an EsploraBackend on chainUrl (same network). */
   backend?: ChainBackend;
   /** Unix milliseconds; default Date.now. */
@@ -91,6 +97,8 @@ export interface ClientOpenOptions {
   network?: NetworkName;
   /** Overrides the config's chain URL for this session (not saved). */
   chainUrl?: string;
+  /** Overrides the config's proxy for this session (not saved); see ClientInitOptions.proxy. */
+  proxy?: string;
   backend?: ChainBackend;
   now?: () => number;
   /** Test-only crash points (see MailContext.failpoint). */
@@ -119,6 +127,8 @@ interface Parts {
   wallet: Wallet;
   store: ClientStore;
   backend: ChainBackend;
+  /** Every relay (and, unless `backend` was given, chain) connection: direct or through the proxy. */
+  transport: Transport;
   now: () => number;
 }
 
@@ -137,7 +147,7 @@ export class Client {
     this.stores = new SignalStores(p.identityDb, p.identity, { clock: p.now });
     this.sessions = new Sessions(this.stores);
     const book = new ContractBook(p.walletDb, p.now);
-    const relay = relayClients(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {});
+    const relay = relayClients({ transport: p.transport, network: p.config.network, ...(p.relayTimeoutMs !== undefined ? { timeoutMs: p.relayTimeoutMs } : {}) });
     const channels = new ClientChannels({
       payer: new PayerChannels({ book: new ChannelBook(p.walletDb, p.now), wallet: p.wallet, backend: p.backend }),
       relays: p.store,
@@ -179,8 +189,9 @@ export class Client {
    */
   static async init(o: ClientInitOptions): Promise<{ client: Client; mnemonic: string }> {
     checkPassphrase(o.passphrase);
-    const config = makeConfig({ network: o.network, chainUrl: o.chainUrl, relays: o.relays });
-    const backend = o.backend ?? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network });
+    const config = makeConfig({ network: o.network, chainUrl: o.chainUrl, relays: o.relays, ...(o.proxy !== undefined ? { proxy: o.proxy } : {}) });
+    const transport = new Transport(config.proxy);
+    const backend = o.backend ?? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network, fetch: transport.fetch });
     checkBackend(backend, config.network);
     const now = o.now ?? Date.now;
     const dir = new DataDir(o.dir);
@@ -215,7 +226,7 @@ export class Client {
       store = ClientStore.open(dir.createPrivateFile('client'), key);
       dir.writeConfig(config);
       dir.finishInit();
-      return { client: new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, now, failpoint: o.failpoint }), mnemonic };
+      return { client: new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint }), mnemonic };
     } catch (err) {
       store?.close();
       wallet?.close();
@@ -251,7 +262,10 @@ export class Client {
       throw new ClientError('BAD_DATA_DIR', `${dir.path} has config.json but lacks ${missing.join(', ')}; restore them from a backup`);
     }
     const chainUrl = o.chainUrl !== undefined ? normalizeChainUrl(o.chainUrl) : config.chainUrl;
-    const backend = o.backend ?? new EsploraBackend({ baseUrl: chainUrl, network: config.network });
+    const proxy = o.proxy !== undefined ? checkProxy(o.proxy) : config.proxy;
+    assertSecureChainUrl(chainUrl, config.network, proxy !== undefined);
+    const transport = new Transport(proxy);
+    const backend = o.backend ?? new EsploraBackend({ baseUrl: chainUrl, network: config.network, fetch: transport.fetch });
     checkBackend(backend, config.network);
     const now = o.now ?? Date.now;
     const key = unlockWith(() => openDataKey(dir, o.passphrase), dir);
@@ -265,7 +279,7 @@ export class Client {
       wallet = unlockWith(() => Wallet.open({ db: wdb, passphrase: o.passphrase, network: config.network, backend, now }), dir);
       const store = ClientStore.open(dir.file('client'), key);
       return new Client({
-        dir, config: { ...config, chainUrl }, identityDb, walletDb, identity, wallet, store, backend, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
+        dir, config: { ...config, chainUrl, ...(proxy !== undefined ? { proxy } : {}) }, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
       });
     } catch (err) {
       wallet?.close();
@@ -593,8 +607,10 @@ export class Client {
     const subs: { close(): void }[] = [];
     try {
       for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
+        const relay = this.ctx.relay(url);
+        const relayId = await relay.relayId(signal);
         subs.push(
-          await this.ctx.relay(url).subscribe(this.ctx.mailbox, (ch) => signMailboxAuth(this.ctx, ch), (id) => {
+          await relay.subscribe(this.ctx.mailbox, (challenge) => signMailboxAuth(this.ctx, { challenge, relayId, operation: 'subscribe' }), (id) => {
             const hexId = Buffer.from(id).toString('hex');
             if (this.ctx.mail.inbox(hexId)) return announce(hexId);
             fetchOne(this.ctx, url, id, { id: hexId }, signal).then(
@@ -792,6 +808,8 @@ export class Client {
       err.reason = e.code;
       throw err;
     }
+    // Her relays would get our deposits and her logins in the clear: refused before anything is saved.
+    for (const hint of a.relayHints) assertSecureRelayUrl(hint, this.network, this.p.config.proxy !== undefined);
     if (bytesEqual(a.identityKey, this.p.identity.publicKey)) {
       const err = new ClientError('INVALID_ADDRESS', 'that is your own satpost address');
       err.reason = 'OWN_ADDRESS';

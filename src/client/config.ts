@@ -5,9 +5,12 @@
  *     "version": 1,                          format version of this file
  *     "network": "regtest",                  regtest | signet | testnet | mainnet; fixed at init
  *     "chainUrl": "http://127.0.0.1:3002",   Esplora API root (a `satpost devnet` or a public one)
- *     "relays": ["http://127.0.0.1:8090/"]   the user's relays, canonical URLs; the first four are
+ *     "relays": ["http://127.0.0.1:8090/"],  the user's relays, canonical URLs; the first four are
  *                                            the hints in her satpost address
+ *     "proxy": "socks5h://127.0.0.1:9050"    optional: every connection goes through this SOCKS5 proxy (Tor)
  *   }
+ *
+ * Outside regtest every relay and chain URL must be https (http only to a .onion host with a proxy).
  *
  * Its presence is what makes a data directory initialized: init writes it last.
  */
@@ -15,6 +18,8 @@ import { expected } from '../core/errors.ts';
 import { isNetworkName, type NetworkName } from '../core/network.ts';
 import { AddressError, normalizeHints } from '../identity/address.ts';
 import { ClientError } from './errors.ts';
+import { isAcceptableUrl } from '../net/transport.ts';
+import { ProxyError, parseProxyUrl } from '../net/socks5.ts';
 
 export const CONFIG_VERSION = 1;
 
@@ -23,6 +28,8 @@ export interface ClientConfig {
   network: NetworkName;
   chainUrl: string;
   relays: string[];
+  /** `socks5h://host:port`: every client connection goes through it. */
+  proxy?: string;
 }
 
 /** Esplora roots used when init is given no chain URL. regtest: `satpost devnet`'s default port. */
@@ -70,14 +77,45 @@ export function normalizeRelayUrls(urls: readonly unknown[]): string[] {
   return out;
 }
 
-export function makeConfig(o: { network: unknown; chainUrl?: string | undefined; relays?: readonly unknown[] | undefined }): ClientConfig {
+/** A proxy URL as given (BAD_PROXY_URL unless socks5h://host:port, or socks5:// treated alike). */
+export function checkProxy(proxy: unknown): string {
+  if (typeof proxy !== 'string') throw new ClientError('BAD_PROXY_URL', expected('proxy', 'a socks5h://host:port URL', typeof proxy));
+  try {
+    parseProxyUrl(proxy);
+  } catch (e) {
+    if (ProxyError.is(e)) throw new ClientError('BAD_PROXY_URL', e.message, { cause: e });
+    throw e;
+  }
+  return proxy;
+}
+
+/** INSECURE_RELAY_URL unless `url` may carry mailbox logins and messages on `network` (see isAcceptableUrl). */
+export function assertSecureRelayUrl(url: string, network: NetworkName, proxied: boolean): void {
+  if (!isAcceptableUrl(url, network, proxied)) {
+    throw new ClientError('INSECURE_RELAY_URL', `relay URL ${url}: ${network} needs https (plain http only to a .onion host through a proxy)`);
+  }
+}
+
+/** INSECURE_CHAIN_URL unless `url` may carry the wallet's chain queries on `network`. */
+export function assertSecureChainUrl(url: string, network: NetworkName, proxied: boolean): void {
+  if (!isAcceptableUrl(url, network, proxied)) {
+    throw new ClientError('INSECURE_CHAIN_URL', `chain URL ${url}: ${network} needs https (plain http only to a .onion host through a proxy)`);
+  }
+}
+
+export function makeConfig(o: { network: unknown; chainUrl?: string | undefined; relays?: readonly unknown[] | undefined; proxy?: unknown }): ClientConfig {
   const network = checkNetwork(o.network);
-  return {
+  const proxy = o.proxy === undefined ? undefined : checkProxy(o.proxy);
+  const config: ClientConfig = {
     version: CONFIG_VERSION,
     network,
     chainUrl: normalizeChainUrl(o.chainUrl ?? DEFAULT_CHAIN_URLS[network]),
     relays: normalizeRelayUrls(o.relays ?? []),
+    ...(proxy !== undefined ? { proxy } : {}),
   };
+  assertSecureChainUrl(config.chainUrl, network, proxy !== undefined);
+  for (const r of config.relays) assertSecureRelayUrl(r, network, proxy !== undefined);
+  return config;
 }
 
 /** Validates a parsed config.json; `where` names the file in messages. */
@@ -90,8 +128,10 @@ export function parseConfig(json: unknown, where: string): ClientConfig {
   if (typeof c.chainUrl !== 'string') throw new ClientError('BAD_CONFIG', expected(`${where} "chainUrl"`, 'an Esplora URL', c.chainUrl));
   if (!Array.isArray(c.relays)) throw new ClientError('BAD_CONFIG', expected(`${where} "relays"`, 'an array of URLs', c.relays));
   try {
-    return makeConfig({ network: c.network, chainUrl: c.chainUrl, relays: c.relays });
+    return makeConfig({ network: c.network, chainUrl: c.chainUrl, relays: c.relays, ...(c.proxy !== undefined ? { proxy: c.proxy } : {}) });
   } catch (e) {
+    // An insecure URL keeps its own code: the fix is https (or a proxy for .onion), not the file's syntax.
+    if (ClientError.is(e, 'INSECURE_RELAY_URL') || ClientError.is(e, 'INSECURE_CHAIN_URL')) throw e;
     if (e instanceof ClientError) throw new ClientError('BAD_CONFIG', `${where}: ${e.message}`, { cause: e });
     throw e;
   }

@@ -23,6 +23,12 @@ export type ClientErrorCode =
   | 'NETWORK_MISMATCH'
   | 'BAD_RELAY_URL'
   | 'BAD_CHAIN_URL'
+  /** A plain http/ws relay URL outside regtest (https/wss required; http to a .onion host only through a proxy). */
+  | 'INSECURE_RELAY_URL'
+  /** A plain http chain URL outside regtest (same rule as relay URLs). */
+  | 'INSECURE_CHAIN_URL'
+  /** The proxy setting is not a socks5h://host:port URL. */
+  | 'BAD_PROXY_URL'
   /** A satpost address did not decode; `reason` carries the AddressError code. */
   | 'INVALID_ADDRESS'
   | 'INVALID_NAME'

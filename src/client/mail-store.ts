@@ -24,7 +24,7 @@ export type OutboxState = 'sealed' | 'deposited' | 'funded' | 'paid' | 'delivere
  * new: listed and verified, nothing paid; paying: recipient-pays funding being made (its key
  * index stored first); awaiting: waiting for k (confirmation, relay, or chain); read: opened;
  * failed: cannot be read (detail);
- * corrupt: the sender's signed header opens, but the relay's copy fails a check made before
+ * corrupt: the sender's authenticated header opens, but the relay's copy fails a check made before
  *   paying (e.g. its receipt does not cover the blob served): nothing paid, detail says what;
  * fraud: paid, and the blob does not open under the released k to the receipt's hc: the
  *   fraud proof is on the row (proof) and the relay is recorded in relay_fraud.

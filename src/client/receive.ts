@@ -2,7 +2,7 @@
  * The recipient's side (docs/protocol.md steps 5-6): list the mailbox at every relay (a fresh
  * signed challenge per request), fetch each new message and check it before paying anything
  * (the relay's quote and receipt signatures, the receipt binding this blob, the sealed header
- * opening to us with a valid sender signature over this hc, hk, relay and mailbox), then read:
+ * opening to us with a valid sender authenticator over this hc, hk, relay and mailbox), then read:
  *
  *   sender-pays:    give r to the relay -> k (fast path), or k from the claim on chain;
  *   recipient-pays: over an open payment channel with the relay holding the message (unless
@@ -13,7 +13,7 @@
  *                   PaymentNotice, wait for the confirmation the relay needs, unlock -> k,
  *                   or k from the relay's claim on chain;
  *
- * then H(k) = hk, blob -> c, H(c) = hc, Signal decrypts c. The message is stored in the inbox.
+ * then H(k) = hk, blob -> c (the sealed body), H(c) = hc, c opens to the Signal message, Signal decrypts it. The message is stored in the inbox.
  * A paid blob that does not open to hc convicts the relay (openOrConvict: a fraud proof kept
  * with the message, RELAY_FRAUD); a copy failing a check before paying is kept as 'corrupt'.
  */
@@ -47,7 +47,7 @@ export interface InboxEntry {
   relay: string;
   /** The contact's name, or the sender's fingerprint when she is not a contact. */
   from: string;
-  /** True when the sender's key is the trusted key of a contact (the signature always verified). */
+  /** True when the sender's key is the trusted key of a contact (the authenticator always verified). */
   verified: boolean;
   /** Body bytes. */
   size: number;
@@ -165,7 +165,7 @@ async function discover(ctx: MailContext, relays: string[], problems: { relay: s
 async function refreshRelay(ctx: MailContext, url: string, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(url);
   // Page by page (keyset cursor), each page handled before the next is asked for.
-  for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, signal), signal ? { signal } : {})) {
+  for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, 'list', signal), signal ? { signal } : {})) {
     for (const item of listed) {
       const known = ctx.mail.inbox(item.id);
       if (known) {
@@ -185,13 +185,13 @@ async function refreshRelay(ctx: MailContext, url: string, problems: { relay: st
 
 /**
  * Fetches one message and stores it ('new') if every check passes. One failing a check throws
- * BAD_RELAY_ANSWER; it is still kept as 'corrupt' (nothing paid) when its sender's signed header
+ * BAD_RELAY_ANSWER; it is still kept as 'corrupt' (nothing paid) when its sender's authenticated header
  * opens, so a relay that spoils a real message cannot make it vanish. One whose header does not
  * open is nobody's message (anyone can deposit junk into a mailbox) and is not kept.
  */
 export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, item: Partial<ListedEntry>, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(url);
-  const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, signal), id, signal);
+  const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, 'fetch', signal), id, signal);
   let view: HeaderView;
   try {
     view = inspect(ctx, url, id, stored, item);
@@ -268,7 +268,7 @@ function inspect(ctx: MailContext, url: string, id: Uint8Array, m: StoredMessage
     throw err;
   }
   const h = view.header;
-  if (!bytesEqual(h.hc, r.hc) || !bytesEqual(h.relayId, q.relayId) || h.mode !== q.mode) throw bad("the sender's signed header does not match the relay's receipt and quote");
+  if (!bytesEqual(h.hc, r.hc) || !bytesEqual(h.relayId, q.relayId) || h.mode !== q.mode) throw bad("the sender's authenticated header does not match the relay's receipt and quote");
   if (q.mode === 'sender-pays') {
     if (!h.r) throw bad('a sender-pays header without r');
     const hr = item.hr;
@@ -458,7 +458,7 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
 async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(row.relay);
   try {
-    for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, signal), signal ? { signal } : {})) {
+    for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, 'list', signal), signal ? { signal } : {})) {
       const item = listed.find((e) => e.id === row.id);
       if (item) {
         ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });

@@ -23,6 +23,9 @@ import type { ChannelView } from '../relay/channels.ts';
 import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
 import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
+import type { NetworkName } from '../core/network.ts';
+import { DIRECT, type Transport } from '../net/transport.ts';
+import { assertSecureRelayUrl } from './config.ts';
 
 const OCTET = 'application/octet-stream';
 const JSON_TYPE = 'application/json';
@@ -38,7 +41,7 @@ export interface RelayInfo {
   url: string;
   network: string;
   acceptedModes: PaymentMode[];
-  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  price: { baseSats: number; perBlockSats: number; perDaySats: number };
   limits: { maxMessageBytes: number; maxRetentionSecs: number };
   confirmations: number;
   lockBlocks: number;
@@ -73,16 +76,38 @@ export type UnlockAnswer =
 
 export interface RelayClientOptions {
   timeoutMs?: number;
+  /** How connections are made (direct or through a SOCKS5 proxy); default direct. */
+  transport?: Transport;
+  /**
+   * The client's network: outside regtest a plain http/ws URL is refused before any connection
+   * (INSECURE_RELAY_URL), except a .onion host through a proxy. Unset: no check (tools, tests).
+   */
+  network?: NetworkName;
 }
 
 export class RelayClient {
   readonly url: string;
   private readonly timeoutMs: number;
+  private readonly transport: Transport;
+  private readonly network: NetworkName | undefined;
 
   /** `url` in canonical form (trailing slash or not). */
   constructor(url: string, o: RelayClientOptions = {}) {
     this.url = url.replace(/\/+$/, '');
     this.timeoutMs = o.timeoutMs ?? DEFAULT_RELAY_TIMEOUT_MS;
+    this.transport = o.transport ?? DIRECT;
+    this.network = o.network;
+  }
+
+  /** Connect-time guard: no login, deposit or query leaves over plain http outside regtest. */
+  private assertSecure(url: string): void {
+    if (this.network === undefined) return;
+    try {
+      assertSecureRelayUrl(url, this.network, this.transport.proxyUrl !== undefined);
+    } catch (err) {
+      (err as ClientError).relay = this.url;
+      throw err;
+    }
   }
 
   async info(signal?: AbortSignal): Promise<RelayInfo> {
@@ -104,15 +129,18 @@ export class RelayClient {
   }
 
   /**
-   * POST /v1/offer: quotes gathered over the relay network (may be empty). Undefined when the
-   * relay has no network (404 NOT_FOUND from an older relay, or P2P_OFF): ask each relay with
-   * quote() instead.
+   * POST /v1/offer: quotes gathered over the relay network (may be empty), and how many of the
+   * relays the entry relay expected to answer did not before its window closed (0 from a relay
+   * that does not say). Undefined when the relay has no network (404 NOT_FOUND from an older
+   * relay, or P2P_OFF): ask each relay with quote() instead.
    */
-  async offerToNetwork(offer: Offer, signal?: AbortSignal): Promise<Quote[] | undefined> {
+  async offerToNetwork(offer: Offer, signal?: AbortSignal): Promise<{ quotes: Quote[]; unanswered: number } | undefined> {
     try {
-      const out = await this.jsonFromBinary<{ quotes?: unknown }>('/v1/offer', OfferCodec.encode(offer), signal);
+      const out = await this.jsonFromBinary<{ quotes?: unknown; expected?: unknown; answered?: unknown }>('/v1/offer', OfferCodec.encode(offer), signal);
       if (!Array.isArray(out.quotes)) throw this.bad('offer answer without "quotes"');
-      return out.quotes.map((q) => this.decode(QuoteCodec, hexBytes(q, 'quote', this)));
+      const quotes = out.quotes.map((q) => this.decode(QuoteCodec, hexBytes(q, 'quote', this)));
+      const counted = Number.isSafeInteger(out.expected) && Number.isSafeInteger(out.answered);
+      return { quotes, unanswered: counted ? Math.max(0, (out.expected as number) - (out.answered as number)) : 0 };
     } catch (err) {
       if (ClientError.is(err, 'NOT_FOUND') || ClientError.is(err, 'P2P_OFF')) return undefined;
       throw err;
@@ -284,7 +312,13 @@ export class RelayClient {
     onMessage: (id: Uint8Array) => void,
     o: { signal?: AbortSignal; onClose?: (err?: unknown) => void } = {},
   ): Promise<{ close(): void }> {
-    const ws = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/stream`);
+    const wsUrl = `${this.url.replace(/^http/, 'ws')}/v1/stream`;
+    try {
+      this.assertSecure(wsUrl);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const ws = new WebSocket(wsUrl, this.transport.webSocketOptions(wsUrl));
     const CHALLENGE_ID = 1;
     const SUBSCRIBE_ID = 2;
     return new Promise((resolve, reject) => {
@@ -363,12 +397,13 @@ export class RelayClient {
   private async raw(
     method: string, path: string, type: string | undefined, body: Uint8Array | string | undefined, signal?: AbortSignal, extraHeaders: Record<string, string> = {},
   ): Promise<{ status: number; body: Uint8Array }> {
+    this.assertSecure(this.url);
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let res: Response;
     let bytes: Uint8Array;
     try {
-      res = await fetch(this.url + path, {
+      res = await this.transport.fetch(this.url + path, {
         method,
         headers: { ...(type ? { 'content-type': type } : {}), ...extraHeaders },
         ...(body !== undefined ? { body: typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength) } : {}),

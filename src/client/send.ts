@@ -2,10 +2,11 @@
  * Sending one message (docs/protocol.md "One message, step by step", steps 1-4):
  *
  *   draft (contact, mode, content, options; persisted BEFORE any network step)
- *   -> body c (Signal; from the contact's verified prekey bundle on a first message)
- *   -> offer of exactly len(c) bytes -> quotes (the relay network, else each relay)
- *   -> the cheapest acceptable quote (signed, answers the offer, amount <= maxFee, T within
- *      the margins, still valid) -> sealed header for that quote (with r for sender-pays)
+ *   -> Signal message (from the contact's verified prekey bundle on a first message)
+ *   -> offer of its size class, at a minute's resolution -> quotes (the relay network, else
+ *      each relay) -> the cheapest acceptable quote (signed, answers the offer, amount <=
+ *      maxFee, T within the margins, still valid) -> sealed body and sealed header for that
+ *      quote (with r for sender-pays)
  *   -> outbox row 'sealed' (persisted BEFORE anything leaves) -> deposit -> receipt verified
  *      and stored ('deposited') -> sender-pays: the contract is funded through the contract
  *      book, which persists it before broadcasting ('funded'). A deposit the relay refuses as
@@ -43,10 +44,10 @@ import { ChannelError } from '../channels/index.ts';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
 import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import {
-  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, messageIdOf,
+  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, coarseOfferTime, messageIdOf,
   type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../core/objects/index.ts';
-import { encryptBody, sealHeader } from '../envelope/envelope.ts';
+import { encryptSignal, sealBody, sealHeader, sizeClassOf } from '../envelope/envelope.ts';
 import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
@@ -228,10 +229,10 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
   const now = ctx.now();
-  // The body first: the offer must state len(c) exactly, and c does not depend on the relay.
-  const body = await encryptBody({ sender, recipient, message, mailbox, now });
+  // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
+  const signalMessage = await encryptSignal({ sender, recipient, message, mailbox, now });
 
-  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: body.length, maxFee, retentionSecs, createdAt: now };
+  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
   const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
   const tip = await tipAsked;
   const id = hex.encode(messageIdOf(quote.hk));
@@ -246,6 +247,7 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
       await checkAffordable(ctx, quote, payerKey, r!, signal);
     }
   }
+  const body = sealBody({ signal: signalMessage, recipient, mailbox, hk: quote.hk });
   const sealedHeader = sealHeader({
     sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
   });
@@ -426,9 +428,12 @@ const notNetworked = new WeakMap<object, number>();
 const NOT_NETWORKED_MS = 60_000;
 
 /**
- * Quotes from the relay network (POST /v1/offer on the first relay that routes it), else one
- * per relay; the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest
- * price seen (`details.cheapest`), RELAY_UNREACHABLE when no relay answered at all.
+ * Quotes from the relay network (POST /v1/offer on the first relay that routes it: it answers
+ * once every relay it expects has quoted or declined, or at its window), else one per relay;
+ * the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest price seen
+ * (`details.cheapest`) and, when the network's answer came at the window with relays still
+ * silent, how many (`details.unanswered`: offering again may find them); RELAY_UNREACHABLE
+ * when no relay answered at all.
  */
 export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote> {
   const quotes: Quote[] = [];
@@ -436,6 +441,7 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   let cheapest: number | undefined;
   let reached = 0;
   let networked = false;
+  let unanswered = 0;
   const seen = (price: unknown) => {
     if (typeof price === 'number' && (cheapest === undefined || price < cheapest)) cheapest = price;
   };
@@ -446,8 +452,9 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
       const got = await relay.offerToNetwork(offer, signal);
       if (got === undefined) notNetworked.set(relay, ctx.now());
       reached++;
-      if (got !== undefined && got.length > 0) {
-        quotes.push(...got);
+      if (got !== undefined) unanswered = Math.max(unanswered, got.unanswered);
+      if (got !== undefined && got.quotes.length > 0) {
+        quotes.push(...got.quotes);
         networked = true;
         break;
       }
@@ -487,9 +494,10 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   if (!best) {
     const err = new ClientError(
       'NO_ACCEPTABLE_QUOTE',
-      `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}: ${problems.join('; ')}`,
+      `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}` +
+        `${unanswered > 0 ? ` (${unanswered} relay(s) of the network did not answer in time)` : ''}: ${problems.join('; ')}`,
     );
-    err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee };
+    err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee, ...(unanswered > 0 ? { unanswered } : {}) };
     throw err;
   }
   return best;

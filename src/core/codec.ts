@@ -353,20 +353,23 @@ export function enumU8<N extends string>(map: Record<N, number>, what = 'enum'):
 
 export const OBJECT_VERSION = 1;
 
-/** A top-level protocol object: type tag u8 | version u8 (=1) | body. */
-export function tagged<T>(tag: number, body: Codec<T>, what = body.name): Codec<T> {
+/**
+ * A top-level protocol object: type tag u8 | version u8 | body. The version is 1 unless the
+ * object's layout or meaning changed since (docs/protocol.md "Encoding"); any other is BAD_VERSION.
+ */
+export function tagged<T>(tag: number, body: Codec<T>, what = body.name, version = OBJECT_VERSION): Codec<T> {
   return codec(
     what,
     (w, v) => {
       w.byte(tag);
-      w.byte(OBJECT_VERSION);
+      w.byte(version);
       body.write(w, v);
     },
     (r) => {
       const t = r.byte(`${what} tag`);
       if (t !== tag) throw new EncodingError('BAD_TAG', expected(`${what} tag`, `0x${hex2(tag)}`, `0x${hex2(t)}`));
-      const version = r.byte(`${what} version`);
-      if (version !== OBJECT_VERSION) throw new EncodingError('BAD_VERSION', expected(`${what} version`, `${OBJECT_VERSION}`, version));
+      const got = r.byte(`${what} version`);
+      if (got !== version) throw new EncodingError('BAD_VERSION', expected(`${what} version`, `${version}`, got));
       return body.read(r);
     },
   );

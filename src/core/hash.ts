@@ -30,11 +30,13 @@ export type DomainPurpose =
   | 'receipt'
   | 'sender'
   | 'mailbox'
-  | 'mailbox-auth'
+  | 'mailbox-login'
   | 'mailbox-query'
   | 'msgid'
   | 'blob'
-  | 'header';
+  | 'header'
+  | 'body'
+  | 'auth-key';
 
 const cache = new Map<DomainPurpose, Uint8Array>();
 

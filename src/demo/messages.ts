@@ -54,7 +54,7 @@ async function send(w: World, text: string, mode: PaymentMode): Promise<Sent> {
   if (quotes.length !== w.relays.length || offers.size !== 1) {
     throw new DemoError('STORY_MISMATCH', `expected one quote from each of the ${w.relays.length} relays for one offer, got ${quotes.length} quote(s) for ${offers.size} offer(s)`);
   }
-  n.say(`the offer (${sent.size} bytes, offer id ${short([...offers][0]!)}) spreads over gossipsub; every relay whose price fits answers with a signed quote and a fresh k:`);
+  n.say(`the offer (size class ${sent.size} bytes, not the message's length; offer id ${short([...offers][0]!)}) spreads over gossipsub; every relay whose price fits answers with a signed quote and a fresh k:`);
   for (const { relay, quote } of quotes) {
     n.say(`  ${relay.name}'s relay quotes ${sats(quote.amount)}, T = block ${quote.locktime}, H(k) ${short(hex.encode(quote.hk))}`);
   }
@@ -65,7 +65,7 @@ async function send(w: World, text: string, mode: PaymentMode): Promise<Sent> {
   }
   const name = chosen.relay.name;
   n.say(`Alice's SDK checks each quote (Ed25519 signature, answers her offer, price <= max fee, T within the margins) and takes the cheapest: ${name}'s, ${sats(sent.price)}`);
-  n.say(`Alice's SDK seals the header for ${name} (her signature over H(c), H(k), relay, mailbox${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
+  n.say(`Alice's SDK seals the Signal message, padded to the class, and the header to Carol's key for ${name} (her deniable authenticator over H(c), H(k), relay, mailbox${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
   n.say(`${name}'s relay seals c with its one-time key k: stores blob = AEAD_k(c), forgets c, and signs the storage receipt for message ${short(sent.id)}`);
   n.say(`Alice's SDK verifies the receipt: ${name}'s signature, and it binds H(blob), H(k), H(c) and Carol's mailbox`);
   return { sent, relay: chosen.relay, quotes: quotes.map((q) => ({ relay: q.relay.name, amount: q.quote.amount })) };
@@ -88,7 +88,7 @@ async function find(w: World, id: string): Promise<{ entry: InboxEntry; asked: D
   if (stored === asked) throw new DemoError('STORY_MISMATCH', `the relay Carol asked (${asked.name}) stored the message itself: the network found nothing`);
   n.say(`Carol's SDK fetches sealed header + blob from ${stored.url} (a signed challenge proves the mailbox is hers) and checks ${stored.name}'s quote and receipt`);
   if (!entry.verified || entry.from !== 'alice') throw new DemoError('STORY_MISMATCH', `the message is from ${entry.from}, verified ${entry.verified}; the story expects Alice, verified`);
-  n.say(`Carol opens the sealed header; verified: from alice (Alice's signature checks, her key is the contact's), before paying anything`);
+  n.say(`Carol opens the sealed header; verified: from alice (Alice's authenticator checks, her key is the contact's; Carol could have made it herself, so it proves nothing to others), before paying anything`);
   return { entry, asked, stored };
 }
 
@@ -113,7 +113,7 @@ function narrateClaimRead(w: World, outpoint: { txid: string; vout: number }, id
 async function claimAndRead(w: World, read: ReadMessage, outpoint: { txid: string; vout: number }, id: string, relay: string, publishes: string): Promise<{ claim: TxFigure; got: string }> {
   const claim = txFigure(w.devnet, `${relay} claims, ${publishes}`, await claimOf(w, outpoint));
   w.n.tx(claim.label, claim);
-  w.n.say(`Carol opens the blob with k, H(c) matches the signed header, Signal decrypts it`);
+  w.n.say(`Carol opens the blob with k, H(c) matches the authenticated header, c opens to the Signal message, Signal decrypts it`);
   const got = read.message.kind === 'text' ? read.message.text : '(a file)';
   w.n.say(`Carol reads: "${got}"`);
   mineBlock(w, `${relay}'s claim`);

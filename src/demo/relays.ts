@@ -32,7 +32,8 @@ export const RELAY_SPECS: readonly RelaySpec[] = [
   { name: 'Erin', priceBaseSats: 1_200 },
   { name: 'Bob', priceBaseSats: 900 },
 ];
-export const PRICE_PER_KIB_SATS = 50;
+/** Per 16 KiB block of size class: a text message is one block. */
+export const PRICE_PER_BLOCK_SATS = 50;
 export const PRICE_PER_DAY_SATS = 100;
 
 export interface DemoRelay {
@@ -57,7 +58,7 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     chainUrl,
     passphrase: relayPassphrase(spec.name),
     priceBaseSats: spec.priceBaseSats,
-    pricePerKibSats: PRICE_PER_KIB_SATS,
+    pricePerBlockSats: PRICE_PER_BLOCK_SATS,
     pricePerDaySats: PRICE_PER_DAY_SATS,
     logLevel: 'silent',
     // Every demo client deposits from 127.0.0.1: one depositor, as large as a mailbox's unpaid allowance.
@@ -67,8 +68,10 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     bootstrap,
     p2pMinPeers: 2,
     topologyRepublishSecs: 2,
-    offerWindowMs: 1_000,
-    queryBudgetMs: 1_500,
+    // Only deadlines, as long as a busy machine may need: an offer is answered once all three
+    // relays have quoted or declined, a mailbox query or lookup once every relay has answered.
+    offerWindowMs: 10_000,
+    queryBudgetMs: 10_000,
   });
 }
 

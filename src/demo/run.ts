@@ -155,7 +155,7 @@ async function startNetwork(root: string, chainUrl: string, n: Narrator, closers
     const r = await startDemoRelay(spec, { root, chainUrl, bootstrap, scrypt: DEMO_SCRYPT });
     closers.push(() => r.handle.stop());
     relays.push(r);
-    const price = `price ${sats(spec.priceBaseSats)} + ${r.config.pricePerKibSats}/KiB + ${r.config.pricePerDaySats}/day`;
+    const price = `price ${sats(spec.priceBaseSats)} + ${r.config.pricePerBlockSats}/16 KiB + ${r.config.pricePerDaySats}/day`;
     n.say(`${r.name}'s relay listening on ${r.url}, libp2p ${multiaddrOf(r)}`);
     n.say(`  ${price}; ${bootstrap.length === 0 ? 'it starts the network' : `bootstraps from ${relays[0]!.name}'s multiaddr`}; peers now: ${peerCount(r)}`);
   }

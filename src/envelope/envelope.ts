@@ -1,22 +1,28 @@
 /**
- * A whole satpost message as Alice hands it to a relay, and as Carol opens it.
+ * A whole satpost message as Alice hands it to a relay, and as Carol opens it (docs/protocol.md
+ * "Envelope").
  *
- *   body c        = Signal ciphertext (type u8 || serialized) of the padded MessagePlain (0x06)
+ *   signal        = Signal ciphertext (type u8 || serialized) of the MessagePlain (0x06)
+ *   body c        = HPKE seal (libsignal PublicKey.seal, RFC 9180) of SealedBodyPlain (0x0f:
+ *                   signal + zero padding) to Carol's identity key, info "satpost/v1/body",
+ *                   aad mailbox || hk; exactly a size class long (16 KiB, 32 KiB, ... 4 MiB)
  *   hc            = H(c)
- *   sealed header = HPKE seal (libsignal PublicKey.seal, RFC 9180) of SealedHeaderPlain (0x03)
- *                   to Carol's identity key, info "satpost/v1/header", aad mailbox || hk
+ *   sealed header = HPKE seal of SealedHeaderPlain (0x03 v2) to Carol's identity key,
+ *                   info "satpost/v1/header", aad mailbox || hk
  *
- * The header carries Alice's identity key and her XEdDSA signature over
- * (hc, hk, relayId, mailbox, timestamp, mode), and r for sender-pays. The relay sees neither.
- * The aad binds the header to the mailbox and to this relay's k: a header cannot be moved to
- * another message or mailbox without failing to open.
+ * The header carries Alice's identity key, r for sender-pays, and a deniable authenticator over
+ * (hc, hk, relayId, mailbox, timestamp, mode) (./authenticator.ts). The relay stores both
+ * sealed parts and sees neither inside: no identity key, no Signal ratchet header, one length
+ * per size class. Two seals, not one: Carol must open the header (sender, r, authenticator)
+ * before she pays, while the body stays locked under k until she has paid.
  */
 import { PublicKey } from '@signalapp/libsignal-client';
 import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import { expected } from '../core/errors.ts';
 import { MAX_SEALED_HEADER } from '../core/limits.ts';
-import { SealedHeaderPlainCodec, senderSigningBytes, type SealedHeaderPlain } from '../core/objects/sealed-header.ts';
-import { padMessage, unpadMessage, type MessageContent } from '../core/objects/message.ts';
+import { SEALED_HEADER_TAG, SEALED_HEADER_VERSION, SealedHeaderPlainCodec, type SealedHeaderPlain } from '../core/objects/sealed-header.ts';
+import { MAX_SIZE_CLASS, SealedBodyPlainCodec, isSizeClass, padSealedBody, sizeClassFor } from '../core/objects/sealed-body.ts';
+import { decodeMessage, encodeMessage, type MessageContent } from '../core/objects/message.ts';
 import type { PaymentMode } from '../core/objects/fields.ts';
 import type { UnlockedIdentity } from '../identity/identity.ts';
 import type { Sessions } from '../identity/session.ts';
@@ -24,9 +30,13 @@ import type { PrekeyBundle } from '../identity/bundle.ts';
 import { SessionError } from '../identity/errors.ts';
 import { mailboxIdOf, toHex } from '../identity/keys.ts';
 import { own } from '../identity/bytes.ts';
+import { senderAuthenticator, verifySenderAuthenticator } from './authenticator.ts';
 import { EnvelopeError } from './errors.ts';
 
 export const HEADER_INFO = 'satpost/v1/header';
+export const BODY_INFO = 'satpost/v1/body';
+/** What libsignal's PublicKey.seal adds: suite byte, 32-byte encapsulated key, 16-byte tag. */
+export const SEAL_OVERHEAD = 49;
 
 export interface Party {
   identity: UnlockedIdentity;
@@ -56,25 +66,31 @@ export interface SealInput {
 
 export interface SealedEnvelope {
   sealedHeader: Uint8Array;
+  /** The sealed body: what the relay stores (under k), exactly a size class long. */
   body: Uint8Array;
   hc: Uint8Array;
 }
 
 export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
-  if ((input.mode === 'sender-pays') !== (input.r !== undefined)) {
-    throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
-  }
-  const body = await encryptBody(input);
+  checkMode(input);
+  const signal = await encryptSignal(input);
+  const body = sealBody({ signal, recipient: input.recipient, mailbox: input.mailbox, hk: input.hk });
   const hc = H(body);
   return { sealedHeader: sealHeader({ ...input, hc }), body, hc };
 }
 
+function checkMode(input: { mode: PaymentMode; r?: Uint8Array | undefined }): void {
+  if ((input.mode === 'sender-pays') !== (input.r !== undefined)) {
+    throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
+  }
+}
+
 /**
- * The Signal body c alone. It depends on neither the relay nor k, so a sender can learn
- * len(c) (the size an offer must state exactly) before any quote, then seal one header per
- * quote with sealHeader. sealEnvelope = encryptBody + sealHeader.
+ * The Signal message alone. It depends on neither the relay nor k, so a sender can learn its
+ * size class (sizeClassOf, what an offer states) before any quote, then seal the body and the
+ * header per quote. sealEnvelope = encryptSignal + sealBody + sealHeader.
  */
-export async function encryptBody(input: Pick<SealInput, 'sender' | 'recipient' | 'message' | 'mailbox' | 'now'>): Promise<Uint8Array> {
+export async function encryptSignal(input: Pick<SealInput, 'sender' | 'recipient' | 'message' | 'mailbox' | 'now'>): Promise<Uint8Array> {
   const { sender, recipient } = input;
   if (!bytesEqual(input.mailbox, mailboxIdOf(recipient.identityKey))) {
     throw new EnvelopeError('BAD_INPUT', 'mailbox is not the mailbox of the recipient identity key');
@@ -83,13 +99,17 @@ export async function encryptBody(input: Pick<SealInput, 'sender' | 'recipient' 
     throw new EnvelopeError('BAD_INPUT', 'the prekey bundle belongs to another identity key than the recipient');
   }
   recipientPublicKey(recipient.identityKey);
-  let padded: Uint8Array;
+  let plain: Uint8Array;
   try {
-    padded = padMessage({ sentAt: input.now, content: input.message });
+    plain = encodeMessage({ sentAt: input.now, content: input.message });
   } catch (cause) {
     throw new EnvelopeError('BAD_INPUT', `message cannot be encoded: ${(cause as Error).message}`, { cause });
   }
-  const body = await sender.sessions.encryptTo(recipient.peer, padded, {
+  // Refused before the session moves: a message too large for the largest class.
+  if (sizeClassFor(plain.length + SIGNAL_OVERHEAD_BOUND + SEAL_OVERHEAD) === undefined) {
+    throw new EnvelopeError('BAD_INPUT', expected('message', `at most ${MAX_SIZE_CLASS - SIGNAL_OVERHEAD_BOUND - SEAL_OVERHEAD} bytes encoded`, `${plain.length} bytes`));
+  }
+  const signal = await sender.sessions.encryptTo(recipient.peer, plain, {
     ...(recipient.bundle ? { bundle: recipient.bundle } : {}),
     mailbox: input.mailbox,
     now: new Date(input.now),
@@ -99,26 +119,49 @@ export async function encryptBody(input: Pick<SealInput, 'sender' | 'recipient' 
   if (!sessionKey || !bytesEqual(sessionKey, recipient.identityKey)) {
     throw new EnvelopeError('BAD_INPUT', `the session with "${recipient.peer}" is with another identity key than the recipient's`);
   }
-  return body;
+  return signal;
 }
 
-/** The sealed header for a body whose hash is hc, bound to one relay's quote (hk, relayId). */
+/**
+ * Bytes a Signal message may add to its plaintext (type byte, ratchet header, MAC, and for a
+ * PreKey message the identity, base and prekey ids and the Kyber ciphertext), rounded up: a
+ * message is refused before encryption when even this much would not fit the largest class.
+ */
+const SIGNAL_OVERHEAD_BOUND = 2048;
+
+/** The size class of the sealed body a Signal message makes: what the offer states. */
+export function sizeClassOf(signal: Uint8Array): number {
+  return padSealedBody(signal, SEAL_OVERHEAD).sizeClass;
+}
+
+/** The sealed body c for a Signal message, bound to one mailbox and one relay's k through the aad. */
+export function sealBody(input: { signal: Uint8Array; recipient: { identityKey: Uint8Array }; mailbox: Uint8Array; hk: Uint8Array }): Uint8Array {
+  const recipientKey = recipientPublicKey(input.recipient.identityKey);
+  let plain: Uint8Array;
+  try {
+    plain = padSealedBody(input.signal, SEAL_OVERHEAD).plain;
+  } catch (cause) {
+    throw new EnvelopeError('BAD_INPUT', `message cannot be sealed: ${(cause as Error).message}`, { cause });
+  }
+  return recipientKey.seal(own(plain), BODY_INFO, own(concatBytes(input.mailbox, input.hk)));
+}
+
+/** The sealed header for a sealed body whose hash is hc, bound to one relay's quote (hk, relayId). */
 export function sealHeader(
   input: Pick<SealInput, 'hk' | 'relayId' | 'mailbox' | 'mode' | 'r' | 'now'> & { sender: Pick<Party, 'identity'>; recipient: { identityKey: Uint8Array }; hc: Uint8Array },
 ): Uint8Array {
-  if ((input.mode === 'sender-pays') !== (input.r !== undefined)) {
-    throw new EnvelopeError('BAD_INPUT', expected('r', 'present iff mode is sender-pays', input.r === undefined ? 'absent' : 'present'));
-  }
+  checkMode(input);
   if (!bytesEqual(input.mailbox, mailboxIdOf(input.recipient.identityKey))) {
     throw new EnvelopeError('BAD_INPUT', 'mailbox is not the mailbox of the recipient identity key');
   }
   const recipientKey = recipientPublicKey(input.recipient.identityKey);
-  const signed = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.mailbox, timestamp: input.now, mode: input.mode };
+  const fields = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.mailbox, timestamp: input.now, mode: input.mode };
+  const parties = { senderIdentityKey: input.sender.identity.publicKey, recipientIdentityKey: input.recipient.identityKey };
   const header: SealedHeaderPlain = {
     senderIdentityKey: input.sender.identity.publicKey,
-    ...signed,
+    ...fields,
     r: input.r,
-    senderSignature: input.sender.identity.keyPair.privateKey.sign(own(senderSigningBytes(signed))),
+    senderAuth: senderAuthenticator(input.sender.identity.keyPair.privateKey, parties, fields),
   };
   return recipientKey.seal(own(SealedHeaderPlainCodec.encode(header)), HEADER_INFO, own(concatBytes(input.mailbox, input.hk)));
 }
@@ -159,7 +202,7 @@ export function defaultPeerName(identityKey: Uint8Array): string {
 
 /**
  * Opens and checks the header only: lets Carol see who sent what to which relay, with what
- * terms, and refuse it before paying anything (the body stays sealed under k until then).
+ * terms, and refuse it before paying anything (the body stays locked under k until then).
  */
 export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array, mailbox: Uint8Array, hk: Uint8Array): HeaderView {
   if (sealedHeader.length > MAX_SEALED_HEADER) {
@@ -170,6 +213,12 @@ export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array,
     plain = identity.keyPair.privateKey.open(own(sealedHeader), HEADER_INFO, own(concatBytes(mailbox, hk)));
   } catch (cause) {
     throw new EnvelopeError('HEADER_UNREADABLE', 'sealed header does not open with this identity for this mailbox and k', { cause });
+  }
+  if (plain[0] === SEALED_HEADER_TAG && plain[1] !== undefined && plain[1] < SEALED_HEADER_VERSION) {
+    throw new EnvelopeError(
+      'UNSUPPORTED_VERSION',
+      `the message is in envelope format version ${plain[1]} (a signed sender and an unsealed body); this client opens version ${SEALED_HEADER_VERSION} only: ask the sender to send it again`,
+    );
   }
   let header: SealedHeaderPlain;
   try {
@@ -182,36 +231,49 @@ export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array,
   }
   let ok = false;
   try {
-    ok = PublicKey.deserialize(own(header.senderIdentityKey)).verify(own(senderSigningBytes(header)), own(header.senderSignature));
+    const parties = { senderIdentityKey: header.senderIdentityKey, recipientIdentityKey: identity.publicKey };
+    ok = verifySenderAuthenticator(identity.keyPair.privateKey, parties, header, header.senderAuth);
   } catch {
-    ok = false;
+    ok = false; // a sender key that is not a curve point
   }
-  if (!ok) throw new EnvelopeError('BAD_SENDER_SIGNATURE', 'sender signature in the header does not verify');
+  if (!ok) throw new EnvelopeError('BAD_SENDER_AUTH', 'the sender authenticator in the header does not verify');
   return { header, senderIdentityKey: header.senderIdentityKey };
+}
+
+/** The Signal message inside a sealed body (after H(c) = hc was checked). */
+function openBody(identity: UnlockedIdentity, body: Uint8Array, mailbox: Uint8Array, hk: Uint8Array): Uint8Array {
+  if (!isSizeClass(body.length)) throw new EnvelopeError('BODY_UNDECRYPTABLE', expected('sealed body length', 'a size class', body.length));
+  try {
+    const plain = identity.keyPair.privateKey.open(own(body), BODY_INFO, own(concatBytes(mailbox, hk)));
+    return SealedBodyPlainCodec.decode(plain).signal;
+  } catch (cause) {
+    throw new EnvelopeError('BODY_UNDECRYPTABLE', `sealed body does not open to a Signal message: ${(cause as Error).message}`, { cause });
+  }
 }
 
 export async function openEnvelope(input: OpenInput): Promise<OpenedEnvelope> {
   const view = openHeader(input.recipient.identity, input.sealedHeader, input.mailbox, input.hk);
   if (!bytesEqual(H(input.body), view.header.hc)) {
-    throw new EnvelopeError('BODY_HASH_MISMATCH', 'H(body) is not the hc the sender signed');
+    throw new EnvelopeError('BODY_HASH_MISMATCH', 'H(body) is not the hc the sender authenticated');
   }
+  const signal = openBody(input.recipient.identity, input.body, input.mailbox, input.hk);
   const peer = (input.peerFor ?? defaultPeerName)(view.senderIdentityKey);
-  let padded: Uint8Array;
+  let plain: Uint8Array;
   try {
-    padded = await input.recipient.sessions.decryptFrom(peer, input.body);
+    plain = await input.recipient.sessions.decryptFrom(peer, signal);
   } catch (e) {
     if (SessionError.is(e, 'DUPLICATE_MESSAGE')) throw new EnvelopeError('DUPLICATE_MESSAGE', `message from "${peer}" was already received`, { cause: e });
     if (e instanceof SessionError) throw new EnvelopeError('BODY_UNDECRYPTABLE', `body does not decrypt: ${e.message}`, { cause: e });
     throw e;
   }
-  // The Signal session authenticates a key too: it must be the one that signed the header.
+  // The Signal session authenticates a key too: it must be the one the header's authenticator names.
   const sessionKey = await input.recipient.sessions.remoteIdentityKey(peer);
   if (!sessionKey || !bytesEqual(sessionKey, view.senderIdentityKey)) {
     throw new EnvelopeError('SENDER_MISMATCH', `the Signal session with "${peer}" is not with the header's sender key`);
   }
   let m: { sentAt: number; content: MessageContent };
   try {
-    m = unpadMessage(padded);
+    m = decodeMessage(plain);
   } catch (cause) {
     throw new EnvelopeError('MESSAGE_MALFORMED', `decrypted message is malformed: ${(cause as Error).message}`, { cause });
   }

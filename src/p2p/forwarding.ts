@@ -7,12 +7,18 @@
  * the tree cannot place), except the sender and the relays named as covered. It waits for
  * them within its budget minus a hop margin and returns the union of the answers.
  *
+ * Requests from other relays are rate-limited per neighbour (a token bucket per peer id,
+ * taken before the request is even decoded) and, for kinds whose origin is authenticated,
+ * per origin once the request checks out (before anything is answered, sealed or signed);
+ * over a limit the answer is `rate-limited` and nothing is done.
+ *
  * Subclasses say how their request encodes, what its id and timestamp are, how it is
  * checked, what it looks like one hop further, and what this relay answers.
  */
 import { setMaxListeners } from 'node:events';
 import type { PeerId } from '@libp2p/interface';
 import { expected } from '../core/errors.ts';
+import { RateLimiter, type RateLimit } from '../core/rate-limit.ts';
 import { P2pError } from './errors.ts';
 import { idHex, relayIdOf } from './ids.ts';
 import type { RelayNode } from './node.ts';
@@ -39,7 +45,18 @@ export interface ForwardingOptions {
    * cannot say. Without it, every request is flooded.
    */
   topology?: { tree(root: string): ForwardingTree };
+  /** Requests taken from one neighbouring relay (its own and those it forwards). Default DEFAULT_FORWARD_PEER_LIMIT. */
+  peerLimit?: RateLimit;
+  /** Requests taken from one origin, for kinds that know it (a mailbox query's owner). Default DEFAULT_FORWARD_ORIGIN_LIMIT. */
+  originLimit?: RateLimit;
 }
+
+/**
+ * A neighbour forwards every client's requests of its own subtree: its bucket is wide. One
+ * mailbox owner polls her mailbox now and then; 120 at once still covers a busy client.
+ */
+export const DEFAULT_FORWARD_PEER_LIMIT: RateLimit = { burst: 400, perSec: 100 };
+export const DEFAULT_FORWARD_ORIGIN_LIMIT: RateLimit = { burst: 120, perSec: 2 };
 
 /** A request as it travels: the kind's message plus the forwarding fields every kind shares. */
 export interface Forwarded<M> {
@@ -65,6 +82,8 @@ export interface ForwardingStats {
   peerFailures: number;
   /** Answers from peers dropped because they failed the kind's answer check (forged, oversized). */
   dropped: number;
+  /** Requests from peers refused unread, the peer or the request's origin being over its rate limit. */
+  rateLimited: number;
 }
 
 export interface RunOptions {
@@ -80,7 +99,9 @@ export abstract class ForwardingService<M> extends EventTarget {
   private readonly maxBudgetMs: number;
   private readonly hopMarginMs: number;
   private readonly seen: SeenSet;
-  private readonly counters: ForwardingStats = { handled: 0, forwards: 0, duplicates: 0, refused: 0, peerFailures: 0, dropped: 0 };
+  private readonly counters: ForwardingStats = { handled: 0, forwards: 0, duplicates: 0, refused: 0, peerFailures: 0, dropped: 0, rateLimited: 0 };
+  private readonly peerLimiter: RateLimiter;
+  private readonly originLimiter: RateLimiter;
   private lifetime: AbortController | undefined;
 
   constructor(
@@ -94,6 +115,10 @@ export abstract class ForwardingService<M> extends EventTarget {
     this.maxBudgetMs = fwd.maxBudgetMs ?? 10_000;
     this.hopMarginMs = fwd.hopMarginMs ?? 250;
     this.seen = new SeenSet(2 * this.windowMs, fwd.seenCapacity ?? 100_000, this.now);
+    const peer = fwd.peerLimit ?? DEFAULT_FORWARD_PEER_LIMIT;
+    const origin = fwd.originLimit ?? DEFAULT_FORWARD_ORIGIN_LIMIT;
+    this.peerLimiter = new RateLimiter(peer.burst, peer.perSec, this.now);
+    this.originLimiter = new RateLimiter(origin.burst, origin.perSec, this.now);
   }
 
   /** The request's bytes on the wire (throws EncodingError on bad bytes). */
@@ -108,6 +133,10 @@ export abstract class ForwardingService<M> extends EventTarget {
   protected abstract next(m: M): M | undefined;
   /** This relay's own answer, or undefined for none. */
   protected abstract answerLocally(m: M): Promise<Uint8Array | undefined>;
+  /** Who the request comes from, once verify() passed, when the kind authenticates it: its rate-limit key. Default: unknown. */
+  protected originOf(_m: M): string | undefined {
+    return undefined;
+  }
   /** Whether an answer a peer returned for `m` is kept. Default: all (opaque answers). */
   protected acceptAnswer(_m: M, _answer: Uint8Array): boolean {
     return true;
@@ -166,6 +195,11 @@ export abstract class ForwardingService<M> extends EventTarget {
   private async onRequest(bytes: Uint8Array, from: PeerId): Promise<Uint8Array> {
     const respond = (r: QueryResponse): Uint8Array => QueryResponseCodec.encode(r);
     const lifetime = this.lifetime;
+    const limited = (): Uint8Array => {
+      this.bump('rateLimited');
+      return respond({ status: 'rate-limited', answers: [] });
+    };
+    if (!this.peerLimiter.take(from.toString())) return limited();
     let req: Forwarded<M>;
     try {
       req = this.decodeRequest(bytes);
@@ -179,6 +213,9 @@ export abstract class ForwardingService<M> extends EventTarget {
       this.bump('duplicates');
       return respond({ status: 'duplicate', answers: [] });
     }
+    // After the duplicate check: the same request reaching this relay twice costs its origin once.
+    const origin = this.originOf(req.message);
+    if (origin !== undefined && !this.originLimiter.take(origin)) return limited();
     const budget = Math.min(req.budgetMs, this.maxBudgetMs);
     const answers = await this.process(req.message, from, req.root, req.covered, budget, lifetime.signal);
     return respond({ status: 'ok', answers: answers.slice(0, MAX_ANSWERS) });

@@ -48,7 +48,7 @@ export interface RelayTerms {
   name: string;
   network: NetworkName;
   acceptedModes: PaymentMode[];
-  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  price: { baseSats: number; perBlockSats: number; perDaySats: number };
   maxMessageBytes: number;
   maxRetentionSecs: number;
   confirmations: number;
@@ -81,7 +81,7 @@ const relayCodec = struct(
     name: string(MAX_RELAY_NAME, 'name'),
     network: network(),
     acceptedModes: list(mode(), 2, 'acceptedModes'),
-    price: struct({ baseSats: sats('baseSats'), perKibSats: sats('perKibSats'), perDaySats: sats('perDaySats') }, 'price'),
+    price: struct({ baseSats: sats('baseSats'), perBlockSats: sats('perBlockSats'), perDaySats: sats('perDaySats') }, 'price'),
     maxMessageBytes: u32('maxMessageBytes'),
     maxRetentionSecs: u32('maxRetentionSecs'),
     confirmations: u16('confirmations'),

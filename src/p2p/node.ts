@@ -13,6 +13,7 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify, type Identify } from '@libp2p/identify';
 import { ping, type Ping } from '@libp2p/ping';
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub';
+import type { TopicScoreParams } from '@libp2p/gossipsub/score';
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper, type KadDHT } from '@libp2p/kad-dht';
 import { bootstrap } from '@libp2p/bootstrap';
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
@@ -20,6 +21,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PeerDiscovery, PeerId } from '@libp2p/interface';
 import { expected } from '../core/errors.ts';
 import { P2pError } from './errors.ts';
+import { OFFER_TOPIC } from './wire.ts';
 
 export const DHT_PROTOCOL = '/satpost/kad/1.0.0';
 
@@ -70,7 +72,33 @@ export interface RelayNode {
   connect(addr: Multiaddr | string, signal?: AbortSignal): Promise<PeerId>;
   /** Peers this node currently forwards pubsub messages on `topic` to. */
   meshPeers(topic: string): string[];
+  /** Gossipsub's score of a peer (below 0: out of the mesh; below -80: ignored). */
+  peerScore(peer: PeerId): number;
 }
+
+/**
+ * Gossipsub peer scoring on the offer topic. What counts is P4, invalid deliveries: an offer
+ * the validator rejects (malformed, or over the rate limit of the neighbour that published it,
+ * ./offers.ts) costs its sender (count² × 1); the mesh drops a peer below 0 at the next
+ * heartbeat, stops gossiping with it below -10 and ignores it altogether below -80 (the
+ * default thresholds), so ten rejected offers silence a flooder; the count decays 10 % a
+ * second. Mesh delivery rates (P3, P3b) are off: offers are sporadic, a quiet honest
+ * neighbour is no fault. Small positive terms for time in the mesh and first deliveries
+ * let an honest neighbour absorb the odd rejection (capped at +10 overall by gossipsub).
+ */
+export const OFFER_TOPIC_SCORE: Partial<TopicScoreParams> = {
+  topicWeight: 1,
+  timeInMeshWeight: 0.01,
+  timeInMeshQuantum: 1000,
+  timeInMeshCap: 300,
+  firstMessageDeliveriesWeight: 0.5,
+  firstMessageDeliveriesDecay: 0.9,
+  firstMessageDeliveriesCap: 10,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -1,
+  invalidMessageDeliveriesDecay: 0.9,
+};
 
 const PRIVATE_V4 = /^\/ip4\/(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/;
 
@@ -98,9 +126,12 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
       heartbeatInterval: opts.heartbeatMs ?? 1000,
       allowPublishToZeroTopicPeers: true,
       emitSelf: false,
-      // Gossipsub penalises many peers behind one IP; on a development network every relay
-      // is 127.0.0.1, and past ~12 peers the penalty would silence relays (graylisting).
-      ...(allowPrivate ? { scoreParams: { IPColocationFactorWeight: 0 } } : {}),
+      scoreParams: {
+        topics: { [OFFER_TOPIC]: OFFER_TOPIC_SCORE as TopicScoreParams },
+        // Gossipsub penalises many peers behind one IP; on a development network every relay
+        // is 127.0.0.1, and past ~12 peers the penalty would silence relays (graylisting).
+        ...(allowPrivate ? { IPColocationFactorWeight: 0 } : {}),
+      },
     }),
   };
   if (opts.dht === true) {
@@ -149,6 +180,11 @@ export async function createRelayNode(opts: RelayNodeOptions): Promise<RelayNode
       // getMeshPeers is on the implementation, not on the GossipSub interface.
       const ps = libp2p.services.pubsub as unknown as { getMeshPeers?: (t: string) => string[] };
       return ps.getMeshPeers?.(topic) ?? [];
+    },
+    peerScore(peer) {
+      // getScore is on the implementation too.
+      const ps = libp2p.services.pubsub as unknown as { getScore?: (p: string) => number };
+      return ps.getScore?.(peer.toString()) ?? 0;
     },
   };
 }

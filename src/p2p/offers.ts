@@ -5,20 +5,35 @@
  * Quote straight back to the origin on '/satpost/quote/1.0.0'. The origin accepts a quote
  * only for an offer it is collecting, only if the quote matches that offer, is signed, and
  * its relayId is the node key of the peer that delivered it (one quote per relay).
+ *
+ * A relay that does not quote sends an OfferDecline instead, so the origin knows the relays
+ * it can expect an answer from (`expectedRelays`: those its announced topology reaches) and
+ * returns as soon as each has quoted or declined, the window being only the deadline.
+ *
+ * Every relay limits offers per origin (the gossipsub signer) and per neighbour that forwards
+ * them, with token buckets checked in the topic validator: before the offer reaches onOffer
+ * (which signs) and before it propagates. A neighbour over its limit with its own offers is
+ * rejected (gossipsub scores it down, prunes it from the mesh and, further down, ignores it
+ * altogether, see OFFER_TOPIC_SCORE in ./node.ts); offers it merely forwards are ignored
+ * without penalty, since an honest relay forwards whatever passed its own limits.
  */
 import { TopicValidatorResult, type Message } from '@libp2p/gossipsub';
 import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import { bytesEqual } from '../core/hash.ts';
 import type { Ed25519 } from '../core/ed25519.ts';
-import { QuoteCodec, verifyQuote, type Offer, type Quote } from '../core/objects/index.ts';
+import { OFFER_TIME_STEP_MS, QuoteCodec, verifyQuote, type Offer, type Quote } from '../core/objects/index.ts';
+import { RateLimiter, type RateLimit } from '../core/rate-limit.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { P2pError } from './errors.ts';
 import { idHex, relayIdOf } from './ids.ts';
 import type { RelayNode } from './node.ts';
 import { request, serve } from './rpc.ts';
 import { SeenSet } from './seen.ts';
-import { MAX_ORIGIN_ADDRS, OFFER_TOPIC, OfferAnnouncementCodec, QUOTE_PROTOCOL, QuoteAckCodec, type OfferAnnouncement, type QuoteAck } from './wire.ts';
+import {
+  MAX_ORIGIN_ADDRS, OFFER_DECLINE_TAG, OFFER_TOPIC, OfferAnnouncementCodec, OfferDeclineCodec, QUOTE_PROTOCOL, QuoteAckCodec,
+  type OfferAnnouncement, type QuoteAck,
+} from './wire.ts';
 
 /** A relay's pricing policy: a signed Quote for offers it takes, undefined otherwise. */
 export type OnOffer = (offer: Offer, ctx: { origin: PeerId }) => Quote | undefined | Promise<Quote | undefined>;
@@ -29,10 +44,32 @@ export interface OfferServiceOptions {
   ed25519?: Ed25519;
   /** Clock, ms since the epoch. Default Date.now. */
   now?: () => number;
-  /** Offers older (or further in the future) than this are ignored, ms. Default 60000. */
+  /** Offers older (beyond the minute their createdAt is rounded to) or further in the future than this are ignored, ms. Default 60000. */
   maxOfferAgeMs?: number;
   /** How long a quote may take to reach the origin, ms. Default 10000. */
   quoteTimeoutMs?: number;
+  /**
+   * The relays (hex relay ids, this one's own left out) an offer published here reaches: a
+   * collection ends once each has quoted or declined. Default: none known, the window decides.
+   */
+  expectedRelays?: () => Iterable<string>;
+  /** Offers taken from one origin relay. Default DEFAULT_OFFER_ORIGIN_LIMIT. */
+  originLimit?: RateLimit;
+  /** Offers taken from one neighbour forwarding other relays' offers, all origins together. Default DEFAULT_OFFER_PEER_LIMIT. */
+  peerLimit?: RateLimit;
+}
+
+/** Far above what one relay's clients send (the demo's act 3 sends a few a second), far below a flood. */
+export const DEFAULT_OFFER_ORIGIN_LIMIT: RateLimit = { burst: 100, perSec: 20 };
+export const DEFAULT_OFFER_PEER_LIMIT: RateLimit = { burst: 400, perSec: 80 };
+
+/** What a collection got: the quotes, and how many of the relays it expected answered. */
+export interface OfferCollection {
+  quotes: Quote[];
+  /** Relays the offer was expected to reach (this one not counted). */
+  expected: number;
+  /** Of those, how many quoted or declined before the collection ended. */
+  answered: number;
 }
 
 export interface CollectOptions {
@@ -55,12 +92,20 @@ export interface OfferStats {
   /** Quotes received as origin, accepted / refused. */
   quotesAccepted: number;
   quotesRefused: number;
+  /** Declines this relay sent to an origin and that it took. */
+  declinesSent: number;
+  /** Declines received as origin for an offer being collected. */
+  declinesAccepted: number;
+  /** Offers dropped in validation for an origin or a neighbour over its rate limit. */
+  offersRateLimited: number;
 }
 
 interface Collection {
   offer: Offer;
   quotes: Map<string, Quote>;
   expected: number;
+  /** Expected relays (hex ids) that have not answered yet; undefined: none known. */
+  waiting: Set<string> | undefined;
   done: () => void;
 }
 
@@ -73,7 +118,11 @@ export class OfferService extends EventTarget {
   private readonly maxAge: number;
   private readonly collecting = new Map<string, Collection>();
   private readonly seen: SeenSet;
-  private readonly counters: OfferStats = { offersSeen: 0, quotesSent: 0, quoteSendFailures: 0, quotesAccepted: 0, quotesRefused: 0 };
+  private readonly counters: OfferStats = {
+    offersSeen: 0, quotesSent: 0, quoteSendFailures: 0, quotesAccepted: 0, quotesRefused: 0, declinesSent: 0, declinesAccepted: 0, offersRateLimited: 0,
+  };
+  private readonly originLimiter: RateLimiter;
+  private readonly peerLimiter: RateLimiter;
   private lifetime: AbortController | undefined;
   private readonly onMessage = (e: CustomEvent<Message>): void => void this.handleMessage(e.detail);
 
@@ -83,6 +132,10 @@ export class OfferService extends EventTarget {
     this.now = opts.now ?? Date.now;
     this.maxAge = opts.maxOfferAgeMs ?? 60_000;
     this.seen = new SeenSet(2 * this.maxAge, 100_000, this.now);
+    const origin = opts.originLimit ?? DEFAULT_OFFER_ORIGIN_LIMIT;
+    const peer = opts.peerLimit ?? DEFAULT_OFFER_PEER_LIMIT;
+    this.originLimiter = new RateLimiter(origin.burst, origin.perSec, this.now);
+    this.peerLimiter = new RateLimiter(peer.burst, peer.perSec, this.now);
   }
 
   async start(): Promise<void> {
@@ -92,7 +145,7 @@ export class OfferService extends EventTarget {
     const pubsub = libp2p.services.pubsub;
     // Malformed offers are rejected (the sender is penalised and nothing propagates); stale
     // ones are ignored (not propagated, no penalty: clocks differ).
-    pubsub.topicValidators.set(OFFER_TOPIC, (_peer, msg) => this.validate(msg));
+    pubsub.topicValidators.set(OFFER_TOPIC, (peer, msg) => this.validate(peer, msg));
     pubsub.addEventListener('message', this.onMessage);
     pubsub.subscribe(OFFER_TOPIC);
   }
@@ -120,17 +173,27 @@ export class OfferService extends EventTarget {
     return { ...this.counters };
   }
 
-  /**
-   * Publishes `offer` and collects quotes for `windowMs` (or until `expected` came, or the
-   * signal aborts). Returns every accepted quote, at most one per relay.
-   */
+  /** collect()'s quotes alone. */
   async collectQuotes(offer: Offer, o: CollectOptions): Promise<Quote[]> {
+    return (await this.collect(offer, o)).quotes;
+  }
+
+  /**
+   * Publishes `offer` and collects quotes for `windowMs`, or until every expected relay has
+   * quoted or declined, or `expected` quotes came, or the signal aborts. Returns every
+   * accepted quote (at most one per relay) and how many expected relays answered.
+   */
+  async collect(offer: Offer, o: CollectOptions): Promise<OfferCollection> {
     const lifetime = this.lifetime;
     if (lifetime === undefined) throw new P2pError('NOT_STARTED', 'offer service is not started');
     const key = idHex(offer.offerId);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
-    const c: Collection = { offer, quotes: new Map(), expected: o.expected ?? Infinity, done: resolve };
+    const expectedRelays = this.opts.expectedRelays?.();
+    const waiting = expectedRelays === undefined ? undefined : new Set(expectedRelays);
+    waiting?.delete(idHex(this.opts.node.relayId));
+    const c: Collection = { offer, quotes: new Map(), expected: o.expected ?? Infinity, waiting, done: resolve };
+    const expectedCount = waiting?.size ?? 0;
     this.collecting.set(key, c);
     this.seen.add(key);
     const timer = setTimeout(resolve, o.windowMs);
@@ -149,9 +212,9 @@ export class OfferService extends EventTarget {
         const own = await this.askPolicy(offer, node.peerId);
         if (own !== undefined && this.acceptable(c, own, node.relayId)) this.add(c, own);
       }
-      if (c.quotes.size >= c.expected) resolve();
+      if (this.complete(c)) resolve();
       await promise;
-      return [...c.quotes.values()];
+      return { quotes: [...c.quotes.values()], expected: expectedCount, answered: expectedCount - (c.waiting?.size ?? 0) };
     } finally {
       clearTimeout(timer);
       // One listener per offer on the service's lifetime signal would pile up over a relay's life.
@@ -160,7 +223,7 @@ export class OfferService extends EventTarget {
     }
   }
 
-  private validate(msg: Message): TopicValidatorResult {
+  private validate(peer: PeerId, msg: Message): TopicValidatorResult {
     if (msg.type !== 'signed') return TopicValidatorResult.Reject;
     let a: OfferAnnouncement;
     try {
@@ -169,7 +232,16 @@ export class OfferService extends EventTarget {
     } catch {
       return TopicValidatorResult.Reject;
     }
-    if (Math.abs(this.now() - a.offer.createdAt) > this.maxAge) return TopicValidatorResult.Ignore;
+    // createdAt is rounded down to the minute (coarseOfferTime): an offer may look up to a minute older.
+    const age = this.now() - a.offer.createdAt;
+    if (age < -this.maxAge || age > this.maxAge + OFFER_TIME_STEP_MS) return TopicValidatorResult.Ignore;
+    // Only well-formed, fresh offers take tokens. A neighbour's own offers over the limit are
+    // its fault (Reject: scored down); offers it forwards passed its own limits (Ignore).
+    const own = peer.equals(msg.from);
+    if ((!own && !this.peerLimiter.take(peer.toString())) || !this.originLimiter.take(msg.from.toString())) {
+      this.bump('offersRateLimited');
+      return own ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+    }
     return TopicValidatorResult.Accept;
   }
 
@@ -185,17 +257,20 @@ export class OfferService extends EventTarget {
     if (msg.from.equals(node.peerId) || !this.seen.add(idHex(a.offer.offerId))) return;
     this.bump('offersSeen');
     const quote = await this.askPolicy(a.offer, msg.from);
-    if (quote === undefined) return;
+    // No quote: say so, so the origin need not wait for this relay until its window closes.
+    const answer = quote !== undefined ? QuoteCodec.encode(quote) : OfferDeclineCodec.encode({ offerId: a.offer.offerId });
+    let res: QuoteAck | undefined;
     try {
       // The origin may be many hops away on the mesh: dial it directly at the addresses it gave.
       await node.libp2p.peerStore.merge(msg.from, { multiaddrs: a.originAddrs.map((s) => multiaddr(s)) });
       const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.opts.quoteTimeoutMs ?? 10_000)]);
-      const res = QuoteAckCodec.decode(await request(node.libp2p, msg.from, QUOTE_PROTOCOL, QuoteCodec.encode(quote), { maxResponse: 1, signal }));
-      if (res === 'accepted') this.bump('quotesSent');
-      else this.bump('quoteSendFailures');
+      res = QuoteAckCodec.decode(await request(node.libp2p, msg.from, QUOTE_PROTOCOL, answer, { maxResponse: 1, signal }));
     } catch {
-      this.bump('quoteSendFailures');
+      res = undefined;
     }
+    if (quote === undefined) {
+      if (res === 'accepted') this.bump('declinesSent');
+    } else this.bump(res === 'accepted' ? 'quotesSent' : 'quoteSendFailures');
   }
 
   private async askPolicy(offer: Offer, origin: PeerId): Promise<Quote | undefined> {
@@ -207,6 +282,7 @@ export class OfferService extends EventTarget {
   }
 
   private onQuote(bytes: Uint8Array, from: PeerId): Uint8Array {
+    if (bytes[0] === OFFER_DECLINE_TAG) return this.onDecline(bytes, from);
     let quote: Quote;
     try {
       quote = QuoteCodec.decode(bytes);
@@ -222,10 +298,37 @@ export class OfferService extends EventTarget {
     const sender = relayIdOf(from);
     if (sender === undefined || !this.acceptable(c, quote, sender)) {
       this.bump('quotesRefused');
+      // It answered all the same (badly): waiting longer for it would bring nothing.
+      if (sender !== undefined) this.answered(c, idHex(sender));
       return ack('invalid');
     }
     this.add(c, quote);
     return ack('accepted');
+  }
+
+  private onDecline(bytes: Uint8Array, from: PeerId): Uint8Array {
+    let offerId: Uint8Array;
+    try {
+      offerId = OfferDeclineCodec.decode(bytes).offerId;
+    } catch {
+      return ack('invalid');
+    }
+    const c = this.collecting.get(idHex(offerId));
+    const sender = relayIdOf(from);
+    if (c === undefined || sender === undefined) return ack('unknown-offer');
+    this.bump('declinesAccepted');
+    this.answered(c, idHex(sender));
+    return ack('accepted');
+  }
+
+  private complete(c: Collection): boolean {
+    return c.quotes.size >= c.expected || c.waiting?.size === 0;
+  }
+
+  /** `relay` (hex id) quoted or declined: the collection may be complete. */
+  private answered(c: Collection, relay: string): void {
+    c.waiting?.delete(relay);
+    if (this.complete(c)) c.done();
   }
 
   /** The quote answers this offer, is signed by its relayId, and that relay delivered it. */
@@ -247,7 +350,7 @@ export class OfferService extends EventTarget {
     if (c.quotes.has(key)) return;
     c.quotes.set(key, q);
     this.bump('quotesAccepted');
-    if (c.quotes.size >= c.expected) c.done();
+    this.answered(c, key);
   }
 }
 

@@ -9,6 +9,7 @@ import { PublicKey } from '@signalapp/libsignal-client';
 import { bytesEqual } from '../core/hash.ts';
 import { mailboxIdOf, mailboxQueryBytes, forwardedQuery, type MailboxQuery } from '../core/objects/index.ts';
 import { P2pError } from './errors.ts';
+import { idHex } from './ids.ts';
 import { ForwardingService, type ForwardingOptions, type ForwardingStats, type Forwarded, type RunOptions } from './forwarding.ts';
 import { MAX_ANSWER, MAX_QUERY_REQUEST, QUERY_PROTOCOL, QueryRequestCodec } from './wire.ts';
 
@@ -79,6 +80,11 @@ export class QueryService extends ForwardingService<MailboxQuery> {
       ok = false;
     }
     if (!ok) throw new P2pError('BAD_SIGNATURE', 'query signature does not verify under its identity key');
+  }
+
+  /** The mailbox owner: her signature was checked, so nobody can spend her bucket. */
+  protected override originOf(q: MailboxQuery): string {
+    return idHex(q.mailbox);
   }
 
   protected async answerLocally(q: MailboxQuery): Promise<Uint8Array | undefined> {

@@ -136,6 +136,17 @@ export class TopologyService extends EventTarget {
     return tree;
   }
 
+  /**
+   * Relays (hex ids) this relay reaches: those the announced links connect it to, and every
+   * connected one (announced or not yet), itself included. Relays beyond links nobody has
+   * announced yet are missing until their announcements come (within republishMs).
+   */
+  reachable(): Set<string> {
+    const out = new Set(this.tree(this.self).depth.keys());
+    for (const id of this.connectedRelays()) out.add(id);
+    return out;
+  }
+
   /** Relay ids (hex) of connected relays, sorted. */
   private connectedRelays(): string[] {
     const ids = new Set<string>();

@@ -19,6 +19,7 @@ export const TOPOLOGY_ANNOUNCEMENT_TAG = 0x23;
 export const LOOKUP_REQUEST_TAG = 0x24;
 /** A relay's signed answer to a lookup (./lookup-answer.ts). */
 export const LOOKUP_ANSWER_TAG = 0x25;
+export const OFFER_DECLINE_TAG = 0x26;
 
 export const TOPOLOGY_TOPIC = 'satpost/topology/v1';
 /** Neighbours one relay announces (and so the most connections the tree logic knows of per relay). */
@@ -48,7 +49,18 @@ export const OfferAnnouncementCodec: Codec<OfferAnnouncement> = tagged(
   struct({ offer: OfferCodec, originAddrs: list(string(MAX_MULTIADDR, 'originAddr'), MAX_ORIGIN_ADDRS, 'originAddrs') }, 'OfferAnnouncement'),
 );
 
-/** The one-byte answer to a delivered quote. */
+/**
+ * A relay's answer that it does not quote an offer, sent on QUOTE_PROTOCOL like a Quote: the
+ * origin then knows it need not wait for that relay. Unsigned: the stream's authenticated
+ * peer is the relay that declines, and a decline can only end that relay's own part.
+ */
+export interface OfferDecline {
+  offerId: Uint8Array;
+}
+
+export const OfferDeclineCodec: Codec<OfferDecline> = tagged(OFFER_DECLINE_TAG, struct({ offerId: bytes(16, 'offerId') }, 'OfferDecline'));
+
+/** The one-byte answer to a delivered quote or decline. */
 export type QuoteAck = 'accepted' | 'unknown-offer' | 'invalid';
 export const QUOTE_ACK_CODES: Record<QuoteAck, number> = { accepted: 0, 'unknown-offer': 1, invalid: 2 };
 export const QuoteAckCodec: Codec<QuoteAck> = enumU8(QUOTE_ACK_CODES, 'QuoteAck');
@@ -139,8 +151,9 @@ export const LookupRequestCodec: Codec<LookupRequest> = tagged(
 );
 export const MAX_LOOKUP_REQUEST = 2 + 1 + 16 + 32 + 8 + 1 + 4 + 32 + 1 + MAX_COVERED * 32;
 
-export type QueryStatus = 'ok' | 'duplicate' | 'refused';
-export const QUERY_STATUS_CODES: Record<QueryStatus, number> = { ok: 1, duplicate: 2, refused: 3 };
+/** rate-limited: the sender (or the request's origin) is over this relay's limit; nothing was checked or answered. */
+export type QueryStatus = 'ok' | 'duplicate' | 'refused' | 'rate-limited';
+export const QUERY_STATUS_CODES: Record<QueryStatus, number> = { ok: 1, duplicate: 2, refused: 3, 'rate-limited': 4 };
 
 export interface QueryResponse {
   status: QueryStatus;

@@ -1,7 +1,7 @@
 /**
  * Every relay setting, its unit and its default, in one table. Settings are read from a
  * JSON file, then from SATPOST_RELAY_<KEY> environment variables (the key in
- * UPPER_SNAKE_CASE, e.g. SATPOST_RELAY_PRICE_PER_KIB_SATS), then from command-line flags;
+ * UPPER_SNAKE_CASE, e.g. SATPOST_RELAY_PRICE_PER_BLOCK_SATS), then from command-line flags;
  * later sources win. Every value is validated; an unknown key or a bad value is
  * RelayError BAD_CONFIG naming the source.
  */
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { expected } from '../core/errors.ts';
 import { MAX_BODY, MAX_SEALED_HEADER } from '../core/limits.ts';
 import { isNetworkName, type NetworkName } from '../core/network.ts';
-import type { PaymentMode } from '../core/objects/index.ts';
+import { TEXT_SIZE_CLASS, sizeClassFor, type PaymentMode } from '../core/objects/index.ts';
 import { RelayError } from './errors.ts';
 
 export interface RelayConfig {
@@ -22,7 +22,7 @@ export interface RelayConfig {
   chainUrl: string;
   passphrase: string;
   priceBaseSats: number;
-  pricePerKibSats: number;
+  pricePerBlockSats: number;
   pricePerDaySats: number;
   maxMessageBytes: number;
   maxRetentionSecs: number;
@@ -70,6 +70,10 @@ export interface RelayConfig {
   queryBudgetMs: number;
   queryHopLimit: number;
   topologyRepublishSecs: number;
+  offerRateBurst: number;
+  offerRatePerSec: number;
+  forwardRateBurst: number;
+  forwardRatePerSec: number;
 }
 
 type Kind = 'string' | 'int' | 'network' | 'modes' | 'sync' | 'level' | 'bool' | 'strings';
@@ -94,7 +98,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   chainUrl: { kind: 'string', unit: 'URL', doc: 'Esplora API root of the chain (e.g. a satpost devnet); empty: no chain, quotes refused' },
   passphrase: { kind: 'string', unit: 'text', doc: 'passphrase encrypting the relay wallet seed; empty: a random one kept in <dataDir>/wallet-passphrase (0600)' },
   priceBaseSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats', doc: 'price of every message' },
-  pricePerKibSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per KiB (rounded up)', doc: 'price per KiB of body' },
+  pricePerBlockSats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per 16 KiB of size class', doc: 'price per 16 KiB block of the message\'s size class (16 KiB: 1 block, 32 KiB: 2, ...)' },
   pricePerDaySats: { kind: 'int', min: 0, max: INT_MAX, unit: 'sats per day (rounded up)', doc: 'price per day of retention' },
   maxMessageBytes: { kind: 'int', min: 1, max: MAX_BODY, unit: 'bytes', doc: 'largest body c accepted' },
   maxRetentionSecs: { kind: 'int', min: 1, max: 0xffffffff, unit: 'seconds', doc: 'longest retention offered' },
@@ -134,10 +138,14 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port (`satpost relay` defaults to 4848, so a restarted relay keeps its multiaddr)' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
   p2pMinPeers: { kind: 'int', min: 0, max: 64, unit: 'relays', doc: 'dial relays learnt from topology announcements while fewer are connected; 0: only bootstrap and inbound' },
-  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'how long POST /v1/offer collects quotes from the network' },
+  offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'the longest POST /v1/offer collects quotes from the network (sooner once every expected relay answered)' },
   queryBudgetMs: { kind: 'int', min: 1, max: 10_000, unit: 'ms', doc: 'how long POST /v1/mailbox/query waits for the network' },
   queryHopLimit: { kind: 'int', min: 0, max: 255, unit: 'hops', doc: 'largest hop limit a mailbox query may ask this relay to spread with (a larger signed hopLimit is lowered)' },
   topologyRepublishSecs: { kind: 'int', min: 1, max: 3600, unit: 'seconds', doc: 'how often the relay re-announces its links on satpost/topology/v1' },
+  offerRateBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'offers', doc: 'network offers taken from one origin relay at once (a neighbour forwarding others\' offers: 4x); 0: no limit' },
+  offerRatePerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'offers per second', doc: 'refill of offerRateBurst (a forwarding neighbour: 4x)' },
+  forwardRateBurst: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests', doc: 'mailbox queries and lookups taken from one neighbouring relay at once; 0: no limit' },
+  forwardRatePerSec: { kind: 'int', min: 0, max: INT_MAX, unit: 'requests per second', doc: 'refill of forwardRateBurst' },
 };
 
 export const DEFAULTS: RelayConfig = {
@@ -150,7 +158,7 @@ export const DEFAULTS: RelayConfig = {
   chainUrl: '',
   passphrase: '',
   priceBaseSats: 500,
-  pricePerKibSats: 2,
+  pricePerBlockSats: 32,
   pricePerDaySats: 10,
   maxMessageBytes: MAX_BODY,
   maxRetentionSecs: 86400,
@@ -195,6 +203,10 @@ export const DEFAULTS: RelayConfig = {
   queryBudgetMs: 5000,
   queryHopLimit: 8,
   topologyRepublishSecs: 30,
+  offerRateBurst: 100,
+  offerRatePerSec: 20,
+  forwardRateBurst: 400,
+  forwardRatePerSec: 100,
 };
 
 export type ConfigInput = Partial<Record<keyof RelayConfig, unknown>>;
@@ -319,7 +331,12 @@ export function retentionCeilingSecs(cfg: RelayConfig): number {
   return Math.min(cfg.maxRetentionSecs, (cfg.lockBlocks - cfg.claimMarginBlocks) * cfg.blockIntervalSecs);
 }
 
-/** base + perKiB x ceil(size / 1024) + perDay x ceil(retention / 86400), in sats. */
+/**
+ * base + perBlock x (size class / 16 KiB) + perDay x ceil(retention / 86400), in sats. Flat
+ * per size class, so the amount on chain tells no more than the class; a size that is not a
+ * class is priced as the class it falls in.
+ */
 export function priceOf(cfg: RelayConfig, size: number, retentionSecs: number): number {
-  return cfg.priceBaseSats + cfg.pricePerKibSats * Math.ceil(size / 1024) + cfg.pricePerDaySats * Math.ceil(retentionSecs / 86400);
+  const blocks = Math.ceil((sizeClassFor(size) ?? size) / TEXT_SIZE_CLASS);
+  return cfg.priceBaseSats + cfg.pricePerBlockSats * blocks + cfg.pricePerDaySats * Math.ceil(retentionSecs / 86400);
 }

@@ -5,10 +5,12 @@
  * store, and a TopologyService that keeps forwarding on one tree and the overlay dense.
  * Also the HTTP routes a client uses to reach the network through this relay:
  *
- *   POST /v1/offer          body Offer (0x01). 200 {"quotes": [hex Quote]}: every quote the
- *                           network returned within offerWindowMs, this relay's own included.
- *                           ?windowMs=W shortens the window; ?expected=N answers as soon as N
- *                           quotes came (BAD_REQUEST outside 1..60000 and 1..256).
+ *   POST /v1/offer          body Offer (0x01). 200 {"quotes": [hex Quote], "expected": E,
+ *                           "answered": A}: every quote the network returned, this relay's own
+ *                           included, as soon as each of the E relays its announced topology
+ *                           reaches has quoted or declined (A = E), else when offerWindowMs
+ *                           passes (A < E). ?windowMs=W shortens the window; ?expected=N
+ *                           answers as soon as N quotes came (BAD_REQUEST outside 1..60000 and 1..256).
  *   POST /v1/mailbox/query  body MailboxQuery (0x09), signed by the mailbox owner.
  *                           200 {"answers": [hex sealed answer]}; each opens with the owner's
  *                           identity private key (info "satpost/v1/query-answer", aad queryId)
@@ -38,7 +40,7 @@ import { LookupService, ZERO_TARGET } from '../p2p/lookup.ts';
 import { MAX_RELAY_NAME, type RelayTerms } from '../p2p/lookup-answer.ts';
 import { createRelayNode, type RelayNode } from '../p2p/node.ts';
 import { DEFAULT_LOOKUP_HOPS, MAX_ORIGIN_ADDRS, type LookupKind } from '../p2p/wire.ts';
-import { OfferService } from '../p2p/offers.ts';
+import { OfferService, type OfferCollection } from '../p2p/offers.ts';
 import { QueryService } from '../p2p/query.ts';
 import { TopologyService } from '../p2p/topology.ts';
 import type { ChannelTerms } from './channels.ts';
@@ -135,11 +137,12 @@ export class RelayNetwork {
       node, now: this.now, republishMs: config.topologyRepublishSecs * 1000, minPeers: config.p2pMinPeers,
       ...(tuning?.topologyDebounceMs !== undefined ? { debounceMs: tuning.topologyDebounceMs } : {}),
     });
-    const queries = new QueryService({ node, now: this.now, topology, lookup: (mailbox) => this.mailboxAnswer(mailbox) });
+    const peerLimit = { burst: config.forwardRateBurst, perSec: config.forwardRatePerSec };
+    const queries = new QueryService({ node, now: this.now, topology, peerLimit, lookup: (mailbox) => this.mailboxAnswer(mailbox) });
     const ed = nodeEd25519();
     const secret = this.deps.nodeSecret;
     const lookups = new LookupService({
-      node, now: this.now, topology, ed, sign: (msg) => ed.sign(secret, msg), maxHops: config.queryHopLimit,
+      node, now: this.now, topology, peerLimit, ed, sign: (msg) => ed.sign(secret, msg), maxHops: config.queryHopLimit,
       answerer: {
         url: () => this.deps.service.url,
         prekeys: (mailbox) => {
@@ -149,7 +152,13 @@ export class RelayNetwork {
         relayInfo: () => this.terms(node),
       },
     });
-    const offers = new OfferService({ node, now: this.now, onOffer: (offer) => this.quoteOrNothing(offer) });
+    const offers = new OfferService({
+      node, now: this.now, onOffer: (offer) => this.quoteOrNothing(offer),
+      // Every relay the announced links reach from here gets the offer by gossip and answers it.
+      expectedRelays: () => topology.reachable(),
+      originLimit: { burst: config.offerRateBurst, perSec: config.offerRatePerSec },
+      peerLimit: { burst: 4 * config.offerRateBurst, perSec: 4 * config.offerRatePerSec },
+    });
     await node.start();
     try {
       await queries.start();
@@ -193,17 +202,19 @@ export class RelayNetwork {
   }
 
   /**
-   * Every quote for `offer` the network returns within offerWindowMs (or the shorter
-   * `windowMs`), sooner once `expected` came; this relay's own first.
+   * Every quote for `offer` the network returns once every relay the topology reaches has
+   * answered, or within offerWindowMs (or the shorter `windowMs`), sooner once `expected`
+   * came; this relay's own first.
    */
-  async offer(offer: Offer, o: { windowMs?: number; expected?: number; signal?: AbortSignal } = {}): Promise<Quote[]> {
+  async offer(offer: Offer, o: { windowMs?: number; expected?: number; signal?: AbortSignal } = {}): Promise<OfferCollection> {
     const r = this.need();
     const windowMs = Math.min(o.windowMs ?? Infinity, this.deps.config.offerWindowMs);
-    const quotes = await r.offers.collectQuotes(offer, {
+    const got = await r.offers.collect(offer, {
       windowMs, ...(o.expected !== undefined ? { expected: o.expected } : {}), ...(o.signal ? { signal: o.signal } : {}),
     });
     const own = hex.encode(r.node.relayId);
-    return quotes.sort((a, b) => Number(hex.encode(b.relayId) === own) - Number(hex.encode(a.relayId) === own));
+    got.quotes.sort((a, b) => Number(hex.encode(b.relayId) === own) - Number(hex.encode(a.relayId) === own));
+    return got;
   }
 
   /** The sealed answers of every relay within the query's hops (this relay's own included). */
@@ -282,6 +293,7 @@ export class RelayNetwork {
     duplicates: undefined as Counter | undefined,
     handled: undefined as Counter | undefined,
     offers: undefined as Counter | undefined,
+    rateLimited: undefined as Counter | undefined,
   };
 
   private registerMetrics(): void {
@@ -303,23 +315,36 @@ export class RelayNetwork {
     this.counters.duplicates = new Counter({ name: 'satpost_relay_p2p_query_duplicates_total', help: 'mailbox queries refused as already handled', registers });
     this.counters.handled = new Counter({ name: 'satpost_relay_p2p_queries_handled_total', help: 'mailbox queries answered (own clients and other relays)', registers });
     this.counters.offers = new Counter({ name: 'satpost_relay_p2p_offers_seen_total', help: 'network offers handed to the quote logic', registers });
+    this.counters.rateLimited = new Counter({
+      name: 'satpost_relay_p2p_rate_limited_total', help: 'offers, mailbox queries and lookups from other relays dropped over a per-peer or per-origin rate limit',
+      labelNames: ['kind'], registers,
+    });
   }
 
   /** Turns the services' running counts into Prometheus counters. */
   private watchStats(): void {
     const r = this.running!;
+    const limited = this.counters.rateLimited!;
     let q = r.queries.stats();
     r.queries.addEventListener('stats', () => {
       const now = r.queries.stats();
       this.counters.forwards!.inc(now.forwards - q.forwards);
       this.counters.duplicates!.inc(now.duplicates - q.duplicates);
       this.counters.handled!.inc(now.handled - q.handled);
+      limited.inc({ kind: 'query' }, now.rateLimited - q.rateLimited);
       q = now;
+    });
+    let l = r.lookups.stats();
+    r.lookups.addEventListener('stats', () => {
+      const now = r.lookups.stats();
+      limited.inc({ kind: 'lookup' }, now.rateLimited - l.rateLimited);
+      l = now;
     });
     let o = r.offers.stats();
     r.offers.addEventListener('stats', () => {
       const now = r.offers.stats();
       this.counters.offers!.inc(now.offersSeen - o.offersSeen);
+      limited.inc({ kind: 'offer' }, now.offersRateLimited - o.offersRateLimited);
       o = now;
     });
   }
@@ -360,11 +385,11 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
   app.post('/v1/offer', async (req) => {
     network.need();
     const q = req.query as { expected?: string; windowMs?: string };
-    const quotes = await network.offer(decode(OfferCodec, req.body), {
+    const got = await network.offer(decode(OfferCodec, req.body), {
       ...(q.expected !== undefined ? { expected: intParam('expected', q.expected, 1, 256) } : {}),
       ...(q.windowMs !== undefined ? { windowMs: intParam('windowMs', q.windowMs, 1, 60_000) } : {}),
     });
-    return { quotes: quotes.map((q) => hex.encode(QuoteCodec.encode(q))) };
+    return { quotes: got.quotes.map((q) => hex.encode(QuoteCodec.encode(q))), expected: got.expected, answered: got.answered };
   });
   app.post('/v1/mailbox/query', async (req) => {
     network.need();

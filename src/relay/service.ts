@@ -12,7 +12,7 @@ import type { Ed25519 } from '../core/ed25519.ts';
 import { bytesEqual } from '../core/hash.ts';
 import {
   DepositCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf, signQuote,
-  type Deposit, type MailboxAuth, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
+  type Deposit, type MailboxAuth, type MailboxOperation, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
@@ -93,7 +93,7 @@ export interface InfoDocument {
   url: string;
   network: string;
   acceptedModes: PaymentMode[];
-  price: { baseSats: number; perKibSats: number; perDaySats: number };
+  price: { baseSats: number; perBlockSats: number; perDaySats: number };
   limits: {
     maxMessageBytes: number;
     maxRetentionSecs: number;
@@ -184,7 +184,7 @@ export class RelayService {
       url: this.url,
       network: c.network,
       acceptedModes: [...this.modes],
-      price: { baseSats: c.priceBaseSats, perKibSats: c.pricePerKibSats, perDaySats: c.pricePerDaySats },
+      price: { baseSats: c.priceBaseSats, perBlockSats: c.pricePerBlockSats, perDaySats: c.pricePerDaySats },
       limits: {
         maxMessageBytes: c.maxMessageBytes,
         maxRetentionSecs: retentionCeilingSecs(c),
@@ -362,11 +362,15 @@ export class RelayService {
   }
 
   /**
-   * Checks a MailboxAuth: the identity key owns the mailbox, the timestamp is fresh, the
-   * XEdDSA signature verifies, and the challenge was issued here for this mailbox and is
-   * used now, once. The challenge is consumed only by an otherwise valid auth.
+   * Checks a MailboxAuth for `operation`: it names this relay and this operation (so another
+   * relay that relayed our challenge to Carol cannot spend her login here, nor a login for a
+   * listing open a live subscription), the identity key owns the mailbox, the timestamp is
+   * fresh, the XEdDSA signature verifies, and the challenge was issued here for this mailbox
+   * and is used now, once. The challenge is consumed only by an otherwise valid auth.
    */
-  authenticate(a: MailboxAuth): void {
+  authenticate(a: MailboxAuth, operation: MailboxOperation): void {
+    if (!bytesEqual(a.relayId, this.relayId)) throw new RelayError('AUTH_WRONG_RELAY', `this login is for relay ${hex.encode(a.relayId)}, not this relay (${hex.encode(this.relayId)})`);
+    if (a.operation !== operation) throw new RelayError('AUTH_WRONG_OPERATION', `this login is for "${a.operation}", not "${operation}"`);
     if (!bytesEqual(mailboxIdOf(a.identityKey), a.mailbox)) throw new RelayError('AUTH_MAILBOX_MISMATCH', 'the mailbox is not the one of this identity key');
     const now = this.now();
     const skew = this.cfg.authMaxSkewSecs * 1000;
@@ -395,7 +399,7 @@ export class RelayService {
     if (page.after !== undefined && (!Number.isSafeInteger(page.after.createdAt) || page.after.createdAt < 0 || page.after.id?.length !== 32)) {
       throw new RelayError('BAD_REQUEST', '"after" expected a createdAt (ms) and a 32-byte id');
     }
-    this.authenticate(a);
+    this.authenticate(a, 'list');
     // One row more than the page tells whether another page follows.
     const rows = this.store.list(a.mailbox, this.now(), limit + 1, page.after);
     const shown = rows.slice(0, limit);
@@ -422,7 +426,7 @@ export class RelayService {
 
   /** The StoredMessage bytes of message `id` in the authenticated mailbox. */
   fetch(a: MailboxAuth, id: Uint8Array): Uint8Array {
-    this.authenticate(a);
+    this.authenticate(a, 'fetch');
     const m = this.store.message(id);
     // Someone else's message id answers exactly like an unknown one.
     if (m === undefined || !bytesEqual(m.mailbox, a.mailbox) || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message in this mailbox');

@@ -152,7 +152,7 @@ export class StreamServer {
         return (await service.challenge(payload)).challenge;
       case OP.subscribe: {
         const auth = MailboxAuthCodec.decode(payload);
-        service.authenticate(auth);
+        service.authenticate(auth, 'subscribe');
         const key = hex.encode(auth.mailbox);
         let set = this.subscribers.get(key);
         if (set === undefined) this.subscribers.set(key, (set = new Set()));

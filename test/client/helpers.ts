@@ -4,15 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
-import type { Client } from '../../src/client/client.ts';
-import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
-import { NETWORKS } from '../../src/core/network.ts';
-import { addressToScript } from '../../src/wallet/address.ts';
+import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import type { Client } from '../../src/client/client.ts';
+import { ClientError } from '../../src/client/errors.ts';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
+import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
+import { NETWORKS } from '../../src/core/network.ts';
+import { addressToScript } from '../../src/wallet/address.ts';
 
 export const LIGHT_SCRYPT = { log2N: 10, r: 8, p: 1 };
 
@@ -63,6 +65,15 @@ export async function acquaint(chain: Chain, alice: Client, carol: Client, sats 
   await carol.addContact('alice', alice.address());
   chain.fund(alice.walletAddress(), sats);
   chain.fund(carol.walletAddress(), sats);
+}
+
+/** An assert.rejects/throws check: a ClientError with this code. */
+export function rejectsWith(code: string) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof ClientError, `expected ClientError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  };
 }
 
 /**

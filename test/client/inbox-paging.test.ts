@@ -142,7 +142,8 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
     const rc = new RelayClient(relay.url);
     const ids = new Set<string>();
     for (let i = 0; i < 7; i++) ids.add(await deposit(rc, dave.publicKey));
-    const auth = async () => signMailboxAuth(ctx, await rc.challenge(dave.mailbox));
+    const relayId = await rc.relayId();
+    const auth = async () => signMailboxAuth(ctx, { challenge: await rc.challenge(dave.mailbox), relayId, operation: 'list' });
 
     const pages: ListedEntry[][] = [];
     for await (const p of rc.listAll(auth, { limit: 3 })) pages.push(p);
@@ -177,7 +178,7 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
     const entry = (n: number) => ({ id: n.toString(16).padStart(64, '0'), size: 1, mode: 'recipient-pays', state: 'stored', createdAt: n, expiresAt: n + 1 });
     const drain = async (rc: RelayClient) => {
       let pages = 0;
-      for await (const _ of rc.listAll(async () => signMailboxAuth(ctx, await rc.challenge(dave.mailbox)))) pages++;
+      for await (const _ of rc.listAll(async () => signMailboxAuth(ctx, { challenge: await rc.challenge(dave.mailbox), relayId: rnd(32), operation: 'list' }))) pages++;
       return pages;
     };
     const stuck = await fakeRelay(() => ({ messages: [entry(5)], next: `5.${entry(5).id}` }));
@@ -192,7 +193,7 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
       let pages = 0;
       await assert.rejects(
         (async () => {
-          for await (const _ of new RelayClient(endless.url).listAll(async () => signMailboxAuth(ctx, rnd(32)))) pages++;
+          for await (const _ of new RelayClient(endless.url).listAll(async () => signMailboxAuth(ctx, { challenge: rnd(32), relayId: rnd(32), operation: 'list' }))) pages++;
         })(),
         rejectsWith('TOO_MANY_PAGES'),
       );

@@ -2,15 +2,17 @@
 // offer is quoted by the whole network and the cheaper relay (not one of Carol's) wins; Carol's
 // inbox finds the message there through a signed mailbox query and reads it.
 import { after, before, describe, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { Client } from '../../src/client/client.ts';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
-import { DEFAULTS, finish } from '../../src/relay/config.ts';
+import { DEFAULTS, finish, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { ClientError } from '../../src/client/errors.ts';
+import type { Offer } from '../../src/core/objects/index.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
 import { decodeAddress, encodeAddress } from '../../src/identity/address.ts';
 import { mailboxIdOf } from '../../src/identity/keys.ts';
@@ -22,6 +24,7 @@ const FAST = { heartbeatMs: 100, topologyDebounceMs: 20 };
 describe('client over a relay network', { timeout: 120_000 }, () => {
   let chain: Chain;
   const relays: RelayHandle[] = [];
+  const configs: RelayConfig[] = [];
   const tmp = tempDir('satpost-net-');
   const open: Client[] = [];
 
@@ -33,6 +36,7 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
         ...DEFAULTS, port: 0, dataDir: join(tmp.dir, `relay${i}`), rateLimitBurst: 0, logLevel: 'silent', lockBlocks: 30, claimMarginBlocks: 3,
         chainUrl: chain.url, priceBaseSats: price, p2pMinPeers: 0, topologyRepublishSecs: 1, offerWindowMs: 1500, queryBudgetMs: 1500,
       });
+      configs.push(config);
       relays.push(await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT, p2p: FAST }));
     }
     const asRelay = (r: RelayHandle, index: number): Relay => {
@@ -50,12 +54,14 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
     tmp.cleanup();
   });
 
+  /** A client of relay `entry`, closed after the suite. */
+  const make = async (name: string, entry = 0): Promise<Client> => {
+    const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [relays[entry]!.url], scrypt: LIGHT_SCRYPT });
+    open.push(client);
+    return client;
+  };
+
   it('deposits at the cheapest relay of the network and the recipient finds it by a mailbox query', async () => {
-    const make = async (name: string) => {
-      const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [relays[0]!.url], scrypt: LIGHT_SCRYPT });
-      open.push(client);
-      return client;
-    };
     const alice = await make('alice');
     const carol = await make('carol');
     await carol.publish();
@@ -86,5 +92,30 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
     chain.devnet.mine(1);
     const got = await dave.read(sent.id);
     assert.equal(got.message.kind === 'text' && got.message.text, 'found you');
+  });
+
+  // A window far longer than this test may run: only an early answer lets the send finish.
+  it('offer collection returns as soon as every expected relay has answered', { timeout: 40_000 }, async () => {
+    const windows = configs.map((c) => c.offerWindowMs);
+    for (const c of configs) c.offerWindowMs = 60_000;
+    try {
+      // Entry at the cheaper relay; a max fee under the other's price makes that one decline.
+      const alice = await make('alice3', 1);
+      const carol = await make('carol3', 1);
+      await carol.publish();
+      await alice.addContact('carol', carol.address());
+      const declined = relays[0]!.network.parts!.offers.stats().declinesSent;
+      // The network's answer itself (the client's HTTP timeout is far shorter than the window).
+      const offer: Offer = { offerId: randomBytes(16), mailbox: randomBytes(32), mode: 'recipient-pays', size: 500, maxFee: 800, retentionSecs: 3600, createdAt: Date.now() };
+      const got = await new RelayClient(relays[1]!.url).offerToNetwork(offer);
+      assert.deepEqual(got?.quotes.map((q) => q.relayUrl), [relays[1]!.url]);
+      assert.equal(got.unanswered, 0);
+      // And through the SDK: the network's quote is the one taken.
+      const sent = await alice.send('carol', { text: 'no waiting' }, { mode: 'recipient-pays', maxFee: 800, retentionDays: 0.1 });
+      assert.equal(sent.relay, relays[1]!.url);
+      assert.equal(relays[0]!.network.parts!.offers.stats().declinesSent, declined + 2, 'the dearer relay declined rather than stay silent');
+    } finally {
+      configs.forEach((c, i) => (c.offerWindowMs = windows[i]!));
+    }
   });
 });

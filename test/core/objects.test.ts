@@ -9,10 +9,10 @@ import * as S from './samples.ts';
 const code = (c: EncodingErrorCode) => (e: unknown) => EncodingError.is(e, c);
 const relayPub = S.det('relay pub', 32);
 
-function roundTrip<T>(c: Codec<T>, v: T, tag: number): Uint8Array {
+function roundTrip<T>(c: Codec<T>, v: T, tag: number, version = 1): Uint8Array {
   const enc = c.encode(v);
   assert.equal(enc[0], tag);
-  assert.equal(enc[1], 1);
+  assert.equal(enc[1], version);
   assert.deepEqual(c.decode(enc), v);
   assert.deepEqual(c.encode(c.decode(enc)), enc);
   return enc;
@@ -21,8 +21,9 @@ function roundTrip<T>(c: Codec<T>, v: T, tag: number): Uint8Array {
 test('every object round-trips with its tag and version', () => {
   roundTrip(O.OfferCodec, S.sampleOffer(), 0x01);
   roundTrip(O.QuoteCodec, S.sampleQuote(relayPub), 0x02);
-  roundTrip(O.SealedHeaderPlainCodec, S.sampleHeader(), 0x03);
-  roundTrip(O.SealedHeaderPlainCodec, { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined }, 0x03);
+  roundTrip(O.SealedHeaderPlainCodec, S.sampleHeader(), 0x03, 2);
+  roundTrip(O.SealedHeaderPlainCodec, { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined }, 0x03, 2);
+  roundTrip(O.SealedBodyPlainCodec, { signal: S.det('signal', 40), padding: new Uint8Array(7) }, 0x0f);
   roundTrip(O.DepositCodec, S.sampleDeposit(), 0x04);
   roundTrip(O.DepositCodec, { ...S.sampleDeposit(), hr: undefined, payerPubkey: undefined, funding: undefined }, 0x04);
   roundTrip(O.DepositCodec, { ...S.sampleDeposit(), funding: undefined }, 0x04);
@@ -31,7 +32,7 @@ test('every object round-trips with its tag and version', () => {
   roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'text', text: 'hi' }, padding: new Uint8Array(3) }, 0x06);
   roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'file', name: 'a.png', mediaType: 'image/png', data: S.det('png', 70) }, padding: new Uint8Array(0) }, 0x06);
   roundTrip(O.FraudProofCodec, { receipt: { ...S.sampleUnsignedReceipt(relayPub), signature: S.det('sig', 64) }, k: S.k, blob: S.det('blob', 40) }, 0x07);
-  roundTrip(O.MailboxAuthCodec, S.sampleMailboxAuth(), 0x08);
+  roundTrip(O.MailboxAuthCodec, S.sampleMailboxAuth(), 0x0e);
   roundTrip(O.MailboxQueryCodec, S.sampleMailboxQuery(), 0x09);
 });
 
@@ -84,9 +85,12 @@ test('ids and signed payloads follow the object model exactly', () => {
   assert.deepEqual(O.messageIdOf(S.hk), sha256(Uint8Array.of(...tag('satpost/v1/msgid'), ...S.hk)));
   const h = S.sampleHeader();
   const ts = Uint8Array.from(Buffer.from(h.timestamp.toString(16).padStart(16, '0'), 'hex'));
-  assert.deepEqual(O.senderSigningBytes(h), Uint8Array.of(...tag('satpost/v1/sender'), ...h.hc, ...h.hk, ...h.relayId, ...h.mailbox, ...ts, 1));
+  assert.deepEqual(O.senderAuthBytes(h), Uint8Array.of(...tag('satpost/v1/sender'), ...h.hc, ...h.hk, ...h.relayId, ...h.mailbox, ...ts, 1));
   const a = S.sampleMailboxAuth();
-  assert.equal(O.mailboxAuthBytes(a).length, 'satpost/v1/mailbox-auth'.length + 32 + 32 + 8);
+  const ab = O.mailboxAuthBytes(a);
+  assert.equal(ab.length, 'satpost/v1/mailbox-login'.length + 32 + 1 + 32 + 32 + 8);
+  // The relay and the operation come first after the domain tag: a login for another relay or operation signs other bytes.
+  assert.deepEqual(ab.subarray(0, 'satpost/v1/mailbox-login'.length + 33), Uint8Array.of(...tag('satpost/v1/mailbox-login'), ...a.relayId, 2));
   const q = S.sampleMailboxQuery();
   const qb = O.mailboxQueryBytes(q);
   assert.equal(qb.length, 'satpost/v1/mailbox-query'.length + 16 + 32 + 8 + 1);
@@ -97,21 +101,31 @@ test('ids and signed payloads follow the object model exactly', () => {
   assert.throws(() => O.mailboxIdOf(new Uint8Array(33)), code('BAD_VALUE'));
 });
 
-test('messages pad to a bucket, including at varint boundaries, and unpad', () => {
-  const sizes = new Set<number>();
-  // Text lengths whose unpadded encodings approach 256, 1024 and 16384 byte by byte.
-  for (const n of [...Array(160).keys()].map((i) => i + 100).concat([1000, 1020, 16000, 16370, 70000])) {
-    const m = { sentAt: 1, content: { kind: 'text', text: 'x'.repeat(n) } } as const;
-    const padded = O.padMessage(m);
-    assert.ok(O.isBucketSize(padded.length), `length ${padded.length} for ${n}`);
-    assert.deepEqual(O.unpadMessage(padded), m);
-    sizes.add(padded.length);
+test('sealed bodies pad to a size class, including at varint boundaries, and decode to the same Signal message', () => {
+  const overhead = 49;
+  const classes = new Set<number>();
+  // Signal message lengths whose padded encodings approach 16384 and 32768 byte by byte.
+  for (const n of [...Array(200).keys()].map((i) => 16384 - overhead - 220 + i).concat([1, 100, 1600, 20000, 40000, 70000])) {
+    const signal = new Uint8Array(n).fill(7);
+    const { plain, sizeClass } = O.padSealedBody(signal, overhead);
+    assert.equal(plain.length + overhead, sizeClass, `length ${plain.length} for ${n}`);
+    assert.ok(O.isSizeClass(sizeClass));
+    assert.deepEqual(O.SealedBodyPlainCodec.decode(plain).signal, signal);
+    classes.add(sizeClass);
   }
-  assert.deepEqual([...sizes].sort((a, b) => a - b), [256, 1024, 4096, 16384, 131072]);
-  assert.equal(O.bucketFor(65537), 131072);
-  const unbucketed = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'x' }, padding: new Uint8Array(0) });
-  assert.throws(() => O.unpadMessage(unbucketed), code('BAD_VALUE'));
-  assert.throws(() => O.padMessage({ sentAt: 1, content: { kind: 'file', name: 'f', mediaType: 'x', data: new Uint8Array(MAX_MESSAGE_PLAINTEXT) } }), code('TOO_LARGE'));
+  assert.deepEqual([...classes].sort((a, b) => a - b), [16384, 32768, 65536, 131072]);
+  assert.equal(O.sizeClassFor(1), O.TEXT_SIZE_CLASS);
+  assert.equal(O.sizeClassFor(O.MAX_SIZE_CLASS), O.MAX_SIZE_CLASS);
+  assert.equal(O.sizeClassFor(O.MAX_SIZE_CLASS + 1), undefined);
+  assert.throws(() => O.padSealedBody(new Uint8Array(O.MAX_SIZE_CLASS), overhead), code('TOO_LARGE'));
+  const nonZero = O.SealedBodyPlainCodec.encode({ signal: Uint8Array.of(1), padding: new Uint8Array(3) });
+  nonZero[nonZero.length - 1] = 1;
+  assert.throws(() => O.SealedBodyPlainCodec.decode(nonZero), code('BAD_VALUE'));
+  // A message is encoded unpadded; padding from older senders (zero bytes) still decodes.
+  const m = { sentAt: 1, content: { kind: 'text', text: 'x' } } as const;
+  assert.deepEqual(O.decodeMessage(O.encodeMessage(m)), m);
+  assert.deepEqual(O.decodeMessage(O.MessagePlainCodec.encode({ ...m, padding: new Uint8Array(200) })), m);
+  assert.ok(MAX_MESSAGE_PLAINTEXT > 0);
 });
 
 test('message padding must be zero bytes and the kind known', () => {

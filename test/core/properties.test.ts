@@ -28,7 +28,7 @@ const quoteArb: fc.Arbitrary<O.Quote> = rec({
   mailbox: b(32), mode: modeArb, size: u32, hk: b(32), contractPubkey: secpArb, amount: satsArb, locktime: u32, expiresAt: u64, validUntil: u64, signature: b(64),
 });
 const headerArb: fc.Arbitrary<O.SealedHeaderPlain> = fc
-  .record({ senderIdentityKey: identityArb, hc: b(32), hk: b(32), relayId: b(32), mailbox: b(32), timestamp: u64, mode: modeArb, r: b(32), senderSignature: b(64) })
+  .record({ senderIdentityKey: identityArb, hc: b(32), hk: b(32), relayId: b(32), mailbox: b(32), timestamp: u64, mode: modeArb, r: b(32), senderAuth: b(32) })
   .map((h) => ({ ...h, r: h.mode === 'sender-pays' ? h.r : undefined }));
 const depositArb: fc.Arbitrary<O.Deposit> = rec({
   quoteId: b(16), mailbox: b(32), sealedHeader: vb(300), body: vb(600),
@@ -41,7 +41,7 @@ const contentArb: fc.Arbitrary<O.MessageContent> = fc.oneof(
 );
 const messageArb: fc.Arbitrary<O.MessagePlain> = rec({ sentAt: u64, content: contentArb, padding: fc.nat({ max: 300 }).map((n) => new Uint8Array(n)) });
 const fraudArb: fc.Arbitrary<O.FraudProof> = rec({ receipt: receiptArb, k: b(32), blob: vb(400) });
-const authArb: fc.Arbitrary<O.MailboxAuth> = rec({ mailbox: b(32), identityKey: identityArb, challenge: b(32), timestamp: u64, signature: b(64) });
+const authArb: fc.Arbitrary<O.MailboxAuth> = rec({ mailbox: b(32), identityKey: identityArb, relayId: b(32), operation: fc.constantFrom('list' as const, 'fetch' as const, 'subscribe' as const), challenge: b(32), timestamp: u64, signature: b(64) });
 const queryArb: fc.Arbitrary<O.MailboxQuery> = fc
   .record({ queryId: b(16), mailbox: b(32), identityKey: identityArb, timestamp: u64, hopLimit: fc.nat({ max: 255 }), signature: b(64), hopsLeft: fc.nat({ max: 255 }) })
   .map((q) => ({ ...q, hopsLeft: Math.min(q.hopsLeft, q.hopLimit) }));
@@ -56,7 +56,7 @@ const cases: [string, number, Codec<unknown>, fc.Arbitrary<unknown>][] = [
   ['Receipt', 0x05, O.ReceiptCodec as Codec<unknown>, receiptArb],
   ['MessagePlain', 0x06, O.MessagePlainCodec as Codec<unknown>, messageArb],
   ['FraudProof', 0x07, O.FraudProofCodec as Codec<unknown>, fraudArb],
-  ['MailboxAuth', 0x08, O.MailboxAuthCodec as Codec<unknown>, authArb],
+  ['MailboxAuth', 0x0e, O.MailboxAuthCodec as Codec<unknown>, authArb],
   ['MailboxQuery', 0x09, O.MailboxQueryCodec as Codec<unknown>, queryArb],
   ['PaymentNotice', 0x0c, O.PaymentNoticeCodec as Codec<unknown>, noticeArb],
 ];
@@ -139,12 +139,13 @@ test('signed quotes and receipts: any single-byte change of a decodable encoding
   );
 });
 
-test('padMessage always lands on a bucket and unpads to the same content', () => {
+test('padSealedBody always lands on a size class and decodes to the same message', () => {
   fc.assert(
     fc.property(u64, contentArb, (sentAt, content) => {
-      const padded = O.padMessage({ sentAt, content });
-      assert.ok(O.isBucketSize(padded.length));
-      assert.deepEqual(O.unpadMessage(padded), { sentAt, content });
+      const signal = O.encodeMessage({ sentAt, content });
+      const { plain, sizeClass } = O.padSealedBody(signal, 49);
+      assert.ok(O.isSizeClass(sizeClass) && plain.length + 49 === sizeClass);
+      assert.deepEqual(O.decodeMessage(O.SealedBodyPlainCodec.decode(plain).signal), { sentAt, content });
     }),
     { numRuns: 300 },
   );

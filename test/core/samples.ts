@@ -60,7 +60,7 @@ export function sampleHeader(): SealedHeaderPlain {
     timestamp: 1_750_000_001_000,
     mode: 'sender-pays',
     r: det('receipt secret r', 32),
-    senderSignature: det('sender sig', 64),
+    senderAuth: det('sender auth', 32),
   };
 }
 
@@ -85,7 +85,7 @@ export function sampleUnsignedReceipt(relayId: Uint8Array): UnsignedReceipt {
 }
 
 export function sampleMailboxAuth(): MailboxAuth {
-  return { mailbox, identityKey: identityKey33, challenge: det('challenge', 32), timestamp: 1_750_000_002_000, signature: det('auth sig', 64) };
+  return { mailbox, identityKey: identityKey33, relayId: det('login relay', 32), operation: 'fetch', challenge: det('challenge', 32), timestamp: 1_750_000_002_000, signature: det('auth sig', 64) };
 }
 
 export function sampleMailboxQuery(): MailboxQuery {

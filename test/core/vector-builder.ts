@@ -26,7 +26,7 @@ export function fromJson(v: unknown): unknown {
 }
 
 export const CODECS: Record<string, Codec<unknown>> = {
-  Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, Deposit: O.DepositCodec,
+  Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, SealedBodyPlain: O.SealedBodyPlainCodec, Deposit: O.DepositCodec,
   Receipt: O.ReceiptCodec, MessagePlain: O.MessagePlainCodec, FraudProof: O.FraudProofCodec,
   MailboxAuth: O.MailboxAuthCodec, MailboxQuery: O.MailboxQueryCodec, PaymentNotice: O.PaymentNoticeCodec,
 } as Record<string, Codec<unknown>>;
@@ -58,7 +58,10 @@ export function buildEncoding() {
   add('deposit sender-pays before funding', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 40), funding: undefined });
   add('deposit without optionals', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 200), hr: undefined, payerPubkey: undefined, funding: undefined });
   add('receipt signed', 'Receipt', signedReceipt());
-  add('message text padded to 256', 'MessagePlain', O.MessagePlainCodec.decode(O.padMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' } })));
+  add('message text unpadded', 'MessagePlain', O.MessagePlainCodec.decode(O.encodeMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' } })));
+  add('message text with zero padding (version 1 senders)', 'MessagePlain', { sentAt: 1, content: { kind: 'text', text: 'hi' }, padding: new Uint8Array(20) });
+  // Real sealed bodies are padded to a size class (16 KiB and up); a short one shows the layout.
+  add('sealed body with padding', 'SealedBodyPlain', { signal: S.det('signal', 30), padding: new Uint8Array(4) });
   add('message file unpadded', 'MessagePlain', { sentAt: 1, content: { kind: 'file', name: 'a.txt', mediaType: 'text/plain', data: S.det('file', 5) }, padding: new Uint8Array(0) });
   add('fraud proof', 'FraudProof', { receipt: signedReceipt(), k: S.k, blob: S.det('blob', 48) });
   add('mailbox auth', 'MailboxAuth', S.sampleMailboxAuth());
@@ -71,6 +74,7 @@ export function buildEncoding() {
   const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, padding: new Uint8Array(2) });
   const quote = O.QuoteCodec.encode(signedQuote());
   const query = O.MailboxQueryCodec.encode(S.sampleMailboxQuery());
+  const login = O.MailboxAuthCodec.encode(S.sampleMailboxAuth());
   const notice = O.PaymentNoticeCodec.encode(S.samplePaymentNotice());
   // hr and payerPubkey sit right after the 40-byte body: 2 + 16 + 32 + (2 + 300) + (1 + 40).
   const payerAt = 2 + 16 + 32 + 2 + 300 + 1 + 40 + 33;
@@ -85,6 +89,8 @@ export function buildEncoding() {
     { name: 'offer maxFee above 21e14 sats', type: 'Offer', hex: mutate(offer, (x) => x.set([0, 0x10, 0, 0, 0, 0, 0, 0], 55)), code: 'BAD_VALUE' },
     { name: 'header r present for recipient-pays', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2 + 33 + 128 + 8] = 2)), code: 'BAD_VALUE' },
     { name: 'header optional presence byte 2', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2 + 33 + 128 + 9] = 2)), code: 'NON_CANONICAL' },
+    { name: 'header version 1 (signed sender)', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[1] = 1)), code: 'BAD_VERSION' },
+    { name: 'sealed body padding not zero', type: 'SealedBodyPlain', hex: hx(Uint8Array.of(0x0f, 1, 1, 9, 2, 0, 1)), code: 'BAD_VALUE' },
     { name: 'header identity key without 0x05 prefix', type: 'SealedHeaderPlain', hex: mutate(header, (x) => void (x[2] = 4)), code: 'BAD_VALUE' },
     { name: 'deposit header length as non-minimal varint', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x80 | 0x01, 0x00)) , code: 'NON_CANONICAL' },
     { name: 'deposit header length above 2048', type: 'Deposit', hex: hx(Uint8Array.of(...deposit.subarray(0, 50), 0x81, 0x10)), code: 'TOO_LARGE' },
@@ -99,6 +105,8 @@ export function buildEncoding() {
     { name: 'payment notice payerPubkey with 0x04 prefix', type: 'PaymentNotice', hex: mutate(notice, (x) => void (x[2 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'payment notice without its vout', type: 'PaymentNotice', hex: hx(notice.subarray(0, -4)), code: 'TRUNCATED' },
     { name: 'payment notice decoded as deposit', type: 'Deposit', hex: hx(notice), code: 'BAD_TAG' },
+    { name: 'mailbox auth with the retired unbound tag 0x08', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[0] = 0x08)), code: 'BAD_TAG' },
+    { name: 'mailbox auth operation 4', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[2 + 32 + 33 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'query hopsLeft above hopLimit', type: 'MailboxQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
@@ -118,8 +126,8 @@ export function buildSignatures() {
     valid: [
       { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
       { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
-      { name: 'sender signing bytes', type: 'senderSigningBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderSigningBytes(h)) },
-      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
+      { name: 'sender authenticated bytes', type: 'senderAuthBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderAuthBytes(h)) },
+      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ relayId: a.relayId, operation: a.operation, mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
       { name: 'mailbox query bytes', type: 'mailboxQueryBytes', input: toJson({ queryId: mq.queryId, mailbox: mq.mailbox, timestamp: mq.timestamp, hopLimit: mq.hopLimit }), bytes: hx(O.mailboxQueryBytes(mq)) },
       { name: 'mailbox id', type: 'mailboxIdOf', input: hx(S.identityKey33), bytes: hx(O.mailboxIdOf(S.identityKey33)) },
       { name: 'message id', type: 'messageIdOf', input: hx(S.hk), bytes: hx(O.messageIdOf(S.hk)) },

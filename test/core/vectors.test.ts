@@ -37,7 +37,7 @@ test('signature vectors verify with both Ed25519 implementations; tampered ones 
   const v = load('signatures.json');
   assert.equal(Buffer.from(nodeEd25519().publicKey(bytes(v.relaySecret))).toString('hex'), v.relayPublicKey);
   const byType: Record<string, (x: any) => Uint8Array> = {
-    senderSigningBytes: O.senderSigningBytes, mailboxAuthBytes: O.mailboxAuthBytes, mailboxQueryBytes: O.mailboxQueryBytes,
+    senderAuthBytes: O.senderAuthBytes, mailboxAuthBytes: O.mailboxAuthBytes, mailboxQueryBytes: O.mailboxQueryBytes,
     mailboxIdOf: O.mailboxIdOf, messageIdOf: O.messageIdOf,
   };
   for (const c of v.valid) {

@@ -4,10 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { PublicKey } from '@signalapp/libsignal-client';
 import { makeUser, tempDir, T0, type User } from '../identity/helpers.ts';
 import { takeForFetch } from '../../src/identity/bundle.ts';
-import { sealEnvelope, openEnvelope, openHeader, HEADER_INFO } from '../../src/envelope/envelope.ts';
+import { sealEnvelope, openEnvelope, openHeader, sealBody, HEADER_INFO } from '../../src/envelope/envelope.ts';
+import { senderAuthenticator } from '../../src/envelope/authenticator.ts';
 import { EnvelopeError } from '../../src/envelope/errors.ts';
 import { H, concatBytes } from '../../src/core/hash.ts';
-import { SealedHeaderPlainCodec, senderSigningBytes } from '../../src/core/objects/sealed-header.ts';
+import { SealedHeaderPlainCodec } from '../../src/core/objects/sealed-header.ts';
+import { TEXT_SIZE_CLASS } from '../../src/core/objects/sealed-body.ts';
 import { IdentityError } from '../../src/identity/errors.ts';
 
 const tmp = tempDir();
@@ -41,7 +43,7 @@ test('Alice -> Carol: sealed text and file envelopes open with the sender verifi
     now: T0 + 5,
   });
   assert.deepEqual(env.hc, H(env.body));
-  assert.equal(env.body[0], 3, 'first envelope carries a PreKeySignalMessage');
+  assert.equal(env.body.length, TEXT_SIZE_CLASS, 'the sealed body is exactly the text size class');
   const view = openHeader(carol.self, env.sealedHeader, t.mailbox, t.hk);
   assert.deepEqual(view.header.r, r);
   assert.equal(view.header.mode, 'sender-pays');
@@ -123,22 +125,26 @@ test('tampered header, body, signature and undecryptable body are each refused w
   badBody[badBody.length - 1]! ^= 1;
   await assert.rejects(open({ body: badBody }), (e) => EnvelopeError.is(e, 'BODY_HASH_MISMATCH'));
 
-  // A header Carol can open but whose signature is wrong.
+  // A header Carol can open but whose authenticator is wrong.
   const header = SealedHeaderPlainCodec.decode(carol.self.keyPair.privateKey.open(ab(env.sealedHeader), HEADER_INFO, ab(concatBytes(t.mailbox, t.hk))));
   const carolKey = PublicKey.deserialize(ab(carol.self.publicKey));
   const reseal = (h: typeof header) => carolKey.seal(ab(SealedHeaderPlainCodec.encode(h)), HEADER_INFO, ab(concatBytes(t.mailbox, t.hk)));
-  const sig = header.senderSignature.slice();
-  sig[0]! ^= 1;
-  await assert.rejects(open({ sealedHeader: reseal({ ...header, senderSignature: sig }) }), (e) => EnvelopeError.is(e, 'BAD_SENDER_SIGNATURE'));
-  // Same signature, a changed signed field (timestamp).
-  await assert.rejects(open({ sealedHeader: reseal({ ...header, timestamp: header.timestamp + 1 }) }), (e) =>
-    EnvelopeError.is(e, 'BAD_SENDER_SIGNATURE'),
-  );
-  // A genuine signature by Alice over the hash of a body that is not a Signal message.
-  const junk = rnd(200);
-  const signed = { ...header, hc: H(junk) };
-  const forged = { ...signed, senderSignature: alice.self.keyPair.privateKey.sign(ab(senderSigningBytes(signed))) };
+  const tag = header.senderAuth.slice();
+  tag[0]! ^= 1;
+  await assert.rejects(open({ sealedHeader: reseal({ ...header, senderAuth: tag }) }), (e) => EnvelopeError.is(e, 'BAD_SENDER_AUTH'));
+  // Same authenticator, a changed authenticated field (timestamp).
+  await assert.rejects(open({ sealedHeader: reseal({ ...header, timestamp: header.timestamp + 1 }) }), (e) => EnvelopeError.is(e, 'BAD_SENDER_AUTH'));
+  // A genuine authenticator by Alice over the hash of a class-sized body that is not sealed to Carol.
+  const junk = rnd(TEXT_SIZE_CLASS);
+  const fields = { ...header, hc: H(junk) };
+  const parties = { senderIdentityKey: alice.self.publicKey, recipientIdentityKey: carol.self.publicKey };
+  const forged = { ...fields, senderAuth: senderAuthenticator(alice.self.keyPair.privateKey, parties, fields) };
   await assert.rejects(open({ sealedHeader: reseal(forged), body: junk }), (e) => EnvelopeError.is(e, 'BODY_UNDECRYPTABLE'));
+  // ... and over a sealed body that holds no Signal message.
+  const notSignal = sealBody({ signal: rnd(100), recipient: { identityKey: carol.self.publicKey }, mailbox: t.mailbox, hk: t.hk });
+  const fields2 = { ...header, hc: H(notSignal) };
+  const forged2 = { ...fields2, senderAuth: senderAuthenticator(alice.self.keyPair.privateKey, parties, fields2) };
+  await assert.rejects(open({ sealedHeader: reseal(forged2), body: notSignal }), (e) => EnvelopeError.is(e, 'BODY_UNDECRYPTABLE'));
 
   // The untouched envelope still opens after all the refusals.
   const ok = await open({});
@@ -165,6 +171,98 @@ test('seal refuses inconsistent input', async () => {
     (e) => IdentityError.is(e, 'BUNDLE_BAD_SIGNATURE'),
   );
   assert.equal(await alice.sessions.hasSession('carol'), false);
+  alice.db.close();
+  carol.db.close();
+});
+
+test('the recipient can produce an authenticator that verifies the same', async () => {
+  const alice = makeUser(tmp.dir, 'den-alice');
+  const carol = makeUser(tmp.dir, 'den-carol');
+  const t = terms(carol);
+  const env = await sealEnvelope({
+    sender: { identity: alice.self, sessions: alice.sessions }, recipient: await firstContact(alice, carol), message: { kind: 'text', text: 'deniable' }, ...t, now: T0,
+  });
+  const { header } = openHeader(carol.self, env.sealedHeader, t.mailbox, t.hk);
+  const parties = { senderIdentityKey: alice.self.publicKey, recipientIdentityKey: carol.self.publicKey };
+  // Carol, with her own private key and Alice's public key, computes Alice's very tag...
+  assert.deepEqual(senderAuthenticator(carol.self.keyPair.privateKey, parties, header), header.senderAuth);
+  // ...and one for anything she likes, which passes the same check: the tag proves nothing to a third party.
+  const invented = { ...header, timestamp: header.timestamp + 3_600_000 };
+  const carolMade = { ...invented, senderAuth: senderAuthenticator(carol.self.keyPair.privateKey, parties, invented) };
+  const carolKey = PublicKey.deserialize(ab(carol.self.publicKey));
+  const sealed = carolKey.seal(ab(SealedHeaderPlainCodec.encode(carolMade)), HEADER_INFO, ab(concatBytes(t.mailbox, t.hk)));
+  assert.equal(openHeader(carol.self, sealed, t.mailbox, t.hk).header.timestamp, invented.timestamp);
+  // Nothing in the header is a signature: no 64-byte XEdDSA field, the authenticator is 32 bytes of HMAC.
+  assert.equal(header.senderAuth.length, 32);
+  alice.db.close();
+  carol.db.close();
+});
+
+test('a forged authenticator is refused before paying: a third party cannot claim to be Alice', async () => {
+  const alice = makeUser(tmp.dir, 'forge-alice');
+  const carol = makeUser(tmp.dir, 'forge-carol');
+  const mallory = makeUser(tmp.dir, 'forge-mallory');
+  const t = terms(carol);
+  // Mallory has a session with Carol under her own key, and names Alice as the sender.
+  const env = await sealEnvelope({
+    sender: { identity: mallory.self, sessions: mallory.sessions }, recipient: await firstContact(mallory, carol), message: { kind: 'text', text: 'it is me, Alice' }, ...t, now: T0,
+  });
+  const honest = openHeader(carol.self, env.sealedHeader, t.mailbox, t.hk).header;
+  const asAlice = { ...honest, senderIdentityKey: alice.self.publicKey };
+  const carolKey = PublicKey.deserialize(ab(carol.self.publicKey));
+  const reseal = (h: typeof honest) => carolKey.seal(ab(SealedHeaderPlainCodec.encode(h)), HEADER_INFO, ab(concatBytes(t.mailbox, t.hk)));
+  // Her own tag under Alice's name, and a tag she computes with her key against Carol's for Alice's name: both refused by openHeader, the check run before any payment.
+  const mallorysTag = senderAuthenticator(mallory.self.keyPair.privateKey, { senderIdentityKey: alice.self.publicKey, recipientIdentityKey: carol.self.publicKey }, asAlice);
+  for (const forged of [asAlice, { ...asAlice, senderAuth: mallorysTag }, { ...asAlice, senderAuth: rnd(32) }]) {
+    assert.throws(() => openHeader(carol.self, reseal(forged), t.mailbox, t.hk), (e) => EnvelopeError.is(e, 'BAD_SENDER_AUTH'));
+  }
+  alice.db.close();
+  carol.db.close();
+  mallory.db.close();
+});
+
+test('every stored message of a size class has the same length', async () => {
+  const alice = makeUser(tmp.dir, 'size-alice');
+  const carol = makeUser(tmp.dir, 'size-carol');
+  const aliceParty = { identity: alice.self, sessions: alice.sessions };
+  const carolParty = { identity: carol.self, sessions: carol.sessions };
+  const lengths = new Set<string>();
+  const seal = async (sender: typeof aliceParty, recipient: Parameters<typeof sealEnvelope>[0]['recipient'], message: Parameters<typeof sealEnvelope>[0]['message'], to: User) => {
+    const t = terms(to);
+    const env = await sealEnvelope({ sender, recipient, message, ...t, mode: 'sender-pays', r: rnd(32), now: T0 });
+    lengths.add(`${env.body.length}/${env.sealedHeader.length}`);
+    return { env, t };
+  };
+  // A PreKey message (first contact, carrying Alice's identity key and a Kyber ciphertext inside), then
+  // ordinary messages of 1 byte to 10,000 characters, a small file, and Carol's reply.
+  const first = await seal(aliceParty, await firstContact(alice, carol), { kind: 'text', text: 'a' }, carol);
+  await openEnvelope({ recipient: carolParty, ...first.env, mailbox: first.t.mailbox, hk: first.t.hk, peerFor: () => 'alice' });
+  for (const text of ['b', 'x'.repeat(100), 'y'.repeat(10_000)]) await seal(aliceParty, { peer: 'carol', identityKey: carol.self.publicKey }, { kind: 'text', text }, carol);
+  await seal(aliceParty, { peer: 'carol', identityKey: carol.self.publicKey }, { kind: 'file', name: 'n.txt', mediaType: 'text/plain', data: rnd(5000) }, carol);
+  await seal(carolParty, { peer: 'alice', identityKey: alice.self.publicKey }, { kind: 'text', text: 'reply' }, alice);
+  assert.deepEqual([...lengths], [`${TEXT_SIZE_CLASS}/${[...lengths][0]!.split('/')[1]}`], 'one body length and one header length for the whole class');
+  // The next class up: twice the length, never in between.
+  const big = await seal(aliceParty, { peer: 'carol', identityKey: carol.self.publicKey }, { kind: 'text', text: 'z'.repeat(20_000) }, carol);
+  assert.equal(big.env.body.length, 2 * TEXT_SIZE_CLASS);
+  alice.db.close();
+  carol.db.close();
+});
+
+test('a message sealed in envelope version 1 gives a typed error naming the version, never a crash', async () => {
+  const alice = makeUser(tmp.dir, 'v1-alice');
+  const carol = makeUser(tmp.dir, 'v1-carol');
+  const t = terms(carol);
+  const env = await sealEnvelope({
+    sender: { identity: alice.self, sessions: alice.sessions }, recipient: await firstContact(alice, carol), message: { kind: 'text', text: 'old' }, ...t, now: T0,
+  });
+  const plain = carol.self.keyPair.privateKey.open(ab(env.sealedHeader), HEADER_INFO, ab(concatBytes(t.mailbox, t.hk)));
+  // Version 1: tag 0x03, version 1, the same fields but a 64-byte XEdDSA signature last.
+  const v1 = concatBytes(Uint8Array.of(0x03, 1), plain.subarray(2, plain.length - 32), rnd(64));
+  const sealed = PublicKey.deserialize(ab(carol.self.publicKey)).seal(ab(v1), HEADER_INFO, ab(concatBytes(t.mailbox, t.hk)));
+  assert.throws(
+    () => openHeader(carol.self, sealed, t.mailbox, t.hk),
+    (e) => EnvelopeError.is(e, 'UNSUPPORTED_VERSION') && /version 1/.test((e as Error).message),
+  );
   alice.db.close();
   carol.db.close();
 });

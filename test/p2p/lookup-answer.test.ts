@@ -12,7 +12,7 @@ it('a relay-info answer aimed at a mailbox (non-zero target) is refused by a BAD
     {
       kind: 'relay-info', lookupId: det('lookup', 16), target: new Uint8Array(32), relayId, url: 'http://127.0.0.1:8080/',
       relay: {
-        name: 'r', network: 'regtest', acceptedModes: ['sender-pays'], price: { baseSats: 1, perKibSats: 1, perDaySats: 1 }, maxMessageBytes: 1000,
+        name: 'r', network: 'regtest', acceptedModes: ['sender-pays'], price: { baseSats: 1, perBlockSats: 1, perDaySats: 1 }, maxMessageBytes: 1000,
         maxRetentionSecs: 60, confirmations: 1, lockBlocks: 144, claimMarginBlocks: 12, multiaddrs: [],
       },
     },

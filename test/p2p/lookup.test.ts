@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hex } from '@scure/base';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { P2pError } from '../../src/p2p/errors.ts';
-import { LookupService, ZERO_TARGET } from '../../src/p2p/lookup.ts';
+import { LookupService, ZERO_TARGET, type LookupServiceOptions } from '../../src/p2p/lookup.ts';
 import { LookupAnswerCodec, openLookupAnswer, signLookupAnswer, type RelayTerms } from '../../src/p2p/lookup-answer.ts';
 import { request, serve } from '../../src/p2p/rpc.ts';
 import { LOOKUP_PROTOCOL, LookupRequestCodec, QueryResponseCodec, type LookupRequest } from '../../src/p2p/wire.ts';
@@ -19,16 +19,17 @@ const mailbox = rnd(32);
 const HOLDER = 4;
 
 const terms = (i: number, r: Relay): RelayTerms => ({
-  name: `relay ${i}`, network: 'regtest', acceptedModes: ['sender-pays', 'recipient-pays'], price: { baseSats: 1000 + i, perKibSats: 50, perDaySats: 100 },
+  name: `relay ${i}`, network: 'regtest', acceptedModes: ['sender-pays', 'recipient-pays'], price: { baseSats: 1000 + i, perBlockSats: 50, perDaySats: 100 },
   maxMessageBytes: 1 << 20, maxRetentionSecs: 86_400, confirmations: 1, lockBlocks: 30, claimMarginBlocks: 3,
   ...(i % 2 === 0 ? { channels: { minCapacitySats: 10_000, maxCapacitySats: 1_000_000, minChannelBlocks: 10, maxChannelBlocks: 1000, minClaimMarginBlocks: 3, confirmations: 1, maxFeeRate: 50 } } : {}),
   multiaddrs: r.node.multiaddrs().map(String),
 });
 
-function addLookups(relays: Relay[]): LookupService[] {
+function addLookups(relays: Relay[], more?: (i: number) => Partial<LookupServiceOptions>): LookupService[] {
   return relays.map(
     (r, i) =>
       new LookupService({
+        ...more?.(i),
         node: r.node, topology: r.topology!, ed, sign: (m) => ed.sign(r.secret, m), maxHops: 8,
         answerer: {
           url: () => `http://relay-${i}.test`,
@@ -132,7 +133,7 @@ describe('an answer forged on the return path', () => {
       const req = LookupRequestCodec.decode(bytes);
       const genuine = signLookupAnswer({ kind: 'relay-info', lookupId: req.lookupId, target: req.target, relayId: relays[2]!.node.relayId, url: 'http://relay-2.test', relay: terms(2, relays[2]!) }, (m) => ed.sign(relays[2]!.secret, m));
       const tampered = LookupAnswerCodec.decode(genuine);
-      const price = { ...(tampered.kind === 'relay-info' ? tampered.relay.price : { baseSats: 0, perKibSats: 0, perDaySats: 0 }), baseSats: 1 };
+      const price = { ...(tampered.kind === 'relay-info' ? tampered.relay.price : { baseSats: 0, perBlockSats: 0, perDaySats: 0 }), baseSats: 1 };
       const altered = LookupAnswerCodec.encode({ ...tampered, ...(tampered.kind === 'relay-info' ? { relay: { ...tampered.relay, price } } : {}) } as typeof tampered);
       const replayed = signLookupAnswer({ kind: 'relay-info', lookupId: rnd(16), target: req.target, relayId: relays[1]!.node.relayId, url: 'http://relay-1.test', relay: terms(1, relays[1]!) }, (m) => ed.sign(relays[1]!.secret, m));
       const impostor = signLookupAnswer({ kind: 'relay-info', lookupId: req.lookupId, target: req.target, relayId: relays[2]!.node.relayId, url: 'http://evil.test', relay: terms(2, relays[2]!) }, (m) => ed.sign(relays[1]!.secret, m));
@@ -155,5 +156,44 @@ describe('an answer forged on the return path', () => {
     const ids = answers.map((b) => hex.encode(openLookupAnswer(b, { kind: 'relay-info', lookupId, target: ZERO_TARGET }, ed)!.relayId));
     assert.deepEqual(ids, [hex.encode(relays[0]!.node.relayId)], 'only the entry relay\'s own answer survives');
     assert.equal(lookups[0]!.stats().dropped - d0, 4);
+  });
+});
+
+describe('lookup flooding', () => {
+  const FLOOD = 20;
+  const BURST = 5;
+  let relays: Relay[];
+  let lookups: LookupService[];
+  before(async () => {
+    // 0: an honest entry relay; 1: the relay under attack, with a tight limit per neighbour; 2: the flooder.
+    relays = await startRelays(3, { topology: {} });
+    lookups = addLookups(relays, (i) => (i === 1 ? { peerLimit: { burst: BURST, perSec: 0.001 } } : {}));
+    for (const l of lookups) await l.start();
+    await connect(relays, lineEdges(3));
+    await waitTopology(relays);
+  });
+  after(async () => {
+    for (const l of lookups) await l.stop();
+    await stopRelays(relays);
+  });
+
+  it('a peer flooding lookups is rate-limited before anything is signed; others\' lookups still get answers', async () => {
+    const [entry, victim, flooder] = relays as [Relay, Relay, Relay];
+    const before = lookups[1]!.stats();
+    const statuses: string[] = [];
+    for (let i = 0; i < FLOOD; i++) {
+      const req: LookupRequest = { kind: 'relay-info', lookupId: rnd(16), target: ZERO_TARGET, timestamp: Date.now(), hopsLeft: 0, budgetMs: 1000, root: flooder.node.relayId, covered: [] };
+      const res = QueryResponseCodec.decode(await request(flooder.node.libp2p, victim.node.peerId, LOOKUP_PROTOCOL, LookupRequestCodec.encode(req), { maxResponse: 1 << 20 }));
+      statuses.push(res.status);
+    }
+    assert.deepEqual(statuses, [...Array<string>(BURST).fill('ok'), ...Array<string>(FLOOD - BURST).fill('rate-limited')]);
+    const after = lookups[1]!.stats();
+    assert.equal(after.rateLimited - before.rateLimited, FLOOD - BURST);
+    assert.equal(after.handled - before.handled, BURST, 'only the requests within the limit were answered (and signed)');
+
+    const lookupId = rnd(16);
+    const answers = await lookups[0]!.lookup('relay-info', ZERO_TARGET, { lookupId, hops: 1 });
+    const ids = answers.map((b) => hex.encode(openLookupAnswer(b, { kind: 'relay-info', lookupId, target: ZERO_TARGET }, ed)!.relayId));
+    assert.deepEqual(ids, [entry, victim].map((r) => hex.encode(r.node.relayId)));
   });
 });

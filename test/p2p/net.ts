@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { mailboxIdOf, mailboxQueryBytes, type MailboxQuery } from '../../src/core/objects/index.ts';
 import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
-import { QueryService, type MailboxLookup } from '../../src/p2p/query.ts';
-import { OfferService, type OnOffer } from '../../src/p2p/offers.ts';
+import { QueryService, type MailboxLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
+import { OfferService, type OfferServiceOptions, type OnOffer } from '../../src/p2p/offers.ts';
 import { TopologyService } from '../../src/p2p/topology.ts';
 import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
 
@@ -24,6 +24,10 @@ export interface Relay {
 export interface NetOptions {
   lookup?: (i: number) => MailboxLookup;
   onOffer?: (i: number, secret: Uint8Array) => OnOffer;
+  /** More options of relay i's query service (rate limits). */
+  queryOptions?: (i: number) => Partial<QueryServiceOptions>;
+  /** More options of relay i's offer service (rate limits, expected relays). */
+  offerOptions?: (i: number) => Partial<OfferServiceOptions>;
   /** Run topology exchange and tree forwarding (minPeers: dial known relays up to this many). */
   topology?: { minPeers?: number };
   /** Gossipsub heartbeat, ms. Default 100 (fast meshes for small test networks). */
@@ -57,8 +61,8 @@ export async function startRelays(n: number, o: NetOptions = {}): Promise<Relay[
     const secret = new Uint8Array(randomBytes(32));
     const node = await createRelayNode({ nodeSecret: secret, heartbeatMs: o.heartbeatMs ?? 100 });
     const topology = o.topology === undefined ? undefined : new TopologyService({ node, debounceMs: 20, republishMs: 2000, minPeers: o.topology.minPeers ?? 0 });
-    const queries = new QueryService({ node, lookup: o.lookup?.(i) ?? (() => undefined), ...(topology ? { topology } : {}) });
-    const offers = new OfferService({ node, onOffer: o.onOffer?.(i, secret) ?? (() => undefined) });
+    const queries = new QueryService({ node, lookup: o.lookup?.(i) ?? (() => undefined), ...(topology ? { topology } : {}), ...o.queryOptions?.(i) });
+    const offers = new OfferService({ node, onOffer: o.onOffer?.(i, secret) ?? (() => undefined), ...o.offerOptions?.(i) });
     await node.start();
     await queries.start();
     await offers.start();

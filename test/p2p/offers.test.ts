@@ -6,6 +6,7 @@ import { signQuote, verifyQuote, type Offer, type Quote } from '../../src/core/o
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { P2pError } from '../../src/p2p/errors.ts';
 import { OfferService, type OnOffer } from '../../src/p2p/offers.ts';
+import { OFFER_TOPIC, OfferAnnouncementCodec } from '../../src/p2p/wire.ts';
 import { connect, lineEdges, randomEdges, startRelays, stopRelays, waitFor, type Relay } from './net.ts';
 
 const ed = nodeEd25519();
@@ -95,7 +96,8 @@ describe('offers on a random graph with dishonest and declining relays', () => {
     };
   };
   before(async () => {
-    relays = await startRelays(8, { onOffer: policy });
+    // Every relay expects all the others, as a relay daemon expects those its topology reaches.
+    relays = await startRelays(8, { onOffer: policy, offerOptions: () => ({ expectedRelays: () => relays.map((r) => hex.encode(r.node.relayId)) }) });
     await connect(relays, randomEdges(8, 3, 11));
   });
   after(async () => stopRelays(relays));
@@ -108,5 +110,60 @@ describe('offers on a random graph with dishonest and declining relays', () => {
     await waitFor(() => origin.offers.stats().quotesRefused >= 3, [origin.offers], ['stats'], 'refusals');
     await waitFor(() => relays[2]!.offers.stats().offersSeen === 1, [relays[2]!.offers], ['stats'], 'offer at the declining relay');
     assert.equal(relays[2]!.offers.stats().quotesSent + relays[2]!.offers.stats().quoteSendFailures, 0);
+  });
+
+  // A window far longer than this test may run: only an early end lets collect() return.
+  it('offer collection returns as soon as every expected relay has answered', { timeout: 40_000 }, async () => {
+    const got = await relays[0]!.offers.collect(makeOffer(), { windowMs: 60_000 });
+    assert.deepEqual(ids(got.quotes), ids([0, 1, 4, 7].map((i) => ({ relayId: relays[i]!.node.relayId }) as Quote)));
+    // 2 declined, 3, 5 and 6 answered with bad quotes: all seven answered.
+    assert.deepEqual([got.expected, got.answered], [7, 7]);
+    assert.ok(relays[2]!.offers.stats().declinesSent >= 1);
+  });
+});
+
+describe('offer flooding', () => {
+  let relays: Relay[];
+  const FLOOD = 40;
+  const BURST = 5;
+  // Offer ids relay 1 handed to its quote policy, by origin index.
+  const asked: Map<number, number> = new Map();
+  const byId = new Map<string, number>();
+  before(async () => {
+    // 0: an honest origin; 1: the relay under attack, with a tight limit per origin; 2: the flooder.
+    relays = await startRelays(3, {
+      onOffer: (i, secret) => (offer) => {
+        if (i !== 1) return undefined;
+        const from = byId.get(hex.encode(offer.offerId)) ?? 0;
+        asked.set(from, (asked.get(from) ?? 0) + 1);
+        return quoteFor(offer, secret);
+      },
+      offerOptions: (i) => (i === 1 ? { originLimit: { burst: BURST, perSec: 0.001 } } : {}),
+    });
+    await connect(relays, lineEdges(3));
+  });
+  after(async () => stopRelays(relays));
+
+  it('a peer flooding offers is rate-limited and scored down; others\' offers still get quotes', async () => {
+    const [honest, victim, flooder] = relays as [Relay, Relay, Relay];
+    const pubsub = flooder.node.libp2p.services.pubsub;
+    for (let i = 0; i < FLOOD; i++) {
+      const offer = makeOffer();
+      byId.set(hex.encode(offer.offerId), 2);
+      await pubsub.publish(OFFER_TOPIC, OfferAnnouncementCodec.encode({ offer, originAddrs: flooder.node.multiaddrs().map(String) }));
+    }
+    const flooderId = flooder.node.peerId;
+    await waitFor(
+      () => victim.node.peerScore(flooderId) < 0 && !victim.node.meshPeers(OFFER_TOPIC).includes(flooderId.toString()),
+      [victim.node.libp2p.services.pubsub],
+      ['gossipsub:heartbeat'],
+      'the flooder scored down and pruned from the offer mesh',
+    );
+    assert.ok((asked.get(2) ?? 0) <= BURST, `the victim quoted ${asked.get(2)} of the flood, at most ${BURST} expected`);
+    assert.ok(victim.offers.stats().offersRateLimited >= 1);
+
+    const quotes = await honest.offers.collectQuotes(makeOffer(), { windowMs: 20_000, expected: 1, includeSelf: false });
+    assert.deepEqual(ids(quotes), ids([{ relayId: victim.node.relayId } as Quote]));
+    assert.equal(asked.get(0), 1);
   });
 });

@@ -159,3 +159,33 @@ describe('a relay that leaves mid-query', () => {
     await waitFor(() => relays[2]!.queries.stats().peerFailures === failuresBefore + 1, [relays[2]!.queries], ['stats'], 'peer failure');
   });
 });
+
+describe('query flooding', () => {
+  const FLOOD = 10;
+  const BURST = 3;
+  let relays: Relay[];
+  before(async () => {
+    // Relay 1 holds something for every mailbox and takes few queries per mailbox owner.
+    relays = await startRelays(2, { lookup: (i) => () => held(i), queryOptions: (i) => (i === 1 ? { originLimit: { burst: BURST, perSec: 0.001 } } : {}) });
+    await connect(relays, lineEdges(2));
+  });
+  after(async () => stopRelays(relays));
+
+  it('one mailbox owner flooding queries is rate-limited before anything is sealed; another owner\'s query still gets answers', async () => {
+    const [entry, victim] = relays as [Relay, Relay];
+    const mallory = makeCarol();
+    const before = victim.queries.stats();
+    const statuses: string[] = [];
+    for (let i = 0; i < FLOOD; i++) {
+      const req = QueryRequestCodec.encode({ kind: 'mailbox', query: mallory.query({ hopLimit: 1, hopsLeft: 0 }), budgetMs: 1000, root: entry.node.relayId, covered: [] });
+      statuses.push(QueryResponseCodec.decode(await request(entry.node.libp2p, victim.node.peerId, QUERY_PROTOCOL, req, { maxResponse: 1 << 20 })).status);
+    }
+    assert.deepEqual(statuses, [...Array<string>(BURST).fill('ok'), ...Array<string>(FLOOD - BURST).fill('rate-limited')]);
+    const after = victim.queries.stats();
+    assert.equal(after.rateLimited - before.rateLimited, FLOOD - BURST);
+    assert.equal(after.handled - before.handled, BURST);
+
+    const q = carol.query({ hopLimit: 1 });
+    assert.deepEqual(open(await entry.queries.query(q), q.queryId), ['relay-0', 'relay-1']);
+  });
+});

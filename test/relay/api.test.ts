@@ -7,7 +7,7 @@ import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { messageIdOf, verifyQuote, verifyReceipt } from '../../src/core/objects/index.ts';
 import { StoredMessageCodec } from '../../src/relay/wire.ts';
 import {
-  OCTET, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, rnd, signAuth, testRelay,
+  AUTH_CHALLENGE_AT, OCTET, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, relayIdOf, rnd, signAuth, testRelay,
   type TestRelay,
 } from './helpers.ts';
 
@@ -29,7 +29,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(info.url, relay.url);
     assert.equal(info.network, 'regtest');
     assert.deepEqual(info.acceptedModes, ['recipient-pays', 'sender-pays']);
-    assert.deepEqual(info.price, { baseSats: 500, perKibSats: 2, perDaySats: 10 });
+    assert.deepEqual(info.price, { baseSats: 500, perBlockSats: 32, perDaySats: 10 });
     assert.equal(info.limits.maxMessageBytes, 100_000);
     assert.equal(info.limits.maxRetentionSecs, 7200);
     assert.equal(info.confirmations, 1);
@@ -43,7 +43,10 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.ok(verifyQuote(q, ed));
     assert.deepEqual(q.offerId, o.offerId);
     assert.deepEqual(q.mailbox, carol.mailbox);
-    assert.equal(q.amount, 500 + 2 * 3 + 10 * 1);
+    // One 16 KiB block of size class (a text), one day: the price is flat per class.
+    assert.equal(q.amount, 500 + 32 * 1 + 10 * 1);
+    assert.equal((await getQuote(relay.url, offer(carol.mailbox, 16 * 1024))).amount, q.amount);
+    assert.equal((await getQuote(relay.url, offer(carol.mailbox, 32 * 1024))).amount, 500 + 32 * 2 + 10 * 1);
     assert.equal(q.locktime, relay.devnet.tip().height + 144);
     assert.equal(q.expiresAt, relay.clock.t + 3600 * 1000);
     assert.equal(q.relayUrl, relay.url);
@@ -56,7 +59,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
   it('refuses offers with typed codes', async () => {
     const m = newIdentity().mailbox;
     const cases: [Parameters<typeof offer>[2] & { size?: number }, number, string][] = [
-      [{ maxFee: 511 }, 402, 'FEE_TOO_LOW'],
+      [{ maxFee: 541 }, 402, 'FEE_TOO_LOW'],
       [{ size: 100_001 }, 413, 'TOO_LARGE'],
       [{ retentionSecs: 7201 }, 422, 'RETENTION_TOO_LONG'],
     ];
@@ -65,9 +68,9 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
       assert.equal(e.status, status, code);
       assert.equal(e.code, code);
     }
-    const fee = await errorOf(await postQuote(relay.url, offer(m, 1000, { maxFee: 511 })));
-    assert.equal(fee.body.price, 512);
-    assert.match(String(fee.body.message), /expected at least 512 sats, got 511/);
+    const fee = await errorOf(await postQuote(relay.url, offer(m, 1000, { maxFee: 541 })));
+    assert.equal(fee.body.price, 542);
+    assert.match(String(fee.body.message), /expected at least 542 sats, got 541/);
     const garbage = await errorOf(await fetch(`${relay.url}/v1/quote`, { method: 'POST', headers: OCTET, body: Buffer.from([1, 1, 0]) }));
     assert.deepEqual([garbage.status, garbage.code, garbage.body.reason], [400, 'BAD_ENCODING', 'TRUNCATED']);
     const json = await errorOf(await fetch(`${relay.url}/v1/quote`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
@@ -155,7 +158,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     const receipt = await deposit(relay.url, d);
 
     const list = async (body: Uint8Array) => fetch(`${relay.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(body) });
-    const good = await auth(relay.url, carol);
+    const good = await auth(relay.url, carol, 'list');
     const res = await list(good);
     assert.equal(res.status, 200);
     const { messages } = (await res.json()) as { messages: { id: string; size: number; mode: string; state: string }[] };
@@ -171,28 +174,30 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     // Mallory signs with her own key for Carol's mailbox.
     const ch = await fetch(`${relay.url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: hexOf(carol.mailbox) }) });
     const challenge = new Uint8Array(Buffer.from(((await ch.json()) as { challenge: string }).challenge, 'hex'));
-    await refused(signAuth(mallory, challenge, Date.now(), carol.mailbox), 'AUTH_MAILBOX_MISMATCH');
+    const relayId = await relayIdOf(relay.url);
+    const listing = (c: Uint8Array) => ({ challenge: c, relayId, operation: 'list' as const });
+    await refused(signAuth(mallory, listing(challenge), Date.now(), carol.mailbox), 'AUTH_MAILBOX_MISMATCH');
     // Mallory's own mailbox with Carol's challenge: the challenge was issued for another mailbox.
-    await refused(signAuth(mallory, challenge, Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
-    await refused(signAuth(carol, rnd(32), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
-    await refused(await auth(relay.url, carol, { timestamp: Date.now() - 10 * 60_000 }), 'AUTH_STALE');
-    const tampered = signAuth(carol, challenge, Date.now());
+    await refused(signAuth(mallory, listing(challenge), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
+    await refused(signAuth(carol, listing(rnd(32)), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
+    await refused(await auth(relay.url, carol, 'list', { timestamp: Date.now() - 10 * 60_000 }), 'AUTH_STALE');
+    const tampered = signAuth(carol, listing(challenge), Date.now());
     tampered[tampered.length - 1]! ^= 1;
     await refused(tampered, 'AUTH_BAD_SIGNATURE');
     // An expired challenge.
-    const old = await auth(relay.url, carol);
+    const old = await auth(relay.url, carol, 'list');
     relay.clock.t += 61_000;
     try {
-      await refused(signAuth(carol, old.subarray(67, 99), relay.clock.t), 'AUTH_CHALLENGE_EXPIRED');
+      await refused(signAuth(carol, listing(old.subarray(AUTH_CHALLENGE_AT, AUTH_CHALLENGE_AT + 32)), relay.clock.t), 'AUTH_CHALLENGE_EXPIRED');
     } finally {
       relay.clock.t -= 61_000;
     }
     // The untampered signature over the same challenge still works: refusals did not consume it.
-    assert.equal((await list(signAuth(carol, challenge, Date.now()))).status, 200);
+    assert.equal((await list(signAuth(carol, listing(challenge), Date.now()))).status, 200);
 
     const fetchMsg = async (who: Uint8Array, id: Uint8Array) =>
       fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(id)}`, { method: 'POST', headers: OCTET, body: Buffer.from(who) });
-    const got = await fetchMsg(await auth(relay.url, carol), receipt.messageId);
+    const got = await fetchMsg(await auth(relay.url, carol, 'fetch'), receipt.messageId);
     assert.equal(got.status, 200);
     const stored = StoredMessageCodec.decode(new Uint8Array(await got.arrayBuffer()));
     assert.deepEqual(stored.receipt, receipt);
@@ -200,9 +205,9 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.deepEqual(stored.sealedHeader, d.sealedHeader);
     assert.deepEqual(sha(stored.blob), receipt.hblob);
     // Mallory, authenticated for her own mailbox, cannot fetch Carol's message by id.
-    const e = await errorOf(await fetchMsg(await auth(relay.url, mallory), receipt.messageId));
+    const e = await errorOf(await fetchMsg(await auth(relay.url, mallory, 'fetch'), receipt.messageId));
     assert.deepEqual([e.status, e.code], [404, 'MESSAGE_UNKNOWN']);
-    const badId = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=xyz`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol)) }));
+    const badId = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=xyz`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, 'fetch')) }));
     assert.equal(badId.code, 'BAD_REQUEST');
   });
 
@@ -226,7 +231,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.ok(relay.store.message(r.messageId));
     relay.clock.t += 60_000;
     try {
-      const e = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, { timestamp: relay.clock.t })) }));
+      const e = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, 'fetch', { timestamp: relay.clock.t })) }));
       assert.equal(e.code, 'MESSAGE_UNKNOWN', 'an expired message is never served, even before the sweep');
       assert.ok((await relay.service.sweep()) >= 1);
       assert.equal(relay.store.message(r.messageId), undefined);

@@ -11,7 +11,7 @@ import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { buildContractScript, contractScriptPubKey, type ContractTerms } from '../../src/contracts/index.ts';
 import {
   DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf,
-  type Deposit, type Offer, type PaymentMode, type Quote, type Receipt,
+  type Deposit, type MailboxOperation, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../../src/core/objects/index.ts';
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
@@ -129,21 +129,26 @@ export async function deposit(url: string, d: Deposit): Promise<Receipt> {
   return ReceiptCodec.decode(new Uint8Array(await res.arrayBuffer()));
 }
 
-/** A signed MailboxAuth over a fresh challenge from the relay. */
-export async function auth(url: string, who: Identity, opts: { timestamp?: number; challenge?: Uint8Array } = {}): Promise<Uint8Array> {
+/** A signed MailboxAuth for `operation` at the relay at `url` (its own relayId unless told) over a fresh challenge from it. */
+export async function auth(
+  url: string, who: Identity, operation: MailboxOperation, opts: { timestamp?: number; challenge?: Uint8Array; relayId?: Uint8Array } = {},
+): Promise<Uint8Array> {
   let challenge = opts.challenge;
   if (challenge === undefined) {
     const res = await fetch(`${url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: Buffer.from(who.mailbox).toString('hex') }) });
     if (res.status !== 200) throw new Error(`challenge refused: ${res.status} ${await res.text()}`);
     challenge = new Uint8Array(Buffer.from(((await res.json()) as { challenge: string }).challenge, 'hex'));
   }
-  return signAuth(who, challenge, opts.timestamp ?? Date.now());
+  return signAuth(who, { challenge, relayId: opts.relayId ?? (await relayIdOf(url)), operation }, opts.timestamp ?? Date.now());
 }
 
-export function signAuth(who: Identity, challenge: Uint8Array, timestamp: number, mailbox = who.mailbox): Uint8Array {
-  const signature = who.pair.privateKey.sign(mailboxAuthBytes({ mailbox, challenge, timestamp }) as Uint8Array<ArrayBuffer>);
-  return MailboxAuthCodec.encode({ mailbox, identityKey: who.identityKey, challenge, timestamp, signature });
+export function signAuth(who: Identity, login: { challenge: Uint8Array; relayId: Uint8Array; operation: MailboxOperation }, timestamp: number, mailbox = who.mailbox): Uint8Array {
+  const signature = who.pair.privateKey.sign(mailboxAuthBytes({ mailbox, ...login, timestamp }) as Uint8Array<ArrayBuffer>);
+  return MailboxAuthCodec.encode({ mailbox, identityKey: who.identityKey, ...login, timestamp, signature });
 }
+
+/** Where the challenge sits in an encoded MailboxAuth (tag, version, mailbox, identityKey, relayId, operation before it). */
+export const AUTH_CHALLENGE_AT = 2 + 32 + 33 + 32 + 1;
 
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

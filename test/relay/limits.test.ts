@@ -67,11 +67,11 @@ describe('relay configuration', () => {
       writeFileSync(file, JSON.stringify({ port: 9000, priceBaseSats: 7, name: 'from file', acceptedModes: ['recipient-pays'] }));
       const cfg = loadConfig({
         file,
-        env: { [envName('priceBaseSats')]: '8', [envName('pricePerKibSats')]: '3', SATPOST_RELAY_NAME: 'from env' },
+        env: { [envName('priceBaseSats')]: '8', [envName('pricePerBlockSats')]: '3', SATPOST_RELAY_NAME: 'from env' },
         flags: { name: 'from flags', port: undefined },
       });
-      assert.equal(envName('pricePerKibSats'), 'SATPOST_RELAY_PRICE_PER_KIB_SATS');
-      assert.deepEqual([cfg.port, cfg.priceBaseSats, cfg.pricePerKibSats, cfg.name], [9000, 8, 3, 'from flags']);
+      assert.equal(envName('pricePerBlockSats'), 'SATPOST_RELAY_PRICE_PER_BLOCK_SATS');
+      assert.deepEqual([cfg.port, cfg.priceBaseSats, cfg.pricePerBlockSats, cfg.name], [9000, 8, 3, 'from flags']);
       assert.deepEqual(cfg.acceptedModes, ['recipient-pays']);
       assert.equal(cfg.bodyLimitBytes, cfg.maxMessageBytes + 2048 + 8192, 'derived default');
       assert.equal(DEFAULTS.synchronous, 'FULL');

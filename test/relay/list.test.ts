@@ -28,7 +28,7 @@ describe('mailbox listing with keyset paging', { timeout: 120_000 }, () => {
   const list = (body: Uint8Array, query = ''): Promise<Response> =>
     fetch(`${relay.url}/v1/mailbox/list${query}`, { method: 'POST', headers: OCTET, body: Buffer.from(body) });
   const page = async (query = ''): Promise<Page> => {
-    const res = await list(await auth(relay.url, carol), query);
+    const res = await list(await auth(relay.url, carol, 'list'), query);
     assert.equal(res.status, 200, await res.clone().text());
     return (await res.json()) as Page;
   };
@@ -110,7 +110,7 @@ describe('mailbox listing with keyset paging', { timeout: 120_000 }, () => {
   });
 
   it('refuses a bad cursor, limit or parameter with BAD_REQUEST and leaves the challenge unused', async () => {
-    const good = await auth(relay.url, carol);
+    const good = await auth(relay.url, carol, 'list');
     const cursor = formatListCursor(expected[3]!);
     const bad = [
       '?after=', '?after=abc', `?after=${expected[3]!.createdAt}`, `?after=${expected[3]!.id}`, `?after=${cursor.toUpperCase()}`,
@@ -131,7 +131,7 @@ describe('mailbox listing with keyset paging', { timeout: 120_000 }, () => {
 
   it("a cursor is only a position: with Carol's cursor Mallory lists her own (empty) mailbox", async () => {
     const first = await page('?limit=1');
-    const res = await list(await auth(relay.url, newIdentity()), `?after=${first.next}`);
+    const res = await list(await auth(relay.url, newIdentity(), 'list'), `?after=${first.next}`);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { messages: [] });
   });

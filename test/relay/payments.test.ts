@@ -43,7 +43,7 @@ describe('relay payments on the chain', { timeout: 120_000 }, () => {
   const unlock = (body: unknown) => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: JSON_HDR, body: JSON.stringify(body) });
   const notice = (n: Parameters<typeof PaymentNoticeCodec.encode>[0]) => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: OCTET, body: Buffer.from(PaymentNoticeCodec.encode(n)) });
   async function listOf(who: Identity): Promise<Record<string, unknown>[]> {
-    const res = await fetch(`${relay.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, who)) });
+    const res = await fetch(`${relay.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, who, 'list')) });
     assert.equal(res.status, 200);
     return ((await res.json()) as { messages: Record<string, unknown>[] }).messages;
   }

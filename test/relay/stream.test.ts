@@ -69,9 +69,9 @@ describe('relay stream (/v1/stream)', { timeout: 60_000 }, () => {
     const dave = newIdentity();
     const sub = await StreamClient.open(relay.url);
     try {
-      const refused = await sub.request(OP.subscribe, await auth(relay.url, dave, { timestamp: Date.now() - 3_600_000 }));
+      const refused = await sub.request(OP.subscribe, await auth(relay.url, dave, 'subscribe', { timestamp: Date.now() - 3_600_000 }));
       assert.deepEqual([refused.status, codeOf(refused.payload)], [1, 'AUTH_STALE']);
-      const r = await sub.request(OP.subscribe, await auth(relay.url, carol));
+      const r = await sub.request(OP.subscribe, await auth(relay.url, carol, 'subscribe'));
       assert.equal(r.status, 0);
       const other = await getQuote(relay.url, offer(dave.mailbox, 10));
       await s.request(OP.deposit, DepositCodec.encode(depositFor(other)));

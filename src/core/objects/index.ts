@@ -10,3 +10,4 @@ export * from './message.ts';
 export * from './fraud-proof.ts';
 export * from './mailbox.ts';
 export * from './signature-error.ts';
+export * from './sealed-body.ts';

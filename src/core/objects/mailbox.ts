@@ -5,11 +5,16 @@
  * Verifiers must also check mailbox == mailboxIdOf(identityKey) (or, later, a rotating
  * mailbox derived from it); the codec does not, so rotating ids stay possible.
  */
-import { refine, struct, tagged, u64, u8, type Codec } from '../codec.ts';
+import { enumU8, refine, struct, tagged, u64, u8, type Codec } from '../codec.ts';
 import { domainBytes, taggedHash } from '../hash.ts';
 import { hash32, id16, identityKey, millis, sig64 } from './fields.ts';
 
-export const MAILBOX_AUTH_TAG = 0x08;
+/**
+ * 0x08 was the unbound MailboxAuth (mailbox, identityKey, challenge, timestamp): one relay could
+ * replay it at another, or spend a login meant for one operation on another. It is retired;
+ * 0x0e binds the relay and the operation, and decoders refuse 0x08 (BAD_TAG).
+ */
+export const MAILBOX_AUTH_TAG = 0x0e;
 export const MAILBOX_QUERY_TAG = 0x09;
 
 /** M = H("satpost/v1/mailbox" || identityPublicKey33). */
@@ -17,9 +22,16 @@ export function mailboxIdOf(identityKey33: Uint8Array): Uint8Array {
   return taggedHash('mailbox', identityKey('identityKey').encode(identityKey33));
 }
 
+/** What one login authorises, exactly one of: one page of the listing, one fetch, one live subscription. */
+export type MailboxOperation = 'list' | 'fetch' | 'subscribe';
+export const MAILBOX_OPERATION_CODES: Record<MailboxOperation, number> = { list: 1, fetch: 2, subscribe: 3 };
+
 export interface MailboxAuth {
   mailbox: Uint8Array;
   identityKey: Uint8Array;
+  /** The relay this login is for: its Ed25519 node key (the information document's relayId). */
+  relayId: Uint8Array;
+  operation: MailboxOperation;
   challenge: Uint8Array;
   timestamp: number;
   signature: Uint8Array;
@@ -31,6 +43,8 @@ export const MailboxAuthCodec: Codec<MailboxAuth> = tagged(
     {
       mailbox: hash32('mailbox'),
       identityKey: identityKey(),
+      relayId: hash32('relayId'),
+      operation: enumU8(MAILBOX_OPERATION_CODES, 'operation'),
       challenge: hash32('challenge'),
       timestamp: millis('timestamp'),
       signature: sig64(),
@@ -39,9 +53,16 @@ export const MailboxAuthCodec: Codec<MailboxAuth> = tagged(
   ),
 );
 
-/** "satpost/v1/mailbox-auth" || mailbox || challenge || timestamp u64. */
-export function mailboxAuthBytes(a: { mailbox: Uint8Array; challenge: Uint8Array; timestamp: number }): Uint8Array {
-  return domainBytes('mailbox-auth', hash32('mailbox').encode(a.mailbox), hash32('challenge').encode(a.challenge), u64('timestamp').encode(a.timestamp));
+/** "satpost/v1/mailbox-login" || relayId || operation u8 || mailbox || challenge || timestamp u64. */
+export function mailboxAuthBytes(a: Omit<MailboxAuth, 'identityKey' | 'signature'>): Uint8Array {
+  return domainBytes(
+    'mailbox-login',
+    hash32('relayId').encode(a.relayId),
+    enumU8(MAILBOX_OPERATION_CODES, 'operation').encode(a.operation),
+    hash32('mailbox').encode(a.mailbox),
+    hash32('challenge').encode(a.challenge),
+    u64('timestamp').encode(a.timestamp),
+  );
 }
 
 export interface MailboxQuery {

@@ -1,8 +1,7 @@
 /**
- * MessagePlain (0x06): the plaintext inside the Signal ciphertext. It is padded with
- * zero bytes so its whole encoding is a bucket size (256 B, 1 KiB, 4 KiB, 16 KiB,
- * 64 KiB, then multiples of 64 KiB up to MAX_MESSAGE_PLAINTEXT): relays and observers
- * learn the bucket, not the length.
+ * MessagePlain (0x06): the plaintext inside the Signal ciphertext. Senders leave its padding
+ * empty: what hides the length is the sealed body around the Signal message, padded to a size
+ * class (./sealed-body.ts). Padding, when present, must be zero bytes.
  */
 import { codec, EncodingError, refine, string, struct, tagged, varbytes, type Codec, type Reader, type Writer } from '../codec.ts';
 import { expected } from '../errors.ts';
@@ -62,54 +61,13 @@ export const MessagePlainCodec: Codec<MessagePlain> = tagged(
   struct({ sentAt: millis('sentAt'), content: MessageContentCodec, padding }, 'MessagePlain'),
 );
 
-const SMALL_BUCKETS = [256, 1024, 4096, 16384, 65536];
-const LARGE_STEP = 65536;
-
-/** The smallest bucket size >= n (may exceed MAX_MESSAGE_PLAINTEXT; callers check). */
-export function bucketFor(n: number): number {
-  for (const b of SMALL_BUCKETS) if (n <= b) return b;
-  return Math.ceil(n / LARGE_STEP) * LARGE_STEP;
+/** The encoding of a message with empty padding: the sealed body around it is what is padded (./sealed-body.ts). */
+export function encodeMessage(m: { sentAt: number; content: MessageContent }): Uint8Array {
+  return MessagePlainCodec.encode({ sentAt: m.sentAt, content: m.content, padding: new Uint8Array(0) });
 }
 
-export function isBucketSize(n: number): boolean {
-  return bucketFor(n) === n;
-}
-
-function varintLength(n: number): number {
-  let len = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    len++;
-  }
-  return len;
-}
-
-/**
- * Encodes the message padded to the smallest bucket it fits. The padding's own length
- * prefix grows with it, so a few sizes (e.g. 129 bytes short of a bucket) cannot be hit
- * exactly; those messages take the next bucket.
- */
-export function padMessage(m: { sentAt: number; content: MessageContent }): Uint8Array {
-  const unpadded = MessagePlainCodec.encode({ sentAt: m.sentAt, content: m.content, padding: new Uint8Array(0) });
-  const withoutPadding = unpadded.length - 1; // the empty padding is one varint byte
-  for (let bucket = bucketFor(unpadded.length); bucket <= MAX_MESSAGE_PLAINTEXT; bucket = bucketFor(bucket + 1)) {
-    for (let prefix = 1; prefix <= 4; prefix++) {
-      const pad = bucket - withoutPadding - prefix;
-      if (pad >= 0 && varintLength(pad) === prefix) {
-        const out = MessagePlainCodec.encode({ sentAt: m.sentAt, content: m.content, padding: new Uint8Array(pad) });
-        if (out.length !== bucket) throw new Error(`padding arithmetic failed: ${out.length} != ${bucket}`);
-        return out;
-      }
-    }
-  }
-  throw new EncodingError('TOO_LARGE', expected('message', `at most ${MAX_MESSAGE_PLAINTEXT} bytes padded`, `${unpadded.length} bytes unpadded`));
-}
-
-/** Decodes a padded message, refusing one whose length is not a bucket size. */
-export function unpadMessage(encoded: Uint8Array): { sentAt: number; content: MessageContent } {
-  if (!isBucketSize(encoded.length) || encoded.length > MAX_MESSAGE_PLAINTEXT) {
-    throw new EncodingError('BAD_VALUE', expected('padded message length', 'a bucket size', encoded.length));
-  }
+/** Decodes a MessagePlain; zero padding of any length is accepted (version 1 senders padded to buckets). */
+export function decodeMessage(encoded: Uint8Array): { sentAt: number; content: MessageContent } {
   const m = MessagePlainCodec.decode(encoded);
   return { sentAt: m.sentAt, content: m.content };
 }

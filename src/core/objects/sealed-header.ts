@@ -1,17 +1,21 @@
 /**
- * SealedHeaderPlain (0x03): what only Carol reads, after opening the HPKE-sealed header.
- * The sender's identity key signs (XEdDSA, libsignal) the bytes from `senderSigningBytes`;
- * this module only builds those bytes, signing lives with the identity keys.
- * r (the sender-pays receipt secret) is present iff mode is sender-pays.
+ * SealedHeaderPlain (0x03, version 2): what only Carol reads, after opening the HPKE-sealed
+ * header. Version 2 replaced the sender's XEdDSA signature (transferable proof of who wrote to
+ * whom) with a deniable authenticator: an HMAC under a key both identities can derive
+ * (src/envelope/authenticator.ts), over the bytes from `senderAuthBytes`. This module only
+ * builds those bytes. r (the sender-pays receipt secret) is present iff mode is sender-pays.
  */
-import { optional, refine, struct, tagged, u64, type Codec } from '../codec.ts';
+import { bytes, optional, refine, struct, tagged, u64, type Codec } from '../codec.ts';
 import { domainBytes } from '../hash.ts';
-import { hash32, identityKey, millis, mode, relayId, sig64, type PaymentMode } from './fields.ts';
+import { hash32, identityKey, millis, mode, relayId, type PaymentMode } from './fields.ts';
 
 export const SEALED_HEADER_TAG = 0x03;
+/** Version 1 carried an XEdDSA senderSignature (64 bytes) and a body that was not sealed. */
+export const SEALED_HEADER_VERSION = 2;
 
 export interface SealedHeaderPlain {
   senderIdentityKey: Uint8Array;
+  /** H(sealed body): the bytes the relay stores and its receipt names. */
   hc: Uint8Array;
   hk: Uint8Array;
   relayId: Uint8Array;
@@ -20,7 +24,8 @@ export interface SealedHeaderPlain {
   mode: PaymentMode;
   /** Sender-pays receipt secret; undefined for recipient-pays. */
   r: Uint8Array | undefined;
-  senderSignature: Uint8Array;
+  /** HMAC-SHA256 over senderAuthBytes under the sender-recipient DH key. */
+  senderAuth: Uint8Array;
 }
 
 export const SealedHeaderPlainCodec: Codec<SealedHeaderPlain> = tagged(
@@ -36,7 +41,7 @@ export const SealedHeaderPlainCodec: Codec<SealedHeaderPlain> = tagged(
         timestamp: millis('timestamp'),
         mode: mode(),
         r: optional(hash32('r')),
-        senderSignature: sig64('senderSignature'),
+        senderAuth: bytes(32, 'senderAuth'),
       },
       'SealedHeaderPlain',
     ),
@@ -45,9 +50,11 @@ export const SealedHeaderPlainCodec: Codec<SealedHeaderPlain> = tagged(
         ? undefined
         : `expected r present iff mode is sender-pays, got mode ${h.mode} with r ${h.r === undefined ? 'absent' : 'present'}`,
   ),
+  'SealedHeaderPlain',
+  SEALED_HEADER_VERSION,
 );
 
-export interface SenderSigned {
+export interface SenderAuthenticated {
   hc: Uint8Array;
   hk: Uint8Array;
   relayId: Uint8Array;
@@ -57,7 +64,7 @@ export interface SenderSigned {
 }
 
 /** "satpost/v1/sender" || hc || hk || relayId || mailbox || timestamp u64 || mode u8. */
-export function senderSigningBytes(s: SenderSigned): Uint8Array {
+export function senderAuthBytes(s: SenderAuthenticated): Uint8Array {
   return domainBytes(
     'sender',
     hash32('hc').encode(s.hc),
