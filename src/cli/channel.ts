@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { ChannelSummary } from '../client/channels.ts';
+import { sats } from './money.ts';
 import { examples, integerArg, output, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 interface OpenFlags extends ClientFlags {
@@ -81,7 +82,7 @@ lost: from the expiry block (T_ch) the sats come back by themselves the next tim
         const closed = await client.closeChannel(id);
         output(flags, { channel: closed }, () => [
           `channel ${closed.id}: ${closed.status}; close ${closed.closeTxid ?? 'pending'}`,
-          `the relay keeps ${closed.relayBalance} sats; ${closed.payerBalance} sats less the close fee come back to your wallet once it confirms`,
+          `the relay keeps ${sats(closed.relayBalance)}; ${sats(closed.payerBalance - (closed.closeFee ?? 0))} come back to your wallet once it confirms (yours ${sats(closed.payerBalance)} less the close fee ${closed.closeFee !== undefined ? sats(closed.closeFee) : 'not known yet'})`,
         ]);
       });
     });

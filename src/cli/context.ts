@@ -1,7 +1,7 @@
 /**
  * What every client command shares: the options they all take (--data-dir, --network,
  * --chain, --json), opening the client with the passphrase, printing the result as one JSON
- * object or as text, and progress lines for waits (stderr, only on a terminal).
+ * object or as text, and progress lines for waits (stderr, not with --json).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '../client/client.ts';
@@ -85,7 +85,8 @@ export async function passphraseFor(dir: string, confirm: boolean): Promise<stri
 export async function withClient<T>(flags: ClientFlags, use: (client: Client) => Promise<T> | T): Promise<T> {
   const dir = dataDirOf(flags);
   const passphrase = await passphraseFor(dir, false);
-  progress(flags, `unlocking ${dir}...`);
+  // A local step of a second at most: shown to a person waiting at a terminal, kept out of scripts' logs.
+  if (!flags.json && process.stderr.isTTY) process.stderr.write(`unlocking ${dir}...\n`);
   // Loaded here, not at the top: commands that never open the client (--help, the public
   // ones) must not pay for libsignal, SQLite and the wallet.
   const { Client } = await import('../client/client.ts');
@@ -104,13 +105,16 @@ export async function withClient<T>(flags: ClientFlags, use: (client: Client) =>
   }
 }
 
-/** A line about a wait, for a person watching: only on a terminal, never in --json mode. */
-export function progress(flags: ClientFlags, line: string): void {
-  if (!flags.json && process.stderr.isTTY) process.stderr.write(line + '\n');
+/**
+ * A line per step of a wait, on stderr, so neither a person nor a script's log is left
+ * without news; never in --json mode (stdout carries one object, stderr stays quiet).
+ */
+export function progress(flags: { json?: boolean }, line: string): void {
+  if (!flags.json) process.stderr.write(line + '\n');
 }
 
 /** Prints the command's result: `json` as one object with --json, else the text lines. */
-export function output(flags: ClientFlags, json: object, text: () => string[]): void {
+export function output(flags: { json?: boolean }, json: object, text: () => string[]): void {
   process.stdout.write(flags.json ? JSON.stringify(json) + '\n' : text().join('\n') + '\n');
 }
 

@@ -17,6 +17,8 @@ export type CliErrorCode =
   /** The unlock agent's socket is not safely this user's (owner, mode, directory): not used. */
   | 'AGENT_UNSAFE'
   /** `satpost unlock` could not start its agent (e.g. one already runs). */
-  | 'AGENT_FAILED';
+  | 'AGENT_FAILED'
+  /** `relay wallet`: the directory holds no relay wallet (the relay never started there). */
+  | 'NOT_RELAY_DATA_DIR';
 
 export class CliError extends SatpostError<CliErrorCode> {}

@@ -27,6 +27,8 @@ export function buildProgram(): Command {
     )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // Options after a command name belong to that command (`relay --port` vs `relay wallet --data-dir`).
+    .enablePositionalOptions()
     .exitOverride();
   registerInitCommand(program);
   registerAddressCommand(program);

@@ -12,6 +12,7 @@ import type { SentMessage } from '../client/send.ts';
 import type { PublishResult } from '../client/publish.ts';
 import { ClientError } from '../client/errors.ts';
 import { CliError } from './errors.ts';
+import { sats, total } from './money.ts';
 import { examples, integerArg, output, positiveNumberArg, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 interface SendFlags extends ClientFlags {
@@ -30,6 +31,7 @@ interface ReadFlags extends ClientFlags {
   maxPrice?: number;
   payUnknown?: boolean;
   out?: string;
+  wait?: number;
 }
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -173,6 +175,7 @@ export function registerMessageCommands(program: Command): void {
         }
         // --watch: one line (or one JSON object) per message, the listed ones first.
         for (const e of entries) output(flags, { message: entryJson(e) }, () => [inboxLine(e)]);
+        progress(flags, 'watching your relays for new messages (Ctrl-C to stop; nothing is lost)');
         const ac = new AbortController();
         const stop = () => ac.abort();
         process.once('SIGINT', stop);
@@ -193,7 +196,8 @@ export function registerMessageCommands(program: Command): void {
       .argument('<id>', 'the message id from `satpost inbox` (a unique prefix is enough)')
       .option('--max-price <sats>', 'the most you pay to read it (default 10000)', integerArg('max price', 0, 21e14))
       .option('--pay-unknown', 'pay to read it even though the sender is not one of your contacts')
-      .option('--out <path>', 'where to save a file message (default: print its description)'),
+      .option('--out <path>', 'where to save a file message (default: print its description)')
+      .option('--wait <secs>', 'the longest to wait for the key (relay down, funding unconfirmed) before giving up with WAIT_TIMEOUT (default 600)', integerArg('wait', 1, 86_400)),
   )
     .addHelpText('after', examples('satpost read 3f2a9c1b', 'satpost read 3f2a9c1b --max-price 1000 --out ./notes.pdf'))
     .action(async (id: string, _o: ReadFlags, cmd: Command) => {
@@ -203,7 +207,8 @@ export function registerMessageCommands(program: Command): void {
         const read = await client.read(id, {
           ...(flags.maxPrice !== undefined ? { maxPrice: flags.maxPrice } : {}),
           ...(flags.payUnknown ? { payUnknownSender: true } : {}),
-          onProgress: (line) => progress(flags, line),
+          ...(flags.wait !== undefined ? { waitMs: flags.wait * 1000 } : {}),
+          onProgress: (line) => progress(flags, `${line} (waiting up to ${flags.wait ?? 600} s; Ctrl-C is safe: run read again later)`),
         });
         if (read.message.kind === 'file' && flags.out) writeFileSync(flags.out, read.message.data, { mode: 0o600 });
         output(flags, { message: entryJson(read) }, () => readLines(read, flags.out));
@@ -230,27 +235,30 @@ function publishLines(p: PublishResult): string[] {
 function sentLines(s: SentMessage): string[] {
   const paid =
     s.mode === 'recipient-pays'
-      ? `${s.to} pays ${s.price} sat to read it`
+      ? `${s.to} pays ${sats(s.price)} to read it; you pay nothing`
       : s.via === 'channel'
-        ? `you pay ${s.price} sat on delivery through channel ${s.channelId!.slice(0, 16)} (no transaction on chain)`
-        : `you pay ${s.price} sat on delivery (funding ${s.fundingTxid ?? 'pending'})`;
+        ? `you pay ${sats(s.price)} on delivery through channel ${s.channelId!.slice(0, 16)} (no transaction on chain, no fee)`
+        : `you pay ${total([['price', s.price], ['funding fee', s.fundingFee ?? 0]])}; the price goes to the relay on delivery (funding ${s.fundingTxid ?? 'pending'})`;
   return [`sent to ${s.to} via ${s.relay}: ${s.size} bytes, ${s.mode}; ${paid}`, `id ${s.id}`, `kept until ${new Date(s.expiresAt).toISOString()}, contract T = block ${s.locktime}`];
 }
 
 function outboxLine(s: SentMessage): string {
-  return `${s.id.slice(0, 12)}  to ${s.to}  ${s.mode}  ${s.price} sat  ${s.state}`;
+  // A recipient-pays message costs its sender nothing: no price on her line.
+  const price = s.mode === 'sender-pays' ? `  ${total([['price', s.price], ['funding fee', s.fundingFee ?? 0]])}` : '';
+  return `${s.id.slice(0, 12)}  to ${s.to}  ${s.mode}${price}  ${s.state}`;
 }
 
 function inboxLine(e: InboxEntry): string {
   const from = e.verified ? `from ${e.from}` : `from unknown sender ${e.from}`;
-  const price = e.mode === 'sender-pays' ? 'free to read (sender pays)' : `${e.price} sat to read`;
+  const price = e.mode === 'sender-pays' ? 'free to read (sender pays)' : `${sats(e.price)} to read`;
   const line = `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
   // A spoiled message stays listed, with what the relay did.
   return e.state === 'corrupt' || e.state === 'fraud' ? `${line}\n    ${e.detail ?? ''}` : line;
 }
 
 function readLines(r: ReadMessage, out: string | undefined): string[] {
-  const head = `from ${r.verified ? r.from : `unknown sender ${r.from}`}, sent ${new Date(r.sentAt).toISOString()}`;
+  const cost = r.mode === 'sender-pays' ? 'free to read (the sender paid)' : `it cost you ${total([['price', r.price], ['funding fee', r.fundingFee ?? 0]])}`;
+  const head = `from ${r.verified ? r.from : `unknown sender ${r.from}`}, sent ${new Date(r.sentAt).toISOString()}; ${cost}`;
   if (r.message.kind === 'text') return [head, r.message.text];
   const m = r.message;
   return [head, `file "${m.name}" (${m.mediaType}, ${m.data.length} bytes) ${out ? `saved to ${out}` : 'not saved: pass --out PATH'}`];

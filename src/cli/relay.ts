@@ -7,7 +7,12 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import type { ConfigInput } from '../relay/config.ts';
+import { scryptFromEnv } from './context.ts';
 import { defaultDataDir } from './devnet.ts';
+import { registerRelayWalletCommands } from './relay-wallet.ts';
+
+/** The relay network port of `satpost relay`: fixed, so a restarted relay keeps the multiaddr other relays bootstrap from. */
+export const DEFAULT_P2P_PORT = 4848;
 
 interface RelayFlags {
   config?: string;
@@ -28,8 +33,10 @@ interface RelayFlags {
 }
 
 export function registerRelayCommand(program: Command): void {
-  program
+  const relayCmd = program
     .command('relay')
+    // `relay wallet ...` takes its own --data-dir: options after a subcommand name belong to it.
+    .enablePositionalOptions()
     .description('run a satpost relay: stores sealed messages for a fee, serves HTTP and a WebSocket stream')
     .option('--config <file>', 'JSON file of relay settings')
     .option('--port <port>', 'TCP port (0: any free port; default 8090)')
@@ -42,7 +49,7 @@ export function registerRelayCommand(program: Command): void {
     .option('--synchronous <mode>', 'SQLite durability: FULL (default) or NORMAL')
     .option('--modes <list>', 'accepted payment modes, comma separated')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug or silent')
-    .option('--p2p-port <port>', 'relay network (libp2p) TCP port (default 0: any free port)')
+    .option('--p2p-port <port>', `relay network (libp2p) TCP port (default ${DEFAULT_P2P_PORT}, kept across restarts so other relays' --bootstrap stays valid; 0: any free port)`)
     .option('--bootstrap <multiaddr...>', 'relays to join the network through, /ip4/../tcp/../p2p/<peer id>')
     .option('--p2p-off', 'run standalone: no relay network (/v1/offer and /v1/mailbox/query answer P2P_OFF)')
     .option('--set <key=value...>', 'any other setting by its config key, e.g. --set priceBaseSats=1000')
@@ -59,9 +66,19 @@ export function registerRelayCommand(program: Command): void {
       // Loaded here, not at the top: `satpost --version` must not load the relay's dependencies.
       const { loadConfig } = await import('../relay/config.ts');
       const { startRelay } = await import('../relay/daemon.ts');
-      const config = loadConfig({ ...(f.config ? { file: f.config } : {}), env: process.env, flags });
+      const config = loadConfig({ base: { p2pPort: String(DEFAULT_P2P_PORT) }, ...(f.config ? { file: f.config } : {}), env: process.env, flags });
       if (config.dataDir === '') config.dataDir = join(defaultDataDir(), 'relay');
-      const relay = await startRelay(config);
+      // SATPOST_SCRYPT_LOG2N (regtest tests only): a cheaper hash for a new relay wallet's passphrase, as for a client's.
+      const walletScrypt = scryptFromEnv(process.env, config.network);
+      const relay = await startRelay(config, walletScrypt ? { walletScrypt } : {});
+      if (relay.recoveryPhrase !== undefined) {
+        // Shown once, at the start that created the wallet: the earnings are lost without it if the data dir is.
+        process.stderr.write(
+          `new relay wallet; its recovery phrase:\n\n    ${relay.recoveryPhrase}\n\n` +
+            `write this down and keep it offline: it restores the relay's earnings if ${config.dataDir} is lost ` +
+            `(show it again with \`satpost relay wallet recovery --data-dir ${config.dataDir}\`)\n`,
+        );
+      }
       process.stdout.write(`listening on ${relay.url}\n`);
       for (const a of relay.network.info().multiaddrs ?? []) process.stdout.write(`relay network on ${a}\n`);
       await new Promise<void>((resolve) => {
@@ -78,4 +95,5 @@ export function registerRelayCommand(program: Command): void {
         process.on('SIGTERM', stop);
       });
     });
+  registerRelayWalletCommands(relayCmd);
 }

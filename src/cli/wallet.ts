@@ -1,6 +1,7 @@
 /** `satpost wallet address|balance|history|send`: the Bitcoin wallet that pays relays. */
 import type { Command } from 'commander';
 import type { Balance, HistoryEntry } from '../wallet/index.ts';
+import { sats } from './money.ts';
 import { examples, integerArg, output, positiveNumberArg, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 interface SendFlags extends ClientFlags {
@@ -40,7 +41,8 @@ export function registerWalletCommands(program: Command): void {
       const flags = cmd.opts<ClientFlags>();
       await withClient(flags, async (client) => {
         progress(flags, `syncing the wallet with ${client.chainUrl}...`);
-        const history = await client.history();
+        // Abandoned rows are drafts never broadcast (send builds one to check the wallet can pay): no money moved.
+        const history = (await client.history()).filter((h) => h.state !== 'abandoned');
         output(flags, { history }, () => (history.length === 0 ? ['no transactions yet'] : history.map(historyLine)));
       });
     });
@@ -54,13 +56,13 @@ export function registerWalletCommands(program: Command): void {
       .option('--fee-rate <sat/vB>', 'fee rate in sat/vB (default: the chain\'s estimate for 6 blocks)', positiveNumberArg('fee rate')),
   )
     .addHelpText('after', examples('satpost wallet send bcrt1q... 25000 --fee-rate 2'))
-    .action(async (address: string, sats: number, _opts: SendFlags, cmd: Command) => {
+    .action(async (address: string, amount: number, _opts: SendFlags, cmd: Command) => {
       const flags = cmd.opts<SendFlags>();
       await withClient(flags, async (client) => {
         progress(flags, `syncing the wallet with ${client.chainUrl}...`);
-        const sent = await client.sendBitcoin(address, sats, flags.feeRate !== undefined ? { feeRate: flags.feeRate } : {});
+        const sent = await client.sendBitcoin(address, amount, flags.feeRate !== undefined ? { feeRate: flags.feeRate } : {});
         output(flags, { sent: { ...sent, address } }, () => [
-          `sent ${sats} sat to ${address}, fee ${sent.fee} sat (${sent.feeRate} sat/vB)`,
+          `sent ${sats(amount)} to ${address}, fee ${sats(sent.fee)} (${sent.feeRate} sat/vB); the wallet paid ${sats(amount + sent.fee)}`,
           `txid ${sent.txid}`,
         ]);
       });
@@ -75,11 +77,11 @@ function balanceLines(b: Balance): string[] {
     ['reserved', b.reserved, b.reserved > 0],
     ['in contracts', b.lockedInContracts, b.lockedInContracts > 0],
   ];
-  return rows.filter(([, , show]) => show).map(([label, sats]) => `${`${label}:`.padEnd(14)}${sats} sat`);
+  return rows.filter(([, , show]) => show).map(([label, n]) => `${`${label}:`.padEnd(14)}${sats(n)}`);
 }
 
 function historyLine(h: HistoryEntry): string {
   const when = h.blockTime !== null ? new Date(h.blockTime * 1000).toISOString().slice(0, 16).replace('T', ' ') : h.state.padEnd(16);
-  const net = `${h.net >= 0 ? '+' : ''}${h.net} sat`;
-  return `${when}  ${net.padStart(16)}  ${h.txid}${h.own && h.fee !== null ? `  fee ${h.fee} sat` : ''}`;
+  const net = `${h.net >= 0 ? '+' : '-'}${sats(Math.abs(h.net))}`;
+  return `${when}  ${net.padStart(16)}  ${h.txid}${h.own && h.fee !== null ? `  fee ${sats(h.fee)}` : ''}`;
 }

@@ -11,6 +11,7 @@
  *
  * Talks to the relay routes of docs/relay-api.md "Channels" through RelayClient.
  */
+import { parseTx } from '../wallet/tx-parse.ts';
 import { randomBytes } from 'node:crypto';
 import { hex } from '@scure/base';
 import {
@@ -56,6 +57,8 @@ export interface ChannelSummary {
   fundingTxid: string;
   /** The cooperative close, once signed. */
   closeTxid?: string;
+  /** Its fee, sats: taken from the payer's side (capacity less what the close pays out). */
+  closeFee?: number;
   /** False while the relay has not accepted the open (sync tells it again). */
   relayTold: boolean;
   /** Why sends avoid this channel in this process (a refused update), if any. */
@@ -498,7 +501,9 @@ export class ClientChannels {
       id: c.id, relay: r?.relay ?? '', status: c.status, capacity: s.capacity, relayBalance: s.relayBalance,
       payerBalance: s.capacity - s.relayBalance - inFlightSats, inFlight: s.inFlight.length, inFlightSats, expiry: s.channelLocktime,
       ...(tip !== undefined ? { blocksLeft: s.channelLocktime - tip } : {}),
-      fundingTxid: c.fundingTxid, ...(c.closeTxid ? { closeTxid: c.closeTxid } : {}), relayTold: r?.toldAt != null,
+      fundingTxid: c.fundingTxid, ...(c.closeTxid ? { closeTxid: c.closeTxid } : {}),
+      ...(c.closeRaw ? { closeFee: s.capacity - parseTx(c.closeRaw).outputs.reduce((a, o) => a + o.value, 0) } : {}),
+      relayTold: r?.toldAt != null,
       ...(problem ? { problem } : {}),
     };
   }

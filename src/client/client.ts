@@ -248,6 +248,7 @@ export class Client {
    */
   static async open(o: ClientOpenOptions): Promise<Client> {
     const dir = new DataDir(o.dir);
+    if (dir.isRelayDir()) throw new ClientError('RELAY_DATA_DIR', `${dir.path} is a relay's data directory, not a client's`);
     const state = dir.state();
     if (state === 'empty') throw new ClientError('NOT_INITIALIZED', `no satpost client in ${dir.path}`);
     if (state === 'interrupted') {

@@ -68,6 +68,11 @@ export class DataDir {
     return this.presentDatabases().length > 0 ? 'damaged' : 'empty';
   }
 
+  /** A relay's directory (its node key and relay.sqlite, no client config): another program's. */
+  isRelayDir(): boolean {
+    return !existsSync(this.file('config')) && existsSync(join(this.path, 'node-key')) && existsSync(join(this.path, 'relay.sqlite'));
+  }
+
   presentDatabases(): string[] {
     return DATABASES.filter((f) => existsSync(join(this.path, f)));
   }

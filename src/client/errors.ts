@@ -15,6 +15,8 @@ export type ClientErrorCode =
   | 'INIT_INCOMPLETE'
   /** The directory holds satpost files but not a usable set (e.g. config.json missing). */
   | 'BAD_DATA_DIR'
+  /** The directory is a relay's (node-key, relay.sqlite): its wallet is reached with `satpost relay wallet`. */
+  | 'RELAY_DATA_DIR'
   | 'BAD_CONFIG'
   | 'WRONG_PASSPHRASE'
   | 'EMPTY_PASSPHRASE'
@@ -59,6 +61,11 @@ export type ClientErrorCode =
   | 'MESSAGE_EXPIRED'
   /** The operation was aborted by its AbortSignal. */
   | 'CANCELLED'
+  /**
+   * read(): k did not come within ReadOptions.waitMs (relay down, funding unconfirmed). Nothing
+   * is lost: what was paid stays in the contract, and reading again resumes the wait.
+   */
+  | 'WAIT_TIMEOUT'
   /**
    * read(): the relay was paid and the blob does not open under the released k to its signed
    * receipt's hc. The proof is stored with the message and exported; `relay`, `details`: id,

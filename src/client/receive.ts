@@ -56,6 +56,8 @@ export interface InboxEntry {
   price: number;
   /** recipient-pays read over a payment channel: its id (no transaction on chain). */
   channelId?: string;
+  /** recipient-pays paid on chain: the fee of the funding transaction (reading cost price + this). */
+  fundingFee?: number;
   expiresAt: number;
   state: InboxState;
   /** Once read. */
@@ -80,11 +82,18 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Polling period while waiting for the relay or the chain, ms (tip changes also wake it). Default 1000. */
   pollMs?: number;
+  /**
+   * The longest read() waits for k (relay unreachable, funding unconfirmed), ms; then
+   * WAIT_TIMEOUT with what it last waited for. Default DEFAULT_READ_WAIT_MS.
+   */
+  waitMs?: number;
   /** recipient-pays: pay through an open channel with the message's relay when one can (default true); false forces the chain. */
   channel?: boolean;
 }
 
 export const DEFAULT_MAX_PRICE = 10_000;
+/** Ten minutes: a block and a half on mainnet; a relay down longer than that is not coming back soon. */
+export const DEFAULT_READ_WAIT_MS = 10 * 60_000;
 
 export interface ReadMessage extends InboxEntry {
   message: MessageContent;
@@ -277,8 +286,16 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
     ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
     ...(row.detail ? { detail: row.detail } : {}),
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
+    ...fundingFeeOf(ctx, row),
     ...(row.state === 'fraud' ? { proofPath: proofPathOf(ctx, row.id) } : {}),
   };
+}
+
+function fundingFeeOf(ctx: MailContext, row: InboxRow): { fundingFee?: number } {
+  if (row.mode !== 'recipient-pays' || row.channelId !== null) return {};
+  const txid = ctx.payer.book.find(row.id)?.fundingTxid;
+  const fee = txid ? ctx.wallet.transaction(txid)?.fee : undefined;
+  return fee !== null && fee !== undefined ? { fundingFee: fee } : {};
 }
 
 /** The inbox row for an id or a unique id prefix (at least 4 hex characters). */
@@ -357,12 +374,24 @@ function fraudError(ctx: MailContext, row: InboxRow): ClientError {
   return e;
 }
 
-/** Waits until `attempt` yields, re-trying at every tip change and every pollMs. */
-async function until<T>(ctx: MailContext, o: ReadOptions, attempt: () => Promise<T | undefined>): Promise<T> {
+/**
+ * Waits until `attempt` yields, re-trying at every tip change and every pollMs, for at most
+ * o.waitMs; `waitingFor` says what the last attempt waited for (the timeout's message).
+ */
+async function until<T>(ctx: MailContext, o: ReadOptions, id: string, waitingFor: () => string, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + (o.waitMs ?? DEFAULT_READ_WAIT_MS);
   for (;;) {
     o.signal?.throwIfAborted();
     const got = await attempt();
     if (got !== undefined) return got;
+    if (Date.now() >= deadline) {
+      const e = new ClientError(
+        'WAIT_TIMEOUT',
+        `gave up waiting for the key of ${id.slice(0, 16)}… after ${Math.round((o.waitMs ?? DEFAULT_READ_WAIT_MS) / 1000)} s (${waitingFor() || 'no answer yet'}); nothing is lost: what was paid stays in its contract`,
+      );
+      e.details = { id };
+      throw e;
+    }
     await new Promise<void>((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
@@ -375,7 +404,7 @@ async function until<T>(ctx: MailContext, o: ReadOptions, attempt: () => Promise
         off();
         reject(new ClientError('CANCELLED', 'read aborted'));
       };
-      const timer = setTimeout(done, o.pollMs ?? 1000);
+      const timer = setTimeout(done, Math.max(0, Math.min(o.pollMs ?? 1000, deadline - Date.now())));
       const off = ctx.backend.onTip(done);
       o.signal?.addEventListener('abort', abort, { once: true });
     });
@@ -401,7 +430,7 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
   const say = (line: string) => {
     if (line !== said) o.onProgress?.((said = line));
   };
-  return until(ctx, o, async () => {
+  return until(ctx, o, row.id, () => said, async () => {
     // The chain is the guarantee: a claim there publishes k whatever the relay says.
     const item = ctx.mail.inbox(row.id)!.listing;
     const terms = senderPaysTerms(m, view, item);
@@ -483,7 +512,7 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
   const say = (line: string) => {
     if (line !== said) o.onProgress?.((said = line));
   };
-  return until(ctx, o, async () => {
+  return until(ctx, o, row.id, () => said, async () => {
     const learned = await ctx.payer.learnKey(row.id, o.signal);
     if (learned && keyMatches(learned.k, q.hk)) return learned.k;
     const state = ctx.payer.book.get(row.id).state;

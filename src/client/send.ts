@@ -104,6 +104,8 @@ export interface SentMessage {
   channelId?: string;
   /** Sender-pays on chain: the funding transaction. */
   fundingTxid?: string;
+  /** Sender-pays on chain: the funding transaction's fee, sats (the wallet pays price + this). */
+  fundingFee?: number;
   /**
    * Set when this send made no new message: 'finished', an identical send left unfinished (an
    * interruption, a crash) was finished; 'already-sent', an identical message took its last step
@@ -338,12 +340,14 @@ async function resumeOne(ctx: MailContext, row: OutboxRow, signal?: AbortSignal)
 export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
   const quote = QuoteCodec.decode(row.quote);
   const c = row.contractId ? ctx.payer.book.find(row.contractId) : undefined;
+  const fee = c?.fundingTxid ? ctx.wallet.transaction(c.fundingTxid)?.fee : undefined;
   return {
     id: row.id, to: ctx.contacts.contact(row.contact)?.name ?? row.contact, relay: row.relay, mode: row.mode, size: row.size,
     price: row.amount, expiresAt: quote.expiresAt, locktime: quote.locktime, state: row.state,
     ...(row.mode === 'sender-pays' ? { via: row.channelId !== null ? ('channel' as const) : ('chain' as const) } : {}),
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
     ...(c?.fundingTxid ? { fundingTxid: c.fundingTxid } : {}),
+    ...(fee !== null && fee !== undefined ? { fundingFee: fee } : {}),
   };
 }
 

@@ -135,7 +135,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   channelMaxBlocks: { kind: 'int', min: 1, max: 1_000_000, unit: 'blocks', doc: 'longest channel life accepted: T_ch - tip at open' },
   channelMaxFeeRate: { kind: 'int', min: 1, max: 100_000, unit: 'sat/vB', doc: 'highest commitment fee rate a channel may fix' },
   p2p: { kind: 'bool', unit: 'true|false', doc: 'join the relay network (libp2p); false (--p2p-off): a standalone relay, /v1/offer and /v1/mailbox/query answer P2P_OFF' },
-  p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port' },
+  p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port (`satpost relay` defaults to 4848, so a restarted relay keeps its multiaddr)' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
   p2pMinPeers: { kind: 'int', min: 0, max: 64, unit: 'relays', doc: 'dial relays learnt from topology announcements while fewer are connected; 0: only bootstrap and inbound' },
   offerWindowMs: { kind: 'int', min: 1, max: 60_000, unit: 'ms', doc: 'the longest POST /v1/offer collects quotes from the network (sooner once every expected relay answered)' },
@@ -271,6 +271,8 @@ function apply(into: Record<string, unknown>, input: ConfigInput, source: string
 export const envName = (key: string): string => `SATPOST_RELAY_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 
 export interface ConfigSources {
+  /** Settings under the file, env and flags: a program's own defaults (`satpost relay`: p2pPort 4848). */
+  base?: ConfigInput;
   /** Path of a JSON object of settings. */
   file?: string;
   env?: Record<string, string | undefined>;
@@ -280,6 +282,7 @@ export interface ConfigSources {
 /** Defaults < file < env < flags, then the cross-setting rules. */
 export function loadConfig(sources: ConfigSources = {}): RelayConfig {
   const cfg: Record<string, unknown> = { ...DEFAULTS };
+  if (sources.base) apply(cfg, sources.base, 'defaults');
   if (sources.file !== undefined) {
     let parsed: unknown;
     try {

@@ -64,6 +64,8 @@ export interface RelayHandle {
   channels: RelayChannelService | undefined;
   /** The relay network (network.enabled is false with p2p off). */
   network: RelayNetwork;
+  /** Set only at the start that created the relay wallet: its recovery phrase, for the operator to write down. */
+  recoveryPhrase: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -196,5 +198,5 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
       wallet.close();
       log.info('relay stopped');
     })());
-  return { url, port, service, store, payments, channels, network, stop };
+  return { url, port, service, store, payments, channels, network, recoveryPhrase: wallet.newRecoveryPhrase, stop };
 }

@@ -17,7 +17,8 @@ import type { ScryptParams } from '../core/secretbox.ts';
 import type { Db } from '../store/sqlite.ts';
 import { createDataKey, hasDataKey, unlockDataKey } from '../store/data-key.ts';
 import { Wallet } from '../wallet/index.ts';
-import { ContractBook, RelayContracts, openPartyDb } from '../watch/index.ts';
+import { parseTx } from '../wallet/tx-parse.ts';
+import { ChannelBook, ContractBook, RelayContracts, isFinalStatus, openPartyDb } from '../watch/index.ts';
 import type { ContractKeys } from './chain-ports.ts';
 import type { RelayConfig } from './config.ts';
 import { loadOrCreateSecret } from './daemon.ts';
@@ -28,9 +29,77 @@ export interface RelayWallet {
   db: Db;
   wallet: Wallet;
   book: ContractBook;
+  channelBook: ChannelBook;
   keys: ContractKeys;
   relayContracts(config: RelayConfig): RelayContracts;
+  /** The recovery phrase of a wallet created by this open (first start), for its operator to write down; else undefined. */
+  newRecoveryPhrase: string | undefined;
   close(): void;
+}
+
+/** What the relay has earned, by source, and what it paid in fees (sats). */
+export interface RelayEarnings {
+  contracts: {
+    /** Claims confirmed: in the wallet. */
+    claimed: number;
+    /** Claims signed or in the mempool: in the wallet once they confirm. */
+    claiming: number;
+    /** Contracts whose claim is confirmed or under way. */
+    count: number;
+  };
+  channels: {
+    /** HTLCs whose k the relay released (settled, or revealed and not yet acknowledged: enforceable on chain) or claimed on chain. */
+    earned: number;
+    /** Of `earned`, what is still inside channels not closed yet (in the wallet after the close). */
+    inOpenChannels: number;
+    count: number;
+  };
+  fees: {
+    /** Fees of the relay's claim transactions (contract amount less what the claim paid the wallet). */
+    claims: number;
+    /** Fees of transactions the wallet built itself (withdrawals). */
+    wallet: number;
+  };
+}
+
+/**
+ * Reads the earnings from the relay's contract book and channel book (same party file) and
+ * the wallet's own transactions; pure reads, safe while the relay runs.
+ */
+export function relayEarnings(rw: RelayWallet): RelayEarnings {
+  const contracts = rw.db
+    .prepare(`SELECT state, amount, claim_raw AS claimRaw FROM contracts WHERE role = 'relay' AND state IN ('claimed', 'claim-broadcast', 'claim-signed')`)
+    .all() as { state: string; amount: number; claimRaw: Buffer | null }[];
+  let claimed = 0;
+  let claiming = 0;
+  let claimFees = 0;
+  for (const c of contracts) {
+    if (c.state === 'claimed') claimed += c.amount;
+    else claiming += c.amount;
+    if (c.claimRaw) claimFees += c.amount - parseTx(new Uint8Array(c.claimRaw)).outputs.reduce((s, o) => s + o.value, 0);
+  }
+  let earned = 0;
+  let inOpen = 0;
+  let count = 0;
+  for (const ch of rw.channelBook.list('relay')) {
+    const htlcs = rw.channelBook.htlcs(ch.id).filter((h) => h.status === 'settled' || h.status === 'revealed' || h.status === 'claimed');
+    const sats = htlcs.reduce((s, h) => s + h.amount, 0);
+    if (sats === 0) continue;
+    count++;
+    earned += sats;
+    if (!isFinalStatus(ch.status)) inOpen += sats;
+  }
+  const walletFees = rw.wallet.history().reduce((s, h) => s + (h.own && h.state !== 'abandoned' && h.state !== 'failed' && h.fee !== null ? h.fee : 0), 0);
+  return {
+    contracts: { claimed, claiming, count: contracts.length },
+    channels: { earned, inOpenChannels: inOpen, count },
+    fees: { claims: claimFees, wallet: walletFees },
+  };
+}
+
+/** The wallet passphrase of a relay without a configured one: the random one kept next to the node key. */
+export function relayWalletPassphrase(config: RelayConfig): string {
+  return Buffer.from(loadOrCreateSecret(join(config.dataDir, 'wallet-passphrase'))).toString('hex');
 }
 
 /** The cheapest secretbox cost, for a data key sealed by the generated (random) passphrase. */
@@ -46,7 +115,7 @@ export interface RelayUnlock {
 function passphraseOf(config: RelayConfig, log: Logger): string {
   if (config.passphrase !== '') return config.passphrase;
   log.warn('no relay passphrase configured (SATPOST_RELAY_PASSPHRASE): the wallet seed is encrypted with <dataDir>/wallet-passphrase');
-  return Buffer.from(loadOrCreateSecret(join(config.dataDir, 'wallet-passphrase'))).toString('hex');
+  return relayWalletPassphrase(config);
 }
 
 /**
@@ -84,19 +153,23 @@ export function openRelayWallet(config: RelayConfig, o: { unlock: RelayUnlock; b
   const { passphrase, key } = o.unlock;
   const db: Db = openPartyDb(path, key);
   let wallet: Wallet;
+  let created = false;
   try {
     const exists = (db.prepare('SELECT COUNT(*) AS n FROM wallet').get() as { n: number }).n > 0;
     const common = { db, passphrase, network: config.network, ...(o.backend ? { backend: o.backend } : {}) };
     wallet = exists ? Wallet.open(common) : Wallet.create({ ...common, ...(o.scrypt ? { scrypt: o.scrypt } : {}) });
+    created = !exists;
   } catch (cause) {
     db.close();
     throw new RelayError('BAD_CONFIG', `cannot open the relay wallet ${path}: ${(cause as Error).message}`, { cause });
   }
   const book = new ContractBook(db);
+  const channelBook = new ChannelBook(db);
   const keys: ContractKeys = { pubkey: (i, account) => wallet.contractKey(i, account).pubkey33 };
   let relay: RelayContracts | undefined;
   return {
-    db, wallet, book, keys,
+    db, wallet, book, channelBook, keys,
+    newRecoveryPhrase: created ? wallet.revealMnemonic(passphrase).mnemonic : undefined,
     relayContracts(c) {
       relay ??= new RelayContracts({ book, wallet, backend: o.backend!, minConfirmations: c.confirmations, claimMargin: c.claimMarginBlocks });
       return relay;

@@ -286,6 +286,11 @@ export class Wallet {
     }));
   }
 
+  /** One transaction of the history (e.g. a funding, for its fee), if the wallet knows it. */
+  transaction(txid: string): HistoryEntry | undefined {
+    return this.history().find((h) => h.txid === txid);
+  }
+
   utxos(): UtxoRow[] {
     return this.store.utxos();
   }

@@ -38,7 +38,7 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
     ]);
     assert.equal(a.code, 0, a.stderr);
     // No relay listens on RELAY here: init still succeeds and says how to publish later.
-    assert.match(a.stderr, /^warning: your prekeys are not published yet \(cannot reach relay http:\/\/127\.0\.0\.1:8090: .*ECONNREFUSED.*\); run `satpost publish` once your relay is up\n$/);
+    assert.match(a.stderr, /^creating keys in \S+\.\.\.\npublishing your prekeys at your relays\.\.\.\nwarning: your prekeys are not published yet \(cannot reach relay http:\/\/127\.0\.0\.1:8090: .*ECONNREFUSED.*\); run `satpost publish` once your relay is up\n$/);
     const lines = a.stdout.split('\n');
     assert.equal(lines.length, 7);
     assert.equal(lines[0], `initialized satpost in ${aliceDir} (regtest, chain ${devnet.url})`);
@@ -98,7 +98,8 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
     await devPost(devnet.url, '/dev/faucet', { address: walletAddress, sats: 250_000 });
     await devPost(devnet.url, '/dev/mine', { blocks: 1 });
     const [balance, list] = await Promise.all([alice(['wallet', 'balance']), alice(['contact', 'list', '--json'])]);
-    assert.deepEqual(balance, { code: 0, stdout: 'confirmed:    250000 sat\nunconfirmed:  0 sat\n', stderr: '' });
+    assert.deepEqual({ ...balance, stderr: '' }, { code: 0, stdout: 'confirmed:    250,000 sat\nunconfirmed:  0 sat\n', stderr: '' });
+    assert.match(balance.stderr, /^syncing the wallet with http:\/\/127\.0\.0\.1:[0-9]+\/?\.\.\.\n$/, 'the one step, on stderr although it is not a terminal');
     assert.equal(list.code, 0, list.stderr);
     const contacts = (JSON.parse(list.stdout) as { contacts: { name: string; address: string; keyChange: unknown }[] }).contacts;
     assert.deepEqual(contacts.map((x) => [x.name, x.address, x.keyChange]), [['carol', carolAddress, null]]);

@@ -55,6 +55,8 @@ export interface Listening {
   child: ChildProcess;
   url: string;
   exited: Promise<number | null>;
+  /** What the process wrote on stderr so far. */
+  stderr: () => string;
 }
 
 /** Spawns `satpost ...args` and resolves with the URL once it prints "listening on URL". */
@@ -66,7 +68,7 @@ function startListening(args: string[], what: string): Promise<Listening> {
   return new Promise((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = /^listening on (http:\/\/127\.0\.0\.1:[0-9]+)$/.exec(line);
-      if (m) resolve({ child, url: m[1]!, exited });
+      if (m) resolve({ child, url: m[1]!, exited, stderr: () => stderr });
     });
     void exited.then((code) => reject(new Error(`${what} exited (${code}) before listening: ${stderr}`)));
   });

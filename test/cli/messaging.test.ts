@@ -59,7 +59,7 @@ describe('satpost messaging (processes)', { timeout: 300_000 }, () => {
     const unknown = await as('alice', ['send', 'dave', 'hello']);
     assert.deepEqual(unknown, {
       code: 1, stdout: '',
-      stderr: 'error [UNKNOWN_CONTACT]: no contact named "dave"; see `satpost contact list`, or add her with `satpost contact add NAME ADDRESS`\n',
+      stderr: 'asking relays for quotes...\nerror [UNKNOWN_CONTACT]: no contact named "dave"; see `satpost contact list`, or add her with `satpost contact add NAME ADDRESS`\n',
     });
     const poor = await as('alice', ['send', 'carol', TEXT, ...LIMITS, '--json']);
     assert.equal(poor.code, 1);
@@ -84,7 +84,7 @@ describe('satpost messaging (processes)', { timeout: 300_000 }, () => {
     );
     const read = await as('carol', ['read', sent.id.slice(0, 12)]);
     assert.equal(read.code, 0, read.stderr);
-    assert.match(read.stdout, new RegExp(`^from alice, sent \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\\n${TEXT.replace(/[.]/g, '\\.')}\\n$`));
+    assert.match(read.stdout, new RegExp(`^from alice, sent \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z; free to read \\(the sender paid\\)\\n${TEXT.replace(/[.]/g, '\\.')}\\n$`));
     await mine(); // the relay's claim publishing k
     const delivered = json<{ messages: Sent[] }>(await as('alice', ['outbox', '--json'])).messages;
     assert.equal(delivered.find((m) => m.id === sent.id)!.state, 'delivered');

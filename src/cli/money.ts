@@ -1,0 +1,17 @@
+/**
+ * The one way the CLI writes an amount: "12,345 sat" (thousands separated, whatever the
+ * locale, so scripts and people read the same text), and a total with its parts.
+ */
+const GROUPED = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function sats(n: number): string {
+  return `${GROUPED.format(n)} sat`;
+}
+
+/** "1,514 sat (price 1,000 sat + funding fee 514 sat)": a total and the named parts it adds up. */
+export function total(parts: [label: string, amount: number][]): string {
+  const shown = parts.filter(([, n]) => n !== 0);
+  const sum = parts.reduce((s, [, n]) => s + n, 0);
+  if (shown.length <= 1) return sats(sum);
+  return `${sats(sum)} (${shown.map(([label, n]) => `${label} ${sats(n)}`).join(' + ')})`;
+}
