@@ -33,7 +33,7 @@ async function metricUntil(url: string, name: string, ok: (v: number) => boolean
 }
 
 function startRelayProcess(dataDir: string, chain: string): Promise<{ child: ChildProcess; url: string; exited: Promise<NodeJS.Signals | number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--data-dir', dataDir, '--chain', chain, '--log-level', 'warn', '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000', 'mailboxUnpaidMaxMessages=1000', 'depositorUnpaidMaxMessages=1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'relay', '--port', '0', '--p2p-port', '0', '--data-dir', dataDir, '--chain', chain, '--log-level', 'warn', '--set', 'rateLimitBurst=0', 'streamMaxInFlight=1000', 'mailboxUnpaidMaxMessages=1000', 'depositorUnpaidMaxMessages=1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
