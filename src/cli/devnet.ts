@@ -46,6 +46,8 @@ export function registerDevnetCommand(program: Command): void {
 
   const chainOption = () =>
     new Option('--chain <url>', 'URL of a running devnet').env('SATPOST_CHAIN').makeOptionMandatory();
+  // Options are positional (src/cli/main.ts): --json after a subcommand's name is the subcommand's own.
+  const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
   devnet
     .command('mine')
@@ -53,6 +55,7 @@ export function registerDevnetCommand(program: Command): void {
     .argument('<blocks>', 'number of blocks', integer(1, 10_000))
     .option('--address <address>', 'pay the block rewards to this regtest address')
     .addOption(chainOption())
+    .addOption(jsonOption())
     .action(async (blocks: number, opts: { address?: string; chain: string }, cmd: Command) => {
       const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
       const body: { blocks: number; address?: string } = { blocks };
@@ -67,6 +70,7 @@ export function registerDevnetCommand(program: Command): void {
     .argument('<address>', 'regtest address (bcrt1...)')
     .argument('<sats>', 'amount in satoshis', integer(1, 21e14))
     .addOption(chainOption())
+    .addOption(jsonOption())
     .action(async (address: string, sats: number, opts: { chain: string }, cmd: Command) => {
       const json = cmd.optsWithGlobals<{ json?: boolean }>().json;
       const { txid } = await devPost<{ txid: string }>(opts.chain, '/dev/faucet', { address, sats });

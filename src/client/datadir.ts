@@ -124,38 +124,14 @@ export class DataDir {
 
   readConfig(): ClientConfig {
     const path = this.file('config');
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (cause) {
-      throw new ClientError('BAD_DATA_DIR', `cannot read ${path}: ${(cause as Error).message}`, { cause });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      throw new ClientError('BAD_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
-    }
-    return parseConfig(json, path);
+    return parseConfig(readJsonFile(path, false), path);
   }
 
   /** public.json, or undefined when there is none yet (a directory not opened since it was added). */
   readPublic(): PublicInfo | undefined {
     const path = this.file('public');
-    let text: string;
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new ClientError('BAD_DATA_DIR', `cannot read ${path}: ${(cause as Error).message}`, { cause });
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (cause) {
-      throw new ClientError('BAD_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
-    }
-    return parsePublicInfo(json, path);
+    const json = readJsonFile(path, true);
+    return json === undefined ? undefined : parsePublicInfo(json, path);
   }
 
   /** Rewrites public.json (atomically) when it differs from `info`. */
@@ -199,4 +175,20 @@ export function saveFileDurably(dir: string, name: string, text: string): string
   const path = join(dir, name);
   writeFileDurably(path, text, dir);
   return path;
+}
+
+/** The JSON in `path`; undefined for a missing file when `missingOk`. BAD_DATA_DIR (unreadable), BAD_CONFIG (not JSON). */
+function readJsonFile(path: string, missingOk: boolean): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    if (missingOk && (cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ClientError('BAD_DATA_DIR', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new ClientError('BAD_CONFIG', `${path} is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
 }

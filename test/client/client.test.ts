@@ -204,7 +204,9 @@ describe('client SDK', { timeout: 120_000 }, () => {
     const sent = await alice.sendBitcoin(carol.walletAddress(), 30_000, { feeRate: 2 });
     assert.equal(sent.amount, 30_000);
     assert.equal(sent.feeRate, 2);
-    assert.equal(sent.fee, sent.vsize * 2);
+    // The fee is costed with the largest signature (72 bytes); a shorter low-R signature can make
+    // the signed transaction a vbyte smaller, never larger.
+    assert.ok(sent.fee >= sent.vsize * 2 && sent.fee <= (sent.vsize + 1) * 2, `fee ${sent.fee} for ${sent.vsize} vB at 2 sat/vB`);
     chain.devnet.mine(1);
 
     assert.equal((await carol.balance()).confirmed, 30_000);
