@@ -8,8 +8,8 @@
  *   client.close();
  *
  * Messaging over relays: publish() puts the prekeys at the user's relays, send() quotes,
- * seals, deposits and (sender-pays) funds, inbox() lists and checks the mailbox, read() pays
- * or hands over r and decrypts, watch() follows the mailbox live, resume() carries on what a
+ * seals, deposits and (sender-pays) funds, inbox() finds and checks new messages by tag, read() pays
+ * or hands over r and decrypts, watch() follows the user's tags live, resume() carries on what a
  * restart interrupted. wallet.sqlite holds the wallet, the contract book and the channel book
  * side by side; a ContractWatcher and a ChannelWatcher drive them while a messaging call is
  * running or watch() is open.
@@ -51,11 +51,11 @@ import { hex } from '@scure/base';
 import { ClientChannels, channelProblem, type ChannelOpenOptions, type ChannelSummary } from './channels.ts';
 import { nodeAead } from '../crypto/aead-node.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
-import { mailboxIdOf } from '../identity/keys.ts';
-import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
+import { CLIENT_MARGINS, relayClients, type MailContext } from './mail-context.ts';
+import { TagBook } from './tags.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
@@ -158,7 +158,7 @@ export class Client {
     this.ctx = {
       network: p.config.network,
       identity: p.identity,
-      mailbox: mailboxIdOf(p.identity.publicKey),
+      tags: new TagBook(p.store.db, p.identity.publicKey, p.now),
       sessions: this.sessions,
       prekeys: new PrekeyManager(p.identityDb, p.identity),
       wallet: p.wallet,
@@ -541,9 +541,10 @@ export class Client {
   }
 
   /**
-   * Lists the mailbox at every relay of the config (a fresh signed challenge each time),
-   * fetches and checks each new message before anything is paid (relay signatures, the
-   * receipt covering the blob, the sender's signature in the sealed header), and returns all
+   * Asks the relays of the config and the relay network for the tags the user's messages come
+   * under (docs/protocol.md "Tags"), fetches and checks each new message before anything is paid
+   * (relay signatures, the receipt covering the blob, the sender's authenticator in the sealed
+   * header), and returns all
    * entries, oldest first. `problems` names relays that failed; all unreachable throws
    * RELAY_UNREACHABLE; NO_RELAYS without relays.
    */
@@ -571,7 +572,7 @@ export class Client {
     } catch (err) {
       // Not listed here yet (the user got the id elsewhere, or never ran inbox): look at the relays once.
       if (!ClientError.is(err, 'MESSAGE_NOT_FOUND') || !/^[0-9a-f]{4,64}$/i.test(id)) throw err;
-      if (!(await fetchById(this.ctx, id.toLowerCase(), o.signal))) await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
+      await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
       findEntry(this.ctx, id);
     }
     await this.startWatcher(o.signal);
@@ -579,7 +580,7 @@ export class Client {
   }
 
   /**
-   * Follows the mailbox live: subscribes at every relay (WebSocket), then lists once so that
+   * Follows the user's tags live: subscribes at every relay (WebSocket), then lists once so that
    * nothing stored between an earlier inbox() and the subscription is missed, and yields each
    * entry not in the inbox before, fetched and checked as inbox() does, until `signal` aborts
    * or the loop breaks. A message that fails its checks is not yielded; `onProblem` hears of it.
@@ -614,23 +615,35 @@ export class Client {
       known.add(id);
       events.emit('entry', entryView(this.ctx, row));
     };
-    const subs: { close(): void }[] = [];
+    const subs: { close(): void; add(tags: Uint8Array[]): void }[] = [];
+    // The tags followed: a find moves a window, and the tags it opens are added to every subscription.
+    const following = TagBook.byHex(this.ctx.tags.wanted());
+    const followMore = () => {
+      const more = this.ctx.tags.wanted().filter((w) => !following.has(Buffer.from(w.tag).toString('hex')));
+      for (const w of more) following.set(Buffer.from(w.tag).toString('hex'), w);
+      if (more.length > 0) for (const s of subs) s.add(more.map((w) => w.tag));
+    };
     try {
       for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
         const relay = this.ctx.relay(url);
-        const relayId = await relay.relayId(signal);
         subs.push(
-          await relay.subscribe(this.ctx.mailbox, (challenge) => signMailboxAuth(this.ctx, { challenge, relayId, operation: 'subscribe' }), (id) => {
+          await relay.subscribe([...following.values()].map((w) => w.tag), (id, tag) => {
             const hexId = Buffer.from(id).toString('hex');
             if (this.ctx.mail.inbox(hexId)) return announce(hexId);
-            fetchOne(this.ctx, url, id, { id: hexId }, signal).then(
-              () => announce(hexId),
+            const wanted = following.get(Buffer.from(tag).toString('hex'));
+            if (wanted === undefined) return;
+            fetchOne(this.ctx, url, id, { id: hexId, tag: Buffer.from(tag).toString('hex') }, wanted, signal).then(
+              () => {
+                followMore();
+                announce(hexId);
+              },
               (err: unknown) => o.onProblem?.(url, err),
             );
           }, { signal }),
         );
       }
       const { entries, problems } = await refreshInbox(this.ctx, { signal });
+      followMore();
       for (const p of problems) o.onProblem?.(p.relay, p.error);
       for (const e of entries) announce(e.id);
       for await (const [entry] of stream) yield entry;

@@ -219,7 +219,6 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   if (!contact) throw new ClientError('UNKNOWN_CONTACT', `no contact with the name key "${draft.contact}" any more`);
   const { mode, maxFee, retentionSecs } = draft;
   const message = MessageContentCodec.decode(draft.content);
-  const mailbox = mailboxIdOf(contact.identityKey);
   const candidates = relaysFor(ctx, contact);
 
   // The tip is needed to check the quote and the channel HTLC: asked for while the body is encrypted and quoted.
@@ -230,9 +229,11 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
   const now = ctx.now();
   // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
-  const signalMessage = await encryptSignal({ sender, recipient, message, mailbox, now });
+  // Its tag is taken (and saved) first: the message tells the contact how to address his answers.
+  const { tag, tells } = ctx.tags.outgoing(contact.nameKey, contact.identityKey);
+  const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
 
-  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
+  const offer: Offer = { offerId: ctx.random(16), mailbox: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
   const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
   const tip = await tipAsked;
   const id = hex.encode(messageIdOf(quote.hk));
@@ -247,9 +248,9 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
       await checkAffordable(ctx, quote, payerKey, r!, signal);
     }
   }
-  const body = sealBody({ signal: signalMessage, recipient, mailbox, hk: quote.hk });
+  const body = sealBody({ signal: signalMessage, recipient, tag, hk: quote.hk });
   const sealedHeader = sealHeader({
-    sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
+    sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, tag, mode, ...(r ? { r } : {}), now,
   });
   // Nothing may leave once aborted: the row would be sealed behind the caller's back.
   signal?.throwIfAborted();

@@ -20,7 +20,7 @@ export function identityKeyProblem(key: Uint8Array): string | undefined {
 }
 
 /** Mailbox id M = H("satpost/v1/mailbox" || identityPublicKey33) (defined with the objects). */
-export { mailboxIdOf } from '../core/objects/mailbox.ts';
+export { mailboxIdOf } from '../core/objects/tag-query.ts';
 
 const FINGERPRINT_TAG = new TextEncoder().encode('satpost/v1/fingerprint');
 

@@ -10,13 +10,13 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { EncodingError, type Codec } from '../core/codec.ts';
-import { DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
+import { DepositCodec, MAX_QUERY_TAGS, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { formatListCursor, parseListCursor, parseListLimit } from './list-cursor.ts';
-import type { ListPage, RelayService, UnlockOutcome } from './service.ts';
+import { RELAY_VERSION, type ListPage, type RelayService, type UnlockOutcome } from './service.ts';
 
 const OCTET = 'application/octet-stream';
 const HEX32 = '^[0-9a-f]{64}$';
@@ -62,7 +62,7 @@ const hexParam = (what: string, v: unknown): Uint8Array => {
 export function listPage(query: unknown): ListPage {
   const q = (query ?? {}) as Record<string, unknown>;
   const extra = Object.keys(q).filter((k) => k !== 'after' && k !== 'limit');
-  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown query parameter "${extra[0]}" for /v1/mailbox/list (expected after, limit)`);
+  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown query parameter "${extra[0]}" for /v1/tags/list (expected after, limit)`);
   return { ...(q.after !== undefined ? { after: parseListCursor(q.after) } : {}), ...(q.limit !== undefined ? { limit: parseListLimit(q.limit) } : {}) };
 }
 
@@ -161,26 +161,34 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return binary(reply, out.encoded);
   });
 
+  // {tags: [hex, ...]} (1..1024) ?after=<createdAt>.<id>&limit=N (both optional): keyset paging; `next` is present iff more follow.
   app.post(
-    '/v1/mailbox/challenge',
-    { schema: { body: { type: 'object', required: ['mailbox'], additionalProperties: false, properties: { mailbox: { type: 'string', pattern: HEX32 } } } } },
+    '/v1/tags/list',
+    { schema: { body: { type: 'object', required: ['tags'], additionalProperties: false, properties: { tags: { type: 'array', minItems: 1, maxItems: MAX_QUERY_TAGS, items: { type: 'string', pattern: HEX32 } } } } } },
     async (req) => {
-      const { challenge, expiresAt } = await service.challenge(hexParam('mailbox', (req.body as { mailbox: string }).mailbox));
-      return { challenge: hex.encode(challenge), expiresAt };
+      const page = listPage(req.query);
+      const tags = (req.body as { tags: string[] }).tags.map((t) => hexParam('tags', t));
+      const out = await service.list(tags, page);
+      return { messages: out.messages, ...(out.next ? { next: formatListCursor(out.next) } : {}) };
     },
   );
 
-  // ?after=<createdAt>.<id>&limit=N (both optional): keyset paging; `next` is present iff more follow.
-  app.post('/v1/mailbox/list', async (req) => {
-    const page = listPage(req.query);
-    const out = await service.list(decode(MailboxAuthCodec, req.body), page);
-    return { messages: out.messages, ...(out.next ? { next: formatListCursor(out.next) } : {}) };
-  });
+  // ?id=<hex> with {secret: hex}: the StoredMessage, for whoever holds the secret of its tag.
+  app.post(
+    '/v1/tags/message',
+    { schema: { body: { type: 'object', required: ['secret'], additionalProperties: false, properties: { secret: { type: 'string', pattern: HEX32 } } } } },
+    async (req, reply) => {
+      const id = hexParam('id', (req.query as { id?: string }).id);
+      return binary(reply, service.fetch(hexParam('secret', (req.body as { secret: string }).secret), id));
+    },
+  );
 
-  app.post('/v1/mailbox/message', async (req, reply) => {
-    const id = hexParam('id', (req.query as { id?: string }).id);
-    return binary(reply, service.fetch(decode(MailboxAuthCodec, req.body), id));
-  });
+  // Version 1 addressed messages to a per-user mailbox with identity-key logins; say so instead of 404.
+  for (const route of ['/v1/mailbox/challenge', '/v1/mailbox/list', '/v1/mailbox/message']) {
+    app.post(route, async () => {
+      throw new RelayError('PROTOCOL_UPGRADED', `${route} ended with satpost 0.1 (per-user mailboxes); this relay (satpost ${RELAY_VERSION}) addresses messages by per-message tags: upgrade the client`);
+    });
+  }
 
   // JSON {id, r?} (sender-pays, or asking again) or a binary PaymentNotice (recipient-pays).
   app.post('/v1/unlock', async (req, reply) => {

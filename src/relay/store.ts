@@ -476,6 +476,23 @@ export class RelayStore {
    * Unexpired messages of `mailbox` in (createdAt, id) order, at most `limit`; with `after`,
    * only those strictly after that position (keyset paging, docs/relay-api.md).
    */
+  /**
+   * The messages under any of `tags`, in listing order (createdAt, id), strictly after `after`,
+   * at most `limit`: one indexed range per tag (most tags hold nothing), merged.
+   */
+  listTags(tags: Uint8Array[], now: number, limit: number, after?: { createdAt: number; id: Uint8Array }): MessageSummary[] {
+    const seen = new Set<string>();
+    const all: MessageSummary[] = [];
+    for (const t of tags) {
+      const key = Buffer.from(t).toString('hex');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      all.push(...this.list(t, now, limit, after));
+    }
+    all.sort((a, b) => a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+    return all.slice(0, limit);
+  }
+
   list(mailbox: Uint8Array, now: number, limit: number, after?: { createdAt: number; id: Uint8Array }): MessageSummary[] {
     const rows = (
       after === undefined

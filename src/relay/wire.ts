@@ -33,15 +33,16 @@ export const StoredMessageCodec: Codec<StoredMessage> = tagged(
  * Stream frames (binary WebSocket messages):
  *   request:  id u32 | op u8 | payload
  *   response: id u32 | status u8 | payload
- * Ops: 1 quote (Offer -> Quote), 2 deposit (Deposit -> Receipt), 3 challenge (mailbox 32
- * bytes -> challenge 32 bytes), 4 subscribe (MailboxAuth -> empty; then events), 5 unlock
+ * Ops: 1 quote (Offer -> Quote), 2 deposit (Deposit -> Receipt), 3 retired (the mailbox
+ * challenge of 0.1: PROTOCOL_UPGRADED), 4 subscribe (tags, n x 32 bytes -> empty; then events
+ * id || tag, 64 bytes), 5 unlock
  * (message id 32 bytes: ask again | id || r 64 bytes: sender-pays | PaymentNotice ->
  * UTF-8 JSON, the same answer as POST /v1/unlock).
  * 6 channel update (a payer's ChannelMessage -> UTF-8 JSON, as POST /v1/channel/update),
  * 7 channel watch (channel id 32 bytes -> empty; then events carrying SettleHtlc bytes, the
  * unacknowledged ones first; id = the watch request's id).
  * Status: 0 ok, 1 error (payload = UTF-8 JSON {error:{code,message}}), 2 event (payload =
- * a new message id, 32 bytes; id = the subscribe request's id).
+ * a new message's id || its tag, 64 bytes; id = the subscribe request's id).
  */
 export const OP = { quote: 1, deposit: 2, challenge: 3, subscribe: 4, unlock: 5, channelUpdate: 6, channelWatch: 7 } as const;
 export const STATUS = { ok: 0, error: 1, event: 2 } as const;

@@ -8,6 +8,7 @@ export * from './payment.ts';
 export * from './receipt.ts';
 export * from './message.ts';
 export * from './fraud-proof.ts';
-export * from './mailbox.ts';
+export * from './tag-query.ts';
+export * from './tags.ts';
 export * from './signature-error.ts';
 export * from './sealed-body.ts';
