@@ -228,36 +228,49 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
   const now = ctx.now();
-  // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
   // Its tag is taken (and saved) first: the message tells the contact how to address his answers.
-  const { tag, tells } = ctx.tags.outgoing(contact.nameKey, contact.identityKey);
-  const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
+  const { tag, tells, index } = ctx.tags.outgoing(contact.nameKey, contact.identityKey);
+  let rowSealed = false;
+  try {
+    // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
+    const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
 
-  const offer: Offer = { offerId: ctx.random(16), mailbox: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
-  const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
-  const tip = await tipAsked;
-  const id = hex.encode(messageIdOf(quote.hk));
-  const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
-  let payerKey: number | null = null;
-  let channelId: string | null = null;
-  if (mode === 'sender-pays') {
-    const ch = !draft.channel ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
-    if (ch) channelId = ch.channel.id;
-    else {
-      payerKey = ctx.wallet.nextContractKeyIndex();
-      await checkAffordable(ctx, quote, payerKey, r!, signal);
+    const offer: Offer = { offerId: ctx.random(16), mailbox: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
+    const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
+    const tip = await tipAsked;
+    const id = hex.encode(messageIdOf(quote.hk));
+    const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
+    let payerKey: number | null = null;
+    let channelId: string | null = null;
+    if (mode === 'sender-pays') {
+      const ch = !draft.channel ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
+      if (ch) channelId = ch.channel.id;
+      else {
+        payerKey = ctx.wallet.nextContractKeyIndex();
+        await checkAffordable(ctx, quote, payerKey, r!, signal);
+      }
     }
+    const body = sealBody({ signal: signalMessage, recipient, tag, hk: quote.hk });
+    const sealedHeader = sealHeader({
+      sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, tag, mode, ...(r ? { r } : {}), now,
+    });
+    // Nothing may leave once aborted: the row would be sealed behind the caller's back.
+    signal?.throwIfAborted();
+    const sealedHere = ctx.mail.sealDraft(draft.id, {
+      id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
+      r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
+    });
+    rowSealed = sealedHere;
+    if (!sealedHere) ctx.tags.release(contact.nameKey, index);
+    return await afterSeal(ctx, draft, contact, id, sealedHere, sealed, tip, signal);
+  } catch (err) {
+    // Only a sealed row can put a message under this index at a relay: before that, the index goes back.
+    if (!rowSealed) ctx.tags.release(contact.nameKey, index);
+    throw err;
   }
-  const body = sealBody({ signal: signalMessage, recipient, tag, hk: quote.hk });
-  const sealedHeader = sealHeader({
-    sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, tag, mode, ...(r ? { r } : {}), now,
-  });
-  // Nothing may leave once aborted: the row would be sealed behind the caller's back.
-  signal?.throwIfAborted();
-  const sealedHere = ctx.mail.sealDraft(draft.id, {
-    id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
-    r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
-  });
+}
+
+async function afterSeal(ctx: MailContext, draft: DraftRow, contact: ContactRow, id: string, sealedHere: boolean, sealed: { id?: string }, tip: number, signal?: AbortSignal): Promise<OutboxRow> {
   if (!sealedHere) {
     // Another satpost process (a second command run meanwhile) sealed this draft first: carry on its message, this quote unused.
     const theirs = ctx.mail.outboxByIntent(draft.intent)[0];

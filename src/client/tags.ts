@@ -24,6 +24,8 @@ export interface WantedTag {
 /** The tag a message to a contact goes under, and what the message tells him. */
 export interface OutgoingTag {
   tag: Uint8Array;
+  /** The index taken (release() gives it back if nothing was stored under it). */
+  index: number;
   /** True when it is his introduction tag (no seed of his yet, or too far past his ack). */
   intro: boolean;
   tells: ConversationTags;
@@ -53,6 +55,7 @@ export class TagBook {
       all: db.prepare('SELECT * FROM conversation_tags ORDER BY contact'),
       insert: db.prepare('INSERT INTO conversation_tags (contact, in_seed, updated_at) VALUES (?, ?, ?) ON CONFLICT (contact) DO NOTHING'),
       setOut: db.prepare('UPDATE conversation_tags SET out_next = ?, updated_at = ? WHERE contact = ?'),
+      release: db.prepare('UPDATE conversation_tags SET out_next = ?, updated_at = ? WHERE contact = ? AND out_next = ?'),
       setWindow: db.prepare('UPDATE conversation_tags SET in_high = ?, in_gaps = ?, updated_at = ? WHERE contact = ?'),
       learn: db.prepare('UPDATE conversation_tags SET out_seed = ?, out_next = ?, out_acked = ?, updated_at = ? WHERE contact = ?'),
     };
@@ -78,9 +81,18 @@ export class TagBook {
       this.stmt.setOut.run(index + 1, this.now(), contact);
       // Without his seed the index means nothing to him: NO_SEQ.
       const tells: ConversationTags = { replySeed: new Uint8Array(r.in_seed), seq: r.out_seed === null ? NO_SEQ : index, ack: r.in_high + 1 };
-      if (r.out_seed !== null && index - r.out_acked < TAG_RESYNC_AFTER) return { tag: tagOfSecret(tagSecret(new Uint8Array(r.out_seed), index)), intro: false, tells };
-      return { tag: tagOfSecret(introSecret(contactIdentityKey, introEpochOf(this.now()))), intro: true, tells };
+      if (r.out_seed !== null && index - r.out_acked < TAG_RESYNC_AFTER) return { tag: tagOfSecret(tagSecret(new Uint8Array(r.out_seed), index)), index, intro: false, tells };
+      return { tag: tagOfSecret(introSecret(contactIdentityKey, introEpochOf(this.now()))), index, intro: true, tells };
     })();
+  }
+
+  /**
+   * Gives back an index whose message no relay stored (the send failed before its deposit), if
+   * no later one was taken: failed sends then leave no gap the contact's window would have to
+   * step over. The tag was in an offer, so the network sees it offered again by the next message.
+   */
+  release(contact: string, index: number): void {
+    this.stmt.release.run(index, this.now(), contact, index + 1);
   }
 
   /** Every tag to ask for now: each contact's window, then the user's introduction tags. */
