@@ -76,10 +76,16 @@ export interface SealedEnvelope {
 
 export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
   checkMode(input);
+  checkTag(input.tag);
   const signal = await encryptSignal(input);
   const body = sealBody({ signal, recipient: input.recipient, tag: input.tag, hk: input.hk });
   const hc = H(body);
   return { sealedHeader: sealHeader({ ...input, hc }), body, hc };
+}
+
+/** A tag is 32 bytes (../core/objects/tags.ts); checked before any session state moves. */
+function checkTag(tag: Uint8Array): void {
+  if (!(tag instanceof Uint8Array) || tag.length !== 32) throw new EnvelopeError('BAD_INPUT', expected('tag', '32 bytes', tag));
 }
 
 function checkMode(input: { mode: PaymentMode; r?: Uint8Array | undefined }): void {
@@ -136,6 +142,7 @@ export function sizeClassOf(signal: Uint8Array): number {
 
 /** The sealed body c for a Signal message, bound to one tag and one relay's k through the aad. */
 export function sealBody(input: { signal: Uint8Array; recipient: { identityKey: Uint8Array }; tag: Uint8Array; hk: Uint8Array }): Uint8Array {
+  checkTag(input.tag);
   const recipientKey = recipientPublicKey(input.recipient.identityKey);
   let plain: Uint8Array;
   try {
@@ -151,6 +158,7 @@ export function sealHeader(
   input: Pick<SealInput, 'hk' | 'relayId' | 'tag' | 'mode' | 'r' | 'now'> & { sender: Pick<Party, 'identity'>; recipient: { identityKey: Uint8Array }; hc: Uint8Array },
 ): Uint8Array {
   checkMode(input);
+  checkTag(input.tag);
   const recipientKey = recipientPublicKey(input.recipient.identityKey);
   const fields = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.tag, timestamp: input.now, mode: input.mode };
   const parties = { senderIdentityKey: input.sender.identity.publicKey, recipientIdentityKey: input.recipient.identityKey };

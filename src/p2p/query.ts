@@ -7,6 +7,7 @@
  * the path learn that some random tags were wanted, and nothing of who holds what.
  */
 import { PublicKey } from '@signalapp/libsignal-client';
+import { x25519 } from '@noble/curves/ed25519.js';
 import { forwardedQuery, type TagQuery } from '../core/objects/index.ts';
 import { P2pError } from './errors.ts';
 import { ForwardingService, type ForwardingOptions, type ForwardingStats, type Forwarded, type RunOptions } from './forwarding.ts';
@@ -14,6 +15,9 @@ import { MAX_ANSWER, MAX_QUERY_REQUEST, QUERY_PROTOCOL, QueryRequestCodec } from
 
 /** HPKE `info` of a sealed answer; the associated data is the query id. */
 export const ANSWER_INFO = 'satpost/v1/query-answer';
+
+/** Any fixed scalar (X25519 clamps it to a multiple of the cofactor). */
+const PROBE_SCALAR = new Uint8Array(32).fill(0x5a);
 
 /**
  * What this relay holds under the query's tags, as a signed TagAnswer's bytes, or undefined
@@ -64,13 +68,20 @@ export class QueryService extends ForwardingService<TagQuery> {
     return forwardedQuery(q);
   }
 
-  /** Throws unless answers can be sealed to the answer key. */
+  /**
+   * Throws unless answers can be sealed to the answer key. A small-order point deserializes but
+   * libsignal's seal panics on it (the X25519 result is all zeros), so it is refused here, before
+   * any lookup: any clamped scalar times a small-order point is zero.
+   */
   protected verify(q: TagQuery): void {
+    let ok = false;
     try {
       PublicKey.deserialize(q.answerKey as Uint8Array<ArrayBuffer>);
+      ok = q.answerKey.length === 33 && x25519.scalarMult(PROBE_SCALAR, q.answerKey.subarray(1)).some((b) => b !== 0);
     } catch {
-      throw new P2pError('BAD_KEY', 'the query\'s answerKey is not a Curve25519 public key');
+      ok = false;
     }
+    if (!ok) throw new P2pError('BAD_KEY', 'the query\'s answerKey is not a Curve25519 public key answers can be sealed to');
   }
 
   protected async answerLocally(q: TagQuery): Promise<Uint8Array | undefined> {
