@@ -107,13 +107,16 @@ describe('message tags', { timeout: 240_000 }, () => {
     // Reading it tells Carol Alice's index: the window jumps there and the skipped indices are asked for as gaps.
     chain.fund(carol.walletAddress(), 50_000);
     chain.devnet.mine(1);
-    const progress: string[] = [];
+    let mined = false;
     await carol.read(resync, {
       pollMs: 100,
       waitMs: 30_000,
       onProgress: (line) => {
-        progress.push(line);
-        if (progress.length === 1) chain.devnet.mine(1);
+        // The payment is broadcast: confirm it.
+        if (!mined && line.includes('to confirm')) {
+          mined = true;
+          chain.devnet.mine(1);
+        }
       },
     });
     found = await inboxIds(carol);
