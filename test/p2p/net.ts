@@ -4,10 +4,10 @@
  * only fails a test that would otherwise hang.
  */
 import { randomBytes } from 'node:crypto';
-import { IdentityKeyPair } from '@signalapp/libsignal-client';
-import { mailboxIdOf, mailboxQueryBytes, type MailboxQuery } from '../../src/core/objects/index.ts';
+import { PrivateKey } from '@signalapp/libsignal-client';
+import { TagAnswerCodec, coarseQueryTime, tagOfSecret, type TagAnswer, type TagQuery } from '../../src/core/objects/index.ts';
 import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
-import { QueryService, type MailboxLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
+import { ANSWER_INFO, QueryService, type TagLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
 import { OfferService, type OfferServiceOptions, type OnOffer } from '../../src/p2p/offers.ts';
 import { TopologyService } from '../../src/p2p/topology.ts';
 import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
@@ -22,7 +22,7 @@ export interface Relay {
 }
 
 export interface NetOptions {
-  lookup?: (i: number) => MailboxLookup;
+  lookup?: (i: number) => TagLookup;
   onOffer?: (i: number, secret: Uint8Array) => OnOffer;
   /** More options of relay i's query service (rate limits). */
   queryOptions?: (i: number) => Partial<QueryServiceOptions>;
@@ -162,26 +162,47 @@ function meshSpans(relays: Relay[]): boolean {
   return true;
 }
 
-/** Carol: an identity key pair and a signer of mailbox queries. */
-export function makeCarol(): { keys: IdentityKeyPair; identityKey: Uint8Array; mailbox: Uint8Array; query(o?: Partial<MailboxQuery>): MailboxQuery } {
-  const keys = IdentityKeyPair.generate();
-  const identityKey = keys.publicKey.serialize();
-  const mailbox = mailboxIdOf(identityKey);
+/**
+ * Carol: a tag with its secret (`mailbox` is the tag, as the wire field is still named) and a
+ * maker of tag queries, each with a fresh one-time answer key; `open` opens an answer to one.
+ */
+export interface Carol {
+  secret: Uint8Array;
+  mailbox: Uint8Array;
+  query(o?: Partial<TagQuery>): TagQuery;
+  /** The TagAnswer in a sealed answer to `q` (throws when it does not open with q's answer key). */
+  open(sealed: Uint8Array, q: TagQuery): TagAnswer;
+}
+
+export function makeCarol(): Carol {
+  const secret = new Uint8Array(randomBytes(32));
+  const mailbox = tagOfSecret(secret);
+  const answerKeys = new Map<string, PrivateKey>();
+  const keyOf = (q: TagQuery) => answerKeys.get(Buffer.from(q.answerKey).toString('hex'));
   return {
-    keys,
-    identityKey,
+    secret,
     mailbox,
     query(o = {}) {
       const hopLimit = o.hopLimit ?? 3;
-      const unsigned = {
+      let answerKey = o.answerKey;
+      if (answerKey === undefined) {
+        const k = PrivateKey.generate();
+        answerKey = k.getPublicKey().serialize();
+        answerKeys.set(Buffer.from(answerKey).toString('hex'), k);
+      }
+      return {
         queryId: o.queryId ?? new Uint8Array(randomBytes(16)),
-        mailbox: o.mailbox ?? mailbox,
-        identityKey: o.identityKey ?? identityKey,
-        timestamp: o.timestamp ?? Date.now(),
+        answerKey,
+        tags: o.tags ?? [mailbox],
+        timestamp: o.timestamp ?? coarseQueryTime(Date.now()),
         hopLimit,
+        hopsLeft: o.hopsLeft ?? hopLimit,
       };
-      const signature = o.signature ?? keys.privateKey.sign(mailboxQueryBytes(unsigned) as Uint8Array<ArrayBuffer>);
-      return { ...unsigned, signature, hopsLeft: o.hopsLeft ?? hopLimit };
+    },
+    open(sealed, q) {
+      const k = keyOf(q);
+      if (k === undefined) throw new Error('not a query of this Carol');
+      return TagAnswerCodec.decode(k.open(sealed as Uint8Array<ArrayBuffer>, ANSWER_INFO, q.queryId as Uint8Array<ArrayBuffer>));
     },
   };
 }
