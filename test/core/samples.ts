@@ -1,7 +1,7 @@
 // Deterministic sample values shared by the core tests and the vector builder.
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { Offer, Quote, UnsignedQuote, SealedHeaderPlain, Deposit, UnsignedReceipt, MailboxAuth, MailboxQuery, PaymentNotice } from '../../src/core/objects/index.ts';
-import { mailboxIdOf, messageIdOf } from '../../src/core/objects/index.ts';
+import type { Offer, Quote, UnsignedQuote, SealedHeaderPlain, Deposit, UnsignedReceipt, TagQuery, TagAnswer, ConversationTags, PaymentNotice } from '../../src/core/objects/index.ts';
+import { mailboxIdOf, messageIdOf, tagOfSecret, tagSecret } from '../../src/core/objects/index.ts';
 
 /** n bytes derived from a label (repeatable, no randomness). */
 export function det(label: string, n: number): Uint8Array {
@@ -84,10 +84,19 @@ export function sampleUnsignedReceipt(relayId: Uint8Array): UnsignedReceipt {
   return { messageId: messageIdOf(hk), relayId, mailbox, hblob: det('hblob', 32), hk, hc: det('hc', 32), expiresAt: 1_750_604_800_000 };
 }
 
-export function sampleMailboxAuth(): MailboxAuth {
-  return { mailbox, identityKey: identityKey33, relayId: det('login relay', 32), operation: 'fetch', challenge: det('challenge', 32), timestamp: 1_750_000_002_000, signature: det('auth sig', 64) };
+/** A conversation seed (the recipient's choice) and the tags of its first indices. */
+export const tagSeed = det('tag seed', 32);
+export const tag0 = tagOfSecret(tagSecret(tagSeed, 0));
+export const tag1 = tagOfSecret(tagSecret(tagSeed, 1));
+
+export function sampleTagQuery(): TagQuery {
+  return { queryId: det('query', 16), answerKey: Uint8Array.of(5, ...det('answer key', 32)), tags: [tag0, tag1], timestamp: 1_750_000_020_000, hopLimit: 4, hopsLeft: 3 };
 }
 
-export function sampleMailboxQuery(): MailboxQuery {
-  return { queryId: det('query', 16), mailbox, identityKey: identityKey33, timestamp: 1_750_000_003_000, hopLimit: 4, signature: det('query sig', 64), hopsLeft: 3 };
+export function sampleUnsignedTagAnswer(relayId: Uint8Array): Omit<TagAnswer, 'signature'> {
+  return { queryId: det('query', 16), relayId, url: 'http://127.0.0.1:8080', tags: [tag1] };
+}
+
+export function sampleConversationTags(): ConversationTags {
+  return { replySeed: det('reply seed', 32), seq: 3, ack: 2 };
 }

@@ -28,7 +28,7 @@ export function fromJson(v: unknown): unknown {
 export const CODECS: Record<string, Codec<unknown>> = {
   Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, SealedBodyPlain: O.SealedBodyPlainCodec, Deposit: O.DepositCodec,
   Receipt: O.ReceiptCodec, MessagePlain: O.MessagePlainCodec, FraudProof: O.FraudProofCodec,
-  MailboxAuth: O.MailboxAuthCodec, MailboxQuery: O.MailboxQueryCodec, PaymentNotice: O.PaymentNoticeCodec,
+  TagQuery: O.TagQueryCodec, TagAnswer: O.TagAnswerCodec, PaymentNotice: O.PaymentNoticeCodec,
 } as Record<string, Codec<unknown>>;
 
 const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -40,6 +40,10 @@ function signedQuote(): O.Quote {
 function signedReceipt(): O.Receipt {
   const { messageId: _m, ...f } = S.sampleUnsignedReceipt(relayPub);
   return O.signReceipt(f, S.relaySecret, ed);
+}
+function signedTagAnswer(): O.TagAnswer {
+  const unsigned = S.sampleUnsignedTagAnswer(relayPub);
+  return { ...unsigned, signature: ed.sign(S.relaySecret, O.tagAnswerSigningBytes(unsigned)) };
 }
 function mutate(b: Uint8Array, f: (x: Uint8Array) => Uint8Array | void): string {
   const c = b.slice();
@@ -58,23 +62,26 @@ export function buildEncoding() {
   add('deposit sender-pays before funding', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 40), funding: undefined });
   add('deposit without optionals', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 200), hr: undefined, payerPubkey: undefined, funding: undefined });
   add('receipt signed', 'Receipt', signedReceipt());
-  add('message text unpadded', 'MessagePlain', O.MessagePlainCodec.decode(O.encodeMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' } })));
-  add('message text with zero padding (version 1 senders)', 'MessagePlain', { sentAt: 1, content: { kind: 'text', text: 'hi' }, padding: new Uint8Array(20) });
+  add('message text unpadded, without tags', 'MessagePlain', O.MessagePlainCodec.decode(O.encodeMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' } })));
+  add('message text with conversation tags', 'MessagePlain', O.MessagePlainCodec.decode(O.encodeMessage({ sentAt: 1_750_000_000_000, content: { kind: 'text', text: 'Hello Carol ✓' }, tags: S.sampleConversationTags() })));
+  add('message text, tags of a first contact (no index yet)', 'MessagePlain', { sentAt: 1, content: { kind: 'text', text: 'hi' }, tags: { replySeed: S.det('reply seed', 32), seq: O.NO_SEQ, ack: 0 }, padding: new Uint8Array(0) });
+  add('message text with zero padding', 'MessagePlain', { sentAt: 1, content: { kind: 'text', text: 'hi' }, tags: undefined, padding: new Uint8Array(20) });
   // Real sealed bodies are padded to a size class (16 KiB and up); a short one shows the layout.
   add('sealed body with padding', 'SealedBodyPlain', { signal: S.det('signal', 30), padding: new Uint8Array(4) });
-  add('message file unpadded', 'MessagePlain', { sentAt: 1, content: { kind: 'file', name: 'a.txt', mediaType: 'text/plain', data: S.det('file', 5) }, padding: new Uint8Array(0) });
+  add('message file unpadded', 'MessagePlain', { sentAt: 1, content: { kind: 'file', name: 'a.txt', mediaType: 'text/plain', data: S.det('file', 5) }, tags: undefined, padding: new Uint8Array(0) });
   add('fraud proof', 'FraudProof', { receipt: signedReceipt(), k: S.k, blob: S.det('blob', 48) });
-  add('mailbox auth', 'MailboxAuth', S.sampleMailboxAuth());
-  add('mailbox query', 'MailboxQuery', S.sampleMailboxQuery());
+  add('tag query', 'TagQuery', S.sampleTagQuery());
+  add('tag query without tags, no hops left', 'TagQuery', { ...S.sampleTagQuery(), tags: [], hopsLeft: 0 });
+  add('tag answer signed', 'TagAnswer', signedTagAnswer());
   add('payment notice', 'PaymentNotice', S.samplePaymentNotice());
 
   const offer = O.OfferCodec.encode(S.sampleOffer());
   const header = O.SealedHeaderPlainCodec.encode(S.sampleHeader());
   const deposit = O.DepositCodec.encode({ ...S.sampleDeposit(), body: S.det('body', 40) });
-  const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, padding: new Uint8Array(2) });
+  const text = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'ab' }, tags: undefined, padding: new Uint8Array(2) });
   const quote = O.QuoteCodec.encode(signedQuote());
-  const query = O.MailboxQueryCodec.encode(S.sampleMailboxQuery());
-  const login = O.MailboxAuthCodec.encode(S.sampleMailboxAuth());
+  const query = O.TagQueryCodec.encode(S.sampleTagQuery());
+  const answer = O.TagAnswerCodec.encode(signedTagAnswer());
   const notice = O.PaymentNoticeCodec.encode(S.samplePaymentNotice());
   // hr and payerPubkey sit right after the 40-byte body: 2 + 16 + 32 + (2 + 300) + (1 + 40).
   const payerAt = 2 + 16 + 32 + 2 + 300 + 1 + 40 + 33;
@@ -105,9 +112,16 @@ export function buildEncoding() {
     { name: 'payment notice payerPubkey with 0x04 prefix', type: 'PaymentNotice', hex: mutate(notice, (x) => void (x[2 + 32] = 4)), code: 'BAD_VALUE' },
     { name: 'payment notice without its vout', type: 'PaymentNotice', hex: hx(notice.subarray(0, -4)), code: 'TRUNCATED' },
     { name: 'payment notice decoded as deposit', type: 'Deposit', hex: hx(notice), code: 'BAD_TAG' },
-    { name: 'mailbox auth with the retired unbound tag 0x08', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[0] = 0x08)), code: 'BAD_TAG' },
-    { name: 'mailbox auth operation 4', type: 'MailboxAuth', hex: mutate(login, (x) => void (x[2 + 32 + 33 + 32] = 4)), code: 'BAD_VALUE' },
-    { name: 'query hopsLeft above hopLimit', type: 'MailboxQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
+    { name: 'message version 1 (without tags)', type: 'MessagePlain', hex: mutate(text, (x) => void (x[1] = 1)), code: 'BAD_VERSION' },
+    { name: 'message tags presence byte 2', type: 'MessagePlain', hex: mutate(text, (x) => void (x[x.length - 4] = 2)), code: 'NON_CANONICAL' },
+    { name: 'tag query hopsLeft above hopLimit', type: 'TagQuery', hex: mutate(query, (x) => void (x[x.length - 1] = 5)), code: 'BAD_VALUE' },
+    { name: 'tag query timestamp not a whole minute', type: 'TagQuery', hex: mutate(query, (x) => void (x[x.length - 3]! ^= 1)), code: 'BAD_VALUE' },
+    { name: 'tag query answerKey without 0x05 prefix', type: 'TagQuery', hex: mutate(query, (x) => void (x[2 + 16] = 4)), code: 'BAD_VALUE' },
+    { name: 'tag query with 1025 tags', type: 'TagQuery', hex: hx(Uint8Array.of(...query.subarray(0, 2 + 16 + 33), 0x81, 0x08)), code: 'TOO_LARGE' },
+    { name: 'tag answer decoded as tag query', type: 'TagQuery', hex: hx(answer), code: 'BAD_TAG' },
+    { name: 'retired mailbox query (0x09)', type: 'TagQuery', hex: mutate(query, (x) => void (x[0] = 0x09, x[1] = 1)), code: 'BAD_TAG' },
+    { name: 'retired mailbox auth (0x0e)', type: 'TagAnswer', hex: mutate(answer, (x) => void (x[0] = 0x0e, x[1] = 1)), code: 'BAD_TAG' },
+    { name: 'retired unbound mailbox auth (0x08)', type: 'TagAnswer', hex: mutate(answer, (x) => void (x[0] = 0x08, x[1] = 1)), code: 'BAD_TAG' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
 }
@@ -116,28 +130,35 @@ export function buildSignatures() {
   const q = signedQuote();
   const r = signedReceipt();
   const h = S.sampleHeader();
-  const a = S.sampleMailboxAuth();
-  const mq = S.sampleMailboxQuery();
+  const ta = signedTagAnswer();
+  const other = ed.publicKey(S.det('other', 32));
   const flip = (x: Uint8Array, i: number) => Uint8Array.from(x, (v, j) => (j === i ? v ^ 1 : v));
   return {
-    description: 'Ed25519 (RFC 8032) signatures of quotes and receipts by the relay node key, and the exact bytes signed for XEdDSA payloads and hashed ids.',
+    description: 'Ed25519 (RFC 8032) signatures of quotes, receipts and tag answers by the relay node key, and the exact bytes of authenticated payloads, hashed ids and tag derivations.',
     relaySecret: hx(S.relaySecret),
     relayPublicKey: hx(relayPub),
     valid: [
       { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
       { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
       { name: 'sender authenticated bytes', type: 'senderAuthBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderAuthBytes(h)) },
-      { name: 'mailbox auth bytes', type: 'mailboxAuthBytes', input: toJson({ relayId: a.relayId, operation: a.operation, mailbox: a.mailbox, challenge: a.challenge, timestamp: a.timestamp }), bytes: hx(O.mailboxAuthBytes(a)) },
-      { name: 'mailbox query bytes', type: 'mailboxQueryBytes', input: toJson({ queryId: mq.queryId, mailbox: mq.mailbox, timestamp: mq.timestamp, hopLimit: mq.hopLimit }), bytes: hx(O.mailboxQueryBytes(mq)) },
+      { name: 'tag answer', type: 'TagAnswer', signingBytes: hx(O.tagAnswerSigningBytes(ta)), hex: hx(O.TagAnswerCodec.encode(ta)) },
+      { name: 'tag secret, index 0', type: 'tagSecret', input: toJson({ seed: S.tagSeed, index: 0 }), bytes: hx(O.tagSecret(S.tagSeed, 0)) },
+      { name: 'tag secret, index 2^32-2', type: 'tagSecret', input: toJson({ seed: S.tagSeed, index: 0xffff_fffe }), bytes: hx(O.tagSecret(S.tagSeed, 0xffff_fffe)) },
+      { name: 'tag of secret', type: 'tagOfSecret', input: hx(O.tagSecret(S.tagSeed, 0)), bytes: hx(S.tag0) },
+      { name: 'introduction secret', type: 'introSecret', input: toJson({ identityKey: S.identityKey33, epoch: O.introEpochOf(1_750_000_000_000) }), bytes: hx(O.introSecret(S.identityKey33, O.introEpochOf(1_750_000_000_000))) },
       { name: 'mailbox id', type: 'mailboxIdOf', input: hx(S.identityKey33), bytes: hx(O.mailboxIdOf(S.identityKey33)) },
       { name: 'message id', type: 'messageIdOf', input: hx(S.hk), bytes: hx(O.messageIdOf(S.hk)) },
     ],
     invalid: [
       { name: 'quote amount changed', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, amount: q.amount + 1 })), code: 'BAD_QUOTE_SIGNATURE' },
       { name: 'quote signature bit flipped', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, signature: flip(q.signature, 0) })), code: 'BAD_QUOTE_SIGNATURE' },
-      { name: 'quote from another relay id', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, relayId: ed.publicKey(S.det('other', 32)) })), code: 'BAD_QUOTE_SIGNATURE' },
+      { name: 'quote from another relay id', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, relayId: other })), code: 'BAD_QUOTE_SIGNATURE' },
       { name: 'receipt hc changed', type: 'Receipt', hex: hx(O.ReceiptCodec.encode({ ...r, hc: flip(r.hc, 5) })), code: 'BAD_RECEIPT_SIGNATURE' },
       { name: 'receipt messageId not derived from hk', type: 'Receipt', hex: hx(O.ReceiptCodec.encode({ ...r, messageId: flip(r.messageId, 31) })), code: 'MESSAGE_ID_MISMATCH' },
+      // Tag answers have no SignatureError code: Ed25519 verification under their relayId is false.
+      { name: 'tag answer tags changed', type: 'TagAnswer', hex: hx(O.TagAnswerCodec.encode({ ...ta, tags: [S.tag0] })), verifies: false },
+      { name: 'tag answer for another query', type: 'TagAnswer', hex: hx(O.TagAnswerCodec.encode({ ...ta, queryId: flip(ta.queryId, 0) })), verifies: false },
+      { name: 'tag answer claimed by another relay id', type: 'TagAnswer', hex: hx(O.TagAnswerCodec.encode({ ...ta, relayId: other })), verifies: false },
     ],
   };
 }

@@ -23,6 +23,11 @@ test('committed vectors equal what the builder computes now', () => {
 test('encoding vectors: valid cases decode to their value and re-encode; invalid cases raise their code', () => {
   const v = load('encoding.json');
   assert.ok(v.valid.length >= 9 && v.invalid.length >= 10);
+  // Every wire object has at least one valid vector.
+  assert.deepEqual(new Set(v.valid.map((c: any) => c.type)), new Set(Object.keys(CODECS)));
+  const messages = v.valid.filter((c: any) => c.type === 'MessagePlain');
+  assert.ok(messages.some((c: any) => c.value.tags === null) && messages.some((c: any) => c.value.tags !== null));
+  assert.ok(messages.every((c: any) => c.hex.startsWith('0602')));
   for (const c of v.valid) {
     const codec = CODECS[c.type]!;
     assert.deepEqual(codec.decode(bytes(c.hex)), fromJson(c.value), c.name);
@@ -37,11 +42,17 @@ test('signature vectors verify with both Ed25519 implementations; tampered ones 
   const v = load('signatures.json');
   assert.equal(Buffer.from(nodeEd25519().publicKey(bytes(v.relaySecret))).toString('hex'), v.relayPublicKey);
   const byType: Record<string, (x: any) => Uint8Array> = {
-    senderAuthBytes: O.senderAuthBytes, mailboxAuthBytes: O.mailboxAuthBytes, mailboxQueryBytes: O.mailboxQueryBytes,
-    mailboxIdOf: O.mailboxIdOf, messageIdOf: O.messageIdOf,
+    senderAuthBytes: O.senderAuthBytes, mailboxIdOf: O.mailboxIdOf, messageIdOf: O.messageIdOf,
+    tagSecret: (x) => O.tagSecret(x.seed, x.index), tagOfSecret: O.tagOfSecret, introSecret: (x) => O.introSecret(x.identityKey, x.epoch),
   };
   for (const c of v.valid) {
-    if (c.type === 'Quote' || c.type === 'Receipt') {
+    if (c.type === 'TagAnswer') {
+      const obj = O.TagAnswerCodec.decode(bytes(c.hex));
+      const signing = O.tagAnswerSigningBytes(obj);
+      assert.equal(Buffer.from(signing).toString('hex'), c.signingBytes, c.name);
+      assert.equal(Buffer.from(obj.relayId).toString('hex'), v.relayPublicKey, c.name);
+      for (const ed of eds) assert.ok(ed.verify(obj.relayId, signing, obj.signature), c.name);
+    } else if (c.type === 'Quote' || c.type === 'Receipt') {
       const obj = CODECS[c.type]!.decode(bytes(c.hex)) as any;
       const signing = c.type === 'Quote' ? O.quoteSigningBytes(obj) : O.receiptSigningBytes(obj);
       assert.equal(Buffer.from(signing).toString('hex'), c.signingBytes, c.name);
@@ -55,8 +66,14 @@ test('signature vectors verify with both Ed25519 implementations; tampered ones 
       assert.equal(Buffer.from(byType[c.type]!(input)).toString('hex'), c.bytes, c.name);
     }
   }
+  assert.ok(v.invalid.some((c: any) => c.type === 'TagAnswer'));
   for (const c of v.invalid) {
     const obj = CODECS[c.type]!.decode(bytes(c.hex)) as any;
+    if (c.type === 'TagAnswer') {
+      assert.equal(c.verifies, false);
+      for (const ed of eds) assert.equal(ed.verify(obj.relayId, O.tagAnswerSigningBytes(obj), obj.signature), false, c.name);
+      continue;
+    }
     for (const ed of eds) {
       const check = () => (c.type === 'Quote' ? O.assertQuoteSigned(obj, ed) : O.assertReceiptSigned(obj, ed));
       assert.throws(check, (e) => O.SignatureError.is(e, c.code), c.name);
