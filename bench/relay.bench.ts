@@ -115,7 +115,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
   const secretOfTag = new Map<string, Uint8Array>();
   // Quotes first (timed apart), then every deposit frame is encoded before the clock starts.
   const q0 = performance.now();
-  const frames = await Promise.all(conns.map(async (c, ci) => {
+  const frames = await Promise.all(conns.map(async (c) => {
     const out: { id: number; bytes: Buffer }[] = [];
     await pool(perConn, IN_FLIGHT, async () => {
       const secret = rnd(32);
