@@ -5,9 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
-import { coarseQueryTime, mailboxIdOf, tagOfSecret, tagSecret, type TagQuery } from '../../src/core/objects/index.ts';
+import { TagAnswerCodec, coarseQueryTime, tagOfSecret, tagSecret, type TagAnswer, type TagQuery } from '../../src/core/objects/index.ts';
 import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
-import { QueryService, type TagLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
+import { ANSWER_INFO, QueryService, type TagLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
 import { OfferService, type OfferServiceOptions, type OnOffer } from '../../src/p2p/offers.ts';
 import { TopologyService } from '../../src/p2p/topology.ts';
 import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
@@ -164,7 +164,7 @@ function meshSpans(relays: Relay[]): boolean {
 }
 
 /**
- * Carol as a querier: her identity (prekey bundles are still published under mailboxIdOf), the
+ * Carol as a querier: her identity (her prekey bundles' id is mailboxIdOf(identityKey)), the
  * tags of one conversation seed she looks for, and an answer key pair. Each query gets a fresh
  * one-time answer key unless `answerKey` is given; `keys` opens the answers of the last query
  * made (or `keyOf(queryId)` of any).
@@ -172,7 +172,9 @@ function meshSpans(relays: Relay[]): boolean {
 export interface Carol {
   identity: IdentityKeyPair;
   identityKey: Uint8Array;
+  /** tag_0 of her seed (the wire field is still named mailbox) and its secret: deposit under it, fetch with `secret`. */
   mailbox: Uint8Array;
+  secret: Uint8Array;
   seed: Uint8Array;
   /** tag_0 .. tag_7 of her seed. */
   tags: Uint8Array[];
@@ -180,6 +182,8 @@ export interface Carol {
   keys: IdentityKeyPair;
   keyOf(queryId: Uint8Array): IdentityKeyPair | undefined;
   query(o?: Partial<TagQuery>): TagQuery;
+  /** The TagAnswer in a sealed answer to `q` (throws when it does not open with q's answer key). */
+  open(sealed: Uint8Array, q: TagQuery): TagAnswer;
 }
 
 export function makeCarol(): Carol {
@@ -190,7 +194,8 @@ export function makeCarol(): Carol {
   const carol: Carol = {
     identity,
     identityKey,
-    mailbox: mailboxIdOf(identityKey),
+    mailbox: tagOfSecret(tagSecret(seed, 0)),
+    secret: tagSecret(seed, 0),
     seed,
     tags: Array.from({ length: 8 }, (_, i) => tagOfSecret(tagSecret(seed, i))),
     keys: IdentityKeyPair.generate(),
@@ -209,6 +214,11 @@ export function makeCarol(): Carol {
       carol.keys = keys;
       byQuery.set(Buffer.from(q.queryId).toString('hex'), keys);
       return q;
+    },
+    open(sealed, q) {
+      const k = carol.keyOf(q.queryId);
+      if (k === undefined) throw new Error('not a query of this Carol');
+      return TagAnswerCodec.decode(k.privateKey.open(sealed as Uint8Array<ArrayBuffer>, ANSWER_INFO, q.queryId as Uint8Array<ArrayBuffer>));
     },
   };
   return carol;
