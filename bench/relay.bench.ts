@@ -30,7 +30,7 @@ import { DEFAULTS, finish } from '../src/relay/config.ts';
 import { startRelay } from '../src/relay/daemon.ts';
 import { openRelayDataKey } from '../src/relay/wallet.ts';
 import { MIGRATIONS } from '../src/relay/store.ts';
-import { FRAME_HEADER, OP, STATUS, frame } from '../src/relay/wire.ts';
+import { FRAME_HEADER, OP, STATUS, frame } from '../src/core/wire/stream.ts';
 
 const CONNS = 64;
 const IN_FLIGHT = 16;
@@ -85,11 +85,11 @@ class Conn {
     });
   }
   /** A frame with a fresh request id, to send later with `send`. */
-  prepare(op: number, payload: Uint8Array): { id: number; bytes: Buffer } {
+  prepare(op: number, payload: Uint8Array): { id: number; bytes: Uint8Array } {
     const id = this.next++;
     return { id, bytes: frame(id, op, payload) };
   }
-  send(f: { id: number; bytes: Buffer }, done: (status: number, payload: Buffer) => void): void {
+  send(f: { id: number; bytes: Uint8Array }, done: (status: number, payload: Buffer) => void): void {
     this.waiting.set(f.id, done);
     this.ws.send(f.bytes);
   }
@@ -116,7 +116,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
   // Quotes first (timed apart), then every deposit frame is encoded before the clock starts.
   const q0 = performance.now();
   const frames = await Promise.all(conns.map(async (c) => {
-    const out: { id: number; bytes: Buffer }[] = [];
+    const out: { id: number; bytes: Uint8Array }[] = [];
     await pool(perConn, IN_FLIGHT, async () => {
       const secret = rnd(32);
       const tag = tagOfSecret(secret);

@@ -7,8 +7,8 @@
  * one answered; an INTERNAL (500) is always a finding.
  */
 import { connect } from 'node:net';
-import { formatListCursor } from '../src/relay/list-cursor.ts';
-import { FRAME_HEADER } from '../src/relay/wire.ts';
+import { formatListCursor } from '../src/core/wire/list-cursor.ts';
+import { FRAME_HEADER } from '../src/core/wire/stream.ts';
 import { RELAY_ERROR_STATUS, type RelayErrorCode } from '../src/relay/errors.ts';
 import * as O from '../src/core/objects/index.ts';
 import * as S from '../test/core/samples.ts';

@@ -20,10 +20,11 @@ import {
 } from '../channels/index.ts';
 import { expected } from '../core/errors.ts';
 import { WalletError } from '../wallet/index.ts';
-import { encodeChannelMessage, type ChannelRecord, type HtlcRecord } from '../watch/channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
+import type { ChannelRecord, HtlcRecord } from '../watch/channel-book.ts';
 import type { PayerChannels } from '../watch/channel-payer.ts';
 import { WatchError } from '../watch/errors.ts';
-import type { ChannelTerms } from '../relay/channels.ts';
+import type { ChannelTerms } from '../core/wire/lookup-answer.ts';
 import { ClientError } from './errors.ts';
 import { relayClients } from './mail-context.ts';
 import type { RelayChannelView, RelayClient, RelayInfo } from './relay-client.ts';

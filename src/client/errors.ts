@@ -4,7 +4,7 @@
  */
 import { SatpostError } from '../core/errors.ts';
 import type { IdentityChangeInfo } from '../identity/errors.ts';
-import type { RelayErrorCode } from '../relay/errors.ts';
+import type { RelayErrorCode } from '../core/wire/relay-errors.ts';
 
 export type ClientErrorCode =
   /** The data directory holds no satpost client (run init). */

@@ -27,14 +27,13 @@ import { makeFraudProof } from '../core/fraud.ts';
 import { encodeFraudProofFile, verifyFraudProofFile } from '../core/fraud-file.ts';
 import { H, bytesEqual } from '../core/hash.ts';
 import {
-  FraudProofCodec, MAX_QUERY_TAGS, MessageContentCodec, TagAnswerCodec, assertQuoteSigned, assertReceiptSigned, coarseQueryTime, tagAnswerSigningBytes,
+  ANSWER_INFO, FraudProofCodec, MAX_QUERY_TAGS, MessageContentCodec, TagAnswerCodec, assertQuoteSigned, assertReceiptSigned, coarseQueryTime, tagAnswerSigningBytes,
   type MessageContent, type PaymentMode, type TagAnswer,
 } from '../core/objects/index.ts';
 import { openEnvelope, openHeader, defaultPeerName, type HeaderView } from '../envelope/envelope.ts';
 import { EnvelopeError } from '../envelope/errors.ts';
 import { fingerprintOf } from '../identity/keys.ts';
-import { ANSWER_INFO } from '../p2p/query.ts';
-import { StoredMessageCodec, type StoredMessage } from '../relay/wire.ts';
+import { StoredMessageCodec, type StoredMessage } from '../core/objects/stored-message.ts';
 import { findClaim } from '../watch/index.ts';
 import { ChannelError } from '../channels/index.ts';
 import { WatchError } from '../watch/errors.ts';

@@ -19,9 +19,10 @@ import {
 import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
 import { PrekeyPublishCodec, type PrekeyPublish } from '../identity/prekey-publish.ts';
 import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, type ChannelAuth } from '../channels/auth.ts';
-import type { ChannelView } from '../relay/channels.ts';
-import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
-import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
+import type { ChannelView } from '../core/wire/channel-view.ts';
+import { compareListCursors, parseListCursor, type ListCursor } from '../core/wire/list-cursor.ts';
+import { StoredMessageCodec, type StoredMessage } from '../core/objects/stored-message.ts';
+import { FRAME_HEADER, OP, STATUS, frame } from '../core/wire/stream.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
 import type { NetworkName } from '../core/network.ts';
 import { DIRECT, type Transport } from '../net/transport.ts';

@@ -12,7 +12,7 @@ import { QuoteCodec, assertQuoteSigned, type Quote } from '../core/objects/index
 import type { ScryptParams } from '../core/secretbox.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { EsploraBackend } from '../chain/esplora/backend.ts';
-import { OFFER_TOPIC } from '../p2p/wire.ts';
+import { OFFER_TOPIC } from '../core/wire/p2p.ts';
 import { DEFAULTS, finish, type RelayConfig } from '../relay/config.ts';
 import { startRelay, type RelayHandle } from '../relay/daemon.ts';
 import { Wallet } from '../wallet/index.ts';

@@ -8,13 +8,11 @@
  */
 import { PublicKey } from '@signalapp/libsignal-client';
 import { x25519 } from '@noble/curves/ed25519.js';
-import { forwardedQuery, type TagQuery } from '../core/objects/index.ts';
+import { ANSWER_INFO, forwardedQuery, type TagQuery } from '../core/objects/index.ts';
 import { P2pError } from './errors.ts';
 import { ForwardingService, type ForwardingOptions, type ForwardingStats, type Forwarded, type RunOptions } from './forwarding.ts';
-import { MAX_ANSWER, MAX_QUERY_REQUEST, QUERY_PROTOCOL, QueryRequestCodec } from './wire.ts';
+import { MAX_ANSWER, MAX_QUERY_REQUEST, QUERY_PROTOCOL, QueryRequestCodec } from '../core/wire/p2p.ts';
 
-/** HPKE `info` of a sealed answer; the associated data is the query id. */
-export const ANSWER_INFO = 'satpost/v1/query-answer';
 
 /** Any fixed scalar (X25519 clamps it to a multiple of the cofactor). */
 const PROBE_SCALAR = new Uint8Array(32).fill(0x5a);

@@ -39,14 +39,16 @@ import { expected } from '../core/errors.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { messageIdOf, type Deposit, type PaymentMode, type PaymentNotice } from '../core/objects/index.ts';
 import { MAX_INDEX, type Wallet } from '../wallet/index.ts';
-import { ChannelBook, encodeChannelMessage, type ChannelRecord } from '../watch/channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
+import { ChannelBook, type ChannelRecord } from '../watch/channel-book.ts';
 import { RelayChannels } from '../watch/channel-relay.ts';
 import { ChannelWatcher } from '../watch/channel-watcher.ts';
 import { WatchError } from '../watch/errors.ts';
 import { migrateStore, type Db } from '../store/sqlite.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError, type RelayErrorCode } from './errors.ts';
-import type { ChannelTerms } from '../p2p/lookup-answer.ts';
+import type { ChannelTerms } from '../core/wire/lookup-answer.ts';
+import type { ChannelView } from '../core/wire/channel-view.ts';
 import type { ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
 import type { QuoteRow, RelayStore } from './store.ts';
 
@@ -73,27 +75,10 @@ const KEY_MIGRATIONS = [
 ];
 
 /** The channel terms of the information document: the same shape a relay-info lookup answers. */
-export type { ChannelTerms } from '../p2p/lookup-answer.ts';
+export type { ChannelTerms } from '../core/wire/lookup-answer.ts';
+export type { ChannelView } from '../core/wire/channel-view.ts';
 
-/** What a client sees of a channel (JSON). */
-export interface ChannelView {
-  id: string;
-  status: string;
-  capacity: number;
-  relayBalance: number;
-  payerBalance: number;
-  inFlight: number;
-  inFlightSats: number;
-  n: number;
-  channelLocktime: number;
-  claimMargin: number;
-  feeRate: number;
-  fundingTxid: string;
-  fundingVout: number;
-  fundingConfirmed: boolean;
-  closeTxid?: string;
-}
-
+/** What a client sees of a channel (JSON, src/core/wire/channel-view.ts). */
 export function channelView(c: ChannelRecord): ChannelView {
   const s = c.state;
   const inFlightSats = s.inFlight.reduce((a, h) => a + h.amount, 0);

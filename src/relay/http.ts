@@ -15,7 +15,7 @@ import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { formatListCursor, parseListCursor, parseListLimit } from './list-cursor.ts';
+import { ListPageError, formatListCursor, parseListCursor, parseListLimit } from '../core/wire/list-cursor.ts';
 import { RELAY_VERSION, type ListPage, type RelayService, type UnlockOutcome } from './service.ts';
 
 const OCTET = 'application/octet-stream';
@@ -36,6 +36,8 @@ export interface HttpDeps {
 export function toRelayError(err: unknown, log?: Logger): RelayError {
   if (err instanceof RelayError) return err;
   if (err instanceof EncodingError) return new RelayError('BAD_ENCODING', err.message, { details: { reason: err.code } });
+  // A malformed listing cursor or page size (src/core/wire/list-cursor.ts) is a bad request.
+  if (err instanceof ListPageError) return new RelayError('BAD_REQUEST', err.message);
   const fe = err as Partial<FastifyError>;
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new RelayError('BODY_TOO_LARGE', fe.message ?? 'request body too large');
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new RelayError('BAD_CONTENT_TYPE', fe.message ?? 'unsupported content type');

@@ -37,9 +37,9 @@ import { OfferCodec, QuoteCodec, TagAnswerCodec, TagQueryCodec, tagAnswerSigning
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import { LookupService, ZERO_TARGET } from '../p2p/lookup.ts';
-import { MAX_RELAY_NAME, type RelayTerms } from '../p2p/lookup-answer.ts';
+import { MAX_RELAY_NAME, type RelayTerms } from '../core/wire/lookup-answer.ts';
 import { createRelayNode, type RelayNode } from '../p2p/node.ts';
-import { DEFAULT_LOOKUP_HOPS, MAX_ORIGIN_ADDRS, type LookupKind } from '../p2p/wire.ts';
+import { DEFAULT_LOOKUP_HOPS, MAX_ORIGIN_ADDRS, type LookupKind } from '../core/wire/p2p.ts';
 import { OfferService, type OfferCollection } from '../p2p/offers.ts';
 import { QueryService } from '../p2p/query.ts';
 import { TopologyService } from '../p2p/topology.ts';

@@ -20,9 +20,9 @@ import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome }
 import type { RelayMetrics } from './metrics.ts';
 import type { MessageRow, MessageState, MessageSummary, Quota, QuoteRow, RelayStore } from './store.ts';
 import { DepositorTags } from './depositor.ts';
-import { StoredMessageCodec } from './wire.ts';
+import { StoredMessageCodec } from '../core/objects/stored-message.ts';
 import { InlineSealer, type Sealer } from './sealer.ts';
-import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from './list-cursor.ts';
+import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from '../core/wire/list-cursor.ts';
 
 export const RELAY_VERSION = '0.2.0';
 

@@ -16,10 +16,10 @@ import { toRelayError, unlockAnswer } from './http.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { RELAY_VERSION, checkTags } from './service.ts';
 import type { RelayService } from './service.ts';
-import { OP, STATUS, frame, parseFrame } from './wire.ts';
+import { OP, STATUS, frame, parseFrame } from '../core/wire/stream.ts';
 import type { RelayChannelService } from './channels.ts';
 import type { RelayStore } from './store.ts';
-import { encodeChannelMessage } from '../watch/channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
 
 export const STREAM_PATH = '/v1/stream';
 

@@ -7,10 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { TagAnswerCodec, coarseQueryTime, tagOfSecret, tagSecret, type TagAnswer, type TagQuery } from '../../src/core/objects/index.ts';
 import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
-import { ANSWER_INFO, QueryService, type TagLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
+import { ANSWER_INFO } from '../../src/core/objects/index.ts';
+import { QueryService, type TagLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
 import { OfferService, type OfferServiceOptions, type OnOffer } from '../../src/p2p/offers.ts';
 import { TopologyService } from '../../src/p2p/topology.ts';
-import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
+import { OFFER_TOPIC } from '../../src/core/wire/p2p.ts';
 
 export interface Relay {
   index: number;

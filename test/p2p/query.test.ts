@@ -5,9 +5,10 @@ import { bytesEqual } from '../../src/core/hash.ts';
 import { nobleEd25519 as ed } from '../../src/core/ed25519.ts';
 import { TagAnswerCodec, TagQueryCodec, tagAnswerSigningBytes, tagOfSecret, tagSecret, type TagQuery } from '../../src/core/objects/index.ts';
 import { P2pError } from '../../src/p2p/errors.ts';
-import { ANSWER_INFO, type TagLookup } from '../../src/p2p/query.ts';
+import { ANSWER_INFO } from '../../src/core/objects/index.ts';
+import type { TagLookup } from '../../src/p2p/query.ts';
 import { request } from '../../src/p2p/rpc.ts';
-import { QUERY_PROTOCOL, QueryRequestCodec, QueryResponseCodec } from '../../src/p2p/wire.ts';
+import { QUERY_PROTOCOL, QueryRequestCodec, QueryResponseCodec } from '../../src/core/wire/p2p.ts';
 import { connect, lineEdges, makeCarol, randomEdges, startRelays, stopRelays, sum, waitFor, type Relay } from './net.ts';
 
 const carol = makeCarol();

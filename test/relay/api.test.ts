@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { openBlob } from '../../src/core/blob.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { messageIdOf, verifyQuote, verifyReceipt } from '../../src/core/objects/index.ts';
-import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { StoredMessageCodec } from '../../src/core/objects/stored-message.ts';
 import {
   OCTET, deposit, depositFor, errorOf, fetchTagged, getQuote, hexOf, listTags, newIdentity, offer, postDeposit, postQuote, rnd, testRelay,
   type TestRelay,

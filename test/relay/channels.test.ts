@@ -14,10 +14,11 @@ import {
 } from '../../src/channels/index.ts';
 import { ClientChannels, memoryChannelRelays } from '../../src/client/channels.ts';
 import { Wallet } from '../../src/wallet/index.ts';
-import { ChannelBook, encodeChannelMessage } from '../../src/watch/channel-book.ts';
+import { encodeChannelMessage } from '../../src/channels/index.ts';
+import { ChannelBook } from '../../src/watch/channel-book.ts';
 import { PayerChannels } from '../../src/watch/channel-payer.ts';
 import { openPartyDb } from '../../src/watch/party-db.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import { messageIdOf } from '../../src/core/objects/index.ts';
 import { LIGHT_SCRYPT, OCTET, StreamClient, deposit, depositFor, errorOf, getQuote, newIdentity, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
 

@@ -15,7 +15,7 @@ import {
 } from '../../src/core/objects/index.ts';
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
-import { FRAME_HEADER, frame } from '../../src/relay/wire.ts';
+import { FRAME_HEADER, frame } from '../../src/core/wire/stream.ts';
 import type { PrekeyBundle } from '../../src/identity/bundle.ts';
 import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
 import { Wallet } from '../../src/wallet/index.ts';

@@ -2,7 +2,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayError } from '../../src/relay/errors.ts';
-import { parseListLimit } from '../../src/relay/list-cursor.ts';
+import { parseListLimit } from '../../src/core/wire/list-cursor.ts';
 
 it('a page limit spelt with leading zeros (a second spelling of one value) is refused with BAD_REQUEST', () => {
   for (const v of ['007', '01', '0001000', '00']) {

@@ -4,7 +4,7 @@
 // pages, and bad cursors refused.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatListCursor } from '../../src/relay/list-cursor.ts';
+import { formatListCursor } from '../../src/core/wire/list-cursor.ts';
 import { tagOfSecret } from '../../src/core/objects/index.ts';
 import { depositFor, errorOf, hexOf, listTags, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
 

@@ -7,8 +7,8 @@ import { hex } from '@scure/base';
 import { PrivateKey } from '@signalapp/libsignal-client';
 import { OfferCodec, QuoteCodec, TagQueryCodec, coarseQueryTime, tagAnswerSigningBytes, tagOfSecret, verifyQuote, type Quote, type TagAnswer, type TagQuery } from '../../src/core/objects/index.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
-import { ANSWER_INFO } from '../../src/p2p/query.ts';
-import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { ANSWER_INFO } from '../../src/core/objects/index.ts';
+import { StoredMessageCodec } from '../../src/core/objects/stored-message.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { DEFAULTS, finish, loadConfig, type RelayConfig } from '../../src/relay/
 import { startRelay } from '../../src/relay/daemon.ts';
 import { RelayError } from '../../src/relay/errors.ts';
 import { connect, lineEdges, makeCarol, randomEdges, sum, waitFor, waitTopology, type Carol, type Edge, type Relay } from '../p2p/net.ts';
-import { openLookupAnswer } from '../../src/p2p/lookup-answer.ts';
+import { openLookupAnswer } from '../../src/core/wire/lookup-answer.ts';
 import { makeUser, tempDir as identityDir, T0 } from '../identity/helpers.ts';
 import { OCTET, deposit, depositFor, errorOf, fetchTagged, getQuote, listTags, offer, postPrekeys, relayIdOf, rnd, signedPublish, testRelay, type TestRelay } from './helpers.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { findContractSpends, type ContractTerms } from '../../src/contracts/index.ts';
 import { PaymentNoticeCodec, type Quote } from '../../src/core/objects/index.ts';
 import type { ChainPayments } from '../../src/relay/payments.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import {
   OCTET, StreamClient, deposit, depositFor, errorOf, fundContract, getQuote, hexOf, listTags, newIdentity, offer, postDeposit, rnd, testPayer, testRelay,
   type Identity, type TestPayer, type TestRelay,

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { DepositCodec, MAX_QUERY_TAGS, OfferCodec, QuoteCodec, ReceiptCodec, verifyReceipt } from '../../src/core/objects/index.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import { MAX_STREAM_TAGS } from '../../src/relay/ws.ts';
 import { RelayStore } from '../../src/relay/store.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_QUERY_TAGS, tagOfSecret } from '../../src/core/objects/index.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import { OCTET, StreamClient, deposit, depositFor, errorOf, fetchTagged, getQuote, hexOf, listTags, newIdentity, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
 
 const codeOf = (payload: Uint8Array) => (JSON.parse(Buffer.from(payload).toString()) as { error: { code: string } }).error.code;

@@ -12,3 +12,4 @@ export * from './tag-query.ts';
 export * from './tags.ts';
 export * from './signature-error.ts';
 export * from './sealed-body.ts';
+export * from './stored-message.ts';

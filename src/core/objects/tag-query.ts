@@ -24,6 +24,9 @@ export const MAX_QUERY_TAGS = 1024;
 export const MAX_ANSWER_TAGS = 1024;
 export const MAX_ANSWER_URL = 512;
 
+/** HPKE `info` of a sealed TagAnswer; the associated data is the query id. */
+export const ANSWER_INFO = 'satpost/v1/query-answer';
+
 /** Resolution of a query's timestamp: like an offer's, a whole minute. */
 export const QUERY_TIME_STEP_MS = 60_000;
 

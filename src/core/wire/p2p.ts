@@ -3,8 +3,8 @@
  * relay to relay, inside libp2p streams or gossipsub messages, and use tags 0x20.. so they
  * can never be confused with the protocol objects (0x01..0x0a).
  */
-import { bytes, enumU8, list, refine, string, struct, tagged, u32, u64, u8, varbytes, type Codec } from '../core/codec.ts';
-import { OfferCodec, TagQueryCodec, type Offer, type TagQuery } from '../core/objects/index.ts';
+import { bytes, enumU8, list, refine, string, struct, tagged, u32, u64, u8, varbytes, type Codec } from '../codec.ts';
+import { OfferCodec, TagQueryCodec, type Offer, type TagQuery } from '../objects/index.ts';
 
 export const OFFER_TOPIC = 'satpost/offers/v1';
 export const QUOTE_PROTOCOL = '/satpost/quote/1.0.0';

@@ -1,34 +1,4 @@
-/**
- * Relay-only wire forms (docs/protocol.md, "Relay"): the stored message a recipient
- * fetches, and the frames of the WebSocket stream.
- */
-import { struct, tagged, varbytes, type Codec } from '../core/codec.ts';
-import { MAX_BLOB, MAX_SEALED_HEADER } from '../core/limits.ts';
-import { QuoteCodec, ReceiptCodec, type Quote, type Receipt } from '../core/objects/index.ts';
-
-export const STORED_MESSAGE_TAG = 0x0b;
-
-/** What a fetch returns: the signed quote (contract terms), the receipt, the sealed header and the blob. */
-export interface StoredMessage {
-  quote: Quote;
-  receipt: Receipt;
-  sealedHeader: Uint8Array;
-  blob: Uint8Array;
-}
-
-export const StoredMessageCodec: Codec<StoredMessage> = tagged(
-  STORED_MESSAGE_TAG,
-  struct(
-    {
-      quote: QuoteCodec,
-      receipt: ReceiptCodec,
-      sealedHeader: varbytes(MAX_SEALED_HEADER, 'sealedHeader'),
-      blob: varbytes(MAX_BLOB, 'blob'),
-    },
-    'StoredMessage',
-  ),
-);
-
+/** The relay's WebSocket stream at /v1/stream (docs/relay-api.md "Stream"): frame layout and codes. */
 /**
  * Stream frames (binary WebSocket messages):
  *   request:  id u32 | op u8 | payload
@@ -48,9 +18,9 @@ export const OP = { quote: 1, deposit: 2, challenge: 3, subscribe: 4, unlock: 5,
 export const STATUS = { ok: 0, error: 1, event: 2 } as const;
 export const FRAME_HEADER = 5;
 
-export function frame(id: number, code: number, payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-  out.writeUInt32BE(id, 0);
+export function frame(id: number, code: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(FRAME_HEADER + payload.length);
+  new DataView(out.buffer).setUint32(0, id);
   out[4] = code;
   out.set(payload, FRAME_HEADER);
   return out;
