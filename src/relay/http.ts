@@ -1,5 +1,7 @@
 /**
- * The relay's HTTP API (Fastify 5); docs/relay-api.md describes every route. Protocol
+ * The relay's HTTP API (Fastify 5); docs/relay-api.md describes every route, and each route
+ * carries its own OpenAPI description (`schema.api`, src/relay/openapi.ts) from which
+ * /v1/openapi.json and docs/openapi.json are generated. Protocol
  * objects travel as their canonical binary encoding (application/octet-stream); the
  * information document, lists, errors and small requests are JSON. Every refusal is an
  * HTTP status with {error: {code, message}} and a stable code.
