@@ -101,6 +101,9 @@ describe('a channel add the relay refuses', { timeout: 240_000 }, () => {
       assert.ok(b.history(ch.id).some((e) => e.event === 'add-refused'));
     });
     assert.equal(await onChain(alice), txsBefore + 1, 'one funding on chain for the refused message');
+    // At its limit the relay still answers a resend of the add it took (a payer repairing a lost answer).
+    const firstAdd = bookOf('alice', (b) => b.messages(ch.id, { direction: 'out', type: 'add' })[0]!.bytes);
+    assert.equal((await relay.channels!.update(firstAdd, relay.store)).channel.n, relayView.n);
 
     // A new process over the same data directory resends nothing.
     await alice.close();
