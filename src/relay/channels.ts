@@ -221,6 +221,12 @@ export class RelayChannelService {
     const m = await refusing(() => decodeChannelMessage(bytes));
     switch (m.type) {
       case 'add': {
+        // The relay's own limit (channelMaxInFlight); a resend of an add it took is answered as before.
+        const held = this.book.find(m.message.channelId);
+        const max = this.deps.config.channelMaxInFlight;
+        if (held?.role === 'relay' && held.state.inFlight.length >= max && !this.book.htlc(held.id, m.message.htlc.id)) {
+          throw new RelayError('TOO_MANY_IN_FLIGHT', `channel ${held.id} has ${held.state.inFlight.length} HTLCs in flight, this relay's limit (channelMaxInFlight ${max}); pay again once messages are read`);
+        }
         const c = await refusing(() => this.relay.onAdd(m.message));
         const h = m.message.htlc;
         if (h.mode === 'recipient-pays') {
