@@ -196,7 +196,9 @@ export async function secretsFromAgent(dir: string): Promise<ClientSecrets | und
   if (typeof reply.head.refused === 'string') {
     throw new CliError('AGENT_WRONG_DIR', `refusing the unlock agent socket ${agentSocketPath(dir)}: ${reply.head.refused}`);
   }
-  if (!reply.secrets) throw new CliError('AGENT_FAILED', 'the unlock agent answered without the keys');
+  if (!reply.secrets) {
+    throw new CliError('AGENT_FAILED', 'the unlock agent answered without the keys (an agent of an older satpost?); run `satpost lock`, then `satpost unlock` again');
+  }
   return reply.secrets;
 }
 
