@@ -24,7 +24,7 @@ const LAYERS = {
   p2p: { folders: ['core', 'crypto'], packages: [...noble, ...libp2p, '@signalapp/libsignal-client', 'node:*'] },
   relay: { folders: ['core', 'crypto', 'chain', 'channels', 'contracts', 'identity', 'store', 'wallet', 'watch', 'p2p'], packages: [...noble, ...btc, ...server, '@signalapp/libsignal-client', 'node:*'] },
   client: { folders: ['core', 'crypto', 'chain', 'channels', 'contracts', 'envelope', 'identity', 'net', 'store', 'wallet', 'watch'], packages: [...noble, ...btc, '@signalapp/libsignal-client', 'ws', 'node:*'] },
-  cli: { folders: ['core', 'crypto', 'chain', 'client', 'relay', 'wallet', 'identity', 'net'], packages: [...noble, 'commander', 'pino', 'node:*'] },
+  cli: { folders: ['core', 'crypto', 'chain', 'client', 'relay', 'wallet', 'identity', 'net', 'store'], packages: [...noble, 'commander', 'pino', 'node:*'] },
   demo: { folders: ['core', 'crypto', 'chain', 'contracts', 'channels', 'client', 'identity', 'relay', 'store', 'wallet', 'watch', 'envelope', 'net'], packages: [...noble, ...btc, 'pino', 'node:*'] },
 };
 

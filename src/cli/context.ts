@@ -10,7 +10,7 @@ import type { NetworkName } from '../core/network.ts';
 import { defaultDataDir } from './devnet.ts';
 import { CliError } from './errors.ts';
 import { getPassphrase } from './passphrase.ts';
-import { passphraseFromAgent } from './agent.ts';
+import { secretsFromAgent } from './agent.ts';
 
 export interface ClientFlags {
   dataDir?: string;
@@ -72,27 +72,28 @@ export function failpointFromEnv(env: NodeJS.ProcessEnv): { failpoint?: (name: s
   };
 }
 
-/** $SATPOST_PASSPHRASE, else the unlock agent of `dir` (`satpost unlock`), else a prompt. */
+/** $SATPOST_PASSPHRASE, else a prompt (init asks twice with `confirm`). */
 export async function passphraseFor(dir: string, confirm: boolean): Promise<string> {
-  if (!confirm && process.env.SATPOST_PASSPHRASE === undefined) {
-    const held = await passphraseFromAgent(dir);
-    if (held !== undefined) return held;
-  }
   return getPassphrase(dir, { confirm }, { env: process.env, input: process.stdin, output: process.stderr });
 }
 
-/** Opens the client of the command's data directory and runs `use`, closing it afterwards. */
+/**
+ * Opens the client of the command's data directory and runs `use`, closing it afterwards.
+ * With an unlock agent for the directory, with the keys it holds: no passphrase is read (not
+ * even $SATPOST_PASSPHRASE) and no scrypt is run. Else with the passphrase.
+ */
 export async function withClient<T>(flags: ClientFlags, use: (client: Client) => Promise<T> | T): Promise<T> {
   const dir = dataDirOf(flags);
-  const passphrase = await passphraseFor(dir, false);
+  const secrets = await secretsFromAgent(dir);
+  const unlock = secrets !== undefined ? { secrets } : { passphrase: await passphraseFor(dir, false) };
   // A local step of a second at most: shown to a person waiting at a terminal, kept out of scripts' logs.
-  if (!flags.json && process.stderr.isTTY) process.stderr.write(`unlocking ${dir}...\n`);
+  if (!secrets && !flags.json && process.stderr.isTTY) process.stderr.write(`unlocking ${dir}...\n`);
   // Loaded here, not at the top: commands that never open the client (--help, the public
   // ones) must not pay for libsignal, SQLite and the wallet.
   const { Client } = await import('../client/client.ts');
   const client = await Client.open({
     dir,
-    passphrase,
+    ...unlock,
     ...(flags.network !== undefined ? { network: flags.network } : {}),
     ...(flags.chain !== undefined ? { chainUrl: flags.chain } : {}),
     ...(flags.proxy !== undefined ? { proxy: flags.proxy } : {}),

@@ -16,6 +16,8 @@ export type CliErrorCode =
   | 'BAD_ARGUMENTS'
   /** The unlock agent's socket is not safely this user's (owner, mode, directory): not used. */
   | 'AGENT_UNSAFE'
+  /** The agent behind this directory's agent.sock serves another data directory (a moved or linked socket): not used. */
+  | 'AGENT_WRONG_DIR'
   /** `satpost unlock` could not start its agent (e.g. one already runs). */
   | 'AGENT_FAILED'
   /** `relay wallet`: the directory holds no relay wallet (the relay never started there). */

@@ -37,6 +37,7 @@ const HINTS: Record<string, string> = {
   MALFORMED_PROOF: 'give the .json file that `satpost read` saved under fraud-proofs/ in the data directory',
   BAD_ARGUMENTS: 'see the command\'s --help',
   AGENT_UNSAFE: 'remove that file if you did not make it, then run `satpost unlock` again',
+  AGENT_WRONG_DIR: 'remove that agent.sock (its agent holds the keys of another directory), then run `satpost unlock` here',
   CHANNEL_TERMS: 'see the relay\'s terms in its /.well-known/satpost "channels", or `satpost channel open --help`',
   CHANNELS_UNAVAILABLE: 'this relay takes no payment channels; messages to it are paid on chain',
   UNKNOWN_CHANNEL: 'see `satpost channel list`',

@@ -45,6 +45,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Tests only: how many scrypt derivations the command ran (proves an unlocked one runs none).
+  // Loaded only then: the public commands must not pay for the scrypt code.
+  if (process.env.SATPOST_TEST_SCRYPT_COUNT === '1') {
+    const { scryptDerivations } = await import('../core/secretbox.ts');
+    process.once('exit', () => process.stderr.write(`scrypt derivations: ${scryptDerivations()}\n`));
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -32,6 +32,8 @@ interface ReadFlags extends ClientFlags {
   payUnknown?: boolean;
   out?: string;
   wait?: number;
+  /** commander's --no-channel: false forces the chain. */
+  channel: boolean;
 }
 
 const MEDIA_TYPES: Record<string, string> = {
@@ -197,7 +199,8 @@ export function registerMessageCommands(program: Command): void {
       .option('--max-price <sats>', 'the most you pay to read it (default 10000)', integerArg('max price', 0, 21e14))
       .option('--pay-unknown', 'pay to read it even though the sender is not one of your contacts')
       .option('--out <path>', 'where to save a file message (default: print its description)')
-      .option('--wait <secs>', 'the longest to wait for the key (relay down, funding unconfirmed) before giving up with WAIT_TIMEOUT (default 600)', integerArg('wait', 1, 86_400)),
+      .option('--wait <secs>', 'the longest to wait for the key (relay down, funding unconfirmed) before giving up with WAIT_TIMEOUT (default 600)', integerArg('wait', 1, 86_400))
+      .option('--no-channel', 'recipient-pays: pay on chain even when an open channel with the relay could pay'),
   )
     .addHelpText('after', examples('satpost read 3f2a9c1b', 'satpost read 3f2a9c1b --max-price 1000 --out ./notes.pdf'))
     .action(async (id: string, _o: ReadFlags, cmd: Command) => {
@@ -208,6 +211,7 @@ export function registerMessageCommands(program: Command): void {
           ...(flags.maxPrice !== undefined ? { maxPrice: flags.maxPrice } : {}),
           ...(flags.payUnknown ? { payUnknownSender: true } : {}),
           ...(flags.wait !== undefined ? { waitMs: flags.wait * 1000 } : {}),
+          ...(flags.channel === false ? { channel: false } : {}),
           onProgress: (line) => progress(flags, `${line} (waiting up to ${flags.wait ?? 600} s; Ctrl-C is safe: run read again later)`),
         });
         if (read.message.kind === 'file' && flags.out) writeFileSync(flags.out, read.message.data, { mode: 0o600 });

@@ -25,6 +25,7 @@ import type { ChannelRecord, HtlcRecord } from '../watch/channel-book.ts';
 import type { PayerChannels } from '../watch/channel-payer.ts';
 import { WatchError } from '../watch/errors.ts';
 import type { ChannelTerms } from '../core/wire/lookup-answer.ts';
+import { isChannelRefusal } from './channel-outcome.ts';
 import { ClientError } from './errors.ts';
 import { relayClients } from './mail-context.ts';
 import type { RelayChannelView, RelayClient, RelayInfo } from './relay-client.ts';
@@ -274,14 +275,22 @@ export class ClientChannels {
    * Adds the HTLC paying one message and sends it; a settle in the relay's answer
    * (recipient-pays) is taken at once and its k returned. The add is committed before it
    * leaves. A refusal (the local core's ChannelError / WatchError before anything is sent, or the
-   * relay's code) marks the channel as not usable in this process and is thrown: the add is not
-   * in the relay's book. RELAY_UNREACHABLE leaves the add to be resent by `resync`; anything
+   * relay's code) is thrown: the add is not in the relay's book, and once the relay's view confirms it is still at the state before,
+   * the add is undone in the payer's book (persisted: no later process resends it, the next add
+   * reuses its state number and id; the channel stays usable). RELAY_UNREACHABLE and every outcome that is not a refusal
+   * (./channel-outcome.ts) leave the add to be resent by `resync`; anything
    * wrong with the settle after an accepted add is BAD_RELAY_ANSWER. `tipHeight`: the tip the
    * caller checked the payment against (e.g. usable's), else it is fetched.
    */
   async pay(channelId: string, terms: NewHtlc, signal?: AbortSignal, tipHeight?: number): Promise<{ add: AddHtlc; k?: Uint8Array }> {
     const add = await this.payer.add(channelId, terms, signal, tipHeight);
-    const ans = await this.send(channelId, { type: 'add', message: add }, signal);
+    let ans: { settle?: string };
+    try {
+      ans = await this.send(channelId, { type: 'add', message: add }, signal);
+    } catch (err) {
+      if (isChannelRefusal(err) && !signal?.aborted) await this.undoRefused(channelId, add, err as ClientError, signal);
+      throw err;
+    }
     if (ans.settle === undefined) return { add };
     const s = this.settleOf(ans.settle);
     try {
@@ -408,6 +417,42 @@ export class ClientChannels {
     return this.summary(this.payer.book.get(channelId));
   }
 
+  /**
+   * True while this payer's book holds a signed HTLC with this H(k) in the channel (in flight,
+   * revealed, settled...). `orRefused`: also one the relay refused (ChannelBook.refusedAdds):
+   * the relay saw the payer's signature of that state, even if the payer undid it.
+   */
+  signedFor(channelId: string, hk: Uint8Array, o: { orRefused?: boolean } = {}): boolean {
+    const same = (x: { hk: Uint8Array }) => hex.encode(x.hk) === hex.encode(hk);
+    return this.payer.book.htlcs(channelId).some(same) || (o.orRefused === true && this.payer.book.refusedAdds(channelId).some(same));
+  }
+
+  /**
+   * The relay refused `add`: undone in the payer's book once the relay's own view shows it a
+   * state behind (so the add is not in its book). If the view cannot be had, or shows the add
+   * taken, nothing is undone: the add stays, and resync settles it either way.
+   */
+  private async undoRefused(channelId: string, add: AddHtlc, err: ClientError | Error, signal?: AbortSignal): Promise<void> {
+    if (!ClientError.is(err)) return; // the local core refused before anything was committed or sent
+    const r = this.relayOf(this.payer.book.get(channelId));
+    if (!r) return;
+    let view: RelayChannelView;
+    try {
+      view = await this.relay(r.relay).channelView(channelId, await this.auth(r.relay, { op: 'view', channelId }, signal), signal);
+    } catch {
+      return;
+    }
+    if (view.n >= add.n) return;
+    try {
+      await this.payer.refuseAdd(channelId, add, err.code);
+    } catch (cause) {
+      // Another update came after it (another process): the add stays, signed, and resync settles it.
+      if (WatchError.is(cause, 'BAD_STATE')) return;
+      throw cause;
+    }
+    this.views.delete(channelId);
+  }
+
   /** The relay recorded for a channel, from its relay key. */
   relayOf(c: ChannelRecord): ChannelRelayRow | undefined {
     return this.relays.channelRelay(hex.encode(c.state.relayPubkey));
@@ -457,9 +502,8 @@ export class ClientChannels {
       ans = await this.relay(r.relay).channelUpdate(encodeChannelMessage(m), signal);
     } catch (err) {
       this.views.delete(channelId);
-      if (ClientError.is(err) && err.code !== 'RELAY_UNREACHABLE' && err.code !== 'BAD_RELAY_ANSWER' && err.code !== 'RATE_LIMITED') {
-        this.problems.set(channelId, `the relay refused ${m.type}: [${err.code}] ${err.message}`);
-      }
+      // A refused add is undone (pay) and the channel carries the next one; any other refused update leaves it unusable here.
+      if (m.type !== 'add' && isChannelRefusal(err)) this.problems.set(channelId, `the relay refused ${m.type}: [${(err as ClientError).code}] ${(err as Error).message}`);
       throw err;
     }
     if (ans.channel && typeof ans.channel.n === 'number') this.views.set(channelId, ans.channel);

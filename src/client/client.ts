@@ -36,7 +36,7 @@ import { AddressError, MAX_RELAY_HINTS, decodeAddress, encodeAddress, type Satpo
 import { DEVICE_ID } from '../identity/bundle.ts';
 import { openIdentityDb } from '../identity/db.ts';
 import { IdentityError } from '../identity/errors.ts';
-import { createIdentity, unlockIdentity, type UnlockedIdentity } from '../identity/identity.ts';
+import { createIdentity, identityFromPrivateKey, unlockIdentity, unsealIdentityKey, type UnlockedIdentity } from '../identity/identity.ts';
 import { fingerprintOf } from '../identity/keys.ts';
 import { PrekeyManager } from '../identity/prekeys.ts';
 import { Sessions } from '../identity/session.ts';
@@ -90,9 +90,25 @@ export interface ClientInitOptions {
   failpoint?: (name: string) => void;
 }
 
+/**
+ * What the passphrase unseals in a data directory (three scrypt derivations): with these,
+ * Client.open runs none. The CLI's unlock agent holds them (src/cli/agent.ts).
+ */
+export interface ClientSecrets {
+  /** The data key every database is encrypted with (src/store/data-key.ts). */
+  dataKey: Uint8Array;
+  /** The identity private key, serialized (src/identity/identity.ts). */
+  identityKey: Uint8Array;
+  /** The wallet's seed record (mnemonic and BIP39 passphrase; src/wallet/wallet.ts). */
+  walletSecret: Uint8Array;
+}
+
 export interface ClientOpenOptions {
   dir: string;
-  passphrase: string;
+  /** Unseals the keys (scrypt). Either this or `secrets`. */
+  passphrase?: string;
+  /** The keys already unsealed (Client.unseal): no scrypt. */
+  secrets?: ClientSecrets;
   /** When given, must be the network the directory was initialized for. */
   network?: NetworkName;
   /** Overrides the config's chain URL for this session (not saved). */
@@ -247,22 +263,7 @@ export class Client {
    * WRONG_PASSPHRASE, NETWORK_MISMATCH (`network` differs from the directory's).
    */
   static async open(o: ClientOpenOptions): Promise<Client> {
-    const dir = new DataDir(o.dir);
-    if (dir.isRelayDir()) throw new ClientError('RELAY_DATA_DIR', `${dir.path} is a relay's data directory, not a client's`);
-    const state = dir.state();
-    if (state === 'empty') throw new ClientError('NOT_INITIALIZED', `no satpost client in ${dir.path}`);
-    if (state === 'interrupted') {
-      throw new ClientError('INIT_INCOMPLETE', `an init of ${dir.path} was interrupted before it finished; init again to start over (nothing from it was used)`);
-    }
-    if (state === 'damaged') throw damaged(dir);
-    const config = dir.readConfig();
-    if (o.network !== undefined && o.network !== config.network) {
-      throw new ClientError('NETWORK_MISMATCH', expected('network', `${config.network} (the network of ${dir.path})`, o.network));
-    }
-    const missing = dir.missingDatabases();
-    if (missing.length > 0) {
-      throw new ClientError('BAD_DATA_DIR', `${dir.path} has config.json but lacks ${missing.join(', ')}; restore them from a backup`);
-    }
+    const { dir, config } = checkedDir(o);
     const chainUrl = o.chainUrl !== undefined ? normalizeChainUrl(o.chainUrl) : config.chainUrl;
     const proxy = o.proxy !== undefined ? checkProxy(o.proxy) : config.proxy;
     assertSecureChainUrl(chainUrl, config.network, proxy !== undefined);
@@ -270,15 +271,18 @@ export class Client {
     const backend = o.backend ?? new EsploraBackend({ baseUrl: chainUrl, network: config.network, fetch: transport.fetch });
     checkBackend(backend, config.network);
     const now = o.now ?? Date.now;
-    const key = unlockWith(() => openDataKey(dir, o.passphrase), dir);
+    const s = o.secrets;
+    const passphrase = s === undefined ? needPassphrase(o.passphrase) : '';
+    const key = s !== undefined ? s.dataKey : unlockWith(() => openDataKey(dir, passphrase), dir);
     const identityDb = openIdentityDb(dir.file('identity'), { key });
     let walletDb: Db | undefined;
     let wallet: Wallet | undefined;
     try {
-      const identity = unlockWith(() => unlockIdentity(identityDb, o.passphrase), dir);
+      const identity = s !== undefined ? identityFromPrivateKey(identityDb, s.identityKey) : unlockWith(() => unlockIdentity(identityDb, passphrase), dir);
       walletDb = openPartyDb(dir.file('wallet'), key);
       const wdb = walletDb;
-      wallet = unlockWith(() => Wallet.open({ db: wdb, passphrase: o.passphrase, network: config.network, backend, now }), dir);
+      const unseal = s !== undefined ? { secret: s.walletSecret } : { passphrase };
+      wallet = unlockWith(() => Wallet.open({ db: wdb, ...unseal, network: config.network, backend, now }), dir);
       const store = ClientStore.open(dir.file('client'), key);
       const client = new Client({
         dir, config: { ...config, chainUrl, ...(proxy !== undefined ? { proxy } : {}) }, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
@@ -292,6 +296,35 @@ export class Client {
       identityDb.close();
       throw err;
     }
+  }
+
+  /**
+   * What the passphrase unseals in the directory (data key, identity private key, wallet seed:
+   * three scrypt derivations), checked by opening the client with them. For an unlock agent to
+   * hold, so that its commands open with `secrets` and derive nothing. Throws as open does.
+   */
+  static async unseal(o: ClientOpenOptions & { passphrase: string }): Promise<ClientSecrets> {
+    const { dir } = checkedDir(o);
+    const dataKey = unlockWith(() => openDataKey(dir, o.passphrase), dir);
+    const identityDb = openIdentityDb(dir.file('identity'), { key: dataKey });
+    let identityKey: Uint8Array;
+    try {
+      identityKey = unlockWith(() => unsealIdentityKey(identityDb, o.passphrase), dir);
+    } finally {
+      identityDb.close();
+    }
+    const walletDb = openPartyDb(dir.file('wallet'), dataKey);
+    let walletSecret: Uint8Array;
+    try {
+      walletSecret = unlockWith(() => Wallet.unsealSecret(walletDb, o.passphrase), dir);
+    } finally {
+      walletDb.close();
+    }
+    const secrets = { dataKey, identityKey, walletSecret };
+    const { passphrase: _passphrase, ...rest } = o;
+    const client = await Client.open({ ...rest, secrets });
+    await client.close();
+    return secrets;
   }
 
   /** The network this client's directory was initialized for. */
@@ -881,6 +914,32 @@ export interface ChannelSyncReport {
 
 function peer(nameKey: string): ProtocolAddress {
   return ProtocolAddress.new(nameKey, DEVICE_ID);
+}
+
+/** The directory of `o.dir`, initialized and complete, with its config (on `o.network` when given). */
+function checkedDir(o: { dir: string; network?: NetworkName | undefined }): { dir: DataDir; config: ClientConfig } {
+  const dir = new DataDir(o.dir);
+  if (dir.isRelayDir()) throw new ClientError('RELAY_DATA_DIR', `${dir.path} is a relay's data directory, not a client's`);
+  const state = dir.state();
+  if (state === 'empty') throw new ClientError('NOT_INITIALIZED', `no satpost client in ${dir.path}`);
+  if (state === 'interrupted') {
+    throw new ClientError('INIT_INCOMPLETE', `an init of ${dir.path} was interrupted before it finished; init again to start over (nothing from it was used)`);
+  }
+  if (state === 'damaged') throw damaged(dir);
+  const config = dir.readConfig();
+  if (o.network !== undefined && o.network !== config.network) {
+    throw new ClientError('NETWORK_MISMATCH', expected('network', `${config.network} (the network of ${dir.path})`, o.network));
+  }
+  const missing = dir.missingDatabases();
+  if (missing.length > 0) {
+    throw new ClientError('BAD_DATA_DIR', `${dir.path} has config.json but lacks ${missing.join(', ')}; restore them from a backup`);
+  }
+  return { dir, config };
+}
+
+function needPassphrase(passphrase: string | undefined): string {
+  if (passphrase === undefined) throw new ClientError('EMPTY_PASSPHRASE', 'opening a client needs its passphrase or its unsealed secrets');
+  return passphrase;
 }
 
 function checkPassphrase(passphrase: unknown): void {

@@ -13,6 +13,8 @@
  *                     by init and refreshed by every open. Contacts are NOT in it: who she
  *                     writes to is private and stays in the sealed databases.
  *   init.pending      exists only while init runs: its presence means an init was interrupted
+ *   agent.sock        exists only while a `satpost unlock` agent runs (src/cli/agent.ts): its
+ *                     socket; the unsealed keys it serves are in its memory, never on disk
  *   fraud-proofs/     <message id>.json: proofs against relays caught cheating (./receive.ts),
  *                     for the user to hand to anyone (`satpost verify-proof FILE`)
  *

@@ -189,9 +189,10 @@ export class MailStore {
     return (this.db.prepare('SELECT * FROM outbox WHERE intent = ? ORDER BY created_at DESC, id').all(intent) as Record<string, unknown>[]).map(outboxOf);
   }
 
-  /** A 'sealed' row whose channel refused the HTLC goes on chain: no channel, a fresh refund key. */
-  outboxToChain(id: string, payerKey: number): void {
-    this.db.prepare(`UPDATE outbox SET channel_id = NULL, payer_key = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`).run(payerKey, this.now(), id);
+  /** A sealed channel row goes on chain: its refund key, and the fresh r with the sealed header that carries it (send.ts payByChannel). */
+  outboxToChain(id: string, payerKey: number, fresh: { r: Uint8Array; sealedHeader: Uint8Array }): void {
+    this.db.prepare(`UPDATE outbox SET channel_id = NULL, payer_key = ?, r = ?, sealed_header = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`)
+      .run(payerKey, fresh.r, fresh.sealedHeader, this.now(), id);
   }
 
   /** Rows paid through `channelId` that still wait for its settle or fail. */

@@ -35,8 +35,7 @@ import { EnvelopeError } from '../envelope/errors.ts';
 import { fingerprintOf } from '../identity/keys.ts';
 import { StoredMessageCodec, type StoredMessage } from '../core/objects/stored-message.ts';
 import { findClaim } from '../watch/index.ts';
-import { ChannelError } from '../channels/index.ts';
-import { WatchError } from '../watch/errors.ts';
+import { isChannelRefusal } from './channel-outcome.ts';
 import { RECIPIENT_HTLC_SLACK_BLOCKS } from './channels.ts';
 import { saveFileDurably } from './datadir.ts';
 import { ClientError } from './errors.ts';
@@ -612,11 +611,16 @@ async function keyOverChannel(ctx: MailContext, row: InboxRow, m: StoredMessage,
     }
   } catch (err) {
     if (o.signal?.aborted) throw err;
-    const refused = err instanceof ChannelError || WatchError.is(err, 'BAD_STATE') || (ClientError.is(err) && !['RELAY_UNREACHABLE', 'CANCELLED', 'BAD_RELAY_ANSWER', 'RATE_LIMITED'].includes(err.code));
-    // Only a fresh add refused outright may go on chain: an add from before a crash may be in the relay's book, and she would pay twice.
-    if (refused && !h) {
+    // Only a fresh add refused outright (and undone) may go on chain: an add from before a crash may be in the relay's book, and she would pay twice.
+    if (isChannelRefusal(err) && !h && !ctx.channels.signedFor(channelId, q.hk)) {
       ctx.mail.inboxToChain(row.id);
-      return undefined;
+      // H(k) is the message's own: a relay that saw her signature of a refused add with it could claim that too. Not on chain by itself then.
+      if (!ctx.channels.signedFor(channelId, q.hk, { orRefused: true })) return undefined;
+      throw new ClientError(
+        ClientError.is(err) ? err.code : 'BAD_STATE', `${(err as Error).message}; the payment was taken back out of channel ${channelId.slice(0, 16)}…. It is not paid on chain by itself: the relay saw your signature ` +
+          'of the refused payment, which pays the same key. Read it again (over the channel, once the relay takes it), or with channel: false (`satpost read --no-channel`) to pay on chain anyway',
+        { cause: err },
+      );
     }
     throw err;
   }

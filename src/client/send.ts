@@ -23,8 +23,14 @@
  * The add comes first because the relay stores a deposit without an on-chain contract only when
  * an in-flight HTLC already pays it (src/relay/channels.ts `paying`); it is safe because the
  * relay cannot settle a sender-pays HTLC without r, which only the recipient's sealed header
- * holds. A refused add (the relay's channel code, or the local core's) falls back to the chain
- * path with a fresh refund key: the row goes on as an ordinary sender-pays send.
+ * holds. A refused add (the relay's channel code, or the local core's: isChannelRefusal) is
+ * undone in the channel book (ClientChannels.pay) and falls back to the chain path with a fresh
+ * refund key AND a fresh r (the sealed header resealed with it): the relay saw the payer's
+ * signature of the refused state, so the chain contract must not be claimable with the (H(k),
+ * H(r)) of that HTLC. The old r never left this directory (the deposit comes after the add), so
+ * nothing signed in the channel can ever be claimed. An outcome that is not a refusal (relay
+ * unreachable after the add left, an answer that does not parse) never goes on chain: the add is
+ * resent and resolved through the channel.
  *
  * A send is idempotent per intent (intentOf: contact, mode, content): a send whose intent has a
  * draft, an unfinished row, or a row whose last step was less than REPEAT_WINDOW_MS ago finishes
@@ -40,7 +46,6 @@
  * 'refunded' (HTLC failed back).
  */
 import { hex } from '@scure/base';
-import { ChannelError } from '../channels/index.ts';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
 import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import {
@@ -51,7 +56,7 @@ import { encryptSignal, sealBody, sealHeader, sizeClassOf } from '../envelope/en
 import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
-import { WatchError } from '../watch/errors.ts';
+import { isChannelRefusal } from './channel-outcome.ts';
 import { ClientError } from './errors.ts';
 import { bundleFromNetwork } from './lookup.ts';
 import { walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
@@ -380,19 +385,20 @@ async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSign
     else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
     return true;
   } catch (err) {
-    // An add made before a crash may be in the relay's book: only a fresh add refused outright goes on chain.
-    if (signal?.aborted || made || !channelRefused(err)) throw err;
+    // An add made before a crash may be in the relay's book: only a fresh add refused outright, and undone, goes on chain.
+    if (signal?.aborted || made || !isChannelRefusal(err) || ctx.channels.signedFor(channelId, quote.hk)) throw err;
   }
+  // A fresh r: the relay may keep the refused add's signed (H(k), H(r)); the contract pays another H(r).
+  const contact = ctx.contacts.contact(row.contact);
+  if (!contact || !row.body) throw new ClientError('BAD_DATA_DIR', `outbox entry ${row.id} lost its contact or body before it went on chain`);
+  const r = ctx.random(32);
+  const sealedHeader = sealHeader({
+    sender: ctx, recipient: contact, hc: H(row.body), hk: quote.hk, relayId: quote.relayId, tag: quote.mailbox, mode: 'sender-pays', r, now: ctx.now(),
+  });
   const payerKey = ctx.wallet.nextContractKeyIndex();
-  await checkAffordable(ctx, quote, payerKey, row.r!, signal);
-  ctx.mail.outboxToChain(row.id, payerKey);
+  await checkAffordable(ctx, quote, payerKey, r, signal);
+  ctx.mail.outboxToChain(row.id, payerKey, { r, sealedHeader });
   return false;
-}
-
-/** A refusal of the channel update itself (by the relay or the local core), as opposed to a relay that cannot be reached. */
-function channelRefused(err: unknown): boolean {
-  if (err instanceof ChannelError || WatchError.is(err, 'BAD_STATE')) return true;
-  return ClientError.is(err) && !TRANSIENT.includes(err.code);
 }
 
 /** Failures that say nothing about the request itself: trying again later may succeed. */

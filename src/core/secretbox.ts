@@ -25,6 +25,12 @@ export const DEFAULT_SCRYPT: ScryptParams = { log2N: 17, r: 8, p: 1 };
 const VERSION = 1;
 const HEADER = 4 + 16 + 24;
 
+let derivations = 0;
+/** How many scrypt derivations this process has run (sealing and opening): lets a test prove a command ran none. */
+export function scryptDerivations(): number {
+  return derivations;
+}
+
 export function sealSecret(
   plaintext: Uint8Array,
   passphrase: string,
@@ -67,6 +73,7 @@ function header(params: ScryptParams): Uint8Array {
 }
 
 function derive(passphrase: string, salt: Uint8Array, params: ScryptParams): Uint8Array {
+  derivations++;
   return scrypt(new TextEncoder().encode(passphrase.normalize('NFKC')), salt, {
     N: 2 ** params.log2N,
     r: params.r,

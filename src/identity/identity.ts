@@ -51,20 +51,35 @@ export function createIdentity(db: Db, passphrase: string, opts: CreateIdentityO
 }
 
 export function unlockIdentity(db: Db, passphrase: string): UnlockedIdentity {
-  const row = db.prepare('SELECT public_key, sealed_private, registration_id FROM identity_self WHERE id = 1').get() as
-    | { public_key: Uint8Array; sealed_private: Uint8Array; registration_id: number }
-    | undefined;
-  if (row === undefined) throw new IdentityError('NO_IDENTITY', 'no identity in this data directory; create one first');
-  let secret: Uint8Array;
+  return identityFromPrivateKey(db, unsealIdentityKey(db, passphrase));
+}
+
+/** The identity private key (serialized), unsealed with the passphrase: one scrypt. Throws WRONG_PASSPHRASE, CORRUPT_IDENTITY, NO_IDENTITY. */
+export function unsealIdentityKey(db: Db, passphrase: string): Uint8Array {
+  const row = selfRow(db);
   try {
-    secret = openSecret(new Uint8Array(row.sealed_private), passphrase);
+    return openSecret(new Uint8Array(row.sealed_private), passphrase);
   } catch (cause) {
     if (SecretBoxError.is(cause, 'WRONG_PASSPHRASE')) {
       throw new IdentityError('WRONG_PASSPHRASE', 'wrong passphrase for the identity key', { cause });
     }
     throw new IdentityError('CORRUPT_IDENTITY', 'the stored identity key is unreadable', { cause });
   }
-  const privateKey = PrivateKey.deserialize(new Uint8Array(secret));
+}
+
+/**
+ * The identity from its already unsealed private key (as unsealIdentityKey returned it, e.g.
+ * held by the unlock agent): no scrypt. Throws CORRUPT_IDENTITY when the key is not the
+ * stored identity's, NO_IDENTITY.
+ */
+export function identityFromPrivateKey(db: Db, secret: Uint8Array): UnlockedIdentity {
+  const row = selfRow(db);
+  let privateKey: PrivateKey;
+  try {
+    privateKey = PrivateKey.deserialize(new Uint8Array(secret));
+  } catch (cause) {
+    throw new IdentityError('CORRUPT_IDENTITY', 'the identity private key is malformed', { cause });
+  }
   const publicKey = new Uint8Array(row.public_key);
   const derived = privateKey.getPublicKey();
   // A swapped public_key column would make us publish a key we cannot use.
@@ -77,4 +92,12 @@ export function unlockIdentity(db: Db, passphrase: string): UnlockedIdentity {
     registrationId: row.registration_id,
     mailbox: mailboxIdOf(publicKey),
   };
+}
+
+function selfRow(db: Db): { public_key: Uint8Array; sealed_private: Uint8Array; registration_id: number } {
+  const row = db.prepare('SELECT public_key, sealed_private, registration_id FROM identity_self WHERE id = 1').get() as
+    | { public_key: Uint8Array; sealed_private: Uint8Array; registration_id: number }
+    | undefined;
+  if (row === undefined) throw new IdentityError('NO_IDENTITY', 'no identity in this data directory; create one first');
+  return row;
 }

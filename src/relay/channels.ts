@@ -31,8 +31,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ChainBackend } from '../chain/backend.ts';
 import {
-  CHANNEL_AUTH_HEADER, ChannelAuthCodec, ChannelError, NO_CHANNEL, decodeChannelMessage, verifyChannelAuth,
-  type ChannelAuth, type ChannelAuthOp, type ChannelOpen, type SettleHtlc,
+  ADD_HTLC_TAG, CHANNEL_AUTH_HEADER, CHANNEL_AUTH_TAG, CLOSE_SIGNED_TAG, ChannelAuthCodec, ChannelError, FAIL_HTLC_TAG, NO_CHANNEL, SETTLE_ACK_TAG,
+  decodeChannelMessage, verifyChannelAuth, type ChannelAuth, type ChannelAuthOp, type ChannelOpen, type SettleHtlc,
 } from '../channels/index.ts';
 import { EncodingError } from '../core/codec.ts';
 import { expected } from '../core/errors.ts';
@@ -51,6 +51,7 @@ import type { ChannelTerms } from '../core/wire/lookup-answer.ts';
 import type { ChannelView } from '../core/wire/channel-view.ts';
 import type { ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
 import type { QuoteRow, RelayStore } from './store.ts';
+import { binaryObject, type RouteApi } from './openapi.ts';
 
 /**
  * Channel keys live on the wallet's contract account 0' from this index up (2^30 + n, n the
@@ -205,6 +206,12 @@ export class RelayChannelService {
     const m = await refusing(() => decodeChannelMessage(bytes));
     switch (m.type) {
       case 'add': {
+        // The relay's own limit (channelMaxInFlight); a resend of an add it took is answered as before.
+        const held = this.book.find(m.message.channelId);
+        const max = this.deps.config.channelMaxInFlight;
+        if (held?.role === 'relay' && held.state.inFlight.length >= max && !this.book.htlc(held.id, m.message.htlc.id)) {
+          throw new RelayError('TOO_MANY_IN_FLIGHT', `channel ${held.id} has ${held.state.inFlight.length} HTLCs in flight, this relay's limit (channelMaxInFlight ${max}); pay again once messages are read`);
+        }
         const c = await refusing(() => this.relay.onAdd(m.message));
         const h = m.message.htlc;
         if (h.mode === 'recipient-pays') {
@@ -430,6 +437,62 @@ function decodeOrRefuse(bytes: Uint8Array) {
   }
 }
 
+/** The channel core's refusals (ChannelError, WatchError), passed on with their own codes by channelRefusal. */
+const CHANNEL_CORE_ERRORS = [
+  'UNKNOWN_CHANNEL', 'DUPLICATE_CHANNEL', 'BAD_STATE', 'WRONG_KEY', 'NOT_A_CHANNEL', 'BAD_PARAMS', 'FUNDING_UNCONFIRMED', 'WRONG_CHANNEL',
+  'STATE_NUMBER_MISMATCH', 'RELAY_BALANCE_DECREASED', 'AMOUNTS_MISMATCH', 'BAD_SIGNATURE', 'HTLC_EXPIRY_TOO_LATE', 'HTLC_EXPIRY_TOO_SOON', 'BAD_HTLC',
+  'DUST_HTLC', 'DUPLICATE_HTLC', 'UNKNOWN_HTLC', 'TOO_MANY_IN_FLIGHT', 'INSUFFICIENT_CAPACITY', 'FAIL_TOO_EARLY', 'HTLC_REVEALED', 'IN_FLIGHT_NOT_EMPTY',
+  'NO_COMMITMENT', 'BAD_TX', 'FUNDING_MISMATCH', 'BAD_ENCODING',
+] as const satisfies readonly RelayErrorCode[];
+const CHANNEL_AUTH_ERRORS = ['CHANNEL_AUTH_REQUIRED', 'CHANNEL_AUTH_STALE', 'CHANNEL_AUTH_REPLAYED', 'CHANNEL_AUTH_REFUSED'] as const satisfies readonly RelayErrorCode[];
+const channelAuthHeader = {
+  [CHANNEL_AUTH_HEADER]: { description: `ChannelAuth (0x${CHANNEL_AUTH_TAG.toString(16)}), hex, signed by the channel's payer key for this relay and op`, schema: { type: 'string', pattern: '^([0-9a-f]{2})+$' }, required: true },
+};
+const channelId = { id: { description: 'the channel id (64 lowercase hex)', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } } };
+const VIEW = { description: 'The channel view (docs/relay-api.md, "Channels")', body: { json: { type: 'object', description: '{id, status, capacity, relayBalance, payerBalance, inFlight, inFlightSats, n, channelLocktime, claimMargin, feeRate, fundingTxid, fundingVout, fundingConfirmed, closeTxid?}' } } };
+const CHANNEL_API = {
+  key: {
+    summary: 'Issue a channel contract key',
+    description: 'A fresh relay contract key for a channel, recorded as issued to the ChannelAuth\'s payer key (op key).',
+    tags: ['channels'], headers: channelAuthHeader,
+    responses: { 200: { description: 'The key', body: { json: { type: 'object', properties: { keyIndex: { type: 'integer' }, relayPubkey: { type: 'string', description: '66 hex' } }, required: ['keyIndex', 'relayPubkey'] } } } },
+    errors: ['CHANNELS_UNAVAILABLE', ...CHANNEL_AUTH_ERRORS, 'KEYS_EXHAUSTED'],
+  },
+  open: {
+    summary: 'Open a channel',
+    description: 'JSON {open: ChannelOpen (0x30) hex, funding: signed funding transaction hex, keyIndex}; answers the channel view (status opening until the funding is deep enough).',
+    tags: ['channels'],
+    body: { json: { type: 'object', properties: { open: { type: 'string' }, funding: { type: 'string' }, keyIndex: { type: 'integer' } }, required: ['open', 'funding', 'keyIndex'], additionalProperties: false } },
+    responses: { 200: VIEW },
+    errors: ['CHANNELS_UNAVAILABLE', 'KEY_UNKNOWN', 'CHANNEL_TERMS', 'CHAIN_UNAVAILABLE', ...CHANNEL_CORE_ERRORS],
+  },
+  update: {
+    summary: 'Send a channel update',
+    description: 'One payer update; an AddHtlc paying a stored recipient-pays message is settled in the same answer (`settle`: SettleHtlc hex carrying k). A refused update changes nothing; the same update twice is answered again.',
+    tags: ['channels'],
+    body: { binary: [binaryObject('AddHtlc', ADD_HTLC_TAG), binaryObject('SettleAck', SETTLE_ACK_TAG), binaryObject('FailHtlc', FAIL_HTLC_TAG), binaryObject('CloseSigned', CLOSE_SIGNED_TAG)] },
+    responses: { 200: { description: 'The channel after the update', body: { json: { type: 'object', properties: { channel: { type: 'object' }, settle: { type: 'string' } }, required: ['channel'] } } } },
+    errors: ['CHANNELS_UNAVAILABLE', 'CHAIN_UNAVAILABLE', ...CHANNEL_CORE_ERRORS],
+  },
+  view: {
+    summary: 'View a channel', description: 'The channel as this relay holds it (ChannelAuth op view).',
+    tags: ['channels'], params: channelId, headers: channelAuthHeader, responses: { 200: VIEW },
+    errors: ['CHANNELS_UNAVAILABLE', ...CHANNEL_AUTH_ERRORS, 'UNKNOWN_CHANNEL'],
+  },
+  settles: {
+    summary: 'Unacknowledged settles', description: 'The SettleHtlc messages (hex) the relay revealed and the payer has not acknowledged.',
+    tags: ['channels'], params: channelId,
+    responses: { 200: { description: 'The settles', body: { json: { type: 'object', properties: { settles: { type: 'array', items: { type: 'string' } } }, required: ['settles'] } } } },
+    errors: ['CHANNELS_UNAVAILABLE', 'UNKNOWN_CHANNEL'],
+  },
+  close: {
+    summary: 'Request a cooperative close', description: 'A CloseRequest (hex) the payer answers with CloseSigned through /v1/channel/update (ChannelAuth op close).',
+    tags: ['channels'], params: channelId, headers: channelAuthHeader,
+    responses: { 200: { description: 'The close request', body: { json: { type: 'object', properties: { closeRequest: { type: 'string' } }, required: ['closeRequest'] } } } },
+    errors: ['CHANNELS_UNAVAILABLE', ...CHANNEL_AUTH_ERRORS, ...CHANNEL_CORE_ERRORS],
+  },
+} satisfies Record<string, RouteApi>;
+
 /** Channel routes; with no chain (`channels` undefined) each answers CHANNELS_UNAVAILABLE. */
 export function registerChannelRoutes(app: FastifyInstance, channels: RelayChannelService | undefined, store: RelayStore): void {
   const need = (): RelayChannelService => {
@@ -438,25 +501,25 @@ export function registerChannelRoutes(app: FastifyInstance, channels: RelayChann
   };
   const auth = (req: FastifyRequest): unknown => req.headers[CHANNEL_AUTH_HEADER];
   const idOf = (req: FastifyRequest): string => (req.params as { id: string }).id;
-  app.post('/v1/channel/key', async (req) => {
+  app.post('/v1/channel/key', { schema: { api: CHANNEL_API.key } }, async (req) => {
     const s = need();
     return s.newKey(s.authorize(auth(req), 'key'));
   });
-  app.post('/v1/channel/open', async (req) => {
+  app.post('/v1/channel/open', { schema: { api: CHANNEL_API.open } }, async (req) => {
     const s = need();
     const { open, funding, keyIndex } = openRequest(req.body);
     return s.open(open, funding, keyIndex);
   });
-  app.post('/v1/channel/update', async (req) => need().update(octets(req.body), store));
-  app.get('/v1/channel/:id', async (req) => {
+  app.post('/v1/channel/update', { schema: { api: CHANNEL_API.update } }, async (req) => need().update(octets(req.body), store));
+  app.get('/v1/channel/:id', { schema: { api: CHANNEL_API.view } }, async (req) => {
     const s = need();
     s.authorize(auth(req), 'view', idOf(req));
     return s.view(idOf(req));
   });
-  app.get('/v1/channel/:id/settles', async (req) => ({
+  app.get('/v1/channel/:id/settles', { schema: { api: CHANNEL_API.settles } }, async (req) => ({
     settles: need().settles((req.params as { id: string }).id).map((s) => hex.encode(encodeChannelMessage({ type: 'settle', message: s }))),
   }));
-  app.post('/v1/channel/:id/close', async (req) => {
+  app.post('/v1/channel/:id/close', { schema: { api: CHANNEL_API.close } }, async (req) => {
     const s = need();
     s.authorize(auth(req), 'close', idOf(req));
     return { closeRequest: hex.encode(await s.requestClose(idOf(req))) };

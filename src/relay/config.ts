@@ -61,6 +61,7 @@ export interface RelayConfig {
   channelMinBlocks: number;
   channelMaxBlocks: number;
   channelMaxFeeRate: number;
+  channelMaxInFlight: number;
   // Relay network (src/relay/network.ts)
   p2p: boolean;
   p2pPort: number;
@@ -134,6 +135,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   channelMinBlocks: { kind: 'int', min: 1, max: 1_000_000, unit: 'blocks', doc: 'shortest channel life accepted: T_ch - tip at open' },
   channelMaxBlocks: { kind: 'int', min: 1, max: 1_000_000, unit: 'blocks', doc: 'longest channel life accepted: T_ch - tip at open' },
   channelMaxFeeRate: { kind: 'int', min: 1, max: 100_000, unit: 'sat/vB', doc: 'highest commitment fee rate a channel may fix' },
+  channelMaxInFlight: { kind: 'int', min: 1, max: 483, unit: 'HTLCs', doc: 'most HTLCs (unread messages) in flight per channel; an add past it is refused (TOO_MANY_IN_FLIGHT)' },
   p2p: { kind: 'bool', unit: 'true|false', doc: 'join the relay network (libp2p); false (--p2p-off): a standalone relay, /v1/offer, /v1/tags/query and /v1/lookup/* answer P2P_OFF' },
   p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port (`satpost relay` defaults to 4848, so a restarted relay keeps its multiaddr)' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
@@ -195,6 +197,7 @@ export const DEFAULTS: RelayConfig = {
   channelMinBlocks: 144,
   channelMaxBlocks: 4032,
   channelMaxFeeRate: 1000,
+  channelMaxInFlight: 483,
   p2p: true,
   p2pPort: 0,
   bootstrap: [],

@@ -20,17 +20,17 @@ import { RelayError } from './errors.ts';
 import { BackendChainPolicy, NoChain, NoPayments, type ChainPolicy, type Payments } from './chain-ports.ts';
 import { ChainPayments } from './payments.ts';
 import { openRelayDataKey, openRelayWallet } from './wallet.ts';
-import { buildHttp } from './http.ts';
+import { buildRelayApp } from './app.ts';
 import { RelayMetrics } from './metrics.ts';
-import { RelayPrekeys, registerPrekeyRoutes } from './prekeys.ts';
-import { RelayNetwork, registerNetworkRoutes, type NetworkTuning } from './network.ts';
+import { RelayPrekeys } from './prekeys.ts';
+import { RelayNetwork, type NetworkTuning } from './network.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { RelayService } from './service.ts';
 import { RelayStore } from './store.ts';
 import { StreamServer } from './ws.ts';
 import { WorkerSealer, type Sealer } from './sealer.ts';
 import type { SealJob } from './seal.ts';
-import { ChannelPayments, RelayChannelService, registerChannelRoutes } from './channels.ts';
+import { ChannelPayments, RelayChannelService } from './channels.ts';
 
 export interface RelayOverrides {
   /** Relay network timing for tests (gossipsub heartbeat, announcement debounce). */
@@ -134,10 +134,10 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
     config, nodeSecret, service, store, metrics, log, prekeys, ...(channels ? { channelTerms: () => channels.terms() } : {}),
     ...(o.now ? { now: o.now } : {}), ...(o.p2p ? { tuning: o.p2p } : {}),
   });
-  const app = await buildHttp({ config, service, metrics, limiter, log, infoExtra: () => ({ p2p: network.info(), ...(channels ? { channels: channels.terms() } : {}) }) });
-  registerChannelRoutes(app, channels, store);
-  registerNetworkRoutes(app, network);
-  registerPrekeyRoutes(app, prekeys);
+  const app = await buildRelayApp({
+    config, service, metrics, limiter, log, channels, store, network, prekeys,
+    infoExtra: () => ({ p2p: network.info(), ...(channels ? { channels: channels.terms() } : {}) }),
+  });
   // What start-up opened, released in order when the relay cannot start after all.
   const release = async (): Promise<void> => {
     await sealer.close();

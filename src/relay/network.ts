@@ -33,13 +33,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { hex } from '@scure/base';
 import { Counter, Gauge } from 'prom-client';
-import { OfferCodec, QuoteCodec, TagAnswerCodec, TagQueryCodec, tagAnswerSigningBytes, type Offer, type Quote, type TagQuery } from '../core/objects/index.ts';
+import { OFFER_TAG, OfferCodec, QuoteCodec, TAG_QUERY_TAG, TagAnswerCodec, TagQueryCodec, tagAnswerSigningBytes, type Offer, type Quote, type TagQuery } from '../core/objects/index.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import { LookupService, ZERO_TARGET } from '../p2p/lookup.ts';
 import { MAX_RELAY_NAME, type RelayTerms } from '../core/wire/lookup-answer.ts';
 import { createRelayNode, type RelayNode } from '../p2p/node.ts';
-import { DEFAULT_LOOKUP_HOPS, MAX_ORIGIN_ADDRS, type LookupKind } from '../core/wire/p2p.ts';
+import { DEFAULT_LOOKUP_HOPS, LOOKUP_ANSWER_TAG, MAX_ORIGIN_ADDRS, type LookupKind } from '../core/wire/p2p.ts';
 import { OfferService, type OfferCollection } from '../p2p/offers.ts';
 import { QueryService } from '../p2p/query.ts';
 import { TopologyService } from '../p2p/topology.ts';
@@ -47,6 +47,7 @@ import type { ChannelTerms } from './channels.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import { decode } from './http.ts';
+import { binaryObject, objectLabel, type RouteApi } from './openapi.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { RelayService } from './service.ts';
 import type { RelayStore } from './store.ts';
@@ -369,9 +370,70 @@ function intParam(what: string, v: string, min: number, max: number): number {
   return n;
 }
 
+const LOOKUP_QUERY = {
+  id: { description: 'the lookup id, 32 lowercase hex (default: random)', schema: { type: 'string', pattern: '^[0-9a-f]{32}$' } },
+  hops: { description: `hops the lookup spreads (0..255, default ${DEFAULT_LOOKUP_HOPS}, lowered to queryHopLimit)`, schema: { type: 'string', pattern: '^[0-9]{1,3}$' } },
+};
+const LOOKUP_ANSWERS = {
+  description: `The lookup id and one signed ${objectLabel(binaryObject('LookupAnswer', LOOKUP_ANSWER_TAG))} (hex) per relay that answered, this relay's own first`,
+  body: { json: { type: 'object', properties: { lookupId: { type: 'string' }, answers: { type: 'array', items: { type: 'string' } } }, required: ['lookupId', 'answers'] } },
+};
+const NETWORK_API = {
+  offer: {
+    summary: 'Offer to the relay network',
+    description: 'Quotes of every relay in the relay network that took the offer (hex Quotes, this relay\'s first), answered once the expected relays quoted or declined, at the latest after offerWindowMs.',
+    tags: ['network'],
+    query: {
+      expected: { description: 'answer as soon as this many quotes came (1..256)', schema: { type: 'string', pattern: '^[0-9]{1,6}$' } },
+      windowMs: { description: 'shortens the offer window (1..60000 ms)', schema: { type: 'string', pattern: '^[0-9]{1,6}$' } },
+    },
+    body: { binary: [binaryObject('Offer', OFFER_TAG)] },
+    responses: {
+      200: {
+        description: 'The quotes collected',
+        body: { json: { type: 'object', properties: { quotes: { type: 'array', items: { type: 'string' } }, expected: { type: 'integer' }, answered: { type: 'integer' } }, required: ['quotes', 'expected', 'answered'] } },
+      },
+    },
+    errors: ['P2P_OFF', 'BAD_ENCODING'],
+  },
+  query: {
+    summary: 'Query the relay network for tags',
+    description: 'One answer (hex) per relay within the query\'s hops that holds messages under some of the tags: a TagAnswer signed by that relay, HPKE-sealed to the query\'s one-time answer key.',
+    tags: ['network'],
+    body: { binary: [binaryObject('TagQuery', TAG_QUERY_TAG)], description: 'unsigned: tags and a one-time answer key, nobody named' },
+    responses: { 200: { description: 'The sealed answers', body: { json: { type: 'object', properties: { answers: { type: 'array', items: { type: 'string' } } }, required: ['answers'] } } } },
+    errors: ['P2P_OFF', 'QUERY_REFUSED', 'BAD_ENCODING'],
+  },
+  lookupPrekeys: {
+    summary: 'Look up prekey holders',
+    description: 'Which relays within the hops hold a prekey bundle for the mailbox (their url and pool sizes); consumes no one-time key.',
+    tags: ['network'],
+    params: { mailbox: { description: 'the mailbox (64 lowercase hex)', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+    query: LOOKUP_QUERY,
+    responses: { 200: LOOKUP_ANSWERS },
+    errors: ['P2P_OFF', 'QUERY_REFUSED'],
+  },
+  lookupRelays: {
+    summary: 'Look up relays',
+    description: 'One answer per relay within the hops: its url, name, network, modes, price, limits, channel terms and multiaddrs.',
+    tags: ['network'],
+    query: LOOKUP_QUERY,
+    responses: { 200: LOOKUP_ANSWERS },
+    errors: ['P2P_OFF', 'QUERY_REFUSED'],
+  },
+} satisfies Record<string, RouteApi>;
+
 /** POST /v1/offer and POST /v1/tags/query (see the top of this file). */
+const RETIRED_QUERY = {
+  summary: 'Retired (satpost 0.1 signed mailbox query)',
+  description: 'Signed per-user mailbox queries ended with satpost 0.1; use POST /v1/tags/query.',
+  tags: ['retired'],
+  responses: {},
+  errors: ['PROTOCOL_UPGRADED'],
+} satisfies RouteApi;
+
 export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwork): void {
-  app.post('/v1/offer', async (req) => {
+  app.post('/v1/offer', { schema: { api: NETWORK_API.offer } }, async (req) => {
     network.need();
     const q = req.query as { expected?: string; windowMs?: string };
     const got = await network.offer(decode(OfferCodec, req.body), {
@@ -380,10 +442,10 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
     });
     return { quotes: got.quotes.map((q) => hex.encode(QuoteCodec.encode(q))), expected: got.expected, answered: got.answered };
   });
-  app.post('/v1/mailbox/query', async () => {
+  app.post('/v1/mailbox/query', { schema: { api: RETIRED_QUERY } }, async () => {
     throw new RelayError('PROTOCOL_UPGRADED', 'signed mailbox queries ended with satpost 0.1; this relay asks the network for per-message tags (POST /v1/tags/query): upgrade the client');
   });
-  app.post('/v1/tags/query', async (req) => {
+  app.post('/v1/tags/query', { schema: { api: NETWORK_API.query } }, async (req) => {
     network.need();
     const answers = await network.query(decode(TagQueryCodec, req.body));
     return { answers: answers.map((a) => hex.encode(a)) };
@@ -396,11 +458,11 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
     });
     return { lookupId: hex.encode(out.lookupId), answers: out.answers.map((a) => hex.encode(a)) };
   };
-  app.get('/v1/lookup/prekeys/:mailbox', async (req) => {
+  app.get('/v1/lookup/prekeys/:mailbox', { schema: { api: NETWORK_API.lookupPrekeys } }, async (req) => {
     network.need();
     return lookup('prekeys', hexParam('mailbox', (req.params as { mailbox: string }).mailbox, 32), req.query);
   });
-  app.get('/v1/lookup/relays', async (req) => {
+  app.get('/v1/lookup/relays', { schema: { api: NETWORK_API.lookupRelays } }, async (req) => {
     network.need();
     return lookup('relay-info', undefined, req.query);
   });

@@ -47,6 +47,7 @@ import { mailboxIdOf } from '../identity/keys.ts';
 import { PREKEY_BUNDLE_TAG, PrekeyBundleCodec, mergeBundles, takeForFetch, verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
 import { PREKEY_PUBLISH_TAG, PrekeyPublishCodec, verifyPrekeyPublish } from '../identity/prekey-publish.ts';
 import { RelayError } from './errors.ts';
+import { binaryObject, type RouteApi } from './openapi.ts';
 import { RateLimiter } from './rate-limit.ts';
 import type { GroupCommitWriter } from './writer.ts';
 
@@ -251,13 +252,43 @@ function refuseBackdated(held: PrekeyBundle, update: PrekeyBundle): void {
 const OCTET = 'application/octet-stream';
 const HEX32 = /^[0-9a-f]{64}$/;
 
+const PREKEY_API = {
+  publish: {
+    summary: 'Publish a prekey bundle',
+    description: 'A prekey bundle signed by its identity key for this relay, a timestamp and a nonce. A refused publish changes nothing; one-time keys handed out before are dropped and counted.',
+    tags: ['prekeys'],
+    body: { binary: [binaryObject('PrekeyPublish', PREKEY_PUBLISH_TAG)] },
+    responses: {
+      200: {
+        description: 'The pool now held',
+        body: {
+          json: {
+            type: 'object',
+            properties: { mailbox: { type: 'string' }, oneTimePreKeys: { type: 'integer' }, kyberPreKeys: { type: 'integer' }, usedIgnored: { type: 'object', properties: { oneTime: { type: 'integer' }, kyber: { type: 'integer' } } } },
+            required: ['mailbox', 'oneTimePreKeys', 'kyberPreKeys', 'usedIgnored'],
+          },
+        },
+      },
+    },
+    errors: ['PUBLISH_AUTH_REQUIRED', 'BAD_ENCODING', 'PUBLISH_WRONG_RELAY', 'PUBLISH_STALE', 'BAD_BUNDLE', 'PUBLISH_BAD_SIGNATURE', 'PUBLISH_REPLAYED', 'PUBLISH_BACKDATED'],
+  },
+  fetch: {
+    summary: 'Fetch a prekey bundle',
+    description: 'The signed prekey, the last-resort Kyber key and at most one one-time EC and one one-time Kyber prekey, taken from the pool (past the fetch rate limits: without one-time keys).',
+    tags: ['prekeys'],
+    params: { mailbox: { description: 'the mailbox (64 lowercase hex)', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } } },
+    responses: { 200: { description: 'The bundle', body: { binary: [binaryObject('PrekeyBundle', PREKEY_BUNDLE_TAG)] } } },
+    errors: ['NO_BUNDLE'],
+  },
+} satisfies Record<string, RouteApi>;
+
 /** Adds the two prekey routes to the relay's Fastify app (before it listens). */
 export function registerPrekeyRoutes(app: FastifyInstance, prekeys: RelayPrekeys): void {
-  app.post('/v1/prekeys', async (req) => {
+  app.post('/v1/prekeys', { schema: { api: PREKEY_API.publish } }, async (req) => {
     if (!(req.body instanceof Uint8Array)) throw new RelayError('BAD_CONTENT_TYPE', `expected a ${OCTET} body`);
     return prekeys.publish(req.body);
   });
-  app.get('/v1/prekeys/:mailbox', async (req, reply) => {
+  app.get('/v1/prekeys/:mailbox', { schema: { api: PREKEY_API.fetch } }, async (req, reply) => {
     const m = (req.params as { mailbox: string }).mailbox;
     if (!HEX32.test(m)) throw new RelayError('BAD_REQUEST', `"mailbox" expected 64 lowercase hex characters, got ${JSON.stringify(m)}`);
     const bytes = await prekeys.take(hex.decode(m), req.ip);

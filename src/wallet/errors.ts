@@ -10,6 +10,7 @@ export type WalletErrorCode =
   | 'BAD_FEE_RATE'
   | 'FEE_RATE_TOO_HIGH'
   | 'WRONG_PASSPHRASE'
+  | 'NO_PASSPHRASE'
   | 'NETWORK_MISMATCH'
   | 'WALLET_EXISTS'
   | 'NO_WALLET'

@@ -19,7 +19,8 @@
  * aezeed rather than a BIP39 seed, so the same mnemonic never meets both.
  */
 import { HDKey, HARDENED_OFFSET } from '@scure/bip32';
-import { entropyToMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
+import { pbkdf2Sync } from 'node:crypto';
+import { entropyToMnemonic, validateMnemonic } from '@scure/bip39';
 import { wordlist as english } from '@scure/bip39/wordlists/english.js';
 import { p2wpkh } from '@scure/btc-signer';
 import { expected } from '../core/errors.ts';
@@ -51,6 +52,16 @@ export function normalizeMnemonic(mnemonic: string): string {
 export function generateMnemonic(randomBytes: (n: number) => Uint8Array, words: 12 | 24 = 12): string {
   if (words !== 12 && words !== 24) throw new WalletError('BAD_MNEMONIC', expected('words', '12 or 24', words));
   return entropyToMnemonic(randomBytes(words === 12 ? 16 : 32), english);
+}
+
+/**
+ * BIP39 seed: PBKDF2-HMAC-SHA512(NFKD mnemonic, "mnemonic" + NFKD passphrase, 2048, 64), as
+ * @scure/bip39's mnemonicToSeedSync computes it, but with Node's native PBKDF2: the pure-JS one
+ * took a large part of every command's start (test/wallet/keys.test.ts checks the BIP39 vectors).
+ */
+export function mnemonicToSeed(mnemonic: string, bip39Passphrase: string): Uint8Array {
+  const salt = Buffer.from('mnemonic' + bip39Passphrase.normalize('NFKD'), 'utf8');
+  return new Uint8Array(pbkdf2Sync(Buffer.from(mnemonic.normalize('NFKD'), 'utf8'), salt, 2048, 64, 'sha512'));
 }
 
 /** Checks word count, words and checksum; returns the normalised phrase. */
@@ -89,7 +100,9 @@ export class WalletKeys {
     const m = checkMnemonic(mnemonic);
     this.network = network;
     const versions = network.coinType === 0 ? BIP84_VERSIONS.mainnet : BIP84_VERSIONS.test;
-    const root = HDKey.fromMasterSeed(mnemonicToSeedSync(m, bip39Passphrase), versions);
+    const seed = mnemonicToSeed(m, bip39Passphrase);
+    const root = HDKey.fromMasterSeed(seed, versions);
+    seed.fill(0);
     this.masterFingerprint = root.fingerprint;
     this.account = root.derive(`m/84'/${network.coinType}'/0'`);
     this.contractPurpose = root.derive(`m/${CONTRACT_PURPOSE}'/${network.coinType}'`);

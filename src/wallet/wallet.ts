@@ -33,8 +33,10 @@ export const COINBASE_MATURITY = 100;
 export interface WalletOpenOptions {
   /** A file path (opened and migrated here, closed by close()) or an open handle (migrated, left open). */
   db: string | Db;
-  /** Unlocks the encrypted seed. */
-  passphrase: string;
+  /** Unlocks the encrypted seed (one scrypt). Either this or `secret`. */
+  passphrase?: string;
+  /** The seed already unsealed (as Wallet.unsealSecret returns it, e.g. held by an unlock agent): no scrypt. */
+  secret?: Uint8Array;
   /** When given, must match the stored wallet's network. */
   network?: NetworkName;
   backend?: ChainBackend;
@@ -47,6 +49,7 @@ export interface WalletOpenOptions {
 }
 
 export interface WalletCreateOptions extends WalletOpenOptions {
+  passphrase: string;
   network: NetworkName;
   /** Restore from this mnemonic; otherwise a new one is generated. */
   mnemonic?: string;
@@ -182,7 +185,7 @@ export class Wallet {
       }
       const network = NETWORKS[row.network];
       checkBackend(o.backend, network);
-      const secret = unseal(row.sealedSecret, o.passphrase);
+      const secret = o.secret !== undefined ? parseSecret(o.secret) : unseal(row.sealedSecret, needPassphrase(o.passphrase));
       const keys = new WalletKeys(secret.mnemonic, secret.bip39Passphrase, network);
       if (keys.accountXpub !== row.accountXpub) {
         keys.wipe();
@@ -193,6 +196,19 @@ export class Wallet {
       if (owned) db.close();
       throw err;
     }
+  }
+
+  /**
+   * The wallet's seed record unsealed with the passphrase (one scrypt), for Wallet.open's
+   * `secret`: what an unlock agent holds instead of the passphrase. Throws WRONG_PASSPHRASE,
+   * CORRUPT_WALLET, NO_WALLET.
+   */
+  static unsealSecret(db: Db, passphrase: string): Uint8Array {
+    const row = new WalletStore(db).getWallet();
+    if (!row) throw new WalletError('NO_WALLET', 'this database holds no wallet; create one first');
+    const plain = openSealed(row.sealedSecret, passphrase);
+    parseSecret(plain);
+    return plain;
   }
 
   /** Account extended public key: zpub on mainnet, vpub on test networks. */
@@ -491,16 +507,32 @@ function checkBackend(backend: ChainBackend | undefined, network: BtcNetwork): v
 }
 
 function unseal(sealed: Uint8Array, passphrase: string): Secret {
-  let plain: Uint8Array;
+  return parseSecret(openSealed(sealed, passphrase));
+}
+
+function openSealed(sealed: Uint8Array, passphrase: string): Uint8Array {
   try {
-    plain = openSecret(sealed, passphrase);
+    return openSecret(sealed, passphrase);
   } catch (err) {
     if (SecretBoxError.is(err, 'WRONG_PASSPHRASE')) throw new WalletError('WRONG_PASSPHRASE', 'wrong wallet passphrase', { cause: err });
     throw new WalletError('CORRUPT_WALLET', 'the encrypted seed is malformed', { cause: err });
   }
-  const s = JSON.parse(new TextDecoder().decode(plain)) as Secret;
-  if (s.v !== 1 || typeof s.mnemonic !== 'string' || typeof s.bip39Passphrase !== 'string') {
+}
+
+function parseSecret(plain: Uint8Array): Secret {
+  let s: Secret;
+  try {
+    s = JSON.parse(new TextDecoder().decode(plain)) as Secret;
+  } catch (cause) {
+    throw new WalletError('CORRUPT_WALLET', 'the decrypted seed is not a seed record', { cause });
+  }
+  if (s === null || typeof s !== 'object' || s.v !== 1 || typeof s.mnemonic !== 'string' || typeof s.bip39Passphrase !== 'string') {
     throw new WalletError('CORRUPT_WALLET', 'the decrypted seed has an unknown format');
   }
   return s;
+}
+
+function needPassphrase(passphrase: string | undefined): string {
+  if (passphrase === undefined) throw new WalletError('NO_PASSPHRASE', 'opening the wallet needs its passphrase or its unsealed seed');
+  return passphrase;
 }

@@ -40,6 +40,11 @@
  *                    direction 'in' | 'out', type, n, htlc_id, bytes (canonical encoding), time
  *   channel_events   append-only status history: seq PK, channel_id, event, status_from,
  *                    status_to, height, time, detail (no secrets)
+ *   channel_refused_adds  (version 2) payer: adds the relay refused, moved out of the tables
+ *                    above by refuseAdd in one transaction: seq PK, channel_id, n (the refused
+ *                    state's number), htlc_id, hk, hr, amount, state (JSON of the refused state,
+ *                    its payer_sig included), bytes (the AddHtlc as sent), code (the refusal's),
+ *                    time. Kept so the refused signature stays accounted for; never resent.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hex } from '@scure/base';
@@ -129,6 +134,22 @@ export const CHANNEL_MIGRATIONS: readonly string[] = [
     detail TEXT
   );
   CREATE INDEX channel_events_id ON channel_events (channel_id, seq);
+  `,
+  `
+  CREATE TABLE channel_refused_adds (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel_id TEXT NOT NULL REFERENCES channels(id),
+    n INTEGER NOT NULL,
+    htlc_id INTEGER NOT NULL,
+    hk BLOB NOT NULL,
+    hr BLOB,
+    amount INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    code TEXT NOT NULL,
+    time INTEGER NOT NULL
+  );
+  CREATE INDEX channel_refused_adds_id ON channel_refused_adds (channel_id, n);
   `,
 ];
 
@@ -443,6 +464,42 @@ export class ChannelBook {
       }
       return this.get(id);
     });
+  }
+
+  /**
+   * Payer: the relay refused the add that made the current state (`n`, its HTLC `htlcId`), so
+   * the channel is back at state n − 1, the relay's. In one transaction: the current state
+   * becomes n − 1 again, state n, its HTLC row and its outgoing AddHtlc leave channel_states,
+   * channel_htlcs and channel_messages (so nothing resends it and the next add reuses its id and
+   * number), and are kept in channel_refused_adds; event 'add-refused'. BAD_STATE unless the
+   * current state is exactly that add's.
+   */
+  refuseAdd(channelId: string, n: number, htlcId: number, code: string): ChannelRecord {
+    return this.tx(() => {
+      const c = this.get(channelId);
+      const add = this.messages(channelId, { direction: 'out', type: 'add', n }).at(-1);
+      const h = this.htlc(channelId, htlcId);
+      const prior = this.stateAt(channelId, n - 1);
+      const last = this.messages(channelId, { direction: 'out' }).at(-1);
+      if (c.n !== n || !add || add.htlcId !== htlcId || !h || h.status !== 'in-flight' || !prior || last?.seq !== add.seq) {
+        throw new WatchError('BAD_STATE', `channel ${channelId}: the add of htlc ${htlcId} at state ${n} is not its last update; nothing to undo`);
+      }
+      this.sql(`INSERT INTO channel_refused_adds (channel_id, n, htlc_id, hk, hr, amount, state, bytes, code, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(channelId, n, htlcId, h.hk, h.hr ?? null, h.amount, stateToJson(c.state), add.bytes, code, this.now());
+      this.sql('DELETE FROM channel_messages WHERE seq = ?').run(add.seq);
+      this.sql('DELETE FROM channel_htlcs WHERE channel_id = ? AND htlc_id = ?').run(channelId, htlcId);
+      this.sql('DELETE FROM channel_states WHERE channel_id = ? AND n = ?').run(channelId, n);
+      this.sql('UPDATE channels SET state = ?, n = ?, updated_at = ? WHERE id = ?').run(stateToJson(prior), prior.n, this.now(), channelId);
+      this.addEvent(channelId, 'add-refused', c.status, c.status, null, `htlc ${htlcId} at state ${n}: ${code}`);
+      return this.get(channelId);
+    });
+  }
+
+  /** Adds the relay refused (refuseAdd), oldest first. */
+  refusedAdds(channelId: string): { n: number; htlcId: number; hk: Uint8Array; hr: Uint8Array | null; amount: number; code: string; bytes: Uint8Array }[] {
+    const rows = this.sql('SELECT n, htlc_id, hk, hr, amount, code, bytes FROM channel_refused_adds WHERE channel_id = ? ORDER BY seq').all(channelId) as
+      { n: number; htlc_id: number; hk: Buffer; hr: Buffer | null; amount: number; code: string; bytes: Buffer }[];
+    return rows.map((r) => ({ n: r.n, htlcId: r.htlc_id, hk: Uint8Array.from(r.hk), hr: u8n(r.hr), amount: r.amount, code: r.code, bytes: Uint8Array.from(r.bytes) }));
   }
 
   htlcs(channelId: string): HtlcRecord[] {

@@ -153,6 +153,15 @@ export class PayerChannels extends ChannelParty {
     });
   }
 
+  /**
+   * The relay refused `add` (its answer said so, and its view is still at the state before it):
+   * the add is undone in the book in one transaction (ChannelBook.refuseAdd), so no later
+   * process resends it and the next add builds on the relay's state. `code`: the refusal's.
+   */
+  refuseAdd(channelId: string, add: AddHtlc, code: string): Promise<ChannelRecord> {
+    return this.exclusive(() => this.book.refuseAdd(channelId, add.n, add.htlc.id, code));
+  }
+
   /** The relay shows k (and r): checked against the hashes, state n+1 committed with the preimages, SettleAck returned. */
   onSettle(m: SettleHtlc): Promise<SettleAck> {
     return this.exclusive(() => {

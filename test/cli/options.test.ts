@@ -53,3 +53,11 @@ it('hints tell a person what to do next, naming the contact whose key changed', 
   assert.equal(hintFor(new ClientError('WRONG_PASSPHRASE', 'x')), 'try again or set SATPOST_PASSPHRASE');
   assert.equal(hintFor(new ClientError('CLIENT_CLOSED', 'x')), undefined);
 });
+
+it('read takes --no-channel (recipient-pays on chain even with a usable channel), as send does', async () => {
+  for (const cmd of ['read', 'send']) {
+    const r = await run([cmd, '--help'], baseEnv({}));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /--no-channel/, `${cmd} --help`);
+  }
+});

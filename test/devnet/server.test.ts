@@ -12,7 +12,7 @@ import { newKey, spend } from '../chain/fixtures.ts';
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 const HEX64 = /^[0-9a-f]{64}$/;
 const TX_KEYS = ['fee', 'locktime', 'size', 'status', 'txid', 'version', 'vin', 'vout', 'weight'];
-const VIN_KEYS = ['is_coinbase', 'prevout', 'scriptsig', 'sequence', 'txid', 'vout'];
+const VIN_KEYS = ['is_coinbase', 'prevout', 'scriptsig', 'scriptsig_asm', 'sequence', 'txid', 'vout'];
 const BLOCK_KEYS = [
   'bits', 'difficulty', 'height', 'id', 'mediantime', 'merkle_root', 'nonce', 'previousblockhash', 'size', 'timestamp', 'tx_count', 'version', 'weight',
 ];
@@ -101,7 +101,7 @@ describe('devnet Esplora server', { timeout: 60_000 }, () => {
 
     const genesis = await getJson(`/block/${devnet.getBlockHash(0)}`);
     assert.equal(genesis.previousblockhash, null);
-    assert.deepEqual(await getJson(`/block/${hash}/status`), { in_best_chain: true });
+    assert.deepEqual(await getJson(`/block/${hash}/status`), { in_best_chain: true, height: block.height });
     assert.equal(await getText(`/block/${'00'.repeat(32)}`, 404), 'Block not found');
     await getText('/block/nothex', 400);
   });
@@ -116,7 +116,13 @@ describe('devnet Esplora server', { timeout: 60_000 }, () => {
     assert.equal(tx.txid, txid);
     assert.deepEqual(tx.status, { confirmed: false });
     const mine = tx.vout.find((o: { scriptpubkey: string }) => o.scriptpubkey === hex.encode(key.script));
-    assert.deepEqual(mine, { scriptpubkey: hex.encode(key.script), scriptpubkey_address: key.address, scriptpubkey_type: 'v0_p2wpkh', value: 123_456 });
+    assert.deepEqual(mine, {
+      scriptpubkey: hex.encode(key.script),
+      scriptpubkey_asm: `OP_0 OP_PUSHBYTES_20 ${hex.encode(key.script.subarray(2))}`,
+      scriptpubkey_address: key.address,
+      scriptpubkey_type: 'v0_p2wpkh',
+      value: 123_456,
+    });
     for (const vin of tx.vin) {
       for (const k of VIN_KEYS) assert.ok(k in vin, `vin has ${k}`);
       assert.equal(vin.is_coinbase, false);
@@ -153,8 +159,12 @@ describe('devnet Esplora server', { timeout: 60_000 }, () => {
     assert.equal(coinbase.fee, 0);
 
     assert.equal(await getText(`/tx/${'ab'.repeat(32)}`, 404), 'Transaction not found');
-    assert.equal(await getText(`/tx/${'ab'.repeat(32)}/status`, 404), 'Transaction not found');
-    await getText(`/tx/${txid}/outspend/99`, 404);
+    // electrs: an unknown transaction's status is unconfirmed, not 404.
+    assert.deepEqual(await getJson(`/tx/${'ab'.repeat(32)}/status`), { confirmed: false });
+    // electrs: an output that does not exist, or an unknown transaction's, is unspent.
+    assert.deepEqual(await getJson(`/tx/${txid}/outspend/99`), { spent: false });
+    assert.deepEqual(await getJson(`/tx/${'ab'.repeat(32)}/outspend/0`), { spent: false });
+    assert.equal(await getText(`/tx/${'ab'.repeat(32)}/outspends`, 404), 'Transaction not found');
     await getText('/tx/123', 400);
     await getText(`/tx/${txid}/outspend/-1`, 400);
   });
@@ -244,6 +254,6 @@ describe('devnet Esplora server', { timeout: 60_000 }, () => {
     const branch = (await post('/dev/mine-on', { parent: t0.hash, blocks: 2 })).json.hashes as string[];
     assert.equal(await getText('/blocks/tip/hash'), branch[1]);
     assert.deepEqual(await getJson(`/block/${a}/status`), { in_best_chain: false });
-    assert.deepEqual(await getJson(`/block/${branch[0]}/status`), { in_best_chain: true, next_best: branch[1] });
+    assert.deepEqual(await getJson(`/block/${branch[0]}/status`), { in_best_chain: true, height: t0.height + 1, next_best: branch[1] });
   });
 });

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { hex } from '@scure/base';
 import { WIF } from '@scure/btc-signer';
 import { NETWORKS } from '../../src/core/network.ts';
-import { WalletKeys, checkMnemonic, generateMnemonic } from '../../src/wallet/keys.ts';
+import { mnemonicToSeedSync } from '@scure/bip39';
+import { WalletKeys, checkMnemonic, generateMnemonic, mnemonicToSeed } from '../../src/wallet/keys.ts';
 import { WalletError } from '../../src/wallet/errors.ts';
 import { addressToScript } from '../../src/wallet/address.ts';
 
@@ -56,6 +57,17 @@ test('mnemonics are normalised (case, spacing) and generated with 12 or 24 valid
     assert.equal(checkMnemonic(m), m);
   }
   assert.throws(() => generateMnemonic(rnd, 18 as 12), (e) => WalletError.is(e, 'BAD_MNEMONIC'));
+});
+
+test('the native BIP39 seed is the reference one (BIP39 vector, and @scure/bip39 on other passphrases)', () => {
+  // The Trezor BIP39 vector: "abandon ... about" with passphrase TREZOR.
+  assert.equal(
+    hex.encode(mnemonicToSeed(ABANDON, 'TREZOR')),
+    'c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04',
+  );
+  for (const pass of ['', 'TREZOR', 'pässphrase', 'ｐａｓｓ', '密码']) {
+    assert.deepEqual(mnemonicToSeed(ABANDON, pass), mnemonicToSeedSync(ABANDON, pass), pass);
+  }
 });
 
 test('the BIP39 passphrase changes every key', () => {

@@ -31,7 +31,7 @@ test('ChannelState survives the JSON round trip byte for byte (both modes, signa
 test('apply is all or nothing; states, HTLCs, messages and history are kept; reopening keeps everything', () => {
   const db = openDb({ path: ':memory:', migrations: [] });
   const book = new ChannelBook(db);
-  assert.deepEqual(db.prepare("SELECT version FROM store_versions WHERE store = 'channels'").get(), { version: 1 });
+  assert.deepEqual(db.prepare("SELECT version FROM store_versions WHERE store = 'channels'").get(), { version: 2 });
   const { afterAdds, latest } = pair();
   const s0 = c.openBoth().payer;
   book.insert({ role: 'payer', status: 'open', keyIndex: 0, state: s0 });

@@ -55,6 +55,9 @@ export interface DevnetBlockInfo {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** The confirmation targets electrs' /fee-estimates answers for: 1 to 25, 144, 504 and 1008 blocks. */
+export const FEE_TARGETS: readonly number[] = [...Array.from({ length: 25 }, (_, i) => i + 1), 144, 504, 1008];
+
 function checkHash(what: string, h: string): void {
   if (typeof h !== 'string' || !HEX64.test(h)) throw new ChainError('BAD_REQUEST', expected(what, '64 lowercase hex characters', h));
 }
@@ -249,7 +252,8 @@ export class Devnet {
   /**
    * Fee rates (sat/vB) from the mempool: for a target of n blocks, the rate of the
    * transaction at the edge of the first n blocks' worth of weight, ordered by fee rate;
-   * the minimum relay rate when the mempool would fit in n blocks.
+   * the minimum relay rate when the mempool would fit in n blocks. One rate per
+   * target of FEE_TARGETS.
    */
   feeEstimates(): FeeEstimates {
     const floor = Math.max(this.minRelayFeeRate, 1);
@@ -265,7 +269,9 @@ export class Devnet {
       }
       return floor;
     };
-    return { '1': at(1), '2': at(2), '6': at(6), '144': floor };
+    const out: FeeEstimates = {};
+    for (const target of FEE_TARGETS) out[String(target)] = at(target);
+    return out;
   }
 
   mempoolTxids(): string[] {

@@ -4,13 +4,18 @@
  * Esplora servers work against it unchanged, plus development endpoints under /dev/
  * (mine, faucet, invalidate, mine-on) that no public server has.
  *
+ * Every route is served both bare (`/blocks/tip/height`) and under `/api/`
+ * (`/api/blocks/tip/height`), the root public servers and clients use. Every answer
+ * carries `Access-Control-Allow-Origin: *` and OPTIONS preflights are answered, so a
+ * browser page on any origin can use the devnet (electrs does this with `--cors '*'`).
+ *
  * Esplora endpoints answer errors as plain text like electrs ("Transaction not found",
  * 404); /dev/ endpoints answer JSON `{ error: { code, message } }`.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { RawTx } from '@scure/btc-signer';
 import { hex } from '@scure/base';
-import { ChainError, type ScriptTx } from '../backend.ts';
+import { ChainError } from '../backend.ts';
 import { NETWORKS, type BtcNetwork } from '../../core/network.ts';
 import { expected } from '../../core/errors.ts';
 import { formatRejection } from '../esplora/rejection.ts';
@@ -20,7 +25,8 @@ import type { EsploraTx } from '../esplora/types.ts';
 import type { Devnet } from './devnet.ts';
 import { ScriptHashIndex } from './server-script-index.ts';
 import { registerDevRoutes } from './server-dev-routes.ts';
-import { HASH_SCHEMA as HASH, HttpError, addressScript } from './server-http.ts';
+import { CHAIN_PAGE, registerScriptRoutes } from './server-script-routes.ts';
+import { HASH_SCHEMA as HASH, HttpError } from './server-http.ts';
 
 export interface DevnetServerOptions {
   devnet: Devnet;
@@ -38,9 +44,8 @@ export interface DevnetServer {
   close(): Promise<void>;
 }
 
-/** electrs' page sizes for script history (API.md). */
-const MEMPOOL_PAGE = 50;
-const CHAIN_PAGE = 25;
+/** The root public Esplora servers serve the API under (https://blockstream.info/api/...). */
+const API_PREFIX = '/api';
 /** Largest raw transaction body accepted, in bytes of hex: a whole 4 MWU block. */
 const MAX_TX_HEX = 8 * 1024 * 1024;
 
@@ -49,13 +54,34 @@ export async function startDevnetServer(opts: DevnetServerOptions): Promise<Devn
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     // Refuse unknown body fields instead of silently dropping them (Fastify's default).
     ajv: { customOptions: { removeAdditional: false } },
+    // `/api/x` is routed as `/x`: one route table, identical answers under both roots.
+    rewriteUrl: (req) => {
+      const url = req.url ?? '/';
+      return url === API_PREFIX || url.startsWith(`${API_PREFIX}/`) || url.startsWith(`${API_PREFIX}?`)
+        ? url.slice(API_PREFIX.length) || '/'
+        : url;
+    },
+  });
+  // CORS for any origin, on every answer including errors and 404s.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.header('access-control-allow-origin', '*');
+    return payload;
+  });
+  app.options('*', async (req, reply) => {
+    const asked = req.headers['access-control-request-headers'];
+    return reply
+      .code(204)
+      .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+      .header('access-control-allow-headers', typeof asked === 'string' && asked.length > 0 ? asked : 'content-type')
+      .header('access-control-max-age', '86400')
+      .send();
   });
   // Esplora takes POST /tx as bare hex whatever the content type (curl -d sends
   // form-urlencoded), so every body that is not JSON arrives as a string.
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: MAX_TX_HEX }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const dev = req.url.startsWith('/dev/');
+    const dev = req.url.startsWith('/dev/') || req.url.startsWith(`${API_PREFIX}/dev/`);
     let status: number;
     let code: string;
     if (err instanceof HttpError) {
@@ -115,6 +141,10 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
     };
   };
   const txJson = (txid: string, lookup = prevouts()): EsploraTx => renderTx(txOr404(txid), lookup, network);
+  const renderTxs = (txids: string[]): EsploraTx[] => {
+    const lookup = prevouts();
+    return txids.map((txid) => txJson(txid, lookup));
+  };
   const blockJson = (hash: string) => {
     const block = blockOr404(hash);
     const times = [block.time];
@@ -133,11 +163,13 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
   app.get('/blocks/tip/height', async () => String(devnet.tip().height));
   app.get('/blocks/tip/hash', async () => devnet.tip().hash);
   app.get<{ Params: { hash: string } }>('/block/:hash', { schema: hashParam }, async (req) => blockJson(req.params.hash));
+  // electrs' BlockStatus: height and next_best only for a block in the best chain; a
+  // stale or unknown block is just `{"in_best_chain":false}` (200, not 404).
   app.get<{ Params: { hash: string } }>('/block/:hash/status', { schema: hashParam }, async (req) => {
-    const block = blockOr404(req.params.hash);
-    const inBest = devnet.getBlockHash(block.height) === block.hash;
-    const next = inBest ? devnet.getBlockHash(block.height + 1) : undefined;
-    return next === undefined ? { in_best_chain: inBest } : { in_best_chain: inBest, next_best: next };
+    const block = devnet.getBlock(req.params.hash.toLowerCase());
+    if (!block || devnet.getBlockHash(block.height) !== block.hash) return { in_best_chain: false };
+    const next = devnet.getBlockHash(block.height + 1);
+    return next === undefined ? { in_best_chain: true, height: block.height } : { in_best_chain: true, height: block.height, next_best: next };
   });
   app.get<{ Params: { hash: string } }>('/block/:hash/raw', { schema: hashParam }, async (req, reply) =>
     binary(reply, blockOr404(req.params.hash).raw),
@@ -146,8 +178,9 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
     hex.encode(blockOr404(req.params.hash).header),
   );
   const recentBlocks = (from: number) => {
+    if (from > devnet.tip().height) throw new HttpError(404, 'Block not found');
     const out = [];
-    for (let h = Math.min(from, devnet.tip().height); h >= 0 && out.length < 10; h--) out.push(blockJson(devnet.getBlockHash(h)!));
+    for (let h = from; h >= 0 && out.length < 10; h--) out.push(blockJson(devnet.getBlockHash(h)!));
     return out;
   };
   app.get('/blocks', async () => recentBlocks(devnet.tip().height));
@@ -157,6 +190,28 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
     async (req) => recentBlocks(req.params.height),
   );
   app.get<{ Params: { hash: string } }>('/block/:hash/txids', { schema: hashParam }, async (req) => blockOr404(req.params.hash).txids);
+  app.get<{ Params: { hash: string; index: number } }>(
+    '/block/:hash/txid/:index',
+    { schema: { params: { type: 'object', properties: { hash: HASH, index: { type: 'integer', minimum: 0 } }, required: ['hash', 'index'] } } },
+    async (req) => {
+      const txid = blockOr404(req.params.hash).txids[req.params.index];
+      if (txid === undefined) throw new HttpError(404, 'tx index out of range');
+      return txid;
+    },
+  );
+  // 25 transactions from start_index, a multiple of 25 (electrs' rules and messages).
+  const blockTxs = (hash: string, start: number) => {
+    const { txids } = blockOr404(hash);
+    if (start >= txids.length) throw new HttpError(404, 'start index out of range');
+    if (start % CHAIN_PAGE !== 0) throw new HttpError(400, `start index must be a multiple of ${CHAIN_PAGE}`);
+    return renderTxs(txids.slice(start, start + CHAIN_PAGE));
+  };
+  app.get<{ Params: { hash: string } }>('/block/:hash/txs', { schema: hashParam }, async (req) => blockTxs(req.params.hash, 0));
+  app.get<{ Params: { hash: string; start: number } }>(
+    '/block/:hash/txs/:start',
+    { schema: { params: { type: 'object', properties: { hash: HASH, start: { type: 'integer', minimum: 0 } }, required: ['hash', 'start'] } } },
+    async (req) => blockTxs(req.params.hash, req.params.start),
+  );
   app.get<{ Params: { height: number } }>(
     '/block-height/:height',
     { schema: { params: { type: 'object', properties: { height: { type: 'integer', minimum: 0 } }, required: ['height'] } } },
@@ -172,9 +227,11 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
   app.get<{ Params: { txid: string } }>('/tx/:txid/raw', { schema: txidParam }, async (req, reply) =>
     binary(reply, txOr404(req.params.txid).raw),
   );
-  app.get<{ Params: { txid: string } }>('/tx/:txid/status', { schema: txidParam }, async (req) =>
-    toEsploraStatus(txOr404(req.params.txid).status),
-  );
+  // electrs answers an unknown txid's status as unconfirmed (200), not 404.
+  app.get<{ Params: { txid: string } }>('/tx/:txid/status', { schema: txidParam }, async (req) => {
+    const tx = devnet.getTx(req.params.txid.toLowerCase());
+    return tx ? toEsploraStatus(tx.status) : { confirmed: false };
+  });
   app.get<{ Params: { txid: string; vout: number } }>(
     '/tx/:txid/outspend/:vout',
     {
@@ -182,10 +239,11 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
         params: { type: 'object', properties: { txid: HASH, vout: { type: 'integer', minimum: 0 } }, required: ['txid', 'vout'] },
       },
     },
+    // As electrs: an unknown transaction or output is simply unspent (200).
     async (req) => {
       const txid = req.params.txid.toLowerCase();
-      const outputs = RawTx.decode(txOr404(txid).raw).outputs.length;
-      if (req.params.vout >= outputs) throw new HttpError(404, 'Output not found');
+      const tx = devnet.getTx(txid);
+      if (!tx || req.params.vout >= RawTx.decode(tx.raw).outputs.length) return { spent: false };
       return toEsploraOutspend(devnet.getOutspend(txid, req.params.vout));
     },
   );
@@ -208,66 +266,23 @@ function registerEsploraRoutes(app: FastifyInstance, devnet: Devnet): void {
     }
   });
 
-  // Script history and utxos, by address or by Esplora script hash.
-  const history = (script: Uint8Array | undefined): ScriptTx[] => {
-    if (!script) return [];
-    const order = new Map<string, number>();
-    const position = (s: ScriptTx): number => {
-      if (!s.status.confirmed) return 0;
-      if (!order.has(s.status.blockHash!)) {
-        devnet.getBlock(s.status.blockHash!)?.txids.forEach((txid, i) => order.set(`${s.status.blockHash}:${txid}`, i));
-        order.set(s.status.blockHash!, 1);
-      }
-      return order.get(`${s.status.blockHash}:${s.txid}`) ?? 0;
-    };
-    // Esplora's order: mempool first, then confirmed newest first (later in block first).
-    return [...devnet.getScriptHistory(script)].sort((a, b) => {
-      if (a.status.confirmed !== b.status.confirmed) return a.status.confirmed ? 1 : -1;
-      if (!a.status.confirmed) return 0;
-      return b.status.blockHeight! - a.status.blockHeight! || position(b) - position(a);
-    });
-  };
-  const render = (list: ScriptTx[]) => {
-    const lookup = prevouts();
-    return list.map((s) => txJson(s.txid, lookup));
-  };
-  const chainPage = (list: ScriptTx[], lastSeen: string | undefined) => {
-    const confirmed = list.filter((s) => s.status.confirmed);
-    const start = lastSeen === undefined ? 0 : confirmed.findIndex((s) => s.txid === lastSeen.toLowerCase()) + 1;
-    if (lastSeen !== undefined && start === 0) return [];
-    return confirmed.slice(start, start + CHAIN_PAGE);
-  };
-
-  const scriptRoutes = (prefix: string, param: object, resolve: (key: string) => Uint8Array | undefined): void => {
-    const schema = { params: { type: 'object', properties: { key: param }, required: ['key'] } };
-    const chainSchema = {
-      params: { type: 'object', properties: { key: param, last: HASH }, required: ['key'] },
-    };
-    type P = { Params: { key: string; last?: string } };
-    app.get<P>(`${prefix}/:key/utxo`, { schema }, async (req) => {
-      const script = resolve(req.params.key);
-      return script
-        ? devnet.getScriptUtxos(script).map((u) => ({ txid: u.txid, vout: u.vout, status: toEsploraStatus(u.status), value: u.value }))
-        : [];
-    });
-    app.get<P>(`${prefix}/:key/txs`, { schema }, async (req) => {
-      const list = history(resolve(req.params.key));
-      const mempool = list.filter((s) => !s.status.confirmed).slice(0, MEMPOOL_PAGE);
-      return render([...mempool, ...chainPage(list, undefined)]);
-    });
-    app.get<P>(`${prefix}/:key/txs/mempool`, { schema }, async (req) =>
-      render(history(resolve(req.params.key)).filter((s) => !s.status.confirmed).slice(0, MEMPOOL_PAGE)),
-    );
-    app.get<P>(`${prefix}/:key/txs/chain`, { schema }, async (req) => render(chainPage(history(resolve(req.params.key)), undefined)));
-    app.get<P>(`${prefix}/:key/txs/chain/:last`, { schema: chainSchema }, async (req) =>
-      render(chainPage(history(resolve(req.params.key)), req.params.last)),
-    );
-  };
-  scriptRoutes('/address', { type: 'string', minLength: 1, maxLength: 100 }, (addr) => addressScript(addr, network));
-  scriptRoutes('/scripthash', HASH, (hash) => scriptIndex.lookup(hash.toLowerCase()));
+  registerScriptRoutes(app, { devnet, network, scriptIndex, renderTxs });
 
   app.get('/fee-estimates', async () => devnet.feeEstimates());
   app.get('/mempool/txids', async () => devnet.mempoolTxids());
+  // The last 10 transactions to enter the mempool, newest first, in electrs' overview shape.
+  app.get('/mempool/recent', async () =>
+    devnet
+      .mempoolTxids()
+      .slice(-10)
+      .reverse()
+      .flatMap((txid) => {
+        const tx = devnet.getTx(txid);
+        if (!tx) return [];
+        const value = RawTx.decode(tx.raw).outputs.reduce((sum, o) => sum + Number(o.amount), 0);
+        return [{ txid, fee: tx.fee ?? 0, vsize: Math.ceil(tx.weight / 4), value }];
+      }),
+  );
   app.get('/mempool', async () => {
     let vsize = 0;
     let totalFee = 0;

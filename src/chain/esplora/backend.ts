@@ -101,13 +101,23 @@ export class EsploraBackend implements ChainBackend {
 
   async getTxStatus(txid: string, signal?: AbortSignal): Promise<TxStatus> {
     checkTxid(txid);
-    return fromEsploraStatus(await this.json<EsploraStatus>(`/tx/${txid}/status`, signal));
+    const status = await this.json<EsploraStatus>(`/tx/${txid}/status`, signal);
+    // electrs answers an unknown txid `{"confirmed":false}` too; only /tx/:txid/hex
+    // tells a mempool transaction (200) from an unknown one (404 -> NOT_FOUND).
+    if (!status.confirmed) await this.text(`/tx/${txid}/hex`, signal);
+    return fromEsploraStatus(status);
   }
 
   async getOutspend(txid: string, vout: number, signal?: AbortSignal): Promise<OutSpend> {
     checkTxid(txid);
     if (!Number.isSafeInteger(vout) || vout < 0) throw new ChainError('BAD_REQUEST', expected('vout', 'an integer >= 0', vout));
-    return fromEsploraOutspend(await this.json<EsploraOutspend>(`/tx/${txid}/outspend/${vout}`, signal));
+    // electrs answers /tx/:txid/outspend/:vout `{"spent":false}` for an unknown
+    // transaction or output; /outspends is 404 for an unknown txid and has one entry per output.
+    const all = await this.json<EsploraOutspend[]>(`/tx/${txid}/outspends`, signal);
+    if (!Array.isArray(all)) throw new ChainError('BACKEND_UNAVAILABLE', expected(`answer of /tx/${txid}/outspends`, 'a JSON array', all));
+    const one = all[vout];
+    if (one === undefined) throw new ChainError('NOT_FOUND', `/tx/${txid}/outspends: no output ${vout} (the transaction has ${all.length})`);
+    return fromEsploraOutspend(one);
   }
 
   async broadcast(rawTx: Uint8Array, signal?: AbortSignal): Promise<string> {

@@ -7,6 +7,7 @@ import { Address, OutScript, RawTx } from '@scure/btc-signer';
 import { hex } from '@scure/base';
 import type { BtcNetwork } from '../../core/network.ts';
 import type { TxStatus } from '../backend.ts';
+import { parseScript, scriptAsm } from './asm.ts';
 import { toEsploraStatus } from './status.ts';
 import type { EsploraBlock, EsploraTx, EsploraVin, EsploraVout } from './types.ts';
 
@@ -83,16 +84,38 @@ export function scriptAddress(script: Uint8Array, network: BtcNetwork): string |
 }
 
 export function renderVout(script: Uint8Array, value: number, network: BtcNetwork): EsploraVout {
-  const out: EsploraVout = {
+  const address = scriptAddress(script, network);
+  // Key order as electrs prints it (rest.rs TxOutValue).
+  return {
     scriptpubkey: hex.encode(script),
+    scriptpubkey_asm: scriptAsm(script),
     scriptpubkey_type: scriptPubKeyType(script),
+    ...(address === undefined ? {} : { scriptpubkey_address: address }),
     value,
   };
-  const address = scriptAddress(script, network);
-  // Key order as electrs prints it: address between the script and its type.
-  return address === undefined
-    ? out
-    : { scriptpubkey: out.scriptpubkey, scriptpubkey_address: address, scriptpubkey_type: out.scriptpubkey_type, value };
+}
+
+const isP2sh = (s: Uint8Array): boolean => s.length === 23 && s[0] === 0xa9 && s[1] === 0x14 && s[22] === 0x87;
+const isP2wsh = (s: Uint8Array): boolean => s.length === 34 && s[0] === 0x00 && s[1] === 0x20;
+
+/**
+ * The redeemScript of a P2SH spend (the scriptSig's last push) and the witnessScript of
+ * a P2WSH or P2SH-P2WSH spend (the last witness item), as electrs' get_innerscripts.
+ */
+export function innerScripts(
+  scriptSig: Uint8Array,
+  witness: readonly Uint8Array[] | undefined,
+  prevoutScript: Uint8Array,
+): { redeem?: Uint8Array; witness?: Uint8Array } {
+  let redeem: Uint8Array | undefined;
+  if (isP2sh(prevoutScript)) {
+    const { instructions, error } = parseScript(scriptSig);
+    const last = instructions[instructions.length - 1];
+    if (!error && last?.data !== undefined) redeem = last.data;
+  }
+  const wrapsWsh = isP2wsh(prevoutScript) || (redeem !== undefined && isP2wsh(redeem));
+  const ws = wrapsWsh && witness && witness.length > 0 ? witness[witness.length - 1] : undefined;
+  return { ...(redeem ? { redeem } : {}), ...(ws ? { witness: ws } : {}) };
 }
 
 export function renderTx(tx: TxRecord, prevout: PrevoutLookup, network: BtcNetwork): EsploraTx {
@@ -103,23 +126,30 @@ export function renderTx(tx: TxRecord, prevout: PrevoutLookup, network: BtcNetwo
     const txid = hex.encode(input.txid);
     const isCoinbase = txid === ZERO_HASH && input.index === COINBASE_VOUT;
     let prev: EsploraVout | null = null;
+    let prevScript: Uint8Array | undefined;
     if (!isCoinbase) {
       const p = prevout(txid, input.index);
       if (p) {
         prev = renderVout(p.script, p.value, network);
+        prevScript = p.script;
         inputSum += p.value;
       } else prevoutsKnown = false;
     }
     const witness = decoded.witnesses?.[i];
-    // electrs' key order, with `witness` left out when the input has none.
+    const inner = prevScript ? innerScripts(input.finalScriptSig, witness, prevScript) : {};
+    // electrs' key order (rest.rs TxInValue), with `witness` and the inner scripts left
+    // out when the input has none.
     return {
       txid,
       vout: input.index,
       prevout: prev,
       scriptsig: hex.encode(input.finalScriptSig),
+      scriptsig_asm: scriptAsm(input.finalScriptSig),
       ...(witness && witness.length > 0 ? { witness: witness.map((w) => hex.encode(w)) } : {}),
       is_coinbase: isCoinbase,
       sequence: input.sequence,
+      ...(inner.redeem ? { inner_redeemscript_asm: scriptAsm(inner.redeem) } : {}),
+      ...(inner.witness ? { inner_witnessscript_asm: scriptAsm(inner.witness) } : {}),
     };
   });
   const vout = decoded.outputs.map((o) => renderVout(o.script, Number(o.amount), network));

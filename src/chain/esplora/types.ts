@@ -10,9 +10,11 @@ export type EsploraStatus =
 
 export interface EsploraVout {
   scriptpubkey: string;
+  /** Disassembly in rust-bitcoin's notation (see asm.ts). */
+  scriptpubkey_asm: string;
+  scriptpubkey_type: string;
   /** Absent when the script has no address form (OP_RETURN, bare multisig, unknown). */
   scriptpubkey_address?: string;
-  scriptpubkey_type: string;
   value: number;
 }
 
@@ -22,9 +24,23 @@ export interface EsploraVin {
   /** null for coinbase inputs, as in electrs. */
   prevout: EsploraVout | null;
   scriptsig: string;
+  scriptsig_asm: string;
   witness?: string[];
   is_coinbase: boolean;
   sequence: number;
+  /** The redeemScript of a P2SH spend; absent otherwise. */
+  inner_redeemscript_asm?: string;
+  /** The witnessScript of a P2WSH (or P2SH-P2WSH) spend; absent otherwise. */
+  inner_witnessscript_asm?: string;
+}
+
+/** `/address/:address` and `/scripthash/:hash`: totals over confirmed or mempool transactions. */
+export interface EsploraScriptStats {
+  funded_txo_count: number;
+  funded_txo_sum: number;
+  spent_txo_count: number;
+  spent_txo_sum: number;
+  tx_count: number;
 }
 
 export interface EsploraTx {
