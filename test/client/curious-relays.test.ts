@@ -18,7 +18,7 @@ import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import {
-  DepositCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, introEpochsAround, mailboxIdOf, introSecret, isSizeClass, tagOfSecret, type Offer,
+  DepositCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, TagQueryCodec, introEpochsAround, mailboxIdOf, introSecret, isSizeClass, tagOfSecret, type Offer,
 } from '../../src/core/objects/index.ts';
 import { OFFER_TOPIC, OfferAnnouncementCodec, QueryRequestCodec } from '../../src/p2p/wire.ts';
 import type { RelayNode } from '../../src/p2p/node.ts';
@@ -456,6 +456,21 @@ describe('curious relays and gossip peers learn no identities, links or exact si
         if (tx) todo.push(...parseTx(tx.raw).inputs.filter((i) => !/^0{64}$/.test(i.txid)).map((i) => i.txid));
       }
     }
+    // Co-occurrence: a tag query (forwarded, or a client's to its entry relay) naming a user's
+    // introduction tag, which anyone with her address computes (the relays hold every published
+    // identity key), beside conversation tags a stored message went under: the query says whose they are.
+    const introOwner = new Map<string, number>();
+    for (const [u, k] of keys.entries()) for (const e of introEpochsAround(Date.now())) introOwner.set(hexOf(tagOfSecret(introSecret(new Uint8Array(k), e))), u);
+    const storedTags = new Set([...tagOf.values()].filter(notIntro));
+    const queries = [
+      ...captures.flatMap((c) => c.queries.map((b) => QueryRequestCodec.decode(b).query.tags)),
+      ...requests.filter((r) => r.req.path === '/v1/tags/query').map((r) => TagQueryCodec.decode(r.req.body).tags),
+    ];
+    const naming = queries.filter((tags) => tags.some((x) => introOwner.has(hexOf(x))) && tags.some((x) => storedTags.has(hexOf(x))));
+    const exposed = new Set(naming.flatMap((tags) => tags.map(hexOf).filter((x) => storedTags.has(x))));
+    t.diagnostic(`tag queries ${queries.length}; ${naming.length} name an introduction tag beside conversation tags, tying ${exposed.size} of ${storedTags.size} stored conversation tags to their recipient`);
+    const unpaid = messages.filter((m) => m.row.depositor !== null);
+    t.diagnostic(`stored unpaid messages keeping a depositor hash (one value per client address): ${unpaid.length} of ${messages.length}, ${new Set(unpaid.map((m) => hexOf(m.row.depositor as Buffer))).size} distinct`);
     t.diagnostic(`http requests ${requests.length}, gossip offers ${captures.reduce((n, c) => n + c.offers.length, 0)}, forwarded queries ${captures.reduce((n, c) => n + c.queries.length, 0)}, stored messages ${messages.length}`);
     t.diagnostic(`paid reads on chain: ${fundings.size}; ${linked} of them spend (through change) an earlier read's funding`);
     // After the sender read the first reply, no message of the pair goes under an introduction tag.
