@@ -390,6 +390,7 @@ describe('curious relays and gossip peers learn no identities, links or exact si
       for (const b of blobs) for (const pat of patterns) assert.equal(b.bytes.indexOf(pat), -1, `an identity key in ${b.where}`);
       // The search does find a key where it is by design: in the published prekey bundles.
       assert.ok(rows.some((r) => r.table === 'prekey_bundles' && (r.row.bundle as Buffer).indexOf(k) >= 0), 'the key is in a published bundle');
+      assert.ok(published.some((b) => b.where.endsWith('POST /v1/prekeys') && b.bytes.indexOf(k) >= 0), 'the key is in the recorded publication');
       // Nor the address's mailbox id (where its prekeys are published), outside the prekey requests and tables.
       const mailbox = Buffer.from(mailboxIdOf(new Uint8Array(k)));
       for (const b of blobs) for (const pat of [mailbox, Buffer.from(hexOf(mailbox))]) assert.equal(b.bytes.indexOf(pat), -1, `a mailbox id in ${b.where}`);
