@@ -20,7 +20,7 @@ import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import {
   DepositCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, TagQueryCodec, introEpochsAround, mailboxIdOf, introSecret, isSizeClass, tagOfSecret, type Offer,
 } from '../../src/core/objects/index.ts';
-import { OFFER_TOPIC, OfferAnnouncementCodec, QueryRequestCodec } from '../../src/p2p/wire.ts';
+import { OFFER_TOPIC, OfferAnnouncementCodec, QueryRequestCodec } from '../../src/core/wire/p2p.ts';
 import type { RelayNode } from '../../src/p2p/node.ts';
 import { BLOB_TAG_BYTES } from '../../src/core/limits.ts';
 import { parseTx } from '../../src/wallet/tx-parse.ts';
