@@ -123,7 +123,7 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
     const byHex = TagBook.byHex(wanted);
     // At her own relays: every tag. At a relay found through the network: only the tags it signed for.
     const targets = new Map<string, Uint8Array[]>(mine.map((u) => [u, wanted.map((w) => w.tag)]));
-    for (const [url, tags] of await discover(ctx, mine, wanted, problems, o.signal)) if (!targets.has(url) && !isFraudulent(ctx, url)) targets.set(url, tags);
+    for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !isFraudulent(ctx, url)) targets.set(url, tags);
     let fresh = 0;
     for (const [url, tags] of targets) {
       try {
@@ -154,10 +154,16 @@ export function withoutFraudulent(ctx: Pick<MailContext, 'contacts'>, urls: stri
 /** Hops a tag query may travel (a relay lowers it to its own queryHopLimit). */
 export const QUERY_HOP_LIMIT = 8;
 
-/** The tags in chunks a relay takes in one request. */
-function chunks(tags: Uint8Array[]): Uint8Array[][] {
+/**
+ * The tags in the requests that ask for them: introduction tags never in the same request as
+ * conversation tags (anyone holding her address computes her introduction tags, so one request
+ * naming both would say whose the conversation tags are), each request at most MAX_QUERY_TAGS.
+ */
+function batches(tags: Uint8Array[], byHex: Map<string, WantedTag>): Uint8Array[][] {
+  const intro = tags.filter((t) => byHex.get(hex.encode(t))?.owner.kind === 'intro');
+  const rest = tags.filter((t) => byHex.get(hex.encode(t))?.owner.kind !== 'intro');
   const out: Uint8Array[][] = [];
-  for (let i = 0; i < tags.length; i += MAX_QUERY_TAGS) out.push(tags.slice(i, i + MAX_QUERY_TAGS));
+  for (const group of [intro, rest]) for (let i = 0; i < group.length; i += MAX_QUERY_TAGS) out.push(group.slice(i, i + MAX_QUERY_TAGS));
   return out;
 }
 
@@ -168,12 +174,14 @@ function chunks(tags: Uint8Array[]): Uint8Array[][] {
  * answer that opens with the answer key, is for this query, names only asked-for tags and is
  * signed by the relay it names counts: a relay on the path cannot point the client elsewhere.
  */
-async function discover(ctx: MailContext, relays: string[], wanted: WantedTag[], problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<Map<string, Uint8Array[]>> {
+async function discover(
+  ctx: MailContext, relays: string[], wanted: WantedTag[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal,
+): Promise<Map<string, Uint8Array[]>> {
   const found = new Map<string, Uint8Array[]>();
   const asked = new Set(wanted.map((w) => hex.encode(w.tag)));
   for (const url of relays) {
     let networked = false;
-    for (const tags of chunks(wanted.map((w) => w.tag))) {
+    for (const tags of batches(wanted.map((w) => w.tag), byHex)) {
       const answerKey = PrivateKey.generate();
       const query = { queryId: ctx.random(16), answerKey: answerKey.getPublicKey().serialize(), tags, timestamp: coarseQueryTime(ctx.now()), hopLimit: QUERY_HOP_LIMIT, hopsLeft: QUERY_HOP_LIMIT };
       let answers: Uint8Array[] | undefined;
@@ -212,7 +220,7 @@ function openTagAnswer(ctx: MailContext, key: PrivateKey, queryId: Uint8Array, s
 async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<number> {
   const relay = ctx.relay(url);
   let fresh = 0;
-  for (const chunk of chunks(tags)) {
+  for (const chunk of batches(tags, byHex)) {
     // Page by page (keyset cursor), each page handled before the next is asked for.
     for await (const listed of relay.listAll(chunk, signal ? { signal } : {})) {
       for (const item of listed) {

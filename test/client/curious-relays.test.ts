@@ -466,10 +466,12 @@ describe('curious relays and gossip peers learn no identities, links or exact si
     const queries = [
       ...captures.flatMap((c) => c.queries.map((b) => QueryRequestCodec.decode(b).query.tags)),
       ...requests.filter((r) => r.req.path === '/v1/tags/query').map((r) => TagQueryCodec.decode(r.req.body).tags),
+      ...requests.filter((r) => r.req.path === '/v1/tags/list').map((r) => (JSON.parse(Buffer.from(r.req.body).toString()) as { tags: string[] }).tags.map((x) => Buffer.from(x, 'hex'))),
     ];
     const naming = queries.filter((tags) => tags.some((x) => introOwner.has(hexOf(x))) && tags.some((x) => storedTags.has(hexOf(x))));
     const exposed = new Set(naming.flatMap((tags) => tags.map(hexOf).filter((x) => storedTags.has(x))));
-    t.diagnostic(`tag queries ${queries.length}; ${naming.length} name an introduction tag beside conversation tags, tying ${exposed.size} of ${storedTags.size} stored conversation tags to their recipient`);
+    t.diagnostic(`tag queries and listings ${queries.length}; ${naming.length} name an introduction tag beside conversation tags, tying ${exposed.size} of ${storedTags.size} stored conversation tags to their recipient`);
+    assert.equal(naming.length, 0, 'no query or listing names an introduction tag beside conversation tags');
     const unpaid = messages.filter((m) => m.row.depositor !== null);
     t.diagnostic(`stored unpaid messages keeping a depositor hash (one value per client address): ${unpaid.length} of ${messages.length}, ${new Set(unpaid.map((m) => hexOf(m.row.depositor as Buffer))).size} distinct`);
     t.diagnostic(`http requests ${requests.length}, gossip offers ${captures.reduce((n, c) => n + c.offers.length, 0)}, forwarded queries ${captures.reduce((n, c) => n + c.queries.length, 0)}, stored messages ${messages.length}`);
