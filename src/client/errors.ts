@@ -23,6 +23,8 @@ export type ClientErrorCode =
   | 'NETWORK_MISMATCH'
   | 'BAD_RELAY_URL'
   | 'BAD_CHAIN_URL'
+  /** The relay runs satpost 0.1 (per-user mailboxes): it does not serve the tag routes this client speaks. */
+  | 'RELAY_OUTDATED'
   /** A plain http/ws relay URL outside regtest (https/wss required; http to a .onion host only through a proxy). */
   | 'INSECURE_RELAY_URL'
   /** A plain http chain URL outside regtest (same rule as relay URLs). */

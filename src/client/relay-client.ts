@@ -220,7 +220,7 @@ export class RelayClient {
     if (page.after !== undefined) params.set('after', page.after);
     if (page.limit !== undefined) params.set('limit', String(page.limit));
     const qs = params.toString();
-    const out = await this.json<{ messages?: unknown; next?: unknown }>('POST', `/v1/tags/list${qs ? `?${qs}` : ''}`, { tags: tags.map((t) => hex.encode(t)) }, signal);
+    const out = await this.outdatedIf404(() => this.json<{ messages?: unknown; next?: unknown }>('POST', `/v1/tags/list${qs ? `?${qs}` : ''}`, { tags: tags.map((t) => hex.encode(t)) }, signal));
     if (!Array.isArray(out.messages)) throw this.bad('list answer without "messages"');
     const asked = new Set(tags.map((t) => hex.encode(t)));
     for (const m of out.messages as ListedEntry[]) {
@@ -254,6 +254,21 @@ export class RelayClient {
         throw err;
       }
       after = page.next;
+    }
+  }
+
+  /**
+   * A relay older than the tag routes answers them 404 NOT_FOUND: said as RELAY_OUTDATED, naming
+   * the version, instead of an error that looks like a missing message or an empty inbox.
+   */
+  private async outdatedIf404<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!ClientError.is(err, 'NOT_FOUND')) throw err;
+      const e = new ClientError('RELAY_OUTDATED', `relay ${this.url} has no /v1/tags routes: it runs satpost 0.1 (per-user mailboxes) or older; its operator must upgrade it to 0.2, or remove it from your relays`, { cause: err });
+      e.relay = this.url;
+      throw e;
     }
   }
 

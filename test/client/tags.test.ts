@@ -4,12 +4,15 @@
 // ones after them: the sender's resync through the introduction tag moves the recipient's window
 // over the gap, and everything the relay kept is found.
 import { after, before, describe, it } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { hex } from '@scure/base';
 import type { Client } from '../../src/client/client.ts';
 import { Client as ClientClass } from '../../src/client/client.ts';
 import type { RelayHandle } from '../../src/relay/daemon.ts';
+import { RelayClient } from '../../src/client/relay-client.ts';
 import { LIGHT_SCRYPT, acquaint, introTagOf, rejectsWith, startChain, startClientTestRelay, tempDir, type Chain } from './helpers.ts';
 
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
@@ -122,5 +125,24 @@ describe('message tags', { timeout: 240_000 }, () => {
     found = await inboxIds(carol);
     for (const id of kept) assert.ok(found.has(id), `found after the resync: ${id}`);
     for (const id of lost) assert.ok(!found.has(id), 'what the relay lost stays lost (and is not invented)');
+  });
+
+  it('a relay of satpost 0.1 (no tag routes) is named as outdated, not taken for an empty inbox', async () => {
+    // What a 0.1 relay answers for a route it does not have.
+    const old = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no route' } }));
+    });
+    await new Promise<void>((r) => old.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}`;
+      await assert.rejects(new RelayClient(url).listPage([new Uint8Array(32)]), (err: unknown) => {
+        rejectsWith('RELAY_OUTDATED')(err);
+        assert.match((err as Error).message, /satpost 0\.1/);
+        return true;
+      });
+    } finally {
+      await new Promise((r) => old.close(r));
+    }
   });
 });
