@@ -37,7 +37,7 @@ import { createIdentity } from '../src/identity/identity.ts';
 import { PrekeyManager } from '../src/identity/prekeys.ts';
 import { SignalStores, type StoreOptions } from '../src/identity/stores.ts';
 import { Sessions } from '../src/identity/session.ts';
-import { takeForFetch } from '../src/identity/bundle.ts';
+import { takeForFetch } from '../src/core/objects/prekey-bundle.ts';
 import { sealEnvelope, openEnvelope } from '../src/envelope/envelope.ts';
 import { H } from '../src/core/hash.ts';
 import { tagOfSecret, tagSecret } from '../src/core/objects/tags.ts';

@@ -16,8 +16,8 @@ import {
   DepositCodec, OfferCodec, TagQueryCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec,
   type Deposit, type Offer, type TagQuery, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
-import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
-import { PrekeyPublishCodec, type PrekeyPublish } from '../identity/prekey-publish.ts';
+import { PrekeyBundleCodec, type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../core/objects/prekey-publish.ts';
 import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, type ChannelAuth } from '../channels/auth.ts';
 import type { ChannelView } from '../core/wire/channel-view.ts';
 import { compareListCursors, parseListCursor, type ListCursor } from '../core/wire/list-cursor.ts';

@@ -53,7 +53,8 @@ import {
   type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { encryptSignal, sealBody, sealHeader, sizeClassOf } from '../envelope/envelope.ts';
-import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
+import { verifyBundle } from '../identity/bundle.ts';
+import { type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
 import { isChannelRefusal } from './channel-outcome.ts';

@@ -26,7 +26,7 @@ import { decodeMessage, encodeMessage, type ConversationTags, type MessageConten
 import type { PaymentMode } from '../core/objects/fields.ts';
 import type { UnlockedIdentity } from '../identity/identity.ts';
 import type { Sessions } from '../identity/session.ts';
-import type { PrekeyBundle } from '../identity/bundle.ts';
+import type { PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { SessionError } from '../identity/errors.ts';
 import { mailboxIdOf, toHex } from '../identity/keys.ts';
 import { own } from '../identity/bytes.ts';

@@ -6,6 +6,9 @@ import type { Codec } from '../../src/core/codec.ts';
 import { nobleEd25519 as ed } from '../../src/core/ed25519.ts';
 import { sealBlob } from '../../src/core/blob.ts';
 import * as O from '../../src/core/objects/index.ts';
+import * as P from '../../src/core/wire/p2p.ts';
+import * as LA from '../../src/core/wire/lookup-answer.ts';
+import * as C from '../../src/channels/index.ts';
 import * as S from './samples.ts';
 
 /** JSON form: bytes are "0x"-prefixed lowercase hex; absent optionals are null. */
@@ -28,7 +31,15 @@ export function fromJson(v: unknown): unknown {
 export const CODECS: Record<string, Codec<unknown>> = {
   Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, SealedBodyPlain: O.SealedBodyPlainCodec, Deposit: O.DepositCodec,
   Receipt: O.ReceiptCodec, MessagePlain: O.MessagePlainCodec, FraudProof: O.FraudProofCodec,
-  TagQuery: O.TagQueryCodec, TagAnswer: O.TagAnswerCodec, PaymentNotice: O.PaymentNoticeCodec,
+  TagQuery: O.TagQueryCodec, TagAnswer: O.TagAnswerCodec, PaymentNotice: O.PaymentNoticeCodec, StoredMessage: O.StoredMessageCodec,
+  PrekeyBundle: O.PrekeyBundleCodec, PrekeyPublish: O.PrekeyPublishCodec,
+  // Relay to relay (src/core/wire): QuoteAck is the one-byte answer to a delivered quote, untagged.
+  OfferAnnouncement: P.OfferAnnouncementCodec, QueryRequest: P.QueryRequestCodec, QueryResponse: P.QueryResponseCodec,
+  TopologyAnnouncement: P.TopologyAnnouncementCodec, LookupRequest: P.LookupRequestCodec, LookupAnswer: LA.LookupAnswerCodec,
+  OfferDecline: P.OfferDeclineCodec, QuoteAck: P.QuoteAckCodec,
+  // Payer and relay on a payment channel (src/channels).
+  ChannelOpen: C.ChannelOpenCodec, AddHtlc: C.AddHtlcCodec, SettleHtlc: C.SettleHtlcCodec, SettleAck: C.SettleAckCodec,
+  FailHtlc: C.FailHtlcCodec, CloseRequest: C.CloseRequestCodec, CloseSigned: C.CloseSignedCodec, ChannelAuth: C.ChannelAuthCodec,
 } as Record<string, Codec<unknown>>;
 
 const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -44,6 +55,22 @@ function signedReceipt(): O.Receipt {
 function signedTagAnswer(): O.TagAnswer {
   const unsigned = S.sampleUnsignedTagAnswer(relayPub);
   return { ...unsigned, signature: ed.sign(S.relaySecret, O.tagAnswerSigningBytes(unsigned)) };
+}
+function signedLookupAnswer(a: LA.UnsignedLookupAnswer): LA.LookupAnswer {
+  return LA.LookupAnswerCodec.decode(LA.signLookupAnswer(a, (m) => ed.sign(S.relaySecret, m)));
+}
+function prekeysAnswer(): LA.LookupAnswer {
+  return signedLookupAnswer({ kind: 'prekeys', lookupId: S.det('lookup', 16), target: S.mailbox, relayId: relayPub, url: 'http://127.0.0.1:8080', prekeys: { oneTimePreKeys: 99, kyberPreKeys: 98 } });
+}
+function relayInfoAnswer(): LA.LookupAnswer {
+  return signedLookupAnswer({ kind: 'relay-info', lookupId: S.det('lookup', 16), target: new Uint8Array(32), relayId: relayPub, url: 'http://127.0.0.1:8080', relay: S.sampleRelayTerms() });
+}
+function samplePrekeyPublish(): O.PrekeyPublish {
+  // The signature is a placeholder (XEdDSA is randomized); signatures.json has the bytes it covers.
+  return { relayId: relayPub, timestamp: 1_750_000_050_000, nonce: S.det('publish nonce', 16), bundle: S.samplePrekeyBundle(), signature: S.det('publish signature', 64) };
+}
+function channelAuth(op: C.ChannelAuthOp, channelId: string): C.ChannelAuth {
+  return C.signChannelAuth({ op, channelId, timestamp: 1_750_000_060_000, nonce: S.det(`channel auth ${op}`, 16) }, relayPub, S.channelPayer);
 }
 function mutate(b: Uint8Array, f: (x: Uint8Array) => Uint8Array | void): string {
   const c = b.slice();
@@ -74,6 +101,34 @@ export function buildEncoding() {
   add('tag query without tags, no hops left', 'TagQuery', { ...S.sampleTagQuery(), tags: [], hopsLeft: 0 });
   add('tag answer signed', 'TagAnswer', signedTagAnswer());
   add('payment notice', 'PaymentNotice', S.samplePaymentNotice());
+  add('stored message', 'StoredMessage', { quote: signedQuote(), receipt: signedReceipt(), sealedHeader: S.det('sealed header', 300), blob: S.det('blob', 116) });
+  const bundle = S.samplePrekeyBundle();
+  add('prekey bundle published (one one-time EC and Kyber prekey)', 'PrekeyBundle', bundle);
+  add('prekey bundle fetched from an empty pool', 'PrekeyBundle', { ...bundle, oneTimePreKeys: [], kyberPreKeys: [] });
+  add('prekey publish', 'PrekeyPublish', samplePrekeyPublish());
+  add('offer announcement', 'OfferAnnouncement', S.sampleOfferAnnouncement());
+  add('query request', 'QueryRequest', S.sampleQueryRequest());
+  add('query response ok, two sealed answers', 'QueryResponse', { status: 'ok', answers: [S.det('sealed answer 1', 80), S.det('sealed answer 2', 80)] });
+  add('query response rate-limited', 'QueryResponse', { status: 'rate-limited', answers: [] });
+  add('topology announcement', 'TopologyAnnouncement', S.sampleTopologyAnnouncement());
+  add('lookup request prekeys', 'LookupRequest', S.sampleLookupRequest());
+  add('lookup request relay-info', 'LookupRequest', { ...S.sampleLookupRequest(), kind: 'relay-info', target: new Uint8Array(32), covered: [] });
+  add('lookup answer prekeys', 'LookupAnswer', prekeysAnswer());
+  add('lookup answer relay-info with channel terms', 'LookupAnswer', relayInfoAnswer());
+  add('offer decline', 'OfferDecline', { offerId: S.det('offer', 16) });
+  add('quote ack accepted', 'QuoteAck', 'accepted');
+  add('quote ack unknown offer', 'QuoteAck', 'unknown-offer');
+  const cm = S.sampleChannelMessages();
+  add('channel open', 'ChannelOpen', cm.open);
+  add('add htlc sender-pays', 'AddHtlc', cm.add);
+  add('settle htlc sender-pays (k and r)', 'SettleHtlc', cm.settle);
+  add('settle htlc recipient-pays (k only)', 'SettleHtlc', cm.settleRecipientPays);
+  add('settle ack', 'SettleAck', cm.settleAck);
+  add('fail htlc', 'FailHtlc', cm.fail);
+  add('close request', 'CloseRequest', cm.closeRequest);
+  add('close signed', 'CloseSigned', cm.closeSigned);
+  add('channel auth view', 'ChannelAuth', channelAuth('view', S.channelId));
+  add('channel auth key (before the channel exists)', 'ChannelAuth', channelAuth('key', C.NO_CHANNEL));
 
   const offer = O.OfferCodec.encode(S.sampleOffer());
   const header = O.SealedHeaderPlainCodec.encode(S.sampleHeader());
@@ -83,6 +138,12 @@ export function buildEncoding() {
   const query = O.TagQueryCodec.encode(S.sampleTagQuery());
   const answer = O.TagAnswerCodec.encode(signedTagAnswer());
   const notice = O.PaymentNoticeCodec.encode(S.samplePaymentNotice());
+  const bundleBytes = O.PrekeyBundleCodec.encode(S.samplePrekeyBundle());
+  const stored = O.StoredMessageCodec.encode({ quote: signedQuote(), receipt: signedReceipt(), sealedHeader: S.det('sealed header', 300), blob: S.det('blob', 116) });
+  const relayInfoLookup = P.LookupRequestCodec.encode({ ...S.sampleLookupRequest(), kind: 'relay-info', target: new Uint8Array(32), covered: [] });
+  const response = P.QueryResponseCodec.encode({ status: 'rate-limited', answers: [] });
+  const auth = C.ChannelAuthCodec.encode(channelAuth('view', S.channelId));
+  const decline = P.OfferDeclineCodec.encode({ offerId: S.det('offer', 16) });
   // hr and payerPubkey sit right after the 40-byte body: 2 + 16 + 32 + (2 + 300) + (1 + 40).
   const payerAt = 2 + 16 + 32 + 2 + 300 + 1 + 40 + 33;
   const invalid = [
@@ -121,6 +182,15 @@ export function buildEncoding() {
     { name: 'tag answer decoded as tag query', type: 'TagQuery', hex: hx(answer), code: 'BAD_TAG' },
     { name: 'retired mailbox query (0x09)', type: 'TagQuery', hex: mutate(query, (x) => void (x[0] = 0x09, x[1] = 1)), code: 'BAD_TAG' },
     { name: 'retired mailbox auth (0x0e)', type: 'TagAnswer', hex: mutate(answer, (x) => void (x[0] = 0x0e, x[1] = 1)), code: 'BAD_TAG' },
+    { name: 'stored message missing last byte', type: 'StoredMessage', hex: hx(stored.subarray(0, -1)), code: 'TRUNCATED' },
+    { name: 'prekey bundle identity key without 0x05 prefix', type: 'PrekeyBundle', hex: mutate(bundleBytes, (x) => void (x[2] = 4)), code: 'BAD_VALUE' },
+    { name: 'prekey bundle deviceId 0', type: 'PrekeyBundle', hex: mutate(bundleBytes, (x) => void (x[2 + 33 + 4] = 0)), code: 'BAD_VALUE' },
+    { name: 'bare prekey bundle decoded as prekey publish', type: 'PrekeyPublish', hex: hx(bundleBytes), code: 'BAD_TAG' },
+    { name: 'lookup request relay-info with a non-zero target', type: 'LookupRequest', hex: mutate(relayInfoLookup, (x) => void (x[2 + 1 + 16] = 1)), code: 'BAD_VALUE' },
+    { name: 'query response status 9', type: 'QueryResponse', hex: mutate(response, (x) => void (x[2] = 9)), code: 'BAD_VALUE' },
+    { name: 'offer decline decoded as offer announcement', type: 'OfferAnnouncement', hex: hx(decline), code: 'BAD_TAG' },
+    { name: 'quote ack 3', type: 'QuoteAck', hex: '03', code: 'BAD_VALUE' },
+    { name: 'channel auth op 4', type: 'ChannelAuth', hex: mutate(auth, (x) => void (x[2 + 33] = 4)), code: 'BAD_VALUE' },
     { name: 'retired unbound mailbox auth (0x08)', type: 'TagAnswer', hex: mutate(answer, (x) => void (x[0] = 0x08, x[1] = 1)), code: 'BAD_TAG' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
@@ -134,7 +204,7 @@ export function buildSignatures() {
   const other = ed.publicKey(S.det('other', 32));
   const flip = (x: Uint8Array, i: number) => Uint8Array.from(x, (v, j) => (j === i ? v ^ 1 : v));
   return {
-    description: 'Ed25519 (RFC 8032) signatures of quotes, receipts and tag answers by the relay node key, and the exact bytes of authenticated payloads, hashed ids and tag derivations.',
+    description: 'Ed25519 (RFC 8032) signatures of quotes, receipts, tag answers and lookup answers by the relay node key, and the exact bytes of authenticated payloads, hashed ids and tag derivations.',
     relaySecret: hx(S.relaySecret),
     relayPublicKey: hx(relayPub),
     valid: [
@@ -148,6 +218,11 @@ export function buildSignatures() {
       { name: 'introduction secret', type: 'introSecret', input: toJson({ identityKey: S.identityKey33, epoch: O.introEpochOf(1_750_000_000_000) }), bytes: hx(O.introSecret(S.identityKey33, O.introEpochOf(1_750_000_000_000))) },
       { name: 'mailbox id', type: 'mailboxIdOf', input: hx(S.identityKey33), bytes: hx(O.mailboxIdOf(S.identityKey33)) },
       { name: 'message id', type: 'messageIdOf', input: hx(S.hk), bytes: hx(O.messageIdOf(S.hk)) },
+      { name: 'lookup answer prekeys', type: 'LookupAnswer', signingBytes: hx(LA.lookupAnswerSigningBytes(prekeysAnswer())), hex: hx(LA.LookupAnswerCodec.encode(prekeysAnswer())) },
+      { name: 'lookup answer relay-info', type: 'LookupAnswer', signingBytes: hx(LA.lookupAnswerSigningBytes(relayInfoAnswer())), hex: hx(LA.LookupAnswerCodec.encode(relayInfoAnswer())) },
+      // What the identity key signs (XEdDSA, src/identity): one-time EC prekeys and a prekey publish.
+      { name: 'one-time prekey payload', type: 'oneTimePreKeyPayload', input: toJson({ id: 100, publicKey: S.samplePrekeyBundle().oneTimePreKeys[0]!.publicKey }), bytes: hx(O.oneTimePreKeyPayload(100, S.samplePrekeyBundle().oneTimePreKeys[0]!.publicKey)) },
+      { name: 'prekey publish payload', type: 'prekeyPublishPayload', input: hx(O.PrekeyPublishCodec.encode(samplePrekeyPublish())), bytes: hx(O.prekeyPublishPayload(samplePrekeyPublish())) },
     ],
     invalid: [
       { name: 'quote amount changed', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, amount: q.amount + 1 })), code: 'BAD_QUOTE_SIGNATURE' },

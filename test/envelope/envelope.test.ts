@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { PublicKey } from '@signalapp/libsignal-client';
 import { makeUser, tempDir, T0, type User } from '../identity/helpers.ts';
-import { takeForFetch } from '../../src/identity/bundle.ts';
+import { takeForFetch } from '../../src/core/objects/prekey-bundle.ts';
 import { sealEnvelope, openEnvelope, openHeader, sealBody, HEADER_INFO } from '../../src/envelope/envelope.ts';
 import { senderAuthenticator } from '../../src/envelope/authenticator.ts';
 import { EnvelopeError } from '../../src/envelope/errors.ts';

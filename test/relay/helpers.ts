@@ -16,8 +16,9 @@ import {
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
 import { FRAME_HEADER, frame } from '../../src/core/wire/stream.ts';
-import type { PrekeyBundle } from '../../src/identity/bundle.ts';
-import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import type { PrekeyBundle } from '../../src/core/objects/prekey-bundle.ts';
+import { signPrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../../src/core/objects/prekey-publish.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { openPartyDb } from '../../src/watch/index.ts';
 import Database from 'better-sqlite3-multiple-ciphers';

@@ -20,7 +20,7 @@ import { checkContactName } from '../../src/client/contacts.ts';
 import { openIdentityDb } from '../../src/identity/db.ts';
 import { createIdentity, unlockIdentity } from '../../src/identity/identity.ts';
 import { PrekeyManager } from '../../src/identity/prekeys.ts';
-import { takeForFetch } from '../../src/identity/bundle.ts';
+import { takeForFetch } from '../../src/core/objects/prekey-bundle.ts';
 import { Sessions } from '../../src/identity/session.ts';
 import { SignalStores } from '../../src/identity/stores.ts';
 import { RelayStore } from '../../src/relay/store.ts';

@@ -13,3 +13,5 @@ export * from './tags.ts';
 export * from './signature-error.ts';
 export * from './sealed-body.ts';
 export * from './stored-message.ts';
+export * from './prekey-bundle.ts';
+export * from './prekey-publish.ts';
