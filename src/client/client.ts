@@ -648,32 +648,39 @@ export class Client {
       known.add(id);
       events.emit('entry', entryView(this.ctx, row));
     };
-    const subs: { close(): void; add(tags: Uint8Array[]): void }[] = [];
-    // The tags followed: a find moves a window, and the tags it opens are added to every subscription.
+    // Two subscriptions per relay: introduction tags never share a request with conversation
+    // tags (anyone holding the address computes the former: together they would name the latter).
+    const subs: { intro: boolean; sub: { close(): void; add(tags: Uint8Array[]): void } }[] = [];
+    // The tags followed: a find moves a window, and the tags it opens are added to the conversation subscriptions.
     const following = TagBook.byHex(this.ctx.tags.wanted());
     const followMore = () => {
       const more = this.ctx.tags.wanted().filter((w) => !following.has(Buffer.from(w.tag).toString('hex')));
       for (const w of more) following.set(Buffer.from(w.tag).toString('hex'), w);
-      if (more.length > 0) for (const s of subs) s.add(more.map((w) => w.tag));
+      for (const intro of [true, false]) {
+        const tags = more.filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
+        if (tags.length > 0) for (const s of subs) if (s.intro === intro) s.sub.add(tags);
+      }
     };
     try {
       for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
         const relay = this.ctx.relay(url);
-        subs.push(
-          await relay.subscribe([...following.values()].map((w) => w.tag), (id, tag) => {
-            const hexId = Buffer.from(id).toString('hex');
-            if (this.ctx.mail.inbox(hexId)) return announce(hexId);
-            const wanted = following.get(Buffer.from(tag).toString('hex'));
-            if (wanted === undefined) return;
-            fetchOne(this.ctx, url, id, { id: hexId, tag: Buffer.from(tag).toString('hex') }, wanted, signal).then(
-              () => {
-                followMore();
-                announce(hexId);
-              },
-              (err: unknown) => o.onProblem?.(url, err),
-            );
-          }, { signal }),
-        );
+        const onMessage = (id: Uint8Array, tag: Uint8Array) => {
+          const hexId = Buffer.from(id).toString('hex');
+          if (this.ctx.mail.inbox(hexId)) return announce(hexId);
+          const wanted = following.get(Buffer.from(tag).toString('hex'));
+          if (wanted === undefined) return;
+          fetchOne(this.ctx, url, id, { id: hexId, tag: Buffer.from(tag).toString('hex') }, wanted, signal).then(
+            () => {
+              followMore();
+              announce(hexId);
+            },
+            (err: unknown) => o.onProblem?.(url, err),
+          );
+        };
+        for (const intro of [true, false]) {
+          const tags = [...following.values()].filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
+          if (tags.length > 0) subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal }) });
+        }
       }
       const { entries, problems } = await refreshInbox(this.ctx, { signal });
       followMore();
@@ -685,7 +692,7 @@ export class Client {
     } finally {
       clearInterval(channelTimer);
       ac.abort();
-      for (const s of subs) s.close();
+      for (const s of subs) s.sub.close();
     }
   }
 

@@ -264,7 +264,7 @@ describe('curious relays and gossip peers learn no identities, links or exact si
     for (const r of relays) captures.push(captureP2p(r));
     for (let i = 0; i < PAIRS; i++) {
       const make = async (name: string, entry: number): Promise<Client> => {
-        const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [recorders[entry]!.url], scrypt: LIGHT_SCRYPT });
+        const { client } = await Client.init({ dir: join(tmp.dir, name), passphrase: name, network: 'regtest', chainUrl: chain.url, relays: [recorders[entry]!.url], scrypt: LIGHT_SCRYPT, backend });
         clients.push(client);
         return client;
       };
