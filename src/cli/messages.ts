@@ -280,7 +280,7 @@ export function preview(m: NonNullable<InboxEntry['message']>): string {
   if (m.kind !== 'text') return `file "${flat(m.name)}" (${m.mediaType}, ${m.data.length} bytes)`;
   const t = flat(m.text);
   const chars = [...t];
-  return chars.length > PREVIEW_CHARS ? `"${chars.slice(0, PREVIEW_CHARS - 1).join('')}…"` : `"${t}"`;
+  return chars.length > PREVIEW_CHARS ? `"${chars.slice(0, PREVIEW_CHARS - 1).join('').trimEnd()}…"` : `"${t}"`;
 }
 
 function readLines(r: ReadMessage, out: string | undefined): string[] {
