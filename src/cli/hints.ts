@@ -24,7 +24,7 @@ const HINTS: Record<string, string> = {
   NO_ACCEPTABLE_QUOTE: 'raise --max-fee (or shorten --retention-days), or try again later',
   PRICE_TOO_HIGH: 'to read it anyway, pass --max-price with at least its price',
   UNKNOWN_SENDER: 'add the sender with `satpost contact add NAME ADDRESS` if you know her, or pass --pay-unknown to pay anyway',
-  RELAY_UNREACHABLE: 'is the relay running? check the URL in `satpost contact show NAME` or in your config.json',
+  RELAY_UNREACHABLE: 'is the relay running? check the URL (`satpost relays list`, `satpost contact show NAME`)',
   INSECURE_RELAY_URL: 'use the relay\'s https:// URL (plain http only on regtest, or to a .onion relay with --proxy)',
   INSECURE_CHAIN_URL: 'use an https:// chain URL with --chain (plain http only on regtest, or to a .onion server with --proxy)',
   BAD_PROXY_URL: 'e.g. --proxy socks5h://127.0.0.1:9050 for a local Tor',
