@@ -18,7 +18,7 @@ interface RelaysFlags extends ClientFlags {
 export function registerRelaysCommand(program: Command): void {
   const relays = program
     .command('relays')
-    .description('list the relays of the network (id, URL, prices, channels), as each relay signed them')
+    .description('list the relays of the network (id, URL, prices, channels), as each relay signed them; `relays list|add|remove`: your own relays')
     .option('--relay <url>', 'ask the network through this relay (default: your relays from config.json)')
     .option('--hops <n>', 'how far the lookup spreads (the relay lowers it to its limit; default 3)', integerArg('hops', 0, 255))
     .option('--data-dir <dir>', 'data directory whose config.json names your relays')

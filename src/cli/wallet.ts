@@ -102,7 +102,7 @@ export function purposeText(p: Purpose): string {
     case 'channel-close':
       return `channel close${ch}`;
     case 'send':
-      return 'sent to an address';
+      return p.to && p.to.length > 0 ? `sent ${p.to.map((o) => `${sats(o.amount)} to ${o.address ?? 'a script'}`).join(', ')}` : 'sent to an address';
     case 'receive':
       return 'received';
   }

@@ -517,7 +517,7 @@ export class Client {
     return this.p.wallet
       .history()
       .filter((h) => h.state !== 'abandoned')
-      .map((h) => ({ ...h, purposes: purposes.get(h.txid) ?? [h.sent > 0 ? { kind: 'send' as const } : { kind: 'receive' as const }] }));
+      .map((h) => ({ ...h, purposes: purposes.get(h.txid) ?? [h.sent > 0 ? { kind: 'send' as const, to: this.p.wallet.payees(h.txid) } : { kind: 'receive' as const }] }));
   }
 
   /** txid → what it did, from the contract book (messages), the channel book and the outbox/inbox (contacts). */
@@ -1112,6 +1112,8 @@ export interface Purpose {
   contact?: string;
   direction?: 'to' | 'from';
   channelId?: string;
+  /** send: the outputs paid outside the wallet (address when the script has one, amount). */
+  to?: { address?: string; amount: number }[];
 }
 
 export interface HistoryRow extends HistoryEntry {

@@ -187,16 +187,24 @@ describe('satpost everyday use (processes)', { timeout: 300_000 }, () => {
     assert.equal(outbox.find((m) => m.id === rp.id)!.state, 'delivered');
     assert.equal(outbox.find((m) => m.id === sp.id)!.state, 'delivered');
 
+    // A payment to an address (Carol's wallet), confirmed.
+    const carolWallet = json<{ address: string }>(await as('carol', ['wallet', 'address', '--json'])).address;
+    const paid = json<{ sent: { txid: string } }>(await as('alice', ['wallet', 'send', carolWallet, '12345', '--fee-rate', '2', '--json'])).sent;
+    await mine();
+
     // History: every row says what it was for; no draft (abandoned) rows.
     const aliceRows = json<{ history: Row[] }>(await as('alice', ['wallet', 'history', '--json'])).history;
     assert.equal(aliceRows.filter((h) => h.state === 'abandoned').length, 0);
-    assert.deepEqual(aliceRows.map((h) => h.purposes.map((p) => p.kind).join(',')), ['receive', 'message']);
+    assert.deepEqual(aliceRows.map((h) => h.purposes.map((p) => p.kind).join(',')), ['receive', 'message', 'send']);
+    assert.deepEqual(aliceRows[2]!.purposes, [{ kind: 'send', to: [{ address: carolWallet, amount: 12_345 }] }]);
+    assert.equal(aliceRows[2]!.txid, paid.txid);
     assert.deepEqual(aliceRows[1]!.purposes[0], { kind: 'message', messageId: sp.id, contact: 'carol', direction: 'to' });
     assert.equal(aliceRows[1]!.txid, sp.fundingTxid);
     const carolRows = json<{ history: Row[] }>(await as('carol', ['wallet', 'history', '--json'])).history;
-    assert.deepEqual(carolRows.map((h) => h.purposes[0]), [{ kind: 'receive' }, { kind: 'message', messageId: rp.id, contact: 'alice', direction: 'from' }]);
+    assert.deepEqual(carolRows.map((h) => h.purposes[0]), [{ kind: 'receive' }, { kind: 'message', messageId: rp.id, contact: 'alice', direction: 'from' }, { kind: 'receive' }]);
     const text = await as('alice', ['wallet', 'history']);
-    const [faucet, funding] = text.stdout.trimEnd().split('\n');
+    const [faucet, funding, payment] = text.stdout.trimEnd().split('\n');
+    assert.match(payment!, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d +-12,[0-9]{3} sat  sent 12,345 sat to ${carolWallet} \\(fee [0-9,]+ sat\\)  ${paid.txid}$`));
     assert.match(faucet!, /^\d{4}-\d\d-\d\d \d\d:\d\d  +\+1,234,567 sat {2}received {2}[0-9a-f]{64}$/);
     assert.match(funding!, new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d  +-[0-9,]+ sat  message ${sp.id.slice(0, 12)} to carol \\(fee [0-9,]+ sat\\)  ${sp.fundingTxid}$`));
     const carolText = (await as('carol', ['wallet', 'history'])).stdout;
