@@ -47,6 +47,12 @@ export type ClientErrorCode =
   | 'BAD_RELAY_ANSWER'
   /** The config lists no relays (send, inbox and publish need at least one). */
   | 'NO_RELAYS'
+  /** removeRelay(): the relay is the only one left (an address needs at least one relay hint). */
+  | 'LAST_RELAY'
+  /** removeRelay(): the URL is not one of the user's relays. */
+  | 'UNKNOWN_RELAY'
+  /** addRelay(): the URL is already one of the user's relays. */
+  | 'RELAY_EXISTS'
   /** No quote passed the checks within maxFee; `details.cheapest` is the lowest price seen, if any. */
   | 'NO_ACCEPTABLE_QUOTE'
   /** read(): the message costs more than maxPrice; `details.price`. */

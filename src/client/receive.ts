@@ -62,6 +62,8 @@ export interface InboxEntry {
   /** recipient-pays paid on chain: the fee of the funding transaction (reading cost price + this). */
   fundingFee?: number;
   expiresAt: number;
+  /** Unix ms the relay stored it (its listing's createdAt), else when this client first listed it. */
+  depositedAt: number;
   state: InboxState;
   /** Once read. */
   message?: MessageContent;
@@ -327,6 +329,7 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
   return {
     id: row.id, relay: row.relay, from: contact ? contact.name : fingerprintOf(row.senderKey), verified: contact !== undefined, size: row.size,
     mode: row.mode, price: row.price, expiresAt: row.expiresAt, state: row.state,
+    depositedAt: typeof row.listing.createdAt === 'number' && Number.isSafeInteger(row.listing.createdAt) ? row.listing.createdAt : row.receivedAt,
     ...(row.content ? { message: MessageContentCodec.decode(row.content) } : {}),
     ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
     ...(row.detail ? { detail: row.detail } : {}),
