@@ -26,8 +26,8 @@ export const CHANNEL_AUTH_HEADER = 'satpost-channel-auth';
 /** channelId of a request made before the channel exists (op `key`). */
 export const NO_CHANNEL = '0'.repeat(64);
 
-export type ChannelAuthOp = 'key' | 'view' | 'close';
-const OPS: Record<ChannelAuthOp, number> = { key: 1, view: 2, close: 3 };
+export type ChannelAuthOp = 'key' | 'view' | 'close' | 'terms';
+const OPS: Record<ChannelAuthOp, number> = { key: 1, view: 2, close: 3, terms: 4 };
 
 export interface ChannelAuth {
   payerPubkey: Uint8Array;

@@ -13,3 +13,4 @@ export * from './tags.ts';
 export * from './signature-error.ts';
 export * from './sealed-body.ts';
 export * from './stored-message.ts';
+export * from './standing-terms.ts';
