@@ -1,8 +1,8 @@
 /**
  * ChannelAuth (tag 0x37): the payer's signature that lets it read or act on its channel at a
  * relay (docs/protocol.md "Payment channels", docs/relay-api.md "Channels"). Channel updates
- * carry the payer's signature of a commitment already; the view, the close request and the
- * fresh relay key are requests without one, so each carries a ChannelAuth instead.
+ * carry the payer's signature of a commitment already; the view, the standing terms, the close
+ * request and the fresh relay key are requests without one, so each carries a ChannelAuth instead.
  *
  *   signed: SHA-256("satpost/v1/channel-auth" || relayId (32) || op u8 || channelId (32) ||
  *           timestamp u64 ms || nonce (16)), compact ECDSA (low-S) by payerPubkey
