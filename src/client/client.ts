@@ -171,6 +171,7 @@ export class Client {
       tip: async (signal) => (await p.backend.getTip(signal)).height,
       now: p.now,
       relay,
+      ed: nodeEd25519(),
     });
     this.ctx = {
       network: p.config.network,

@@ -55,6 +55,12 @@ export type ClientErrorCode =
   | 'RELAY_EXISTS'
   /** No quote passed the checks within maxFee; `details.cheapest` is the lowest price seen, if any. */
   | 'NO_ACCEPTABLE_QUOTE'
+  /**
+   * A relay quoted a message over a channel above its own standing terms for that channel
+   * (`details`: price, limit, channelId): the quote is refused, and the send offers the message
+   * to the network instead.
+   */
+  | 'TERMS_EXCEEDED'
   /** read(): the message costs more than maxPrice; `details.price`. */
   | 'PRICE_TOO_HIGH'
   /** read(): a recipient-pays message from a sender who is not a contact, without payUnknownSender; nothing was paid. */

@@ -13,8 +13,8 @@ import WebSocket from 'ws';
 import { hex } from '@scure/base';
 import type { Codec } from '../core/codec.ts';
 import {
-  DepositCodec, OfferCodec, TagQueryCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec,
-  type Deposit, type Offer, type TagQuery, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
+  DepositCodec, OfferCodec, StandingTermsCodec, TagQueryCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec,
+  type Deposit, type StandingTerms, type Offer, type TagQuery, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { PrekeyBundleCodec, type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { PrekeyPublishCodec, type PrekeyPublish } from '../core/objects/prekey-publish.ts';
@@ -296,6 +296,12 @@ export class RelayClient {
   /** GET /v1/channel/:id: the relay's view of a channel; `auth` by the channel's payer key. */
   channelView(id: string, auth: ChannelAuth, signal?: AbortSignal): Promise<RelayChannelView> {
     return this.json('GET', `/v1/channel/${id}`, undefined, signal, channelAuthHeader(auth));
+  }
+
+  /** GET /v1/channel/:id/terms: the relay's StandingTerms for the channel (unverified); `auth` by the channel's payer key. */
+  async channelTerms(id: string, auth: ChannelAuth, signal?: AbortSignal): Promise<StandingTerms> {
+    const out = await this.json<{ terms?: unknown }>('GET', `/v1/channel/${id}/terms`, undefined, signal, channelAuthHeader(auth));
+    return this.decode(StandingTermsCodec, hexBytes(out?.terms, 'terms', this));
   }
 
   /** GET /v1/channel/:id/settles: the settles revealed and not yet acknowledged (hex). */

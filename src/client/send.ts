@@ -49,8 +49,8 @@ import { hex } from '@scure/base';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
 import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import {
-  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, coarseOfferTime, messageIdOf,
-  type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
+  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, coarseOfferTime, messageIdOf, standingPrice,
+  type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt, type StandingTerms,
 } from '../core/objects/index.ts';
 import { encryptSignal, sealBody, sealHeader, sizeClassOf } from '../envelope/envelope.ts';
 import { verifyBundle } from '../identity/bundle.ts';
@@ -242,7 +242,9 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
     const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
 
     const offer: Offer = { offerId: ctx.random(16), mailbox: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
-    const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
+    // Sender-pays with an open channel: that relay's own quote, held to its standing terms; else the network's offer.
+    const direct = mode === 'sender-pays' && draft.channel ? await channelQuote(ctx, offer, candidates, signal, tipAsked) : undefined;
+    const quote = direct ?? (await bestQuote(ctx, offer, candidates, signal, tipAsked));
     const tip = await tipAsked;
     const id = hex.encode(messageIdOf(quote.hk));
     const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
@@ -439,6 +441,83 @@ async function fetchBundle(ctx: MailContext, contact: ContactRow, relays: string
   if (found !== undefined && bytesEqual(found.identityKey, contact.identityKey)) return found;
   if (ClientError.is(last, 'RELAY_UNREACHABLE')) throw last;
   throw new ClientError('NO_BUNDLE', `none of ${contact.name}'s relays (${relays.join(', ')}) has her prekeys; ask her to run \`satpost publish\``, { cause: last });
+}
+
+/**
+ * The quote of a relay the payer has an open channel with (ClientChannels.accounts, oldest
+ * first), asked of that relay alone (POST /v1/quote, one round trip, no offer to the network)
+ * and held to its standing terms for the channel (docs/protocol.md "Standing terms"): terms
+ * held by this process while they hold, fetched afresh once they lapse. A relay is used only
+ * where the recipient will find the message: it is one of her relays or the sender's, or it
+ * and the first of those take part in the relay network. A quote above the terms is refused
+ * (TERMS_EXCEEDED, kept in ClientChannels.termsRefusals; the terms are dropped, so the next
+ * send fetches them again), as is one that fails quoteProblem; undefined when no channel gave an
+ * acceptable quote: the caller offers the message to the network (bestQuote).
+ */
+export async function channelQuote(ctx: MailContext, offer: Offer, candidates: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote | undefined> {
+  const accounts = ctx.channels.accounts();
+  if (accounts.length === 0) return undefined;
+  const tip = tipHeight !== undefined ? await tipHeight : (await ctx.backend.getTip(signal)).height;
+  const listed = new Set(candidates.map(canonicalUrl));
+  const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relayId));
+  for (const a of accounts) {
+    try {
+      if (!listed.has(a.relay) && !((await inRelayNetwork(ctx, a.relay, signal)) && (await inRelayNetwork(ctx, candidates[0]!, signal)))) continue;
+      const terms = await ctx.channels.standingTerms(a.channelId, tip, signal);
+      if (terms.network !== ctx.network || offer.retentionSecs > terms.maxRetentionSecs || caught.has(hex.encode(terms.relayId))) continue;
+      const q = await ctx.relay(a.relay).quote(offer, signal);
+      if (quoteProblem(ctx, q, offer, tip) !== undefined) continue;
+      checkQuoteAgainstTerms(q, terms, offer);
+      return q;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (ClientError.is(err, 'TERMS_EXCEEDED')) {
+        ctx.channels.forgetTerms(a.channelId);
+        ctx.channels.termsRefusals.push(err);
+        if (ctx.channels.termsRefusals.length > 100) ctx.channels.termsRefusals.shift();
+      }
+      // Any other failure (relay unreachable, terms refused or malformed): the network path decides.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Throws TERMS_EXCEEDED unless `q` is within the standing terms `t` for this offer: the same
+ * relay, a price of at most standingPrice(t, size, retention), a retention within the terms.
+ */
+export function checkQuoteAgainstTerms(q: Quote, t: StandingTerms, offer: Offer): void {
+  const channelId = hex.encode(t.channelId);
+  if (!bytesEqual(q.relayId, t.relayId)) throw new ClientError('BAD_RELAY_ANSWER', `the quote for channel ${channelId} is signed by another relay than its standing terms`);
+  const limit = standingPrice(t, offer.size, offer.retentionSecs);
+  if (q.amount > limit || offer.retentionSecs > t.maxRetentionSecs) {
+    const err = new ClientError(
+      'TERMS_EXCEEDED',
+      `relay ${q.relayUrl} quoted ${q.amount} sats for ${offer.size} bytes kept ${offer.retentionSecs} s over channel ${channelId}, above its standing terms (${limit} sats, retention at most ${t.maxRetentionSecs} s)`,
+    );
+    err.details = { price: q.amount, limit, channelId };
+    err.relay = q.relayUrl;
+    throw err;
+  }
+}
+
+const canonicalUrl = (u: string) => u.replace(/\/+$/, '');
+
+/** Whether a relay says it takes part in the relay network (its information document's p2p.enabled), asked once a minute per relay. */
+const networkMember = new WeakMap<object, { at: number; member: boolean }>();
+async function inRelayNetwork(ctx: MailContext, url: string, signal?: AbortSignal): Promise<boolean> {
+  const relay = ctx.relay(url);
+  const known = networkMember.get(relay);
+  if (known && known.at > ctx.now() - NOT_NETWORKED_MS) return known.member;
+  let member = false;
+  try {
+    const info = await relay.info(signal);
+    member = (info as { p2p?: { enabled?: unknown } }).p2p?.enabled === true;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+  }
+  networkMember.set(relay, { at: ctx.now(), member });
+  return member;
 }
 
 /**

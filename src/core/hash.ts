@@ -28,6 +28,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 export type DomainPurpose =
   | 'quote'
   | 'receipt'
+  | 'standing-terms'
   | 'sender'
   | 'mailbox'
   | 'tag-of'

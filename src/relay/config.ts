@@ -62,6 +62,7 @@ export interface RelayConfig {
   channelMaxBlocks: number;
   channelMaxFeeRate: number;
   channelMaxInFlight: number;
+  channelTermsSecs: number;
   // Relay network (src/relay/network.ts)
   p2p: boolean;
   p2pPort: number;
@@ -136,6 +137,7 @@ export const SETTINGS: { [K in keyof RelayConfig]: Setting } = {
   channelMaxBlocks: { kind: 'int', min: 1, max: 1_000_000, unit: 'blocks', doc: 'longest channel life accepted: T_ch - tip at open' },
   channelMaxFeeRate: { kind: 'int', min: 1, max: 100_000, unit: 'sat/vB', doc: 'highest commitment fee rate a channel may fix' },
   channelMaxInFlight: { kind: 'int', min: 1, max: 483, unit: 'HTLCs', doc: 'most HTLCs (unread messages) in flight per channel; an add past it is refused (TOO_MANY_IN_FLIGHT)' },
+  channelTermsSecs: { kind: 'int', min: 1, max: 7 * 86400, unit: 'seconds', doc: 'how long the standing terms signed for a channel (GET /v1/channel/:id/terms) hold' },
   p2p: { kind: 'bool', unit: 'true|false', doc: 'join the relay network (libp2p); false (--p2p-off): a standalone relay, /v1/offer, /v1/tags/query and /v1/lookup/* answer P2P_OFF' },
   p2pPort: { kind: 'int', min: 0, max: 65535, unit: 'TCP port', doc: 'libp2p listen port on host; 0 picks a free port (`satpost relay` defaults to 4848, so a restarted relay keeps its multiaddr)' },
   bootstrap: { kind: 'strings', unit: 'list of multiaddrs', doc: 'relays to connect to at start, /ip4/../tcp/../p2p/<peer id> (comma separated in env/flags)' },
@@ -198,6 +200,7 @@ export const DEFAULTS: RelayConfig = {
   channelMaxBlocks: 4032,
   channelMaxFeeRate: 1000,
   channelMaxInFlight: 483,
+  channelTermsSecs: 3600,
   p2p: true,
   p2pPort: 0,
   bootstrap: [],

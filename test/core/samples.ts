@@ -1,6 +1,6 @@
 // Deterministic sample values shared by the core tests and the vector builder.
 import { sha256 } from '@noble/hashes/sha2.js';
-import type { Offer, Quote, UnsignedQuote, SealedHeaderPlain, Deposit, UnsignedReceipt, TagQuery, TagAnswer, ConversationTags, PaymentNotice, PrekeyBundle } from '../../src/core/objects/index.ts';
+import type { Offer, Quote, UnsignedQuote, UnsignedStandingTerms, SealedHeaderPlain, Deposit, UnsignedReceipt, TagQuery, TagAnswer, ConversationTags, PaymentNotice, PrekeyBundle } from '../../src/core/objects/index.ts';
 import { KYBER_PUBLIC_KEY_LENGTH, mailboxIdOf, messageIdOf, tagOfSecret, tagSecret } from '../../src/core/objects/index.ts';
 import type { LookupRequest, OfferAnnouncement, QueryRequest, TopologyAnnouncement } from '../../src/core/wire/p2p.ts';
 import type { RelayTerms } from '../../src/core/wire/lookup-answer.ts';
@@ -48,6 +48,13 @@ export function sampleUnsignedQuote(relayId: Uint8Array): UnsignedQuote {
     locktime: 250,
     expiresAt: 1_750_604_800_000,
     validUntil: 1_750_000_060_000,
+  };
+}
+
+export function sampleUnsignedStandingTerms(relayId: Uint8Array): UnsignedStandingTerms {
+  return {
+    relayId, relayUrl: 'http://127.0.0.1:8080', network: 'regtest', channelId: det('channel id', 32), payerPubkey: payerPubkey33,
+    baseSats: 500, perBlockSats: 32, perDaySats: 10, maxRetentionSecs: 86_400, issuedAt: 1_750_000_000_000, validUntil: 1_750_003_600_000, validUntilHeight: 1_100,
   };
 }
 

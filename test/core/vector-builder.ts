@@ -31,7 +31,7 @@ export function fromJson(v: unknown): unknown {
 export const CODECS: Record<string, Codec<unknown>> = {
   Offer: O.OfferCodec, Quote: O.QuoteCodec, SealedHeaderPlain: O.SealedHeaderPlainCodec, SealedBodyPlain: O.SealedBodyPlainCodec, Deposit: O.DepositCodec,
   Receipt: O.ReceiptCodec, MessagePlain: O.MessagePlainCodec, FraudProof: O.FraudProofCodec,
-  TagQuery: O.TagQueryCodec, TagAnswer: O.TagAnswerCodec, PaymentNotice: O.PaymentNoticeCodec, StoredMessage: O.StoredMessageCodec,
+  TagQuery: O.TagQueryCodec, TagAnswer: O.TagAnswerCodec, PaymentNotice: O.PaymentNoticeCodec, StoredMessage: O.StoredMessageCodec, StandingTerms: O.StandingTermsCodec,
   PrekeyBundle: O.PrekeyBundleCodec, PrekeyPublish: O.PrekeyPublishCodec,
   // Relay to relay (src/core/wire): QuoteAck is the one-byte answer to a delivered quote, untagged.
   OfferAnnouncement: P.OfferAnnouncementCodec, QueryRequest: P.QueryRequestCodec, QueryResponse: P.QueryResponseCodec,
@@ -47,6 +47,9 @@ const relayPub = ed.publicKey(S.relaySecret);
 
 function signedQuote(): O.Quote {
   return O.signQuote(S.sampleUnsignedQuote(relayPub), S.relaySecret, ed);
+}
+function signedTerms(): O.StandingTerms {
+  return O.signStandingTerms(S.sampleUnsignedStandingTerms(relayPub), S.relaySecret, ed);
 }
 function signedReceipt(): O.Receipt {
   const { messageId: _m, ...f } = S.sampleUnsignedReceipt(relayPub);
@@ -83,6 +86,7 @@ export function buildEncoding() {
   add('offer sender-pays', 'Offer', S.sampleOffer());
   add('offer recipient-pays, zero fee', 'Offer', { ...S.sampleOffer(), mode: 'recipient-pays', maxFee: 0 });
   add('quote signed', 'Quote', signedQuote());
+  add('standing terms signed', 'StandingTerms', signedTerms());
   add('sealed header sender-pays', 'SealedHeaderPlain', S.sampleHeader());
   add('sealed header recipient-pays', 'SealedHeaderPlain', { ...S.sampleHeader(), mode: 'recipient-pays', r: undefined });
   add('deposit with hr and funding', 'Deposit', { ...S.sampleDeposit(), body: S.det('body', 40) });
@@ -201,14 +205,16 @@ export function buildSignatures() {
   const r = signedReceipt();
   const h = S.sampleHeader();
   const ta = signedTagAnswer();
+  const st = signedTerms();
   const other = ed.publicKey(S.det('other', 32));
   const flip = (x: Uint8Array, i: number) => Uint8Array.from(x, (v, j) => (j === i ? v ^ 1 : v));
   return {
-    description: 'Ed25519 (RFC 8032) signatures of quotes, receipts, tag answers and lookup answers by the relay node key, and the exact bytes of authenticated payloads, hashed ids and tag derivations.',
+    description: 'Ed25519 (RFC 8032) signatures of quotes, standing terms, receipts, tag answers and lookup answers by the relay node key, and the exact bytes of authenticated payloads, hashed ids and tag derivations.',
     relaySecret: hx(S.relaySecret),
     relayPublicKey: hx(relayPub),
     valid: [
       { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
+      { name: 'standing terms', type: 'StandingTerms', signingBytes: hx(O.standingTermsSigningBytes(st)), hex: hx(O.StandingTermsCodec.encode(st)) },
       { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
       { name: 'sender authenticated bytes', type: 'senderAuthBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderAuthBytes(h)) },
       { name: 'tag answer', type: 'TagAnswer', signingBytes: hx(O.tagAnswerSigningBytes(ta)), hex: hx(O.TagAnswerCodec.encode(ta)) },
@@ -228,6 +234,8 @@ export function buildSignatures() {
       { name: 'quote amount changed', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, amount: q.amount + 1 })), code: 'BAD_QUOTE_SIGNATURE' },
       { name: 'quote signature bit flipped', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, signature: flip(q.signature, 0) })), code: 'BAD_QUOTE_SIGNATURE' },
       { name: 'quote from another relay id', type: 'Quote', hex: hx(O.QuoteCodec.encode({ ...q, relayId: other })), code: 'BAD_QUOTE_SIGNATURE' },
+      { name: 'standing terms price lowered', type: 'StandingTerms', hex: hx(O.StandingTermsCodec.encode({ ...st, baseSats: st.baseSats - 1 })), code: 'BAD_TERMS_SIGNATURE' },
+      { name: 'standing terms for another channel', type: 'StandingTerms', hex: hx(O.StandingTermsCodec.encode({ ...st, channelId: flip(st.channelId, 0) })), code: 'BAD_TERMS_SIGNATURE' },
       { name: 'receipt hc changed', type: 'Receipt', hex: hx(O.ReceiptCodec.encode({ ...r, hc: flip(r.hc, 5) })), code: 'BAD_RECEIPT_SIGNATURE' },
       { name: 'receipt messageId not derived from hk', type: 'Receipt', hex: hx(O.ReceiptCodec.encode({ ...r, messageId: flip(r.messageId, 31) })), code: 'MESSAGE_ID_MISMATCH' },
       // Tag answers have no SignatureError code: Ed25519 verification under their relayId is false.

@@ -91,13 +91,14 @@ test('signature vectors verify with both Ed25519 implementations; tampered ones 
       assert.equal(Buffer.from(signing).toString('hex'), c.signingBytes, c.name);
       assert.equal(Buffer.from(obj.relayId).toString('hex'), v.relayPublicKey, c.name);
       for (const ed of eds) assert.ok(ed.verify(obj.relayId, signing, obj.signature), c.name);
-    } else if (c.type === 'Quote' || c.type === 'Receipt') {
+    } else if (c.type === 'Quote' || c.type === 'Receipt' || c.type === 'StandingTerms') {
       const obj = CODECS[c.type]!.decode(bytes(c.hex)) as any;
-      const signing = c.type === 'Quote' ? O.quoteSigningBytes(obj) : O.receiptSigningBytes(obj);
+      const signing = c.type === 'Quote' ? O.quoteSigningBytes(obj) : c.type === 'StandingTerms' ? O.standingTermsSigningBytes(obj) : O.receiptSigningBytes(obj);
       assert.equal(Buffer.from(signing).toString('hex'), c.signingBytes, c.name);
       for (const ed of eds) {
         assert.ok(ed.verify(bytes(v.relayPublicKey), signing, obj.signature), c.name);
         if (c.type === 'Quote') O.assertQuoteSigned(obj, ed);
+        else if (c.type === 'StandingTerms') O.assertStandingTermsSigned(obj, ed);
         else O.assertReceiptSigned(obj, ed);
       }
     } else {
@@ -114,7 +115,7 @@ test('signature vectors verify with both Ed25519 implementations; tampered ones 
       continue;
     }
     for (const ed of eds) {
-      const check = () => (c.type === 'Quote' ? O.assertQuoteSigned(obj, ed) : O.assertReceiptSigned(obj, ed));
+      const check = () => (c.type === 'Quote' ? O.assertQuoteSigned(obj, ed) : c.type === 'StandingTerms' ? O.assertStandingTermsSigned(obj, ed) : O.assertReceiptSigned(obj, ed));
       assert.throws(check, (e) => O.SignatureError.is(e, c.code), c.name);
     }
   }

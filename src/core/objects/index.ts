@@ -15,3 +15,4 @@ export * from './sealed-body.ts';
 export * from './stored-message.ts';
 export * from './prekey-bundle.ts';
 export * from './prekey-publish.ts';
+export * from './standing-terms.ts';
