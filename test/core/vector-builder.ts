@@ -194,7 +194,7 @@ export function buildEncoding() {
     { name: 'query response status 9', type: 'QueryResponse', hex: mutate(response, (x) => void (x[2] = 9)), code: 'BAD_VALUE' },
     { name: 'offer decline decoded as offer announcement', type: 'OfferAnnouncement', hex: hx(decline), code: 'BAD_TAG' },
     { name: 'quote ack 3', type: 'QuoteAck', hex: '03', code: 'BAD_VALUE' },
-    { name: 'channel auth op 4', type: 'ChannelAuth', hex: mutate(auth, (x) => void (x[2 + 33] = 4)), code: 'BAD_VALUE' },
+    { name: 'channel auth op 5 (1 key, 2 view, 3 close, 4 terms)', type: 'ChannelAuth', hex: mutate(auth, (x) => void (x[2 + 33] = 5)), code: 'BAD_VALUE' },
     { name: 'retired unbound mailbox auth (0x08)', type: 'TagAnswer', hex: mutate(answer, (x) => void (x[0] = 0x08, x[1] = 1)), code: 'BAD_TAG' },
   ];
   return { description: 'satpost v1 canonical encodings. Bytes are 0x-hex, absent optionals null. Invalid cases name the EncodingError code.', valid, invalid };
