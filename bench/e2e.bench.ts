@@ -37,9 +37,10 @@ import { createIdentity } from '../src/identity/identity.ts';
 import { PrekeyManager } from '../src/identity/prekeys.ts';
 import { SignalStores, type StoreOptions } from '../src/identity/stores.ts';
 import { Sessions } from '../src/identity/session.ts';
-import { takeForFetch } from '../src/identity/bundle.ts';
+import { takeForFetch } from '../src/core/objects/prekey-bundle.ts';
 import { sealEnvelope, openEnvelope } from '../src/envelope/envelope.ts';
 import { H } from '../src/core/hash.ts';
+import { tagOfSecret, tagSecret } from '../src/core/objects/tags.ts';
 
 const MS = 2000;
 
@@ -182,23 +183,25 @@ async function envelopesPerSecond(dir: string, size: number): Promise<number> {
   const alice = { identity: p.alice.self, sessions: p.alice.sessions };
   const carol = { identity: p.carol.self, sessions: p.carol.sessions };
   const data = new Uint8Array(size - 64);
+  const seed = new Uint8Array(randomBytes(32));
   let first = true;
   const start = performance.now();
   let n = 0;
   while (performance.now() - start < MS) {
     const hk = H(Uint8Array.of(n & 0xff, n >> 8, n >> 16));
+    const tag = tagOfSecret(tagSecret(seed, n));
     const env = await sealEnvelope({
       sender: alice,
       recipient: { peer: 'carol', identityKey: p.carol.self.publicKey, ...(first ? { bundle: fetched } : {}) },
       message: { kind: 'file', name: 'f', mediaType: 'application/octet-stream', data },
       hk,
       relayId: new Uint8Array(32),
-      mailbox: p.carol.self.mailbox,
+      tag,
       mode: 'recipient-pays',
       now: Date.now(),
     });
     first = false;
-    await openEnvelope({ recipient: carol, ...env, mailbox: p.carol.self.mailbox, hk });
+    await openEnvelope({ recipient: carol, ...env, tag, hk });
     n++;
   }
   const rate = (n * 1000) / (performance.now() - start);

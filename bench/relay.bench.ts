@@ -19,19 +19,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import WebSocket from 'ws';
-import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { percentile, median, type Benchmark } from './harness.ts';
 import { Devnet } from '../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../src/chain/devnet/backend.ts';
 import { startDevnetServer } from '../src/chain/devnet/server.ts';
-import { DepositCodec, MailboxAuthCodec, OfferCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf } from '../src/core/objects/index.ts';
+import { DepositCodec, OfferCodec, QuoteCodec, ReceiptCodec, tagOfSecret } from '../src/core/objects/index.ts';
 import { openDb } from '../src/store/sqlite.ts';
 import { BackendChainPolicy } from '../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../src/relay/config.ts';
 import { startRelay } from '../src/relay/daemon.ts';
 import { openRelayDataKey } from '../src/relay/wallet.ts';
 import { MIGRATIONS } from '../src/relay/store.ts';
-import { FRAME_HEADER, OP, STATUS, frame } from '../src/relay/wire.ts';
+import { FRAME_HEADER, OP, STATUS, frame } from '../src/core/wire/stream.ts';
 
 const CONNS = 64;
 const IN_FLIGHT = 16;
@@ -86,11 +85,11 @@ class Conn {
     });
   }
   /** A frame with a fresh request id, to send later with `send`. */
-  prepare(op: number, payload: Uint8Array): { id: number; bytes: Buffer } {
+  prepare(op: number, payload: Uint8Array): { id: number; bytes: Uint8Array } {
     const id = this.next++;
     return { id, bytes: frame(id, op, payload) };
   }
-  send(f: { id: number; bytes: Buffer }, done: (status: number, payload: Buffer) => void): void {
+  send(f: { id: number; bytes: Uint8Array }, done: (status: number, payload: Buffer) => void): void {
     this.waiting.set(f.id, done);
     this.ws.send(f.bytes);
   }
@@ -112,14 +111,17 @@ async function pool(total: number, width: number, task: (i: number) => Promise<v
 async function load(job: LoadJob): Promise<LoadResult> {
   const { url, perConn, size, fetches } = job;
   const conns = await Promise.all(Array.from({ length: CONNS }, () => Conn.open(url)));
-  const ids = conns.map(() => IdentityKeyPair.generate());
-  const mailboxes = ids.map((id) => mailboxIdOf(id.publicKey.serialize()));
+  // Each message under its own tag (tags are single-use); the secret opens it for the fetch below.
+  const secretOfTag = new Map<string, Uint8Array>();
   // Quotes first (timed apart), then every deposit frame is encoded before the clock starts.
   const q0 = performance.now();
-  const frames = await Promise.all(conns.map(async (c, ci) => {
-    const out: { id: number; bytes: Buffer }[] = [];
+  const frames = await Promise.all(conns.map(async (c) => {
+    const out: { id: number; bytes: Uint8Array }[] = [];
     await pool(perConn, IN_FLIGHT, async () => {
-      const offer = { offerId: rnd(16), mailbox: mailboxes[ci]!, mode: 'recipient-pays' as const, size, maxFee: 1e9, retentionSecs: 3600, createdAt: Date.now() };
+      const secret = rnd(32);
+      const tag = tagOfSecret(secret);
+      secretOfTag.set(Buffer.from(tag).toString('hex'), secret);
+      const offer = { offerId: rnd(16), mailbox: tag, mode: 'recipient-pays' as const, size, maxFee: 1e9, retentionSecs: 3600, createdAt: Date.now() };
       const q = QuoteCodec.decode(await c.call(OP.quote, OfferCodec.encode(offer)));
       out.push(c.prepare(OP.deposit, DepositCodec.encode({ quoteId: q.quoteId, mailbox: q.mailbox, sealedHeader: rnd(300), body: rnd(size), hr: undefined, funding: undefined })));
     });
@@ -175,19 +177,15 @@ async function load(job: LoadJob): Promise<LoadResult> {
   if (job.crash) return { deposits: acked.length, depositSecs, p50: 0, p99: 0, quoteSecs, fetches: 0, fetchSecs: 0, cpuMicros: cpu.user + cpu.system, acked };
   for (const c of conns) c.ws.close();
 
-  // Authenticated fetches over HTTP: challenge, sign, fetch.
-  const relayId = new Uint8Array(Buffer.from(((await (await fetch(`${url}/.well-known/satpost`)).json()) as { relayId: string }).relayId, 'hex'));
+  // Authenticated fetches over HTTP: one request each, the tag's secret in the body (the relay
+  // checks H("satpost/v1/tag-of" || secret) = the message's tag); no challenge round trip.
   const f0 = performance.now();
   await pool(fetches, CONNS, async (i) => {
     const ci = i % CONNS;
-    const mailbox = mailboxes[ci]!;
-    const ch = await fetch(`${url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: Buffer.from(mailbox).toString('hex') }) });
-    const challenge = new Uint8Array(Buffer.from(((await ch.json()) as { challenge: string }).challenge, 'hex'));
-    const timestamp = Date.now();
-    const signature = ids[ci]!.privateKey.sign(mailboxAuthBytes({ mailbox, relayId, operation: 'fetch', challenge, timestamp }) as Uint8Array<ArrayBuffer>);
-    const auth = MailboxAuthCodec.encode({ mailbox, identityKey: ids[ci]!.publicKey.serialize(), relayId, operation: 'fetch', challenge, timestamp, signature });
-    const id = Buffer.from(ReceiptCodec.decode(stored[ci]![i % stored[ci]!.length]!).messageId);
-    const res = await fetch(`${url}/v1/mailbox/message?id=${id.toString('hex')}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(auth) });
+    const receipt = ReceiptCodec.decode(stored[ci]![i % stored[ci]!.length]!);
+    const secret = secretOfTag.get(Buffer.from(receipt.mailbox).toString('hex'))!;
+    const id = Buffer.from(receipt.messageId);
+    const res = await fetch(`${url}/v1/tags/message?id=${id.toString('hex')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: Buffer.from(secret).toString('hex') }) });
     if (res.status !== 200) throw new Error(`fetch refused: ${await res.text()}`);
     await res.arrayBuffer();
   });
@@ -364,7 +362,7 @@ export const bench: Benchmark = {
       report({ metric: `relay CPU per deposit ${kib} KiB ${r.sync}`, value: m((x) => x.relayCpu), unit: 'µs', note: 'user+system of the relay process during the deposits' });
       report({ metric: `load generator CPU per deposit ${kib} KiB ${r.sync}`, value: m((x) => x.loadCpu), unit: 'µs', note: 'competes for the same cores' });
       report({ metric: `quotes/s ${kib} KiB ${r.sync}`, value: m((x) => x.quotes), unit: 'quotes/s', note: 'before the timed deposits; includes the contract key derivation' });
-      if (r.fetches > 0) report({ metric: `authenticated fetches/s ${kib} KiB`, value: m((x) => x.fetches!), unit: 'fetches/s', note: `HTTP, ${CONNS} concurrent, each = challenge + XEdDSA-signed fetch` });
+      if (r.fetches > 0) report({ metric: `authenticated fetches/s ${kib} KiB`, value: m((x) => x.fetches!), unit: 'fetches/s', note: `HTTP, ${CONNS} concurrent, each = one fetch with the tag's secret (POST /v1/tags/message)` });
     }
     if (!only || only === 'at-rest') {
       // Encryption at rest, before/after in this run: the same load on a plaintext and an

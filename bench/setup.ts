@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { DevnetBackend } from '../src/chain/devnet/backend.ts';
 import { Client } from '../src/client/client.ts';
 import { BackendChainPolicy } from '../src/relay/chain-ports.ts';
-import { DEFAULTS, finish } from '../src/relay/config.ts';
+import { DEFAULTS, finish, type RelayConfig } from '../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../src/relay/daemon.ts';
 import { LIGHT_SCRYPT, startChain, tempDir, type Chain } from '../test/client/helpers.ts';
 
@@ -20,12 +20,12 @@ export interface RelayWorld {
   close(): Promise<void>;
 }
 
-export async function startRelayWorld(tmpPrefix: string): Promise<RelayWorld> {
+export async function startRelayWorld(tmpPrefix: string, overrides: Partial<RelayConfig> = {}): Promise<RelayWorld> {
   const tmp = tempDir(tmpPrefix);
   const chain = await startChain();
   const config = finish({
     ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false,
-    lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url,
+    lockBlocks: 30, claimMarginBlocks: 3, chainUrl: chain.url, ...overrides,
   });
   const backend = new DevnetBackend(chain.devnet);
   const relay = await startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });

@@ -7,8 +7,8 @@
  * one answered; an INTERNAL (500) is always a finding.
  */
 import { connect } from 'node:net';
-import { formatListCursor } from '../src/relay/list-cursor.ts';
-import { FRAME_HEADER } from '../src/relay/wire.ts';
+import { formatListCursor } from '../src/core/wire/list-cursor.ts';
+import { FRAME_HEADER } from '../src/core/wire/stream.ts';
 import { RELAY_ERROR_STATUS, type RelayErrorCode } from '../src/relay/errors.ts';
 import * as O from '../src/core/objects/index.ts';
 import * as S from '../test/core/samples.ts';
@@ -48,12 +48,15 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/.well-known/satpost' },
   { method: 'POST', path: '/v1/quote', body: 'binary', seeds: [SEEDS.offer] },
   { method: 'POST', path: '/v1/deposit', body: 'binary', seeds: [O.DepositCodec.encode({ ...S.sampleDeposit(), body: S.det('body', 40) })] },
-  { method: 'POST', path: '/v1/mailbox/challenge', body: 'json', seeds: [utf8(JSON.stringify({ mailbox: hex(S.mailbox) }))] },
   {
-    method: 'POST', path: '/v1/mailbox/list', body: 'binary', seeds: [O.MailboxAuthCodec.encode(S.sampleMailboxAuth())],
+    method: 'POST', path: '/v1/tags/list', body: 'json', seeds: [utf8(JSON.stringify({ tags: [hex(S.tag0), hex(S.tag1)] }))],
     query: ['', `after=${formatListCursor({ createdAt: 5, id: id32 })}&limit=20`, 'limit=1000'],
   },
-  { method: 'POST', path: '/v1/mailbox/message', body: 'binary', seeds: [O.MailboxAuthCodec.encode(S.sampleMailboxAuth())], query: [`id=${id32}`] },
+  { method: 'POST', path: '/v1/tags/message', body: 'json', seeds: [utf8(JSON.stringify({ secret: hex(S.det('tag secret', 32)) }))], query: [`id=${id32}`] },
+  // Retired with satpost 0.1: each answers PROTOCOL_UPGRADED whatever the input.
+  { method: 'POST', path: '/v1/mailbox/challenge', body: 'json', seeds: [utf8(JSON.stringify({ mailbox: hex(S.mailbox) }))] },
+  { method: 'POST', path: '/v1/mailbox/list', body: 'binary', seeds: [S.det('old login', 240)] },
+  { method: 'POST', path: '/v1/mailbox/message', body: 'binary', seeds: [S.det('old login', 240)], query: [`id=${id32}`] },
   {
     method: 'POST', path: '/v1/unlock', body: 'binary', seeds: [O.PaymentNoticeCodec.encode(S.samplePaymentNotice())],
   },
@@ -69,7 +72,8 @@ const ROUTES: Route[] = [
   { method: 'GET', path: '/v1/channel/:id/settles' },
   { method: 'POST', path: '/v1/channel/:id/close' },
   { method: 'POST', path: '/v1/offer', body: 'binary', seeds: [SEEDS.offer], query: ['', 'expected=1&windowMs=50'] },
-  { method: 'POST', path: '/v1/mailbox/query', body: 'binary', seeds: [O.MailboxQueryCodec.encode(S.sampleMailboxQuery())] },
+  { method: 'POST', path: '/v1/tags/query', body: 'binary', seeds: [O.TagQueryCodec.encode(S.sampleTagQuery())] },
+  { method: 'POST', path: '/v1/mailbox/query', body: 'binary', seeds: [S.det('old query', 180)] },
   { method: 'GET', path: '/v1/lookup/prekeys/:id', query: ['', `id=${hex(S.det('lookup', 16))}&hops=0`] },
   { method: 'GET', path: '/v1/lookup/relays', query: ['hops=0', 'hops=1&id=00'] },
   { method: 'GET', path: '/v1/nope' },

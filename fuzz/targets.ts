@@ -20,14 +20,15 @@ import { ChannelError } from '../src/channels/errors.ts';
 import { buildFundingScript, parseFundingScript } from '../src/channels/script.ts';
 import * as CM from '../src/channels/messages.ts';
 import { ChannelAuthCodec, NO_CHANNEL } from '../src/channels/auth.ts';
-import { KYBER_PUBLIC_KEY_LENGTH, PrekeyBundleCodec, type PrekeyBundle } from '../src/identity/bundle.ts';
-import { PrekeyPublishCodec } from '../src/identity/prekey-publish.ts';
-import { encodeChannelMessage } from '../src/watch/channel-book.ts';
-import * as P2P from '../src/p2p/wire.ts';
-import { LookupAnswerCodec, UnsignedLookupAnswerCodec, signLookupAnswer } from '../src/p2p/lookup-answer.ts';
+import { KYBER_PUBLIC_KEY_LENGTH, PrekeyBundleCodec, type PrekeyBundle } from '../src/core/objects/prekey-bundle.ts';
+import { PrekeyPublishCodec } from '../src/core/objects/prekey-publish.ts';
+import { encodeChannelMessage } from '../src/channels/index.ts';
+import * as P2P from '../src/core/wire/p2p.ts';
+import { LookupAnswerCodec, UnsignedLookupAnswerCodec, signLookupAnswer } from '../src/core/wire/lookup-answer.ts';
 import { RelayError } from '../src/relay/errors.ts';
-import { OP, StoredMessageCodec, frame, parseFrame } from '../src/relay/wire.ts';
-import { formatListCursor, parseListCursor, parseListLimit } from '../src/relay/list-cursor.ts';
+import { StoredMessageCodec } from '../src/core/objects/stored-message.ts';
+import { OP, frame, parseFrame } from '../src/core/wire/stream.ts';
+import { formatListCursor, parseListCursor, parseListLimit } from '../src/core/wire/list-cursor.ts';
 import { listPage, unlockJson } from '../src/relay/http.ts';
 import { openRequest } from '../src/relay/channels.ts';
 import * as S from '../test/core/samples.ts';
@@ -116,8 +117,8 @@ const coreTargets: Target[] = [
   codecTarget('UnsignedReceipt', O.UnsignedReceiptCodec, [O.UnsignedReceiptCodec.encode(S.sampleUnsignedReceipt(relayPub))]),
   codecTarget('MessagePlain', O.MessagePlainCodec, vectorSeeds('MessagePlain')),
   codecTarget('FraudProof', O.FraudProofCodec, vectorSeeds('FraudProof')),
-  codecTarget('MailboxAuth', O.MailboxAuthCodec, vectorSeeds('MailboxAuth')),
-  codecTarget('MailboxQuery', O.MailboxQueryCodec, vectorSeeds('MailboxQuery')),
+  codecTarget('TagQuery', O.TagQueryCodec, [...vectorSeeds('TagQuery'), O.TagQueryCodec.encode(S.sampleTagQuery())]),
+  codecTarget('TagAnswer', O.TagAnswerCodec, [...vectorSeeds('TagAnswer'), O.TagAnswerCodec.encode({ ...S.sampleUnsignedTagAnswer(relayPub), signature: S.det('answer sig', 64) })]),
 ];
 
 const addressVectors = vectors('address.json') as { valid: { address: string }[]; invalid: { address: string }[] };
@@ -153,7 +154,7 @@ const addressTargets: Target[] = [
 
 const det = S.det;
 const offerAnnouncement = P2P.OfferAnnouncementCodec.encode({ offer: S.sampleOffer(), originAddrs: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWabc', '/ip6/::1/tcp/4001'] });
-const queryRequest = P2P.QueryRequestCodec.encode({ kind: 'mailbox', query: S.sampleMailboxQuery(), budgetMs: 5000, root: det('root', 32), covered: [det('c1', 32), det('c2', 32)] });
+const queryRequest = P2P.QueryRequestCodec.encode({ kind: 'tags', query: S.sampleTagQuery(), budgetMs: 5000, root: det('root', 32), covered: [det('c1', 32), det('c2', 32)] });
 const lookupRequest = (kind: P2P.LookupKind) =>
   P2P.LookupRequestCodec.encode({
     kind, lookupId: det('lookup', 16), target: kind === 'prekeys' ? S.mailbox : new Uint8Array(32), timestamp: 1_750_000_000_000, hopsLeft: 3,
@@ -263,7 +264,8 @@ function streamPayload(op: number, payload: Uint8Array): { decoded: unknown; enc
   switch (op) {
     case OP.quote: return via(O.OfferCodec);
     case OP.deposit: return via(O.DepositCodec);
-    case OP.subscribe: return via(O.MailboxAuthCodec);
+    // Tags, 32 bytes each: taken as they are.
+    case OP.subscribe: return undefined;
     case OP.unlock: return payload.length === 32 || payload.length === 64 ? undefined : via(O.PaymentNoticeCodec);
     case OP.channelUpdate: return { decoded: CM.decodeChannelMessage(payload), encode: (v) => encodeChannelMessage(v as CM.ChannelMessage) };
     default: return undefined;
@@ -283,7 +285,7 @@ const relayTargets: Target[] = [
       frame(1, OP.quote, O.OfferCodec.encode(S.sampleOffer())),
       frame(2, OP.deposit, vectorSeeds('Deposit')[0]!),
       frame(3, OP.challenge, S.mailbox),
-      frame(4, OP.subscribe, O.MailboxAuthCodec.encode(S.sampleMailboxAuth())),
+      frame(4, OP.subscribe, new Uint8Array([...S.tag0, ...S.tag1])),
       frame(5, OP.unlock, vectorSeeds('PaymentNotice')[0]!),
       frame(6, OP.unlock, det('id and r', 64)),
       frame(7, OP.channelUpdate, channelSeeds[1]!),

@@ -1,8 +1,8 @@
 /**
  * ChannelAuth (tag 0x37): the payer's signature that lets it read or act on its channel at a
  * relay (docs/protocol.md "Payment channels", docs/relay-api.md "Channels"). Channel updates
- * carry the payer's signature of a commitment already; the view, the close request and the
- * fresh relay key are requests without one, so each carries a ChannelAuth instead.
+ * carry the payer's signature of a commitment already; the view, the standing terms, the close
+ * request and the fresh relay key are requests without one, so each carries a ChannelAuth instead.
  *
  *   signed: SHA-256("satpost/v1/channel-auth" || relayId (32) || op u8 || channelId (32) ||
  *           timestamp u64 ms || nonce (16)), compact ECDSA (low-S) by payerPubkey
@@ -26,8 +26,8 @@ export const CHANNEL_AUTH_HEADER = 'satpost-channel-auth';
 /** channelId of a request made before the channel exists (op `key`). */
 export const NO_CHANNEL = '0'.repeat(64);
 
-export type ChannelAuthOp = 'key' | 'view' | 'close';
-const OPS: Record<ChannelAuthOp, number> = { key: 1, view: 2, close: 3 };
+export type ChannelAuthOp = 'key' | 'view' | 'close' | 'terms';
+const OPS: Record<ChannelAuthOp, number> = { key: 1, view: 2, close: 3, terms: 4 };
 
 export interface ChannelAuth {
   payerPubkey: Uint8Array;

@@ -151,3 +151,16 @@ export function decodeChannelMessage(b: Uint8Array): ChannelMessage {
       throw new EncodingError('BAD_TAG', expected('channel message tag', '0x30..0x36', `0x${b[0]!.toString(16).padStart(2, '0')}`));
   }
 }
+
+/** Canonical bytes of any channel message (the form logged and sent on the wire). */
+export function encodeChannelMessage(m: ChannelMessage): Uint8Array {
+  switch (m.type) {
+    case 'open': return ChannelOpenCodec.encode(m.message);
+    case 'add': return AddHtlcCodec.encode(m.message);
+    case 'settle': return SettleHtlcCodec.encode(m.message);
+    case 'settle-ack': return SettleAckCodec.encode(m.message);
+    case 'fail': return FailHtlcCodec.encode(m.message);
+    case 'close-request': return CloseRequestCodec.encode(m.message);
+    case 'close-signed': return CloseSignedCodec.encode(m.message);
+  }
+}

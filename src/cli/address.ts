@@ -6,11 +6,12 @@
 import type { Command } from 'commander';
 import { ClientError } from '../client/errors.ts';
 import { expected } from '../core/errors.ts';
+import { decodeAddress } from '../identity/address.ts';
 import { dataDirOf, examples, output, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 export function registerAddressCommand(program: Command): void {
   withClientOptions(program.command('address').description('print your satpost address (what others need to write to you); needs no passphrase'))
-    .addHelpText('after', examples('satpost address', 'satpost address --json   # {"address":"satpost1...","fingerprint":"..."}'))
+    .addHelpText('after', examples('satpost address', 'satpost address --json   # {"address":"satpost1...","fingerprint":"...","identityKey":"05..."}'))
     .action(async (_opts: ClientFlags, cmd: Command) => {
       const flags = cmd.opts<ClientFlags>();
       const { DataDir } = await import('../client/datadir.ts');
@@ -27,6 +28,8 @@ export function registerAddressCommand(program: Command): void {
     });
 }
 
+/** With --json also the identity key (hex) the address carries: what anyone checks a relay's bytes for (docs/protocol.md "Tags"). */
 function print(flags: ClientFlags, address: string, fingerprint: string): void {
-  output(flags, { address, fingerprint }, () => [address]);
+  const identityKey = Buffer.from(decodeAddress(address).identityKey).toString('hex');
+  output(flags, { address, fingerprint, identityKey }, () => [address]);
 }

@@ -63,7 +63,7 @@ export function registerInitCommand(program: Command): void {
           { dataDir: dir, network: client.network, chain: client.chainUrl, relays: client.relays, address, fingerprint: client.fingerprint(), mnemonic, publishedAt },
           () => [
             `initialized satpost in ${dir} (${client.network}, chain ${client.chainUrl})`,
-            ...(client.relays.length === 0 ? [`no relays: nobody can write to you until you list one under "relays" in ${dir}/config.json`] : []),
+            ...(client.relays.length === 0 ? [`no relays: nobody can write to you until you add one: satpost relays add URL --data-dir ${dir}`] : []),
             ...(publishedAt.length > 0 ? [`published your prekeys at ${publishedAt.join(', ')}`] : []),
             'your satpost address (give it to the people who will write to you):',
             `  ${address}`,

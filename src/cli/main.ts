@@ -25,7 +25,7 @@ export function buildProgram(): Command {
     .description(
       'End-to-end encrypted store-and-forward messaging, relayed by servers that are paid in Bitcoin on delivery.',
     )
-    .version('0.1.0')
+    .version('0.2.0')
     .showHelpAfterError('(run with --help for usage)')
     // Options after a command name belong to that command (`relay --port` vs `relay wallet --data-dir`).
     .enablePositionalOptions()

@@ -156,6 +156,8 @@ export function registerMessageCommands(program: Command): void {
       const flags = cmd.opts<ClientFlags>();
       await withClient(flags, async (client) => {
         await resumeFirst(client, flags);
+        // Recipient-pays messages become 'delivered' once their relay lists them unlocked (the recipient paid and read).
+        for (const p of await client.refreshOutbox()) process.stderr.write(`warning: relay ${p.relay}: ${(p.error as Error).message} (recipient-pays states from it not refreshed)\n`);
         const messages = client.outbox();
         output(flags, { messages }, () => (messages.length === 0 ? ['no messages sent yet'] : messages.map(outboxLine)));
       });
@@ -172,7 +174,7 @@ export function registerMessageCommands(program: Command): void {
         const { entries, problems } = await client.inbox();
         for (const p of problems) process.stderr.write(`warning: relay ${p.relay}: ${(p.error as Error).message}\n`);
         if (!flags.watch) {
-          output(flags, { messages: entries.map(entryJson) }, () => (entries.length === 0 ? ['no messages'] : entries.map(inboxLine)));
+          output(flags, { messages: entries.map(entryJson) }, () => (entries.length === 0 ? ['no messages'] : entries.map((e) => inboxLine(e))));
           return;
         }
         // --watch: one line (or one JSON object) per message, the listed ones first.
@@ -252,12 +254,37 @@ function outboxLine(s: SentMessage): string {
   return `${s.id.slice(0, 12)}  to ${s.to}  ${s.mode}${price}  ${s.state}`;
 }
 
-function inboxLine(e: InboxEntry): string {
+function inboxLine(e: InboxEntry, now = Date.now()): string {
   const from = e.verified ? `from ${e.from}` : `from unknown sender ${e.from}`;
   const price = e.mode === 'sender-pays' ? 'free to read (sender pays)' : `${sats(e.price)} to read`;
-  const line = `${e.id.slice(0, 12)}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
-  // A spoiled message stays listed, with what the relay did.
-  return e.state === 'corrupt' || e.state === 'fraud' ? `${line}\n    ${e.detail ?? ''}` : line;
+  const when = ago(e.sentAt ?? e.depositedAt, now);
+  const line = `${e.id.slice(0, 12)}  ${when}  ${from}  ${e.size} bytes  ${price}  ${e.state}  until ${new Date(e.expiresAt).toISOString()}`;
+  // A spoiled message stays listed, with what the relay did; a read one with a line of it.
+  if (e.state === 'corrupt' || e.state === 'fraud') return `${line}\n    ${e.detail ?? ''}`;
+  return e.message ? `${line}\n    ${preview(e.message)}` : line;
+}
+
+/** "just now", "3 min ago", "2 h ago", "5 days ago" (a time in the future, from a skewed clock, is "just now"). */
+export function ago(ms: number, now: number): string {
+  const s = Math.max(0, Math.floor((now - ms) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  const d = Math.floor(s / 86_400);
+  return `${d} day${d === 1 ? '' : 's'} ago`;
+}
+
+/** PREVIEW_CHARS: the longest preview; longer texts end in "…". */
+export const PREVIEW_CHARS = 60;
+
+/** One line of a read message: its text with control characters (and line breaks) made spaces, or the file's name. */
+export function preview(m: NonNullable<InboxEntry['message']>): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = (t: string) => t.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+  if (m.kind !== 'text') return `file "${flat(m.name)}" (${m.mediaType}, ${m.data.length} bytes)`;
+  const t = flat(m.text);
+  const chars = [...t];
+  return chars.length > PREVIEW_CHARS ? `"${chars.slice(0, PREVIEW_CHARS - 1).join('').trimEnd()}…"` : `"${t}"`;
 }
 
 function readLines(r: ReadMessage, out: string | undefined): string[] {

@@ -1,6 +1,7 @@
 /** `satpost wallet address|balance|history|send`: the Bitcoin wallet that pays relays. */
 import type { Command } from 'commander';
-import type { Balance, HistoryEntry } from '../wallet/index.ts';
+import type { Balance } from '../wallet/index.ts';
+import type { HistoryRow, Purpose } from '../client/client.ts';
 import { sats } from './money.ts';
 import { examples, integerArg, output, positiveNumberArg, progress, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
@@ -41,8 +42,8 @@ export function registerWalletCommands(program: Command): void {
       const flags = cmd.opts<ClientFlags>();
       await withClient(flags, async (client) => {
         progress(flags, `syncing the wallet with ${client.chainUrl}...`);
-        // Abandoned rows are drafts never broadcast (send builds one to check the wallet can pay): no money moved.
-        const history = (await client.history()).filter((h) => h.state !== 'abandoned');
+        // Drafts never broadcast (send builds one to check the wallet can pay) are not listed: no money moved.
+        const history = await client.history();
         output(flags, { history }, () => (history.length === 0 ? ['no transactions yet'] : history.map(historyLine)));
       });
     });
@@ -80,8 +81,29 @@ function balanceLines(b: Balance): string[] {
   return rows.filter(([, , show]) => show).map(([label, n]) => `${`${label}:`.padEnd(14)}${sats(n)}`);
 }
 
-function historyLine(h: HistoryEntry): string {
+function historyLine(h: HistoryRow): string {
   const when = h.blockTime !== null ? new Date(h.blockTime * 1000).toISOString().slice(0, 16).replace('T', ' ') : h.state.padEnd(16);
   const net = `${h.net >= 0 ? '+' : '-'}${sats(Math.abs(h.net))}`;
-  return `${when}  ${net.padStart(16)}  ${h.txid}${h.own && h.fee !== null ? `  fee ${sats(h.fee)}` : ''}`;
+  return `${when}  ${net.padStart(16)}  ${h.purposes.map(purposeText).join('; ')}${h.own && h.fee !== null ? ` (fee ${sats(h.fee)})` : ''}  ${h.txid}`;
+}
+
+/** "message 3f2a9c1b4d5e to carol", "channel open 0a1b2c3d4e5f", ... */
+export function purposeText(p: Purpose): string {
+  const msg = p.messageId !== undefined ? ` ${p.messageId.slice(0, 12)}` : '';
+  const who = p.contact !== undefined ? ` ${p.direction ?? 'with'} ${p.contact}` : '';
+  const ch = p.channelId !== undefined ? ` ${p.channelId.slice(0, 12)}` : '';
+  switch (p.kind) {
+    case 'message':
+      return p.direction === 'from' ? `paid to read message${msg}${who}` : `message${msg}${who}`;
+    case 'refund':
+      return `refund of message${msg}${who}${ch ? ` (channel${ch})` : ''}`;
+    case 'channel-open':
+      return `channel open${ch}`;
+    case 'channel-close':
+      return `channel close${ch}`;
+    case 'send':
+      return p.to && p.to.length > 0 ? `sent ${p.to.map((o) => `${sats(o.amount)} to ${o.address ?? 'a script'}`).join(', ')}` : 'sent to an address';
+    case 'receive':
+      return 'received';
+  }
 }

@@ -19,11 +19,15 @@ import {
   type AddHtlc, type ChannelAuth, type ChannelMessage, type CloseRequest, type Htlc, type NewHtlc, type SettleHtlc,
 } from '../channels/index.ts';
 import { expected } from '../core/errors.ts';
+import { nobleEd25519, type Ed25519 } from '../core/ed25519.ts';
+import { bytesEqual } from '../core/hash.ts';
+import { standingTermsCurrent, verifyStandingTerms, type StandingTerms } from '../core/objects/index.ts';
 import { WalletError } from '../wallet/index.ts';
-import { encodeChannelMessage, type ChannelRecord, type HtlcRecord } from '../watch/channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
+import type { ChannelRecord, HtlcRecord } from '../watch/channel-book.ts';
 import type { PayerChannels } from '../watch/channel-payer.ts';
 import { WatchError } from '../watch/errors.ts';
-import type { ChannelTerms } from '../relay/channels.ts';
+import type { ChannelTerms } from '../core/wire/lookup-answer.ts';
 import { isChannelRefusal } from './channel-outcome.ts';
 import { ClientError } from './errors.ts';
 import { relayClients } from './mail-context.ts';
@@ -117,6 +121,8 @@ export interface ClientChannelsOptions {
   timeoutMs?: number;
   /** The RelayClient of a URL (e.g. the client's shared relayClients()); default one per URL here. */
   relay?: (url: string) => RelayClient;
+  /** Verifies the relays' standing terms; default noble's. */
+  ed?: Ed25519;
 }
 
 /** What one sync of a channel did. */
@@ -140,9 +146,17 @@ export class ClientChannels {
   private readonly problems = new Map<string, string>();
   /** Each relay's node key (its information document's relayId), which every ChannelAuth to it names. */
   private readonly relayIds = new Map<string, Uint8Array>();
+  /** Each channel's standing terms (this process): kept until they lapse (docs/protocol.md "Standing terms"). */
+  private readonly standing = new Map<string, StandingTerms>();
+  private readonly ed: Ed25519;
+  /** Standing terms fetched from relays by this process (each a GET /v1/channel/:id/terms). */
+  termsFetched = 0;
+  /** Quotes refused by this process for exceeding their relay's standing terms (TERMS_EXCEEDED), oldest first. */
+  readonly termsRefusals: ClientError[] = [];
 
   constructor(o: ClientChannelsOptions) {
     this.payer = o.payer;
+    this.ed = o.ed ?? nobleEd25519;
     this.relays = o.relays;
     this.tip = o.tip;
     this.now = o.now ?? Date.now;
@@ -268,6 +282,49 @@ export class ClientChannels {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The open channels a send may take standing terms from (recorded relay, relay told, no
+   * refused update in this process), oldest first: {channel id, relay URL}.
+   */
+  accounts(): { channelId: string; relay: string }[] {
+    const out: { channelId: string; relay: string }[] = [];
+    for (const c of this.payer.book.list('payer')) {
+      const r = c.status === 'open' && !this.problems.has(c.id) ? this.relayOf(c) : undefined;
+      if (r && r.toldAt !== null) out.push({ channelId: c.id, relay: r.relay });
+    }
+    return out;
+  }
+
+  /**
+   * The relay's standing terms for a channel: the ones this process holds while they hold (now
+   * before validUntil, `tip` below validUntilHeight), else fetched afresh (GET
+   * /v1/channel/:id/terms, ChannelAuth op terms) and checked: the relay's node key signed them,
+   * for this channel and its payer key, and they hold now. BAD_RELAY_ANSWER otherwise; the
+   * relay's code (UNKNOWN_CHANNEL, BAD_STATE, CHANNELS_UNAVAILABLE, ...) as it comes.
+   */
+  async standingTerms(channelId: string, tip: number, signal?: AbortSignal): Promise<StandingTerms> {
+    const held = this.standing.get(channelId);
+    if (held && standingTermsCurrent(held, this.now(), tip)) return held;
+    this.standing.delete(channelId);
+    const c = this.payer.book.get(channelId);
+    const r = this.relayOf(c);
+    if (!r) throw new ClientError('NO_RELAYS', `no relay is recorded for channel ${channelId}`);
+    const auth = await this.auth(r.relay, { op: 'terms', channelId }, signal);
+    const t = await this.relay(r.relay).channelTerms(channelId, auth, signal);
+    this.termsFetched++;
+    const bad = (why: string) => new ClientError('BAD_RELAY_ANSWER', `relay ${r.relay}: the standing terms of channel ${channelId} ${why}`);
+    if (!bytesEqual(t.relayId, this.relayIds.get(r.relay)!) || !verifyStandingTerms(t, this.ed)) throw bad("are not signed by the relay's node key");
+    if (hex.encode(t.channelId) !== channelId || !bytesEqual(t.payerPubkey, c.state.payerPubkey)) throw bad('name another channel or payer key');
+    if (!standingTermsCurrent(t, this.now(), tip)) throw bad(`have lapsed already (validUntil ${t.validUntil}, height ${t.validUntilHeight}, tip ${tip})`);
+    this.standing.set(channelId, t);
+    return t;
+  }
+
+  /** Drops a channel's standing terms held here: the next standingTerms() fetches them afresh. */
+  forgetTerms(channelId: string): void {
+    this.standing.delete(channelId);
   }
 
   /**

@@ -8,8 +8,8 @@
  *   client.close();
  *
  * Messaging over relays: publish() puts the prekeys at the user's relays, send() quotes,
- * seals, deposits and (sender-pays) funds, inbox() lists and checks the mailbox, read() pays
- * or hands over r and decrypts, watch() follows the mailbox live, resume() carries on what a
+ * seals, deposits and (sender-pays) funds, inbox() finds and checks new messages by tag, read() pays
+ * or hands over r and decrypts, watch() follows the user's tags live, resume() carries on what a
  * restart interrupted. wallet.sqlite holds the wallet, the contract book and the channel book
  * side by side; a ContractWatcher and a ChannelWatcher drive them while a messaging call is
  * running or watch() is open.
@@ -25,7 +25,7 @@ import { ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
 import type { ChainBackend } from '../chain/backend.ts';
 import { EsploraBackend } from '../chain/esplora/backend.ts';
 import { expected } from '../core/errors.ts';
-import { QuoteCodec } from '../core/objects/index.ts';
+import { QuoteCodec, ReceiptCodec } from '../core/objects/index.ts';
 import { bytesEqual } from '../core/hash.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
@@ -51,14 +51,15 @@ import { hex } from '@scure/base';
 import { ClientChannels, channelProblem, type ChannelOpenOptions, type ChannelSummary } from './channels.ts';
 import { nodeAead } from '../crypto/aead-node.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
-import { mailboxIdOf } from '../identity/keys.ts';
-import { CLIENT_MARGINS, relayClients, signMailboxAuth, type MailContext } from './mail-context.ts';
+import { CLIENT_MARGINS, relayClients, type MailContext } from './mail-context.ts';
+import { TagBook } from './tags.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchById, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
-import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
+import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, normalizeRelayUrls, type ClientConfig } from './config.ts';
+import type { RelayClient } from './relay-client.ts';
 import { Transport } from '../net/transport.ts';
 import { checkContactName, contactView, type Contact } from './contacts.ts';
 import { DataDir } from './datadir.ts';
@@ -170,11 +171,12 @@ export class Client {
       tip: async (signal) => (await p.backend.getTip(signal)).height,
       now: p.now,
       relay,
+      ed: nodeEd25519(),
     });
     this.ctx = {
       network: p.config.network,
       identity: p.identity,
-      mailbox: mailboxIdOf(p.identity.publicKey),
+      tags: new TagBook(p.store.db, p.identity.publicKey, p.now),
       sessions: this.sessions,
       prekeys: new PrekeyManager(p.identityDb, p.identity),
       wallet: p.wallet,
@@ -347,6 +349,66 @@ export class Client {
     return [...this.p.config.relays];
   }
 
+  /**
+   * Each of the user's relays and whether it answers its information document now (its
+   * relayId, name and network when it does, the error when not). Never throws for a relay.
+   */
+  async relayStatus(o: { signal?: AbortSignal } = {}): Promise<RelayStatus[]> {
+    this.assertOpen();
+    return checkRelays(this.p.config.relays, (url) => this.ctx.relay(url), o.signal, this.network);
+  }
+
+  /**
+   * Adds a relay to config.json: the URL is checked (BAD_RELAY_URL, INSECURE_RELAY_URL outside
+   * regtest, RELAY_EXISTS), the relay must answer its information document on this network
+   * (RELAY_UNREACHABLE, BAD_RELAY_ANSWER, NETWORK_MISMATCH) before anything is saved; then the
+   * prekeys are published to the new set and the new address (its hints) is returned.
+   */
+  async addRelay(url: string, o: { signal?: AbortSignal } = {}): Promise<RelayChange> {
+    this.assertOpen();
+    const [canonical] = normalizeRelayUrls([url]);
+    assertSecureRelayUrl(canonical!, this.network, this.p.config.proxy !== undefined);
+    if (this.p.config.relays.includes(canonical!)) throw new ClientError('RELAY_EXISTS', `${canonical} is already one of your relays`);
+    const [status] = await checkRelays([canonical!], (u) => this.ctx.relay(u), o.signal, this.network);
+    if (!status!.reachable) {
+      const err = new ClientError(
+        status!.error!.code === 'NETWORK_MISMATCH' || status!.error!.code === 'BAD_RELAY_ANSWER' ? status!.error!.code : 'RELAY_UNREACHABLE',
+        `relay ${canonical} did not answer its information document (/.well-known/satpost): ${status!.error!.message}; nothing was changed`,
+      );
+      err.relay = canonical!;
+      throw err;
+    }
+    return this.changeRelays([...this.p.config.relays, canonical!], o.signal);
+  }
+
+  /** Removes a relay from config.json (UNKNOWN_RELAY, LAST_RELAY), publishes the prekeys to the rest, returns the new address. */
+  async removeRelay(url: string, o: { signal?: AbortSignal } = {}): Promise<RelayChange> {
+    this.assertOpen();
+    const [canonical] = normalizeRelayUrls([url]);
+    if (!this.p.config.relays.includes(canonical!)) throw new ClientError('UNKNOWN_RELAY', `${canonical} is not one of your relays (${this.p.config.relays.join(', ') || 'none'})`);
+    if (this.p.config.relays.length === 1) throw new ClientError('LAST_RELAY', `${canonical} is your only relay: nobody could reach you without one`);
+    return this.changeRelays(this.p.config.relays.filter((r) => r !== canonical), o.signal);
+  }
+
+  /** Saves `relays` (config.json as on disk, only its relays changed), then public.json, then publishes. */
+  private async changeRelays(relays: string[], signal?: AbortSignal): Promise<RelayChange> {
+    const saved = this.p.dir.readConfig();
+    this.p.dir.writeConfig({ ...saved, relays });
+    // ctx.relays is the same array: publishing, sending and listing see the new set at once.
+    this.p.config.relays.splice(0, this.p.config.relays.length, ...relays);
+    this.writePublicInfo();
+    let published: PublishResult | undefined;
+    let publishError: { code: string; message: string } | undefined;
+    try {
+      published = await this.publish(signal ? { signal } : {});
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const e = err as { code?: string; message?: string };
+      publishError = { code: e.code ?? 'INTERNAL', message: e.message ?? String(err) };
+    }
+    return { relays: [...relays], address: this.address(), ...(published ? { published } : {}), ...(publishError ? { publishError } : {}) };
+  }
+
   /** The chain backend the wallet uses. */
   get backend(): ChainBackend {
     return this.p.backend;
@@ -478,10 +540,80 @@ export class Client {
     return this.p.wallet.balance();
   }
 
-  /** The wallet's transactions after a sync with the chain, as the wallet lists them. */
-  async history(): Promise<HistoryEntry[]> {
+  /**
+   * The wallet's transactions after a sync with the chain, each with what it was for (see
+   * Purpose). Drafts never broadcast (send builds one to check the wallet can pay: state
+   * 'abandoned') moved no money and are left out.
+   */
+  async history(): Promise<HistoryRow[]> {
     await this.sync();
-    return this.p.wallet.history();
+    const purposes = this.purposes();
+    return this.p.wallet
+      .history()
+      .filter((h) => h.state !== 'abandoned')
+      .map((h) => ({ ...h, purposes: purposes.get(h.txid) ?? [h.sent > 0 ? { kind: 'send' as const, to: this.p.wallet.payees(h.txid) } : { kind: 'receive' as const }] }));
+  }
+
+  /** txid → what it did, from the contract book (messages), the channel book and the outbox/inbox (contacts). */
+  private purposes(): Map<string, Purpose[]> {
+    const out = new Map<string, Purpose[]>();
+    const add = (txid: string | null, p: Purpose) => {
+      if (txid === null) return;
+      const list = out.get(txid) ?? [];
+      list.push(p);
+      out.set(txid, list);
+    };
+    const message = (id: string): { messageId: string; contact?: string; direction?: 'to' | 'from' } => {
+      const sent = this.ctx.mail.outbox(id);
+      if (sent) return { messageId: id, contact: this.p.store.contact(sent.contact)?.name ?? sent.contact, direction: 'to' };
+      const got = this.ctx.mail.inbox(id);
+      if (got) return { messageId: id, contact: entryView(this.ctx, got).from, direction: 'from' };
+      return { messageId: id };
+    };
+    for (const c of this.ctx.payer.book.list('payer')) {
+      add(c.fundingTxid, { kind: 'message', ...message(c.id) });
+      add(c.refundTxid, { kind: 'refund', ...message(c.id) });
+    }
+    for (const ch of this.ctx.channels.payer.book.list('payer')) {
+      add(ch.fundingTxid, { kind: 'channel-open', channelId: ch.id });
+      for (const t of [ch.closeTxid, ch.exitTxid, ch.commitmentTxid, ch.sweepTxid, ch.claimTxid]) add(t, { kind: 'channel-close', channelId: ch.id });
+      for (const h of this.ctx.channels.payer.book.htlcs(ch.id)) add(h.refundTxid, { kind: 'refund', channelId: ch.id, messageId: hex.encode(messageIdOf(h.hk)) });
+    }
+    for (const list of out.values()) {
+      const seen = new Set<string>();
+      list.splice(0, list.length, ...list.filter((p) => !seen.has(JSON.stringify(p)) && seen.add(JSON.stringify(p))));
+    }
+    return out;
+  }
+
+  /**
+   * Recipient-pays messages this user sent and still lists as 'deposited': asks the message's
+   * relay for the listing of its tag (the receipt's), and marks each one the relay lists as
+   * 'unlocked' (the recipient paid and took k) 'delivered'. The relay learns nothing new: it
+   * stored the message under that tag from this sender. Per-relay failures leave rows as they
+   * are and are returned.
+   */
+  async refreshOutbox(o: { signal?: AbortSignal } = {}): Promise<{ relay: string; error: unknown }[]> {
+    this.assertOpen();
+    const waiting = this.ctx.mail.outboxAll().filter((r) => r.mode === 'recipient-pays' && r.state === 'deposited' && r.receipt !== null);
+    const byRelay = new Map<string, OutboxRow[]>();
+    for (const r of waiting) byRelay.set(r.relay, [...(byRelay.get(r.relay) ?? []), r]);
+    const problems: { relay: string; error: unknown }[] = [];
+    await Promise.all(
+      [...byRelay].map(async ([url, rows]) => {
+        try {
+          const tags = [...new Map(rows.map((r) => { const t = ReceiptCodec.decode(r.receipt!).mailbox; return [hex.encode(t), t] as const; })).values()];
+          const ids = new Set(rows.map((r) => r.id));
+          for await (const page of this.ctx.relay(url).listAll(tags, o.signal ? { signal: o.signal } : {})) {
+            for (const m of page) if (ids.has(m.id) && m.state === 'unlocked') this.ctx.mail.setOutbox(m.id, 'delivered');
+          }
+        } catch (err) {
+          if (o.signal?.aborted) throw err;
+          problems.push({ relay: url, error: err });
+        }
+      }),
+    );
+    return problems;
   }
 
   /**
@@ -574,9 +706,10 @@ export class Client {
   }
 
   /**
-   * Lists the mailbox at every relay of the config (a fresh signed challenge each time),
-   * fetches and checks each new message before anything is paid (relay signatures, the
-   * receipt covering the blob, the sender's signature in the sealed header), and returns all
+   * Asks the relays of the config and the relay network for the tags the user's messages come
+   * under (docs/protocol.md "Tags"), fetches and checks each new message before anything is paid
+   * (relay signatures, the receipt covering the blob, the sender's authenticator in the sealed
+   * header), and returns all
    * entries, oldest first. `problems` names relays that failed; all unreachable throws
    * RELAY_UNREACHABLE; NO_RELAYS without relays.
    */
@@ -604,7 +737,7 @@ export class Client {
     } catch (err) {
       // Not listed here yet (the user got the id elsewhere, or never ran inbox): look at the relays once.
       if (!ClientError.is(err, 'MESSAGE_NOT_FOUND') || !/^[0-9a-f]{4,64}$/i.test(id)) throw err;
-      if (!(await fetchById(this.ctx, id.toLowerCase(), o.signal))) await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
+      await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
       findEntry(this.ctx, id);
     }
     await this.startWatcher(o.signal);
@@ -612,7 +745,7 @@ export class Client {
   }
 
   /**
-   * Follows the mailbox live: subscribes at every relay (WebSocket), then lists once so that
+   * Follows the user's tags live: subscribes at every relay (WebSocket), then lists once so that
    * nothing stored between an earlier inbox() and the subscription is missed, and yields each
    * entry not in the inbox before, fetched and checked as inbox() does, until `signal` aborts
    * or the loop breaks. A message that fails its checks is not yielded; `onProblem` hears of it.
@@ -647,23 +780,42 @@ export class Client {
       known.add(id);
       events.emit('entry', entryView(this.ctx, row));
     };
-    const subs: { close(): void }[] = [];
+    // Two subscriptions per relay: introduction tags never share a request with conversation
+    // tags (anyone holding the address computes the former: together they would name the latter).
+    const subs: { intro: boolean; sub: { close(): void; add(tags: Uint8Array[]): void } }[] = [];
+    // The tags followed: a find moves a window, and the tags it opens are added to the conversation subscriptions.
+    const following = TagBook.byHex(this.ctx.tags.wanted());
+    const followMore = () => {
+      const more = this.ctx.tags.wanted().filter((w) => !following.has(Buffer.from(w.tag).toString('hex')));
+      for (const w of more) following.set(Buffer.from(w.tag).toString('hex'), w);
+      for (const intro of [true, false]) {
+        const tags = more.filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
+        if (tags.length > 0) for (const s of subs) if (s.intro === intro) s.sub.add(tags);
+      }
+    };
     try {
       for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
         const relay = this.ctx.relay(url);
-        const relayId = await relay.relayId(signal);
-        subs.push(
-          await relay.subscribe(this.ctx.mailbox, (challenge) => signMailboxAuth(this.ctx, { challenge, relayId, operation: 'subscribe' }), (id) => {
-            const hexId = Buffer.from(id).toString('hex');
-            if (this.ctx.mail.inbox(hexId)) return announce(hexId);
-            fetchOne(this.ctx, url, id, { id: hexId }, signal).then(
-              () => announce(hexId),
-              (err: unknown) => o.onProblem?.(url, err),
-            );
-          }, { signal }),
-        );
+        const onMessage = (id: Uint8Array, tag: Uint8Array) => {
+          const hexId = Buffer.from(id).toString('hex');
+          if (this.ctx.mail.inbox(hexId)) return announce(hexId);
+          const wanted = following.get(Buffer.from(tag).toString('hex'));
+          if (wanted === undefined) return;
+          fetchOne(this.ctx, url, id, { id: hexId, tag: Buffer.from(tag).toString('hex') }, wanted, signal).then(
+            () => {
+              followMore();
+              announce(hexId);
+            },
+            (err: unknown) => o.onProblem?.(url, err),
+          );
+        };
+        for (const intro of [true, false]) {
+          const tags = [...following.values()].filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
+          if (tags.length > 0) subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal }) });
+        }
       }
       const { entries, problems } = await refreshInbox(this.ctx, { signal });
+      followMore();
       for (const p of problems) o.onProblem?.(p.relay, p.error);
       for (const e of entries) announce(e.id);
       for await (const [entry] of stream) yield entry;
@@ -672,7 +824,7 @@ export class Client {
     } finally {
       clearInterval(channelTimer);
       ac.abort();
-      for (const s of subs) s.close();
+      for (const s of subs) s.sub.close();
     }
   }
 
@@ -973,4 +1125,64 @@ function unlockWith<T>(unlock: () => T, dir: DataDir): T {
     }
     throw e;
   }
+}
+
+/** One of the user's relays as `relayStatus` found it. */
+export interface RelayStatus {
+  url: string;
+  reachable: boolean;
+  relayId?: string;
+  name?: string;
+  error?: { code: string; message: string };
+}
+
+/** What addRelay/removeRelay did: the new set, the new address, and the publish at the new set. */
+export interface RelayChange {
+  relays: string[];
+  address: string;
+  published?: PublishResult;
+  /** The prekeys could not be published (the change is saved; `satpost publish` retries). */
+  publishError?: { code: string; message: string };
+}
+
+/** Asks each relay for its information document, in parallel; a relay of another network is NETWORK_MISMATCH. */
+export async function checkRelays(urls: readonly string[], relayAt: (url: string) => RelayClient, signal?: AbortSignal, network?: NetworkName): Promise<RelayStatus[]> {
+  return Promise.all(
+    urls.map(async (url): Promise<RelayStatus> => {
+      try {
+        const info = await relayAt(url).info(signal);
+        const net = (info as { network?: unknown }).network;
+        if (network !== undefined && net !== undefined && net !== network) {
+          return { url, reachable: false, error: { code: 'NETWORK_MISMATCH', message: expected('relay network', network, net) } };
+        }
+        const name = (info as { name?: unknown }).name;
+        return { url, reachable: true, relayId: info.relayId, ...(typeof name === 'string' && name !== '' ? { name } : {}) };
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        const e = err as { code?: string; message?: string };
+        return { url, reachable: false, error: { code: e.code ?? 'INTERNAL', message: e.message ?? String(err) } };
+      }
+    }),
+  );
+}
+
+/**
+ * What a wallet transaction was for. message: the funding of a message's contract (sender-pays:
+ * `direction` 'to' the contact; recipient-pays read: 'from' the sender); refund: a contract or a
+ * channel HTLC that came back; channel-open / channel-close: a payment channel's funding, its
+ * close or exit and the sweep of the payer's share; send: paid to an address; receive: coins
+ * received (a faucet, a payment).
+ */
+export interface Purpose {
+  kind: 'message' | 'refund' | 'channel-open' | 'channel-close' | 'send' | 'receive';
+  messageId?: string;
+  contact?: string;
+  direction?: 'to' | 'from';
+  channelId?: string;
+  /** send: the outputs paid outside the wallet (address when the script has one, amount). */
+  to?: { address?: string; amount: number }[];
+}
+
+export interface HistoryRow extends HistoryEntry {
+  purposes: Purpose[];
 }

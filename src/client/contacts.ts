@@ -8,7 +8,7 @@ import { expected } from '../core/errors.ts';
 import type { NetworkName } from '../core/network.ts';
 import { encodeAddress } from '../identity/address.ts';
 import type { IdentityChangeInfo } from '../identity/errors.ts';
-import { fingerprintOf, mailboxIdOf } from '../identity/keys.ts';
+import { fingerprintOf } from '../identity/keys.ts';
 import { ClientError } from './errors.ts';
 import type { ContactRow } from './store.ts';
 
@@ -36,8 +36,6 @@ export interface Contact {
   fingerprint: string;
   /** 33-byte identity key, hex. */
   identityKey: string;
-  /** Mailbox id, hex. */
-  mailbox: string;
   relayHints: string[];
   addedAt: number;
   /** Set while a changed identity key awaits trustContact; sending to her is refused until then. */
@@ -50,7 +48,6 @@ export function contactView(row: ContactRow, network: NetworkName, change: Ident
     address: encodeAddress({ network, identityKey: row.identityKey, relayHints: row.relayHints }),
     fingerprint: fingerprintOf(row.identityKey),
     identityKey: hex.encode(row.identityKey),
-    mailbox: hex.encode(mailboxIdOf(row.identityKey)),
     relayHints: row.relayHints,
     addedAt: row.addedAt,
     keyChange: change ? { trustedFingerprint: change.trustedFingerprint, newFingerprint: change.newFingerprint } : null,

@@ -4,7 +4,7 @@
  */
 import { SatpostError } from '../core/errors.ts';
 import type { IdentityChangeInfo } from '../identity/errors.ts';
-import type { RelayErrorCode } from '../relay/errors.ts';
+import type { RelayErrorCode } from '../core/wire/relay-errors.ts';
 
 export type ClientErrorCode =
   /** The data directory holds no satpost client (run init). */
@@ -23,6 +23,8 @@ export type ClientErrorCode =
   | 'NETWORK_MISMATCH'
   | 'BAD_RELAY_URL'
   | 'BAD_CHAIN_URL'
+  /** The relay runs satpost 0.1 (per-user mailboxes): it does not serve the tag routes this client speaks. */
+  | 'RELAY_OUTDATED'
   /** A plain http/ws relay URL outside regtest (https/wss required; http to a .onion host only through a proxy). */
   | 'INSECURE_RELAY_URL'
   /** A plain http chain URL outside regtest (same rule as relay URLs). */
@@ -45,8 +47,20 @@ export type ClientErrorCode =
   | 'BAD_RELAY_ANSWER'
   /** The config lists no relays (send, inbox and publish need at least one). */
   | 'NO_RELAYS'
+  /** removeRelay(): the relay is the only one left (an address needs at least one relay hint). */
+  | 'LAST_RELAY'
+  /** removeRelay(): the URL is not one of the user's relays. */
+  | 'UNKNOWN_RELAY'
+  /** addRelay(): the URL is already one of the user's relays. */
+  | 'RELAY_EXISTS'
   /** No quote passed the checks within maxFee; `details.cheapest` is the lowest price seen, if any. */
   | 'NO_ACCEPTABLE_QUOTE'
+  /**
+   * A relay quoted a message over a channel above its own standing terms for that channel
+   * (`details`: price, limit, channelId): the quote is refused, and the send offers the message
+   * to the network instead.
+   */
+  | 'TERMS_EXCEEDED'
   /** read(): the message costs more than maxPrice; `details.price`. */
   | 'PRICE_TOO_HIGH'
   /** read(): a recipient-pays message from a sender who is not a contact, without payUnknownSender; nothing was paid. */

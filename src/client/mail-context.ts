@@ -8,7 +8,6 @@ import type { LocktimeMargins } from '../contracts/index.ts';
 import type { Aead } from '../core/aead.ts';
 import type { Ed25519 } from '../core/ed25519.ts';
 import type { NetworkName } from '../core/network.ts';
-import { MailboxAuthCodec, mailboxAuthBytes, type MailboxAuth, type MailboxOperation } from '../core/objects/index.ts';
 import type { UnlockedIdentity } from '../identity/identity.ts';
 import type { PrekeyManager } from '../identity/prekeys.ts';
 import type { Sessions } from '../identity/session.ts';
@@ -19,6 +18,7 @@ import { ClientError } from './errors.ts';
 import type { MailStore } from './mail-store.ts';
 import { RelayClient, type RelayClientOptions } from './relay-client.ts';
 import type { ClientStore } from './store.ts';
+import type { TagBook } from './tags.ts';
 
 /** Per network: the payer's margins when checking a quoted T (docs/protocol.md "Timelocks"). */
 export const CLIENT_MARGINS: Record<NetworkName, LocktimeMargins> = {
@@ -32,7 +32,8 @@ export const CLIENT_MARGINS: Record<NetworkName, LocktimeMargins> = {
 export interface MailContext {
   network: NetworkName;
   identity: UnlockedIdentity;
-  mailbox: Uint8Array;
+  /** Which tags the user's messages go under and which she asks for (./tags.ts). */
+  tags: TagBook;
   sessions: Sessions;
   prekeys: PrekeyManager;
   wallet: Wallet;
@@ -54,25 +55,6 @@ export interface MailContext {
   random: (n: number) => Uint8Array;
   /** Test-only crash points (e.g. 'after-deposit', 'after-channel-add'); a no-op in normal use. */
   failpoint: (name: string) => void;
-}
-
-/** A MailboxAuth over `challenge` for one operation at one relay (relayId: its node key), signed with the identity key (XEdDSA). */
-export function signMailboxAuth(
-  ctx: Pick<MailContext, 'identity' | 'mailbox' | 'now'>,
-  login: { challenge: Uint8Array; relayId: Uint8Array; operation: MailboxOperation },
-): MailboxAuth {
-  const unsigned = { mailbox: ctx.mailbox, identityKey: ctx.identity.publicKey, relayId: login.relayId, operation: login.operation, challenge: login.challenge, timestamp: ctx.now() };
-  const signature = ctx.identity.keyPair.privateKey.sign(Uint8Array.from(mailboxAuthBytes(unsigned)));
-  return MailboxAuthCodec.decode(MailboxAuthCodec.encode({ ...unsigned, signature }));
-}
-
-/**
- * A fresh challenge from the relay, signed for `operation` at that relay: one list page or one
- * fetch. The relay's id comes from its information document, asked alongside the challenge.
- */
-export async function mailboxAuth(ctx: MailContext, relay: RelayClient, operation: MailboxOperation, signal?: AbortSignal): Promise<MailboxAuth> {
-  const [relayId, challenge] = await Promise.all([relay.relayId(signal), relay.challenge(ctx.mailbox, signal)]);
-  return signMailboxAuth(ctx, { challenge, relayId, operation });
 }
 
 /** One RelayClient per relay URL, made on first use. */

@@ -9,7 +9,7 @@
  * its information document), fresh (now, random nonce): a relay takes nothing else.
  */
 import type { PrivateKey } from '@signalapp/libsignal-client';
-import type { PrekeyBundle } from '../identity/bundle.ts';
+import type { PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { signPrekeyPublish } from '../identity/prekey-publish.ts';
 import { ClientError } from './errors.ts';
 import type { MailContext } from './mail-context.ts';

@@ -19,24 +19,28 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { PrivateKey } from '@signalapp/libsignal-client';
 import { hex } from '@scure/base';
 import { buildContractScript, checkQuoteLocktime, type ContractTerms } from '../contracts/index.ts';
 import { BlobError, keyMatches, openBlob } from '../core/blob.ts';
 import { makeFraudProof } from '../core/fraud.ts';
 import { encodeFraudProofFile, verifyFraudProofFile } from '../core/fraud-file.ts';
 import { H, bytesEqual } from '../core/hash.ts';
-import { FraudProofCodec, MessageContentCodec, assertQuoteSigned, assertReceiptSigned, mailboxQueryBytes, type MessageContent, type PaymentMode } from '../core/objects/index.ts';
+import {
+  ANSWER_INFO, FraudProofCodec, MAX_QUERY_TAGS, MessageContentCodec, TagAnswerCodec, assertQuoteSigned, assertReceiptSigned, coarseQueryTime, tagAnswerSigningBytes,
+  type MessageContent, type PaymentMode, type TagAnswer,
+} from '../core/objects/index.ts';
 import { openEnvelope, openHeader, defaultPeerName, type HeaderView } from '../envelope/envelope.ts';
 import { EnvelopeError } from '../envelope/errors.ts';
 import { fingerprintOf } from '../identity/keys.ts';
-import { ANSWER_INFO } from '../p2p/query.ts';
-import { StoredMessageCodec, type StoredMessage } from '../relay/wire.ts';
+import { StoredMessageCodec, type StoredMessage } from '../core/objects/stored-message.ts';
 import { findClaim } from '../watch/index.ts';
 import { isChannelRefusal } from './channel-outcome.ts';
 import { RECIPIENT_HTLC_SLACK_BLOCKS } from './channels.ts';
 import { saveFileDurably } from './datadir.ts';
 import { ClientError } from './errors.ts';
-import { mailboxAuth, walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
+import { walletProblem, withFreshCoins, type MailContext } from './mail-context.ts';
+import { TagBook, type WantedTag } from './tags.ts';
 import type { InboxRow, InboxState } from './mail-store.ts';
 import type { ListedEntry } from './relay-client.ts';
 
@@ -58,6 +62,8 @@ export interface InboxEntry {
   /** recipient-pays paid on chain: the fee of the funding transaction (reading cost price + this). */
   fundingFee?: number;
   expiresAt: number;
+  /** Unix ms the relay stored it (its listing's createdAt), else when this client first listed it. */
+  depositedAt: number;
   state: InboxState;
   /** Once read. */
   message?: MessageContent;
@@ -99,23 +105,45 @@ export interface ReadMessage extends InboxEntry {
   sentAt: number;
 }
 
-/** Lists and checks the mailbox at every relay; new messages are stored ('new'). Returns every entry. */
+/** Rounds of asking in one refresh: each find moves a window, and the next round asks for the tags it opened. */
+const MAX_REFRESH_ROUNDS = 8;
+
+/**
+ * Asks for every tag the user wants (each contact's window and her introduction tags, see
+ * ./tags.ts) at her own relays and, through the first of them that takes part in the relay
+ * network, at every relay that signs an answer holding some; new messages are fetched, checked
+ * and stored ('new'). Finds move windows, so it asks again until a round finds nothing new.
+ * Returns every entry.
+ */
 export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
   if (ctx.relays.length === 0) throw new ClientError('NO_RELAYS', 'your config.json lists no relays: nobody can deliver to you');
   const problems: { relay: string; error: unknown }[] = [];
   const mine = withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')));
-  const found = await discover(ctx, mine, problems, o.signal);
-  const urls = withoutFraudulent(ctx, [...new Set([...mine, ...found])]);
-  for (const url of urls) {
-    try {
-      await refreshRelay(ctx, url, problems, o.signal);
-    } catch (error) {
-      if (o.signal?.aborted) throw error;
-      problems.push({ relay: url, error });
+  const reached = new Set<string>();
+  for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
+    const wanted = ctx.tags.wanted();
+    const byHex = TagBook.byHex(wanted);
+    // At her own relays: every tag. At a relay found through the network: only the tags it signed for.
+    const targets = new Map<string, Uint8Array[]>(mine.map((u) => [u, wanted.map((w) => w.tag)]));
+    for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !isFraudulent(ctx, url)) targets.set(url, tags);
+    let fresh = 0;
+    for (const [url, tags] of targets) {
+      try {
+        fresh += await refreshRelay(ctx, url, tags, byHex, problems, o.signal);
+        reached.add(url);
+      } catch (error) {
+        if (o.signal?.aborted) throw error;
+        problems.push({ relay: url, error });
+      }
     }
+    if (fresh === 0) break;
   }
-  if (problems.length >= urls.length && problems.every((p) => ClientError.is(p.error, 'RELAY_UNREACHABLE'))) throw problems[0]!.error;
+  if (reached.size === 0 && problems.length > 0 && problems.every((p) => ClientError.is(p.error, 'RELAY_UNREACHABLE'))) throw problems[0]!.error;
   return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
+}
+
+function isFraudulent(ctx: Pick<MailContext, 'contacts'>, url: string): boolean {
+  return ctx.contacts.fraudulentRelays().some((f) => f.relay.replace(/\/+$/, '') === url);
 }
 
 /** `urls` without the relays caught cheating (relay_fraud), unless that would leave none. */
@@ -125,61 +153,97 @@ export function withoutFraudulent(ctx: Pick<MailContext, 'contacts'>, urls: stri
   return kept.length > 0 ? kept : urls;
 }
 
-/** Hops a mailbox query may travel (a relay lowers it to its own queryHopLimit). */
+/** Hops a tag query may travel (a relay lowers it to its own queryHopLimit). */
 export const QUERY_HOP_LIMIT = 8;
 
 /**
- * Relays of the network holding messages for this mailbox, found with one signed mailbox
- * query through the first of the user's relays that takes part in the network (docs/protocol.md
- * "Relay network"). Each answer is sealed to the identity key; one that does not open or parse
- * is ignored (any relay could send garbage). Empty when no relay of hers is networked.
+ * The tags in the requests that ask for them: introduction tags never in the same request as
+ * conversation tags (anyone holding her address computes her introduction tags, so one request
+ * naming both would say whose the conversation tags are), each request at most MAX_QUERY_TAGS.
  */
-async function discover(ctx: MailContext, relays: string[], problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<string[]> {
-  for (const url of relays) {
-    const unsigned = { queryId: ctx.random(16), mailbox: ctx.mailbox, identityKey: ctx.identity.publicKey, timestamp: ctx.now(), hopLimit: QUERY_HOP_LIMIT };
-    const signature = ctx.identity.keyPair.privateKey.sign(Uint8Array.from(mailboxQueryBytes(unsigned)));
-    let answers: Uint8Array[] | undefined;
-    try {
-      answers = await ctx.relay(url).queryNetwork({ ...unsigned, signature, hopsLeft: QUERY_HOP_LIMIT }, signal);
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      problems.push({ relay: url, error });
-      continue;
-    }
-    if (answers === undefined) continue;
-    const urls: string[] = [];
-    for (const a of answers) {
-      try {
-        const doc = JSON.parse(new TextDecoder().decode(ctx.identity.keyPair.privateKey.open(Uint8Array.from(a), ANSWER_INFO, Uint8Array.from(unsigned.queryId)))) as { url?: unknown };
-        if (typeof doc.url === 'string' && /^https?:\/\//.test(doc.url)) urls.push(doc.url.replace(/\/+$/, ''));
-      } catch {
-        // not sealed to us, or not JSON: not an answer
-      }
-    }
-    return urls;
-  }
-  return [];
+function batches(tags: Uint8Array[], byHex: Map<string, WantedTag>): Uint8Array[][] {
+  const intro = tags.filter((t) => byHex.get(hex.encode(t))?.owner.kind === 'intro');
+  const rest = tags.filter((t) => byHex.get(hex.encode(t))?.owner.kind !== 'intro');
+  const out: Uint8Array[][] = [];
+  for (const group of [intro, rest]) for (let i = 0; i < group.length; i += MAX_QUERY_TAGS) out.push(group.slice(i, i + MAX_QUERY_TAGS));
+  return out;
 }
 
-async function refreshRelay(ctx: MailContext, url: string, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<void> {
-  const relay = ctx.relay(url);
-  // Page by page (keyset cursor), each page handled before the next is asked for.
-  for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, 'list', signal), signal ? { signal } : {})) {
-    for (const item of listed) {
-      const known = ctx.mail.inbox(item.id);
-      if (known) {
-        if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
-        continue;
-      }
+/**
+ * The relays of the network holding messages under some wanted tags, each with the tags it
+ * holds, from tag queries (nobody named, a one-time answer key) through the first of the
+ * user's relays that takes part in the network (docs/protocol.md "Relay network"). Only an
+ * answer that opens with the answer key, is for this query, names only asked-for tags and is
+ * signed by the relay it names counts: a relay on the path cannot point the client elsewhere.
+ */
+async function discover(
+  ctx: MailContext, relays: string[], wanted: WantedTag[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal,
+): Promise<Map<string, Uint8Array[]>> {
+  const found = new Map<string, Uint8Array[]>();
+  const asked = new Set(wanted.map((w) => hex.encode(w.tag)));
+  for (const url of relays) {
+    let networked = false;
+    for (const tags of batches(wanted.map((w) => w.tag), byHex)) {
+      const answerKey = PrivateKey.generate();
+      const query = { queryId: ctx.random(16), answerKey: answerKey.getPublicKey().serialize(), tags, timestamp: coarseQueryTime(ctx.now()), hopLimit: QUERY_HOP_LIMIT, hopsLeft: QUERY_HOP_LIMIT };
+      let answers: Uint8Array[] | undefined;
       try {
-        await fetchOne(ctx, url, hex.decode(item.id), item, signal);
+        answers = await ctx.relay(url).queryNetwork(query, signal);
       } catch (error) {
-        // One bad message (spam, a cheating relay) must not hide the others.
-        if (signal?.aborted || !ClientError.is(error, 'BAD_RELAY_ANSWER')) throw error;
+        if (signal?.aborted) throw error;
         problems.push({ relay: url, error });
+        break;
+      }
+      if (answers === undefined) break;
+      networked = true;
+      for (const sealed of answers) {
+        const a = openTagAnswer(ctx, answerKey, query.queryId, sealed);
+        if (a === undefined || !/^https?:\/\//.test(a.url) || !a.tags.every((t) => asked.has(hex.encode(t)))) continue;
+        const at = a.url.replace(/\/+$/, '');
+        found.set(at, [...(found.get(at) ?? []), ...a.tags]);
+      }
+    }
+    if (networked) return found;
+  }
+  return found;
+}
+
+function openTagAnswer(ctx: MailContext, key: PrivateKey, queryId: Uint8Array, sealed: Uint8Array): TagAnswer | undefined {
+  try {
+    const a = TagAnswerCodec.decode(key.open(Uint8Array.from(sealed), ANSWER_INFO, Uint8Array.from(queryId)));
+    if (!bytesEqual(a.queryId, queryId)) return undefined;
+    return ctx.ed.verify(a.relayId, tagAnswerSigningBytes(a), a.signature) ? a : undefined;
+  } catch {
+    return undefined; // not sealed to this key, or not a TagAnswer: not an answer
+  }
+}
+
+/** Lists `tags` at one relay and fetches what is new; resolves how many messages were stored. */
+async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<number> {
+  const relay = ctx.relay(url);
+  let fresh = 0;
+  for (const chunk of batches(tags, byHex)) {
+    // Page by page (keyset cursor), each page handled before the next is asked for.
+    for await (const listed of relay.listAll(chunk, signal ? { signal } : {})) {
+      for (const item of listed) {
+        const known = ctx.mail.inbox(item.id);
+        if (known) {
+          if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          continue;
+        }
+        const wanted = byHex.get(item.tag);
+        if (wanted === undefined) continue;
+        try {
+          if (await fetchOne(ctx, url, hex.decode(item.id), item, wanted, signal)) fresh++;
+        } catch (error) {
+          // One bad message (spam, a cheating relay) must not hide the others.
+          if (signal?.aborted || !ClientError.is(error, 'BAD_RELAY_ANSWER')) throw error;
+          problems.push({ relay: url, error });
+        }
       }
     }
   }
+  return fresh;
 }
 
 /**
@@ -188,17 +252,20 @@ async function refreshRelay(ctx: MailContext, url: string, problems: { relay: st
  * opens, so a relay that spoils a real message cannot make it vanish. One whose header does not
  * open is nobody's message (anyone can deposit junk into a mailbox) and is not kept.
  */
-export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, item: Partial<ListedEntry>, signal?: AbortSignal): Promise<void> {
-  const relay = ctx.relay(url);
-  const stored = await relay.fetchMessage(await mailboxAuth(ctx, relay, 'fetch', signal), id, signal);
+export async function fetchOne(ctx: MailContext, url: string, id: Uint8Array, item: Partial<ListedEntry>, wanted: WantedTag, signal?: AbortSignal): Promise<boolean> {
+  if (ctx.mail.inbox(hex.encode(id))) return false;
+  const stored = await ctx.relay(url).fetchMessage(wanted.secret, id, signal);
   let view: HeaderView;
   try {
-    view = inspect(ctx, url, id, stored, item);
+    view = inspect(ctx, url, id, stored, item, wanted.tag);
   } catch (err) {
     if (ClientError.is(err, 'BAD_RELAY_ANSWER')) keepCorrupt(ctx, url, id, stored, item, err);
     throw err;
   }
   ctx.mail.insertInbox({ ...inboxFields(url, id, stored, item), senderKey: view.senderIdentityKey, state: 'new' });
+  // Found: the contact's window moves past it (a junk deposit under a wanted tag never gets here: its header does not open).
+  ctx.tags.found(wanted.owner);
+  return true;
 }
 
 function inboxFields(url: string, id: Uint8Array, stored: StoredMessage, item: Partial<ListedEntry>) {
@@ -212,7 +279,7 @@ function inboxFields(url: string, id: Uint8Array, stored: StoredMessage, item: P
 function keepCorrupt(ctx: MailContext, url: string, id: Uint8Array, stored: StoredMessage, item: Partial<ListedEntry>, problem: ClientError): void {
   let senderKey: Uint8Array;
   try {
-    senderKey = openHeader(ctx.identity, stored.sealedHeader, ctx.mailbox, stored.quote.hk).senderIdentityKey;
+    senderKey = openHeader(ctx.identity, stored.sealedHeader, stored.quote.mailbox, stored.quote.hk).senderIdentityKey;
   } catch (err) {
     if (err instanceof EnvelopeError) return;
     throw err;
@@ -220,27 +287,8 @@ function keepCorrupt(ctx: MailContext, url: string, id: Uint8Array, stored: Stor
   ctx.mail.insertInbox({ ...inboxFields(url, id, stored, item), senderKey, state: 'corrupt', detail: `${problem.message}; nothing was paid` });
 }
 
-/**
- * A whole message id not in the inbox (handed over out of band, or just pushed): fetched by id
- * from the user's relays, one challenge and one fetch, instead of listing every mailbox. False
- * when none of them has it (the caller then lists, which also asks the relay network).
- */
-export async function fetchById(ctx: MailContext, id: string, signal?: AbortSignal): Promise<boolean> {
-  if (!/^[0-9a-f]{64}$/.test(id)) return false;
-  for (const url of withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
-    try {
-      await fetchOne(ctx, url, hex.decode(id), {}, signal);
-      return true;
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      // Unknown there, unreachable, or failing a check: the listing path reports it properly.
-    }
-  }
-  return false;
-}
-
 /** Every check possible before paying (docs/protocol.md "Fetch"). */
-function inspect(ctx: MailContext, url: string, id: Uint8Array, m: StoredMessage, item: Partial<ListedEntry>): HeaderView {
+function inspect(ctx: MailContext, url: string, id: Uint8Array, m: StoredMessage, item: Partial<ListedEntry>, tag: Uint8Array): HeaderView {
   const bad = (why: string, cause?: unknown) => {
     const e = new ClientError('BAD_RELAY_ANSWER', `relay ${url}, message ${hex.encode(id).slice(0, 16)}: ${why}`, cause === undefined ? undefined : { cause });
     e.relay = url;
@@ -254,14 +302,14 @@ function inspect(ctx: MailContext, url: string, id: Uint8Array, m: StoredMessage
   }
   const q = m.quote;
   const r = m.receipt;
-  if (!bytesEqual(r.messageId, id) || !bytesEqual(r.relayId, q.relayId) || !bytesEqual(r.hk, q.hk) || !bytesEqual(r.mailbox, ctx.mailbox) || !bytesEqual(q.mailbox, ctx.mailbox)) {
-    throw bad('the quote and receipt do not bind this id, relay, k and mailbox');
+  if (!bytesEqual(r.messageId, id) || !bytesEqual(r.relayId, q.relayId) || !bytesEqual(r.hk, q.hk) || !bytesEqual(r.mailbox, tag) || !bytesEqual(q.mailbox, tag)) {
+    throw bad('the quote and receipt do not bind this id, relay, k and tag');
   }
   if (!bytesEqual(r.hblob, H(m.blob))) throw bad('the receipt does not cover the blob served');
   if (q.network !== ctx.network) throw bad(`the quote is for ${q.network}, not ${ctx.network}`);
   let view: HeaderView;
   try {
-    view = openHeader(ctx.identity, m.sealedHeader, ctx.mailbox, q.hk);
+    view = openHeader(ctx.identity, m.sealedHeader, tag, q.hk);
   } catch (err) {
     if (err instanceof EnvelopeError) throw bad(`the sealed header fails: ${err.message}`, err);
     throw err;
@@ -281,6 +329,7 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
   return {
     id: row.id, relay: row.relay, from: contact ? contact.name : fingerprintOf(row.senderKey), verified: contact !== undefined, size: row.size,
     mode: row.mode, price: row.price, expiresAt: row.expiresAt, state: row.state,
+    depositedAt: typeof row.listing.createdAt === 'number' && Number.isSafeInteger(row.listing.createdAt) ? row.listing.createdAt : row.receivedAt,
     ...(row.content ? { message: MessageContentCodec.decode(row.content) } : {}),
     ...(row.sentAt !== null ? { sentAt: row.sentAt } : {}),
     ...(row.detail ? { detail: row.detail } : {}),
@@ -317,15 +366,18 @@ export async function readMessage(ctx: MailContext, id: string, o: ReadOptions =
     throw e;
   }
   const m = StoredMessageCodec.decode(row.stored);
-  const view = openHeader(ctx.identity, m.sealedHeader, ctx.mailbox, m.quote.hk);
+  const view = openHeader(ctx.identity, m.sealedHeader, m.quote.mailbox, m.quote.hk);
   const k = row.mode === 'sender-pays' ? await keySenderPays(ctx, row, m, view, o) : await keyRecipientPays(ctx, row, m, o);
   if (!keyMatches(k, m.quote.hk)) throw new ClientError('BAD_RELAY_ANSWER', `the k for ${row.id.slice(0, 16)} does not hash to H(k)`);
   const c = openOrConvict(ctx, row, m, k);
   const opened = await openEnvelope({
-    recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, mailbox: ctx.mailbox, hk: m.quote.hk,
+    recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, tag: m.quote.mailbox, hk: m.quote.hk,
     peerFor: (key) => ctx.contacts.contactByKey(key)?.nameKey ?? defaultPeerName(key),
   });
   ctx.mail.setInbox(row.id, 'read', { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt });
+  // What the contact told of the addressing: where to write to him, how far he found ours.
+  const from = ctx.contacts.contactByKey(opened.senderIdentityKey);
+  if (from && opened.tags) ctx.tags.learn(from.nameKey, opened.tags);
   row = ctx.mail.inbox(row.id)!;
   return entryView(ctx, row) as ReadMessage;
 }
@@ -457,7 +509,7 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
 async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(row.relay);
   try {
-    for await (const listed of relay.listAll(() => mailboxAuth(ctx, relay, 'list', signal), signal ? { signal } : {})) {
+    for await (const listed of relay.listAll([StoredMessageCodec.decode(row.stored).quote.mailbox], signal ? { signal } : {})) {
       const item = listed.find((e) => e.id === row.id);
       if (item) {
         ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });

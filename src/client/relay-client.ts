@@ -1,7 +1,7 @@
 /**
  * A typed client of one relay's API (docs/relay-api.md): the information document, quotes
  * (direct, or gathered from the relay network by POST /v1/offer), deposits, prekey bundles,
- * mailbox challenge + paged list + fetch, unlock, and the WebSocket subscription.
+ * paged listing by tag + fetch with a tag secret, unlock, and the WebSocket subscription.
  *
  * Every call takes an AbortSignal and has a timeout. A relay's refusal becomes a ClientError
  * whose code is the relay's own (FEE_TOO_LOW, MESSAGE_UNKNOWN, ...) with `relay` and the
@@ -13,15 +13,16 @@ import WebSocket from 'ws';
 import { hex } from '@scure/base';
 import type { Codec } from '../core/codec.ts';
 import {
-  DepositCodec, MailboxAuthCodec, MailboxQueryCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec,
-  type Deposit, type MailboxAuth, type MailboxQuery, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
+  DepositCodec, OfferCodec, StandingTermsCodec, TagQueryCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec,
+  type Deposit, type StandingTerms, type Offer, type TagQuery, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
-import { PrekeyBundleCodec, type PrekeyBundle } from '../identity/bundle.ts';
-import { PrekeyPublishCodec, type PrekeyPublish } from '../identity/prekey-publish.ts';
+import { PrekeyBundleCodec, type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../core/objects/prekey-publish.ts';
 import { CHANNEL_AUTH_HEADER, ChannelAuthCodec, type ChannelAuth } from '../channels/auth.ts';
-import type { ChannelView } from '../relay/channels.ts';
-import { compareListCursors, parseListCursor, type ListCursor } from '../relay/list-cursor.ts';
-import { FRAME_HEADER, OP, STATUS, StoredMessageCodec, frame, type StoredMessage } from '../relay/wire.ts';
+import type { ChannelView } from '../core/wire/channel-view.ts';
+import { compareListCursors, parseListCursor, type ListCursor } from '../core/wire/list-cursor.ts';
+import { StoredMessageCodec, type StoredMessage } from '../core/objects/stored-message.ts';
+import { FRAME_HEADER, OP, STATUS, frame } from '../core/wire/stream.ts';
 import { ClientError, type ClientErrorCode } from './errors.ts';
 import type { NetworkName } from '../core/network.ts';
 import { DIRECT, type Transport } from '../net/transport.ts';
@@ -49,9 +50,11 @@ export interface RelayInfo {
   [key: string]: unknown;
 }
 
-/** One entry of POST /v1/mailbox/list, as the relay states it (unverified). */
+/** One entry of POST /v1/tags/list, as the relay states it (unverified). */
 export interface ListedEntry {
   id: string;
+  /** The tag it was deposited under, hex. */
+  tag: string;
   size: number;
   mode: PaymentMode;
   state: string;
@@ -61,7 +64,7 @@ export interface ListedEntry {
   [key: string]: unknown;
 }
 
-/** One page of POST /v1/mailbox/list; `next` (a cursor for `after`) only when more follow. */
+/** One page of POST /v1/tags/list; `next` (a cursor for `after`) only when more follow. */
 export interface ListedPage {
   messages: ListedEntry[];
   next?: string;
@@ -148,13 +151,13 @@ export class RelayClient {
   }
 
   /**
-   * POST /v1/mailbox/query: the sealed answers of every relay of the network holding messages
-   * for the query's mailbox (open each with the identity key, info satpost/v1/query-answer,
-   * aad queryId). Undefined when the relay has no network (NOT_FOUND, P2P_OFF).
+   * POST /v1/tags/query: the sealed answers of every relay of the network holding messages
+   * under some of the query's tags (open each with the answer key, info satpost/v1/query-answer,
+   * aad queryId, to a signed TagAnswer). Undefined when the relay has no network (NOT_FOUND, P2P_OFF).
    */
-  async queryNetwork(q: MailboxQuery, signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
+  async queryNetwork(q: TagQuery, signal?: AbortSignal): Promise<Uint8Array[] | undefined> {
     try {
-      const out = await this.jsonFromBinary<{ answers?: unknown }>('/v1/mailbox/query', MailboxQueryCodec.encode(q), signal);
+      const out = await this.jsonFromBinary<{ answers?: unknown }>('/v1/tags/query', TagQueryCodec.encode(q), signal);
       if (!Array.isArray(out.answers)) throw this.bad('query answer without "answers"');
       return out.answers.map((a) => hexBytes(a, 'answer', this));
     } catch (err) {
@@ -207,24 +210,22 @@ export class RelayClient {
     return this.decode(PrekeyBundleCodec, await this.binary('GET', `/v1/prekeys/${hex.encode(mailbox)}`, undefined, signal));
   }
 
-  async challenge(mailbox: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
-    const out = await this.json<{ challenge?: unknown }>('POST', '/v1/mailbox/challenge', { mailbox: hex.encode(mailbox) }, signal);
-    return hexBytes(out.challenge, 'challenge', this);
-  }
-
   /**
-   * POST /v1/mailbox/list: one page, oldest first; `after` is the previous page's `next`,
-   * `limit` 1..1000 (the relay's default is 1000). `next` is present iff more follow.
+   * POST /v1/tags/list: one page of the messages under `tags` (1..1024), oldest first; `after`
+   * is the previous page's `next`, `limit` 1..1000 (the relay's default is 1000). `next` is
+   * present iff more follow.
    */
-  async listPage(auth: MailboxAuth, page: { after?: string; limit?: number } = {}, signal?: AbortSignal): Promise<ListedPage> {
+  async listPage(tags: Uint8Array[], page: { after?: string; limit?: number } = {}, signal?: AbortSignal): Promise<ListedPage> {
     const params = new URLSearchParams();
     if (page.after !== undefined) params.set('after', page.after);
     if (page.limit !== undefined) params.set('limit', String(page.limit));
     const qs = params.toString();
-    const out = await this.jsonFromBinary<{ messages?: unknown; next?: unknown }>(`/v1/mailbox/list${qs ? `?${qs}` : ''}`, MailboxAuthCodec.encode(auth), signal);
+    const out = await this.outdatedIf404(() => this.json<{ messages?: unknown; next?: unknown }>('POST', `/v1/tags/list${qs ? `?${qs}` : ''}`, { tags: tags.map((t) => hex.encode(t)) }, signal));
     if (!Array.isArray(out.messages)) throw this.bad('list answer without "messages"');
+    const asked = new Set(tags.map((t) => hex.encode(t)));
     for (const m of out.messages as ListedEntry[]) {
       if (typeof m?.id !== 'string' || !/^[0-9a-f]{64}$/.test(m.id)) throw this.bad('list entry without a 64-hex id');
+      if (typeof m.tag !== 'string' || !asked.has(m.tag)) throw this.bad('list entry under a tag that was not asked for');
     }
     const messages = out.messages as ListedEntry[];
     if (out.next === undefined) return { messages };
@@ -234,21 +235,20 @@ export class RelayClient {
   }
 
   /**
-   * Every page of the mailbox listing, in order, following `next`; each page is fetched with
-   * a fresh MailboxAuth from `auth` (a challenge is single-use). A `next` that does not move
+   * Every page of the listing of `tags`, in order, following `next`. A `next` that does not move
    * forward is BAD_RELAY_ANSWER; more than `maxPages` (default LIST_MAX_PAGES) pages is
    * TOO_MANY_PAGES, thrown after the pages before it were yielded.
    */
-  async *listAll(auth: () => Promise<MailboxAuth>, o: { limit?: number; maxPages?: number; signal?: AbortSignal } = {}): AsyncGenerator<ListedEntry[], void, undefined> {
+  async *listAll(tags: Uint8Array[], o: { limit?: number; maxPages?: number; signal?: AbortSignal } = {}): AsyncGenerator<ListedEntry[], void, undefined> {
     const maxPages = o.maxPages ?? LIST_MAX_PAGES;
     let after: string | undefined;
     for (let pages = 1; ; pages++) {
-      const page = await this.listPage(await auth(), { ...(after !== undefined ? { after } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, o.signal);
+      const page = await this.listPage(tags, { ...(after !== undefined ? { after } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, o.signal);
       yield page.messages;
       if (page.next === undefined) return;
       if (after !== undefined && compareListCursors(cursorOf(page.next)!, cursorOf(after)!) <= 0) throw this.bad(`the listing cursor went from ${after} back to ${page.next}`);
       if (pages >= maxPages) {
-        const err = new ClientError('TOO_MANY_PAGES', `relay ${this.url} lists more than ${maxPages} pages for this mailbox; the messages after ${page.next} were not listed`);
+        const err = new ClientError('TOO_MANY_PAGES', `relay ${this.url} lists more than ${maxPages} pages for these tags; the messages after ${page.next} were not listed`);
         err.relay = this.url;
         err.details = { pages: maxPages, next: page.next };
         throw err;
@@ -257,8 +257,25 @@ export class RelayClient {
     }
   }
 
-  async fetchMessage(auth: MailboxAuth, id: Uint8Array, signal?: AbortSignal): Promise<StoredMessage> {
-    return this.decode(StoredMessageCodec, await this.binary('POST', `/v1/mailbox/message?id=${hex.encode(id)}`, MailboxAuthCodec.encode(auth), signal));
+  /**
+   * A relay older than the tag routes answers them 404 NOT_FOUND: said as RELAY_OUTDATED, naming
+   * the version, instead of an error that looks like a missing message or an empty inbox.
+   */
+  private async outdatedIf404<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!ClientError.is(err, 'NOT_FOUND')) throw err;
+      const e = new ClientError('RELAY_OUTDATED', `relay ${this.url} has no /v1/tags routes: it runs satpost 0.1 (per-user mailboxes) or older; its operator must upgrade it to 0.2, or remove it from your relays`, { cause: err });
+      e.relay = this.url;
+      throw e;
+    }
+  }
+
+  /** POST /v1/tags/message: message `id`, proving its tag with the tag's secret. */
+  async fetchMessage(secret: Uint8Array, id: Uint8Array, signal?: AbortSignal): Promise<StoredMessage> {
+    const res = await this.raw('POST', `/v1/tags/message?id=${hex.encode(id)}`, JSON_TYPE, JSON.stringify({ secret: hex.encode(secret) }), signal);
+    return this.decode(StoredMessageCodec, res.body);
   }
 
   /** POST /v1/channel/key: a fresh relay key for a channel (shape unchecked: ./channels.ts checks it); `auth` by the payer key to use. */
@@ -279,6 +296,12 @@ export class RelayClient {
   /** GET /v1/channel/:id: the relay's view of a channel; `auth` by the channel's payer key. */
   channelView(id: string, auth: ChannelAuth, signal?: AbortSignal): Promise<RelayChannelView> {
     return this.json('GET', `/v1/channel/${id}`, undefined, signal, channelAuthHeader(auth));
+  }
+
+  /** GET /v1/channel/:id/terms: the relay's StandingTerms for the channel (unverified); `auth` by the channel's payer key. */
+  async channelTerms(id: string, auth: ChannelAuth, signal?: AbortSignal): Promise<StandingTerms> {
+    const out = await this.json<{ terms?: unknown }>('GET', `/v1/channel/${id}/terms`, undefined, signal, channelAuthHeader(auth));
+    return this.decode(StandingTermsCodec, hexBytes(out?.terms, 'terms', this));
   }
 
   /** GET /v1/channel/:id/settles: the settles revealed and not yet acknowledged (hex). */
@@ -302,25 +325,26 @@ export class RelayClient {
   }
 
   /**
-   * Live subscription (WebSocket /v1/stream): `auth` is asked for a MailboxAuth over the
-   * stream's challenge; `onMessage` gets each newly stored message id. Resolves once
-   * subscribed; close() ends it; `signal` aborts it.
+   * Live subscription (WebSocket /v1/stream) to messages stored under `tags` from now on;
+   * `onMessage` gets each one's id and tag. Resolves once subscribed; add() follows more tags
+   * on the same connection (a window that moved); close() ends it; `signal` aborts it.
    */
   subscribe(
-    mailbox: Uint8Array,
-    auth: (challenge: Uint8Array) => MailboxAuth,
-    onMessage: (id: Uint8Array) => void,
+    tags: Uint8Array[],
+    onMessage: (id: Uint8Array, tag: Uint8Array) => void,
     o: { signal?: AbortSignal; onClose?: (err?: unknown) => void } = {},
-  ): Promise<{ close(): void }> {
+  ): Promise<{ close(): void; add(tags: Uint8Array[]): void }> {
     const wsUrl = `${this.url.replace(/^http/, 'ws')}/v1/stream`;
     try {
       this.assertSecure(wsUrl);
+      if (tags.length === 0) throw new ClientError('BAD_REQUEST', 'subscribe needs at least one tag');
     } catch (err) {
       return Promise.reject(err);
     }
     const ws = new WebSocket(wsUrl, this.transport.webSocketOptions(wsUrl));
-    const CHALLENGE_ID = 1;
-    const SUBSCRIBE_ID = 2;
+    const encodeTags = (ts: Uint8Array[]) => Buffer.concat(ts.map((t) => Buffer.from(t)));
+    let nextId = 1;
+    const SUBSCRIBE_ID = nextId++;
     return new Promise((resolve, reject) => {
       let subscribed = false;
       const timer = setTimeout(() => fail(new ClientError('RELAY_UNREACHABLE', `${this.url}: no subscription within ${this.timeoutMs} ms`)), this.timeoutMs);
@@ -342,22 +366,28 @@ export class RelayClient {
         o.signal?.removeEventListener('abort', onAbort);
         if (subscribed) o.onClose?.();
       });
-      ws.on('open', () => ws.send(frame(CHALLENGE_ID, OP.challenge, mailbox)));
+      ws.on('open', () => ws.send(frame(SUBSCRIBE_ID, OP.subscribe, encodeTags(tags))));
       ws.on('message', (data: Buffer) => {
         if (data.length < FRAME_HEADER) return;
         const id = data.readUInt32BE(0);
         const status = data[4]!;
         const payload = new Uint8Array(data.subarray(FRAME_HEADER));
         if (status === STATUS.error) {
+          // A later add() refused (e.g. too many tags) ends the subscription: the caller lists instead.
+          if (subscribed) ws.close();
           fail(this.refusal(parseJson(payload)));
           return;
         }
-        if (id === CHALLENGE_ID && status === STATUS.ok) ws.send(frame(SUBSCRIBE_ID, OP.subscribe, MailboxAuthCodec.encode(auth(payload))));
-        else if (id === SUBSCRIBE_ID && status === STATUS.ok) {
+        if (id === SUBSCRIBE_ID && status === STATUS.ok && !subscribed) {
           subscribed = true;
           clearTimeout(timer);
-          resolve({ close: () => ws.close() });
-        } else if (status === STATUS.event && payload.length === 32) onMessage(payload);
+          resolve({
+            close: () => ws.close(),
+            add: (more) => {
+              if (more.length > 0 && ws.readyState === ws.OPEN) ws.send(frame(nextId++, OP.subscribe, encodeTags(more)));
+            },
+          });
+        } else if (status === STATUS.event && payload.length === 64) onMessage(payload.slice(0, 32), payload.slice(32));
       });
     });
   }

@@ -49,11 +49,12 @@ import { hex } from '@scure/base';
 import { ContractError, buildContractScript, checkQuoteLocktime, contractScriptPubKey, type ContractTerms } from '../contracts/index.ts';
 import { H, bytesEqual, concatBytes } from '../core/hash.ts';
 import {
-  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, coarseOfferTime, messageIdOf,
-  type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt,
+  MessageContentCodec, QuoteCodec, ReceiptCodec, SignatureError, assertQuoteSigned, assertReceiptSigned, coarseOfferTime, messageIdOf, standingPrice,
+  type Deposit, type MessageContent, type Offer, type PaymentMode, type Quote, type Receipt, type StandingTerms,
 } from '../core/objects/index.ts';
 import { encryptSignal, sealBody, sealHeader, sizeClassOf } from '../envelope/envelope.ts';
-import { verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
+import { verifyBundle } from '../identity/bundle.ts';
+import { type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
 import { isChannelRefusal } from './channel-outcome.ts';
@@ -224,7 +225,6 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   if (!contact) throw new ClientError('UNKNOWN_CONTACT', `no contact with the name key "${draft.contact}" any more`);
   const { mode, maxFee, retentionSecs } = draft;
   const message = MessageContentCodec.decode(draft.content);
-  const mailbox = mailboxIdOf(contact.identityKey);
   const candidates = relaysFor(ctx, contact);
 
   // The tip is needed to check the quote and the channel HTLC: asked for while the body is encrypted and quoted.
@@ -234,34 +234,51 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
   const recipient = { peer: contact.nameKey, identityKey: contact.identityKey, ...(bundle ? { bundle } : {}) };
   const sender = { identity: ctx.identity, sessions: ctx.sessions };
   const now = ctx.now();
-  // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
-  const signalMessage = await encryptSignal({ sender, recipient, message, mailbox, now });
+  // Its tag is taken (and saved) first: the message tells the contact how to address his answers.
+  const { tag, tells, index } = ctx.tags.outgoing(contact.nameKey, contact.identityKey);
+  let rowSealed = false;
+  try {
+    // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
+    const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
 
-  const offer: Offer = { offerId: ctx.random(16), mailbox, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
-  const quote = await bestQuote(ctx, offer, candidates, signal, tipAsked);
-  const tip = await tipAsked;
-  const id = hex.encode(messageIdOf(quote.hk));
-  const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
-  let payerKey: number | null = null;
-  let channelId: string | null = null;
-  if (mode === 'sender-pays') {
-    const ch = !draft.channel ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
-    if (ch) channelId = ch.channel.id;
-    else {
-      payerKey = ctx.wallet.nextContractKeyIndex();
-      await checkAffordable(ctx, quote, payerKey, r!, signal);
+    const offer: Offer = { offerId: ctx.random(16), mailbox: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
+    // Sender-pays with an open channel: that relay's own quote, held to its standing terms; else the network's offer.
+    const direct = mode === 'sender-pays' && draft.channel ? await channelQuote(ctx, offer, candidates, signal, tipAsked) : undefined;
+    const quote = direct ?? (await bestQuote(ctx, offer, candidates, signal, tipAsked));
+    const tip = await tipAsked;
+    const id = hex.encode(messageIdOf(quote.hk));
+    const r = mode === 'sender-pays' ? ctx.random(32) : undefined;
+    let payerKey: number | null = null;
+    let channelId: string | null = null;
+    if (mode === 'sender-pays') {
+      const ch = !draft.channel ? undefined : await ctx.channels.usable(quote.relayUrl, { mode, hk: quote.hk, hr: H(r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
+      if (ch) channelId = ch.channel.id;
+      else {
+        payerKey = ctx.wallet.nextContractKeyIndex();
+        await checkAffordable(ctx, quote, payerKey, r!, signal);
+      }
     }
+    const body = sealBody({ signal: signalMessage, recipient, tag, hk: quote.hk });
+    const sealedHeader = sealHeader({
+      sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, tag, mode, ...(r ? { r } : {}), now,
+    });
+    // Nothing may leave once aborted: the row would be sealed behind the caller's back.
+    signal?.throwIfAborted();
+    const sealedHere = ctx.mail.sealDraft(draft.id, {
+      id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
+      r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
+    });
+    rowSealed = sealedHere;
+    if (!sealedHere) ctx.tags.release(contact.nameKey, index);
+    return await afterSeal(ctx, draft, contact, id, sealedHere, sealed, tip, signal);
+  } catch (err) {
+    // Only a sealed row can put a message under this index at a relay: before that, the index goes back.
+    if (!rowSealed) ctx.tags.release(contact.nameKey, index);
+    throw err;
   }
-  const body = sealBody({ signal: signalMessage, recipient, mailbox, hk: quote.hk });
-  const sealedHeader = sealHeader({
-    sender, recipient, hc: H(body), hk: quote.hk, relayId: quote.relayId, mailbox, mode, ...(r ? { r } : {}), now,
-  });
-  // Nothing may leave once aborted: the row would be sealed behind the caller's back.
-  signal?.throwIfAborted();
-  const sealedHere = ctx.mail.sealDraft(draft.id, {
-    id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
-    r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
-  });
+}
+
+async function afterSeal(ctx: MailContext, draft: DraftRow, contact: ContactRow, id: string, sealedHere: boolean, sealed: { id?: string }, tip: number, signal?: AbortSignal): Promise<OutboxRow> {
   if (!sealedHere) {
     // Another satpost process (a second command run meanwhile) sealed this draft first: carry on its message, this quote unused.
     const theirs = ctx.mail.outboxByIntent(draft.intent)[0];
@@ -379,7 +396,7 @@ async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSign
   if (!contact || !row.body) throw new ClientError('BAD_DATA_DIR', `outbox entry ${row.id} lost its contact or body before it went on chain`);
   const r = ctx.random(32);
   const sealedHeader = sealHeader({
-    sender: ctx, recipient: contact, hc: H(row.body), hk: quote.hk, relayId: quote.relayId, mailbox: quote.mailbox, mode: 'sender-pays', r, now: ctx.now(),
+    sender: ctx, recipient: contact, hc: H(row.body), hk: quote.hk, relayId: quote.relayId, tag: quote.mailbox, mode: 'sender-pays', r, now: ctx.now(),
   });
   const payerKey = ctx.wallet.nextContractKeyIndex();
   await checkAffordable(ctx, quote, payerKey, r, signal);
@@ -424,6 +441,83 @@ async function fetchBundle(ctx: MailContext, contact: ContactRow, relays: string
   if (found !== undefined && bytesEqual(found.identityKey, contact.identityKey)) return found;
   if (ClientError.is(last, 'RELAY_UNREACHABLE')) throw last;
   throw new ClientError('NO_BUNDLE', `none of ${contact.name}'s relays (${relays.join(', ')}) has her prekeys; ask her to run \`satpost publish\``, { cause: last });
+}
+
+/**
+ * The quote of a relay the payer has an open channel with (ClientChannels.accounts, oldest
+ * first), asked of that relay alone (POST /v1/quote, one round trip, no offer to the network)
+ * and held to its standing terms for the channel (docs/protocol.md "Standing terms"): terms
+ * held by this process while they hold, fetched afresh once they lapse. A relay is used only
+ * where the recipient will find the message: it is one of her relays or the sender's, or it
+ * and the first of those take part in the relay network. A quote above the terms is refused
+ * (TERMS_EXCEEDED, kept in ClientChannels.termsRefusals; the terms are dropped, so the next
+ * send fetches them again), as is one that fails quoteProblem; undefined when no channel gave an
+ * acceptable quote: the caller offers the message to the network (bestQuote).
+ */
+export async function channelQuote(ctx: MailContext, offer: Offer, candidates: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote | undefined> {
+  const accounts = ctx.channels.accounts();
+  if (accounts.length === 0) return undefined;
+  const tip = tipHeight !== undefined ? await tipHeight : (await ctx.backend.getTip(signal)).height;
+  const listed = new Set(candidates.map(canonicalUrl));
+  const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relayId));
+  for (const a of accounts) {
+    try {
+      if (!listed.has(a.relay) && !((await inRelayNetwork(ctx, a.relay, signal)) && (await inRelayNetwork(ctx, candidates[0]!, signal)))) continue;
+      const terms = await ctx.channels.standingTerms(a.channelId, tip, signal);
+      if (terms.network !== ctx.network || offer.retentionSecs > terms.maxRetentionSecs || caught.has(hex.encode(terms.relayId))) continue;
+      const q = await ctx.relay(a.relay).quote(offer, signal);
+      if (quoteProblem(ctx, q, offer, tip) !== undefined) continue;
+      checkQuoteAgainstTerms(q, terms, offer);
+      return q;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (ClientError.is(err, 'TERMS_EXCEEDED')) {
+        ctx.channels.forgetTerms(a.channelId);
+        ctx.channels.termsRefusals.push(err);
+        if (ctx.channels.termsRefusals.length > 100) ctx.channels.termsRefusals.shift();
+      }
+      // Any other failure (relay unreachable, terms refused or malformed): the network path decides.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Throws TERMS_EXCEEDED unless `q` is within the standing terms `t` for this offer: the same
+ * relay, a price of at most standingPrice(t, size, retention), a retention within the terms.
+ */
+export function checkQuoteAgainstTerms(q: Quote, t: StandingTerms, offer: Offer): void {
+  const channelId = hex.encode(t.channelId);
+  if (!bytesEqual(q.relayId, t.relayId)) throw new ClientError('BAD_RELAY_ANSWER', `the quote for channel ${channelId} is signed by another relay than its standing terms`);
+  const limit = standingPrice(t, offer.size, offer.retentionSecs);
+  if (q.amount > limit || offer.retentionSecs > t.maxRetentionSecs) {
+    const err = new ClientError(
+      'TERMS_EXCEEDED',
+      `relay ${q.relayUrl} quoted ${q.amount} sats for ${offer.size} bytes kept ${offer.retentionSecs} s over channel ${channelId}, above its standing terms (${limit} sats, retention at most ${t.maxRetentionSecs} s)`,
+    );
+    err.details = { price: q.amount, limit, channelId };
+    err.relay = q.relayUrl;
+    throw err;
+  }
+}
+
+const canonicalUrl = (u: string) => u.replace(/\/+$/, '');
+
+/** Whether a relay says it takes part in the relay network (its information document's p2p.enabled), asked once a minute per relay. */
+const networkMember = new WeakMap<object, { at: number; member: boolean }>();
+async function inRelayNetwork(ctx: MailContext, url: string, signal?: AbortSignal): Promise<boolean> {
+  const relay = ctx.relay(url);
+  const known = networkMember.get(relay);
+  if (known && known.at > ctx.now() - NOT_NETWORKED_MS) return known.member;
+  let member = false;
+  try {
+    const info = await relay.info(signal);
+    member = (info as { p2p?: { enabled?: unknown } }).p2p?.enabled === true;
+  } catch (err) {
+    if (signal?.aborted) throw err;
+  }
+  networkMember.set(relay, { at: ctx.now(), member });
+  return member;
 }
 
 /**

@@ -78,6 +78,18 @@
  *     max_fee INT, retention_secs INT, channel INT (0: the chain forced)   the send's options
  *     created_at INT
  *   outbox.intent (migration 5): H(recipient, mode, content) of the send that made the row
+ *   conversation_tags      per contact, how messages are addressed (migration 6; docs/protocol.md
+ *                          "Tags", ./tags.ts). Written before a tag leaves in an offer.
+ *     contact TEXT PK        the contact's name key
+ *     in_seed BLOB           32 random bytes: the seed this user chose for the contact's messages
+ *                            to her (told to the contact inside every message to him)
+ *     in_high INT            highest index found under in_seed (-1: none)
+ *     in_gaps TEXT           JSON array of indices below in_high not found yet (at most 32)
+ *     out_seed BLOB          the contact's seed for this user's messages, once a message of his
+ *                            told it; NULL before (sends go to his introduction tag)
+ *     out_next INT           the next index to send under; taken (and saved) before the offer
+ *     out_acked INT          one more than the highest index the contact said he found
+ *     updated_at INT
  *                          (./send.ts intentOf); a send with the same intent finishes or returns
  *                          that row instead of paying for a second one. NULL on older rows
  *
@@ -172,6 +184,16 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
    ) WITHOUT ROWID;
    ALTER TABLE outbox ADD COLUMN intent BLOB;
    CREATE INDEX outbox_intent ON outbox (intent);`,
+  `CREATE TABLE conversation_tags (
+     contact TEXT PRIMARY KEY,
+     in_seed BLOB NOT NULL,
+     in_high INTEGER NOT NULL DEFAULT -1,
+     in_gaps TEXT NOT NULL DEFAULT '[]',
+     out_seed BLOB,
+     out_next INTEGER NOT NULL DEFAULT 0,
+     out_acked INTEGER NOT NULL DEFAULT 0,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** A relay proven to have cheated (see relay_fraud above). */

@@ -28,8 +28,9 @@ const BATCH = 50;
 /** A progress line every this many messages. */
 const PROGRESS_EVERY = 100;
 /**
- * Offers of one message before the act gives up on it. The entry relay answers an offer as
- * soon as all three relays have quoted or declined, so the window is only a deadline; on a
+ * Offers of one message before the act gives up on it. Sender-pays messages make none (the
+ * channel relay's quote under its standing terms); for recipient-pays the entry relay answers an
+ * offer as soon as all three relays have quoted or declined, so the window is only a deadline; on a
  * machine too busy for Bob's quote to beat it, the send ends NO_ACCEPTABLE_QUOTE with nothing
  * paid and is offered again.
  */
@@ -109,8 +110,9 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
     n.say(`${who}'s channel ${short(id)} is open on both sides: T_ch = block ${s.expiry} (${s.blocksLeft} blocks left)`);
   }
 
-  n.say(`each offer is answered as soon as all three relays have quoted or declined (or after ${w.relays[0]!.config.offerWindowMs.toLocaleString('en-US')} ms);`);
-  n.say(`  Alice caps each message at ${sats(maxFee)}: only ${relay.name}'s relay prices within it, so every message lands there`);
+  n.say(`a sender-pays message over Alice's channel asks ${relay.name}'s relay alone for its quote and takes it within the relay's signed standing terms`);
+  n.say(`  for the channel (no offer to the network); a recipient-pays offer is answered as soon as all three relays have quoted or declined`);
+  n.say(`  (or after ${w.relays[0]!.config.offerWindowMs.toLocaleString('en-US')} ms). Alice caps each message at ${sats(maxFee)}: only ${relay.name}'s relay prices within it, so every message lands there`);
   const tipBefore = w.devnet.tip().height;
   let reoffered = 0;
   const alicePrices: number[] = [];

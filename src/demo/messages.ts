@@ -65,17 +65,17 @@ async function send(w: World, text: string, mode: PaymentMode): Promise<Sent> {
   }
   const name = chosen.relay.name;
   n.say(`Alice's SDK checks each quote (Ed25519 signature, answers her offer, price <= max fee, T within the margins) and takes the cheapest: ${name}'s, ${sats(sent.price)}`);
-  n.say(`Alice's SDK seals the Signal message, padded to the class, and the header to Carol's key for ${name} (her deniable authenticator over H(c), H(k), relay, mailbox${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
+  n.say(`Alice's SDK seals the Signal message, padded to the class, and the header to Carol's key for ${name} (her deniable authenticator over H(c), H(k), relay, tag${mode === 'sender-pays' ? ', and her receipt secret r' : ''}) and deposits at ${chosen.relay.url}`);
   n.say(`${name}'s relay seals c with its one-time key k: stores blob = AEAD_k(c), forgets c, and signs the storage receipt for message ${short(sent.id)}`);
-  n.say(`Alice's SDK verifies the receipt: ${name}'s signature, and it binds H(blob), H(k), H(c) and Carol's mailbox`);
+  n.say(`Alice's SDK verifies the receipt: ${name}'s signature, and it binds H(blob), H(k), H(c) and the message's tag (Carol's introduction tag of the day: a first contact)`);
   return { sent, relay: chosen.relay, quotes: quotes.map((q) => ({ relay: q.relay.name, amount: q.quote.amount })) };
 }
 
-/** Carol's SDK: a signed mailbox query through her own relay finds the message at another one. */
+/** Carol's SDK: a tag query through her own relay finds the message at another one. */
 async function find(w: World, id: string): Promise<{ entry: InboxEntry; asked: DemoRelay; stored: DemoRelay }> {
   const { n } = w;
   const asked = relayAt(w, w.carol.relays[0]!);
-  n.say(`Carol asks her relay, ${asked.name}'s (${asked.url}): her mailbox query, signed with her identity key, enters the network there`);
+  n.say(`Carol asks her relay, ${asked.name}'s (${asked.url}): a tag query (random-looking tags and a one-time answer key, nothing that names her) enters the network there`);
   const { entries, problems } = await w.carol.inbox();
   if (problems.length > 0) {
     throw new DemoError('STORY_MISMATCH', `Carol's inbox met problems: ${problems.map((p) => `${p.relay}: ${(p.error as Error).message}`).join('; ')}`);
@@ -83,10 +83,10 @@ async function find(w: World, id: string): Promise<{ entry: InboxEntry; asked: D
   const entry = entries.find((e) => e.id === id);
   if (!entry) throw new DemoError('STORY_MISMATCH', `message ${id} is not in Carol's inbox (${entries.length} entries)`);
   const stored = relayAt(w, entry.relay);
-  n.say(`the query travels relay to relay; ${stored.name}'s relay answers, sealed to Carol's key, that it holds message ${short(id)}`);
+  n.say(`the query travels relay to relay; ${stored.name}'s relay answers, signed by it and sealed to the one-time key, that it holds a message under one of the tags`);
   n.say(`Carol asked ${asked.name}'s relay; ${stored.name}'s relay holds it`);
   if (stored === asked) throw new DemoError('STORY_MISMATCH', `the relay Carol asked (${asked.name}) stored the message itself: the network found nothing`);
-  n.say(`Carol's SDK fetches sealed header + blob from ${stored.url} (a signed challenge proves the mailbox is hers) and checks ${stored.name}'s quote and receipt`);
+  n.say(`Carol's SDK fetches sealed header + blob from ${stored.url} (the tag's secret proves the right to fetch it) and checks ${stored.name}'s quote and receipt`);
   if (!entry.verified || entry.from !== 'alice') throw new DemoError('STORY_MISMATCH', `the message is from ${entry.from}, verified ${entry.verified}; the story expects Alice, verified`);
   n.say(`Carol opens the sealed header; verified: from alice (Alice's authenticator checks, her key is the contact's; Carol could have made it herself, so it proves nothing to others), before paying anything`);
   return { entry, asked, stored };

@@ -12,7 +12,7 @@ import { QuoteCodec, assertQuoteSigned, type Quote } from '../core/objects/index
 import type { ScryptParams } from '../core/secretbox.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { EsploraBackend } from '../chain/esplora/backend.ts';
-import { OFFER_TOPIC } from '../p2p/wire.ts';
+import { OFFER_TOPIC } from '../core/wire/p2p.ts';
 import { DEFAULTS, finish, type RelayConfig } from '../relay/config.ts';
 import { startRelay, type RelayHandle } from '../relay/daemon.ts';
 import { Wallet } from '../wallet/index.ts';
@@ -61,7 +61,7 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     pricePerBlockSats: PRICE_PER_BLOCK_SATS,
     pricePerDaySats: PRICE_PER_DAY_SATS,
     logLevel: 'silent',
-    // Every demo client deposits from 127.0.0.1: one depositor, as large as a mailbox's unpaid allowance.
+    // Every demo client deposits from 127.0.0.1: one depositor, as large as one tag's unpaid allowance.
     depositorUnpaidMaxMessages: DEFAULTS.mailboxUnpaidMaxMessages,
     depositorUnpaidMaxBytes: DEFAULTS.mailboxUnpaidMaxBytes,
     p2pPort: 0,
@@ -69,7 +69,7 @@ function configOf(spec: RelaySpec, root: string, chainUrl: string, bootstrap: st
     p2pMinPeers: 2,
     topologyRepublishSecs: 2,
     // Only deadlines, as long as a busy machine may need: an offer is answered once all three
-    // relays have quoted or declined, a mailbox query or lookup once every relay has answered.
+    // relays have quoted or declined, a tag query or lookup once every relay has answered.
     offerWindowMs: 10_000,
     queryBudgetMs: 10_000,
   });
@@ -97,7 +97,7 @@ export function peerCount(r: DemoRelay): number {
 
 /**
  * The network is ready when every relay is connected to the two others, every relay's
- * topology holds all three with their links (mailbox queries are forwarded along it), and
+ * topology holds all three with their links (tag queries are forwarded along it), and
  * offers gossiped from any relay reach every other along gossipsub mesh links.
  */
 export function networkFormed(relays: readonly DemoRelay[]): boolean {

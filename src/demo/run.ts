@@ -203,7 +203,7 @@ async function keyExchange(w: World): Promise<string> {
   n.say(`  (bech32m: her identity key and her relay ${hints.map((h) => relayAt(w, h).name).join(', ')}; fingerprint ${carol.fingerprint().slice(0, 23)}…)`);
   await alice.addContact('carol', address);
   await carol.addContact('alice', alice.address());
-  n.say("Alice adds her as contact \"carol\" (checksum, mailbox = H(identity key)); Carol adds Alice from Alice's address");
+  n.say("Alice adds her as contact \"carol\" (checksum; her introduction tag of the day = H(H(identity key, day)), the one tag tied to her address); Carol adds Alice from Alice's address");
   n.say("On the first message Alice's SDK fetches Carol's bundle from that relay and checks Carol's signatures on it (PQXDH session)");
   return address;
 }

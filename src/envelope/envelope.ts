@@ -5,13 +5,13 @@
  *   signal        = Signal ciphertext (type u8 || serialized) of the MessagePlain (0x06)
  *   body c        = HPKE seal (libsignal PublicKey.seal, RFC 9180) of SealedBodyPlain (0x0f:
  *                   signal + zero padding) to Carol's identity key, info "satpost/v1/body",
- *                   aad mailbox || hk; exactly a size class long (16 KiB, 32 KiB, ... 4 MiB)
+ *                   aad tag || hk; exactly a size class long (16 KiB, 32 KiB, ... 4 MiB)
  *   hc            = H(c)
  *   sealed header = HPKE seal of SealedHeaderPlain (0x03 v2) to Carol's identity key,
- *                   info "satpost/v1/header", aad mailbox || hk
+ *                   info "satpost/v1/header", aad tag || hk
  *
  * The header carries Alice's identity key, r for sender-pays, and a deniable authenticator over
- * (hc, hk, relayId, mailbox, timestamp, mode) (./authenticator.ts). The relay stores both
+ * (hc, hk, relayId, tag, timestamp, mode) (./authenticator.ts). The relay stores both
  * sealed parts and sees neither inside: no identity key, no Signal ratchet header, one length
  * per size class. Two seals, not one: Carol must open the header (sender, r, authenticator)
  * before she pays, while the body stays locked under k until she has paid.
@@ -22,11 +22,11 @@ import { expected } from '../core/errors.ts';
 import { MAX_SEALED_HEADER } from '../core/limits.ts';
 import { SEALED_HEADER_TAG, SEALED_HEADER_VERSION, SealedHeaderPlainCodec, type SealedHeaderPlain } from '../core/objects/sealed-header.ts';
 import { MAX_SIZE_CLASS, SealedBodyPlainCodec, isSizeClass, padSealedBody, sizeClassFor } from '../core/objects/sealed-body.ts';
-import { decodeMessage, encodeMessage, type MessageContent } from '../core/objects/message.ts';
+import { decodeMessage, encodeMessage, type ConversationTags, type MessageContent } from '../core/objects/message.ts';
 import type { PaymentMode } from '../core/objects/fields.ts';
 import type { UnlockedIdentity } from '../identity/identity.ts';
 import type { Sessions } from '../identity/session.ts';
-import type { PrekeyBundle } from '../identity/bundle.ts';
+import type { PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { SessionError } from '../identity/errors.ts';
 import { mailboxIdOf, toHex } from '../identity/keys.ts';
 import { own } from '../identity/bytes.ts';
@@ -56,12 +56,15 @@ export interface SealInput {
   /** From the relay's quote. */
   hk: Uint8Array;
   relayId: Uint8Array;
-  mailbox: Uint8Array;
+  /** The message's tag (src/core/objects/tags.ts): what the relay stores it under. */
+  tag: Uint8Array;
   mode: PaymentMode;
   /** Sender-pays receipt secret (32 bytes); required iff mode is sender-pays. */
   r?: Uint8Array;
   /** Milliseconds since the epoch; header timestamp and MessagePlain.sentAt. */
   now: number;
+  /** The conversation's addressing told to the recipient inside the encryption (MessagePlain.tags). */
+  tags?: ConversationTags;
 }
 
 export interface SealedEnvelope {
@@ -73,10 +76,16 @@ export interface SealedEnvelope {
 
 export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
   checkMode(input);
+  checkTag(input.tag);
   const signal = await encryptSignal(input);
-  const body = sealBody({ signal, recipient: input.recipient, mailbox: input.mailbox, hk: input.hk });
+  const body = sealBody({ signal, recipient: input.recipient, tag: input.tag, hk: input.hk });
   const hc = H(body);
   return { sealedHeader: sealHeader({ ...input, hc }), body, hc };
+}
+
+/** A tag is 32 bytes (../core/objects/tags.ts); checked before any session state moves. */
+function checkTag(tag: Uint8Array): void {
+  if (!(tag instanceof Uint8Array) || tag.length !== 32) throw new EnvelopeError('BAD_INPUT', expected('tag', '32 bytes', tag));
 }
 
 function checkMode(input: { mode: PaymentMode; r?: Uint8Array | undefined }): void {
@@ -90,18 +99,15 @@ function checkMode(input: { mode: PaymentMode; r?: Uint8Array | undefined }): vo
  * size class (sizeClassOf, what an offer states) before any quote, then seal the body and the
  * header per quote. sealEnvelope = encryptSignal + sealBody + sealHeader.
  */
-export async function encryptSignal(input: Pick<SealInput, 'sender' | 'recipient' | 'message' | 'mailbox' | 'now'>): Promise<Uint8Array> {
+export async function encryptSignal(input: Pick<SealInput, 'sender' | 'recipient' | 'message' | 'now' | 'tags'>): Promise<Uint8Array> {
   const { sender, recipient } = input;
-  if (!bytesEqual(input.mailbox, mailboxIdOf(recipient.identityKey))) {
-    throw new EnvelopeError('BAD_INPUT', 'mailbox is not the mailbox of the recipient identity key');
-  }
   if (recipient.bundle && !bytesEqual(recipient.bundle.identityKey, recipient.identityKey)) {
     throw new EnvelopeError('BAD_INPUT', 'the prekey bundle belongs to another identity key than the recipient');
   }
   recipientPublicKey(recipient.identityKey);
   let plain: Uint8Array;
   try {
-    plain = encodeMessage({ sentAt: input.now, content: input.message });
+    plain = encodeMessage({ sentAt: input.now, content: input.message, tags: input.tags });
   } catch (cause) {
     throw new EnvelopeError('BAD_INPUT', `message cannot be encoded: ${(cause as Error).message}`, { cause });
   }
@@ -111,7 +117,7 @@ export async function encryptSignal(input: Pick<SealInput, 'sender' | 'recipient
   }
   const signal = await sender.sessions.encryptTo(recipient.peer, plain, {
     ...(recipient.bundle ? { bundle: recipient.bundle } : {}),
-    mailbox: input.mailbox,
+    mailbox: mailboxIdOf(recipient.identityKey),
     now: new Date(input.now),
   });
   // The session may be older than the address we were given: the body must go to the same key as the header.
@@ -134,8 +140,9 @@ export function sizeClassOf(signal: Uint8Array): number {
   return padSealedBody(signal, SEAL_OVERHEAD).sizeClass;
 }
 
-/** The sealed body c for a Signal message, bound to one mailbox and one relay's k through the aad. */
-export function sealBody(input: { signal: Uint8Array; recipient: { identityKey: Uint8Array }; mailbox: Uint8Array; hk: Uint8Array }): Uint8Array {
+/** The sealed body c for a Signal message, bound to one tag and one relay's k through the aad. */
+export function sealBody(input: { signal: Uint8Array; recipient: { identityKey: Uint8Array }; tag: Uint8Array; hk: Uint8Array }): Uint8Array {
+  checkTag(input.tag);
   const recipientKey = recipientPublicKey(input.recipient.identityKey);
   let plain: Uint8Array;
   try {
@@ -143,19 +150,17 @@ export function sealBody(input: { signal: Uint8Array; recipient: { identityKey: 
   } catch (cause) {
     throw new EnvelopeError('BAD_INPUT', `message cannot be sealed: ${(cause as Error).message}`, { cause });
   }
-  return recipientKey.seal(own(plain), BODY_INFO, own(concatBytes(input.mailbox, input.hk)));
+  return recipientKey.seal(own(plain), BODY_INFO, own(concatBytes(input.tag, input.hk)));
 }
 
 /** The sealed header for a sealed body whose hash is hc, bound to one relay's quote (hk, relayId). */
 export function sealHeader(
-  input: Pick<SealInput, 'hk' | 'relayId' | 'mailbox' | 'mode' | 'r' | 'now'> & { sender: Pick<Party, 'identity'>; recipient: { identityKey: Uint8Array }; hc: Uint8Array },
+  input: Pick<SealInput, 'hk' | 'relayId' | 'tag' | 'mode' | 'r' | 'now'> & { sender: Pick<Party, 'identity'>; recipient: { identityKey: Uint8Array }; hc: Uint8Array },
 ): Uint8Array {
   checkMode(input);
-  if (!bytesEqual(input.mailbox, mailboxIdOf(input.recipient.identityKey))) {
-    throw new EnvelopeError('BAD_INPUT', 'mailbox is not the mailbox of the recipient identity key');
-  }
+  checkTag(input.tag);
   const recipientKey = recipientPublicKey(input.recipient.identityKey);
-  const fields = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.mailbox, timestamp: input.now, mode: input.mode };
+  const fields = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.tag, timestamp: input.now, mode: input.mode };
   const parties = { senderIdentityKey: input.sender.identity.publicKey, recipientIdentityKey: input.recipient.identityKey };
   const header: SealedHeaderPlain = {
     senderIdentityKey: input.sender.identity.publicKey,
@@ -163,7 +168,7 @@ export function sealHeader(
     r: input.r,
     senderAuth: senderAuthenticator(input.sender.identity.keyPair.privateKey, parties, fields),
   };
-  return recipientKey.seal(own(SealedHeaderPlainCodec.encode(header)), HEADER_INFO, own(concatBytes(input.mailbox, input.hk)));
+  return recipientKey.seal(own(SealedHeaderPlainCodec.encode(header)), HEADER_INFO, own(concatBytes(input.tag, input.hk)));
 }
 
 function recipientPublicKey(identityKey: Uint8Array): PublicKey {
@@ -178,8 +183,8 @@ export interface OpenInput {
   recipient: Party;
   sealedHeader: Uint8Array;
   body: Uint8Array;
-  /** As stored by the relay (deposit / receipt), not taken from the header. */
-  mailbox: Uint8Array;
+  /** The tag as stored by the relay (deposit / receipt), not taken from the header. */
+  tag: Uint8Array;
   hk: Uint8Array;
   /** Contact name for a sender key; default: hex of the sender's mailbox id. */
   peerFor?: (senderIdentityKey: Uint8Array) => string;
@@ -194,6 +199,8 @@ export interface OpenedEnvelope extends HeaderView {
   senderPeer: string;
   sentAt: number;
   message: MessageContent;
+  /** What the sender told of the conversation's addressing (absent from a sender that told nothing). */
+  tags?: ConversationTags;
 }
 
 export function defaultPeerName(identityKey: Uint8Array): string {
@@ -204,15 +211,15 @@ export function defaultPeerName(identityKey: Uint8Array): string {
  * Opens and checks the header only: lets Carol see who sent what to which relay, with what
  * terms, and refuse it before paying anything (the body stays locked under k until then).
  */
-export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array, mailbox: Uint8Array, hk: Uint8Array): HeaderView {
+export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array, tag: Uint8Array, hk: Uint8Array): HeaderView {
   if (sealedHeader.length > MAX_SEALED_HEADER) {
     throw new EnvelopeError('HEADER_UNREADABLE', expected('sealed header', `at most ${MAX_SEALED_HEADER} bytes`, sealedHeader));
   }
   let plain: Uint8Array;
   try {
-    plain = identity.keyPair.privateKey.open(own(sealedHeader), HEADER_INFO, own(concatBytes(mailbox, hk)));
+    plain = identity.keyPair.privateKey.open(own(sealedHeader), HEADER_INFO, own(concatBytes(tag, hk)));
   } catch (cause) {
-    throw new EnvelopeError('HEADER_UNREADABLE', 'sealed header does not open with this identity for this mailbox and k', { cause });
+    throw new EnvelopeError('HEADER_UNREADABLE', 'sealed header does not open with this identity for this tag and k', { cause });
   }
   if (plain[0] === SEALED_HEADER_TAG && plain[1] !== undefined && plain[1] < SEALED_HEADER_VERSION) {
     throw new EnvelopeError(
@@ -226,8 +233,8 @@ export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array,
   } catch (cause) {
     throw new EnvelopeError('HEADER_UNREADABLE', `sealed header content is malformed: ${(cause as Error).message}`, { cause });
   }
-  if (!bytesEqual(header.mailbox, mailbox) || !bytesEqual(header.hk, hk)) {
-    throw new EnvelopeError('HEADER_MISMATCH', 'header names another mailbox or k than the stored message');
+  if (!bytesEqual(header.mailbox, tag) || !bytesEqual(header.hk, hk)) {
+    throw new EnvelopeError('HEADER_MISMATCH', 'header names another tag or k than the stored message');
   }
   let ok = false;
   try {
@@ -241,10 +248,10 @@ export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array,
 }
 
 /** The Signal message inside a sealed body (after H(c) = hc was checked). */
-function openBody(identity: UnlockedIdentity, body: Uint8Array, mailbox: Uint8Array, hk: Uint8Array): Uint8Array {
+function openBody(identity: UnlockedIdentity, body: Uint8Array, tag: Uint8Array, hk: Uint8Array): Uint8Array {
   if (!isSizeClass(body.length)) throw new EnvelopeError('BODY_UNDECRYPTABLE', expected('sealed body length', 'a size class', body.length));
   try {
-    const plain = identity.keyPair.privateKey.open(own(body), BODY_INFO, own(concatBytes(mailbox, hk)));
+    const plain = identity.keyPair.privateKey.open(own(body), BODY_INFO, own(concatBytes(tag, hk)));
     return SealedBodyPlainCodec.decode(plain).signal;
   } catch (cause) {
     throw new EnvelopeError('BODY_UNDECRYPTABLE', `sealed body does not open to a Signal message: ${(cause as Error).message}`, { cause });
@@ -252,11 +259,11 @@ function openBody(identity: UnlockedIdentity, body: Uint8Array, mailbox: Uint8Ar
 }
 
 export async function openEnvelope(input: OpenInput): Promise<OpenedEnvelope> {
-  const view = openHeader(input.recipient.identity, input.sealedHeader, input.mailbox, input.hk);
+  const view = openHeader(input.recipient.identity, input.sealedHeader, input.tag, input.hk);
   if (!bytesEqual(H(input.body), view.header.hc)) {
     throw new EnvelopeError('BODY_HASH_MISMATCH', 'H(body) is not the hc the sender authenticated');
   }
-  const signal = openBody(input.recipient.identity, input.body, input.mailbox, input.hk);
+  const signal = openBody(input.recipient.identity, input.body, input.tag, input.hk);
   const peer = (input.peerFor ?? defaultPeerName)(view.senderIdentityKey);
   let plain: Uint8Array;
   try {
@@ -271,11 +278,11 @@ export async function openEnvelope(input: OpenInput): Promise<OpenedEnvelope> {
   if (!sessionKey || !bytesEqual(sessionKey, view.senderIdentityKey)) {
     throw new EnvelopeError('SENDER_MISMATCH', `the Signal session with "${peer}" is not with the header's sender key`);
   }
-  let m: { sentAt: number; content: MessageContent };
+  let m: { sentAt: number; content: MessageContent; tags: ConversationTags | undefined };
   try {
     m = decodeMessage(plain);
   } catch (cause) {
     throw new EnvelopeError('MESSAGE_MALFORMED', `decrypted message is malformed: ${(cause as Error).message}`, { cause });
   }
-  return { ...view, senderPeer: peer, sentAt: m.sentAt, message: m.content };
+  return { ...view, senderPeer: peer, sentAt: m.sentAt, message: m.content, ...(m.tags ? { tags: m.tags } : {}) };
 }

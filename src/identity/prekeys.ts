@@ -10,7 +10,8 @@ import { KEMKeyPair, KyberPreKeyRecord, PreKeyRecord, PrivateKey, SignedPreKeyRe
 import type { Db } from '../store/sqlite.ts';
 import { nextId } from './db.ts';
 import type { UnlockedIdentity } from './identity.ts';
-import { DEVICE_ID, MAX_KYBER_PREKEYS, MAX_ONE_TIME_PREKEYS, oneTimePreKeyPayload, type PrekeyBundle, type SignedEcPreKey, type SignedKyberPreKey } from './bundle.ts';
+import { DEVICE_ID } from './bundle.ts';
+import { MAX_KYBER_PREKEYS, MAX_ONE_TIME_PREKEYS, oneTimePreKeyPayload, type PrekeyBundle, type SignedEcPreKey, type SignedKyberPreKey } from '../core/objects/prekey-bundle.ts';
 import { own } from './bytes.ts';
 
 const DAY_MS = 24 * 3600 * 1000;

@@ -23,7 +23,8 @@ import { expected } from '../core/errors.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { IdentityError, SessionError } from './errors.ts';
 import type { SignalStores } from './stores.ts';
-import { DEVICE_ID, toLibsignalBundle, verifyBundle, type PrekeyBundle } from './bundle.ts';
+import { DEVICE_ID, toLibsignalBundle, verifyBundle } from './bundle.ts';
+import { type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { own } from './bytes.ts';
 import { toHex } from './keys.ts';
 

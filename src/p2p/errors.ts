@@ -7,10 +7,8 @@ export type P2pErrorCode =
   | 'BAD_MESSAGE'
   /** A message or stream exceeded its size limit. */
   | 'TOO_LARGE'
-  /** A mailbox query's XEdDSA signature does not verify under its identity key. */
-  | 'BAD_SIGNATURE'
-  /** A mailbox query's mailbox is not mailboxIdOf(identityKey). */
-  | 'WRONG_MAILBOX'
+  /** A tag query's answerKey is not a Curve25519 public key. */
+  | 'BAD_KEY'
   /** A query or offer timestamp outside the accepted window. */
   | 'STALE'
   /** A query id this relay has already handled. */

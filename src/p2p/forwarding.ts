@@ -25,7 +25,7 @@ import type { RelayNode } from './node.ts';
 import { request, serve } from './rpc.ts';
 import { SeenSet } from './seen.ts';
 import { shouldForward, type ForwardingTree } from './tree.ts';
-import { MAX_ANSWERS, MAX_COVERED, MAX_QUERY_RESPONSE, QueryResponseCodec, type QueryResponse } from './wire.ts';
+import { MAX_ANSWERS, MAX_COVERED, MAX_QUERY_RESPONSE, QueryResponseCodec, type QueryResponse } from '../core/wire/p2p.ts';
 
 export interface ForwardingOptions {
   node: RelayNode;

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Ed25519 } from '../core/ed25519.ts';
 import { ForwardingService, type ForwardingOptions, type Forwarded, type RunOptions } from './forwarding.ts';
-import { LookupAnswerCodec, openLookupAnswer, signLookupAnswer, type PrekeyHolding, type RelayTerms } from './lookup-answer.ts';
+import { LookupAnswerCodec, openLookupAnswer, signLookupAnswer, type PrekeyHolding, type RelayTerms } from '../core/wire/lookup-answer.ts';
 import { P2pError } from './errors.ts';
 import { idHex } from './ids.ts';
 import {
@@ -21,7 +21,7 @@ import {
   lookupProblem,
   type LookupKind,
   type LookupMessage,
-} from './wire.ts';
+} from '../core/wire/p2p.ts';
 
 /** What this relay answers for a lookup, or undefined for nothing (prekeys: no bundle held). */
 export interface LookupAnswerer {

@@ -21,7 +21,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { PeerDiscovery, PeerId } from '@libp2p/interface';
 import { expected } from '../core/errors.ts';
 import { P2pError } from './errors.ts';
-import { OFFER_TOPIC } from './wire.ts';
+import { OFFER_TOPIC } from '../core/wire/p2p.ts';
 
 export const DHT_PROTOCOL = '/satpost/kad/1.0.0';
 

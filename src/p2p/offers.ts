@@ -33,7 +33,7 @@ import { SeenSet } from './seen.ts';
 import {
   MAX_ORIGIN_ADDRS, OFFER_DECLINE_TAG, OFFER_TOPIC, OfferAnnouncementCodec, OfferDeclineCodec, QUOTE_PROTOCOL, QuoteAckCodec,
   type OfferAnnouncement, type QuoteAck,
-} from './wire.ts';
+} from '../core/wire/p2p.ts';
 
 /** A relay's pricing policy: a signed Quote for offers it takes, undefined otherwise. */
 export type OnOffer = (offer: Offer, ctx: { origin: PeerId }) => Quote | undefined | Promise<Quote | undefined>;

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { idHex, relayIdOf } from './ids.ts';
 import type { RelayNode } from './node.ts';
 import { forwardingTree, type ForwardingTree, type Topology } from './tree.ts';
-import { MAX_NEIGHBOURS, MAX_ORIGIN_ADDRS, TOPOLOGY_TOPIC, TopologyAnnouncementCodec, type TopologyAnnouncement } from './wire.ts';
+import { MAX_NEIGHBOURS, MAX_ORIGIN_ADDRS, TOPOLOGY_TOPIC, TopologyAnnouncementCodec, type TopologyAnnouncement } from '../core/wire/p2p.ts';
 
 const MAX_PARALLEL_DIALS = 2;
 const DIAL_TIMEOUT_MS = 10_000;

@@ -10,7 +10,9 @@
  *   GET  /v1/channel/:id            -> the channel
  *   GET  /v1/channel/:id/settles    -> {settles: [SettleHtlc hex]} not yet acknowledged
  *   POST /v1/channel/:id/close      -> {closeRequest: CloseRequest hex}
- *   key, the view and close carry a ChannelAuth (src/channels/auth.ts) by the payer key in the
+ *   GET  /v1/channel/:id/terms      -> {terms: StandingTerms hex}: the prices this relay holds to
+ *                                      for messages paid over the channel (src/core/objects/standing-terms.ts)
+ *   key, the view, terms and close carry a ChannelAuth (src/channels/auth.ts) by the payer key in the
  *   satpost-channel-auth header: channel state is the payer's business only.
  *   stream ops 6 (update, as POST /v1/channel/update) and 7 (watch: channel id -> events
  *   carrying each SettleHtlc as it is made, the unacknowledged ones first).
@@ -37,16 +39,22 @@ import {
 import { EncodingError } from '../core/codec.ts';
 import { expected } from '../core/errors.ts';
 import { bytesEqual } from '../core/hash.ts';
-import { messageIdOf, type Deposit, type PaymentMode, type PaymentNotice } from '../core/objects/index.ts';
+import {
+  STANDING_TERMS_TAG, StandingTermsCodec, messageIdOf, signStandingTerms, type Deposit, type PaymentMode, type PaymentNotice,
+} from '../core/objects/index.ts';
+import type { Ed25519 } from '../core/ed25519.ts';
+import { retentionCeilingSecs } from './config.ts';
 import { MAX_INDEX, type Wallet } from '../wallet/index.ts';
-import { ChannelBook, encodeChannelMessage, type ChannelRecord } from '../watch/channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
+import { ChannelBook, type ChannelRecord } from '../watch/channel-book.ts';
 import { RelayChannels } from '../watch/channel-relay.ts';
 import { ChannelWatcher } from '../watch/channel-watcher.ts';
 import { WatchError } from '../watch/errors.ts';
 import { migrateStore, type Db } from '../store/sqlite.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError, type RelayErrorCode } from './errors.ts';
-import type { ChannelTerms } from '../p2p/lookup-answer.ts';
+import type { ChannelTerms } from '../core/wire/lookup-answer.ts';
+import type { ChannelView } from '../core/wire/channel-view.ts';
 import type { ContractView, DepositPayment, Payments, UnlockContext, UnlockOutcome } from './chain-ports.ts';
 import type { QuoteRow, RelayStore } from './store.ts';
 import { binaryObject, type RouteApi } from './openapi.ts';
@@ -74,27 +82,10 @@ const KEY_MIGRATIONS = [
 ];
 
 /** The channel terms of the information document: the same shape a relay-info lookup answers. */
-export type { ChannelTerms } from '../p2p/lookup-answer.ts';
+export type { ChannelTerms } from '../core/wire/lookup-answer.ts';
+export type { ChannelView } from '../core/wire/channel-view.ts';
 
-/** What a client sees of a channel (JSON). */
-export interface ChannelView {
-  id: string;
-  status: string;
-  capacity: number;
-  relayBalance: number;
-  payerBalance: number;
-  inFlight: number;
-  inFlightSats: number;
-  n: number;
-  channelLocktime: number;
-  claimMargin: number;
-  feeRate: number;
-  fundingTxid: string;
-  fundingVout: number;
-  fundingConfirmed: boolean;
-  closeTxid?: string;
-}
-
+/** What a client sees of a channel (JSON, src/core/wire/channel-view.ts). */
 export function channelView(c: ChannelRecord): ChannelView {
   const s = c.state;
   const inFlightSats = s.inFlight.reduce((a, h) => a + h.amount, 0);
@@ -141,6 +132,8 @@ export interface RelayChannelDeps {
   log: Logger;
   /** The relay's node key (ed25519, the information document's relayId): every ChannelAuth names it. */
   relayId: Uint8Array;
+  /** Signs the standing terms (the node key's secret, relayId = ed.publicKey(nodeSecret)); without it GET .../terms answers CHANNELS_UNAVAILABLE. */
+  signer?: { nodeSecret: Uint8Array; ed: Ed25519; url: () => string };
   now?: () => number;
 }
 
@@ -286,6 +279,28 @@ export class RelayChannelService {
     })();
     if (!taken) throw new RelayError('CHANNEL_AUTH_REPLAYED', 'this ChannelAuth was used before; sign a fresh one (new nonce and timestamp)');
     return a.payerPubkey;
+  }
+
+  /**
+   * The standing terms of an open channel (docs/protocol.md "Standing terms"), signed by the
+   * node key: this relay's current prices and retention ceiling, for channelTermsSecs and at
+   * most until the channel can carry no more HTLCs (T_ch − claim margin − 1). Signed afresh
+   * on every request; a quote the relay issues while they hold never exceeds them as long as
+   * its configuration is unchanged.
+   */
+  async standingTerms(id: string): Promise<Uint8Array> {
+    const c = this.get(id);
+    const signer = this.deps.signer;
+    if (!signer) throw new RelayError('CHANNELS_UNAVAILABLE', 'this relay signs no standing terms');
+    if (c.status !== 'open') throw new RelayError('BAD_STATE', `channel ${id} is ${c.status}, not open: it carries no messages, so it has no terms`);
+    const cfg = this.deps.config;
+    const now = this.now();
+    const terms = signStandingTerms({
+      relayId: this.deps.relayId, relayUrl: signer.url(), network: cfg.network, channelId: hex.decode(c.id), payerPubkey: c.state.payerPubkey,
+      baseSats: cfg.priceBaseSats, perBlockSats: cfg.pricePerBlockSats, perDaySats: cfg.pricePerDaySats, maxRetentionSecs: retentionCeilingSecs(cfg),
+      issuedAt: now, validUntil: now + cfg.channelTermsSecs * 1000, validUntilHeight: c.state.channelLocktime - c.state.claimMargin - 1,
+    }, signer.nodeSecret, signer.ed);
+    return StandingTermsCodec.encode(terms);
   }
 
   settles(id: string): SettleHtlc[] {
@@ -500,6 +515,13 @@ const CHANNEL_API = {
     responses: { 200: { description: 'The settles', body: { json: { type: 'object', properties: { settles: { type: 'array', items: { type: 'string' } } }, required: ['settles'] } } } },
     errors: ['CHANNELS_UNAVAILABLE', 'UNKNOWN_CHANNEL'],
   },
+  terms: {
+    summary: 'Standing terms of a channel',
+    description: `The relay's signed StandingTerms (0x${STANDING_TERMS_TAG.toString(16)}, hex) for this open channel (ChannelAuth op terms): price per message as base + per 16 KiB of size class + per day of retention, the longest retention, valid until a time and a block height. A send over the channel asks this relay alone for a quote (POST /v1/quote) and takes it only at or under these prices: no offer to the network (docs/protocol.md "Standing terms").`,
+    tags: ['channels'], params: channelId, headers: channelAuthHeader,
+    responses: { 200: { description: 'The terms', body: { json: { type: 'object', properties: { terms: { type: 'string', description: 'StandingTerms, hex' } }, required: ['terms'] } } } },
+    errors: ['CHANNELS_UNAVAILABLE', ...CHANNEL_AUTH_ERRORS, 'UNKNOWN_CHANNEL', 'BAD_STATE'],
+  },
   close: {
     summary: 'Request a cooperative close', description: 'A CloseRequest (hex) the payer answers with CloseSigned through /v1/channel/update (ChannelAuth op close).',
     tags: ['channels'], params: channelId, headers: channelAuthHeader,
@@ -534,6 +556,11 @@ export function registerChannelRoutes(app: FastifyInstance, channels: RelayChann
   app.get('/v1/channel/:id/settles', { schema: { api: CHANNEL_API.settles } }, async (req) => ({
     settles: need().settles((req.params as { id: string }).id).map((s) => hex.encode(encodeChannelMessage({ type: 'settle', message: s }))),
   }));
+  app.get('/v1/channel/:id/terms', { schema: { api: CHANNEL_API.terms } }, async (req) => {
+    const s = need();
+    s.authorize(auth(req), 'terms', idOf(req));
+    return { terms: hex.encode(await s.standingTerms(idOf(req))) };
+  });
   app.post('/v1/channel/:id/close', { schema: { api: CHANNEL_API.close } }, async (req) => {
     const s = need();
     s.authorize(auth(req), 'close', idOf(req));

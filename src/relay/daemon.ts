@@ -112,7 +112,8 @@ export async function startRelay(config: RelayConfig, o: RelayOverrides = {}): P
   // Payment channels need the chain (fundings, deadlines); their book is in the wallet's party file.
   const ed = nodeEd25519();
   const channels = backend && !o.payments
-    ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, relayId: ed.publicKey(nodeSecret), ...(o.now ? { now: o.now } : {}) })
+    ? new RelayChannelService({ config, db: wallet.db, wallet: wallet.wallet, backend, store, log, relayId: ed.publicKey(nodeSecret),
+      signer: { nodeSecret, ed, url: () => service.url }, ...(o.now ? { now: o.now } : {}) })
     : undefined;
   const paid: Payments = channels ? new ChannelPayments(payments, channels) : payments;
   const metrics = new RelayMetrics(store, payments);

@@ -13,17 +13,17 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { EncodingError, type Codec } from '../core/codec.ts';
 import {
-  DEPOSIT_TAG, DepositCodec, MAILBOX_AUTH_TAG, MailboxAuthCodec, OFFER_TAG, OfferCodec, PAYMENT_NOTICE_TAG, PaymentNoticeCodec, QUOTE_TAG, QuoteCodec, RECEIPT_TAG,
+  DEPOSIT_TAG, DepositCodec, MAX_QUERY_TAGS, OFFER_TAG, OfferCodec, PAYMENT_NOTICE_TAG, PaymentNoticeCodec, QUOTE_TAG, QuoteCodec, RECEIPT_TAG, STORED_MESSAGE_TAG,
 } from '../core/objects/index.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import type { RelayMetrics } from './metrics.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { formatListCursor, parseListCursor, parseListLimit } from './list-cursor.ts';
+import { ListPageError, formatListCursor, parseListCursor, parseListLimit } from '../core/wire/list-cursor.ts';
+import { OP, STATUS } from '../core/wire/stream.ts';
 import type { ListPage, RelayService, UnlockOutcome } from './service.ts';
 import { RELAY_VERSION } from './service.ts';
 import { binaryObject, collectRoutes, openApiDocument, type CollectedRoute, type RouteApi } from './openapi.ts';
-import { OP, STATUS, STORED_MESSAGE_TAG } from './wire.ts';
 import { STREAM_PATH } from './ws.ts';
 
 const OCTET = 'application/octet-stream';
@@ -44,6 +44,8 @@ export interface HttpDeps {
 export function toRelayError(err: unknown, log?: Logger): RelayError {
   if (err instanceof RelayError) return err;
   if (err instanceof EncodingError) return new RelayError('BAD_ENCODING', err.message, { details: { reason: err.code } });
+  // A malformed listing cursor or page size (src/core/wire/list-cursor.ts) is a bad request.
+  if (err instanceof ListPageError) return new RelayError('BAD_REQUEST', err.message);
   const fe = err as Partial<FastifyError>;
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new RelayError('BODY_TOO_LARGE', fe.message ?? 'request body too large');
   if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new RelayError('BAD_CONTENT_TYPE', fe.message ?? 'unsupported content type');
@@ -70,7 +72,7 @@ const hexParam = (what: string, v: unknown): Uint8Array => {
 export function listPage(query: unknown): ListPage {
   const q = (query ?? {}) as Record<string, unknown>;
   const extra = Object.keys(q).filter((k) => k !== 'after' && k !== 'limit');
-  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown query parameter "${extra[0]}" for /v1/mailbox/list (expected after, limit)`);
+  if (extra.length > 0) throw new RelayError('BAD_REQUEST', `unknown query parameter "${extra[0]}" for /v1/tags/list (expected after, limit)`);
   return { ...(q.after !== undefined ? { after: parseListCursor(q.after) } : {}), ...(q.limit !== undefined ? { limit: parseListLimit(q.limit) } : {}) };
 }
 
@@ -124,7 +126,6 @@ export const OBJ = {
   receipt: binaryObject('Receipt', RECEIPT_TAG),
   storedMessage: binaryObject('StoredMessage', STORED_MESSAGE_TAG),
   paymentNotice: binaryObject('PaymentNotice', PAYMENT_NOTICE_TAG),
-  mailboxAuth: binaryObject('MailboxAuth', MAILBOX_AUTH_TAG),
 };
 
 export const OPENAPI_PATH = '/v1/openapi.json';
@@ -133,11 +134,6 @@ export const OPENAPI_PATH = '/v1/openapi.json';
 export const COMMON_ERRORS = ['BAD_REQUEST', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'RATE_LIMITED', 'INTERNAL'] as const;
 /** Further refusals of any route that takes a body (Fastify's body parsing: size, content type). */
 export const BODY_ERRORS = ['BODY_TOO_LARGE', 'BAD_CONTENT_TYPE'] as const;
-/** Refusals of a MailboxAuth (RelayService.authenticate), then of its encoding. */
-export const AUTH_ERRORS = [
-  'AUTH_WRONG_RELAY', 'AUTH_WRONG_OPERATION', 'AUTH_MAILBOX_MISMATCH', 'AUTH_STALE', 'AUTH_BAD_KEY', 'AUTH_BAD_SIGNATURE',
-  'AUTH_UNKNOWN_CHALLENGE', 'AUTH_CHALLENGE_USED', 'AUTH_CHALLENGE_EXPIRED', 'BAD_ENCODING',
-] as const;
 
 const hex64 = (description: string) => ({ type: 'string', pattern: HEX32, description });
 const json = (schema: Record<string, unknown>, description?: string) => ({ json: schema, ...(description ? { description } : {}) });
@@ -197,38 +193,36 @@ const ROUTE_API = {
       'FUNDING_NOT_FOUND', 'FUNDING_MISMATCH', 'MAILBOX_QUOTA_FULL', 'UNPAID_QUOTA_FULL', 'DEPOSITOR_QUOTA_FULL', 'CHAIN_UNAVAILABLE', 'BAD_ENCODING',
     ],
   },
-  challenge: {
-    summary: 'Mailbox login challenge',
-    description: 'A single-use challenge bound to the mailbox, for the MailboxAuth of a list, fetch or subscribe.',
-    tags: ['mailbox'],
-    responses: { 200: { description: 'The challenge', body: json(obj({ challenge: hex64('32 bytes'), expiresAt: { type: 'integer', description: 'ms' } }, ['challenge', 'expiresAt'])) } },
-    errors: [],
-  },
   list: {
-    summary: 'List a mailbox',
-    description: 'One page of the mailbox\'s unexpired messages in listing order (createdAt, then id); `next` is present iff more follow. The query is judged before the MailboxAuth.',
-    tags: ['mailbox'],
+    summary: 'List messages by tag',
+    description: 'One page of the unexpired messages stored under any of the tags (1..1024), in listing order (createdAt, then id); each entry names its tag; `next` is present iff more follow. A tag is not a credential: every relay saw it in the offer.',
+    tags: ['tags'],
     query: {
       after: { description: 'cursor `<createdAt>.<id>`: entries strictly after it', schema: { type: 'string', pattern: '^(0|[1-9][0-9]*)\\.[0-9a-f]{64}$' } },
       limit: { description: 'most entries in the page (default 1000)', schema: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' } },
     },
-    body: { binary: [OBJ.mailboxAuth], description: 'operation list (1), for this relay' },
     responses: {
       200: {
-        description: 'A page of list entries (docs/relay-api.md, "POST /v1/mailbox/list")',
+        description: 'A page of list entries (docs/relay-api.md, "POST /v1/tags/list")',
         body: json(obj({ messages: { type: 'array', items: { type: 'object' } }, next: { type: 'string' } }, ['messages'])),
       },
     },
-    errors: [...AUTH_ERRORS],
+    errors: [],
   },
   message: {
-    summary: 'Fetch a message',
-    description: 'The stored message: the signed quote, the receipt, the sealed header and the blob.',
-    tags: ['mailbox'],
+    summary: 'Fetch a message with its tag secret',
+    description: 'The stored message (signed quote, receipt, sealed header, blob) when SHA-256("satpost/v1/tag-of" || secret) is the tag it was deposited under; a wrong secret and an unknown id answer alike.',
+    tags: ['tags'],
     query: { id: { description: 'the message id', schema: { type: 'string', pattern: HEX32 }, required: true } },
-    body: { binary: [OBJ.mailboxAuth], description: 'operation fetch (2), for this relay' },
     responses: { 200: { description: 'The stored message', body: { binary: [OBJ.storedMessage] } } },
-    errors: [...AUTH_ERRORS, 'MESSAGE_UNKNOWN'],
+    errors: ['MESSAGE_UNKNOWN'],
+  },
+  retired: {
+    summary: 'Retired (satpost 0.1 mailbox login)',
+    description: 'Per-user mailboxes and identity-key logins ended with satpost 0.1: messages are addressed by per-message tags (POST /v1/tags/list, /v1/tags/message).',
+    tags: ['retired'],
+    responses: {},
+    errors: ['PROTOCOL_UPGRADED'],
   },
   unlock: {
     summary: 'Unlock a message key',
@@ -340,26 +334,39 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     return binary(reply, out.encoded);
   });
 
+  // {tags: [hex, ...]} (1..1024) ?after=<createdAt>.<id>&limit=N (both optional): keyset paging; `next` is present iff more follow.
   app.post(
-    '/v1/mailbox/challenge',
-    { schema: { body: { type: 'object', required: ['mailbox'], additionalProperties: false, properties: { mailbox: { type: 'string', pattern: HEX32 } } }, api: ROUTE_API.challenge } },
+    '/v1/tags/list',
+    {
+      schema: {
+        body: { type: 'object', required: ['tags'], additionalProperties: false, properties: { tags: { type: 'array', minItems: 1, maxItems: MAX_QUERY_TAGS, items: { type: 'string', pattern: HEX32 } } } },
+        api: ROUTE_API.list,
+      },
+    },
     async (req) => {
-      const { challenge, expiresAt } = await service.challenge(hexParam('mailbox', (req.body as { mailbox: string }).mailbox));
-      return { challenge: hex.encode(challenge), expiresAt };
+      const page = listPage(req.query);
+      const tags = (req.body as { tags: string[] }).tags.map((t) => hexParam('tags', t));
+      const out = await service.list(tags, page);
+      return { messages: out.messages, ...(out.next ? { next: formatListCursor(out.next) } : {}) };
     },
   );
 
-  // ?after=<createdAt>.<id>&limit=N (both optional): keyset paging; `next` is present iff more follow.
-  app.post('/v1/mailbox/list', { schema: { api: ROUTE_API.list } }, async (req) => {
-    const page = listPage(req.query);
-    const out = await service.list(decode(MailboxAuthCodec, req.body), page);
-    return { messages: out.messages, ...(out.next ? { next: formatListCursor(out.next) } : {}) };
-  });
+  // ?id=<hex> with {secret: hex}: the StoredMessage, for whoever holds the secret of its tag.
+  app.post(
+    '/v1/tags/message',
+    { schema: { body: { type: 'object', required: ['secret'], additionalProperties: false, properties: { secret: { type: 'string', pattern: HEX32 } } }, api: ROUTE_API.message } },
+    async (req, reply) => {
+      const id = hexParam('id', (req.query as { id?: string }).id);
+      return binary(reply, service.fetch(hexParam('secret', (req.body as { secret: string }).secret), id));
+    },
+  );
 
-  app.post('/v1/mailbox/message', { schema: { api: ROUTE_API.message } }, async (req, reply) => {
-    const id = hexParam('id', (req.query as { id?: string }).id);
-    return binary(reply, service.fetch(decode(MailboxAuthCodec, req.body), id));
-  });
+  // Version 0.1 addressed messages to a per-user mailbox with identity-key logins; say so instead of 404.
+  for (const route of ['/v1/mailbox/challenge', '/v1/mailbox/list', '/v1/mailbox/message']) {
+    app.post(route, { schema: { api: ROUTE_API.retired } }, async () => {
+      throw new RelayError('PROTOCOL_UPGRADED', `${route} ended with satpost 0.1 (per-user mailboxes); this relay (satpost ${RELAY_VERSION}) addresses messages by per-message tags: upgrade the client`);
+    });
+  }
 
   // JSON {id, r?} (sender-pays, or asking again) or a binary PaymentNotice (recipient-pays).
   app.post('/v1/unlock', { schema: { api: ROUTE_API.unlock } }, async (req, reply) => {

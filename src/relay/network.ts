@@ -1,7 +1,7 @@
 /**
  * The relay in the relay network (docs/protocol.md, "Relay network"): a libp2p node whose
  * identity is the relay's node key, an OfferService that quotes network offers with the
- * relay's own quote logic, a QueryService that answers mailbox queries from the relay's
+ * relay's own quote logic, a QueryService that answers tag queries from the relay's
  * store, and a TopologyService that keeps forwarding on one tree and the overlay dense.
  * Also the HTTP routes a client uses to reach the network through this relay:
  *
@@ -11,10 +11,10 @@
  *                           reaches has quoted or declined (A = E), else when offerWindowMs
  *                           passes (A < E). ?windowMs=W shortens the window; ?expected=N
  *                           answers as soon as N quotes came (BAD_REQUEST outside 1..60000 and 1..256).
- *   POST /v1/mailbox/query  body MailboxQuery (0x09), signed by the mailbox owner.
- *                           200 {"answers": [hex sealed answer]}; each opens with the owner's
- *                           identity private key (info "satpost/v1/query-answer", aad queryId)
- *                           to the JSON document of MailboxAnswer below.
+ *   POST /v1/tags/query     body TagQuery (0x10): tags and a one-time answer key, nobody named.
+ *                           200 {"answers": [hex sealed answer]}; each opens with the answer
+ *                           key's private key (info "satpost/v1/query-answer", aad queryId)
+ *                           to a TagAnswer (0x11) signed by the relay that gives it.
  *
  *   GET /v1/lookup/prekeys/:mailboxHex   which relays hold a prekey bundle for the mailbox
  *   GET /v1/lookup/relays                which relays exist, and their terms
@@ -26,20 +26,20 @@
  *                           A lookup never consumes a one-time prekey.
  *
  * With p2p off all answer P2P_OFF (503), before any input is judged; a refused query or
- * lookup is QUERY_REFUSED with `reason` STALE, WRONG_MAILBOX, BAD_SIGNATURE or DUPLICATE.
+ * lookup is QUERY_REFUSED with `reason` STALE, BAD_KEY or DUPLICATE.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { hex } from '@scure/base';
 import { Counter, Gauge } from 'prom-client';
-import { MAILBOX_QUERY_TAG, MailboxQueryCodec, OFFER_TAG, OfferCodec, QuoteCodec, type MailboxQuery, type Offer, type Quote } from '../core/objects/index.ts';
+import { OFFER_TAG, OfferCodec, QuoteCodec, TAG_QUERY_TAG, TagAnswerCodec, TagQueryCodec, tagAnswerSigningBytes, type Offer, type Quote, type TagQuery } from '../core/objects/index.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { P2pError, type P2pErrorCode } from '../p2p/errors.ts';
 import { LookupService, ZERO_TARGET } from '../p2p/lookup.ts';
-import { MAX_RELAY_NAME, type RelayTerms } from '../p2p/lookup-answer.ts';
+import { MAX_RELAY_NAME, type RelayTerms } from '../core/wire/lookup-answer.ts';
 import { createRelayNode, type RelayNode } from '../p2p/node.ts';
-import { DEFAULT_LOOKUP_HOPS, LOOKUP_ANSWER_TAG, MAX_ORIGIN_ADDRS, type LookupKind } from '../p2p/wire.ts';
+import { DEFAULT_LOOKUP_HOPS, LOOKUP_ANSWER_TAG, MAX_ORIGIN_ADDRS, type LookupKind } from '../core/wire/p2p.ts';
 import { OfferService, type OfferCollection } from '../p2p/offers.ts';
 import { QueryService } from '../p2p/query.ts';
 import { TopologyService } from '../p2p/topology.ts';
@@ -52,18 +52,8 @@ import type { RelayMetrics } from './metrics.ts';
 import type { RelayService } from './service.ts';
 import type { RelayStore } from './store.ts';
 
-/** What a relay tells the mailbox owner it holds (JSON, UTF-8, sealed to her identity key). */
-export interface MailboxAnswer {
-  relayId: string;
-  /** Where to fetch: POST {url}/v1/mailbox/message?id=... with a MailboxAuth. */
-  url: string;
-  messages: { id: string; size: number; mode: string; state: string; createdAt: number; expiresAt: number }[];
-  /** True when more messages are held than fit in one answer (list them at `url`). */
-  more: boolean;
-}
-
-/** Entries per answer: 80 summaries of ~150 bytes keep the sealed answer under 16 KiB. */
-const ANSWER_LIMIT = 80;
+/** Tags one TagAnswer names at most: its sealed form must fit MAX_ANSWER with room for the URL. */
+export const ANSWER_TAGS_MAX = 400;
 
 /** Test and operator tuning that is not a documented setting. */
 export interface NetworkTuning {
@@ -139,9 +129,9 @@ export class RelayNetwork {
       ...(tuning?.topologyDebounceMs !== undefined ? { debounceMs: tuning.topologyDebounceMs } : {}),
     });
     const peerLimit = { burst: config.forwardRateBurst, perSec: config.forwardRatePerSec };
-    const queries = new QueryService({ node, now: this.now, topology, peerLimit, lookup: (mailbox) => this.mailboxAnswer(mailbox) });
     const ed = nodeEd25519();
     const secret = this.deps.nodeSecret;
+    const queries = new QueryService({ node, now: this.now, topology, peerLimit, lookup: (q) => this.tagAnswer(q, (msg) => ed.sign(secret, msg)) });
     const lookups = new LookupService({
       node, now: this.now, topology, peerLimit, ed, sign: (msg) => ed.sign(secret, msg), maxHops: config.queryHopLimit,
       answerer: {
@@ -219,13 +209,13 @@ export class RelayNetwork {
   }
 
   /** The sealed answers of every relay within the query's hops (this relay's own included). */
-  async query(q: MailboxQuery, signal?: AbortSignal): Promise<Uint8Array[]> {
+  async query(q: TagQuery, signal?: AbortSignal): Promise<Uint8Array[]> {
     const r = this.need();
     const capped = { ...q, hopsLeft: Math.min(q.hopsLeft, this.deps.config.queryHopLimit) };
     try {
       return await r.queries.query(capped, { budgetMs: this.deps.config.queryBudgetMs, ...(signal ? { signal } : {}) });
     } catch (err) {
-      throw asRelayError(err, ['STALE', 'WRONG_MAILBOX', 'BAD_SIGNATURE', 'DUPLICATE']);
+      throw asRelayError(err, ['STALE', 'BAD_KEY', 'DUPLICATE']);
     }
   }
 
@@ -276,17 +266,16 @@ export class RelayNetwork {
     }
   }
 
-  /** Same entries as POST /v1/mailbox/list, plus where to fetch them; nothing when empty. */
-  private mailboxAnswer(mailbox: Uint8Array): Uint8Array | undefined {
-    const rows = this.deps.store.list(mailbox, this.now(), ANSWER_LIMIT + 1);
-    if (rows.length === 0) return undefined;
-    const answer: MailboxAnswer = {
-      relayId: hex.encode(this.deps.service.relayId),
-      url: this.deps.service.url,
-      messages: rows.slice(0, ANSWER_LIMIT).map((m) => ({ id: hex.encode(m.id), size: m.size, mode: m.mode, state: m.state, createdAt: m.createdAt, expiresAt: m.expiresAt })),
-      more: rows.length > ANSWER_LIMIT,
-    };
-    return new TextEncoder().encode(JSON.stringify(answer));
+  /**
+   * The query's tags this relay holds unexpired messages under, signed for this query (the
+   * client lists and fetches them at `url`); nothing when it holds none.
+   */
+  private tagAnswer(q: TagQuery, sign: (msg: Uint8Array) => Uint8Array): Uint8Array | undefined {
+    const now = this.now();
+    const held = q.tags.filter((t) => this.deps.store.list(t, now, 1).length > 0).slice(0, ANSWER_TAGS_MAX);
+    if (held.length === 0) return undefined;
+    const unsigned = { queryId: q.queryId, relayId: this.deps.service.relayId, url: this.deps.service.url, tags: held };
+    return TagAnswerCodec.encode({ ...unsigned, signature: sign(tagAnswerSigningBytes(unsigned)) });
   }
 
   private readonly counters = {
@@ -408,10 +397,10 @@ const NETWORK_API = {
     errors: ['P2P_OFF', 'BAD_ENCODING'],
   },
   query: {
-    summary: 'Query the relay network for a mailbox',
-    description: 'One HPKE-sealed answer (hex) per relay within the query\'s hops that holds something for the mailbox.',
+    summary: 'Query the relay network for tags',
+    description: 'One answer (hex) per relay within the query\'s hops that holds messages under some of the tags: a TagAnswer signed by that relay, HPKE-sealed to the query\'s one-time answer key.',
     tags: ['network'],
-    body: { binary: [binaryObject('MailboxQuery', MAILBOX_QUERY_TAG)], description: 'signed by the mailbox owner' },
+    body: { binary: [binaryObject('TagQuery', TAG_QUERY_TAG)], description: 'unsigned: tags and a one-time answer key, nobody named' },
     responses: { 200: { description: 'The sealed answers', body: { json: { type: 'object', properties: { answers: { type: 'array', items: { type: 'string' } } }, required: ['answers'] } } } },
     errors: ['P2P_OFF', 'QUERY_REFUSED', 'BAD_ENCODING'],
   },
@@ -434,7 +423,15 @@ const NETWORK_API = {
   },
 } satisfies Record<string, RouteApi>;
 
-/** POST /v1/offer and POST /v1/mailbox/query (see the top of this file). */
+/** POST /v1/offer and POST /v1/tags/query (see the top of this file). */
+const RETIRED_QUERY = {
+  summary: 'Retired (satpost 0.1 signed mailbox query)',
+  description: 'Signed per-user mailbox queries ended with satpost 0.1; use POST /v1/tags/query.',
+  tags: ['retired'],
+  responses: {},
+  errors: ['PROTOCOL_UPGRADED'],
+} satisfies RouteApi;
+
 export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwork): void {
   app.post('/v1/offer', { schema: { api: NETWORK_API.offer } }, async (req) => {
     network.need();
@@ -445,9 +442,12 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
     });
     return { quotes: got.quotes.map((q) => hex.encode(QuoteCodec.encode(q))), expected: got.expected, answered: got.answered };
   });
-  app.post('/v1/mailbox/query', { schema: { api: NETWORK_API.query } }, async (req) => {
+  app.post('/v1/mailbox/query', { schema: { api: RETIRED_QUERY } }, async () => {
+    throw new RelayError('PROTOCOL_UPGRADED', 'signed mailbox queries ended with satpost 0.1; this relay asks the network for per-message tags (POST /v1/tags/query): upgrade the client');
+  });
+  app.post('/v1/tags/query', { schema: { api: NETWORK_API.query } }, async (req) => {
     network.need();
-    const answers = await network.query(decode(MailboxQueryCodec, req.body));
+    const answers = await network.query(decode(TagQueryCodec, req.body));
     return { answers: answers.map((a) => hex.encode(a)) };
   });
   const lookup = async (kind: LookupKind, target: Uint8Array | undefined, query: unknown) => {

@@ -1,9 +1,9 @@
 /**
  * Prekey bundles held by a relay for the mailboxes it serves ("the series of keys" a sender
- * fetches to start a Signal session with an offline recipient; src/identity/bundle.ts).
+ * fetches to start a Signal session with an offline recipient; src/core/objects/prekey-bundle.ts).
  *
  *   POST /v1/prekeys              body PrekeyPublish (0x0d) bytes: a bundle signed by its
- *                                 identity key for THIS relay (src/identity/prekey-publish.ts).
+ *                                 identity key for THIS relay (src/core/objects/prekey-publish.ts).
  *                                 Refused: a bare PrekeyBundle (PUBLISH_AUTH_REQUIRED, clients
  *                                 before signed publishes), another relay's id
  *                                 (PUBLISH_WRONG_RELAY), a timestamp or publishedAt outside the
@@ -44,8 +44,10 @@ import { bytesEqual } from '../core/hash.ts';
 import { migrateStore, type Db } from '../store/sqlite.ts';
 import { IdentityError } from '../identity/errors.ts';
 import { mailboxIdOf } from '../identity/keys.ts';
-import { PREKEY_BUNDLE_TAG, PrekeyBundleCodec, mergeBundles, takeForFetch, verifyBundle, type PrekeyBundle } from '../identity/bundle.ts';
-import { PREKEY_PUBLISH_TAG, PrekeyPublishCodec, verifyPrekeyPublish } from '../identity/prekey-publish.ts';
+import { mergeBundles, verifyBundle } from '../identity/bundle.ts';
+import { PREKEY_BUNDLE_TAG, PrekeyBundleCodec, takeForFetch, type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
+import { verifyPrekeyPublish } from '../identity/prekey-publish.ts';
+import { PREKEY_PUBLISH_TAG, PrekeyPublishCodec } from '../core/objects/prekey-publish.ts';
 import { RelayError } from './errors.ts';
 import { binaryObject, type RouteApi } from './openapi.ts';
 import { RateLimiter } from './rate-limit.ts';

@@ -1,18 +1,17 @@
 /**
- * The relay's protocol logic, without HTTP: quotes, deposits, mailbox challenges and
- * authentication, listing and fetching, unlock, retention. The HTTP and WebSocket
+ * The relay's protocol logic, without HTTP: quotes, deposits, listing by tag and fetching
+ * with a tag's secret, unlock, retention. The HTTP and WebSocket
  * adapters (http.ts, ws.ts) only translate bytes to calls and RelayErrors to replies.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { PublicKey } from '@signalapp/libsignal-client';
 import { hex } from '@scure/base';
 import type { Aead } from '../core/aead.ts';
 import { keyMatches } from '../core/blob.ts';
 import type { Ed25519 } from '../core/ed25519.ts';
 import { bytesEqual } from '../core/hash.ts';
 import {
-  DepositCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf, signQuote,
-  type Deposit, type MailboxAuth, type MailboxOperation, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
+  DepositCodec, MAX_QUERY_TAGS, QuoteCodec, ReceiptCodec, secretOpensTag, signQuote,
+  type Deposit, type Offer, type PaymentMode, type PaymentNotice, type Quote, type Receipt,
 } from '../core/objects/index.ts';
 import { retentionCeilingSecs, priceOf, type RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
@@ -21,11 +20,11 @@ import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome }
 import type { RelayMetrics } from './metrics.ts';
 import type { MessageRow, MessageState, MessageSummary, Quota, QuoteRow, RelayStore } from './store.ts';
 import { DepositorTags } from './depositor.ts';
-import { StoredMessageCodec } from './wire.ts';
+import { StoredMessageCodec } from '../core/objects/stored-message.ts';
 import { InlineSealer, type Sealer } from './sealer.ts';
-import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from './list-cursor.ts';
+import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from '../core/wire/list-cursor.ts';
 
-export const RELAY_VERSION = '0.1.0';
+export const RELAY_VERSION = '0.2.0';
 
 export interface RelayServiceDeps {
   config: RelayConfig;
@@ -54,9 +53,11 @@ export interface DepositOutcome {
 
 export type { UnlockOutcome } from './chain-ports.ts';
 
-/** One entry of a mailbox listing: what Carol needs to decide, pay and verify (docs/relay-api.md). */
+/** One entry of a listing by tag: what Carol needs to decide, pay and verify (docs/relay-api.md). */
 export interface ListEntry {
   id: string;
+  /** The tag it was deposited under, hex. */
+  tag: string;
   size: number;
   mode: PaymentMode;
   state: MessageState | 'expired';
@@ -73,7 +74,7 @@ export interface ListEntry {
   contractState?: string;
 }
 
-/** Which page of a mailbox listing: entries strictly after `after`, at most `limit` (default and most LIST_PAGE_MAX). */
+/** Which page of a listing by tag: entries strictly after `after`, at most `limit` (default and most LIST_PAGE_MAX). */
 export interface ListPage {
   after?: ListCursor;
   limit?: number;
@@ -352,56 +353,21 @@ export class RelayService {
     return { receipt: ReceiptCodec.decode(earlier.receipt), encoded: earlier.receipt, duplicate: true };
   }
 
-  /** A fresh single-use challenge for `mailbox`, valid for challengeTtlSecs. */
-  async challenge(mailbox: Uint8Array): Promise<{ challenge: Uint8Array; expiresAt: number }> {
-    if (!(mailbox instanceof Uint8Array) || mailbox.length !== 32) throw new RelayError('BAD_REQUEST', `"mailbox" expected 32 bytes, got ${mailbox?.length} bytes`);
-    const challenge = this.random(32);
-    const expiresAt = this.now() + this.cfg.challengeTtlSecs * 1000;
-    await this.store.putChallenge(challenge, mailbox, expiresAt);
-    return { challenge, expiresAt };
-  }
-
   /**
-   * Checks a MailboxAuth for `operation`: it names this relay and this operation (so another
-   * relay that relayed our challenge to Carol cannot spend her login here, nor a login for a
-   * listing open a live subscription), the identity key owns the mailbox, the timestamp is
-   * fresh, the XEdDSA signature verifies, and the challenge was issued here for this mailbox
-   * and is used now, once. The challenge is consumed only by an otherwise valid auth.
+   * One page of the messages stored under any of `tags`, oldest first (docs/relay-api.md
+   * "Listing by tag"). A tag is random and single-use (src/core/objects/tags.ts): knowing it is
+   * knowing it was offered, which every relay of the network saw; what a listing tells (sizes
+   * are size classes, prices flat per class) is no more than the offers did. Fetching needs the
+   * tag's secret.
    */
-  authenticate(a: MailboxAuth, operation: MailboxOperation): void {
-    if (!bytesEqual(a.relayId, this.relayId)) throw new RelayError('AUTH_WRONG_RELAY', `this login is for relay ${hex.encode(a.relayId)}, not this relay (${hex.encode(this.relayId)})`);
-    if (a.operation !== operation) throw new RelayError('AUTH_WRONG_OPERATION', `this login is for "${a.operation}", not "${operation}"`);
-    if (!bytesEqual(mailboxIdOf(a.identityKey), a.mailbox)) throw new RelayError('AUTH_MAILBOX_MISMATCH', 'the mailbox is not the one of this identity key');
-    const now = this.now();
-    const skew = this.cfg.authMaxSkewSecs * 1000;
-    if (Math.abs(now - a.timestamp) > skew) throw new RelayError('AUTH_STALE', `"timestamp" expected within ${this.cfg.authMaxSkewSecs} s of the relay's clock, got ${Math.round((a.timestamp - now) / 1000)} s off`);
-    let key: PublicKey;
-    try {
-      key = PublicKey.deserialize(a.identityKey as Uint8Array<ArrayBuffer>);
-    } catch (cause) {
-      throw new RelayError('AUTH_BAD_KEY', 'the identity key is not a valid Curve25519 public key', { cause });
-    }
-    if (!key.verify(mailboxAuthBytes(a) as Uint8Array<ArrayBuffer>, a.signature as Uint8Array<ArrayBuffer>)) {
-      throw new RelayError('AUTH_BAD_SIGNATURE', 'the MailboxAuth signature does not verify under the identity key');
-    }
-    const used = this.store.useChallenge(a.challenge, a.mailbox, now);
-    if (used === 'used') throw new RelayError('AUTH_CHALLENGE_USED', 'this challenge was already used; ask for a new one');
-    if (used === 'expired') throw new RelayError('AUTH_CHALLENGE_EXPIRED', 'this challenge expired; ask for a new one');
-    if (used !== 'ok') throw new RelayError('AUTH_UNKNOWN_CHALLENGE', 'this relay issued no such challenge for this mailbox');
-  }
-
-  /**
-   * One page of the authenticated mailbox, oldest first. The page is judged before the auth,
-   * so a bad one is refused without using up the challenge.
-   */
-  async list(a: MailboxAuth, page: ListPage = {}): Promise<ListPageResult> {
+  async list(tags: Uint8Array[], page: ListPage = {}): Promise<ListPageResult> {
     const limit = page.limit === undefined ? LIST_PAGE_MAX : parseListLimit(page.limit);
     if (page.after !== undefined && (!Number.isSafeInteger(page.after.createdAt) || page.after.createdAt < 0 || page.after.id?.length !== 32)) {
       throw new RelayError('BAD_REQUEST', '"after" expected a createdAt (ms) and a 32-byte id');
     }
-    this.authenticate(a, 'list');
+    checkTags(tags);
     // One row more than the page tells whether another page follows.
-    const rows = this.store.list(a.mailbox, this.now(), limit + 1, page.after);
+    const rows = this.store.listTags(tags, this.now(), limit + 1, page.after);
     const shown = rows.slice(0, limit);
     const views = await this.deps.payments.views(shown.map((r) => r.contractId).filter((c): c is string => c !== undefined));
     const messages = shown.map((r) => this.entry(r, r.contractId === undefined ? undefined : views.get(r.contractId)));
@@ -414,7 +380,7 @@ export class RelayService {
     const quote = QuoteCodec.decode(q.encoded);
     const funding = v?.funding ?? (m.fundingTxid !== undefined ? { txid: m.fundingTxid, vout: m.fundingVout! } : undefined);
     return {
-      id: hex.encode(m.id), size: m.size, mode: m.mode, state: stateOf(m, v), createdAt: m.createdAt, expiresAt: m.expiresAt,
+      id: hex.encode(m.id), tag: hex.encode(m.mailbox), size: m.size, mode: m.mode, state: stateOf(m, v), createdAt: m.createdAt, expiresAt: m.expiresAt,
       amount: q.amount, locktime: q.locktime, hk: hex.encode(q.hk), relayContractPubkey: hex.encode(quote.contractPubkey),
       receipt: hex.encode(m.receipt),
       ...(m.hr ? { hr: hex.encode(m.hr) } : {}),
@@ -424,12 +390,15 @@ export class RelayService {
     };
   }
 
-  /** The StoredMessage bytes of message `id` in the authenticated mailbox. */
-  fetch(a: MailboxAuth, id: Uint8Array): Uint8Array {
-    this.authenticate(a, 'fetch');
+  /**
+   * The StoredMessage bytes of message `id`, for the holder of its tag's secret (H("satpost/v1/
+   * tag-of" || secret) = the tag it was deposited under). Someone else's id, a wrong secret and
+   * an unknown id answer alike.
+   */
+  fetch(secret: Uint8Array, id: Uint8Array): Uint8Array {
+    if (!(secret instanceof Uint8Array) || secret.length !== 32) throw new RelayError('BAD_REQUEST', `"secret" expected 32 bytes, got ${secret?.length} bytes`);
     const m = this.store.message(id);
-    // Someone else's message id answers exactly like an unknown one.
-    if (m === undefined || !bytesEqual(m.mailbox, a.mailbox) || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message in this mailbox');
+    if (m === undefined || !secretOpensTag(secret, m.mailbox) || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message under this tag');
     const q = this.store.getQuote(m.quoteId)!;
     return StoredMessageCodec.encode({
       quote: QuoteCodec.decode(q.encoded),
@@ -484,4 +453,12 @@ export class RelayService {
     });
     await Promise.all(funded.map((u) => this.store.markPaid(u.id)));
   }
+}
+
+/** BAD_REQUEST unless `tags` is 1..MAX_QUERY_TAGS tags of 32 bytes. */
+export function checkTags(tags: unknown): asserts tags is Uint8Array[] {
+  if (!Array.isArray(tags) || tags.length < 1 || tags.length > MAX_QUERY_TAGS) {
+    throw new RelayError('BAD_REQUEST', `"tags" expected 1 to ${MAX_QUERY_TAGS} tags, got ${Array.isArray(tags) ? tags.length : typeof tags}`);
+  }
+  for (const t of tags) if (!(t instanceof Uint8Array) || t.length !== 32) throw new RelayError('BAD_REQUEST', '"tags" expected 32-byte tags');
 }

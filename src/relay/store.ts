@@ -14,7 +14,8 @@
  *               deposit_digest = H(Deposit bytes), for idempotent deposits.
  *   mailboxes   per-mailbox usage (count, blob bytes), kept in step with messages so
  *               quota checks are one lookup.
- *   challenges  single-use mailbox challenges: issued for one mailbox, used once, until expires_at.
+ *   challenges  the single-use mailbox challenges of satpost 0.1 (logins retired): no longer
+ *               written; the sweep still clears what an upgraded relay left there.
  *   meta        next_contract_index: contract key indexes are never reused.
  * Migration 2: messages.contract_id (hex id of the message's contract in the relay's
  *   contract book, wallet.sqlite: sender-pays from the deposit, recipient-pays from the first
@@ -178,10 +179,6 @@ export interface MailboxUsage {
 
 export type MessageSummary = Omit<MessageRow, 'sealedHeader' | 'blob' | 'depositDigest'> & { size: number };
 
-export interface ChallengeOutcome {
-  result: 'ok' | 'unknown' | 'used' | 'expired' | 'wrong-mailbox';
-}
-
 export interface StoreOptions {
   path: string;
   synchronous: 'FULL' | 'NORMAL';
@@ -265,9 +262,6 @@ return {
        WHERE mailbox = ? AND expires_at > ? AND created_at >= ? AND (created_at > ? OR id > ?) ORDER BY created_at, id LIMIT ?`,
     ),
     setPayment: db.prepare(`UPDATE messages SET contract_id = ?, payer_pubkey = ? WHERE id = ? AND contract_id IS NULL`),
-    insertChallenge: db.prepare(`INSERT INTO challenges (challenge, mailbox, expires_at) VALUES (?, ?, ?)`),
-    useChallenge: db.prepare(`UPDATE challenges SET used = 1 WHERE challenge = ? AND mailbox = ? AND used = 0 AND expires_at > ?`),
-    getChallenge: db.prepare(`SELECT mailbox, expires_at, used FROM challenges WHERE challenge = ?`),
     setState: db.prepare(`UPDATE messages SET state = ? WHERE id = ?`),
     expired: db.prepare(`SELECT id, quote_id, mailbox, contract_id, paid, depositor, length(blob) AS bytes FROM messages WHERE expires_at <= ? LIMIT 1000`),
     deleteMessage: db.prepare(`DELETE FROM messages WHERE id = ?`),
@@ -473,8 +467,25 @@ export class RelayStore {
   }
 
   /**
-   * Unexpired messages of `mailbox` in (createdAt, id) order, at most `limit`; with `after`,
-   * only those strictly after that position (keyset paging, docs/relay-api.md).
+   * The messages under any of `tags`, in listing order (createdAt, id), strictly after `after`,
+   * at most `limit`: one indexed range per tag (most tags hold nothing), merged.
+   */
+  listTags(tags: Uint8Array[], now: number, limit: number, after?: { createdAt: number; id: Uint8Array }): MessageSummary[] {
+    const seen = new Set<string>();
+    const all: MessageSummary[] = [];
+    for (const t of tags) {
+      const key = Buffer.from(t).toString('hex');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      all.push(...this.list(t, now, limit, after));
+    }
+    all.sort((a, b) => a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+    return all.slice(0, limit);
+  }
+
+  /**
+   * Unexpired messages of `mailbox` (one tag) in (createdAt, id) order, at most `limit`; with
+   * `after`, only those strictly after that position (keyset paging, docs/relay-api.md).
    */
   list(mailbox: Uint8Array, now: number, limit: number, after?: { createdAt: number; id: Uint8Array }): MessageSummary[] {
     const rows = (
@@ -494,24 +505,6 @@ export class RelayStore {
       this.stmt.setPayment.run(contractId, payerPubkey, id);
       this.promote(id);
     });
-  }
-
-  putChallenge(challenge: Uint8Array, mailbox: Uint8Array, expiresAt: number): Promise<void> {
-    return this.writer.submit(() => void this.stmt.insertChallenge.run(challenge, mailbox, expiresAt));
-  }
-
-  /**
-   * Marks a challenge used, atomically: of two requests racing with the same challenge
-   * exactly one gets 'ok'. A direct write (not batched): it is rare and must be decided
-   * before the caller answers.
-   */
-  useChallenge(challenge: Uint8Array, mailbox: Uint8Array, now: number): ChallengeOutcome['result'] {
-    if (this.stmt.useChallenge.run(challenge, mailbox, now).changes === 1) return 'ok';
-    const r = this.stmt.getChallenge.get(challenge) as { mailbox: Buffer; expires_at: number; used: number } | undefined;
-    if (r === undefined) return 'unknown';
-    if (!Buffer.from(r.mailbox).equals(Buffer.from(mailbox))) return 'wrong-mailbox';
-    if (r.used) return 'used';
-    return 'expired';
   }
 
   setState(id: Uint8Array, state: MessageState): Promise<void> {

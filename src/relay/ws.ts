@@ -1,24 +1,25 @@
 /**
  * The streaming path, WebSocket at /v1/stream (frames: src/relay/wire.ts). Many requests
  * may be in flight per connection; each is answered on its own, a deposit only after its
- * group commit. A subscribe request (authenticated by a MailboxAuth, like list) makes the
- * connection receive the id of every new message in that mailbox.
+ * group commit. A subscribe request (a list of tags) makes the connection receive the id and
+ * tag of every new message stored under one of them.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { hex } from '@scure/base';
 import type { Logger } from 'pino';
-import { DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
+import { DepositCodec, MAX_QUERY_TAGS, OfferCodec, PaymentNoticeCodec, QuoteCodec } from '../core/objects/index.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
 import { toRelayError, unlockAnswer } from './http.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import { RELAY_VERSION, checkTags } from './service.ts';
 import type { RelayService } from './service.ts';
-import { OP, STATUS, frame, parseFrame } from './wire.ts';
+import { OP, STATUS, frame, parseFrame } from '../core/wire/stream.ts';
 import type { RelayChannelService } from './channels.ts';
 import type { RelayStore } from './store.ts';
-import { encodeChannelMessage } from '../watch/channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
 
 export const STREAM_PATH = '/v1/stream';
 
@@ -33,6 +34,9 @@ interface Conn {
   /** channel id -> the watch request's id (SettleHtlc events). */
   channelWatches: Map<string, number>;
 }
+
+/** Tags one stream connection may follow: four full queries' worth. */
+export const MAX_STREAM_TAGS = 4 * MAX_QUERY_TAGS;
 
 export class StreamServer {
   private readonly wss: WebSocketServer;
@@ -149,15 +153,21 @@ export class StreamServer {
       case OP.quote:
         return QuoteCodec.encode(await service.quote(OfferCodec.decode(payload), conn.ip));
       case OP.challenge:
-        return (await service.challenge(payload)).challenge;
+        throw new RelayError('PROTOCOL_UPGRADED', `mailbox challenges ended with satpost 0.1; this relay (satpost ${RELAY_VERSION}) addresses messages by per-message tags: upgrade the client`);
       case OP.subscribe: {
-        const auth = MailboxAuthCodec.decode(payload);
-        service.authenticate(auth, 'subscribe');
-        const key = hex.encode(auth.mailbox);
-        let set = this.subscribers.get(key);
-        if (set === undefined) this.subscribers.set(key, (set = new Set()));
-        set.add(conn);
-        conn.subscriptions.set(key, requestId);
+        // Tags, 32 bytes each: events for messages stored under them from now on (id || tag).
+        if (payload.length === 0 || payload.length % 32 !== 0) throw new RelayError('BAD_REQUEST', 'a subscribe payload is 1 or more 32-byte tags');
+        const tags = [];
+        for (let at = 0; at < payload.length; at += 32) tags.push(payload.subarray(at, at + 32));
+        checkTags(tags);
+        const fresh = tags.map((t) => hex.encode(t)).filter((k) => !conn.subscriptions.has(k));
+        if (conn.subscriptions.size + fresh.length > MAX_STREAM_TAGS) throw new RelayError('BAD_REQUEST', `at most ${MAX_STREAM_TAGS} tags per connection`);
+        for (const key of fresh) {
+          let set = this.subscribers.get(key);
+          if (set === undefined) this.subscribers.set(key, (set = new Set()));
+          set.add(conn);
+          conn.subscriptions.set(key, requestId);
+        }
         return new Uint8Array(0);
       }
       case OP.unlock: {
@@ -195,9 +205,12 @@ export class StreamServer {
     return this.deps.channels;
   }
 
-  private publish(mailbox: Uint8Array, id: Uint8Array): void {
-    const key = hex.encode(mailbox);
-    for (const conn of this.subscribers.get(key) ?? []) this.send(conn, conn.subscriptions.get(key)!, STATUS.event, id);
+  private publish(tag: Uint8Array, id: Uint8Array): void {
+    const key = hex.encode(tag);
+    const subs = this.subscribers.get(key);
+    if (subs === undefined) return;
+    const event = Buffer.concat([id, tag]);
+    for (const conn of subs) this.send(conn, conn.subscriptions.get(key)!, STATUS.event, event);
   }
 
   /** Stops taking new connections and requests; already accepted requests still get answers. */

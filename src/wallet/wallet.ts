@@ -24,6 +24,8 @@ import { DEFAULT_CONF_TARGET, DEFAULT_MAX_FEE_RATE, checkFeeRate, feeRateFromEst
 import { CHANGE, RECEIVE, WalletKeys, checkMnemonic, generateMnemonic, type KeyPair } from './keys.ts';
 import { ensureAddress, recordOwnTx } from './ledger.ts';
 import { buildSignedTx } from './spend.ts';
+import { parseTx } from './tx-parse.ts';
+import { Address, OutScript } from '@scure/btc-signer';
 import { WalletStore, openWalletDb, type LockRow, type TxState, type UtxoRow } from './store.ts';
 import { syncWallet, type SyncOptions, type SyncReport } from './sync.ts';
 
@@ -300,6 +302,27 @@ export class Wallet {
       net: t.received - t.sent,
       fee: t.fee,
     }));
+  }
+
+  /**
+   * The outputs of a stored transaction that pay scripts the wallet never derived (what a send
+   * paid, to whom), each with its address when the script has one; [] when the raw transaction
+   * is not stored.
+   */
+  payees(txid: string): { address?: string; amount: number }[] {
+    const raw = this.store.getTx(txid)?.raw;
+    if (!raw) return [];
+    return parseTx(raw)
+      .outputs.filter((o) => !this.store.addressByScript(o.script))
+      .map((o) => {
+        let address: string | undefined;
+        try {
+          address = Address(this.network).encode(OutScript.decode(o.script));
+        } catch {
+          // OP_RETURN or a script without an address form
+        }
+        return { ...(address !== undefined ? { address } : {}), amount: o.value };
+      });
   }
 
   /** One transaction of the history (e.g. a funding, for its fee), if the wallet knows it. */

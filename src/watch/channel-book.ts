@@ -48,10 +48,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hex } from '@scure/base';
-import {
-  AddHtlcCodec, ChannelOpenCodec, CloseRequestCodec, CloseSignedCodec, FailHtlcCodec, SettleAckCodec, SettleHtlcCodec,
-  commitmentTxid, type ChannelMessage, type ChannelState, type Htlc,
-} from '../channels/index.ts';
+import { commitmentTxid, encodeChannelMessage, type ChannelMessage, type ChannelState, type Htlc } from '../channels/index.ts';
 import { expected } from '../core/errors.ts';
 import type { Statement } from 'better-sqlite3-multiple-ciphers';
 import { migrateStore, type Db } from '../store/sqlite.ts';
@@ -288,18 +285,6 @@ export function stateFromJson(text: string): ChannelState {
   };
 }
 
-/** Canonical bytes of any channel message (the form logged and sent on the wire). */
-export function encodeChannelMessage(m: ChannelMessage): Uint8Array {
-  switch (m.type) {
-    case 'open': return ChannelOpenCodec.encode(m.message);
-    case 'add': return AddHtlcCodec.encode(m.message);
-    case 'settle': return SettleHtlcCodec.encode(m.message);
-    case 'settle-ack': return SettleAckCodec.encode(m.message);
-    case 'fail': return FailHtlcCodec.encode(m.message);
-    case 'close-request': return CloseRequestCodec.encode(m.message);
-    case 'close-signed': return CloseSignedCodec.encode(m.message);
-  }
-}
 
 function messageKeys(m: ChannelMessage): { channelId: string; n: number | null; htlcId: number | null } {
   switch (m.type) {

@@ -95,7 +95,7 @@ export class PayerChannels extends ChannelParty {
    * channel's payer key, op 'key' by the fresh key `payerKeyIndex` (newPayerKey).
    */
   authorize(
-    req: { op: 'key'; payerKeyIndex: number } | { op: 'view' | 'close'; channelId: string },
+    req: { op: 'key'; payerKeyIndex: number } | { op: 'view' | 'close' | 'terms'; channelId: string },
     relayId: Uint8Array, fresh: { timestamp: number; nonce: Uint8Array },
   ): ChannelAuth {
     if (req.op === 'key') {

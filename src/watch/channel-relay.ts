@@ -25,7 +25,8 @@ import {
 import { ChannelError } from '../channels/errors.ts';
 import { bytesEqual } from '../contracts/index.ts';
 import { expected } from '../core/errors.ts';
-import { encodeChannelMessage, type ChannelRecord, type ChannelStatus, type HtlcRecord } from './channel-book.ts';
+import { encodeChannelMessage } from '../channels/index.ts';
+import type { ChannelRecord, ChannelStatus, HtlcRecord } from './channel-book.ts';
 import { assertStatus, ChannelParty, type ChannelPartyOptions } from './channel-party.ts';
 import { confirmedHeight, contractOutSpend, depth, rebroadcast, statusOf } from './chain.ts';
 import { WatchError } from './errors.ts';

@@ -116,7 +116,9 @@ describe('satpost CLI (processes)', { timeout: 300_000 }, () => {
     assert.equal(added.code, 0, added.stderr);
     const noPw = baseEnv();
     assert.deepEqual(await run(['address', '--data-dir', dir], noPw), { code: 0, stdout: `${init.address}\n`, stderr: '' });
-    assert.deepEqual(json(await run(['address', '--json', '--data-dir', dir], noPw)), { address: init.address, fingerprint: init.fingerprint });
+    const shown = json<{ address: string; fingerprint: string; identityKey: string }>(await run(['address', '--json', '--data-dir', dir], noPw));
+    assert.deepEqual(shown, { address: init.address, fingerprint: init.fingerprint, identityKey: Buffer.from(decodeAddress(init.address).identityKey).toString('hex') });
+    assert.match(shown.identityKey, /^05[0-9a-f]{64}$/, 'the identity key a relay must never see, in hex');
     const wrongNet = await run(['address', '--network', 'mainnet', '--json', '--data-dir', dir], noPw);
     assert.equal(wrongNet.code, 1);
     assert.equal((JSON.parse(wrongNet.stdout) as { error: { code: string } }).error.code, 'NETWORK_MISMATCH');

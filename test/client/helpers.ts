@@ -15,6 +15,7 @@ import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
 import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
 import { NETWORKS } from '../../src/core/network.ts';
 import { addressToScript } from '../../src/wallet/address.ts';
+import { introEpochOf, introSecret, tagOfSecret } from '../../src/core/objects/index.ts';
 
 export const LIGHT_SCRYPT = { log2N: 10, r: 8, p: 1 };
 
@@ -87,4 +88,10 @@ export async function startClientTestRelay(chain: Chain, dir: string, overrides:
   });
   const backend = new DevnetBackend(chain.devnet);
   return startRelay(config, { backend, chain: new BackendChainPolicy(backend, 0), log: pino({ level: 'silent' }), walletScrypt: LIGHT_SCRYPT });
+}
+
+/** A contact's introduction tag of today (hex): what anyone holding her public address can compute. */
+export function introTagOf(c: Client, contact: string, now = Date.now()): string {
+  const key = Buffer.from(c.contact(contact).identityKey, 'hex');
+  return Buffer.from(tagOfSecret(introSecret(new Uint8Array(key), introEpochOf(now)))).toString('hex');
 }

@@ -1,4 +1,4 @@
-// The SDK follows the relay's listing pages: with 1,005 messages in Carol's mailbox (more than
+// The SDK follows the relay's listing pages: with 1,005 messages under Carol's introduction tag (more than
 // one page of 1,000) read() of the newest by an id prefix lists every page and finds it on page 2,
 // and her inbox holds every one. RelayClient.listAll against the real relay (smaller pages, the page bound)
 // and against relays that answer a cursor that does not advance or never ends.
@@ -13,9 +13,9 @@ import { IdentityKeyPair } from '@signalapp/libsignal-client';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { Client } from '../../src/client/client.ts';
 import { ClientError } from '../../src/client/errors.ts';
-import { signMailboxAuth } from '../../src/client/mail-context.ts';
 import { RelayClient, LIST_MAX_PAGES, type ListedEntry } from '../../src/client/relay-client.ts';
 import { H } from '../../src/core/hash.ts';
+import { introEpochOf, introSecret, tagOfSecret } from '../../src/core/objects/index.ts';
 import { sealHeader } from '../../src/envelope/envelope.ts';
 import { decodeAddress } from '../../src/identity/address.ts';
 import type { UnlockedIdentity } from '../../src/identity/identity.ts';
@@ -43,13 +43,13 @@ function rejectsWith(code: string) {
   };
 }
 
-/** A JSON server on 127.0.0.1:0 answering challenges and, for list, what `listAnswer` says. */
+/** A JSON server on 127.0.0.1:0 answering a listing with what `listAnswer` says. */
 async function fakeRelay(listAnswer: (query: URLSearchParams) => unknown): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       const u = new URL(req.url!, 'http://x');
-      const body = u.pathname === '/v1/mailbox/challenge' ? { challenge: '11'.repeat(32), expiresAt: Date.now() + 60_000 } : listAnswer(u.searchParams);
+      const body = listAnswer(u.searchParams);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });
@@ -74,19 +74,22 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
     return client;
   };
 
+  /** A recipient's introduction tag of today: what a first contact (or a flood of them) goes under. */
+  const introTag = (recipientKey: Uint8Array): Uint8Array => tagOfSecret(introSecret(recipientKey, introEpochOf(Date.now())));
+
   /** One recipient-pays message from `bulk` with a real sealed header, through the relay's HTTP quote and deposit. */
   const deposit = async (rc: RelayClient, recipientKey: Uint8Array): Promise<string> => {
-    const mailbox = mailboxIdOf(recipientKey);
+    const mailbox = introTag(recipientKey);
     const c = rnd(64);
     const q = await rc.quote({ offerId: rnd(16), mailbox, mode: 'recipient-pays', size: c.length, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
-    const sealedHeader = sealHeader({ sender: { identity: bulk }, recipient: { identityKey: recipientKey }, hc: H(c), hk: q.hk, relayId: q.relayId, mailbox, mode: 'recipient-pays', now: Date.now() });
+    const sealedHeader = sealHeader({ sender: { identity: bulk }, recipient: { identityKey: recipientKey }, hc: H(c), hk: q.hk, relayId: q.relayId, tag: mailbox, mode: 'recipient-pays', now: Date.now() });
     const { receipt } = await rc.deposit({ quoteId: q.quoteId, mailbox, sealedHeader, body: c, hr: undefined, funding: undefined });
     return hex.encode(receipt.messageId);
   };
 
   before(async () => {
     chain = await startChain();
-    // Durability is not under test here: NORMAL commits 2,000 challenges and 1,000 deposits faster.
+    // Durability is not under test here: NORMAL commits 1,000 deposits faster.
     const config = finish({
       ...DEFAULTS, port: 0, dataDir: join(tmp.dir, 'relay'), rateLimitBurst: 0, logLevel: 'silent', p2p: false, chainUrl: chain.url, synchronous: 'NORMAL',
       // The fillers are 1,005 unpaid messages from one address.
@@ -118,7 +121,7 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
     const sent = await alice.send('carol', { text: TEXT }, { mode: 'sender-pays', maxFee: 5_000, retentionDays: 0.1 });
     chain.devnet.mine(1);
     // The relay's own order puts Alice's message past the first page of 1,000.
-    const order = relay.store.list(mailboxIdOf(carolKey), Date.now(), 2000).map((m) => hex.encode(m.id));
+    const order = relay.store.list(introTag(carolKey), Date.now(), 2000).map((m) => hex.encode(m.id));
     assert.equal(order.length, FILLERS + 1);
     assert.ok(order.indexOf(sent.id) >= 1000, `Alice's message is at position ${order.indexOf(sent.id)}`);
 
@@ -138,12 +141,10 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
 
   it('listAll follows smaller pages, and stops with TOO_MANY_PAGES past maxPages', async () => {
     const dave = identity();
-    const ctx = { identity: dave, mailbox: dave.mailbox, now: Date.now };
     const rc = new RelayClient(relay.url);
     const ids = new Set<string>();
     for (let i = 0; i < 7; i++) ids.add(await deposit(rc, dave.publicKey));
-    const relayId = await rc.relayId();
-    const auth = async () => signMailboxAuth(ctx, { challenge: await rc.challenge(dave.mailbox), relayId, operation: 'list' });
+    const auth = [introTag(dave.publicKey)];
 
     const pages: ListedEntry[][] = [];
     for await (const p of rc.listAll(auth, { limit: 3 })) pages.push(p);
@@ -168,17 +169,16 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
     assert.deepEqual(seen, [3, 3], 'the pages within the bound were handed over first');
 
     // The relay's refusal of a bad cursor arrives typed.
-    await assert.rejects(rc.listPage(await auth(), { after: 'nonsense' }), rejectsWith('BAD_REQUEST'));
-    await assert.rejects(rc.listPage(await auth(), { limit: 1001 }), rejectsWith('BAD_REQUEST'));
+    await assert.rejects(rc.listPage(auth, { after: 'nonsense' }), rejectsWith('BAD_REQUEST'));
+    await assert.rejects(rc.listPage(auth, { limit: 1001 }), rejectsWith('BAD_REQUEST'));
   });
 
   it('refuses a relay whose cursor does not advance or is malformed, and bounds one that never ends', async () => {
-    const dave = identity();
-    const ctx = { identity: dave, mailbox: dave.mailbox, now: Date.now };
-    const entry = (n: number) => ({ id: n.toString(16).padStart(64, '0'), size: 1, mode: 'recipient-pays', state: 'stored', createdAt: n, expiresAt: n + 1 });
+    const tag = rnd(32);
+    const entry = (n: number) => ({ id: n.toString(16).padStart(64, '0'), tag: hex.encode(tag), size: 1, mode: 'recipient-pays', state: 'stored', createdAt: n, expiresAt: n + 1 });
     const drain = async (rc: RelayClient) => {
       let pages = 0;
-      for await (const _ of rc.listAll(async () => signMailboxAuth(ctx, { challenge: await rc.challenge(dave.mailbox), relayId: rnd(32), operation: 'list' }))) pages++;
+      for await (const _ of rc.listAll([tag])) pages++;
       return pages;
     };
     const stuck = await fakeRelay(() => ({ messages: [entry(5)], next: `5.${entry(5).id}` }));
@@ -193,7 +193,7 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
       let pages = 0;
       await assert.rejects(
         (async () => {
-          for await (const _ of new RelayClient(endless.url).listAll(async () => signMailboxAuth(ctx, { challenge: rnd(32), relayId: rnd(32), operation: 'list' }))) pages++;
+          for await (const _ of new RelayClient(endless.url).listAll([tag])) pages++;
         })(),
         rejectsWith('TOO_MANY_PAGES'),
       );

@@ -48,7 +48,7 @@ describe('http relay and chain URLs on mainnet settings', { timeout: 60_000 }, (
       const url = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
       const rc = new RelayClient(url, { network: 'mainnet' });
       await assert.rejects(rc.info(), rejectsWith('INSECURE_RELAY_URL'));
-      await assert.rejects(rc.subscribe(new Uint8Array(32), () => { throw new Error('no login may be signed'); }, () => undefined), rejectsWith('INSECURE_RELAY_URL'));
+      await assert.rejects(rc.subscribe([new Uint8Array(32)], () => undefined), rejectsWith('INSECURE_RELAY_URL'));
       assert.equal(connections, 0);
     } finally {
       await new Promise((resolve) => listener.close(resolve));

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, acquaint, holdings, startChain, tempDir, type Chain } from './helpers.ts';
+import { LIGHT_SCRYPT, acquaint, introTagOf, holdings, startChain, tempDir, type Chain } from './helpers.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
@@ -36,7 +36,7 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
   const open: Client[] = [];
   let alice: Client;
   let carol: Client;
-  const carolMailbox = (): string => alice.contact('carol').mailbox;
+  const carolMailbox = (): string => introTagOf(alice, 'carol');
   const mine = async (n = 1) => {
     chain.devnet.mine(n);
   };

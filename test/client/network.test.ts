@@ -1,6 +1,6 @@
 // The client over a relay network: two relay daemons joined by libp2p on one devnet. Alice's
 // offer is quoted by the whole network and the cheaper relay (not one of Carol's) wins; Carol's
-// inbox finds the message there through a signed mailbox query and reads it.
+// inbox finds the message there through a tag query (signed answers) and reads it.
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
@@ -61,7 +61,7 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
     return client;
   };
 
-  it('deposits at the cheapest relay of the network and the recipient finds it by a mailbox query', async () => {
+  it('deposits at the cheapest relay of the network and the recipient finds it by a tag query', async () => {
     const alice = await make('alice');
     const carol = await make('carol');
     await carol.publish();

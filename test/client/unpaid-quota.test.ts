@@ -10,7 +10,7 @@ import { Client } from '../../src/client/client.ts';
 import { ClientError } from '../../src/client/errors.ts';
 import { RelayClient } from '../../src/client/relay-client.ts';
 import type { RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, startChain, startClientTestRelay, tempDir, type Chain } from './helpers.ts';
+import { LIGHT_SCRYPT, introTagOf, startChain, startClientTestRelay, tempDir, type Chain } from './helpers.ts';
 
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 const SEND = { maxFee: 5_000, retentionDays: 0.1 } as const;
@@ -47,7 +47,7 @@ describe('sending through a mailbox full of unpaid mail', { timeout: 120_000 }, 
 
     // Free recipient-pays deposits fill Carol's unpaid allowance.
     const spammer = new RelayClient(relay.url);
-    const mailbox = hex.decode(alice.contact('carol').mailbox);
+    const mailbox = hex.decode(introTagOf(alice, 'carol'));
     const spam = async () => {
       const quote = await spammer.quote({ offerId: rnd(16), mailbox, mode: 'recipient-pays', size: 300, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
       await spammer.deposit({ quoteId: quote.quoteId, mailbox, sealedHeader: rnd(200), body: rnd(300), hr: undefined, funding: undefined });

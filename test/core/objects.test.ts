@@ -29,17 +29,20 @@ test('every object round-trips with its tag and version', () => {
   roundTrip(O.DepositCodec, { ...S.sampleDeposit(), funding: undefined }, 0x04);
   roundTrip(O.PaymentNoticeCodec, S.samplePaymentNotice(), 0x0c);
   roundTrip(O.ReceiptCodec, { ...S.sampleUnsignedReceipt(relayPub), signature: S.det('sig', 64) }, 0x05);
-  roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'text', text: 'hi' }, padding: new Uint8Array(3) }, 0x06);
-  roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'file', name: 'a.png', mediaType: 'image/png', data: S.det('png', 70) }, padding: new Uint8Array(0) }, 0x06);
+  roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'text', text: 'hi' }, tags: undefined, padding: new Uint8Array(3) }, 0x06, 2);
+  roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'text', text: 'hi' }, tags: S.sampleConversationTags(), padding: new Uint8Array(0) }, 0x06, 2);
+  roundTrip(O.MessagePlainCodec, { sentAt: 5, content: { kind: 'file', name: 'a.png', mediaType: 'image/png', data: S.det('png', 70) }, tags: undefined, padding: new Uint8Array(0) }, 0x06, 2);
   roundTrip(O.FraudProofCodec, { receipt: { ...S.sampleUnsignedReceipt(relayPub), signature: S.det('sig', 64) }, k: S.k, blob: S.det('blob', 40) }, 0x07);
-  roundTrip(O.MailboxAuthCodec, S.sampleMailboxAuth(), 0x0e);
-  roundTrip(O.MailboxQueryCodec, S.sampleMailboxQuery(), 0x09);
+  roundTrip(O.TagQueryCodec, S.sampleTagQuery(), 0x10);
+  roundTrip(O.TagQueryCodec, { ...S.sampleTagQuery(), tags: [] }, 0x10);
+  roundTrip(O.TagAnswerCodec, { ...S.sampleUnsignedTagAnswer(relayPub), signature: S.det('sig', 64) }, 0x11);
 });
 
 test('an object of one type does not decode as another (BAD_TAG)', () => {
   const offer = O.OfferCodec.encode(S.sampleOffer());
   assert.throws(() => O.QuoteCodec.decode(offer), code('BAD_TAG'));
-  assert.throws(() => O.ReceiptCodec.decode(O.MailboxAuthCodec.encode(S.sampleMailboxAuth())), code('BAD_TAG'));
+  assert.throws(() => O.ReceiptCodec.decode(O.TagQueryCodec.encode(S.sampleTagQuery())), code('BAD_TAG'));
+  assert.throws(() => O.TagAnswerCodec.decode(O.TagQueryCodec.encode(S.sampleTagQuery())), code('BAD_TAG'));
 });
 
 test('field values outside their domain are refused both ways (BAD_VALUE)', () => {
@@ -51,7 +54,9 @@ test('field values outside their domain are refused both ways (BAD_VALUE)', () =
   assert.throws(() => O.QuoteCodec.encode({ ...S.sampleQuote(relayPub), contractPubkey: Uint8Array.of(4, ...S.det('x', 32)) }), code('BAD_VALUE'));
   assert.throws(() => O.QuoteCodec.encode({ ...S.sampleQuote(relayPub), network: 'litecoin' as 'regtest' }), code('BAD_VALUE'));
   assert.throws(() => O.QuoteCodec.encode({ ...S.sampleQuote(relayPub), relayUrl: 'x'.repeat(257) }), code('TOO_LARGE'));
-  assert.throws(() => O.MailboxAuthCodec.encode({ ...S.sampleMailboxAuth(), identityKey: Uint8Array.of(6, ...S.det('x', 32)) }), code('BAD_VALUE'));
+  assert.throws(() => O.TagQueryCodec.encode({ ...S.sampleTagQuery(), answerKey: Uint8Array.of(6, ...S.det('x', 32)) }), code('BAD_VALUE'));
+  assert.throws(() => O.TagQueryCodec.encode({ ...S.sampleTagQuery(), tags: Array.from({ length: O.MAX_QUERY_TAGS + 1 }, () => S.tag0) }), code('TOO_LARGE'));
+  assert.throws(() => O.TagAnswerCodec.encode({ ...S.sampleUnsignedTagAnswer(relayPub), url: 'x'.repeat(O.MAX_ANSWER_URL + 1), signature: S.det('sig', 64) }), code('TOO_LARGE'));
   assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), funding: { txid: 'AB'.repeat(32), vout: 0 } }), code('BAD_VALUE'));
   assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), payerPubkey: Uint8Array.of(5, ...S.det('x', 32)) }), code('BAD_VALUE'));
   assert.throws(() => O.DepositCodec.encode({ ...S.sampleDeposit(), payerPubkey: S.det('x', 32) }), code('BAD_VALUE'));
@@ -70,13 +75,45 @@ test('r is present in a sealed header iff the mode is sender-pays', () => {
   assert.throws(() => O.SealedHeaderPlainCodec.decode(enc), code('BAD_VALUE'));
 });
 
-test('a mailbox query may not claim more hops left than were signed', () => {
-  assert.throws(() => O.MailboxQueryCodec.encode({ ...S.sampleMailboxQuery(), hopsLeft: 5 }), code('BAD_VALUE'));
-  const q = S.sampleMailboxQuery();
+test('a tag query may not claim more hops left than its hop limit, and its time is a whole minute (BAD_VALUE both ways)', () => {
+  assert.throws(() => O.TagQueryCodec.encode({ ...S.sampleTagQuery(), hopsLeft: 5 }), code('BAD_VALUE'));
+  assert.throws(() => O.TagQueryCodec.encode({ ...S.sampleTagQuery(), timestamp: 1_750_000_020_001 }), code('BAD_VALUE'));
+  const enc = O.TagQueryCodec.encode(S.sampleTagQuery());
+  const tooMany = enc.slice();
+  tooMany[tooMany.length - 1] = 5; // hopsLeft 5 > hopLimit 4
+  assert.throws(() => O.TagQueryCodec.decode(tooMany), code('BAD_VALUE'));
+  const offMinute = enc.slice();
+  offMinute[offMinute.length - 3]! ^= 1; // last byte of the u64 timestamp
+  assert.throws(() => O.TagQueryCodec.decode(offMinute), code('BAD_VALUE'));
+  assert.equal(O.coarseQueryTime(1_750_000_079_999), 1_750_000_020_000);
+  assert.doesNotThrow(() => O.TagQueryCodec.encode({ ...S.sampleTagQuery(), timestamp: O.coarseQueryTime(1_750_000_079_999), hopsLeft: 4 }));
+  const q = S.sampleTagQuery();
   const f1 = O.forwardedQuery(q)!;
   assert.equal(f1.hopsLeft, 2);
-  assert.deepEqual(O.mailboxQueryBytes(f1), O.mailboxQueryBytes(q)); // forwarding keeps the signed bytes
+  assert.equal(f1.hopLimit, q.hopLimit);
+  assert.deepEqual({ ...f1, hopsLeft: q.hopsLeft }, q); // forwarding changes only hopsLeft
   assert.equal(O.forwardedQuery({ ...q, hopsLeft: 0 }), undefined);
+});
+
+test('the retired mailbox objects (MailboxAuth 0x08 and 0x0e, MailboxQuery 0x09) are refused (BAD_TAG)', () => {
+  const q = O.TagQueryCodec.encode(S.sampleTagQuery());
+  const a = O.TagAnswerCodec.encode({ ...S.sampleUnsignedTagAnswer(relayPub), signature: S.det('sig', 64) });
+  for (const retired of [0x08, 0x09, 0x0e]) {
+    for (const [c, enc] of [[O.TagQueryCodec, q], [O.TagAnswerCodec, a]] as [Codec<unknown>, Uint8Array][]) {
+      const old = enc.slice();
+      old[0] = retired;
+      assert.throws(() => c.decode(old), code('BAD_TAG'), `0x${retired.toString(16)}`);
+    }
+    // A body as 0.1 encoded it (tag, version 1, then fields) is refused by every current codec.
+    const legacy = Uint8Array.of(retired, 1, ...S.det('legacy body', 150));
+    for (const c of [O.TagQueryCodec, O.TagAnswerCodec, O.OfferCodec, O.QuoteCodec, O.DepositCodec, O.ReceiptCodec, O.MessagePlainCodec, O.PaymentNoticeCodec] as Codec<unknown>[]) {
+      assert.throws(() => c.decode(legacy), code('BAD_TAG'), `0x${retired.toString(16)}`);
+    }
+  }
+  assert.equal(O.TAG_QUERY_TAG, 0x10);
+  assert.equal(O.TAG_ANSWER_TAG, 0x11);
+  assert.equal((O as Record<string, unknown>).MailboxQueryCodec, undefined);
+  assert.equal((O as Record<string, unknown>).MailboxAuthCodec, undefined);
 });
 
 test('ids and signed payloads follow the object model exactly', () => {
@@ -86,15 +123,13 @@ test('ids and signed payloads follow the object model exactly', () => {
   const h = S.sampleHeader();
   const ts = Uint8Array.from(Buffer.from(h.timestamp.toString(16).padStart(16, '0'), 'hex'));
   assert.deepEqual(O.senderAuthBytes(h), Uint8Array.of(...tag('satpost/v1/sender'), ...h.hc, ...h.hk, ...h.relayId, ...h.mailbox, ...ts, 1));
-  const a = S.sampleMailboxAuth();
-  const ab = O.mailboxAuthBytes(a);
-  assert.equal(ab.length, 'satpost/v1/mailbox-login'.length + 32 + 1 + 32 + 32 + 8);
-  // The relay and the operation come first after the domain tag: a login for another relay or operation signs other bytes.
-  assert.deepEqual(ab.subarray(0, 'satpost/v1/mailbox-login'.length + 33), Uint8Array.of(...tag('satpost/v1/mailbox-login'), ...a.relayId, 2));
-  const q = S.sampleMailboxQuery();
-  const qb = O.mailboxQueryBytes(q);
-  assert.equal(qb.length, 'satpost/v1/mailbox-query'.length + 16 + 32 + 8 + 1);
-  assert.equal(qb[qb.length - 1], 4);
+  const ua = S.sampleUnsignedTagAnswer(relayPub);
+  const fullAnswer = O.TagAnswerCodec.encode({ ...ua, signature: new Uint8Array(64) });
+  assert.deepEqual(O.tagAnswerSigningBytes(ua), Uint8Array.of(...tag('satpost/v1/tag-answer'), ...fullAnswer.subarray(0, fullAnswer.length - 64)));
+  // The signed bytes cover every field: another query id, relay, url or tag set signs other bytes.
+  for (const other of [{ queryId: S.det('q2', 16) }, { url: 'http://127.0.0.1:8081' }, { tags: [S.tag0] }, { relayId: S.det('other relay', 32) }]) {
+    assert.notDeepEqual(O.tagAnswerSigningBytes({ ...ua, ...other }), O.tagAnswerSigningBytes(ua));
+  }
   const uq = S.sampleUnsignedQuote(relayPub);
   const full = O.QuoteCodec.encode({ ...uq, signature: new Uint8Array(64) });
   assert.deepEqual(O.quoteSigningBytes(uq), Uint8Array.of(...tag('satpost/v1/quote'), ...full.subarray(0, full.length - 64)));
@@ -122,22 +157,35 @@ test('sealed bodies pad to a size class, including at varint boundaries, and dec
   nonZero[nonZero.length - 1] = 1;
   assert.throws(() => O.SealedBodyPlainCodec.decode(nonZero), code('BAD_VALUE'));
   // A message is encoded unpadded; padding from older senders (zero bytes) still decodes.
-  const m = { sentAt: 1, content: { kind: 'text', text: 'x' } } as const;
+  const m = { sentAt: 1, content: { kind: 'text', text: 'x' }, tags: undefined } as const;
   assert.deepEqual(O.decodeMessage(O.encodeMessage(m)), m);
   assert.deepEqual(O.decodeMessage(O.MessagePlainCodec.encode({ ...m, padding: new Uint8Array(200) })), m);
+  const withTags = { ...m, tags: S.sampleConversationTags() };
+  assert.deepEqual(O.decodeMessage(O.encodeMessage(withTags)), withTags);
   assert.ok(MAX_MESSAGE_PLAINTEXT > 0);
 });
 
 test('message padding must be zero bytes and the kind known', () => {
-  assert.throws(() => O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: '' }, padding: Uint8Array.of(0, 1) }), code('BAD_VALUE'));
-  const enc = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: '' }, padding: new Uint8Array(2) });
+  assert.throws(() => O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: '' }, tags: undefined, padding: Uint8Array.of(0, 1) }), code('BAD_VALUE'));
+  const enc = O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: '' }, tags: undefined, padding: new Uint8Array(2) });
   const flipped = enc.slice();
   flipped[flipped.length - 1] = 1;
   assert.throws(() => O.MessagePlainCodec.decode(flipped), code('BAD_VALUE'));
   const badKind = enc.slice();
   badKind[10] = 3;
   assert.throws(() => O.MessagePlainCodec.decode(badKind), code('BAD_VALUE'));
-  assert.throws(() => O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'video' } as never, padding: new Uint8Array(0) }), code('BAD_VALUE'));
+  assert.throws(() => O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'video' } as never, tags: undefined, padding: new Uint8Array(0) }), code('BAD_VALUE'));
+  // Version 1 (the layout without the tags field) is refused.
+  const v1 = enc.slice();
+  v1[1] = 1;
+  assert.throws(() => O.MessagePlainCodec.decode(v1), code('BAD_VERSION'));
+  // The tags' presence byte is canonical (0 or 1); a reply seed is 32 bytes.
+  const presenceAt = enc.length - 1 - 2 - 1; // before padding (varint 2 + 2 zeros)
+  assert.equal(enc[presenceAt], 0);
+  const badPresence = enc.slice();
+  badPresence[presenceAt] = 2;
+  assert.throws(() => O.MessagePlainCodec.decode(badPresence), code('NON_CANONICAL'));
+  assert.throws(() => O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: '' }, tags: { ...S.sampleConversationTags(), replySeed: new Uint8Array(31) }, padding: new Uint8Array(0) }), code('BAD_VALUE'));
 });
 
 test('every strict prefix of every object is TRUNCATED', () => {
@@ -145,10 +193,12 @@ test('every strict prefix of every object is TRUNCATED', () => {
     O.OfferCodec.encode(S.sampleOffer()),
     O.QuoteCodec.encode(S.sampleQuote(relayPub)),
     O.DepositCodec.encode(S.sampleDeposit()),
-    O.MailboxQueryCodec.encode(S.sampleMailboxQuery()),
+    O.TagQueryCodec.encode(S.sampleTagQuery()),
+    O.TagAnswerCodec.encode({ ...S.sampleUnsignedTagAnswer(relayPub), signature: S.det('sig', 64) }),
+    O.MessagePlainCodec.encode({ sentAt: 1, content: { kind: 'text', text: 'x' }, tags: S.sampleConversationTags(), padding: new Uint8Array(0) }),
     O.PaymentNoticeCodec.encode(S.samplePaymentNotice()),
   ];
-  const codecs: Codec<unknown>[] = [O.OfferCodec, O.QuoteCodec, O.DepositCodec, O.MailboxQueryCodec, O.PaymentNoticeCodec] as Codec<unknown>[];
+  const codecs: Codec<unknown>[] = [O.OfferCodec, O.QuoteCodec, O.DepositCodec, O.TagQueryCodec, O.TagAnswerCodec, O.MessagePlainCodec, O.PaymentNoticeCodec] as Codec<unknown>[];
   encs.forEach((enc, i) => {
     for (let n = 0; n < enc.length; n++) assert.throws(() => codecs[i]!.decode(enc.subarray(0, n)), code('TRUNCATED'), `prefix ${n}`);
   });

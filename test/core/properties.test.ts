@@ -39,25 +39,32 @@ const contentArb: fc.Arbitrary<O.MessageContent> = fc.oneof(
   rec({ kind: fc.constant('text' as const), text: text(300) }),
   rec({ kind: fc.constant('file' as const), name: text(40), mediaType: text(20), data: vb(400) }),
 );
-const messageArb: fc.Arbitrary<O.MessagePlain> = rec({ sentAt: u64, content: contentArb, padding: fc.nat({ max: 300 }).map((n) => new Uint8Array(n)) });
+const convTagsArb: fc.Arbitrary<O.ConversationTags> = rec({ replySeed: b(32), seq: u32, ack: u32 });
+const messageArb: fc.Arbitrary<O.MessagePlain> = rec({
+  sentAt: u64, content: contentArb, tags: fc.option(convTagsArb, { nil: undefined }), padding: fc.nat({ max: 300 }).map((n) => new Uint8Array(n)),
+});
 const fraudArb: fc.Arbitrary<O.FraudProof> = rec({ receipt: receiptArb, k: b(32), blob: vb(400) });
-const authArb: fc.Arbitrary<O.MailboxAuth> = rec({ mailbox: b(32), identityKey: identityArb, relayId: b(32), operation: fc.constantFrom('list' as const, 'fetch' as const, 'subscribe' as const), challenge: b(32), timestamp: u64, signature: b(64) });
-const queryArb: fc.Arbitrary<O.MailboxQuery> = fc
-  .record({ queryId: b(16), mailbox: b(32), identityKey: identityArb, timestamp: u64, hopLimit: fc.nat({ max: 255 }), signature: b(64), hopsLeft: fc.nat({ max: 255 }) })
+const tagQueryArb: fc.Arbitrary<O.TagQuery> = fc
+  .record({
+    queryId: b(16), answerKey: identityArb, tags: fc.array(b(32), { maxLength: 20 }),
+    timestamp: fc.nat({ max: Math.floor(Number.MAX_SAFE_INTEGER / O.QUERY_TIME_STEP_MS) }).map((m) => m * O.QUERY_TIME_STEP_MS),
+    hopLimit: fc.nat({ max: 255 }), hopsLeft: fc.nat({ max: 255 }),
+  })
   .map((q) => ({ ...q, hopsLeft: Math.min(q.hopsLeft, q.hopLimit) }));
+const tagAnswerArb: fc.Arbitrary<O.TagAnswer> = rec({ queryId: b(16), relayId: b(32), url: text(60), tags: fc.array(b(32), { maxLength: 20 }), signature: b(64) });
 
 const noticeArb: fc.Arbitrary<O.PaymentNotice> = rec({ messageId: b(32), payerPubkey: secpArb, funding: rec({ txid: hexTxid, vout: u32 }) });
 
-const cases: [string, number, Codec<unknown>, fc.Arbitrary<unknown>][] = [
+const cases: [string, number, Codec<unknown>, fc.Arbitrary<unknown>, number?][] = [
   ['Offer', 0x01, O.OfferCodec as Codec<unknown>, offerArb],
   ['Quote', 0x02, O.QuoteCodec as Codec<unknown>, quoteArb],
   ['SealedHeaderPlain', 0x03, O.SealedHeaderPlainCodec as Codec<unknown>, headerArb],
   ['Deposit', 0x04, O.DepositCodec as Codec<unknown>, depositArb],
   ['Receipt', 0x05, O.ReceiptCodec as Codec<unknown>, receiptArb],
-  ['MessagePlain', 0x06, O.MessagePlainCodec as Codec<unknown>, messageArb],
+  ['MessagePlain', 0x06, O.MessagePlainCodec as Codec<unknown>, messageArb, 2],
   ['FraudProof', 0x07, O.FraudProofCodec as Codec<unknown>, fraudArb],
-  ['MailboxAuth', 0x0e, O.MailboxAuthCodec as Codec<unknown>, authArb],
-  ['MailboxQuery', 0x09, O.MailboxQueryCodec as Codec<unknown>, queryArb],
+  ['TagQuery', 0x10, O.TagQueryCodec as Codec<unknown>, tagQueryArb],
+  ['TagAnswer', 0x11, O.TagAnswerCodec as Codec<unknown>, tagAnswerArb],
   ['PaymentNotice', 0x0c, O.PaymentNoticeCodec as Codec<unknown>, noticeArb],
 ];
 
@@ -73,7 +80,7 @@ function canonicalOrEncodingError(c: Codec<unknown>, input: Uint8Array): void {
   assert.deepEqual(c.encode(v), input);
 }
 
-for (const [name, tag, c, arb] of cases) {
+for (const [name, tag, c, arb, version = 1] of cases) {
   test(`${name}: encode/decode round trip for arbitrary valid values`, () => {
     fc.assert(
       fc.property(arb, (v) => {
@@ -87,7 +94,7 @@ for (const [name, tag, c, arb] of cases) {
   test(`${name}: arbitrary bytes decode canonically or throw EncodingError`, () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 400 }), fc.boolean(), (tail, withHeader) => {
-        canonicalOrEncodingError(c, withHeader ? Uint8Array.of(tag, 1, ...tail) : tail);
+        canonicalOrEncodingError(c, withHeader ? Uint8Array.of(tag, version, ...tail) : tail);
       }),
       { numRuns: 300 },
     );
@@ -145,8 +152,31 @@ test('padSealedBody always lands on a size class and decodes to the same message
       const signal = O.encodeMessage({ sentAt, content });
       const { plain, sizeClass } = O.padSealedBody(signal, 49);
       assert.ok(O.isSizeClass(sizeClass) && plain.length + 49 === sizeClass);
-      assert.deepEqual(O.decodeMessage(O.SealedBodyPlainCodec.decode(plain).signal), { sentAt, content });
+      assert.deepEqual(O.decodeMessage(O.SealedBodyPlainCodec.decode(plain).signal), { sentAt, content, tags: undefined });
     }),
     { numRuns: 300 },
+  );
+});
+
+test('signed tag answers: any single-byte change of a decodable encoding fails verification under the relay id', () => {
+  const ed = nodeEd25519();
+  fc.assert(
+    fc.property(b(32), tagAnswerArb, fc.nat(), fc.integer({ min: 1, max: 255 }), (secret, a, at, x) => {
+      const { signature: _s, ...unsigned } = { ...a, relayId: ed.publicKey(secret) };
+      const signed = { ...unsigned, signature: ed.sign(secret, O.tagAnswerSigningBytes(unsigned)) };
+      assert.ok(ed.verify(signed.relayId, O.tagAnswerSigningBytes(signed), signed.signature));
+      const enc = O.TagAnswerCodec.encode(signed);
+      const t = enc.slice();
+      t[at % enc.length]! ^= x;
+      let d: O.TagAnswer;
+      try {
+        d = O.TagAnswerCodec.decode(t);
+      } catch (e) {
+        assert.ok(e instanceof EncodingError);
+        return;
+      }
+      assert.equal(ed.verify(d.relayId, O.tagAnswerSigningBytes(d), d.signature), false);
+    }),
+    { numRuns: 200 },
   );
 });

@@ -2,7 +2,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { PrekeyPublishCodec, signPrekeyPublish, verifyPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { signPrekeyPublish, verifyPrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../../src/core/objects/prekey-publish.ts';
 import { makeUser, tempDir, T0 } from './helpers.ts';
 
 const tmp = tempDir();

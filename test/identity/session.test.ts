@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeUser, reopen, tempDir, text, utf8, T0 } from './helpers.ts';
-import { takeForFetch, PrekeyBundleCodec } from '../../src/identity/bundle.ts';
+import { takeForFetch, PrekeyBundleCodec } from '../../src/core/objects/prekey-bundle.ts';
 import { SessionError } from '../../src/identity/errors.ts';
 import { toHex } from '../../src/identity/keys.ts';
 

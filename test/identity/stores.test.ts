@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { makeUser, reopen, tempDir, text, utf8, T0, type User } from './helpers.ts';
-import { takeForFetch } from '../../src/identity/bundle.ts';
+import { takeForFetch } from '../../src/core/objects/prekey-bundle.ts';
 import { IdentityError } from '../../src/identity/errors.ts';
 import type { StoreOptions } from '../../src/identity/stores.ts';
 

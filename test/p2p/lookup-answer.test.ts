@@ -3,7 +3,7 @@ import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EncodingError } from '../../src/core/codec.ts';
 import { nobleEd25519 as ed } from '../../src/core/ed25519.ts';
-import { LookupAnswerCodec, UnsignedLookupAnswerCodec, signLookupAnswer } from '../../src/p2p/lookup-answer.ts';
+import { LookupAnswerCodec, UnsignedLookupAnswerCodec, signLookupAnswer } from '../../src/core/wire/lookup-answer.ts';
 import { det, mailbox, relaySecret } from '../core/samples.ts';
 
 it('a relay-info answer aimed at a mailbox (non-zero target) is refused by a BAD_VALUE EncodingError of its own, not a wrapped crash', () => {

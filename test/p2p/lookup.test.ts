@@ -7,9 +7,9 @@ import { hex } from '@scure/base';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { P2pError } from '../../src/p2p/errors.ts';
 import { LookupService, ZERO_TARGET, type LookupServiceOptions } from '../../src/p2p/lookup.ts';
-import { LookupAnswerCodec, openLookupAnswer, signLookupAnswer, type RelayTerms } from '../../src/p2p/lookup-answer.ts';
+import { LookupAnswerCodec, openLookupAnswer, signLookupAnswer, type RelayTerms } from '../../src/core/wire/lookup-answer.ts';
 import { request, serve } from '../../src/p2p/rpc.ts';
-import { LOOKUP_PROTOCOL, LookupRequestCodec, QueryResponseCodec, type LookupRequest } from '../../src/p2p/wire.ts';
+import { LOOKUP_PROTOCOL, LookupRequestCodec, QueryResponseCodec, type LookupRequest } from '../../src/core/wire/p2p.ts';
 import { EncodingError } from '../../src/core/codec.ts';
 import { connect, lineEdges, startRelays, stopRelays, waitTopology, type Relay } from './net.ts';
 

@@ -5,12 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { IdentityKeyPair } from '@signalapp/libsignal-client';
-import { mailboxIdOf, mailboxQueryBytes, type MailboxQuery } from '../../src/core/objects/index.ts';
+import { TagAnswerCodec, coarseQueryTime, tagOfSecret, tagSecret, type TagAnswer, type TagQuery } from '../../src/core/objects/index.ts';
 import { createRelayNode, type RelayNode } from '../../src/p2p/node.ts';
-import { QueryService, type MailboxLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
+import { ANSWER_INFO } from '../../src/core/objects/index.ts';
+import { QueryService, type TagLookup, type QueryServiceOptions } from '../../src/p2p/query.ts';
 import { OfferService, type OfferServiceOptions, type OnOffer } from '../../src/p2p/offers.ts';
 import { TopologyService } from '../../src/p2p/topology.ts';
-import { OFFER_TOPIC } from '../../src/p2p/wire.ts';
+import { OFFER_TOPIC } from '../../src/core/wire/p2p.ts';
 
 export interface Relay {
   index: number;
@@ -22,7 +23,8 @@ export interface Relay {
 }
 
 export interface NetOptions {
-  lookup?: (i: number) => MailboxLookup;
+  /** Relay i's lookup; `secret` is its Ed25519 node secret (to sign TagAnswers). */
+  lookup?: (i: number, secret: Uint8Array) => TagLookup;
   onOffer?: (i: number, secret: Uint8Array) => OnOffer;
   /** More options of relay i's query service (rate limits). */
   queryOptions?: (i: number) => Partial<QueryServiceOptions>;
@@ -61,7 +63,7 @@ export async function startRelays(n: number, o: NetOptions = {}): Promise<Relay[
     const secret = new Uint8Array(randomBytes(32));
     const node = await createRelayNode({ nodeSecret: secret, heartbeatMs: o.heartbeatMs ?? 100 });
     const topology = o.topology === undefined ? undefined : new TopologyService({ node, debounceMs: 20, republishMs: 2000, minPeers: o.topology.minPeers ?? 0 });
-    const queries = new QueryService({ node, lookup: o.lookup?.(i) ?? (() => undefined), ...(topology ? { topology } : {}), ...o.queryOptions?.(i) });
+    const queries = new QueryService({ node, lookup: o.lookup?.(i, secret) ?? (() => undefined), ...(topology ? { topology } : {}), ...o.queryOptions?.(i) });
     const offers = new OfferService({ node, onOffer: o.onOffer?.(i, secret) ?? (() => undefined), ...o.offerOptions?.(i) });
     await node.start();
     await queries.start();
@@ -162,28 +164,65 @@ function meshSpans(relays: Relay[]): boolean {
   return true;
 }
 
-/** Carol: an identity key pair and a signer of mailbox queries. */
-export function makeCarol(): { keys: IdentityKeyPair; identityKey: Uint8Array; mailbox: Uint8Array; query(o?: Partial<MailboxQuery>): MailboxQuery } {
-  const keys = IdentityKeyPair.generate();
-  const identityKey = keys.publicKey.serialize();
-  const mailbox = mailboxIdOf(identityKey);
-  return {
-    keys,
+/**
+ * Carol as a querier: her identity (her prekey bundles' id is mailboxIdOf(identityKey)), the
+ * tags of one conversation seed she looks for, and an answer key pair. Each query gets a fresh
+ * one-time answer key unless `answerKey` is given; `keys` opens the answers of the last query
+ * made (or `keyOf(queryId)` of any).
+ */
+export interface Carol {
+  identity: IdentityKeyPair;
+  identityKey: Uint8Array;
+  /** tag_0 of her seed (the wire field is still named mailbox) and its secret: deposit under it, fetch with `secret`. */
+  mailbox: Uint8Array;
+  secret: Uint8Array;
+  seed: Uint8Array;
+  /** tag_0 .. tag_7 of her seed. */
+  tags: Uint8Array[];
+  /** The answer key pair of the last query. */
+  keys: IdentityKeyPair;
+  keyOf(queryId: Uint8Array): IdentityKeyPair | undefined;
+  query(o?: Partial<TagQuery>): TagQuery;
+  /** The TagAnswer in a sealed answer to `q` (throws when it does not open with q's answer key). */
+  open(sealed: Uint8Array, q: TagQuery): TagAnswer;
+}
+
+export function makeCarol(): Carol {
+  const identity = IdentityKeyPair.generate();
+  const identityKey = identity.publicKey.serialize();
+  const seed = new Uint8Array(randomBytes(32));
+  const byQuery = new Map<string, IdentityKeyPair>();
+  const carol: Carol = {
+    identity,
     identityKey,
-    mailbox,
+    mailbox: tagOfSecret(tagSecret(seed, 0)),
+    secret: tagSecret(seed, 0),
+    seed,
+    tags: Array.from({ length: 8 }, (_, i) => tagOfSecret(tagSecret(seed, i))),
+    keys: IdentityKeyPair.generate(),
+    keyOf: (queryId) => byQuery.get(Buffer.from(queryId).toString('hex')),
     query(o = {}) {
       const hopLimit = o.hopLimit ?? 3;
-      const unsigned = {
+      const keys = IdentityKeyPair.generate();
+      const q: TagQuery = {
         queryId: o.queryId ?? new Uint8Array(randomBytes(16)),
-        mailbox: o.mailbox ?? mailbox,
-        identityKey: o.identityKey ?? identityKey,
-        timestamp: o.timestamp ?? Date.now(),
+        answerKey: o.answerKey ?? keys.publicKey.serialize(),
+        tags: o.tags ?? carol.tags,
+        timestamp: o.timestamp ?? coarseQueryTime(Date.now()),
         hopLimit,
+        hopsLeft: o.hopsLeft ?? hopLimit,
       };
-      const signature = o.signature ?? keys.privateKey.sign(mailboxQueryBytes(unsigned) as Uint8Array<ArrayBuffer>);
-      return { ...unsigned, signature, hopsLeft: o.hopsLeft ?? hopLimit };
+      carol.keys = keys;
+      byQuery.set(Buffer.from(q.queryId).toString('hex'), keys);
+      return q;
+    },
+    open(sealed, q) {
+      const k = carol.keyOf(q.queryId);
+      if (k === undefined) throw new Error('not a query of this Carol');
+      return TagAnswerCodec.decode(k.privateKey.open(sealed as Uint8Array<ArrayBuffer>, ANSWER_INFO, q.queryId as Uint8Array<ArrayBuffer>));
     },
   };
+  return carol;
 }
 
 export const sum = (relays: Relay[], f: (r: Relay) => number): number => relays.reduce((acc, r) => acc + f(r), 0);

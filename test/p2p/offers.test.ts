@@ -6,7 +6,7 @@ import { signQuote, verifyQuote, type Offer, type Quote } from '../../src/core/o
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { P2pError } from '../../src/p2p/errors.ts';
 import { OfferService, type OnOffer } from '../../src/p2p/offers.ts';
-import { OFFER_TOPIC, OfferAnnouncementCodec } from '../../src/p2p/wire.ts';
+import { OFFER_TOPIC, OfferAnnouncementCodec } from '../../src/core/wire/p2p.ts';
 import { connect, lineEdges, randomEdges, startRelays, stopRelays, waitFor, type Relay } from './net.ts';
 
 const ed = nodeEd25519();

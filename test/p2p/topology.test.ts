@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { forwardingTree, shouldForward, confirmedNeighbours } from '../../src/p2p/tree.ts';
-import { TopologyAnnouncementCodec } from '../../src/p2p/wire.ts';
+import { TopologyAnnouncementCodec } from '../../src/core/wire/p2p.ts';
 import { EncodingError } from '../../src/core/codec.ts';
 import { connect, lineEdges, makeCarol, randomEdges, startRelays, stopRelays, sum, waitFor, waitTopology, type Relay } from './net.ts';
 

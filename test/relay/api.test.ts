@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { openBlob } from '../../src/core/blob.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
 import { messageIdOf, verifyQuote, verifyReceipt } from '../../src/core/objects/index.ts';
-import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { StoredMessageCodec } from '../../src/core/objects/stored-message.ts';
 import {
-  AUTH_CHALLENGE_AT, OCTET, auth, deposit, depositFor, errorOf, getQuote, hexOf, newIdentity, offer, postDeposit, postQuote, relayIdOf, rnd, signAuth, testRelay,
+  OCTET, deposit, depositFor, errorOf, fetchTagged, getQuote, hexOf, listTags, newIdentity, offer, postDeposit, postQuote, rnd, testRelay,
   type TestRelay,
 } from './helpers.ts';
 
@@ -150,65 +150,41 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.equal(q.code, 'UNPAID_QUOTA_FULL');
   });
 
-  it('lists and fetches only with a valid MailboxAuth', async () => {
+  it('lists by tag and fetches only with the secret of the tag', async () => {
     const carol = newIdentity();
     const mallory = newIdentity();
     const q = await getQuote(relay.url, offer(carol.mailbox, 700));
     const d = depositFor(q);
     const receipt = await deposit(relay.url, d);
 
-    const list = async (body: Uint8Array) => fetch(`${relay.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(body) });
-    const good = await auth(relay.url, carol, 'list');
-    const res = await list(good);
+    const res = await listTags(relay.url, [carol.mailbox]);
     assert.equal(res.status, 200);
-    const { messages } = (await res.json()) as { messages: { id: string; size: number; mode: string; state: string }[] };
-    assert.deepEqual(messages.map((m) => [m.id, m.size, m.mode, m.state]), [[hexOf(receipt.messageId), 700, 'recipient-pays', 'stored']]);
+    const { messages } = (await res.json()) as { messages: { id: string; tag: string; size: number; mode: string; state: string }[] };
+    assert.deepEqual(messages.map((m) => [m.id, m.tag, m.size, m.mode, m.state]), [[hexOf(receipt.messageId), hexOf(carol.mailbox), 700, 'recipient-pays', 'stored']]);
+    // Listing the same tags again is no replay: a listing needs no login.
+    assert.equal((await listTags(relay.url, [carol.mailbox])).status, 200);
+    // Mallory's tag holds nothing; with Carol's among others, only Carol's message shows.
+    assert.deepEqual(((await (await listTags(relay.url, [mallory.mailbox])).json()) as { messages: unknown[] }).messages, []);
+    const mixed = (await (await listTags(relay.url, [rnd(32), mallory.mailbox, carol.mailbox])).json()) as { messages: { id: string }[] };
+    assert.deepEqual(mixed.messages.map((m) => m.id), [hexOf(receipt.messageId)]);
 
-    const refused = async (body: Uint8Array, code: string) => {
-      const e = await errorOf(await list(body));
-      assert.equal(e.code, code);
-      return e;
-    };
-    // Replay of the challenge just used.
-    assert.equal((await refused(good, 'AUTH_CHALLENGE_USED')).status, 403);
-    // Mallory signs with her own key for Carol's mailbox.
-    const ch = await fetch(`${relay.url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: hexOf(carol.mailbox) }) });
-    const challenge = new Uint8Array(Buffer.from(((await ch.json()) as { challenge: string }).challenge, 'hex'));
-    const relayId = await relayIdOf(relay.url);
-    const listing = (c: Uint8Array) => ({ challenge: c, relayId, operation: 'list' as const });
-    await refused(signAuth(mallory, listing(challenge), Date.now(), carol.mailbox), 'AUTH_MAILBOX_MISMATCH');
-    // Mallory's own mailbox with Carol's challenge: the challenge was issued for another mailbox.
-    await refused(signAuth(mallory, listing(challenge), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
-    await refused(signAuth(carol, listing(rnd(32)), Date.now()), 'AUTH_UNKNOWN_CHALLENGE');
-    await refused(await auth(relay.url, carol, 'list', { timestamp: Date.now() - 10 * 60_000 }), 'AUTH_STALE');
-    const tampered = signAuth(carol, listing(challenge), Date.now());
-    tampered[tampered.length - 1]! ^= 1;
-    await refused(tampered, 'AUTH_BAD_SIGNATURE');
-    // An expired challenge.
-    const old = await auth(relay.url, carol, 'list');
-    relay.clock.t += 61_000;
-    try {
-      await refused(signAuth(carol, listing(old.subarray(AUTH_CHALLENGE_AT, AUTH_CHALLENGE_AT + 32)), relay.clock.t), 'AUTH_CHALLENGE_EXPIRED');
-    } finally {
-      relay.clock.t -= 61_000;
-    }
-    // The untampered signature over the same challenge still works: refusals did not consume it.
-    assert.equal((await list(signAuth(carol, listing(challenge), Date.now()))).status, 200);
-
-    const fetchMsg = async (who: Uint8Array, id: Uint8Array) =>
-      fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(id)}`, { method: 'POST', headers: OCTET, body: Buffer.from(who) });
-    const got = await fetchMsg(await auth(relay.url, carol, 'fetch'), receipt.messageId);
+    const got = await fetchTagged(relay.url, carol.secret, receipt.messageId);
     assert.equal(got.status, 200);
     const stored = StoredMessageCodec.decode(new Uint8Array(await got.arrayBuffer()));
     assert.deepEqual(stored.receipt, receipt);
     assert.deepEqual(stored.quote, q);
     assert.deepEqual(stored.sealedHeader, d.sealedHeader);
     assert.deepEqual(sha(stored.blob), receipt.hblob);
-    // Mallory, authenticated for her own mailbox, cannot fetch Carol's message by id.
-    const e = await errorOf(await fetchMsg(await auth(relay.url, mallory, 'fetch'), receipt.messageId));
-    assert.deepEqual([e.status, e.code], [404, 'MESSAGE_UNKNOWN']);
-    const badId = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=xyz`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, 'fetch')) }));
-    assert.equal(badId.code, 'BAD_REQUEST');
+    // A second fetch with the secret works too: the secret is no one-time login.
+    assert.equal((await fetchTagged(relay.url, carol.secret, receipt.messageId)).status, 200);
+    // Mallory, with her own secret, cannot fetch Carol's message by id; nor with the tag itself as the secret.
+    for (const secret of [mallory.secret, carol.mailbox]) {
+      const e = await errorOf(await fetchTagged(relay.url, secret, receipt.messageId));
+      assert.deepEqual([e.status, e.code], [404, 'MESSAGE_UNKNOWN']);
+    }
+    assert.equal((await errorOf(await fetchTagged(relay.url, carol.secret, 'xyz'))).code, 'BAD_REQUEST');
+    const shortSecret = await fetch(`${relay.url}/v1/tags/message?id=${hexOf(receipt.messageId)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: 'ab' }) });
+    assert.deepEqual(await errorOf(shortSecret).then((e) => [e.status, e.code]), [400, 'BAD_REQUEST']);
   });
 
   it('unlock: a recipient-pays message without payment awaits it; bad requests are refused', async () => {
@@ -231,7 +207,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.ok(relay.store.message(r.messageId));
     relay.clock.t += 60_000;
     try {
-      const e = await errorOf(await fetch(`${relay.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, carol, 'fetch', { timestamp: relay.clock.t })) }));
+      const e = await errorOf(await fetchTagged(relay.url, carol.secret, r.messageId));
       assert.equal(e.code, 'MESSAGE_UNKNOWN', 'an expired message is never served, even before the sweep');
       assert.ok((await relay.service.sweep()) >= 1);
       assert.equal(relay.store.message(r.messageId), undefined);

@@ -14,10 +14,11 @@ import {
 } from '../../src/channels/index.ts';
 import { ClientChannels, memoryChannelRelays } from '../../src/client/channels.ts';
 import { Wallet } from '../../src/wallet/index.ts';
-import { ChannelBook, encodeChannelMessage } from '../../src/watch/channel-book.ts';
+import { encodeChannelMessage } from '../../src/channels/index.ts';
+import { ChannelBook } from '../../src/watch/channel-book.ts';
 import { PayerChannels } from '../../src/watch/channel-payer.ts';
 import { openPartyDb } from '../../src/watch/party-db.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import { messageIdOf } from '../../src/core/objects/index.ts';
 import { LIGHT_SCRYPT, OCTET, StreamClient, deposit, depositFor, errorOf, getQuote, newIdentity, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
 
@@ -53,7 +54,7 @@ describe('relay channel API', { timeout: 120_000 }, () => {
   const authHeader = (a: ChannelAuth) => ({ [CHANNEL_AUTH_HEADER]: hex.encode(ChannelAuthCodec.encode(a)) });
   const fresh = () => ({ timestamp: Date.now(), nonce: rnd(16) });
   /** The payer's ChannelAuth for one request on channel `channelId`. */
-  const payerAuth = (op: 'view' | 'close', channelId: string) => authHeader(payer.authorize({ op, channelId }, relayId, fresh()));
+  const payerAuth = (op: 'view' | 'close' | 'terms', channelId: string) => authHeader(payer.authorize({ op, channelId }, relayId, fresh()));
   const post = (path: string, body: unknown, octet = false, headers: Record<string, string> = {}) =>
     fetch(relay.url + path, { method: 'POST', headers: { ...(octet ? OCTET : JSON_HDR), ...headers }, body: octet ? Buffer.from(body as Uint8Array) : JSON.stringify(body) });
   const update = (bytes: Uint8Array) => post('/v1/channel/update', bytes, true);
@@ -215,6 +216,12 @@ describe('relay channel API', { timeout: 120_000 }, () => {
     assert.equal(ok.status, 200);
     assert.equal(((await ok.json()) as { id: string }).id, id);
     assert.equal((await errorOf(await view(id, once))).code, 'CHANNEL_AUTH_REPLAYED');
+    // Standing terms: only the payer's op-terms auth; a channel not open yet has none (BAD_STATE).
+    const termsOf = (headers: Record<string, string>) => fetch(`${relay.url}/v1/channel/${id}/terms`, { headers });
+    assert.deepEqual(await errorOf(await termsOf(strangerAuth('terms', id))), other);
+    assert.deepEqual(await errorOf(await termsOf(payerAuth('view', id))), other);
+    const notOpen = await errorOf(await termsOf(payerAuth('terms', id)));
+    assert.deepEqual([notOpen.status, notOpen.code], [409, 'BAD_STATE']);
     const keyAuth = authHeader(payer.authorize({ op: 'key', payerKeyIndex: payer.newPayerKey().keyIndex }, relayId, fresh()));
     assert.equal((await post('/v1/channel/key', {}, false, keyAuth)).status, 200);
     assert.equal((await errorOf(await post('/v1/channel/key', {}, false, keyAuth))).code, 'CHANNEL_AUTH_REPLAYED');

@@ -10,13 +10,13 @@ import { createInterface } from 'node:readline';
 import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import { startDevnetServer, type DevnetServer } from '../../src/chain/devnet/server.ts';
 import { DepositCodec, OfferCodec, QuoteCodec, ReceiptCodec, type Receipt } from '../../src/core/objects/index.ts';
-import { OP } from '../../src/relay/wire.ts';
-import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
+import { StoredMessageCodec } from '../../src/core/objects/stored-message.ts';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { buildContractScript, contractScriptPubKey } from '../../src/contracts/index.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { openPartyDb } from '../../src/watch/index.ts';
-import { LIGHT_SCRYPT, OCTET, StreamClient, auth, deposit, depositFor, getQuote, hexOf, newIdentity, offer, rnd } from './helpers.ts';
+import { LIGHT_SCRYPT, StreamClient, deposit, depositFor, fetchTagged, getQuote, hexOf, listTags, newIdentity, offer, rnd } from './helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -116,11 +116,11 @@ describe('relay process: kill -9 after acknowledgements', { timeout: 120_000 }, 
     try {
       const info = (await (await fetch(`${second.url}/.well-known/satpost`)).json()) as { relayId: string };
       assert.equal(info.relayId, hexOf(acked[0]!.relayId), 'the node key persists');
-      const list = await fetch(`${second.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(second.url, carol, 'list')) });
+      const list = await listTags(second.url, [carol.mailbox]);
       const ids = new Set(((await list.json()) as { messages: { id: string }[] }).messages.map((m) => m.id));
       for (const r of acked) assert.ok(ids.has(hexOf(r.messageId)), `acknowledged ${hexOf(r.messageId)} survives`);
       for (const r of acked.slice(0, 20)) {
-        const res = await fetch(`${second.url}/v1/mailbox/message?id=${hexOf(r.messageId)}`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(second.url, carol, 'fetch')) });
+        const res = await fetchTagged(second.url, carol.secret, r.messageId);
         assert.equal(res.status, 200);
         const m = StoredMessageCodec.decode(new Uint8Array(await res.arrayBuffer()));
         assert.deepEqual(m.receipt, r);

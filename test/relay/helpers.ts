@@ -10,14 +10,15 @@ import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { buildContractScript, contractScriptPubKey, type ContractTerms } from '../../src/contracts/index.ts';
 import {
-  DepositCodec, MailboxAuthCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec, mailboxAuthBytes, mailboxIdOf,
-  type Deposit, type MailboxOperation, type Offer, type PaymentMode, type Quote, type Receipt,
+  DepositCodec, OfferCodec, PaymentNoticeCodec, QuoteCodec, ReceiptCodec, tagOfSecret,
+  type Deposit, type Offer, type PaymentMode, type Quote, type Receipt,
 } from '../../src/core/objects/index.ts';
 import { finish, DEFAULTS, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay, type RelayHandle, type RelayOverrides } from '../../src/relay/daemon.ts';
-import { FRAME_HEADER, frame } from '../../src/relay/wire.ts';
-import type { PrekeyBundle } from '../../src/identity/bundle.ts';
-import { PrekeyPublishCodec, signPrekeyPublish, type PrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { FRAME_HEADER, frame } from '../../src/core/wire/stream.ts';
+import type { PrekeyBundle } from '../../src/core/objects/prekey-bundle.ts';
+import { signPrekeyPublish } from '../../src/identity/prekey-publish.ts';
+import { PrekeyPublishCodec, type PrekeyPublish } from '../../src/core/objects/prekey-publish.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { openPartyDb } from '../../src/watch/index.ts';
 import Database from 'better-sqlite3-multiple-ciphers';
@@ -84,16 +85,23 @@ export async function fundContract(p: TestPayer, terms: ContractTerms, amount: n
   return { txid: tx.txid, vout: 0, script };
 }
 
+/**
+ * A recipient as the relay sees one: an identity key pair (for prekeys) and a tag with its
+ * secret. `mailbox` is that tag (the wire field kept its name): deposits go under it, and
+ * whoever holds `secret` may fetch them.
+ */
 export interface Identity {
   pair: IdentityKeyPair;
   identityKey: Uint8Array;
+  secret: Uint8Array;
   mailbox: Uint8Array;
 }
 
 export function newIdentity(): Identity {
   const pair = IdentityKeyPair.generate();
   const identityKey = pair.publicKey.serialize();
-  return { pair, identityKey, mailbox: mailboxIdOf(identityKey) };
+  const secret = rnd(32);
+  return { pair, identityKey, secret, mailbox: tagOfSecret(secret) };
 }
 
 export function offer(mailbox: Uint8Array, size: number, extra: Partial<Offer> = {}): Offer {
@@ -129,26 +137,16 @@ export async function deposit(url: string, d: Deposit): Promise<Receipt> {
   return ReceiptCodec.decode(new Uint8Array(await res.arrayBuffer()));
 }
 
-/** A signed MailboxAuth for `operation` at the relay at `url` (its own relayId unless told) over a fresh challenge from it. */
-export async function auth(
-  url: string, who: Identity, operation: MailboxOperation, opts: { timestamp?: number; challenge?: Uint8Array; relayId?: Uint8Array } = {},
-): Promise<Uint8Array> {
-  let challenge = opts.challenge;
-  if (challenge === undefined) {
-    const res = await fetch(`${url}/v1/mailbox/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mailbox: Buffer.from(who.mailbox).toString('hex') }) });
-    if (res.status !== 200) throw new Error(`challenge refused: ${res.status} ${await res.text()}`);
-    challenge = new Uint8Array(Buffer.from(((await res.json()) as { challenge: string }).challenge, 'hex'));
-  }
-  return signAuth(who, { challenge, relayId: opts.relayId ?? (await relayIdOf(url)), operation }, opts.timestamp ?? Date.now());
+/** POST /v1/tags/list for these tags (default: `who`'s tag), with an optional query string. */
+export function listTags(url: string, tags: Uint8Array[], query = ''): Promise<Response> {
+  return fetch(`${url}/v1/tags/list${query}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tags: tags.map((t) => Buffer.from(t).toString('hex')) }) });
 }
 
-export function signAuth(who: Identity, login: { challenge: Uint8Array; relayId: Uint8Array; operation: MailboxOperation }, timestamp: number, mailbox = who.mailbox): Uint8Array {
-  const signature = who.pair.privateKey.sign(mailboxAuthBytes({ mailbox, ...login, timestamp }) as Uint8Array<ArrayBuffer>);
-  return MailboxAuthCodec.encode({ mailbox, identityKey: who.identityKey, ...login, timestamp, signature });
+/** POST /v1/tags/message for message `id` with a tag secret (default: `who`'s). */
+export function fetchTagged(url: string, secret: Uint8Array, id: Uint8Array | string): Promise<Response> {
+  const idHex = typeof id === 'string' ? id : Buffer.from(id).toString('hex');
+  return fetch(`${url}/v1/tags/message?id=${idHex}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: Buffer.from(secret).toString('hex') }) });
 }
-
-/** Where the challenge sits in an encoded MailboxAuth (tag, version, mailbox, identityKey, relayId, operation before it). */
-export const AUTH_CHALLENGE_AT = 2 + 32 + 33 + 32 + 1;
 
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 

@@ -8,7 +8,7 @@ import { OfferCodec } from '../../src/core/objects/index.ts';
 import { DEFAULTS, envName, loadConfig } from '../../src/relay/config.ts';
 import { RelayError } from '../../src/relay/errors.ts';
 import { RateLimiter } from '../../src/relay/rate-limit.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import { OCTET, StreamClient, errorOf, newIdentity, offer, rnd, testRelay } from './helpers.ts';
 
 describe('relay limits', { timeout: 60_000 }, () => {

@@ -4,11 +4,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hex } from '@scure/base';
-import { MailboxQueryCodec, OfferCodec, QuoteCodec, verifyQuote, type Quote } from '../../src/core/objects/index.ts';
+import { PrivateKey } from '@signalapp/libsignal-client';
+import { OfferCodec, QuoteCodec, TagQueryCodec, coarseQueryTime, tagAnswerSigningBytes, tagOfSecret, verifyQuote, type Quote, type TagAnswer, type TagQuery } from '../../src/core/objects/index.ts';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
-import { ANSWER_INFO } from '../../src/p2p/query.ts';
-import type { MailboxAnswer } from '../../src/relay/network.ts';
-import { StoredMessageCodec } from '../../src/relay/wire.ts';
+import { ANSWER_INFO } from '../../src/core/objects/index.ts';
+import { StoredMessageCodec } from '../../src/core/objects/stored-message.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,10 +16,10 @@ import { pino } from 'pino';
 import { DEFAULTS, finish, loadConfig, type RelayConfig } from '../../src/relay/config.ts';
 import { startRelay } from '../../src/relay/daemon.ts';
 import { RelayError } from '../../src/relay/errors.ts';
-import { connect, lineEdges, makeCarol, randomEdges, sum, waitFor, waitTopology, type Edge, type Relay } from '../p2p/net.ts';
-import { openLookupAnswer } from '../../src/p2p/lookup-answer.ts';
+import { connect, lineEdges, makeCarol, randomEdges, sum, waitFor, waitTopology, type Carol, type Edge, type Relay } from '../p2p/net.ts';
+import { openLookupAnswer } from '../../src/core/wire/lookup-answer.ts';
 import { makeUser, tempDir as identityDir, T0 } from '../identity/helpers.ts';
-import { OCTET, auth, deposit, depositFor, errorOf, getQuote, offer, postPrekeys, relayIdOf, signedPublish, testRelay, type Identity, type TestRelay } from './helpers.ts';
+import { OCTET, deposit, depositFor, errorOf, fetchTagged, getQuote, listTags, offer, postPrekeys, relayIdOf, rnd, signedPublish, testRelay, type TestRelay } from './helpers.ts';
 
 const FAST = { heartbeatMs: 100, topologyDebounceMs: 20 };
 // Offers wait for all 8 quotes (?expected=8); the long window only bounds a failing test.
@@ -47,17 +47,23 @@ async function startNet(n: number, edges: Edge[]): Promise<{ daemons: TestRelay[
 const post = (url: string, path: string, body: Uint8Array): Promise<Response> =>
   fetch(`${url}${path}`, { method: 'POST', headers: OCTET, body: Buffer.from(body) });
 
-async function queryAt(url: string, q: ReturnType<ReturnType<typeof makeCarol>['query']>): Promise<Uint8Array[]> {
-  const res = await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(q));
+const ed = nodeEd25519();
+
+async function queryAt(url: string, q: TagQuery): Promise<Uint8Array[]> {
+  const res = await post(url, '/v1/tags/query', TagQueryCodec.encode(q));
   assert.equal(res.status, 200, await res.clone().text());
   return ((await res.json()) as { answers: string[] }).answers.map((a) => hex.decode(a));
 }
 
-function openAnswers(carol: ReturnType<typeof makeCarol>, answers: Uint8Array[], queryId: Uint8Array): MailboxAnswer[] {
-  return answers.map((a) => JSON.parse(new TextDecoder().decode(carol.keys.privateKey.open(a as Uint8Array<ArrayBuffer>, ANSWER_INFO, queryId as Uint8Array<ArrayBuffer>))) as MailboxAnswer);
+/** Opens each sealed answer with q's one-time answer key; each must be for q and signed by the relay it names. */
+function openAnswers(carol: Carol, answers: Uint8Array[], q: TagQuery): TagAnswer[] {
+  return answers.map((sealed) => {
+    const a = carol.open(sealed, q);
+    assert.deepEqual(a.queryId, q.queryId, 'the answer is for this query');
+    assert.ok(ed.verify(a.relayId, tagAnswerSigningBytes(a), a.signature), 'signed by the relay it names');
+    return a;
+  });
 }
-
-const identityOf = (c: ReturnType<typeof makeCarol>): Identity => ({ pair: c.keys, identityKey: c.identityKey, mailbox: c.mailbox });
 
 async function offerAt(url: string, o: ReturnType<typeof offer>, params = 'expected=8'): Promise<Quote[]> {
   const res = await post(url, `/v1/offer?${params}`, OfferCodec.encode(o));
@@ -83,26 +89,46 @@ describe('8 relay daemons in a line', () => {
 
   it('a message deposited at one edge is found from the other edge and read at its relay', async () => {
     const carol = makeCarol();
-    const who = identityOf(carol);
     const quote = await getQuote(daemons[7]!.url, offer(carol.mailbox, 300));
     const receipt = await deposit(daemons[7]!.url, depositFor(quote));
 
-    const q = carol.query({ hopLimit: 7 });
-    const found = openAnswers(carol, await queryAt(daemons[0]!.url, q), q.queryId);
+    // Carol asks for her tag among others (tags she expects later, which hold nothing yet).
+    const q = carol.query({ hopLimit: 7, tags: [tagOfSecret(rnd(32)), carol.mailbox, tagOfSecret(rnd(32))] });
+    const found = openAnswers(carol, await queryAt(daemons[0]!.url, q), q);
     assert.equal(found.length, 1, 'only the holding relay answers');
     const [a] = found;
     assert.equal(a!.url, daemons[7]!.url);
-    assert.equal(a!.relayId, hex.encode(daemons[7]!.service.relayId));
-    assert.deepEqual(a!.messages.map((m) => m.id), [hex.encode(receipt.messageId)]);
-    assert.equal(a!.messages[0]!.size, 300);
-    assert.equal(a!.more, false);
+    assert.deepEqual(a!.relayId, daemons[7]!.service.relayId);
+    assert.deepEqual(a!.tags, [carol.mailbox], 'it names only the tags it holds');
 
-    // Carol reads it where the answer says.
-    const res = await post(a!.url, `/v1/mailbox/message?id=${a!.messages[0]!.id}`, await auth(a!.url, who, 'fetch'));
+    // Carol lists her tag where the answer says, and reads the message with the tag's secret.
+    const listed = (await (await listTags(a!.url, a!.tags)).json()) as { messages: { id: string; tag: string; size: number }[] };
+    assert.deepEqual(listed.messages.map((m) => [m.id, m.tag, m.size]), [[hex.encode(receipt.messageId), hex.encode(carol.mailbox), 300]]);
+    const res = await fetchTagged(a!.url, carol.secret, listed.messages[0]!.id);
     assert.equal(res.status, 200);
     const stored = StoredMessageCodec.decode(new Uint8Array(await res.arrayBuffer()));
     assert.deepEqual(stored.receipt.messageId, receipt.messageId);
     assert.deepEqual(stored.quote.quoteId, quote.quoteId);
+  });
+
+  it('a tag answer is signed by the answering relay and sealed to the one-time answer key', async () => {
+    const carol = makeCarol();
+    await deposit(daemons[5]!.url, depositFor(await getQuote(daemons[5]!.url, offer(carol.mailbox, 10))));
+    const q = carol.query({ hopLimit: 7 });
+    const sealed = await queryAt(daemons[1]!.url, q);
+    assert.equal(sealed.length, 1);
+    const a = carol.open(sealed[0]!, q);
+    assert.deepEqual([a.relayId, a.url, a.queryId, a.tags], [daemons[5]!.service.relayId, daemons[5]!.url, q.queryId, [carol.mailbox]]);
+    assert.ok(ed.verify(daemons[5]!.service.relayId, tagAnswerSigningBytes(a), a.signature), "under the answering relay's node key");
+    // Not under any other relay's key, and not once a field is changed.
+    assert.equal(ed.verify(daemons[1]!.service.relayId, tagAnswerSigningBytes(a), a.signature), false, "not the entry relay's");
+    assert.equal(ed.verify(a.relayId, tagAnswerSigningBytes({ ...a, url: 'http://127.0.0.1:1' }), a.signature), false, 'the URL is signed');
+    assert.equal(ed.verify(a.relayId, tagAnswerSigningBytes({ ...a, queryId: rnd(16) }), a.signature), false, 'the query id is signed');
+    // Sealed: another key, or the right key with another query id, opens nothing; the bytes name no tag in clear.
+    assert.throws(() => PrivateKey.generate().open(sealed[0]! as Uint8Array<ArrayBuffer>, ANSWER_INFO, q.queryId as Uint8Array<ArrayBuffer>));
+    assert.throws(() => carol.open(sealed[0]!, { ...q, queryId: rnd(16) }));
+    assert.equal(Buffer.from(sealed[0]!).includes(Buffer.from(carol.mailbox)), false);
+    assert.equal(Buffer.from(sealed[0]!).includes(Buffer.from(daemons[5]!.url)), false);
   });
 
   it('a hop limit shorter than the line does not reach the far edge', async () => {
@@ -110,6 +136,9 @@ describe('8 relay daemons in a line', () => {
     await deposit(daemons[7]!.url, depositFor(await getQuote(daemons[7]!.url, offer(carol.mailbox, 10))));
     const q = carol.query({ hopLimit: 6 });
     assert.deepEqual(await queryAt(daemons[0]!.url, q), []);
+    // One hop more reaches it.
+    const q7 = carol.query({ hopLimit: 7 });
+    assert.deepEqual(openAnswers(carol, await queryAt(daemons[0]!.url, q7), q7).map((a) => a.url), [daemons[7]!.url]);
   });
 
   // Lookups before offers: a quoting relay dials the offer's origin, so after an offer the line is no line.
@@ -188,21 +217,32 @@ describe('8 relay daemons in a line', () => {
     }
   });
 
-  it('refuses a forged, a replayed and a malformed query with typed errors', async () => {
+  it('refuses a stale, a replayed and a malformed query with typed errors; the signed mailbox query is retired', async () => {
     const carol = makeCarol();
     const url = daemons[0]!.url;
-    const forged = carol.query({ signature: new Uint8Array(64) });
-    let e = await errorOf(await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(forged)));
-    assert.deepEqual([e.status, e.code, e.body.reason], [422, 'QUERY_REFUSED', 'BAD_SIGNATURE']);
-    const stale = carol.query({ timestamp: Date.now() - 3_600_000 });
-    e = await errorOf(await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(stale)));
-    assert.deepEqual([e.code, e.body.reason], ['QUERY_REFUSED', 'STALE']);
+    const stale = carol.query({ timestamp: coarseQueryTime(Date.now() - 3_600_000) });
+    let e = await errorOf(await post(url, '/v1/tags/query', TagQueryCodec.encode(stale)));
+    assert.deepEqual([e.status, e.code, e.body.reason], [422, 'QUERY_REFUSED', 'STALE']);
     const q = carol.query();
     await queryAt(url, q);
-    e = await errorOf(await post(url, '/v1/mailbox/query', MailboxQueryCodec.encode(q)));
+    e = await errorOf(await post(url, '/v1/tags/query', TagQueryCodec.encode(q)));
     assert.deepEqual([e.status, e.code, e.body.reason], [422, 'QUERY_REFUSED', 'DUPLICATE']);
-    e = await errorOf(await post(url, '/v1/mailbox/query', new Uint8Array([0x09, 1, 2])));
+    e = await errorOf(await post(url, '/v1/tags/query', new Uint8Array([0x10, 1, 2])));
     assert.equal(e.code, 'BAD_ENCODING');
+    // A timestamp finer than a minute would tell queries apart: refused at decoding.
+    const whole = carol.query();
+    const bytes = Buffer.from(TagQueryCodec.encode(whole));
+    const ts = Buffer.alloc(8);
+    ts.writeBigUInt64BE(BigInt(whole.timestamp));
+    const at = bytes.indexOf(ts);
+    assert.ok(at > 0, 'the timestamp is a u64 in the encoding');
+    bytes.writeBigUInt64BE(BigInt(whole.timestamp + 1234), at);
+    e = await errorOf(await post(url, '/v1/tags/query', bytes));
+    assert.deepEqual([e.status, e.code], [400, 'BAD_ENCODING']);
+    e = await errorOf(await post(url, '/v1/tags/query', new Uint8Array([0x09, 1, 2])));
+    assert.equal(e.code, 'BAD_ENCODING', 'a MailboxQuery (0x09) is no TagQuery');
+    e = await errorOf(await post(url, '/v1/mailbox/query', new Uint8Array([0x09, 1, 2])));
+    assert.deepEqual([e.status, e.code], [410, 'PROTOCOL_UPGRADED']);
     e = await errorOf(await post(url, '/v1/offer', new Uint8Array([0x01])));
     assert.equal(e.code, 'BAD_ENCODING');
   });
@@ -232,12 +272,12 @@ describe('8 relay daemons in a random connected graph', () => {
 
   it('finds a message from every entry relay with at most one forward per link', async () => {
     const carol = makeCarol();
-    const receipt = await deposit(daemons[5]!.url, depositFor(await getQuote(daemons[5]!.url, offer(carol.mailbox, 64))));
+    await deposit(daemons[5]!.url, depositFor(await getQuote(daemons[5]!.url, offer(carol.mailbox, 64))));
     for (let entry = 0; entry < 8; entry++) {
       const f0 = sum(relays, (r) => r.queries.stats().forwards);
       const q = carol.query({ hopLimit: 7 });
-      const found = openAnswers(carol, await queryAt(daemons[entry]!.url, q), q.queryId);
-      assert.deepEqual(found.map((a) => a.messages[0]!.id), [hex.encode(receipt.messageId)]);
+      const found = openAnswers(carol, await queryAt(daemons[entry]!.url, q), q);
+      assert.deepEqual(found.map((a) => [a.url, hex.encode(a.tags[0]!)]), [[daemons[5]!.url, hex.encode(carol.mailbox)]]);
       const forwards = sum(relays, (r) => r.queries.stats().forwards) - f0;
       assert.ok(forwards <= edges.length, `${forwards} forwards on ${edges.length} links`);
       assert.equal(forwards, 7, 'the tree: each relay reached once');
@@ -277,7 +317,7 @@ describe('8 relay daemons in a random connected graph', () => {
     };
     queries.addEventListener('stats', kill);
     const failures0 = sum(relays, (r) => r.queries.stats().peerFailures);
-    const found = openAnswers(carol, await queryAt(daemons[entry]!.url, q), q.queryId);
+    const found = openAnswers(carol, await queryAt(daemons[entry]!.url, q), q);
     queries.removeEventListener('stats', kill);
     assert.ok(killing !== undefined, 'the query reached the victim');
     await killing;
@@ -291,7 +331,7 @@ describe('8 relay daemons in a random connected graph', () => {
     const forgotten = (): boolean => alive.every((r) => aliveIds.every((id) => !(r.topology!.topology().get(id) ?? []).includes(dead)));
     await waitFor(forgotten, alive.map((r) => r.topology!), ['change'], 'dead links announced');
     const q2 = carol.query({ hopLimit: 7 });
-    const again = openAnswers(carol, await queryAt(daemons[entry]!.url, q2), q2.queryId);
+    const again = openAnswers(carol, await queryAt(daemons[entry]!.url, q2), q2);
     assert.deepEqual(again.map((a) => a.url), [daemons[holder]!.url]);
   });
 });
@@ -309,10 +349,12 @@ describe('a standalone relay (p2p off)', () => {
     await deposit(relay.url, depositFor(q));
     let e = await errorOf(await post(relay.url, '/v1/offer', OfferCodec.encode(offer(carol.mailbox, 10))));
     assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
-    e = await errorOf(await post(relay.url, '/v1/mailbox/query', MailboxQueryCodec.encode(carol.query())));
+    e = await errorOf(await post(relay.url, '/v1/tags/query', TagQueryCodec.encode(carol.query())));
     assert.deepEqual([e.status, e.code], [503, 'P2P_OFF']);
-    e = await errorOf(await post(relay.url, '/v1/mailbox/query', new Uint8Array([1])));
+    e = await errorOf(await post(relay.url, '/v1/tags/query', new Uint8Array([1])));
     assert.equal(e.code, 'P2P_OFF', 'p2p off is said before the body is judged');
+    e = await errorOf(await post(relay.url, '/v1/mailbox/query', new Uint8Array([0x09])));
+    assert.deepEqual([e.status, e.code], [410, 'PROTOCOL_UPGRADED']);
     for (const path of ['/v1/lookup/relays', `/v1/lookup/prekeys/${hex.encode(carol.mailbox)}`, '/v1/lookup/prekeys/xyz']) {
       e = await errorOf(await fetch(relay.url + path));
       assert.deepEqual([e.status, e.code], [503, 'P2P_OFF'], path);

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { findContractSpends, type ContractTerms } from '../../src/contracts/index.ts';
 import { PaymentNoticeCodec, type Quote } from '../../src/core/objects/index.ts';
 import type { ChainPayments } from '../../src/relay/payments.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { OP } from '../../src/core/wire/stream.ts';
 import {
-  OCTET, StreamClient, auth, deposit, depositFor, errorOf, fundContract, getQuote, hexOf, newIdentity, offer, postDeposit, rnd, testPayer, testRelay,
+  OCTET, StreamClient, deposit, depositFor, errorOf, fundContract, getQuote, hexOf, listTags, newIdentity, offer, postDeposit, rnd, testPayer, testRelay,
   type Identity, type TestPayer, type TestRelay,
 } from './helpers.ts';
 
@@ -43,7 +43,7 @@ describe('relay payments on the chain', { timeout: 120_000 }, () => {
   const unlock = (body: unknown) => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: JSON_HDR, body: JSON.stringify(body) });
   const notice = (n: Parameters<typeof PaymentNoticeCodec.encode>[0]) => fetch(`${relay.url}/v1/unlock`, { method: 'POST', headers: OCTET, body: Buffer.from(PaymentNoticeCodec.encode(n)) });
   async function listOf(who: Identity): Promise<Record<string, unknown>[]> {
-    const res = await fetch(`${relay.url}/v1/mailbox/list`, { method: 'POST', headers: OCTET, body: Buffer.from(await auth(relay.url, who, 'list')) });
+    const res = await listTags(relay.url, [who.mailbox]);
     assert.equal(res.status, 200);
     return ((await res.json()) as { messages: Record<string, unknown>[] }).messages;
   }

@@ -1,7 +1,8 @@
 // Prekey bundle storage at a real relay: signed publish, merge, hand out one-time keys once, persist.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { PrekeyBundleCodec, verifyBundle, type PrekeyBundle } from '../../src/identity/bundle.ts';
+import { verifyBundle } from '../../src/identity/bundle.ts';
+import { PrekeyBundleCodec, type PrekeyBundle } from '../../src/core/objects/prekey-bundle.ts';
 import { mailboxIdOf } from '../../src/identity/keys.ts';
 import { finish, DEFAULTS } from '../../src/relay/config.ts';
 import { startRelay } from '../../src/relay/daemon.ts';

@@ -1,5 +1,6 @@
-// Mailbox quotas against a real relay (127.0.0.1:0, real SQLite, devnet chain, real wallets):
-// unpaid storage has its own allowances per mailbox and per depositor, a paid message is
+// Quotas against a real relay (127.0.0.1:0, real SQLite, devnet chain, real wallets). The
+// per-"mailbox" allowances are per tag now (the wire field kept its name; newIdentity()'s
+// mailbox is one tag): unpaid storage has its own allowances per tag and per depositor, a paid message is
 // judged against the paid allowance only, refusals carry no usage figures, and one quote's k
 // seals one blob however many deposits race for it.
 import { after, afterEach, describe, it } from 'node:test';
@@ -49,7 +50,7 @@ describe('relay quotas', { timeout: 120_000 }, () => {
     return depositFor(q, rnd(q.size), { hr, payerPubkey: p.key, funding: { txid: funding.txid, vout: funding.vout } });
   };
 
-  it('unpaid spam cannot lock a mailbox against a paying sender', async () => {
+  it('unpaid spam cannot lock a tag against a paying sender', async () => {
     const r = await start({ mailboxMaxMessages: 4, mailboxUnpaidMaxMessages: 4, depositorUnpaidMaxMessages: 100 });
     const carol = newIdentity();
     // The spammer fills Carol's unpaid allowance with free recipient-pays deposits.
@@ -78,18 +79,18 @@ describe('relay quotas', { timeout: 120_000 }, () => {
     // Taken while there was room: the deposit is judged again.
     const late = await getQuote(r.url, offer(dave.mailbox, 100));
     for (const who of [carol, carol, dave]) await deposit(r.url, depositFor(await getQuote(r.url, offer(who.mailbox, 100))));
-    // Over HTTP from 127.0.0.1, whichever mailbox it targets.
+    // Over HTTP from 127.0.0.1, whichever tag it targets.
     const refused = await errorOf(await postQuote(r.url, offer(newIdentity().mailbox, 100)));
     assert.deepEqual([refused.status, refused.code], [429, 'DEPOSITOR_QUOTA_FULL']);
     const e = await errorOf(await postDeposit(r.url, depositFor(late)));
     assert.deepEqual([e.status, e.code], [429, 'DEPOSITOR_QUOTA_FULL']);
-    // Another address is another depositor: Carol's mailbox still takes its mail.
+    // Another address is another depositor: Carol's tag still takes its mail.
     const q = await r.service.quote(offer(carol.mailbox, 100), '192.0.2.7');
     await r.service.deposit(depositFor(q), undefined, '192.0.2.7');
     assert.equal(r.store.mailboxUsage(carol.mailbox).unpaid.count, 3);
   });
 
-  it('a full-mailbox refusal names no usage figures', async () => {
+  it('a full-tag refusal (MAILBOX_QUOTA_FULL) names no usage figures', async () => {
     const r = await start({ mailboxMaxMessages: 2, mailboxUnpaidMaxMessages: 2 });
     const carol = newIdentity();
     const alice = await payer(r, 'alice-full');

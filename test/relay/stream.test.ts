@@ -1,16 +1,17 @@
-// The WebSocket stream: many deposits in flight on one connection, live mailbox subscription.
+// The WebSocket stream: many deposits in flight on one connection, live subscription by tag.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { nodeEd25519 } from '../../src/crypto/ed25519-node.ts';
-import { DepositCodec, OfferCodec, QuoteCodec, ReceiptCodec, verifyReceipt } from '../../src/core/objects/index.ts';
-import { OP } from '../../src/relay/wire.ts';
+import { DepositCodec, MAX_QUERY_TAGS, OfferCodec, QuoteCodec, ReceiptCodec, verifyReceipt } from '../../src/core/objects/index.ts';
+import { OP } from '../../src/core/wire/stream.ts';
+import { MAX_STREAM_TAGS } from '../../src/relay/ws.ts';
 import { RelayStore } from '../../src/relay/store.ts';
 import { DEFAULTS, finish } from '../../src/relay/config.ts';
 import { openRelayDataKey } from '../../src/relay/wallet.ts';
 import { pino } from 'pino';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
-import { StreamClient, auth, depositFor, getQuote, hexOf, newIdentity, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
+import { StreamClient, depositFor, getQuote, hexOf, newIdentity, offer, rnd, testRelay, type TestRelay } from './helpers.ts';
 
 const ed = nodeEd25519();
 const codeOf = (payload: Uint8Array) => (JSON.parse(Buffer.from(payload).toString()) as { error: { code: string } }).error.code;
@@ -64,24 +65,56 @@ describe('relay stream (/v1/stream)', { timeout: 60_000 }, () => {
     assert.equal(ok.status, 0);
   });
 
-  it('pushes the id of each new message to an authenticated subscriber of that mailbox only', async () => {
+  it('pushes the id and tag of each new message to the subscribers of that tag only', async () => {
     const carol = newIdentity();
+    const carolNext = newIdentity();
     const dave = newIdentity();
     const sub = await StreamClient.open(relay.url);
     try {
-      const refused = await sub.request(OP.subscribe, await auth(relay.url, dave, 'subscribe', { timestamp: Date.now() - 3_600_000 }));
-      assert.deepEqual([refused.status, codeOf(refused.payload)], [1, 'AUTH_STALE']);
-      const r = await sub.request(OP.subscribe, await auth(relay.url, carol, 'subscribe'));
+      for (const bad of [new Uint8Array(0), rnd(31), rnd(65)]) {
+        const refused = await sub.request(OP.subscribe, bad);
+        assert.deepEqual([refused.status, codeOf(refused.payload)], [1, 'BAD_REQUEST'], `${bad.length} bytes`);
+      }
+      // Two of Carol's tags in one request (request id 4).
+      const r = await sub.request(OP.subscribe, Buffer.concat([carol.mailbox, carolNext.mailbox]));
       assert.equal(r.status, 0);
+      assert.equal(r.payload.length, 0);
       const other = await getQuote(relay.url, offer(dave.mailbox, 10));
       await s.request(OP.deposit, DepositCodec.encode(depositFor(other)));
-      const q = await getQuote(relay.url, offer(carol.mailbox, 10));
-      const ack = await s.request(OP.deposit, DepositCodec.encode(depositFor(q)));
-      const receipt = ReceiptCodec.decode(ack.payload);
-      const ev = await sub.nextEvent();
-      assert.equal(hexOf(ev.payload), hexOf(receipt.messageId));
-      assert.equal(ev.id, 2, 'events carry the subscribe request id');
-      assert.equal(sub.events.length, 0, 'no event for another mailbox');
+      const receipts = [];
+      for (const who of [carol, carolNext]) {
+        const q = await getQuote(relay.url, offer(who.mailbox, 10));
+        const ack = await s.request(OP.deposit, DepositCodec.encode(depositFor(q)));
+        receipts.push(ReceiptCodec.decode(ack.payload));
+      }
+      for (const [i, who] of [carol, carolNext].entries()) {
+        const ev = await sub.nextEvent();
+        assert.equal(ev.payload.length, 64);
+        assert.equal(hexOf(ev.payload.subarray(0, 32)), hexOf(receipts[i]!.messageId));
+        assert.equal(hexOf(ev.payload.subarray(32)), hexOf(who.mailbox), 'the event names the tag');
+        assert.equal(ev.id, 4, 'events carry the subscribe request id');
+      }
+      assert.equal(sub.events.length, 0, 'no event for another tag');
+    } finally {
+      await sub.close();
+    }
+  });
+
+  it(`follows at most MAX_STREAM_TAGS (${MAX_STREAM_TAGS}) tags per connection`, async () => {
+    const sub = await StreamClient.open(relay.url);
+    try {
+      const tags = (n: number) => Buffer.concat(Array.from({ length: n }, () => rnd(32)));
+      // Tags come MAX_QUERY_TAGS a request at most.
+      const tooMany = await sub.request(OP.subscribe, tags(MAX_QUERY_TAGS + 1));
+      assert.deepEqual([tooMany.status, codeOf(tooMany.payload)], [1, 'BAD_REQUEST']);
+      const first = tags(MAX_QUERY_TAGS);
+      for (let i = 0; i < MAX_STREAM_TAGS / MAX_QUERY_TAGS; i++) {
+        assert.equal((await sub.request(OP.subscribe, i === 0 ? first : tags(MAX_QUERY_TAGS))).status, 0);
+      }
+      // Tags it already follows cost nothing; one more does not fit.
+      assert.equal((await sub.request(OP.subscribe, first.subarray(0, 64))).status, 0);
+      const over = await sub.request(OP.subscribe, tags(1));
+      assert.deepEqual([over.status, codeOf(over.payload)], [1, 'BAD_REQUEST']);
     } finally {
       await sub.close();
     }

@@ -20,7 +20,7 @@ import { checkContactName } from '../../src/client/contacts.ts';
 import { openIdentityDb } from '../../src/identity/db.ts';
 import { createIdentity, unlockIdentity } from '../../src/identity/identity.ts';
 import { PrekeyManager } from '../../src/identity/prekeys.ts';
-import { takeForFetch } from '../../src/identity/bundle.ts';
+import { takeForFetch } from '../../src/core/objects/prekey-bundle.ts';
 import { Sessions } from '../../src/identity/session.ts';
 import { SignalStores } from '../../src/identity/stores.ts';
 import { RelayStore } from '../../src/relay/store.ts';
@@ -150,7 +150,7 @@ describe('encryption at rest', { timeout: 240_000 }, () => {
 
   it("no plaintext secret is readable from the relay data directory's files", async () => {
     const carol = newIdentity();
-    const needles: Needles = new Map([['mailbox id', carol.mailbox]]);
+    const needles: Needles = new Map([['tag', carol.mailbox]]);
     for (let i = 0; i < 3; i++) {
       const q = await getQuote(relay.url, offer(carol.mailbox, 300));
       const d = depositFor(q);
@@ -234,7 +234,7 @@ describe('encryption at rest', { timeout: 240_000 }, () => {
     assert.ok(started.store.db.prepare('SELECT 1 FROM mailboxes WHERE mailbox = ?').get(k), 'the store kept its rows');
     await started.stop();
     for (const f of ['wallet.sqlite', 'relay.sqlite']) assert.equal(isPlaintextDb(join(dir, f)), false, `${f} is encrypted`);
-    assert.deepEqual(plaintextFindings(dir, new Map([['mailbox id', k]])), []);
+    assert.deepEqual(plaintextFindings(dir, new Map([['tag', k]])), []);
     const wallet = openForReading(dir, 'wallet.sqlite', config.passphrase);
     try {
       assert.ok(wallet.prepare('SELECT 1 FROM addresses WHERE address = ?').get(address), 'the same wallet');

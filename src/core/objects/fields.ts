@@ -3,6 +3,7 @@
  * byte here; whether they are valid curve points is checked where they are used.
  */
 import { bytes, enumU8, refine, u64, type Codec } from '../codec.ts';
+import { expected } from '../errors.ts';
 import { MAX_MONEY_SATS } from '../limits.ts';
 import type { NetworkName } from '../network.ts';
 
@@ -35,3 +36,17 @@ export const sats = (what: string): Codec<number> =>
 
 /** Milliseconds since the Unix epoch. */
 export const millis = (what: string): Codec<number> => u64(what);
+
+/** Length of a serialized libsignal identity key (Curve25519 with its type byte). */
+export const IDENTITY_KEY_LENGTH = 33;
+/** libsignal's type byte for Curve25519 (DJB) public keys. */
+export const DJB_KEY_TYPE = 0x05;
+
+/** Shape check only: any 32 bytes are a usable Montgomery u-coordinate. */
+export function identityKeyProblem(key: Uint8Array): string | undefined {
+  if (!(key instanceof Uint8Array) || key.length !== IDENTITY_KEY_LENGTH) {
+    return expected('identityKey', `${IDENTITY_KEY_LENGTH} bytes`, key);
+  }
+  if (key[0] !== DJB_KEY_TYPE) return expected('identityKey[0]', '0x05 (Curve25519)', key[0]);
+  return undefined;
+}

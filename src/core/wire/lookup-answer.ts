@@ -12,13 +12,13 @@
  *
  * Pure: no I/O; the Ed25519 implementation is passed in.
  */
-import { codec, EncodingError, enumU8, list, optional, string, struct, tagged, u16, u32, type Codec, type Reader, type Writer } from '../core/codec.ts';
-import type { Ed25519 } from '../core/ed25519.ts';
-import { bytesEqual, concatBytes } from '../core/hash.ts';
-import { MAX_RELAY_URL } from '../core/limits.ts';
-import type { NetworkName } from '../core/network.ts';
-import { hash32, id16, mode, network, relayId, sats, sig64, type PaymentMode } from '../core/objects/fields.ts';
-import { LOOKUP_ANSWER_TAG, LOOKUP_KIND_CODES, MAX_LOOKUP_ANSWER, MAX_MULTIADDR, MAX_ORIGIN_ADDRS, lookupProblem, type LookupKind } from './wire.ts';
+import { codec, EncodingError, enumU8, list, optional, string, struct, tagged, u16, u32, type Codec, type Reader, type Writer } from '../codec.ts';
+import type { Ed25519 } from '../ed25519.ts';
+import { bytesEqual, concatBytes } from '../hash.ts';
+import { MAX_RELAY_URL } from '../limits.ts';
+import type { NetworkName } from '../network.ts';
+import { hash32, id16, mode, network, relayId, sats, sig64, type PaymentMode } from '../objects/fields.ts';
+import { LOOKUP_ANSWER_TAG, LOOKUP_KIND_CODES, MAX_LOOKUP_ANSWER, MAX_MULTIADDR, MAX_ORIGIN_ADDRS, lookupProblem, type LookupKind } from './p2p.ts';
 
 /** Longest relay name carried in an answer, UTF-8 bytes (longer names are cut). */
 export const MAX_RELAY_NAME = 64;

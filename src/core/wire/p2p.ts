@@ -3,8 +3,8 @@
  * relay to relay, inside libp2p streams or gossipsub messages, and use tags 0x20.. so they
  * can never be confused with the protocol objects (0x01..0x0a).
  */
-import { bytes, enumU8, list, refine, string, struct, tagged, u32, u64, u8, varbytes, type Codec } from '../core/codec.ts';
-import { MailboxQueryCodec, OfferCodec, type MailboxQuery, type Offer } from '../core/objects/index.ts';
+import { bytes, enumU8, list, refine, string, struct, tagged, u32, u64, u8, varbytes, type Codec } from '../codec.ts';
+import { OfferCodec, TagQueryCodec, type Offer, type TagQuery } from '../objects/index.ts';
 
 export const OFFER_TOPIC = 'satpost/offers/v1';
 export const QUOTE_PROTOCOL = '/satpost/quote/1.0.0';
@@ -36,7 +36,8 @@ export const MAX_ANSWER = 16384;
 export const MAX_ANSWERS = 256;
 /** A response's bytes can never exceed this; readers stop there. */
 export const MAX_QUERY_RESPONSE = 2 + 3 + MAX_ANSWERS * (3 + MAX_ANSWER);
-export const MAX_QUERY_REQUEST = 4096;
+/** A TagQuery of MAX_QUERY_TAGS tags (32 KiB) with its forwarding fields. */
+export const MAX_QUERY_REQUEST = 40_960;
 
 export interface OfferAnnouncement {
   offer: Offer;
@@ -65,13 +66,16 @@ export type QuoteAck = 'accepted' | 'unknown-offer' | 'invalid';
 export const QUOTE_ACK_CODES: Record<QuoteAck, number> = { accepted: 0, 'unknown-offer': 1, invalid: 2 };
 export const QuoteAckCodec: Codec<QuoteAck> = enumU8(QUOTE_ACK_CODES, 'QuoteAck');
 
-export type QueryKind = 'mailbox';
-/** Kinds 2 (prekey bundle) and 3 (relay info) travel as LookupRequest on LOOKUP_PROTOCOL. */
-export const QUERY_KIND_CODES: Record<QueryKind, number> = { mailbox: 1 };
+export type QueryKind = 'tags';
+/**
+ * Kind 4: a TagQuery. Kind 1 (the signed MailboxQuery of 0.1) is retired; kinds 2 (prekey
+ * bundle) and 3 (relay info) travel as LookupRequest on LOOKUP_PROTOCOL.
+ */
+export const QUERY_KIND_CODES: Record<QueryKind, number> = { tags: 4 };
 
 export interface QueryRequest {
   kind: QueryKind;
-  query: MailboxQuery;
+  query: TagQuery;
   /** How long the sender waits for this response, ms; the receiver waits less for its own peers. */
   budgetMs: number;
   /** The entry relay's id: every relay forwards along the same BFS tree rooted there. */
@@ -85,7 +89,7 @@ export const QueryRequestCodec: Codec<QueryRequest> = tagged(
   struct(
     {
       kind: enumU8(QUERY_KIND_CODES, 'kind'),
-      query: MailboxQueryCodec,
+      query: TagQueryCodec,
       budgetMs: u32('budgetMs'),
       root: bytes(32, 'root'),
       covered: list(bytes(32, 'coveredRelayId'), MAX_COVERED, 'covered'),
