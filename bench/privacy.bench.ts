@@ -56,9 +56,9 @@ export const bench: Benchmark = {
       const rc = new RelayClient(world.relay.url);
       for (let i = 0; i < STORED; i += 50) {
         await Promise.all(Array.from({ length: 50 }, async () => {
-          const offer: Offer = { offerId: rnd(16), mailbox: rnd(32), mode: 'recipient-pays', size: TEXT_SIZE_CLASS, maxFee: 100_000, retentionSecs: 3600, createdAt: Date.now() };
+          const offer: Offer = { offerId: rnd(16), tag: rnd(32), mode: 'recipient-pays', size: TEXT_SIZE_CLASS, maxFee: 100_000, retentionSecs: 3600, createdAt: Date.now() };
           const q = await rc.quote(offer);
-          await rc.deposit({ quoteId: q.quoteId, mailbox: q.mailbox, sealedHeader: rnd(300), body: rnd(TEXT_SIZE_CLASS), hr: undefined, funding: undefined });
+          await rc.deposit({ quoteId: q.quoteId, tag: q.tag, sealedHeader: rnd(300), body: rnd(TEXT_SIZE_CLASS), hr: undefined, funding: undefined });
         }));
       }
       const listMs: number[] = [];
@@ -76,8 +76,8 @@ export const bench: Benchmark = {
       await alice.addContact('carol', carol.address());
       const sent = await alice.send('carol', { text: 'one line of text' }, { mode: 'recipient-pays', maxFee: 5_000, retentionDays: 0.1 });
       const row = world.relay.store.message(Buffer.from(sent.id, 'hex'))!;
-      const offerBytes = OfferCodec.encode({ offerId: rnd(16), mailbox: rnd(32), mode: 'recipient-pays', size: TEXT_SIZE_CLASS, maxFee: 5_000, retentionSecs: 8640, createdAt: coarseQueryTime(Date.now()) }).length;
-      const depositBytes = DepositCodec.encode({ quoteId: rnd(16), mailbox: row.mailbox, sealedHeader: row.sealedHeader, body: new Uint8Array(row.blob.length - 16), hr: undefined, funding: undefined }).length;
+      const offerBytes = OfferCodec.encode({ offerId: rnd(16), tag: rnd(32), mode: 'recipient-pays', size: TEXT_SIZE_CLASS, maxFee: 5_000, retentionSecs: 8640, createdAt: coarseQueryTime(Date.now()) }).length;
+      const depositBytes = DepositCodec.encode({ quoteId: rnd(16), tag: row.mailbox, sealedHeader: row.sealedHeader, body: new Uint8Array(row.blob.length - 16), hr: undefined, funding: undefined }).length;
       report({ metric: 'offer bytes (gossiped to every relay)', value: offerBytes, unit: 'bytes' });
       report({ metric: 'deposit bytes, one line of text', value: depositBytes, unit: 'bytes', note: 'a 16 KiB sealed body: the text class' });
       log(`${wanted.length} tags, query ${query.length} B, list p50 ${median(listMs).toFixed(1)} ms`);

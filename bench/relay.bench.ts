@@ -121,9 +121,9 @@ async function load(job: LoadJob): Promise<LoadResult> {
       const secret = rnd(32);
       const tag = tagOfSecret(secret);
       secretOfTag.set(Buffer.from(tag).toString('hex'), secret);
-      const offer = { offerId: rnd(16), mailbox: tag, mode: 'recipient-pays' as const, size, maxFee: 1e9, retentionSecs: 3600, createdAt: Date.now() };
+      const offer = { offerId: rnd(16), tag, mode: 'recipient-pays' as const, size, maxFee: 1e9, retentionSecs: 3600, createdAt: Date.now() };
       const q = QuoteCodec.decode(await c.call(OP.quote, OfferCodec.encode(offer)));
-      out.push(c.prepare(OP.deposit, DepositCodec.encode({ quoteId: q.quoteId, mailbox: q.mailbox, sealedHeader: rnd(300), body: rnd(size), hr: undefined, funding: undefined })));
+      out.push(c.prepare(OP.deposit, DepositCodec.encode({ quoteId: q.quoteId, tag: q.tag, sealedHeader: rnd(300), body: rnd(size), hr: undefined, funding: undefined })));
     });
     return out;
   }));
@@ -183,7 +183,7 @@ async function load(job: LoadJob): Promise<LoadResult> {
   await pool(fetches, CONNS, async (i) => {
     const ci = i % CONNS;
     const receipt = ReceiptCodec.decode(stored[ci]![i % stored[ci]!.length]!);
-    const secret = secretOfTag.get(Buffer.from(receipt.mailbox).toString('hex'))!;
+    const secret = secretOfTag.get(Buffer.from(receipt.tag).toString('hex'))!;
     const id = Buffer.from(receipt.messageId);
     const res = await fetch(`${url}/v1/tags/message?id=${id.toString('hex')}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: Buffer.from(secret).toString('hex') }) });
     if (res.status !== 200) throw new Error(`fetch refused: ${await res.text()}`);

@@ -27,11 +27,11 @@ export const bench: Benchmark = {
     for (const [impl, ed] of [['native', nodeEd25519()], ['noble', nobleEd25519]] as [string, Ed25519][]) {
       const relayId = ed.publicKey(secret);
       const uq: UnsignedQuote = {
-        quoteId: rnd(16), offerId: rnd(16), relayId, relayUrl: 'http://127.0.0.1:8080', network: 'regtest', mailbox: rnd(32),
+        quoteId: rnd(16), offerId: rnd(16), relayId, relayUrl: 'http://127.0.0.1:8080', network: 'regtest', tag: rnd(32),
         mode: 'sender-pays', size: 1100, hk: rnd(32), contractPubkey: Uint8Array.of(2, ...rnd(32)), amount: 1500, locktime: 250,
         expiresAt: Date.now() + 7 * 86400e3, validUntil: Date.now() + 60e3,
       };
-      const ur = { relayId, mailbox: rnd(32), hblob: rnd(32), hk: rnd(32), hc: rnd(32), expiresAt: Date.now() };
+      const ur = { relayId, tag: rnd(32), hblob: rnd(32), hk: rnd(32), hc: rnd(32), expiresAt: Date.now() };
       const q = signQuote(uq, secret, ed);
       const r = signReceipt(ur, secret, ed);
       report({ metric: `quote sign (${impl})`, value: await opsPerSecond(() => signQuote(uq, secret, ed), 1000), unit: 'ops/s' });

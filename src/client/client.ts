@@ -602,7 +602,7 @@ export class Client {
     await Promise.all(
       [...byRelay].map(async ([url, rows]) => {
         try {
-          const tags = [...new Map(rows.map((r) => { const t = ReceiptCodec.decode(r.receipt!).mailbox; return [hex.encode(t), t] as const; })).values()];
+          const tags = [...new Map(rows.map((r) => { const t = ReceiptCodec.decode(r.receipt!).tag; return [hex.encode(t), t] as const; })).values()];
           const ids = new Set(rows.map((r) => r.id));
           for await (const page of this.ctx.relay(url).listAll(tags, o.signal ? { signal: o.signal } : {})) {
             for (const m of page) if (ids.has(m.id) && m.state === 'unlocked') this.ctx.mail.setOutbox(m.id, 'delivered');

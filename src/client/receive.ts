@@ -279,7 +279,7 @@ function inboxFields(url: string, id: Uint8Array, stored: StoredMessage, item: P
 function keepCorrupt(ctx: MailContext, url: string, id: Uint8Array, stored: StoredMessage, item: Partial<ListedEntry>, problem: ClientError): void {
   let senderKey: Uint8Array;
   try {
-    senderKey = openHeader(ctx.identity, stored.sealedHeader, stored.quote.mailbox, stored.quote.hk).senderIdentityKey;
+    senderKey = openHeader(ctx.identity, stored.sealedHeader, stored.quote.tag, stored.quote.hk).senderIdentityKey;
   } catch (err) {
     if (err instanceof EnvelopeError) return;
     throw err;
@@ -302,7 +302,7 @@ function inspect(ctx: MailContext, url: string, id: Uint8Array, m: StoredMessage
   }
   const q = m.quote;
   const r = m.receipt;
-  if (!bytesEqual(r.messageId, id) || !bytesEqual(r.relayId, q.relayId) || !bytesEqual(r.hk, q.hk) || !bytesEqual(r.mailbox, tag) || !bytesEqual(q.mailbox, tag)) {
+  if (!bytesEqual(r.messageId, id) || !bytesEqual(r.relayId, q.relayId) || !bytesEqual(r.hk, q.hk) || !bytesEqual(r.tag, tag) || !bytesEqual(q.tag, tag)) {
     throw bad('the quote and receipt do not bind this id, relay, k and tag');
   }
   if (!bytesEqual(r.hblob, H(m.blob))) throw bad('the receipt does not cover the blob served');
@@ -366,12 +366,12 @@ export async function readMessage(ctx: MailContext, id: string, o: ReadOptions =
     throw e;
   }
   const m = StoredMessageCodec.decode(row.stored);
-  const view = openHeader(ctx.identity, m.sealedHeader, m.quote.mailbox, m.quote.hk);
+  const view = openHeader(ctx.identity, m.sealedHeader, m.quote.tag, m.quote.hk);
   const k = row.mode === 'sender-pays' ? await keySenderPays(ctx, row, m, view, o) : await keyRecipientPays(ctx, row, m, o);
   if (!keyMatches(k, m.quote.hk)) throw new ClientError('BAD_RELAY_ANSWER', `the k for ${row.id.slice(0, 16)} does not hash to H(k)`);
   const c = openOrConvict(ctx, row, m, k);
   const opened = await openEnvelope({
-    recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, tag: m.quote.mailbox, hk: m.quote.hk,
+    recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, tag: m.quote.tag, hk: m.quote.hk,
     peerFor: (key) => ctx.contacts.contactByKey(key)?.nameKey ?? defaultPeerName(key),
   });
   ctx.mail.setInbox(row.id, 'read', { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt });
@@ -509,7 +509,7 @@ async function keySenderPays(ctx: MailContext, row: InboxRow, m: StoredMessage, 
 async function refreshListing(ctx: MailContext, row: InboxRow, signal?: AbortSignal): Promise<void> {
   const relay = ctx.relay(row.relay);
   try {
-    for await (const listed of relay.listAll([StoredMessageCodec.decode(row.stored).quote.mailbox], signal ? { signal } : {})) {
+    for await (const listed of relay.listAll([StoredMessageCodec.decode(row.stored).quote.tag], signal ? { signal } : {})) {
       const item = listed.find((e) => e.id === row.id);
       if (item) {
         ctx.mail.setInbox(row.id, ctx.mail.inbox(row.id)!.state, { listing: item });

@@ -241,7 +241,7 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
     // The Signal message first: its size class is what the offer states, and it does not depend on the relay.
     const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
 
-    const offer: Offer = { offerId: ctx.random(16), mailbox: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
+    const offer: Offer = { offerId: ctx.random(16), tag: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
     // Sender-pays with an open channel: that relay's own quote, held to its standing terms; else the network's offer.
     const direct = mode === 'sender-pays' && draft.channel ? await channelQuote(ctx, offer, candidates, signal, tipAsked) : undefined;
     const quote = direct ?? (await bestQuote(ctx, offer, candidates, signal, tipAsked));
@@ -396,7 +396,7 @@ async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSign
   if (!contact || !row.body) throw new ClientError('BAD_DATA_DIR', `outbox entry ${row.id} lost its contact or body before it went on chain`);
   const r = ctx.random(32);
   const sealedHeader = sealHeader({
-    sender: ctx, recipient: contact, hc: H(row.body), hk: quote.hk, relayId: quote.relayId, tag: quote.mailbox, mode: 'sender-pays', r, now: ctx.now(),
+    sender: ctx, recipient: contact, hc: H(row.body), hk: quote.hk, relayId: quote.relayId, tag: quote.tag, mode: 'sender-pays', r, now: ctx.now(),
   });
   const payerKey = ctx.wallet.nextContractKeyIndex();
   await checkAffordable(ctx, quote, payerKey, r, signal);
@@ -611,7 +611,7 @@ export function quoteProblem(ctx: MailContext, q: Quote, offer: Offer, tip: numb
     if (err instanceof SignatureError) return 'its signature does not verify';
     throw err;
   }
-  if (!bytesEqual(q.offerId, offer.offerId) || !bytesEqual(q.mailbox, offer.mailbox) || q.mode !== offer.mode || q.size !== offer.size) {
+  if (!bytesEqual(q.offerId, offer.offerId) || !bytesEqual(q.tag, offer.tag) || q.mode !== offer.mode || q.size !== offer.size) {
     return 'it does not answer this offer';
   }
   if (q.network !== ctx.network) return `it is for ${q.network}, not ${ctx.network}`;
@@ -648,7 +648,7 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
   const quote = QuoteCodec.decode(row.quote);
   if (!row.body) throw new ClientError('BAD_DATA_DIR', `outbox entry ${row.id} lost its body before it was deposited`);
   const d: Deposit = {
-    quoteId: quote.quoteId, mailbox: quote.mailbox, sealedHeader: row.sealedHeader, body: row.body,
+    quoteId: quote.quoteId, tag: quote.tag, sealedHeader: row.sealedHeader, body: row.body,
     hr: row.r ? H(row.r) : undefined,
     // Over a channel the relay expects the channel's payer key (it matches the HTLC by H(k) and H(r)).
     ...(row.mode === 'sender-pays'
@@ -663,7 +663,7 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
   } catch (err) {
     throw new ClientError('BAD_RELAY_ANSWER', `relay ${row.relay}: the receipt does not verify (${(err as Error).message})`, { cause: err });
   }
-  const binds = bytesEqual(receipt.relayId, quote.relayId) && bytesEqual(receipt.hk, quote.hk) && bytesEqual(receipt.hc, H(row.body)) && bytesEqual(receipt.mailbox, quote.mailbox);
+  const binds = bytesEqual(receipt.relayId, quote.relayId) && bytesEqual(receipt.hk, quote.hk) && bytesEqual(receipt.hc, H(row.body)) && bytesEqual(receipt.tag, quote.tag);
   if (!binds) throw new ClientError('BAD_RELAY_ANSWER', `relay ${row.relay}: the receipt does not bind this quote, mailbox and body`);
   return receipt;
 }

@@ -86,7 +86,7 @@ export function verifyFraudProofFile(f: FraudProofFile, deps: FraudDeps = {}): F
   const verdict: FraudVerdict = { reason, relayId: hex.encode(r.relayId), messageId: hex.encode(r.messageId) };
   const q = f.quote;
   if (!q) return verdict;
-  if (!verifyQuote(q, deps.ed25519 ?? nobleEd25519) || !bytesEqual(q.relayId, r.relayId) || !bytesEqual(q.hk, r.hk) || !bytesEqual(q.mailbox, r.mailbox)) {
+  if (!verifyQuote(q, deps.ed25519 ?? nobleEd25519) || !bytesEqual(q.relayId, r.relayId) || !bytesEqual(q.hk, r.hk) || !bytesEqual(q.tag, r.tag)) {
     throw new FraudError('QUOTE_MISMATCH', "the file's quote is not the relay's signed quote for this message");
   }
   return { ...verdict, amount: q.amount, mode: q.mode, relayUrl: q.relayUrl };

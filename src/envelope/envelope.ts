@@ -160,7 +160,7 @@ export function sealHeader(
   checkMode(input);
   checkTag(input.tag);
   const recipientKey = recipientPublicKey(input.recipient.identityKey);
-  const fields = { hc: input.hc, hk: input.hk, relayId: input.relayId, mailbox: input.tag, timestamp: input.now, mode: input.mode };
+  const fields = { hc: input.hc, hk: input.hk, relayId: input.relayId, tag: input.tag, timestamp: input.now, mode: input.mode };
   const parties = { senderIdentityKey: input.sender.identity.publicKey, recipientIdentityKey: input.recipient.identityKey };
   const header: SealedHeaderPlain = {
     senderIdentityKey: input.sender.identity.publicKey,
@@ -233,7 +233,7 @@ export function openHeader(identity: UnlockedIdentity, sealedHeader: Uint8Array,
   } catch (cause) {
     throw new EnvelopeError('HEADER_UNREADABLE', `sealed header content is malformed: ${(cause as Error).message}`, { cause });
   }
-  if (!bytesEqual(header.mailbox, tag) || !bytesEqual(header.hk, hk)) {
+  if (!bytesEqual(header.tag, tag) || !bytesEqual(header.hk, hk)) {
     throw new EnvelopeError('HEADER_MISMATCH', 'header names another tag or k than the stored message');
   }
   let ok = false;

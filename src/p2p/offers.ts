@@ -337,7 +337,7 @@ export class OfferService extends EventTarget {
     return (
       bytesEqual(q.relayId, deliveredBy) &&
       bytesEqual(q.offerId, o.offerId) &&
-      bytesEqual(q.mailbox, o.mailbox) &&
+      bytesEqual(q.tag, o.tag) &&
       q.mode === o.mode &&
       q.size === o.size &&
       q.amount <= o.maxFee &&

@@ -48,7 +48,7 @@ const sha256 = (b: Uint8Array): Uint8Array => {
 export function sealDeposit(job: SealJob, keys: SealKeys): Sealed {
   const blob = sealBlob(job.k, job.body, keys.aead);
   const receipt = signReceipt(
-    { relayId: keys.relayId, mailbox: job.mailbox, hblob: sha256(blob), hk: job.hk, hc: sha256(job.body), expiresAt: job.expiresAt },
+    { relayId: keys.relayId, tag: job.mailbox, hblob: sha256(blob), hk: job.hk, hc: sha256(job.body), expiresAt: job.expiresAt },
     keys.nodeSecret,
     keys.ed,
   );
@@ -146,7 +146,7 @@ export function decodeResults(buf: ArrayBuffer, jobs: readonly SealJob[], relayI
     at += 4 + encoded.length;
     const blob = getBytes(data, view, at);
     at += 4 + blob.length;
-    const receipt: Receipt = { messageId, relayId, mailbox: j.mailbox, hblob, hk: j.hk, hc, expiresAt: j.expiresAt, signature };
+    const receipt: Receipt = { messageId, relayId, tag: j.mailbox, hblob, hk: j.hk, hc, expiresAt: j.expiresAt, signature };
     return { blob, receipt, encoded };
   });
 }

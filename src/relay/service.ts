@@ -243,7 +243,7 @@ export class RelayService {
     // A recipient-pays message is stored unpaid; a sender-pays one may come with its payment, so
     // its quote is judged against the paid allowance (its deposit against the one it falls in).
     const paid = offer.mode === 'sender-pays';
-    this.store.checkRoom(offer.mailbox, offer.size + BLOB_OVERHEAD, paid, paid || origin === undefined ? undefined : this.depositors.tag(origin), this.quota);
+    this.store.checkRoom(offer.tag, offer.size + BLOB_OVERHEAD, paid, paid || origin === undefined ? undefined : this.depositors.tag(origin), this.quota);
     const tip = await this.deps.chain.tip();
     const now = this.now();
     const k = this.random(32);
@@ -256,7 +256,7 @@ export class RelayService {
         relayId: this.relayId,
         relayUrl: this.url,
         network: c.network,
-        mailbox: offer.mailbox,
+        tag: offer.tag,
         mode: offer.mode,
         size: offer.size,
         hk,
@@ -270,7 +270,7 @@ export class RelayService {
       this.deps.ed,
     );
     await this.store.putQuote({
-      quoteId: quote.quoteId, mailbox: quote.mailbox, mode: quote.mode, size: quote.size, amount: quote.amount,
+      quoteId: quote.quoteId, mailbox: quote.tag, mode: quote.mode, size: quote.size, amount: quote.amount,
       locktime: quote.locktime, contractIndex, keyAccount: QUOTE_KEY_ACCOUNT, k, hk, expiresAt: quote.expiresAt, validUntil: quote.validUntil,
       encoded: QuoteCodec.encode(quote),
     });
@@ -308,7 +308,7 @@ export class RelayService {
       return { ...(await running.outcome), duplicate: true };
     }
     if (this.now() > quote.validUntil) throw new RelayError('QUOTE_EXPIRED', `the quote was valid until ${new Date(quote.validUntil).toISOString()}`);
-    if (!bytesEqual(d.mailbox, quote.mailbox)) throw new RelayError('MAILBOX_MISMATCH', 'the deposit names another mailbox than its quote');
+    if (!bytesEqual(d.tag, quote.mailbox)) throw new RelayError('MAILBOX_MISMATCH', 'the deposit names another tag than its quote');
     if (d.body.length !== quote.size) throw new RelayError('SIZE_MISMATCH', `"body" expected ${quote.size} bytes (the quoted size), got ${d.body.length} bytes`);
     if (quote.mode === 'sender-pays') {
       if (d.hr === undefined || d.payerPubkey === undefined) throw new RelayError('BAD_DEPOSIT', 'a sender-pays deposit must carry hr and payerPubkey');

@@ -415,8 +415,8 @@ describe('curious relays and gossip peers learn no identities, links or exact si
     const notIntro = (t: string): boolean => !intro.has(t);
     // Tags: every non-introduction tag names exactly one stored message, one offer per relay, one deposit.
     assert.deepEqual(sharedBy([...tagOf].filter(([, t]) => notIntro(t)).map(([id, t]) => [t, id])), [], 'a conversation tag under two stored messages');
-    assert.deepEqual(sharedBy(offers.filter((o) => notIntro(hexOf(o.mailbox))).map((o) => [hexOf(o.mailbox), hexOf(o.offerId)])), [], 'a conversation tag in two offers');
-    assert.deepEqual(sharedBy(deposits.filter((d) => notIntro(hexOf(d.mailbox))).map((d) => [hexOf(d.mailbox), hexOf(d.quoteId)])), [], 'a conversation tag in two deposits');
+    assert.deepEqual(sharedBy(offers.filter((o) => notIntro(hexOf(o.tag))).map((o) => [hexOf(o.tag), hexOf(o.offerId)])), [], 'a conversation tag in two offers');
+    assert.deepEqual(sharedBy(deposits.filter((d) => notIntro(hexOf(d.tag))).map((d) => [hexOf(d.tag), hexOf(d.quoteId)])), [], 'a conversation tag in two deposits');
     for (const i of relays.keys()) {
       const quoteRows = rows.filter((r) => r.relay === i && r.table === 'quotes');
       assert.deepEqual(sharedBy(quoteRows.filter((r) => notIntro(hexOf(r.row.mailbox as Buffer))).map((r) => [hexOf(r.row.mailbox as Buffer), hexOf(r.row.quote_id as Buffer)])), [], `relay${i}: a conversation tag in two quotes`);

@@ -49,7 +49,7 @@ function swapBlob(relayDir: string, id: string, o: { resign: boolean }): void {
     }
     const nodeSecret = hex.decode(readFileSync(join(relayDir, 'node-key'), 'utf8').trim());
     const old = ReceiptCodec.decode(new Uint8Array(row.receipt));
-    const receipt = signReceipt({ relayId: old.relayId, mailbox: old.mailbox, hblob: H(blob), hk: old.hk, hc: old.hc, expiresAt: old.expiresAt }, nodeSecret, nodeEd25519());
+    const receipt = signReceipt({ relayId: old.relayId, tag: old.tag, hblob: H(blob), hk: old.hk, hc: old.hc, expiresAt: old.expiresAt }, nodeSecret, nodeEd25519());
     db.prepare('UPDATE messages SET blob = ?, hblob = ?, receipt = ? WHERE id = ?').run(blob, H(blob), ReceiptCodec.encode(receipt), Buffer.from(hex.decode(id)));
   } finally {
     db.close();

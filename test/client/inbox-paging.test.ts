@@ -81,9 +81,9 @@ describe('client inbox over a listing of several pages', { timeout: 240_000 }, (
   const deposit = async (rc: RelayClient, recipientKey: Uint8Array): Promise<string> => {
     const mailbox = introTag(recipientKey);
     const c = rnd(64);
-    const q = await rc.quote({ offerId: rnd(16), mailbox, mode: 'recipient-pays', size: c.length, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
+    const q = await rc.quote({ offerId: rnd(16), tag: mailbox, mode: 'recipient-pays', size: c.length, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
     const sealedHeader = sealHeader({ sender: { identity: bulk }, recipient: { identityKey: recipientKey }, hc: H(c), hk: q.hk, relayId: q.relayId, tag: mailbox, mode: 'recipient-pays', now: Date.now() });
-    const { receipt } = await rc.deposit({ quoteId: q.quoteId, mailbox, sealedHeader, body: c, hr: undefined, funding: undefined });
+    const { receipt } = await rc.deposit({ quoteId: q.quoteId, tag: mailbox, sealedHeader, body: c, hr: undefined, funding: undefined });
     return hex.encode(receipt.messageId);
   };
 

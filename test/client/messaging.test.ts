@@ -255,8 +255,8 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
   it('inbox leaves out a message whose sealed header does not open, naming it as a problem', async () => {
     const rc = new RelayClient(relay.url);
     const mailbox = hex.decode(carolMailbox());
-    const quote = await rc.quote({ offerId: rnd(16), mailbox, mode: 'recipient-pays', size: 300, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
-    await rc.deposit({ quoteId: quote.quoteId, mailbox, sealedHeader: rnd(200), body: rnd(300), hr: undefined, funding: undefined });
+    const quote = await rc.quote({ offerId: rnd(16), tag: mailbox, mode: 'recipient-pays', size: 300, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
+    await rc.deposit({ quoteId: quote.quoteId, tag: mailbox, sealedHeader: rnd(200), body: rnd(300), hr: undefined, funding: undefined });
     const before = (await carol.inbox()).entries.length;
     const { entries, problems } = await carol.inbox();
     assert.equal(entries.length, before, 'the forged message is not in the inbox');

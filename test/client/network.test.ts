@@ -106,7 +106,7 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
       await alice.addContact('carol', carol.address());
       const declined = relays[0]!.network.parts!.offers.stats().declinesSent;
       // The network's answer itself (the client's HTTP timeout is far shorter than the window).
-      const offer: Offer = { offerId: randomBytes(16), mailbox: randomBytes(32), mode: 'recipient-pays', size: 500, maxFee: 800, retentionSecs: 3600, createdAt: Date.now() };
+      const offer: Offer = { offerId: randomBytes(16), tag: randomBytes(32), mode: 'recipient-pays', size: 500, maxFee: 800, retentionSecs: 3600, createdAt: Date.now() };
       const got = await new RelayClient(relays[1]!.url).offerToNetwork(offer);
       assert.deepEqual(got?.quotes.map((q) => q.relayUrl), [relays[1]!.url]);
       assert.equal(got.unanswered, 0);

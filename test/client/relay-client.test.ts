@@ -35,7 +35,7 @@ describe('RelayClient', { timeout: 60_000 }, () => {
     assert.equal(info.relayId, Buffer.from(relay.service.relayId).toString('hex'));
     const carol = newIdentity();
     const q = await c.quote(offer(carol.mailbox, 1000));
-    assert.deepEqual(q.mailbox, carol.mailbox);
+    assert.deepEqual(q.tag, carol.mailbox);
   });
 
   it("surfaces the relay's refusal code, message and extra fields", async () => {

@@ -49,8 +49,8 @@ describe('sending through a mailbox full of unpaid mail', { timeout: 120_000 }, 
     const spammer = new RelayClient(relay.url);
     const mailbox = hex.decode(introTagOf(alice, 'carol'));
     const spam = async () => {
-      const quote = await spammer.quote({ offerId: rnd(16), mailbox, mode: 'recipient-pays', size: 300, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
-      await spammer.deposit({ quoteId: quote.quoteId, mailbox, sealedHeader: rnd(200), body: rnd(300), hr: undefined, funding: undefined });
+      const quote = await spammer.quote({ offerId: rnd(16), tag: mailbox, mode: 'recipient-pays', size: 300, maxFee: 5000, retentionSecs: 3600, createdAt: Date.now() });
+      await spammer.deposit({ quoteId: quote.quoteId, tag: mailbox, sealedHeader: rnd(200), body: rnd(300), hr: undefined, funding: undefined });
     };
     await spam();
     await spam();

@@ -17,7 +17,7 @@ const refused = (code: FraudErrorCode) => (e: unknown) => FraudError.is(e, code)
 
 /** A receipt as the relay would sign it for (c, blob). */
 function receiptFor(blob: Uint8Array, hc = sha256(c), k = S.k): Receipt {
-  return signReceipt({ relayId: pub, mailbox: S.mailbox, hblob: sha256(blob), hk: sha256(k), hc, expiresAt: 1_750_604_800_000 }, S.relaySecret, nobleEd25519);
+  return signReceipt({ relayId: pub, tag: S.mailbox, hblob: sha256(blob), hk: sha256(k), hc, expiresAt: 1_750_604_800_000 }, S.relaySecret, nobleEd25519);
 }
 
 test('an honest relay cannot be accused (NOT_FRAUD)', () => {

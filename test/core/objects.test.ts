@@ -122,7 +122,7 @@ test('ids and signed payloads follow the object model exactly', () => {
   assert.deepEqual(O.messageIdOf(S.hk), sha256(Uint8Array.of(...tag('satpost/v1/msgid'), ...S.hk)));
   const h = S.sampleHeader();
   const ts = Uint8Array.from(Buffer.from(h.timestamp.toString(16).padStart(16, '0'), 'hex'));
-  assert.deepEqual(O.senderAuthBytes(h), Uint8Array.of(...tag('satpost/v1/sender'), ...h.hc, ...h.hk, ...h.relayId, ...h.mailbox, ...ts, 1));
+  assert.deepEqual(O.senderAuthBytes(h), Uint8Array.of(...tag('satpost/v1/sender'), ...h.hc, ...h.hk, ...h.relayId, ...h.tag, ...ts, 1));
   const ua = S.sampleUnsignedTagAnswer(relayPub);
   const fullAnswer = O.TagAnswerCodec.encode({ ...ua, signature: new Uint8Array(64) });
   assert.deepEqual(O.tagAnswerSigningBytes(ua), Uint8Array.of(...tag('satpost/v1/tag-answer'), ...fullAnswer.subarray(0, fullAnswer.length - 64)));

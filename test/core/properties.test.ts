@@ -22,19 +22,19 @@ const identityArb = prefixed(5);
 const text = (maxLength: number) => fc.string({ unit: 'binary', maxLength });
 const hexTxid = b(32).map((x) => Buffer.from(x).toString('hex'));
 
-const offerArb: fc.Arbitrary<O.Offer> = rec({ offerId: b(16), mailbox: b(32), mode: modeArb, size: u32, maxFee: satsArb, retentionSecs: u32, createdAt: u64 });
+const offerArb: fc.Arbitrary<O.Offer> = rec({ offerId: b(16), tag: b(32), mode: modeArb, size: u32, maxFee: satsArb, retentionSecs: u32, createdAt: u64 });
 const quoteArb: fc.Arbitrary<O.Quote> = rec({
   quoteId: b(16), offerId: b(16), relayId: b(32), relayUrl: text(60), network: fc.constantFrom('regtest', 'signet', 'testnet', 'mainnet'),
-  mailbox: b(32), mode: modeArb, size: u32, hk: b(32), contractPubkey: secpArb, amount: satsArb, locktime: u32, expiresAt: u64, validUntil: u64, signature: b(64),
+  tag: b(32), mode: modeArb, size: u32, hk: b(32), contractPubkey: secpArb, amount: satsArb, locktime: u32, expiresAt: u64, validUntil: u64, signature: b(64),
 });
 const headerArb: fc.Arbitrary<O.SealedHeaderPlain> = fc
-  .record({ senderIdentityKey: identityArb, hc: b(32), hk: b(32), relayId: b(32), mailbox: b(32), timestamp: u64, mode: modeArb, r: b(32), senderAuth: b(32) })
+  .record({ senderIdentityKey: identityArb, hc: b(32), hk: b(32), relayId: b(32), tag: b(32), timestamp: u64, mode: modeArb, r: b(32), senderAuth: b(32) })
   .map((h) => ({ ...h, r: h.mode === 'sender-pays' ? h.r : undefined }));
 const depositArb: fc.Arbitrary<O.Deposit> = rec({
-  quoteId: b(16), mailbox: b(32), sealedHeader: vb(300), body: vb(600),
+  quoteId: b(16), tag: b(32), sealedHeader: vb(300), body: vb(600),
   hr: fc.option(b(32), { nil: undefined }), payerPubkey: fc.option(secpArb, { nil: undefined }), funding: fc.option(rec({ txid: hexTxid, vout: u32 }), { nil: undefined }),
 });
-const receiptArb: fc.Arbitrary<O.Receipt> = rec({ messageId: b(32), relayId: b(32), mailbox: b(32), hblob: b(32), hk: b(32), hc: b(32), expiresAt: u64, signature: b(64) });
+const receiptArb: fc.Arbitrary<O.Receipt> = rec({ messageId: b(32), relayId: b(32), tag: b(32), hblob: b(32), hk: b(32), hc: b(32), expiresAt: u64, signature: b(64) });
 const contentArb: fc.Arbitrary<O.MessageContent> = fc.oneof(
   rec({ kind: fc.constant('text' as const), text: text(300) }),
   rec({ kind: fc.constant('file' as const), name: text(40), mediaType: text(20), data: vb(400) }),

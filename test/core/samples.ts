@@ -29,7 +29,7 @@ export const k = det('message key', 32);
 export const hk = sha256(k);
 
 export function sampleOffer(): Offer {
-  return { offerId: det('offer', 16), mailbox, mode: 'sender-pays', size: 1100, maxFee: 2500, retentionSecs: 7 * 86400, createdAt: 1_750_000_000_000 };
+  return { offerId: det('offer', 16), tag: mailbox, mode: 'sender-pays', size: 1100, maxFee: 2500, retentionSecs: 7 * 86400, createdAt: 1_750_000_000_000 };
 }
 
 export function sampleUnsignedQuote(relayId: Uint8Array): UnsignedQuote {
@@ -39,7 +39,7 @@ export function sampleUnsignedQuote(relayId: Uint8Array): UnsignedQuote {
     relayId,
     relayUrl: 'http://127.0.0.1:8080',
     network: 'regtest',
-    mailbox,
+    tag: mailbox,
     mode: 'sender-pays',
     size: 1100,
     hk,
@@ -68,7 +68,7 @@ export function sampleHeader(): SealedHeaderPlain {
     hc: det('hc', 32),
     hk,
     relayId: det('relay id', 32),
-    mailbox,
+    tag: mailbox,
     timestamp: 1_750_000_001_000,
     mode: 'sender-pays',
     r: det('receipt secret r', 32),
@@ -79,7 +79,7 @@ export function sampleHeader(): SealedHeaderPlain {
 export function sampleDeposit(): Deposit {
   return {
     quoteId: det('quote', 16),
-    mailbox,
+    tag: mailbox,
     sealedHeader: det('sealed header', 300),
     body: det('body', 1100),
     hr: sha256(det('receipt secret r', 32)),
@@ -93,7 +93,7 @@ export function samplePaymentNotice(): PaymentNotice {
 }
 
 export function sampleUnsignedReceipt(relayId: Uint8Array): UnsignedReceipt {
-  return { messageId: messageIdOf(hk), relayId, mailbox, hblob: det('hblob', 32), hk, hc: det('hc', 32), expiresAt: 1_750_604_800_000 };
+  return { messageId: messageIdOf(hk), relayId, tag: mailbox, hblob: det('hblob', 32), hk, hc: det('hc', 32), expiresAt: 1_750_604_800_000 };
 }
 
 /** A conversation seed (the recipient's choice) and the tags of its first indices. */

@@ -216,7 +216,7 @@ export function buildSignatures() {
       { name: 'quote', type: 'Quote', signingBytes: hx(O.quoteSigningBytes(q)), hex: hx(O.QuoteCodec.encode(q)) },
       { name: 'standing terms', type: 'StandingTerms', signingBytes: hx(O.standingTermsSigningBytes(st)), hex: hx(O.StandingTermsCodec.encode(st)) },
       { name: 'receipt', type: 'Receipt', signingBytes: hx(O.receiptSigningBytes(r)), hex: hx(O.ReceiptCodec.encode(r)) },
-      { name: 'sender authenticated bytes', type: 'senderAuthBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, mailbox: h.mailbox, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderAuthBytes(h)) },
+      { name: 'sender authenticated bytes', type: 'senderAuthBytes', input: toJson({ hc: h.hc, hk: h.hk, relayId: h.relayId, tag: h.tag, timestamp: h.timestamp, mode: h.mode }), bytes: hx(O.senderAuthBytes(h)) },
       { name: 'tag answer', type: 'TagAnswer', signingBytes: hx(O.tagAnswerSigningBytes(ta)), hex: hx(O.TagAnswerCodec.encode(ta)) },
       { name: 'tag secret, index 0', type: 'tagSecret', input: toJson({ seed: S.tagSeed, index: 0 }), bytes: hx(O.tagSecret(S.tagSeed, 0)) },
       { name: 'tag secret, index 2^32-2', type: 'tagSecret', input: toJson({ seed: S.tagSeed, index: 0xffff_fffe }), bytes: hx(O.tagSecret(S.tagSeed, 0xffff_fffe)) },
@@ -250,7 +250,7 @@ export function buildSealing() {
   const c = S.det('sealed body', 100);
   const blob = sealBlob(S.k, c);
   const receipt = (bl: Uint8Array, hc = sha256(c)) => {
-    const r = O.signReceipt({ relayId: relayPub, mailbox: S.mailbox, hblob: sha256(bl), hk: S.hk, hc, expiresAt: 1_750_604_800_000 }, S.relaySecret, ed);
+    const r = O.signReceipt({ relayId: relayPub, tag: S.mailbox, hblob: sha256(bl), hk: S.hk, hc, expiresAt: 1_750_604_800_000 }, S.relaySecret, ed);
     return hx(O.ReceiptCodec.encode(r));
   };
   const garbage = S.det('garbage', 116);

@@ -287,7 +287,7 @@ test('a message is bound to its tag: sealed under tag A it does not open under t
   await assert.rejects(openEnvelope({ recipient: carolParty, ...env, tag: tagB, hk: t.hk }), (e) => EnvelopeError.is(e, 'HEADER_UNREADABLE'));
   // The header authenticates its tag: one resealed under B that names A is a mismatch.
   const header = SealedHeaderPlainCodec.decode(carol.self.keyPair.privateKey.open(ab(env.sealedHeader), HEADER_INFO, ab(concatBytes(t.tag, t.hk))));
-  assert.deepEqual(header.mailbox, t.tag, 'the authenticated header carries the tag');
+  assert.deepEqual(header.tag, t.tag, 'the authenticated header carries the tag');
   const underB = PublicKey.deserialize(ab(carol.self.publicKey)).seal(ab(SealedHeaderPlainCodec.encode(header)), HEADER_INFO, ab(concatBytes(tagB, t.hk)));
   assert.throws(() => openHeader(carol.self, underB, tagB, t.hk), (e) => EnvelopeError.is(e, 'HEADER_MISMATCH'));
   // Under its own tag it still opens, after the refusals.

@@ -173,7 +173,7 @@ function meshSpans(relays: Relay[]): boolean {
 export interface Carol {
   identity: IdentityKeyPair;
   identityKey: Uint8Array;
-  /** tag_0 of her seed (the wire field is still named mailbox) and its secret: deposit under it, fetch with `secret`. */
+  /** tag_0 of her seed (named mailbox, as the test helpers call a recipient's tag) and its secret: deposit under it, fetch with `secret`. */
   mailbox: Uint8Array;
   secret: Uint8Array;
   seed: Uint8Array;

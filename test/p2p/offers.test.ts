@@ -13,7 +13,7 @@ const ed = nodeEd25519();
 const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
 
 function makeOffer(o: Partial<Offer> = {}): Offer {
-  return { offerId: rnd(16), mailbox: rnd(32), mode: 'sender-pays', size: 1000, maxFee: 500, retentionSecs: 86400, createdAt: Date.now(), ...o };
+  return { offerId: rnd(16), tag: rnd(32), mode: 'sender-pays', size: 1000, maxFee: 500, retentionSecs: 86400, createdAt: Date.now(), ...o };
 }
 
 function quoteFor(offer: Offer, secret: Uint8Array, o: Partial<Quote> = {}): Quote {
@@ -24,7 +24,7 @@ function quoteFor(offer: Offer, secret: Uint8Array, o: Partial<Quote> = {}): Quo
       relayId: ed.publicKey(secret),
       relayUrl: 'http://127.0.0.1:1',
       network: 'regtest',
-      mailbox: offer.mailbox,
+      tag: offer.tag,
       mode: offer.mode,
       size: offer.size,
       hk: rnd(32),

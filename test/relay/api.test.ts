@@ -42,7 +42,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     const q = await getQuote(relay.url, o);
     assert.ok(verifyQuote(q, ed));
     assert.deepEqual(q.offerId, o.offerId);
-    assert.deepEqual(q.mailbox, carol.mailbox);
+    assert.deepEqual(q.tag, carol.mailbox);
     // One 16 KiB block of size class (a text), one day: the price is flat per class.
     assert.equal(q.amount, 500 + 32 * 1 + 10 * 1);
     assert.equal((await getQuote(relay.url, offer(carol.mailbox, 16 * 1024))).amount, q.amount);
@@ -89,7 +89,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
     assert.deepEqual(receipt.messageId, messageIdOf(q.hk));
     assert.deepEqual(receipt.hk, q.hk);
     assert.deepEqual(receipt.hc, sha(d.body));
-    assert.deepEqual(receipt.mailbox, carol.mailbox);
+    assert.deepEqual(receipt.tag, carol.mailbox);
     assert.equal(receipt.expiresAt, q.expiresAt);
     const row = relay.store.message(receipt.messageId)!;
     assert.deepEqual(row.hblob, sha(row.blob));
@@ -124,7 +124,7 @@ describe('relay HTTP API', { timeout: 60_000 }, () => {
       assert.deepEqual([e.status, e.code], [status, code]);
     };
     await check(depositFor({ ...q, quoteId: rnd(16) }), 404, 'QUOTE_UNKNOWN');
-    await check(depositFor(q, rnd(100), { mailbox: newIdentity().mailbox }), 422, 'MAILBOX_MISMATCH');
+    await check(depositFor(q, rnd(100), { tag: newIdentity().mailbox }), 422, 'MAILBOX_MISMATCH');
     await check(depositFor(q, rnd(99)), 422, 'SIZE_MISMATCH');
     await check(depositFor(q, rnd(100), { hr: rnd(32) }), 400, 'BAD_DEPOSIT');
     await check(depositFor(q, rnd(100), { payerPubkey: Uint8Array.of(2, ...rnd(32)) }), 400, 'BAD_DEPOSIT');

@@ -87,7 +87,7 @@ export async function fundContract(p: TestPayer, terms: ContractTerms, amount: n
 
 /**
  * A recipient as the relay sees one: an identity key pair (for prekeys) and a tag with its
- * secret. `mailbox` is that tag (the wire field kept its name): deposits go under it, and
+ * secret. `mailbox` is that tag (named for the per-user mailbox it stands in for): deposits go under it, and
  * whoever holds `secret` may fetch them.
  */
 export interface Identity {
@@ -105,7 +105,7 @@ export function newIdentity(): Identity {
 }
 
 export function offer(mailbox: Uint8Array, size: number, extra: Partial<Offer> = {}): Offer {
-  return { offerId: rnd(16), mailbox, mode: 'recipient-pays' as PaymentMode, size, maxFee: 100_000, retentionSecs: 3600, createdAt: Date.now(), ...extra };
+  return { offerId: rnd(16), tag: mailbox, mode: 'recipient-pays' as PaymentMode, size, maxFee: 100_000, retentionSecs: 3600, createdAt: Date.now(), ...extra };
 }
 
 export async function errorOf(res: Response): Promise<{ status: number; code: string; body: Record<string, unknown> }> {
@@ -124,7 +124,7 @@ export async function getQuote(url: string, o: Offer): Promise<Quote> {
 }
 
 export function depositFor(q: Quote, body = rnd(q.size), extra: Partial<Deposit> = {}): Deposit {
-  return { quoteId: q.quoteId, mailbox: q.mailbox, sealedHeader: rnd(200), body, hr: undefined, funding: undefined, ...extra };
+  return { quoteId: q.quoteId, tag: q.tag, sealedHeader: rnd(200), body, hr: undefined, funding: undefined, ...extra };
 }
 
 export async function postDeposit(url: string, d: Deposit): Promise<Response> {

@@ -1,5 +1,5 @@
 // Quotas against a real relay (127.0.0.1:0, real SQLite, devnet chain, real wallets). The
-// per-"mailbox" allowances are per tag now (the wire field kept its name; newIdentity()'s
+// per-"mailbox" allowances are per tag now (the settings kept their names; newIdentity()'s
 // mailbox is one tag): unpaid storage has its own allowances per tag and per depositor, a paid message is
 // judged against the paid allowance only, refusals carry no usage figures, and one quote's k
 // seals one blob however many deposits race for it.

@@ -23,7 +23,8 @@ export interface Outpoint {
 
 export interface Deposit {
   quoteId: Uint8Array;
-  mailbox: Uint8Array;
+  /** The message's tag (docs/protocol.md \"Tags\"). */
+  tag: Uint8Array;
   sealedHeader: Uint8Array;
   body: Uint8Array;
   /** H(r), sender-pays only. */
@@ -54,7 +55,7 @@ export const DepositCodec: Codec<Deposit> = tagged(
   struct(
     {
       quoteId: id16('quoteId'),
-      mailbox: hash32('mailbox'),
+      tag: hash32('tag'),
       sealedHeader: varbytes(MAX_SEALED_HEADER, 'sealedHeader'),
       body: varbytes(MAX_BODY, 'body'),
       hr: optional(hash32('hr')),

@@ -7,7 +7,8 @@ export const OFFER_TAG = 0x01;
 export interface Offer {
   offerId: Uint8Array;
   /** Mailbox id M (32 bytes). */
-  mailbox: Uint8Array;
+  /** The message's tag (docs/protocol.md \"Tags\"). */
+  tag: Uint8Array;
   mode: PaymentMode;
   /** Size class of the sealed body c in bytes (src/core/objects/sealed-body.ts), not its content's length. */
   size: number;
@@ -36,7 +37,7 @@ export const OfferCodec: Codec<Offer> = tagged(
   struct(
     {
       offerId: id16('offerId'),
-      mailbox: hash32('mailbox'),
+      tag: hash32('tag'),
       mode: mode(),
       size: u32('size'),
       maxFee: sats('maxFee'),

@@ -20,7 +20,8 @@ export interface UnsignedQuote {
   relayId: Uint8Array;
   relayUrl: string;
   network: NetworkName;
-  mailbox: Uint8Array;
+  /** The message's tag (docs/protocol.md \"Tags\"). */
+  tag: Uint8Array;
   mode: PaymentMode;
   size: number;
   /** H(k): SHA-256 of the one-time message key. */
@@ -46,7 +47,7 @@ const fields = {
   relayId: relayId(),
   relayUrl: string(MAX_RELAY_URL, 'relayUrl'),
   network: network(),
-  mailbox: hash32('mailbox'),
+  tag: hash32('tag'),
   mode: mode(),
   size: u32('size'),
   hk: hash32('hk'),

@@ -15,7 +15,8 @@ export interface UnsignedReceipt {
   /** H("satpost/v1/msgid" || hk). */
   messageId: Uint8Array;
   relayId: Uint8Array;
-  mailbox: Uint8Array;
+  /** The message's tag (docs/protocol.md \"Tags\"). */
+  tag: Uint8Array;
   /** H(blob): the stored, relay-sealed bytes. */
   hblob: Uint8Array;
   /** H(k). */
@@ -33,7 +34,7 @@ export interface Receipt extends UnsignedReceipt {
 const fields = {
   messageId: hash32('messageId'),
   relayId: relayId(),
-  mailbox: hash32('mailbox'),
+  tag: hash32('tag'),
   hblob: hash32('hblob'),
   hk: hash32('hk'),
   hc: hash32('hc'),
@@ -57,7 +58,7 @@ export function signReceipt(r: Omit<UnsignedReceipt, 'messageId'>, relaySecret32
   const unsigned: UnsignedReceipt = {
     messageId: messageIdOf(r.hk),
     relayId: r.relayId,
-    mailbox: r.mailbox,
+    tag: r.tag,
     hblob: r.hblob,
     hk: r.hk,
     hc: r.hc,

@@ -19,7 +19,8 @@ export interface SealedHeaderPlain {
   hc: Uint8Array;
   hk: Uint8Array;
   relayId: Uint8Array;
-  mailbox: Uint8Array;
+  /** The message's tag (docs/protocol.md \"Tags\"). */
+  tag: Uint8Array;
   timestamp: number;
   mode: PaymentMode;
   /** Sender-pays receipt secret; undefined for recipient-pays. */
@@ -37,7 +38,7 @@ export const SealedHeaderPlainCodec: Codec<SealedHeaderPlain> = tagged(
         hc: hash32('hc'),
         hk: hash32('hk'),
         relayId: relayId(),
-        mailbox: hash32('mailbox'),
+        tag: hash32('tag'),
         timestamp: millis('timestamp'),
         mode: mode(),
         r: optional(hash32('r')),
@@ -58,19 +59,20 @@ export interface SenderAuthenticated {
   hc: Uint8Array;
   hk: Uint8Array;
   relayId: Uint8Array;
-  mailbox: Uint8Array;
+  /** The message's tag (docs/protocol.md \"Tags\"). */
+  tag: Uint8Array;
   timestamp: number;
   mode: PaymentMode;
 }
 
-/** "satpost/v1/sender" || hc || hk || relayId || mailbox || timestamp u64 || mode u8. */
+/** "satpost/v1/sender" || hc || hk || relayId || tag || timestamp u64 || mode u8. */
 export function senderAuthBytes(s: SenderAuthenticated): Uint8Array {
   return domainBytes(
     'sender',
     hash32('hc').encode(s.hc),
     hash32('hk').encode(s.hk),
     relayId().encode(s.relayId),
-    hash32('mailbox').encode(s.mailbox),
+    hash32('tag').encode(s.tag),
     u64('timestamp').encode(s.timestamp),
     mode().encode(s.mode),
   );
