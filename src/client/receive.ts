@@ -118,14 +118,15 @@ const MAX_REFRESH_ROUNDS = 8;
 export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
   if (ctx.relays.length === 0) throw new ClientError('NO_RELAYS', 'your config.json lists no relays: nobody can deliver to you');
   const problems: { relay: string; error: unknown }[] = [];
-  const mine = withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')));
+  const caught = fraudulentUrls(ctx);
+  const mine = withoutFraudulent(ctx, ctx.relays.map((u) => u.replace(/\/+$/, '')), caught);
   const reached = new Set<string>();
   for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
     const wanted = ctx.tags.wanted();
     const byHex = TagBook.byHex(wanted);
     // At her own relays: every tag. At a relay found through the network: only the tags it signed for.
     const targets = new Map<string, Uint8Array[]>(mine.map((u) => [u, wanted.map((w) => w.tag)]));
-    for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !isFraudulent(ctx, url)) targets.set(url, tags);
+    for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !caught.has(url)) targets.set(url, tags);
     let fresh = 0;
     for (const [url, tags] of targets) {
       try {
@@ -142,13 +143,13 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
   return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
 }
 
-function isFraudulent(ctx: Pick<MailContext, 'contacts'>, url: string): boolean {
-  return ctx.contacts.fraudulentRelays().some((f) => f.relay.replace(/\/+$/, '') === url);
+/** The URLs of the relays caught cheating (relay_fraud). */
+function fraudulentUrls(ctx: Pick<MailContext, 'contacts'>): Set<string> {
+  return new Set(ctx.contacts.fraudulentRelays().map((f) => f.relay.replace(/\/+$/, '')));
 }
 
 /** `urls` without the relays caught cheating (relay_fraud), unless that would leave none. */
-export function withoutFraudulent(ctx: Pick<MailContext, 'contacts'>, urls: string[]): string[] {
-  const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relay.replace(/\/+$/, '')));
+export function withoutFraudulent(ctx: Pick<MailContext, 'contacts'>, urls: string[], caught = fraudulentUrls(ctx)): string[] {
   const kept = urls.filter((u) => !caught.has(u));
   return kept.length > 0 ? kept : urls;
 }

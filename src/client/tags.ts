@@ -26,8 +26,6 @@ export interface OutgoingTag {
   tag: Uint8Array;
   /** The index taken (release() gives it back if nothing was stored under it). */
   index: number;
-  /** True when it is his introduction tag (no seed of his yet, or too far past his ack). */
-  intro: boolean;
   tells: ConversationTags;
 }
 
@@ -81,8 +79,8 @@ export class TagBook {
       this.stmt.setOut.run(index + 1, this.now(), contact);
       // Without his seed the index means nothing to him: NO_SEQ.
       const tells: ConversationTags = { replySeed: new Uint8Array(r.in_seed), seq: r.out_seed === null ? NO_SEQ : index, ack: r.in_high + 1 };
-      if (r.out_seed !== null && index - r.out_acked < TAG_RESYNC_AFTER) return { tag: tagOfSecret(tagSecret(new Uint8Array(r.out_seed), index)), index, intro: false, tells };
-      return { tag: tagOfSecret(introSecret(contactIdentityKey, introEpochOf(this.now()))), index, intro: true, tells };
+      if (r.out_seed !== null && index - r.out_acked < TAG_RESYNC_AFTER) return { tag: tagOfSecret(tagSecret(new Uint8Array(r.out_seed), index)), index, tells };
+      return { tag: tagOfSecret(introSecret(contactIdentityKey, introEpochOf(this.now()))), index, tells };
     })();
   }
 

@@ -217,13 +217,6 @@ const ROUTE_API = {
     responses: { 200: { description: 'The stored message', body: { binary: [OBJ.storedMessage] } } },
     errors: ['MESSAGE_UNKNOWN'],
   },
-  retired: {
-    summary: 'Retired (satpost 0.1 mailbox login)',
-    description: 'Per-user mailboxes and identity-key logins ended with satpost 0.1: messages are addressed by per-message tags (POST /v1/tags/list, /v1/tags/message).',
-    tags: ['retired'],
-    responses: {},
-    errors: ['PROTOCOL_UPGRADED'],
-  },
   unlock: {
     summary: 'Unlock a message key',
     description: 'Sender-pays: JSON {id, r}; recipient-pays: a PaymentNotice; either: JSON {id} asks again. k is released only once the funding is deep enough and a claim publishing k is out.',
@@ -276,6 +269,23 @@ export function relayOpenApi(routes: readonly CollectedRoute[]): Record<string, 
         status: STATUS,
       },
     },
+  });
+}
+
+/**
+ * A POST route of satpost 0.1 that per-message tags replaced: 410 PROTOCOL_UPGRADED naming the
+ * version and what replaces it, never a 404 a client could take for an empty inbox.
+ */
+export function retiredRoute(app: FastifyInstance, route: string, what: string, instead: string): void {
+  const api: RouteApi = {
+    summary: `Retired (satpost 0.1 ${what})`,
+    description: `The ${what} of satpost 0.1 (per-user mailboxes) is retired: messages are addressed by per-message tags (${instead}).`,
+    tags: ['retired'],
+    responses: {},
+    errors: ['PROTOCOL_UPGRADED'],
+  };
+  app.post(route, { schema: { api } }, async () => {
+    throw new RelayError('PROTOCOL_UPGRADED', `${route} (${what}) ended with satpost 0.1; this relay (satpost ${RELAY_VERSION}) addresses messages by per-message tags (${instead}): upgrade the client`);
   });
 }
 
@@ -362,11 +372,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   );
 
   // Version 0.1 addressed messages to a per-user mailbox with identity-key logins; say so instead of 404.
-  for (const route of ['/v1/mailbox/challenge', '/v1/mailbox/list', '/v1/mailbox/message']) {
-    app.post(route, { schema: { api: ROUTE_API.retired } }, async () => {
-      throw new RelayError('PROTOCOL_UPGRADED', `${route} ended with satpost 0.1 (per-user mailboxes); this relay (satpost ${RELAY_VERSION}) addresses messages by per-message tags: upgrade the client`);
-    });
-  }
+  for (const route of ['/v1/mailbox/challenge', '/v1/mailbox/list', '/v1/mailbox/message']) retiredRoute(app, route, 'mailbox login', 'POST /v1/tags/list, /v1/tags/message');
 
   // JSON {id, r?} (sender-pays, or asking again) or a binary PaymentNotice (recipient-pays).
   app.post('/v1/unlock', { schema: { api: ROUTE_API.unlock } }, async (req, reply) => {

@@ -46,7 +46,7 @@ import { TopologyService } from '../p2p/topology.ts';
 import type { ChannelTerms } from './channels.ts';
 import type { RelayConfig } from './config.ts';
 import { RelayError } from './errors.ts';
-import { decode } from './http.ts';
+import { decode, retiredRoute } from './http.ts';
 import { binaryObject, objectLabel, type RouteApi } from './openapi.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { RelayService } from './service.ts';
@@ -272,7 +272,7 @@ export class RelayNetwork {
    */
   private tagAnswer(q: TagQuery, sign: (msg: Uint8Array) => Uint8Array): Uint8Array | undefined {
     const now = this.now();
-    const held = q.tags.filter((t) => this.deps.store.list(t, now, 1).length > 0).slice(0, ANSWER_TAGS_MAX);
+    const held = this.deps.store.tagsHeld(q.tags, now).slice(0, ANSWER_TAGS_MAX);
     if (held.length === 0) return undefined;
     const unsigned = { queryId: q.queryId, relayId: this.deps.service.relayId, url: this.deps.service.url, tags: held };
     return TagAnswerCodec.encode({ ...unsigned, signature: sign(tagAnswerSigningBytes(unsigned)) });
@@ -424,14 +424,6 @@ const NETWORK_API = {
 } satisfies Record<string, RouteApi>;
 
 /** POST /v1/offer and POST /v1/tags/query (see the top of this file). */
-const RETIRED_QUERY = {
-  summary: 'Retired (satpost 0.1 signed mailbox query)',
-  description: 'Signed per-user mailbox queries ended with satpost 0.1; use POST /v1/tags/query.',
-  tags: ['retired'],
-  responses: {},
-  errors: ['PROTOCOL_UPGRADED'],
-} satisfies RouteApi;
-
 export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwork): void {
   app.post('/v1/offer', { schema: { api: NETWORK_API.offer } }, async (req) => {
     network.need();
@@ -442,9 +434,7 @@ export function registerNetworkRoutes(app: FastifyInstance, network: RelayNetwor
     });
     return { quotes: got.quotes.map((q) => hex.encode(QuoteCodec.encode(q))), expected: got.expected, answered: got.answered };
   });
-  app.post('/v1/mailbox/query', { schema: { api: RETIRED_QUERY } }, async () => {
-    throw new RelayError('PROTOCOL_UPGRADED', 'signed mailbox queries ended with satpost 0.1; this relay asks the network for per-message tags (POST /v1/tags/query): upgrade the client');
-  });
+  retiredRoute(app, '/v1/mailbox/query', 'signed mailbox query', 'POST /v1/tags/query');
   app.post('/v1/tags/query', { schema: { api: NETWORK_API.query } }, async (req) => {
     network.need();
     const answers = await network.query(decode(TagQueryCodec, req.body));

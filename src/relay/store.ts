@@ -250,6 +250,7 @@ return {
     unpaidContracts: db.prepare(`SELECT id, contract_id FROM messages WHERE paid = 0 AND contract_id IS NOT NULL AND expires_at > ? LIMIT ?`),
     byQuote: db.prepare(`SELECT * FROM messages WHERE quote_id = ?`),
     byId: db.prepare(`SELECT * FROM messages WHERE id = ?`),
+    holds: db.prepare(`SELECT 1 FROM messages WHERE mailbox = ? AND expires_at > ? LIMIT 1`),
     list: db.prepare(
       `SELECT id, quote_id, mailbox, mode, hblob, hk, hc, hr, funding_txid, funding_vout, payer_pubkey, contract_id, expires_at,
          state, created_at, receipt, paid, depositor, length(blob) - 16 AS size FROM messages
@@ -464,6 +465,11 @@ export class RelayStore {
   message(id: Uint8Array): MessageRow | undefined {
     const r = this.stmt.byId.get(id) as RawMessage | undefined;
     return r && toMessage(r);
+  }
+
+  /** The tags among `tags` with an unexpired message under them (one indexed probe each, no row read). */
+  tagsHeld(tags: Uint8Array[], now: number): Uint8Array[] {
+    return tags.filter((t) => this.stmt.holds.get(t, now) !== undefined);
   }
 
   /**
