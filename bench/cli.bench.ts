@@ -57,6 +57,8 @@ export const bench: Benchmark = {
       const bare = await medianOf(['-e', '0'], baseEnv());
       report({ metric: 'node -e 0 (bare Node start)', value: bare, unit: 'ms' });
       const publicGoal = `<= 150 and <= 2x node (${Math.round(2 * bare)})`;
+      const version = await medianOf([BIN, '--version'], baseEnv());
+      report({ metric: 'satpost --version', value: version, unit: 'ms', goal: publicGoal });
       const help = await medianOf([BIN, '--help'], baseEnv());
       report({ metric: 'satpost --help', value: help, unit: 'ms', goal: publicGoal });
       // No passphrase in the environment: a public command must not need one.
@@ -87,6 +89,8 @@ export const bench: Benchmark = {
       const noPw = baseEnv({ SATPOST_SCRYPT_LOG2N: undefined });
       const contactsUnlocked = await medianOf(sat('alice', ['contact', 'list']), noPw);
       report({ metric: 'satpost contact list (unlocked: the agent holds the keys)', value: contactsUnlocked, unit: 'ms', note: 'no passphrase, no scrypt' });
+      const outboxUnlocked = await medianOf(sat('alice', ['outbox']), noPw);
+      report({ metric: `satpost outbox (${RUNS} messages; unlocked)`, value: outboxUnlocked, unit: 'ms', note: 'asks the relay about recipient-pays states' });
       const inboxUnlocked = await medianOf(sat('carol', ['inbox']), noPw);
       report({ metric: `satpost inbox (${RUNS} messages at 1 relay; unlocked)`, value: inboxUnlocked, unit: 'ms', goal: '<= 400' });
     } finally {
