@@ -244,7 +244,9 @@ async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], b
       for (const item of listed) {
         const known = ctx.mail.inbox(item.id);
         if (known) {
-          if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          // Only a listing that changed is written: each write is a transaction of its own (an fsync), per message per refresh.
+          const changed = JSON.stringify(known.listing) !== JSON.stringify(item);
+          if (known.state !== 'read' && changed) ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
           continue;
         }
         const wanted = byHex.get(item.tag);
