@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// Compiles src/ to dist/src/ (what bin/satpost.js runs) without type-checking: `npm run
-// typecheck` checks types; this only has to be fast. Files tsc does not emit (the .mjs
-// worker) are copied next to the compiled modules that load them by URL.
+// Builds what bin/satpost.js runs: src/ bundled by esbuild into dist/cli/ (no type-checking
+// here: `npm run typecheck` checks types; this only has to be fast). Why a bundle: Node 20 has
+// no compile cache, and resolving, reading and linking ~300 ES module files cost a command more
+// than its own work (a client command loaded 317 of them); the bundle is a few dozen files.
+// - `main` and `polyfills` are the entry points; every `await import()` in the sources starts a
+//   chunk of its own (splitting), so `--help` and the public commands load only the first file
+//   or two, and a command loads only what it runs.
+// - The pure-JavaScript ES module libraries (@noble/*, @scure/*, commander) are bundled in.
+// - Native addons and CommonJS packages (SQLite, ws, bitcore-lib) stay in node_modules and are
+//   loaded with require() as they are written (importing CommonJS from an ES module makes Node
+//   lex the package's files for their export names first).
+// - libsignal (ES modules over a native addon: ~50 files and a large library to map, 150 ms
+//   and more) stays in node_modules and is loaded on first use, not when a module naming it
+//   loads: each of its exports is a getter that require()s it (Node >= 20.19 requires ES
+//   modules). A command that decrypts nothing (contact list, inbox with nothing new) never
+//   loads it; src/identity/stores.ts and identity.ts take care not to touch it at load.
+// - The relay's server libraries (libp2p, fastify, pino, prom-client) stay in node_modules as
+//   ES modules: only the long-running `relay` and `devnet` load them.
+// - The relay's seal worker is a third entry point (sealer.ts finds seal-worker.js next to
+//   itself); the SQLite commit worker (plain .mjs, loaded by URL) is copied next to the chunks.
 // `--if-stale` skips the build when dist/ is newer than every source file (run-tests.mjs).
-import { cpSync, existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
+const out = join(root, 'dist', 'cli');
 const stamp = join(root, 'dist', '.built');
 
 function newestSource(dir) {
@@ -21,23 +37,72 @@ function newestSource(dir) {
   return newest;
 }
 
-const inputs = () => Math.max(newestSource(join(root, 'src')), statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'tsconfig.build.json')).mtimeMs);
+const inputs = () =>
+  Math.max(newestSource(join(root, 'src')), ...['tsconfig.json', 'scripts/build.mjs', 'package.json'].map((f) => statSync(join(root, f)).mtimeMs));
 
-if (process.argv.includes('--if-stale') && existsSync(stamp) && statSync(stamp).mtimeMs >= inputs()) process.exit(0);
+if (process.argv.includes('--if-stale') && existsSync(stamp) && existsSync(join(out, 'main.js')) && statSync(stamp).mtimeMs >= inputs()) process.exit(0);
 
-const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
+/** CommonJS packages: loaded with the chunk's own require() (see above), never bundled. */
+const REQUIRED = ['better-sqlite3-multiple-ciphers', 'ws', 'bitcore-lib'];
+/** Loaded on first use of one of its exports (see above). */
+const LAZY = '@signalapp/libsignal-client';
+/** ES module packages only the relay and the devnet load: imported from node_modules. */
+const SERVER_ONLY = ['libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', 'pino', 'prom-client', 'tsx', 'tsx/*'];
+
+/** `import { X } from 'ws'` becomes `require('ws').X`: the package is read as CommonJS, as it is written. */
+const requireCommonJs = {
+  name: 'require-commonjs',
+  setup(build) {
+    const filter = new RegExp(`^(${REQUIRED.map((p) => p.replace(/[/.-]/g, '\\$&')).join('|')})(/.*)?$`);
+    build.onResolve({ filter }, (args) => (args.namespace === 'required' ? { path: args.path, external: true } : { path: args.path, namespace: 'required' }));
+    build.onLoad({ filter: /.*/, namespace: 'required' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+  },
+};
+
+/** `import { PublicKey } from LAZY`: PublicKey is a getter that loads LAZY when first read. */
+const lazyLibsignal = {
+  name: 'lazy-libsignal',
+  async setup(build) {
+    const names = Object.keys(await import(LAZY)).filter((n) => n !== 'default');
+    const filter = new RegExp(`^${LAZY.replace(/[/.-]/g, '\\$&')}$`);
+    build.onResolve({ filter }, (args) => (args.namespace === 'lazy' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+      contents: [
+        'let loaded;',
+        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        `module.exports = Object.defineProperties({}, {${names.map((n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`).join(', ')}});`,
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+const { build } = await import('esbuild');
 const started = new Date();
-const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--noCheck'], { stdio: 'inherit' });
-if (r.status !== 0) process.exit(r.status ?? 1);
-
-function copyOthers(from, to) {
-  for (const name of readdirSync(from)) {
-    const p = join(from, name);
-    if (statSync(p).isDirectory()) copyOthers(p, join(to, name));
-    else if (!name.endsWith('.ts')) cpSync(p, join(to, name));
-  }
-}
-copyOthers(join(root, 'src'), join(root, 'dist', 'src'));
+rmSync(join(root, 'dist'), { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: [
+    { in: 'src/cli/main.ts', out: 'main' },
+    { in: 'src/polyfills.ts', out: 'polyfills' },
+    { in: 'src/relay/seal-worker.ts', out: 'seal-worker' },
+  ],
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: SERVER_ONLY,
+  plugins: [requireCommonJs, lazyLibsignal],
+  // Every chunk gets a require() of its own, for the packages above and the CommonJS code bundled in (commander).
+  banner: { js: "import { createRequire as __satpostCreateRequire } from 'node:module'; const require = __satpostCreateRequire(import.meta.url);" },
+  chunkNames: '[name]-[hash]',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+cpSync(join(root, 'src', 'identity', 'commit-worker.mjs'), join(out, 'commit-worker.mjs'));
 // The stamp carries the build's start time: a source saved during the build is newer, so
 // the next --if-stale run builds again.
 writeFileSync(stamp, '');

@@ -2,10 +2,17 @@
  * The one way the CLI writes an amount: "12,345 sat" (thousands separated, whatever the
  * locale, so scripts and people read the same text), and a total with its parts.
  */
-const GROUPED = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
-
 export function sats(n: number): string {
-  return `${GROUPED.format(n)} sat`;
+  return `${grouped(n)} sat`;
+}
+
+/**
+ * "-12,345": rounded to a whole number, thousands separated by ",". Written out rather than
+ * `Intl.NumberFormat`: constructing one loads ICU's locale data, ~35 ms of every command's start.
+ */
+export function grouped(n: number): string {
+  const digits = String(Math.abs(Math.round(n)));
+  return (n < 0 && Math.round(n) !== 0 ? '-' : '') + digits.replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
 /** "1,514 sat (price 1,000 sat + funding fee 514 sat)": a total and the named parts it adds up. */

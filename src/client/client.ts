@@ -283,7 +283,8 @@ export class Client {
       const identity = s !== undefined ? identityFromPrivateKey(identityDb, s.identityKey) : unlockWith(() => unlockIdentity(identityDb, passphrase), dir);
       walletDb = openPartyDb(dir.file('wallet'), key);
       const wdb = walletDb;
-      const unseal = s !== undefined ? { secret: s.walletSecret } : { passphrase };
+      // The agent's secrets were checked when it unlocked: the wallet keys are derived when first used.
+      const unseal = s !== undefined ? { secret: s.walletSecret, deferKeys: true } : { passphrase };
       wallet = unlockWith(() => Wallet.open({ db: wdb, ...unseal, network: config.network, backend, now }), dir);
       const store = ClientStore.open(dir.file('client'), key);
       const client = new Client({

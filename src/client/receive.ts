@@ -17,6 +17,7 @@
  * A paid blob that does not open to hc convicts the relay (openOrConvict: a fraud proof kept
  * with the message, RELAY_FRAUD); a copy failing a check before paying is kept as 'corrupt'.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PrivateKey } from '@signalapp/libsignal-client';
@@ -185,8 +186,8 @@ async function discover(
   for (const url of relays) {
     let networked = false;
     for (const tags of batches(wanted.map((w) => w.tag), byHex)) {
-      const answerKey = PrivateKey.generate();
-      const query = { queryId: ctx.random(16), answerKey: answerKey.getPublicKey().serialize(), tags, timestamp: coarseQueryTime(ctx.now()), hopLimit: QUERY_HOP_LIMIT, hopsLeft: QUERY_HOP_LIMIT };
+      const answerKey = ephemeralAnswerKey();
+      const query = { queryId: ctx.random(16), answerKey: answerKey.publicKey, tags, timestamp: coarseQueryTime(ctx.now()), hopLimit: QUERY_HOP_LIMIT, hopsLeft: QUERY_HOP_LIMIT };
       let answers: Uint8Array[] | undefined;
       try {
         answers = await ctx.relay(url).queryNetwork(query, signal);
@@ -209,8 +210,22 @@ async function discover(
   return found;
 }
 
-function openTagAnswer(ctx: MailContext, key: PrivateKey, queryId: Uint8Array, sealed: Uint8Array): TagAnswer | undefined {
+/**
+ * A one-query X25519 key pair in libsignal's encodings (public: 0x05 || 32 bytes), made with
+ * Node's X25519 rather than libsignal's PrivateKey.generate: most queries get no answer (no
+ * relay network, or nothing to find), and then the command never loads libsignal. The answers
+ * are opened with libsignal (PrivateKey.deserialize clamps the scalar as X25519 does).
+ */
+function ephemeralAnswerKey(): { secret: Uint8Array; publicKey: Uint8Array } {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const pkcs8 = privateKey.export({ format: 'der', type: 'pkcs8' });
+  const spki = publicKey.export({ format: 'der', type: 'spki' });
+  return { secret: new Uint8Array(pkcs8.subarray(pkcs8.length - 32)), publicKey: Uint8Array.of(0x05, ...spki.subarray(spki.length - 32)) };
+}
+
+function openTagAnswer(ctx: MailContext, answerKey: { secret: Uint8Array }, queryId: Uint8Array, sealed: Uint8Array): TagAnswer | undefined {
   try {
+    const key = PrivateKey.deserialize(Uint8Array.from(answerKey.secret));
     const a = TagAnswerCodec.decode(key.open(Uint8Array.from(sealed), ANSWER_INFO, Uint8Array.from(queryId)));
     if (!bytesEqual(a.queryId, queryId)) return undefined;
     return ctx.ed.verify(a.relayId, tagAnswerSigningBytes(a), a.signature) ? a : undefined;
@@ -229,7 +244,9 @@ async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], b
       for (const item of listed) {
         const known = ctx.mail.inbox(item.id);
         if (known) {
-          if (known.state !== 'read') ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          // Only a listing that changed is written: each write is a transaction of its own (an fsync), per message per refresh.
+          const changed = JSON.stringify(known.listing) !== JSON.stringify(item);
+          if (known.state !== 'read' && changed) ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
           continue;
         }
         const wanted = byHex.get(item.tag);

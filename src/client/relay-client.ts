@@ -9,7 +9,8 @@
  * an answer that does not parse is BAD_RELAY_ANSWER. Nothing a relay answers is trusted here:
  * signatures and bindings are checked by the callers (./send.ts, ./inbox.ts).
  */
-import WebSocket from 'ws';
+import { createRequire } from 'node:module';
+import type WebSocket from 'ws';
 import { hex } from '@scure/base';
 import type { Codec } from '../core/codec.ts';
 import {
@@ -27,6 +28,10 @@ import { ClientError, type ClientErrorCode } from './errors.ts';
 import type { NetworkName } from '../core/network.ts';
 import { DIRECT, type Transport } from '../net/transport.ts';
 import { assertSecureRelayUrl } from './config.ts';
+
+/** ws, loaded by the first subscription (`inbox --watch`, `read --wait`): a command that only lists and fetches never pays for it. */
+let wsClass: typeof WebSocket | undefined;
+const webSocket = (): typeof WebSocket => (wsClass ??= createRequire(import.meta.url)('ws') as typeof WebSocket);
 
 const OCTET = 'application/octet-stream';
 const JSON_TYPE = 'application/json';
@@ -341,7 +346,7 @@ export class RelayClient {
     } catch (err) {
       return Promise.reject(err);
     }
-    const ws = new WebSocket(wsUrl, this.transport.webSocketOptions(wsUrl));
+    const ws = new (webSocket())(wsUrl, this.transport.webSocketOptions(wsUrl));
     const encodeTags = (ts: Uint8Array[]) => Buffer.concat(ts.map((t) => Buffer.from(t)));
     let nextId = 1;
     const SUBSCRIBE_ID = nextId++;

@@ -3,8 +3,8 @@
  * registration id. The private key is stored only sealed under the passphrase
  * (src/core/secretbox.ts); the unlocked form lives in memory for the process lifetime.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { IdentityKeyPair, PrivateKey } from '@signalapp/libsignal-client';
+import { createPrivateKey, createPublicKey, randomBytes, randomInt } from 'node:crypto';
+import { IdentityKeyPair, PrivateKey, PublicKey } from '@signalapp/libsignal-client';
 import type { Db } from '../store/sqlite.ts';
 import { sealSecret, openSecret, SecretBoxError, type ScryptParams } from '../core/secretbox.ts';
 import { bytesEqual } from '../core/hash.ts';
@@ -74,24 +74,40 @@ export function unsealIdentityKey(db: Db, passphrase: string): Uint8Array {
  */
 export function identityFromPrivateKey(db: Db, secret: Uint8Array): UnlockedIdentity {
   const row = selfRow(db);
-  let privateKey: PrivateKey;
-  try {
-    privateKey = PrivateKey.deserialize(new Uint8Array(secret));
-  } catch (cause) {
-    throw new IdentityError('CORRUPT_IDENTITY', 'the identity private key is malformed', { cause });
-  }
   const publicKey = new Uint8Array(row.public_key);
-  const derived = privateKey.getPublicKey();
-  // A swapped public_key column would make us publish a key we cannot use.
-  if (!bytesEqual(derived.serialize(), publicKey)) {
+  // A swapped public_key column would make us publish a key we cannot use. Checked with Node's
+  // X25519 (the key is a Curve25519 scalar; its libsignal serialization is 0x05 || the X25519
+  // public key): libsignal itself is loaded only when the key pair is first used, so a command
+  // that decrypts and signs nothing does not load it.
+  if (!bytesEqual(x25519PublicKey(secret), publicKey)) {
     throw new IdentityError('CORRUPT_IDENTITY', 'the stored identity public key does not match its private key');
   }
+  const privateBytes = new Uint8Array(secret);
+  let keyPair: IdentityKeyPair | undefined;
   return {
-    keyPair: new IdentityKeyPair(derived, privateKey),
+    get keyPair() {
+      return (keyPair ??= new IdentityKeyPair(PublicKey.deserialize(publicKey), PrivateKey.deserialize(privateBytes)));
+    },
     publicKey,
     registrationId: row.registration_id,
     mailbox: mailboxIdOf(publicKey),
   };
+}
+
+/** PKCS#8 DER prefix of a raw 32-byte X25519 private key (RFC 8410). */
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+
+/** libsignal's serialized public key (0x05 || X25519 public key) of a serialized private key; CORRUPT_IDENTITY when malformed. */
+function x25519PublicKey(secret: Uint8Array): Uint8Array {
+  if (secret.length !== 32) throw new IdentityError('CORRUPT_IDENTITY', 'the identity private key is malformed');
+  let spki: Buffer;
+  try {
+    const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' });
+    spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new IdentityError('CORRUPT_IDENTITY', 'the identity private key is malformed', { cause });
+  }
+  return Uint8Array.of(0x05, ...spki.subarray(spki.length - 32));
 }
 
 function selfRow(db: Db): { public_key: Uint8Array; sealed_private: Uint8Array; registration_id: number } {

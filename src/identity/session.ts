@@ -37,12 +37,15 @@ export interface EncryptOptions {
 }
 
 export class Sessions {
-  private readonly local: ProtocolAddress;
+  private localAddress: ProtocolAddress | undefined;
   /** Per-peer queue: libsignal's read-modify-write of a session must not interleave. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(readonly stores: SignalStores) {
-    this.local = ProtocolAddress.new(toHex(stores.self.mailbox), DEVICE_ID);
+  constructor(readonly stores: SignalStores) {}
+
+  /** Made at first use, not in the constructor: opening a client must not load libsignal (stores.ts). */
+  private get local(): ProtocolAddress {
+    return (this.localAddress ??= ProtocolAddress.new(toHex(this.stores.self.mailbox), DEVICE_ID));
   }
 
   /**

@@ -17,21 +17,25 @@
  * Trust: the first identity key seen for a contact is trusted; a different key later is
  * recorded as untrusted and refused in both directions until `trustNewIdentity(contact)`.
  */
+// The store classes implement libsignal's store interfaces rather than extend its (empty) base
+// classes: a class declaration would need libsignal loaded when this module loads, and a command
+// that decrypts nothing (inbox with nothing new, contact list) must not pay for loading it.
 import {
-  Direction,
   IdentityChange,
-  IdentityKeyStore,
   KyberPreKeyRecord,
-  KyberPreKeyStore,
   PreKeyRecord,
-  PreKeyStore,
-  PrivateKey,
-  ProtocolAddress,
   PublicKey,
   SessionRecord,
-  SessionStore,
   SignedPreKeyRecord,
-  SignedPreKeyStore,
+  type Direction,
+  type IdentityKeyPair,
+  type IdentityKeyStore,
+  type KyberPreKeyStore,
+  type PreKeyStore,
+  type PrivateKey,
+  type ProtocolAddress,
+  type SessionStore,
+  type SignedPreKeyStore,
 } from '@signalapp/libsignal-client';
 import type { Db } from '../store/sqlite.ts';
 import { bytesEqual } from '../core/hash.ts';
@@ -444,17 +448,15 @@ export class SignalStores {
   }
 }
 
-export class SqliteSessionStore extends SessionStore {
-  constructor(private readonly s: SignalStores) {
-    super();
-  }
-  override async saveSession(name: ProtocolAddress, record: SessionRecord): Promise<void> {
+export class SqliteSessionStore implements SessionStore {
+  constructor(private readonly s: SignalStores) {}
+  async saveSession(name: ProtocolAddress, record: SessionRecord): Promise<void> {
     this.s.storeSession(name.name(), name.deviceId(), record.serialize(), record);
   }
-  override async getSession(name: ProtocolAddress): Promise<SessionRecord | null> {
+  async getSession(name: ProtocolAddress): Promise<SessionRecord | null> {
     return this.s.loadSessionRecord(name.name(), name.deviceId());
   }
-  override async getExistingSessions(addresses: ProtocolAddress[]): Promise<SessionRecord[]> {
+  async getExistingSessions(addresses: ProtocolAddress[]): Promise<SessionRecord[]> {
     return addresses.map((a) => {
       const rec = this.s.loadSessionRecord(a.name(), a.deviceId());
       if (!rec) throw new IdentityError('PREKEY_NOT_FOUND', `no session for ${a.name()}.${a.deviceId()}`);
@@ -463,17 +465,18 @@ export class SqliteSessionStore extends SessionStore {
   }
 }
 
-export class SqliteIdentityKeyStore extends IdentityKeyStore {
-  constructor(private readonly s: SignalStores) {
-    super();
-  }
-  override async getIdentityKey(): Promise<PrivateKey> {
+export class SqliteIdentityKeyStore implements IdentityKeyStore {
+  constructor(private readonly s: SignalStores) {}
+  async getIdentityKey(): Promise<PrivateKey> {
     return this.s.self.keyPair.privateKey;
   }
-  override async getLocalRegistrationId(): Promise<number> {
+  async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    return this.s.self.keyPair;
+  }
+  async getLocalRegistrationId(): Promise<number> {
     return this.s.self.registrationId;
   }
-  override async saveIdentity(name: ProtocolAddress, key: PublicKey): Promise<IdentityChange> {
+  async saveIdentity(name: ProtocolAddress, key: PublicKey): Promise<IdentityChange> {
     const peer = name.name();
     const k = key.serialize();
     const t = this.s.trustRow(peer);
@@ -486,7 +489,7 @@ export class SqliteIdentityKeyStore extends IdentityKeyStore {
     if (!t.untrusted || !bytesEqual(t.untrusted, k)) this.s.setTrust(peer, { ...t, untrusted: k, changedAt: this.s.clock() });
     return IdentityChange.ReplacedExisting;
   }
-  override async isTrustedIdentity(name: ProtocolAddress, key: PublicKey, _direction: Direction): Promise<boolean> {
+  async isTrustedIdentity(name: ProtocolAddress, key: PublicKey, _direction: Direction): Promise<boolean> {
     const peer = name.name();
     const t = this.s.trustRow(peer);
     if (t === null) return true;
@@ -495,61 +498,55 @@ export class SqliteIdentityKeyStore extends IdentityKeyStore {
     if (!t.untrusted || !bytesEqual(t.untrusted, k)) this.s.setTrust(peer, { ...t, untrusted: k, changedAt: this.s.clock() });
     return false;
   }
-  override async getIdentity(name: ProtocolAddress): Promise<PublicKey | null> {
+  async getIdentity(name: ProtocolAddress): Promise<PublicKey | null> {
     const t = this.s.trustRow(name.name());
     return t ? PublicKey.deserialize(own(t.trusted)) : null;
   }
 }
 
-export class SqlitePreKeyStore extends PreKeyStore {
-  constructor(private readonly s: SignalStores) {
-    super();
-  }
-  override async savePreKey(id: number, record: PreKeyRecord): Promise<void> {
+export class SqlitePreKeyStore implements PreKeyStore {
+  constructor(private readonly s: SignalStores) {}
+  async savePreKey(id: number, record: PreKeyRecord): Promise<void> {
     // Prekeys are created by PrekeyManager (with satpost's signature); libsignal never saves them.
     throw new IdentityError('PREKEY_NOT_FOUND', `savePreKey(${id}, ${record.id()}) is not used; create prekeys with PrekeyManager`);
   }
-  override async getPreKey(id: number): Promise<PreKeyRecord> {
+  async getPreKey(id: number): Promise<PreKeyRecord> {
     const rec = this.s.loadPreKey(id);
     if (!rec) throw new IdentityError('PREKEY_NOT_FOUND', `one-time prekey ${id} not found (already used or never issued)`);
     return PreKeyRecord.deserialize(rec);
   }
-  override async removePreKey(id: number): Promise<void> {
+  async removePreKey(id: number): Promise<void> {
     this.s.removePreKey(id);
   }
 }
 
-export class SqliteSignedPreKeyStore extends SignedPreKeyStore {
-  constructor(private readonly s: SignalStores) {
-    super();
-  }
-  override async saveSignedPreKey(id: number, record: SignedPreKeyRecord): Promise<void> {
+export class SqliteSignedPreKeyStore implements SignedPreKeyStore {
+  constructor(private readonly s: SignalStores) {}
+  async saveSignedPreKey(id: number, record: SignedPreKeyRecord): Promise<void> {
     this.s.db
       .prepare('INSERT OR REPLACE INTO signed_prekeys (id, record, created_at) VALUES (?, ?, ?)')
       .run(id, record.serialize(), record.timestamp());
   }
-  override async getSignedPreKey(id: number): Promise<SignedPreKeyRecord> {
+  async getSignedPreKey(id: number): Promise<SignedPreKeyRecord> {
     const rec = this.s.loadSignedPreKey(id);
     if (!rec) throw new IdentityError('PREKEY_NOT_FOUND', `signed prekey ${id} not found (expired past its grace period?)`);
     return SignedPreKeyRecord.deserialize(rec);
   }
 }
 
-export class SqliteKyberPreKeyStore extends KyberPreKeyStore {
-  constructor(private readonly s: SignalStores) {
-    super();
-  }
-  override async saveKyberPreKey(id: number, record: KyberPreKeyRecord): Promise<void> {
+export class SqliteKyberPreKeyStore implements KyberPreKeyStore {
+  constructor(private readonly s: SignalStores) {}
+  async saveKyberPreKey(id: number, record: KyberPreKeyRecord): Promise<void> {
     this.s.db
       .prepare("INSERT OR REPLACE INTO kyber_prekeys (id, kind, record, created_at) VALUES (?, 'one-time', ?, ?)")
       .run(id, record.serialize(), record.timestamp());
   }
-  override async getKyberPreKey(id: number): Promise<KyberPreKeyRecord> {
+  async getKyberPreKey(id: number): Promise<KyberPreKeyRecord> {
     const k = this.s.loadKyber(id);
     if (!k) throw new IdentityError('PREKEY_NOT_FOUND', `Kyber prekey ${id} not found (already used or never issued)`);
     return KyberPreKeyRecord.deserialize(k.record);
   }
-  override async markKyberPreKeyUsed(kyberPreKeyId: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void> {
+  async markKyberPreKeyUsed(kyberPreKeyId: number, signedPreKeyId: number, baseKey: PublicKey): Promise<void> {
     this.s.markKyberUsed(kyberPreKeyId, signedPreKeyId, baseKey.serialize());
   }
 }

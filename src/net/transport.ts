@@ -33,7 +33,7 @@ export class Transport {
 
   /** A fetch for http(s) URLs over node:http/https: string or URL input, method, headers object, string/bytes body, signal. */
   readonly fetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
-    if (input instanceof Request) throw new TypeError('Transport.fetch takes a URL, not a Request');
+    if (typeof input !== 'string' && !(input instanceof URL)) throw new TypeError('Transport.fetch takes a URL, not a Request');
     const url = new URL(input);
     const secure = url.protocol === 'https:';
     const body = init.body === undefined || init.body === null ? undefined : typeof init.body === 'string' ? Buffer.from(init.body) : Buffer.from(init.body as Uint8Array);
@@ -54,15 +54,9 @@ export class Transport {
         res.on('error', reject);
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          const out = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') out.set(k, v);
-          // Response refuses a body with these statuses (and statuses outside 200..599).
-          const empty = status === 204 || status === 205 || status === 304;
-          try {
-            resolve(new Response(empty ? null : Buffer.concat(chunks), { status, headers: out }));
-          } catch (err) {
-            reject(err);
-          }
+          // As fetch's Response: statuses outside 200..599 are refused.
+          if (status < 200 || status > 599) return reject(new RangeError(`${url.origin}: HTTP status ${status} is not a response status`));
+          resolve(new BufferedResponse(status, Buffer.concat(chunks), res.headers) as unknown as Response);
         });
       });
       req.end(body);
@@ -111,4 +105,44 @@ export function isAcceptableUrl(url: string, network: NetworkName, proxied: bool
   }
   if (u.protocol === 'https:' || u.protocol === 'wss:') return true;
   return proxied && (u.protocol === 'http:' || u.protocol === 'ws:') && u.hostname.endsWith('.onion');
+}
+
+/**
+ * What Transport.fetch resolves to: the part of fetch's Response its callers use (status, ok,
+ * headers.get, text, json, arrayBuffer, bytes) over the buffered body. Not undici's Response:
+ * Node loads undici (tens of milliseconds) the first time Response, Headers or Request is
+ * touched, and a command that makes two requests should not pay for it.
+ */
+class BufferedResponse {
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null; has(name: string): boolean };
+
+  constructor(
+    readonly status: number,
+    private readonly body: Buffer,
+    head: IncomingMessage['headers'],
+  ) {
+    this.ok = status >= 200 && status < 300;
+    const value = (name: string): string | null => {
+      const v = head[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(', ') : String(v);
+    };
+    this.headers = { get: value, has: (name) => value(name) !== null };
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return new Uint8Array(this.body).buffer;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    return new Uint8Array(this.body);
+  }
+
+  async text(): Promise<string> {
+    return this.body.toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.body.toString('utf8'));
+  }
 }

@@ -85,29 +85,71 @@ export interface KeyPair {
   path: string;
 }
 
-/** Everything derived from one seed for one network. Holds private keys in memory. */
+interface Derived {
+  masterFingerprint: number;
+  account: HDKey;
+  contractPurpose: HDKey;
+  chains: Record<Chain, HDKey>;
+}
+
+/**
+ * Everything derived from one seed for one network. Holds private keys in memory. The BIP32
+ * derivation runs when a key is first needed (or at derive()), not in the constructor: it
+ * costs several secp256k1 multiplications, which a command that never touches the wallet
+ * should not pay. With `accountXpub` the derivation checks the seed against it (CORRUPT_WALLET).
+ */
 export class WalletKeys {
   readonly network: BtcNetwork;
-  /** BIP32 fingerprint of the master key, as PSBT derivation records carry it. */
-  readonly masterFingerprint: number;
-  readonly account: HDKey;
-  /** m/1017'/coin': the parent of the contract-key accounts. */
-  private readonly contractPurpose: HDKey;
   private readonly contractAccounts = new Map<number, HDKey>();
-  private readonly chains: Record<Chain, HDKey>;
+  private pending: { mnemonic: string; bip39Passphrase: string; accountXpub: string | undefined } | undefined;
+  private derived: Derived | undefined;
 
-  constructor(mnemonic: string, bip39Passphrase: string, network: BtcNetwork) {
-    const m = checkMnemonic(mnemonic);
+  constructor(mnemonic: string, bip39Passphrase: string, network: BtcNetwork, o: { accountXpub?: string } = {}) {
+    this.pending = { mnemonic: checkMnemonic(mnemonic), bip39Passphrase, accountXpub: o.accountXpub };
     this.network = network;
-    const versions = network.coinType === 0 ? BIP84_VERSIONS.mainnet : BIP84_VERSIONS.test;
-    const seed = mnemonicToSeed(m, bip39Passphrase);
+  }
+
+  /** Derives the keys now if not yet done; throws CORRUPT_WALLET when they do not match the expected account key. */
+  derive(): Derived {
+    if (this.derived) return this.derived;
+    const p = this.pending;
+    if (!p) throw new WalletError('CORRUPT_WALLET', 'the wallet keys were wiped');
+    const versions = this.network.coinType === 0 ? BIP84_VERSIONS.mainnet : BIP84_VERSIONS.test;
+    const seed = mnemonicToSeed(p.mnemonic, p.bip39Passphrase);
     const root = HDKey.fromMasterSeed(seed, versions);
     seed.fill(0);
-    this.masterFingerprint = root.fingerprint;
-    this.account = root.derive(`m/84'/${network.coinType}'/0'`);
-    this.contractPurpose = root.derive(`m/${CONTRACT_PURPOSE}'/${network.coinType}'`);
-    this.chains = { 0: this.account.deriveChild(0), 1: this.account.deriveChild(1) };
+    const account = root.derive(`m/84'/${this.network.coinType}'/0'`);
+    const d: Derived = {
+      masterFingerprint: root.fingerprint,
+      account,
+      contractPurpose: root.derive(`m/${CONTRACT_PURPOSE}'/${this.network.coinType}'`),
+      chains: { 0: account.deriveChild(0), 1: account.deriveChild(1) },
+    };
     root.wipePrivateData();
+    if (p.accountXpub !== undefined && account.publicExtendedKey !== p.accountXpub) {
+      wipeDerived(d);
+      throw new WalletError('CORRUPT_WALLET', 'the decrypted seed does not match the stored account key');
+    }
+    this.pending = undefined;
+    this.derived = d;
+    return d;
+  }
+
+  /** BIP32 fingerprint of the master key, as PSBT derivation records carry it. */
+  get masterFingerprint(): number {
+    return this.derive().masterFingerprint;
+  }
+
+  get account(): HDKey {
+    return this.derive().account;
+  }
+
+  private get contractPurpose(): HDKey {
+    return this.derive().contractPurpose;
+  }
+
+  private get chains(): Record<Chain, HDKey> {
+    return this.derive().chains;
   }
 
   /** Account extended public key (zpub on mainnet, vpub on test networks). */
@@ -156,12 +198,17 @@ export class WalletKeys {
   }
 
   wipe(): void {
-    this.account.wipePrivateData();
-    this.contractPurpose.wipePrivateData();
+    this.pending = undefined;
+    if (this.derived) wipeDerived(this.derived);
     for (const a of this.contractAccounts.values()) a.wipePrivateData();
-    this.chains[0].wipePrivateData();
-    this.chains[1].wipePrivateData();
   }
+}
+
+function wipeDerived(d: Derived): void {
+  d.account.wipePrivateData();
+  d.contractPurpose.wipePrivateData();
+  d.chains[0].wipePrivateData();
+  d.chains[1].wipePrivateData();
 }
 
 function checkIndex(index: number): void {

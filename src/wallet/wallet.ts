@@ -39,6 +39,13 @@ export interface WalletOpenOptions {
   passphrase?: string;
   /** The seed already unsealed (as Wallet.unsealSecret returns it, e.g. held by an unlock agent): no scrypt. */
   secret?: Uint8Array;
+  /**
+   * Derive the keys (BIP32: a few secp256k1 multiplications, 100 ms and more in JavaScript) when
+   * first used rather than now, and check them against the stored account key then (CORRUPT_WALLET
+   * from that first use). For a `secret` already checked, as an unlock agent's is: a command that
+   * never touches the wallet (inbox, contact list) then derives nothing.
+   */
+  deferKeys?: boolean;
   /** When given, must match the stored wallet's network. */
   network?: NetworkName;
   backend?: ChainBackend;
@@ -188,11 +195,9 @@ export class Wallet {
       const network = NETWORKS[row.network];
       checkBackend(o.backend, network);
       const secret = o.secret !== undefined ? parseSecret(o.secret) : unseal(row.sealedSecret, needPassphrase(o.passphrase));
-      const keys = new WalletKeys(secret.mnemonic, secret.bip39Passphrase, network);
-      if (keys.accountXpub !== row.accountXpub) {
-        keys.wipe();
-        throw new WalletError('CORRUPT_WALLET', 'the decrypted seed does not match the stored account key');
-      }
+      const keys = new WalletKeys(secret.mnemonic, secret.bip39Passphrase, network, { accountXpub: row.accountXpub });
+      // Derives and checks them against the stored account key (CORRUPT_WALLET) now, or at first use.
+      if (o.deferKeys !== true) keys.derive();
       return new Wallet(store, keys, owned, row.gapLimit, o.backend, o.now ?? Date.now, o.maxFeeRate ?? DEFAULT_MAX_FEE_RATE, o.confTarget ?? DEFAULT_CONF_TARGET);
     } catch (err) {
       if (owned) db.close();

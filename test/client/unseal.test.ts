@@ -72,4 +72,27 @@ describe('Client.unseal and opening with the unsealed secrets', { timeout: 120_0
       wdb.close();
     }
   });
+
+  it('opened with the secrets, the wallet keys are derived and checked at first use; the identity is checked at once, libsignal keys made at first use', () => {
+    const wdb = openPartyDb(join(dirOf('alice'), 'wallet.sqlite'), alice.dataKey);
+    try {
+      const checked = Wallet.open({ db: wdb, secret: alice.walletSecret }).accountXpub;
+      // Not hers: opens, and the first use of a key is refused as the eager check refuses it.
+      const wrong = Wallet.open({ db: wdb, secret: bob.walletSecret, deferKeys: true });
+      assert.throws(() => wrong.accountXpub, (e) => WalletError.is(e, 'CORRUPT_WALLET'));
+      assert.throws(() => wrong.contractKey(0), (e) => WalletError.is(e, 'CORRUPT_WALLET'));
+      assert.equal(Wallet.open({ db: wdb, secret: alice.walletSecret, deferKeys: true }).accountXpub, checked);
+    } finally {
+      wdb.close();
+    }
+    const db = openIdentityDb(join(dirOf('alice'), 'identity.sqlite'), { key: alice.dataKey });
+    try {
+      const id = identityFromPrivateKey(db, alice.identityKey);
+      assert.deepEqual(id.keyPair.publicKey.serialize(), id.publicKey);
+      assert.deepEqual(id.keyPair.privateKey.serialize(), alice.identityKey);
+      assert.throws(() => identityFromPrivateKey(db, alice.identityKey.subarray(1)), (e) => IdentityError.is(e, 'CORRUPT_IDENTITY'));
+    } finally {
+      db.close();
+    }
+  });
 });
