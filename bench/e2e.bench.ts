@@ -4,7 +4,7 @@
 // libsignal), and whole envelopes sealed + opened at 1 KiB and 64 KiB.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   IdentityChange,
@@ -182,7 +182,7 @@ async function sqlitePairsPerSecond(dir: string, inFlight: number, writer: Store
  * `conversations` contacts (several per contact pipeline on one session, Sessions.encryptTo).
  * Both parties run in this process, as in the channel bench.
  */
-export async function envelopesPerSecond(dir: string, size: number, lanes = 1, conversations = 1, ms = MS): Promise<number> {
+export async function envelopesPerSecond(dir: string, size: number, lanes = 1, conversations = 1, ms = MS, stats: { cpuMicros?: number } = {}): Promise<number> {
   const p = sqlitePair(dir, `env${size}-${lanes}-${conversations}-${++pairsMade}`, conversations, 'inline');
   const carolPre = (p.carol as unknown as { prekeys: PrekeyManager }).prekeys;
   let pool = carolPre.buildBundle(Date.now());
@@ -214,6 +214,7 @@ export async function envelopesPerSecond(dir: string, size: number, lanes = 1, c
     await one(c, t.fetched);
   }
   n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: lanes }, async (_, lane) => {
@@ -221,6 +222,8 @@ export async function envelopesPerSecond(dir: string, size: number, lanes = 1, c
     }),
   );
   const rate = (n * 1000) / (performance.now() - start);
+  const cpu = process.cpuUsage(cpu0);
+  stats.cpuMicros = (cpu.user + cpu.system) / n;
   await p.close();
   return rate;
 }
@@ -281,12 +284,24 @@ export const bench: Benchmark = {
       }
       for (const size of [1024, 65536]) {
         log(`envelopes ${size}`);
-        report({ metric: `envelopes sealed+opened, ${size / 1024} KiB`, value: await envelopesPerSecond(dir, size), unit: 'envelopes/s', note: 'SQLite stores, sequential: two fsyncs per envelope' });
+        const st: { cpuMicros?: number } = {};
+        report({ metric: `envelopes sealed+opened, ${size / 1024} KiB`, value: await envelopesPerSecond(dir, size, 1, 1, MS, st), unit: 'envelopes/s', note: `SQLite stores, sequential: two fsyncs per envelope; ${st.cpuMicros!.toFixed(0)} µs CPU each` });
       }
       for (const [lanes, conversations] of [[32, 1], [32, 32]] as const) {
         const runs: number[] = [];
-        for (let round = 0; round < 3; round++) runs.push(await envelopesPerSecond(dir, 1024, lanes, conversations));
+        const cpu: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          const st: { cpuMicros?: number } = {};
+          runs.push(await envelopesPerSecond(dir, 1024, lanes, conversations, MS, st));
+          cpu.push(st.cpuMicros!);
+        }
         log(`envelopes 1 KiB, ${lanes} in flight over ${conversations} conversation(s): ${runs.map((r) => r.toFixed(0)).join(', ')}`);
+        report({
+          metric: `process CPU per envelope sealed+opened, 1 KiB, ${lanes} in flight, ${conversations === 1 ? 'one conversation' : `${conversations} conversations`}`,
+          value: median(cpu),
+          unit: 'µs',
+          note: 'user+system of this process (both parties, the commit, libsignal, HPKE): the bound on envelopes/s per core',
+        });
         report({
           metric: `envelopes sealed+opened, 1 KiB, ${lanes} in flight, ${conversations === 1 ? 'one conversation' : `${conversations} conversations`}`,
           value: median(runs),
@@ -295,6 +310,7 @@ export const bench: Benchmark = {
           note: `SQLite stores (synchronous=FULL, group commit${conversations === 1 ? ', steps pipelined on one session' : ''}); median of 3: ${runs.map((r) => r.toFixed(0)).join(', ')}`,
         });
       }
+      report({ metric: 'machine load average (1 min) at the end', value: loadavg()[0]!, unit: '', note: `${cpus().length} cores shared with other work: rates above fall with it` });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -250,6 +250,30 @@ if (profileDir) {
   profiler.post('Profiler.enable');
 }
 
+/** A timed section of the load generator ("<name>-start" / "<name>-end" lines): the relay's CPU during it, and its profile. */
+class Section {
+  private at: NodeJS.CpuUsage | undefined;
+  cpu: NodeJS.CpuUsage | undefined;
+  constructor(
+    private readonly name: string,
+    private readonly profile: string,
+  ) {}
+  line(line: string): void {
+    if (line === `${this.name}-start`) {
+      this.at = process.cpuUsage();
+      if (profileDir) profiler.post('Profiler.start');
+    }
+    if (line === `${this.name}-end` && this.at) {
+      this.cpu = process.cpuUsage(this.at);
+      if (profileDir) {
+        profiler.post('Profiler.stop', (err, p) => {
+          if (!err) writeFileSync(join(profileDir, `${this.profile}.cpuprofile`), JSON.stringify(p.profile));
+        });
+      }
+    }
+  }
+}
+
 interface Run {
   sync: 'FULL' | 'NORMAL';
   size: number;
@@ -268,40 +292,17 @@ async function measure(r: Run, log: (msg: string) => void) {
     const config = finish({ ...DEFAULTS, port: 0, dataDir: dir, synchronous: r.sync, p2p: false, rateLimitBurst: 0, streamMaxInFlight: 1000, mailboxMaxMessages: 1e6, mailboxMaxBytes: 1e12, mailboxUnpaidMaxMessages: 1e6, mailboxUnpaidMaxBytes: 1e12, depositorUnpaidMaxMessages: 1e7, depositorUnpaidMaxBytes: 1e13, logLevel: 'silent' });
     const relay = await startRelay(config, { chain: new BackendChainPolicy(new DevnetBackend(devnet)), log: pino({ level: 'silent' }), storeAtRest: r.atRest ?? 'encrypted' });
     try {
-      // The child says when the timed deposits start and end; the relay's CPU is sampled there.
-      let cpuAt: NodeJS.CpuUsage | undefined;
-      let cpuEnd: NodeJS.CpuUsage | undefined;
-      let fetchCpuAt: NodeJS.CpuUsage | undefined;
-      let fetchCpu: NodeJS.CpuUsage | undefined;
+      // The child says when each timed section starts and ends; the relay's CPU is sampled there.
+      const deposits = new Section('deposits', `relay-${r.size}-${r.sync}-${rep}`);
+      const fetching = new Section('fetches', `relay-fetch-${rep}`);
       const { result } = spawnLoad({ url: relay.url, perConn: r.perConn, size: r.size, fetches: r.fetches }, (line) => {
-        if (line === 'deposits-start') {
-          cpuAt = process.cpuUsage();
-          if (profileDir) profiler.post('Profiler.start');
-        }
-        if (line === 'deposits-end' && cpuAt) {
-          cpuEnd = process.cpuUsage(cpuAt);
-          if (profileDir) {
-            profiler.post('Profiler.stop', (err, p) => {
-              if (!err) writeFileSync(join(profileDir, `relay-${r.size}-${r.sync}-${rep}.cpuprofile`), JSON.stringify(p.profile));
-            });
-          }
-        }
-        if (line === 'fetches-start') {
-          fetchCpuAt = process.cpuUsage();
-          if (profileDir) profiler.post('Profiler.start');
-        }
-        if (line === 'fetches-end' && fetchCpuAt) {
-          fetchCpu = process.cpuUsage(fetchCpuAt);
-          if (profileDir) {
-            profiler.post('Profiler.stop', (err, p) => {
-              if (!err) writeFileSync(join(profileDir, `relay-fetch-${rep}.cpuprofile`), JSON.stringify(p.profile));
-            });
-          }
-        }
+        deposits.line(line);
+        fetching.line(line);
       });
       const res = await result;
-      if (cpuEnd === undefined) throw new Error('the load generator did not report its timed section');
-      const cpu = cpuEnd;
+      const cpu = deposits.cpu;
+      if (cpu === undefined) throw new Error('the load generator did not report its timed section');
+      const fetchCpu = fetching.cpu;
       const row = {
         rate: res.deposits / res.depositSecs, p50: res.p50, p99: res.p99, quotes: res.deposits / res.quoteSecs,
         relayCpu: (cpu.user + cpu.system) / res.deposits, loadCpu: res.cpuMicros / res.deposits,
@@ -429,5 +430,6 @@ export const bench: Benchmark = {
       report({ metric: 'acknowledged deposits lost after kill -9 under load', value: c.lost, unit: 'deposits', goal: '0', note: `relay process killed after ${c.acked} acknowledgements (1 KiB, FULL, 64 connections)` });
     }
     log(`load average at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    report({ metric: 'machine load average (5 min) at the end', value: loadavg()[1]!, unit: '', note: `${cpus().length} cores shared with other work: rates above fall with it` });
   },
 };
