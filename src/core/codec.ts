@@ -26,8 +26,13 @@ export class EncodingError extends SatpostError<EncodingErrorCode> {}
 
 /** Growable output buffer. */
 export class Writer {
-  private buf = new Uint8Array(256);
+  private buf: Uint8Array;
   private len = 0;
+
+  /** `capacity`: the bytes expected (the buffer grows past it when needed). */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   private reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
@@ -50,7 +55,8 @@ export class Writer {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.len);
+    // Filled exactly (a capacity given right): the buffer itself, no copy.
+    return this.len === this.buf.length ? this.buf : this.buf.slice(0, this.len);
   }
 }
 

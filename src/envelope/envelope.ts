@@ -79,8 +79,22 @@ export async function sealEnvelope(input: SealInput): Promise<SealedEnvelope> {
   checkTag(input.tag);
   const signal = await encryptSignal(input);
   const body = sealBody({ signal, recipient: input.recipient, tag: input.tag, hk: input.hk });
-  const hc = H(body);
+  const hc = await hashBody(body);
   return { sealedHeader: sealHeader({ ...input, hc }), body, hc };
+}
+
+/**
+ * H(c) of a sealed body (16 KiB or more): with the platform's native SHA-256 (WebCrypto, in
+ * Node and every browser; ~5x faster than SHA-256 in JavaScript at these sizes), else H.
+ */
+async function hashBody(body: Uint8Array): Promise<Uint8Array> {
+  const subtle = (globalThis as { crypto?: { subtle?: SubtleHash } }).crypto?.subtle;
+  if (subtle === undefined) return H(body);
+  return new Uint8Array(await subtle.digest('SHA-256', body));
+}
+
+interface SubtleHash {
+  digest(algorithm: 'SHA-256', data: Uint8Array): Promise<ArrayBuffer>;
 }
 
 /** A tag is 32 bytes (../core/objects/tags.ts); checked before any session state moves. */
@@ -260,7 +274,7 @@ function openBody(identity: UnlockedIdentity, body: Uint8Array, tag: Uint8Array,
 
 export async function openEnvelope(input: OpenInput): Promise<OpenedEnvelope> {
   const view = openHeader(input.recipient.identity, input.sealedHeader, input.tag, input.hk);
-  if (!bytesEqual(H(input.body), view.header.hc)) {
+  if (!bytesEqual(await hashBody(input.body), view.header.hc)) {
     throw new EnvelopeError('BODY_HASH_MISMATCH', 'H(body) is not the hc the sender authenticated');
   }
   const signal = openBody(input.recipient.identity, input.body, input.tag, input.hk);

@@ -22,7 +22,7 @@ import {
 import { expected } from '../core/errors.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { IdentityError, SessionError } from './errors.ts';
-import type { SignalStores } from './stores.ts';
+import type { SessionSnapshot, SignalStores } from './stores.ts';
 import { DEVICE_ID, toLibsignalBundle, verifyBundle } from './bundle.ts';
 import { type PrekeyBundle } from '../core/objects/prekey-bundle.ts';
 import { own } from './bytes.ts';
@@ -63,10 +63,18 @@ export class Sessions {
     return k ? k.serialize() : null;
   }
 
-  /** Encrypts to `peer`; returns the body c (type byte || serialized Signal message). */
-  encryptTo(peer: string, plaintext: Uint8Array, opts: EncryptOptions = {}): Promise<Uint8Array> {
-    return this.serialize(peer, async () => {
+  /**
+   * Encrypts to `peer`; returns the body c (type byte || serialized Signal message) once the
+   * ratchet step that made it is committed. Steps on one peer run one at a time, but the next
+   * one starts as soon as this one has left its state in memory: it does not wait for this
+   * commit, so messages in flight to one contact share commits (and a ciphertext still never
+   * leaves before its step is on disk: batches commit in order, a later one holding the later
+   * state).
+   */
+  async encryptTo(peer: string, plaintext: Uint8Array, opts: EncryptOptions = {}): Promise<Uint8Array> {
+    const out = await this.serialize(peer, async () => {
       const addr = address(peer);
+      const before = this.stores.snapshot(peer, DEVICE_ID);
       try {
         // A bundle under a new identity key goes to processPreKeyBundle even when a session
         // exists, so the key change is detected (and refused) instead of silently ignored.
@@ -79,49 +87,53 @@ export class Sessions {
         }
         const msg = await signalEncrypt(own(plaintext), addr, this.local, this.stores.session, this.stores.identity, opts.now);
         const body = msg.serialize();
-        const out = new Uint8Array(1 + body.length);
-        out[0] = msg.type();
-        out.set(body, 1);
-        await this.stores.commit();
-        return out;
+        const c = new Uint8Array(1 + body.length);
+        c[0] = msg.type();
+        c.set(body, 1);
+        return c;
       } catch (e) {
-        throw await this.fail(peer, e, 'ENCRYPT_FAILED');
+        throw await this.fail(peer, before, e, 'ENCRYPT_FAILED');
       }
     });
-  }
-
-  /** Decrypts a body c from `peer`; the ratchet state is durable before the plaintext returns. */
-  decryptFrom(peer: string, body: Uint8Array): Promise<Uint8Array> {
-    return this.serialize(peer, async () => {
-      const addr = address(peer);
-      const s = this.stores;
-      try {
-        if (body.length < 2) throw new SessionError('BAD_MESSAGE', expected('Signal body', 'a type byte and a message', body));
-        const rest = own(body.subarray(1));
-        let plain: Uint8Array;
-        if (body[0] === CiphertextMessageType.PreKey) {
-          const m = parse(() => PreKeySignalMessage.deserialize(rest));
-          plain = await signalDecryptPreKey(m, addr, this.local, s.session, s.identity, s.preKey, s.signedPreKey, s.kyberPreKey);
-        } else if (body[0] === CiphertextMessageType.Whisper) {
-          const m = parse(() => SignalMessage.deserialize(rest));
-          plain = await signalDecrypt(m, addr, this.local, s.session, s.identity);
-        } else {
-          throw new SessionError('BAD_MESSAGE', expected('Signal body type', '2 (message) or 3 (prekey message)', body[0]));
-        }
-        await s.commit();
-        return plain;
-      } catch (e) {
-        throw await this.fail(peer, e, 'UNDECRYPTABLE');
-      }
-    });
+    await this.stores.commit();
+    return out;
   }
 
   /**
-   * Maps libsignal's failures to satpost's codes. Uncommitted ratchet changes are dropped, but
-   * a refused changed identity key is committed: it must be remembered for trustNewIdentity.
+   * Decrypts a body c from `peer`; the ratchet state is durable before the plaintext returns.
+   * Pipelined like encryptTo: the next message from `peer` may decrypt while this commit runs.
    */
-  private async fail(peer: string, e: unknown, fallback: 'ENCRYPT_FAILED' | 'UNDECRYPTABLE'): Promise<Error> {
-    this.stores.rollback(peer);
+  async decryptFrom(peer: string, body: Uint8Array): Promise<Uint8Array> {
+    const plain = await this.serialize(peer, async () => {
+      const addr = address(peer);
+      const s = this.stores;
+      const before = s.snapshot(peer, DEVICE_ID);
+      try {
+        if (body.length < 2) throw new SessionError('BAD_MESSAGE', expected('Signal body', 'a type byte and a message', body));
+        const rest = own(body.subarray(1));
+        if (body[0] === CiphertextMessageType.PreKey) {
+          const m = parse(() => PreKeySignalMessage.deserialize(rest));
+          return await signalDecryptPreKey(m, addr, this.local, s.session, s.identity, s.preKey, s.signedPreKey, s.kyberPreKey);
+        } else if (body[0] === CiphertextMessageType.Whisper) {
+          const m = parse(() => SignalMessage.deserialize(rest));
+          return await signalDecrypt(m, addr, this.local, s.session, s.identity);
+        }
+        throw new SessionError('BAD_MESSAGE', expected('Signal body type', '2 (message) or 3 (prekey message)', body[0]));
+      } catch (e) {
+        throw await this.fail(peer, before, e, 'UNDECRYPTABLE');
+      }
+    });
+    await this.stores.commit();
+    return plain;
+  }
+
+  /**
+   * Maps libsignal's failures to satpost's codes. The failed operation's session changes are
+   * dropped (the state before it comes back), but a refused changed identity key is
+   * committed: it must be remembered for trustNewIdentity.
+   */
+  private async fail(peer: string, before: SessionSnapshot, e: unknown, fallback: 'ENCRYPT_FAILED' | 'UNDECRYPTABLE'): Promise<Error> {
+    this.stores.restore(before);
     await this.stores.commit();
     if (e instanceof SessionError || (e instanceof IdentityError && e.code !== 'PREKEY_NOT_FOUND')) return e;
     if (LibSignalErrorBase.is(e, ErrorCode.UntrustedIdentity)) {

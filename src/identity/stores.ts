@@ -102,6 +102,14 @@ interface InFlight {
   done: Promise<void>;
 }
 
+/** A session's in-memory state before an operation (SignalStores.snapshot). */
+export interface SessionSnapshot {
+  readonly key: string;
+  readonly bytes: Bytes | null | undefined;
+  readonly record: SessionRecord | undefined;
+  readonly dirty: boolean;
+}
+
 /** The operations waiting for the next batch. */
 interface NextBatch {
   promise: Promise<void>;
@@ -418,20 +426,29 @@ export class SignalStores {
   }
 
   /**
-   * Forgets the uncommitted session changes of `peer` after its operation failed, so memory
-   * never runs ahead of the database (operations are serialized per peer, so these changes
-   * are that operation's). A version in a batch in flight is kept: it is being written.
-   * Trust changes are kept: a refused new key must be remembered.
-   * Prekey removals are kept too: libsignal only makes them once a message decrypted.
+   * The in-memory session state of `peer` as it is now (bytes, parsed record, whether it is
+   * unsent), for `restore` when the operation about to run fails.
    */
-  rollback(peer: string): void {
-    for (const key of [...this.dirtySessions]) {
-      if (peerOf(key) !== peer) continue;
-      this.dirtySessions.delete(key);
-      const sent = this.inFlight.findLast((b) => b.sessions.has(key))?.sessions.get(key);
-      this.forgetSession(key);
-      if (sent) this.sessions.set(key, sent);
-    }
+  snapshot(peer: string, device: number): SessionSnapshot {
+    const key = sessionKey(peer, device);
+    return { key, bytes: this.sessions.get(key), record: this.records.get(key), dirty: this.dirtySessions.has(key) };
+  }
+
+  /**
+   * Puts a session back as it was before an operation that failed, so memory never runs ahead
+   * of what an operation that succeeded left. Operations on one peer run one at a time, but
+   * the previous one may still wait for its commit: its state (unsent, or in a batch in
+   * flight) is what the snapshot holds, and stays to be written. Trust changes are kept (a
+   * refused new key must be remembered), and so are prekey removals (libsignal only makes them
+   * once a message decrypted).
+   */
+  restore(s: SessionSnapshot): void {
+    if (s.bytes === undefined) this.forgetSession(s.key);
+    else this.sessions.set(s.key, s.bytes);
+    if (s.record === undefined) this.records.delete(s.key);
+    else this.records.set(s.key, s.record);
+    if (s.dirty) this.dirtySessions.add(s.key);
+    else this.dirtySessions.delete(s.key);
   }
 
   /**

@@ -20,7 +20,7 @@ import type { ChainPolicy, ContractKeys, ContractView, Payments, UnlockOutcome }
 import type { RelayMetrics } from './metrics.ts';
 import type { MessageRow, MessageState, MessageSummary, Quota, QuoteRow, RelayStore } from './store.ts';
 import { DepositorTags } from './depositor.ts';
-import { StoredMessageCodec } from '../core/objects/stored-message.ts';
+import { encodeStoredMessage } from '../core/objects/stored-message.ts';
 import { InlineSealer, type Sealer } from './sealer.ts';
 import { LIST_PAGE_MAX, parseListLimit, type ListCursor } from '../core/wire/list-cursor.ts';
 
@@ -397,15 +397,11 @@ export class RelayService {
    */
   fetch(secret: Uint8Array, id: Uint8Array): Uint8Array {
     if (!(secret instanceof Uint8Array) || secret.length !== 32) throw new RelayError('BAD_REQUEST', `"secret" expected 32 bytes, got ${secret?.length} bytes`);
-    const m = this.store.message(id);
+    const m = this.store.fetchable(id);
     if (m === undefined || !secretOpensTag(secret, m.mailbox) || m.expiresAt <= this.now()) throw new RelayError('MESSAGE_UNKNOWN', 'no such message under this tag');
     const q = this.store.getQuote(m.quoteId)!;
-    return StoredMessageCodec.encode({
-      quote: QuoteCodec.decode(q.encoded),
-      receipt: ReceiptCodec.decode(m.receipt),
-      sealedHeader: m.sealedHeader,
-      blob: m.blob,
-    });
+    // The stored quote and receipt are canonical encodings: copied as they are.
+    return encodeStoredMessage({ quote: q.encoded, receipt: m.receipt, sealedHeader: m.sealedHeader, blob: m.blob });
   }
 
   /**

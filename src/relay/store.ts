@@ -189,6 +189,9 @@ export interface StoreOptions {
   key?: Uint8Array;
 }
 
+/** SQLite page cache of the relay store, KiB (decrypted pages; the bound of its memory use). */
+export const CACHE_KIB = 128 * 1024;
+
 /** Long enough that a busy relay's commits carry hundreds of writes; short next to a deposit's round trip. */
 export const COMMIT_INTERVAL_MS = 2;
 
@@ -250,6 +253,7 @@ return {
     unpaidContracts: db.prepare(`SELECT id, contract_id FROM messages WHERE paid = 0 AND contract_id IS NOT NULL AND expires_at > ? LIMIT ?`),
     byQuote: db.prepare(`SELECT * FROM messages WHERE quote_id = ?`),
     byId: db.prepare(`SELECT * FROM messages WHERE id = ?`),
+    fetchable: db.prepare(`SELECT quote_id, mailbox, expires_at, receipt, sealed_header, blob FROM messages WHERE id = ?`),
     holds: db.prepare(`SELECT 1 FROM messages WHERE mailbox = ? AND expires_at > ? LIMIT 1`),
     list: db.prepare(
       `SELECT id, quote_id, mailbox, mode, hblob, hk, hc, hr, funding_txid, funding_vout, payer_pubkey, contract_id, expires_at,
@@ -300,6 +304,9 @@ export class RelayStore {
 
   constructor(opts: StoreOptions) {
     this.db = openDb({ path: opts.path, migrations: MIGRATIONS, synchronous: opts.synchronous, ...(opts.key ? { key: opts.key } : {}) });
+    // Pages are decrypted on their way into SQLite's cache: a cache of 2 MiB (SQLite's default)
+    // decrypts most pages a fetch or an index update touches again, every time.
+    this.db.pragma(`cache_size = -${CACHE_KIB}`);
     this.writer = new GroupCommitWriter(this.db, opts.batchMax, opts.commitIntervalMs ?? COMMIT_INTERVAL_MS);
     this.stmt = prepare(this.db);
     this.nextContractIndex = (this.db.prepare(`SELECT value FROM meta WHERE key = 'next_contract_index'`).get() as { value: number }).value;
@@ -465,6 +472,13 @@ export class RelayStore {
   message(id: Uint8Array): MessageRow | undefined {
     const r = this.stmt.byId.get(id) as RawMessage | undefined;
     return r && toMessage(r);
+  }
+
+  /** What a fetch of message `id` needs (the columns of a StoredMessage and those checked before it is served). */
+  fetchable(id: Uint8Array): Pick<MessageRow, 'quoteId' | 'mailbox' | 'expiresAt' | 'receipt' | 'sealedHeader' | 'blob'> | undefined {
+    const r = this.stmt.fetchable.get(id) as Pick<RawMessage, 'quote_id' | 'mailbox' | 'expires_at' | 'receipt' | 'sealed_header' | 'blob'> | undefined;
+    if (r === undefined) return undefined;
+    return { quoteId: u8(r.quote_id), mailbox: u8(r.mailbox), expiresAt: r.expires_at, receipt: u8(r.receipt), sealedHeader: u8(r.sealed_header), blob: u8(r.blob) };
   }
 
   /** The tags among `tags` with an unexpired message under them (one indexed probe each, no row read). */

@@ -38,6 +38,16 @@ test('every object round-trips with its tag and version', () => {
   roundTrip(O.TagAnswerCodec, { ...S.sampleUnsignedTagAnswer(relayPub), signature: S.det('sig', 64) }, 0x11);
 });
 
+test('a StoredMessage encoded from its parts\' encodings is the codec\'s encoding, byte for byte', () => {
+  const quote = S.sampleQuote(relayPub);
+  const receipt = { ...S.sampleUnsignedReceipt(relayPub), signature: S.det('sig', 64) };
+  for (const [header, blob] of [[300, 116], [0, 0], [127, 128], [MAX_SEALED_HEADER, 20_000]] as const) {
+    const m = { quote, receipt, sealedHeader: S.det('sealed header', header), blob: S.det('blob', blob) };
+    const fast = O.encodeStoredMessage({ quote: O.QuoteCodec.encode(quote), receipt: O.ReceiptCodec.encode(receipt), sealedHeader: m.sealedHeader, blob: m.blob });
+    assert.deepEqual(fast, O.StoredMessageCodec.encode(m));
+  }
+});
+
 test('an object of one type does not decode as another (BAD_TAG)', () => {
   const offer = O.OfferCodec.encode(S.sampleOffer());
   assert.throws(() => O.QuoteCodec.decode(offer), code('BAD_TAG'));

@@ -152,6 +152,9 @@ test('padSealedBody always lands on a size class and decodes to the same message
       const signal = O.encodeMessage({ sentAt, content });
       const { plain, sizeClass } = O.padSealedBody(signal, 49);
       assert.ok(O.isSizeClass(sizeClass) && plain.length + 49 === sizeClass);
+      // The direct padded encoding is byte for byte the codec's.
+      const padding = O.SealedBodyPlainCodec.decode(plain).padding;
+      assert.deepEqual(plain, O.SealedBodyPlainCodec.encode({ signal, padding }));
       assert.deepEqual(O.decodeMessage(O.SealedBodyPlainCodec.decode(plain).signal), { sentAt, content, tags: undefined });
     }),
     { numRuns: 300 },

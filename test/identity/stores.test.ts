@@ -59,14 +59,15 @@ test('worker writer: every ciphertext is released only once its ratchet step is 
   carol.db.close();
 });
 
-test('kill -9 while encrypting with the commit worker: no released ciphertext lost its ratchet step', async () => {
+for (const [writer, lanes] of [['worker', 1], ['inline', 8]] as const) {
+test(`kill -9 while encrypting (${writer} writer, ${lanes} in flight per conversation): no released ciphertext lost its ratchet step`, async () => {
   const n = 6;
-  const made = await pair('kill', n, { writer: 'worker' });
+  const made = await pair(`kill-${writer}-${lanes}`, n, { writer });
   let alice = made.alice;
   const carol = made.carol;
   await alice.stores.close();
   alice.db.close();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/crash-sender.ts', import.meta.url)), alice.path, `pass-${alice.name}`, String(n)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./fixtures/crash-sender.ts', import.meta.url)), alice.path, `pass-${alice.name}`, String(n), String(lanes), writer], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const released: string[] = [];
@@ -93,7 +94,7 @@ test('kill -9 while encrypting with the commit worker: no released ciphertext lo
   }
   // Restarted Alice continues every chain past what she released: a lost step would reuse a
   // message key, which Carol refuses as a duplicate.
-  alice = reopen(alice, POOL, { writer: 'worker' });
+  alice = reopen(alice, POOL, { writer });
   for (let i = 0; i < n; i++) {
     const c = await alice.sessions.encryptTo(`c${i}`, utf8(`after ${last.get(i)}`));
     assert.equal(text(await carol.sessions.decryptFrom(`a${i}`, c)), `after ${last.get(i)}`);
@@ -102,9 +103,52 @@ test('kill -9 while encrypting with the commit worker: no released ciphertext lo
   alice.db.close();
   carol.db.close();
 });
+}
+
+test('steps on one contact pipeline: they share commits and all decrypt (durability at release: the kill -9 test above)', async () => {
+  const { alice, carol } = await pair('pipe', 1, { writer: 'inline' });
+  const before = alice.stores.stats.commits;
+  const released: Uint8Array[] = [];
+  await Promise.all(
+    Array.from({ length: 32 }, async (_, n) => {
+      const c = await alice.sessions.encryptTo('c0', utf8(`m${n}`));
+      released.push(c);
+    }),
+  );
+  assert.ok(alice.stores.stats.commits - before < 32, `32 steps on one contact shared commits (${alice.stores.stats.commits - before})`);
+  assert.ok(sameOnDisk(alice, 'c0'));
+  const read = await Promise.all(released.map((c) => carol.sessions.decryptFrom('a0', c)));
+  assert.deepEqual(read.map(text).sort(), Array.from({ length: 32 }, (_, n) => `m${n}`).sort());
+  await Promise.all([alice.stores.close(), carol.stores.close()]);
+  alice.db.close();
+  carol.db.close();
+});
+
+test('a step that fails behind a pipelined one keeps that one (its state is written, its key never reused)', async () => {
+  const { alice, carol } = await pair('pipe-fail', 1, { writer: 'inline' });
+  const mallory = makeUser(tmp.dir, 'pipe-fail-mallory', POOL);
+  const foreign = takeForFetch(mallory.prekeys.buildBundle(T0)).fetched;
+  // The second step offers a bundle under another identity key: refused (IDENTITY_KEY_CHANGED)
+  // after the first step changed the session in memory and before that change was committed.
+  const [first, second] = await Promise.allSettled([
+    alice.sessions.encryptTo('c0', utf8('one')),
+    alice.sessions.encryptTo('c0', utf8('two'), { bundle: foreign }),
+  ]);
+  assert.equal(first.status, 'fulfilled');
+  assert.equal(second.status, 'rejected');
+  assert.ok(IdentityError.is((second as PromiseRejectedResult).reason, 'IDENTITY_KEY_CHANGED'), String((second as PromiseRejectedResult).reason));
+  assert.ok(sameOnDisk(alice, 'c0'), "the first step's state is on disk");
+  const three = await alice.sessions.encryptTo('c0', utf8('three'));
+  assert.equal(text(await carol.sessions.decryptFrom('a0', (first as PromiseFulfilledResult<Uint8Array>).value)), 'one');
+  assert.equal(text(await carol.sessions.decryptFrom('a0', three)), 'three');
+  await Promise.all([alice.stores.close(), carol.stores.close(), mallory.stores.close()]);
+  alice.db.close();
+  carol.db.close();
+  mallory.db.close();
+});
 
 for (const writer of ['worker', 'inline'] as const) {
-  test(`${writer} writer: a failed commit is COMMIT_FAILED, releases nothing, and rolls the ratchet back`, async () => {
+  test(`${writer} writer: a failed commit is COMMIT_FAILED, releases nothing, and is written by the next commit`, async () => {
     const { alice, carol } = await pair(`fail-${writer}`, 3, { writer });
     const disk = onDisk(alice.path, 'c0');
     alice.db.exec("CREATE TRIGGER refuse BEFORE UPDATE ON sessions WHEN NEW.peer = 'c0' BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
@@ -114,12 +158,15 @@ for (const writer of ['worker', 'inline'] as const) {
     assert.ok(IdentityError.is((r0 as PromiseRejectedResult).reason, 'COMMIT_FAILED'), String((r0 as PromiseRejectedResult).reason));
     assert.match(((r0 as PromiseRejectedResult).reason as Error).message, /disk says no/);
     assert.deepEqual(onDisk(alice.path, 'c0'), disk, 'nothing of the failed batch was written');
-    assert.equal(alice.stores.hasPendingWrites, false);
+    // The steps stay in memory, to be written (a later step may already build on them: see
+    // Sessions.encryptTo); their ciphertexts never left, so the chain only skips their keys.
+    assert.equal(alice.stores.hasPendingWrites, true);
     alice.db.exec('DROP TRIGGER refuse');
     for (const i of [0, 1, 2]) {
       const c = await alice.sessions.encryptTo(`c${i}`, utf8(`kept ${i}`));
       assert.equal(text(await carol.sessions.decryptFrom(`a${i}`, c)), `kept ${i}`);
     }
+    assert.equal(alice.stores.hasPendingWrites, false);
     await Promise.all([alice.stores.close(), carol.stores.close()]);
     alice.db.close();
     carol.db.close();

@@ -16,7 +16,7 @@ import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
 import { buildContractScript, contractScriptPubKey } from '../../src/contracts/index.ts';
 import { Wallet } from '../../src/wallet/index.ts';
 import { openPartyDb } from '../../src/watch/index.ts';
-import { LIGHT_SCRYPT, StreamClient, deposit, depositFor, fetchTagged, getQuote, hexOf, listTags, newIdentity, offer, rnd } from './helpers.ts';
+import { LIGHT_SCRYPT, StreamClient, deposit, depositFor, fetchTagged, getQuote, hexOf, listTags, newIdentity, offer, openRelayFile, rnd } from './helpers.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -58,6 +58,58 @@ describe('relay process: kill -9 after acknowledgements', { timeout: 120_000 }, 
     await chain.close();
     devnet.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kill -9 while deposits stream in on 8 connections: every acknowledged deposit is in relay.sqlite (acknowledged only after its commit)', async () => {
+    const CONNS = 8;
+    const PER_CONN = 50;
+    const IN_FLIGHT = 8;
+    const sub = join(dir, 'under-load');
+    const relay = await startRelayProcess(sub, chain.url);
+    const carol = newIdentity();
+    const conns = await Promise.all(Array.from({ length: CONNS }, () => StreamClient.open(relay.url)));
+    const closed = Promise.all(conns.map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve()))));
+    // Quotes first, so that once deposits start every connection keeps IN_FLIGHT of them in flight.
+    const quotes = await Promise.all(
+      conns.map((c) => Promise.all(Array.from({ length: PER_CONN }, async () => QuoteCodec.decode((await c.request(OP.quote, OfferCodec.encode(offer(carol.mailbox, 1024)))).payload)))),
+    );
+    const acked: Uint8Array[] = [];
+    let sent = 0;
+    let inFlightAtKill = -1;
+    let failure: string | undefined;
+    conns.forEach((c, ci) => {
+      let next = 0;
+      const lane = (): void => {
+        if (next >= PER_CONN || inFlightAtKill >= 0) return;
+        const d = DepositCodec.encode(depositFor(quotes[ci]![next++]!));
+        sent++;
+        void c.request(OP.deposit, d).then((a) => {
+          if (a.status !== 0) failure ??= Buffer.from(a.payload).toString();
+          acked.push(a.payload);
+          if (acked.length >= 120 && inFlightAtKill < 0) {
+            inFlightAtKill = sent - acked.length;
+            relay.child.kill('SIGKILL');
+          }
+          lane();
+        });
+      };
+      for (let i = 0; i < IN_FLIGHT; i++) lane();
+    });
+    await closed;
+    assert.equal(await relay.exited, 'SIGKILL');
+    assert.equal(failure, undefined);
+    assert.ok(inFlightAtKill > 0, 'deposits were in flight (in a batch not yet committed, or not yet read) at the kill');
+    const db = openRelayFile(sub, 'relay.sqlite');
+    try {
+      const get = db.prepare('SELECT receipt FROM messages WHERE id = ?');
+      const lost = acked.filter((a) => {
+        const row = get.get(ReceiptCodec.decode(a).messageId) as { receipt: Buffer } | undefined;
+        return row === undefined || !row.receipt.equals(a);
+      });
+      assert.equal(lost.length, 0, `${lost.length} of ${acked.length} acknowledged deposits lost`);
+    } finally {
+      db.close();
+    }
   });
 
   it('serves every acknowledged message after SIGKILL and restart, completes a pending claim; keys are owner-only', async () => {
