@@ -294,14 +294,18 @@ async function afterSeal(ctx: MailContext, draft: DraftRow, contact: ContactRow,
   }
   sealed.id = id;
   ctx.failpoint('after-seal');
-  return advance(ctx, id, signal, tip);
+  return advance(ctx, id, signal, tip, true);
 }
 
-/** Moves one outbox row forward as far as it goes without waiting for the chain; `tip` if the caller just fetched it. */
-export async function advance(ctx: MailContext, id: string, signal?: AbortSignal, tip?: number): Promise<OutboxRow> {
+/**
+ * Moves one outbox row forward as far as it goes without waiting for the chain; `tip` if the
+ * caller just fetched it; `sealedNow` when the caller sealed the row itself a moment ago (no
+ * process can have added its HTLC yet: the channel book is not searched for it).
+ */
+export async function advance(ctx: MailContext, id: string, signal?: AbortSignal, tip?: number, sealedNow = false): Promise<OutboxRow> {
   let row = ctx.mail.outbox(id)!;
   if (row.state === 'sealed' && row.channelId !== null) {
-    if (await payByChannel(ctx, row, signal, tip)) ctx.failpoint('after-channel-add');
+    if (await payByChannel(ctx, row, signal, tip, sealedNow)) ctx.failpoint('after-channel-add');
     row = ctx.mail.outbox(id)!;
   }
   if (row.state === 'sealed') {
@@ -385,10 +389,11 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
  * was moved to the chain path (fresh refund key, affordability checked). RELAY_UNREACHABLE and
  * other errors leave the row as it is for resumeSends.
  */
-async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal, tip?: number): Promise<boolean> {
+async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal, tip?: number, sealedNow = false): Promise<boolean> {
   const quote = QuoteCodec.decode(row.quote);
   const channelId = row.channelId!;
-  const made = ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
+  // Every HTLC the channel ever carried is in the book: searched only for a row met again (a resume).
+  const made = !sealedNow && ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
   try {
     if (made) await ctx.channels.resync(channelId, signal);
     else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
