@@ -121,7 +121,7 @@ export function registerMessageCommands(program: Command): void {
       .addOption(new Option('--mode <mode>', 'who pays the relay: you on delivery, or the recipient to read it').choices(['sender-pays', 'recipient-pays']).default('sender-pays'))
       .option('--max-fee <sats>', 'the highest relay price you accept (default 10000)', integerArg('max fee', 1, 21e14))
       .option('--retention-days <days>', 'how long the relay keeps it (default 0.5 = 12 hours; relays cap it: see their /.well-known/satpost maxRetentionSecs)', positiveNumberArg('retention days'))
-      .option('--no-channel', 'sender-pays: pay on chain even when an open channel with the relay could pay (see `satpost channel --help`)')
+      .option('--no-channel', 'offer to the network even with an open channel (either mode) and, sender-pays, pay on chain (see `satpost channel --help`)')
       .option('--again', 'send it even if an identical message (same contact, text or file, and mode) is unfinished or was sent in the last 15 minutes'),
   )
     .addHelpText('after', examples('satpost send carol "see you at seven"', 'satpost send carol --file ./notes.pdf --mode recipient-pays --max-fee 2000'))

@@ -3,7 +3,8 @@
  *
  *   draft (contact, mode, content, options; persisted BEFORE any network step)
  *   -> Signal message (from the contact's verified prekey bundle on a first message)
- *   -> offer of its size class, at a minute's resolution -> quotes (the relay network, else
+ *   -> offer of its size class, at a minute's resolution -> quotes (with an open channel, that
+ *      relay's alone within its standing terms: channelQuote; else the relay network, else
  *      each relay) -> the cheapest acceptable quote (signed, answers the offer, amount <=
  *      maxFee, T within the margins, still valid) -> sealed body and sealed header for that
  *      quote (with r for sender-pays)
@@ -77,7 +78,12 @@ export interface SendOptions {
   maxFee?: number;
   /** How long the relay keeps the message; default DEFAULT_RETENTION_DAYS (12 hours). */
   retentionDays?: number;
-  /** Sender-pays: pay through an open channel with the quote's relay when one can (default true); false forces the chain. */
+  /**
+   * Use the sender's payment channels (default true): the message is quoted by the relay of an
+   * open channel alone, within its standing terms, with no offer to the network (either mode),
+   * and sender-pays is paid through a channel with the quote's relay when one can carry it.
+   * false: the network's offer and, sender-pays, the chain.
+   */
   channel?: boolean;
   /**
    * Send a new message even when an identical one (same contact, content and mode) is unfinished
@@ -242,8 +248,8 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
     const signalMessage = await encryptSignal({ sender, recipient, message, tags: tells, now });
 
     const offer: Offer = { offerId: ctx.random(16), tag: tag, mode, size: sizeClassOf(signalMessage), maxFee, retentionSecs, createdAt: coarseOfferTime(now) };
-    // Sender-pays with an open channel: that relay's own quote, held to its standing terms; else the network's offer.
-    const direct = mode === 'sender-pays' && draft.channel ? await channelQuote(ctx, offer, candidates, signal, tipAsked) : undefined;
+    // With an open channel (either mode): that relay's own quote, held to its standing terms; else the network's offer.
+    const direct = draft.channel ? await channelQuote(ctx, offer, candidates, signal, tipAsked) : undefined;
     const quote = direct ?? (await bestQuote(ctx, offer, candidates, signal, tipAsked));
     const tip = await tipAsked;
     const id = hex.encode(messageIdOf(quote.hk));
@@ -288,14 +294,18 @@ async function afterSeal(ctx: MailContext, draft: DraftRow, contact: ContactRow,
   }
   sealed.id = id;
   ctx.failpoint('after-seal');
-  return advance(ctx, id, signal, tip);
+  return advance(ctx, id, signal, tip, true);
 }
 
-/** Moves one outbox row forward as far as it goes without waiting for the chain; `tip` if the caller just fetched it. */
-export async function advance(ctx: MailContext, id: string, signal?: AbortSignal, tip?: number): Promise<OutboxRow> {
+/**
+ * Moves one outbox row forward as far as it goes without waiting for the chain; `tip` if the
+ * caller just fetched it; `sealedNow` when the caller sealed the row itself a moment ago (no
+ * process can have added its HTLC yet: the channel book is not searched for it).
+ */
+export async function advance(ctx: MailContext, id: string, signal?: AbortSignal, tip?: number, sealedNow = false): Promise<OutboxRow> {
   let row = ctx.mail.outbox(id)!;
   if (row.state === 'sealed' && row.channelId !== null) {
-    if (await payByChannel(ctx, row, signal, tip)) ctx.failpoint('after-channel-add');
+    if (await payByChannel(ctx, row, signal, tip, sealedNow)) ctx.failpoint('after-channel-add');
     row = ctx.mail.outbox(id)!;
   }
   if (row.state === 'sealed') {
@@ -379,10 +389,11 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
  * was moved to the chain path (fresh refund key, affordability checked). RELAY_UNREACHABLE and
  * other errors leave the row as it is for resumeSends.
  */
-async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal, tip?: number): Promise<boolean> {
+async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSignal, tip?: number, sealedNow = false): Promise<boolean> {
   const quote = QuoteCodec.decode(row.quote);
   const channelId = row.channelId!;
-  const made = ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
+  // Every HTLC the channel ever carried is in the book: searched only for a row met again (a resume).
+  const made = !sealedNow && ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
   try {
     if (made) await ctx.channels.resync(channelId, signal);
     else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
@@ -452,7 +463,10 @@ async function fetchBundle(ctx: MailContext, contact: ContactRow, relays: string
  * and the first of those take part in the relay network. A quote above the terms is refused
  * (TERMS_EXCEEDED, kept in ClientChannels.termsRefusals; the terms are dropped, so the next
  * send fetches them again), as is one that fails quoteProblem; undefined when no channel gave an
- * acceptable quote: the caller offers the message to the network (bestQuote).
+ * acceptable quote: the caller offers the message to the network (bestQuote). Either mode: a
+ * recipient-pays message is quoted the same way (the account's relay is the sender's relay;
+ * the terms cap what the recipient is asked, who still decides at her read, paying over her own
+ * channel with that relay when she holds one).
  */
 export async function channelQuote(ctx: MailContext, offer: Offer, candidates: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote | undefined> {
   const accounts = ctx.channels.accounts();
@@ -529,8 +543,9 @@ const NOT_NETWORKED_MS = 60_000;
 
 /**
  * Quotes from the relay network (POST /v1/offer on the first relay that routes it: it answers
- * once every relay it expects has quoted or declined, or at its window), else one per relay;
- * the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest price seen
+ * once every relay it expects has quoted or declined, or at its window; the offer is never
+ * made at a second relay), else, when no relay routes it or the network brought no quote, one
+ * per relay (POST /v1/quote: a refusal names the price); the cheapest that passes every check. NO_ACCEPTABLE_QUOTE carries the cheapest price seen
  * (`details.cheapest`) and, when the network's answer came at the window with relays still
  * silent, how many (`details.unanswered`: offering again may find them); RELAY_UNREACHABLE
  * when no relay answered at all.
@@ -550,14 +565,17 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
     if ((notNetworked.get(relay) ?? -Infinity) > ctx.now() - NOT_NETWORKED_MS) continue;
     try {
       const got = await relay.offerToNetwork(offer, signal);
-      if (got === undefined) notNetworked.set(relay, ctx.now());
       reached++;
-      if (got !== undefined) unanswered = Math.max(unanswered, got.unanswered);
-      if (got !== undefined && got.quotes.length > 0) {
-        quotes.push(...got.quotes);
-        networked = true;
-        break;
+      if (got === undefined) {
+        notNetworked.set(relay, ctx.now());
+        continue;
       }
+      // The network's answer, whatever it holds: offering the same offer at another relay would
+      // reach nobody new (every relay that saw it drops it again) and only wait for the deadline.
+      unanswered = got.unanswered;
+      quotes.push(...got.quotes);
+      networked = got.quotes.length > 0;
+      break;
     } catch (err) {
       if (signal?.aborted) throw err;
       if (ClientError.is(err, 'RELAY_UNREACHABLE')) continue;

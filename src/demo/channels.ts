@@ -28,13 +28,14 @@ const BATCH = 50;
 /** A progress line every this many messages. */
 const PROGRESS_EVERY = 100;
 /**
- * Offers of one message before the act gives up on it. Sender-pays messages make none (the
- * channel relay's quote under its standing terms); for recipient-pays the entry relay answers an
- * offer as soon as all three relays have quoted or declined, so the window is only a deadline; on a
- * machine too busy for Bob's quote to beat it, the send ends NO_ACCEPTABLE_QUOTE with nothing
- * paid and is offered again.
+ * Sends of one message before the act gives up on it. No act-3 send makes a network offer: Alice
+ * holds a channel with Bob's relay, so each message, either mode, is quoted by that relay alone
+ * under its standing terms. Should that path fail (terms refused, relay busy), the send offers
+ * the message to the network, whose entry relay answers once all three relays have quoted or
+ * declined; only if its deadline passed with a relay still silent (NO_ACCEPTABLE_QUOTE with
+ * `details.unanswered`, nothing paid) is the message sent again. Any other failure ends the act.
  */
-const MAX_OFFERS_PER_MESSAGE = 20;
+const MAX_SENDS_PER_MESSAGE = 20;
 /** Retention asked of every act-3 message: an hour, long past the end of the act. */
 const RETENTION_SECS = 3600;
 /** Room in each channel for the fees of commitments with up to BATCH HTLCs in flight, at 2 sat/vB (about 4,500 sats), and more. */
@@ -63,8 +64,10 @@ export interface ChannelActOutcome {
   relay: string;
   alice: ChannelSide;
   carol: ChannelSide;
-  /** Sends offered again because the relay's quote missed the short window (nothing was paid for them). */
+  /** Sends made again because a relay was silent at the network offer's deadline (nothing was paid for them). */
   reoffered: number;
+  /** Offers to the relay network during the messages (seen by Bob's relay, never their entry): 0 while the account path holds. */
+  networkOffers: number;
   /** Faucet payments for the act, by payer. */
   topUps: { alice: number; carol: number };
   /** (fundings + closes) vsize / messages. */
@@ -110,10 +113,12 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
     n.say(`${who}'s channel ${short(id)} is open on both sides: T_ch = block ${s.expiry} (${s.blocksLeft} blocks left)`);
   }
 
-  n.say(`a sender-pays message over Alice's channel asks ${relay.name}'s relay alone for its quote and takes it within the relay's signed standing terms`);
-  n.say(`  for the channel (no offer to the network); a recipient-pays offer is answered as soon as all three relays have quoted or declined`);
-  n.say(`  (or after ${w.relays[0]!.config.offerWindowMs.toLocaleString('en-US')} ms). Alice caps each message at ${sats(maxFee)}: only ${relay.name}'s relay prices within it, so every message lands there`);
+  n.say(`Alice holds an account with ${relay.name}'s relay now: each message she sends, either mode, asks that relay alone for its quote and takes it`);
+  n.say(`  within the relay's signed standing terms for her channel (no offer to the network). Alice caps each message at ${sats(maxFee)}:`);
+  n.say(`  only ${relay.name}'s relay prices within it, so a message offered to the network instead would land there too`);
   const tipBefore = w.devnet.tip().height;
+  const offersSeen = () => relay.handle.network.parts?.offers.stats().offersSeen ?? 0;
+  const offersBefore = offersSeen();
   let reoffered = 0;
   const alicePrices: number[] = [];
   const carolPrices: number[] = [];
@@ -127,8 +132,9 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
         }
         return sent;
       } catch (err) {
-        // Bob's quote missed the deadline: nothing was funded or added; offer it again.
-        if (!ClientError.is(err, 'NO_ACCEPTABLE_QUOTE') || offers >= MAX_OFFERS_PER_MESSAGE) throw err;
+        // A relay (Bob's) missed the network's deadline: nothing was funded or added; send it again.
+        const silent = ClientError.is(err, 'NO_ACCEPTABLE_QUOTE') && typeof err.details?.unanswered === 'number' && err.details.unanswered > 0;
+        if (!silent || offers >= MAX_SENDS_PER_MESSAGE) throw err;
         reoffered++;
       }
     }
@@ -164,7 +170,7 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
   const delivered = w.alice.outbox().filter((m) => m.channelId === aliceCh.id && m.state === 'delivered').length;
   if (delivered !== count) throw new DemoError('STORY_MISMATCH', `Alice's outbox shows ${delivered} of ${count} channel messages delivered`);
 
-  n.say(`Alice sends ${rpCount} recipient-pays messages; Carol pays each from her channel as she reads it (the relay settles in its answer)`);
+  n.say(`Alice sends ${rpCount} recipient-pays messages (quoted under her terms, no offer); Carol pays each from her channel as she reads it (the relay settles in its answer)`);
   for (let done = 0; done < rpCount;) {
     const rp: { id: string; text: string }[] = [];
     for (const end = Math.min(rpCount, done + BATCH); done < end; done++) {
@@ -180,6 +186,12 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
     throw new DemoError('STORY_MISMATCH', `the chain moved during the messages (tip ${tipBefore} -> ${w.devnet.tip().height}, ${mempool.length} in the mempool)`);
   }
   n.say(`${(count + rpCount).toLocaleString('en-US')} messages paid and read: not one transaction was broadcast (tip still ${tipBefore}, mempool empty)`);
+  const networkOffers = offersSeen() - offersBefore;
+  n.say(
+    networkOffers === 0
+      ? `  and not one offer to the relay network: every quote came from ${relay.name}'s relay under Alice's standing terms`
+      : `  and ${networkOffers.toLocaleString('en-US')} offer(s) to the relay network, where the quote under Alice's standing terms failed`,
+  );
 
   n.say('both close cooperatively: the relay proposes the close, the payer checks and signs it, the relay broadcasts');
   const closedA = await w.alice.closeChannel(aliceCh.id);
@@ -211,14 +223,14 @@ export async function channelsAct(w: World, relay: DemoRelay, count: number, onC
   const [m1, m2] = onChain;
   const onChainVb = (count * (m1.funding.vsize + m1.claim.vsize) + rpCount * (m2.funding.vsize + m2.claim.vsize)) / messages;
   const out: ChannelActOutcome = {
-    relay: relay.name, alice, carol, reoffered, topUps: capacities,
+    relay: relay.name, alice, carol, reoffered, networkOffers, topUps: capacities,
     vbPerMessage: chainVb / messages, vbPerMessageWithSweeps: (chainVb + sweepVb) / messages, onChainVbPerMessage: onChainVb,
     elapsedMs: performance.now() - started,
   };
   n.say(`on chain per message: ${fmtVb(out.vbPerMessage)} vB over channels (2 fundings + 2 closes = ${chainVb} vB / ${messages.toLocaleString('en-US')} messages;`);
   n.say(`  ${fmtVb(out.vbPerMessageWithSweeps)} vB with the 4 sweeps) against ${fmtVb(onChainVb)} vB as contracts (funding + claim per message, measured in acts 1-2:`);
   n.say(`  ${m1.funding.vsize + m1.claim.vsize} vB sender-pays, ${m2.funding.vsize + m2.claim.vsize} vB recipient-pays)`);
-  if (reoffered > 0) n.say(`(${reoffered} offer(s) missed ${relay.name}'s quote before the deadline and were offered again; nothing was paid for them)`);
+  if (reoffered > 0) n.say(`(${reoffered} send(s) met a relay silent at the network offer's deadline and were sent again; nothing was paid for them)`);
   n.say(`act 3 took ${(out.elapsedMs / 1000).toFixed(1)} s`);
   return out;
 }

@@ -8,7 +8,9 @@
  *
  * A relay that does not quote sends an OfferDecline instead, so the origin knows the relays
  * it can expect an answer from (`expectedRelays`: those its announced topology reaches) and
- * returns as soon as each has quoted or declined, the window being only the deadline.
+ * returns as soon as each has quoted or declined, the window being only the deadline. An
+ * offerId this relay has seen before is not published again (every relay that saw it drops
+ * it): such a collection ends with this relay's own answer, expecting nobody.
  *
  * Every relay limits offers per origin (the gossipsub signer) and per neighbour that forwards
  * them, with token buckets checked in the topic validator: before the offer reaches onOffer
@@ -189,13 +191,16 @@ export class OfferService extends EventTarget {
     const key = idHex(offer.offerId);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
-    const expectedRelays = this.opts.expectedRelays?.();
+    // An offerId seen before (offered here already, or gossiped here from another origin) is
+    // dropped by every relay that saw it: nobody will answer it again, so nobody is waited for.
+    const repeated = !this.seen.add(key);
+    const expectedRelays = repeated ? [] : this.opts.expectedRelays?.();
     const waiting = expectedRelays === undefined ? undefined : new Set(expectedRelays);
     waiting?.delete(idHex(this.opts.node.relayId));
     const c: Collection = { offer, quotes: new Map(), expected: o.expected ?? Infinity, waiting, done: resolve };
     const expectedCount = waiting?.size ?? 0;
-    this.collecting.set(key, c);
-    this.seen.add(key);
+    // A repeated offer gets no answers; a collection of it still running keeps receiving its own.
+    if (!repeated) this.collecting.set(key, c);
     const timer = setTimeout(resolve, o.windowMs);
     const signal = o.signal === undefined ? lifetime.signal : AbortSignal.any([o.signal, lifetime.signal]);
     const onAbort = () => resolve();
@@ -207,7 +212,7 @@ export class OfferService extends EventTarget {
         offer,
         originAddrs: node.multiaddrs().slice(0, MAX_ORIGIN_ADDRS).map(String),
       };
-      await node.libp2p.services.pubsub.publish(OFFER_TOPIC, OfferAnnouncementCodec.encode(announcement));
+      if (!repeated) await node.libp2p.services.pubsub.publish(OFFER_TOPIC, OfferAnnouncementCodec.encode(announcement));
       if (o.includeSelf !== false) {
         const own = await this.askPolicy(offer, node.peerId);
         if (own !== undefined && this.acceptable(c, own, node.relayId)) this.add(c, own);
@@ -219,7 +224,7 @@ export class OfferService extends EventTarget {
       clearTimeout(timer);
       // One listener per offer on the service's lifetime signal would pile up over a relay's life.
       signal.removeEventListener('abort', onAbort);
-      this.collecting.delete(key);
+      if (this.collecting.get(key) === c) this.collecting.delete(key);
     }
   }
 

@@ -32,6 +32,31 @@ runBackendCompliance('EsploraBackend over the devnet HTTP server', async () => {
   };
 });
 
+describe('EsploraBackend tip', () => {
+  it('asks for the tip block only when the tip hash changed', async () => {
+    const devnet = Devnet.open({ path: ':memory:' });
+    const server = await startDevnetServer({ devnet });
+    const paths: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      paths.push(new URL(String(input)).pathname);
+      return fetch(input, init);
+    };
+    try {
+      const backend = new EsploraBackend({ baseUrl: server.url, network: 'regtest', fetch: counting });
+      const first = await backend.getTip();
+      assert.deepEqual(await backend.getTip(), first);
+      assert.deepEqual(paths, ['/blocks/tip/hash', `/block/${first.hash}`, '/blocks/tip/hash']);
+      devnet.mine(1);
+      const next = await backend.getTip();
+      assert.equal(next.height, first.height + 1);
+      assert.equal(paths.at(-1), `/block/${next.hash}`);
+    } finally {
+      await server.close();
+      devnet.close();
+    }
+  });
+});
+
 describe('EsploraBackend failures', () => {
   it('turns an unreachable server into BACKEND_UNAVAILABLE', async () => {
     // A port that was just free: bind, read it, close.

@@ -2,7 +2,8 @@
 // wallet and channel watcher) and a devnet over HTTP: sends over an open channel ask the
 // channel's relay alone for a quote (no offer to the network) and pay the terms' price; terms
 // that lapse mid-stream are fetched afresh and the next send still goes over the channel; a quote
-// above the relay's own terms is refused (TERMS_EXCEEDED) and the send takes the network path.
+// above the relay's own terms is refused (TERMS_EXCEEDED) and the send takes the network path;
+// recipient-pays is quoted the same way and read over the recipient's own channel.
 import { after, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -132,6 +133,57 @@ describe('standing terms: sends over a channel skip the network offer', { timeou
     // Carol reads every one: the messages are where her relay serves them.
     const { entries } = await carol.inbox();
     assert.equal(entries.length, 7);
+  });
+
+  // Both hold a channel with the relay: the sender's account quotes the message (no network offer),
+  // the recipient's pays the read (the relay settles in the add's answer), nothing goes on chain.
+  it('recipient-pays: quoted by the sender\'s account relay within its terms, read paid over the recipient\'s channel', async () => {
+    mock.restoreAll();
+    const dan = await make('dan');
+    const erin = await make('erin');
+    await erin.publish();
+    await dan.addContact('erin', erin.address());
+    await erin.addContact('dan', dan.address());
+    chain.fund(dan.walletAddress(), 500_000);
+    chain.fund(erin.walletAddress(), 500_000);
+    const danCh = await dan.openChannel(relay.url, { sats: 200_000, blocks: 200 });
+    const erinCh = await erin.openChannel(relay.url, { sats: 200_000, blocks: 200 });
+    chain.devnet.mine(1);
+    await dan.syncContracts();
+    await erin.syncContracts();
+    await relay.channels!.watcher.poll();
+
+    const offers = mock.method(RelayClient.prototype, 'offerToNetwork');
+    const quotes = mock.method(RelayClient.prototype, 'quote');
+    const tip = chain.devnet.tip().height;
+    const retentionSecs = Math.round(RETENTION_DAYS * 86_400);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const sent = await dan.send('erin', { text: `pay to read ${i}` }, { ...SEND, mode: 'recipient-pays' });
+      assert.equal(sent.relay, relay.url);
+      assert.equal(sent.state, 'deposited');
+      const terms = await ctxOf(dan).channels.standingTerms(danCh.id, tip);
+      assert.equal(sent.price, standingPrice(terms, sent.size, retentionSecs), "within the sender's terms");
+      ids.push(sent.id);
+    }
+    assert.equal(offers.mock.callCount(), 0, 'no offer to the network');
+    assert.equal(quotes.mock.callCount(), 2, 'one quote per message, at the account relay');
+
+    await erin.inbox();
+    for (const id of ids) {
+      const read = await erin.read(id);
+      assert.equal(read.channelId, erinCh.id, "paid over the recipient's channel");
+      assert.equal(read.state, 'read');
+    }
+    const erinSide = (await erin.channels()).find((c) => c.id === erinCh.id)!;
+    assert.equal(erinSide.inFlight, 0, 'settled in the answers');
+    assert.equal(chain.devnet.mempoolTxids().length, 0, 'nothing on chain');
+    assert.equal(chain.devnet.tip().height, tip);
+    assert.equal(offers.mock.callCount(), 0, 'no offer made by the read either');
+
+    // channel: false is the payer without an account: the message goes to the network.
+    await dan.send('erin', { text: 'no account' }, { ...SEND, mode: 'recipient-pays', channel: false });
+    assert.equal(offers.mock.callCount(), 1);
   });
 
   it('checkQuoteAgainstTerms: TERMS_EXCEEDED above the price or the retention, BAD_RELAY_ANSWER from another relay', () => {

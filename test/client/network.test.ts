@@ -1,7 +1,7 @@
 // The client over a relay network: two relay daemons joined by libp2p on one devnet. Alice's
 // offer is quoted by the whole network and the cheaper relay (not one of Carol's) wins; Carol's
 // inbox finds the message there through a tag query (signed answers) and reads it.
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -115,6 +115,34 @@ describe('client over a relay network', { timeout: 120_000 }, () => {
       assert.equal(sent.relay, relays[1]!.url);
       assert.equal(relays[0]!.network.parts!.offers.stats().declinesSent, declined + 2, 'the dearer relay declined rather than stay silent');
     } finally {
+      configs.forEach((c, i) => (c.offerWindowMs = windows[i]!));
+    }
+  });
+
+  // Every relay declines (max fee under both prices): the network's answer is complete and empty.
+  // The offer is not made again at the sender's other relay (all relays dropping a seen offerId,
+  // it would only wait for the window); each relay is asked directly for the price instead.
+  it('a complete answer without an acceptable quote ends the offer: no second entry relay', { timeout: 40_000 }, async () => {
+    const windows = configs.map((c) => c.offerWindowMs);
+    for (const c of configs) c.offerWindowMs = 60_000;
+    const offers = mock.method(RelayClient.prototype, 'offerToNetwork');
+    try {
+      const alice = await make('alice4', 0);
+      const carol = await make('carol4', 1);
+      await carol.publish();
+      await alice.addContact('carol', carol.address());
+      const seen = relays.map((r) => r.network.parts!.offers.stats().offersSeen);
+      await assert.rejects(alice.send('carol', { text: 'too cheap' }, { mode: 'recipient-pays', maxFee: 400, retentionDays: 0.1 }), (e: unknown) => {
+        assert.ok(ClientError.is(e, 'NO_ACCEPTABLE_QUOTE'), String(e));
+        const cheapest = e.details?.cheapest as number;
+        assert.ok(cheapest > 400 && cheapest < 900, `the cheaper relay's price, from the relays asked directly (${cheapest})`);
+        assert.equal(e.details?.unanswered, undefined, 'every expected relay answered');
+        return true;
+      });
+      assert.equal(offers.mock.callCount(), 1, "offered once, at Carol's relay");
+      assert.deepEqual(relays.map((r, i) => r.network.parts!.offers.stats().offersSeen - seen[i]!), [1, 0], 'only the other relay saw it, once');
+    } finally {
+      offers.mock.restore();
       configs.forEach((c, i) => (c.offerWindowMs = windows[i]!));
     }
   });

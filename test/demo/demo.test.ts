@@ -91,6 +91,7 @@ test('runDemo in-process: the cheapest relay stores, payers pay price + funding 
     const rpCount = CHANNEL_MESSAGES / 10;
     assert.equal(ch.relay, cheapest.name);
     assert.deepEqual([ch.alice.messages, ch.carol.messages], [CHANNEL_MESSAGES, rpCount]);
+    assert.equal(ch.networkOffers, 0, "no act-3 message, either mode, is offered to the network: Alice's standing terms decide");
     const capped = Math.min(...result.relays.filter((r) => r.name !== cheapest.name).map((r) => r.price)) - 1;
     for (const side of [ch.alice, ch.carol]) {
       assert.equal(side.prices.length, side.messages);

@@ -120,6 +120,21 @@ describe('offers on a random graph with dishonest and declining relays', () => {
     assert.deepEqual([got.expected, got.answered], [7, 7]);
     assert.ok(relays[2]!.offers.stats().declinesSent >= 1);
   });
+
+  // Every relay that saw an offerId drops it: offered again (here or at another relay that
+  // received it by gossip), nobody would answer, so nobody is waited for.
+  it('an offer offered again ends with the own answer alone, expecting nobody', { timeout: 40_000 }, async () => {
+    const offer = makeOffer();
+    const first = await relays[0]!.offers.collect(offer, { windowMs: 60_000 });
+    assert.deepEqual([first.expected, first.answered], [7, 7]);
+    const seen = relays[4]!.offers.stats().offersSeen;
+    for (const at of [0, 4]) {
+      const again = await relays[at]!.offers.collect(offer, { windowMs: 60_000 });
+      assert.deepEqual([again.expected, again.answered], [0, 0], `offered again at relay ${at}`);
+      assert.deepEqual(ids(again.quotes), ids([relays[at]!.node.relayId].map((relayId) => ({ relayId }) as Quote)), 'its own quote only');
+    }
+    assert.equal(relays[4]!.offers.stats().offersSeen, seen, 'not published again');
+  });
 });
 
 describe('offer flooding', () => {

@@ -59,6 +59,8 @@ export class EsploraBackend implements ChainBackend {
     // straddle a new block and pair a height with the wrong hash.
     const hash = (await this.text('/blocks/tip/hash', signal)).trim();
     if (!HEX64.test(hash)) throw new ChainError('BACKEND_UNAVAILABLE', expected('tip hash', '64 hex digits', hash));
+    // A block's height never changes: the tip unchanged since the last call needs no second request.
+    if (this.lastTip?.hash === hash) return { ...this.lastTip };
     const block = await this.json<EsploraBlock>(`/block/${hash}`, signal);
     const tip = { height: block.height, hash };
     this.lastTip = tip;
