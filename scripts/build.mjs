@@ -21,7 +21,7 @@ function newestSource(dir) {
   return newest;
 }
 
-const inputs = () => Math.max(newestSource(join(root, 'src')), statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'tsconfig.build.json')).mtimeMs);
+const inputs = () => Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'web')), statSync(join(root, 'tsconfig.json')).mtimeMs, statSync(join(root, 'tsconfig.build.json')).mtimeMs);
 
 if (process.argv.includes('--if-stale') && existsSync(stamp) && statSync(stamp).mtimeMs >= inputs()) process.exit(0);
 
@@ -38,7 +38,25 @@ function copyOthers(from, to) {
   }
 }
 copyOthers(join(root, 'src'), join(root, 'dist', 'src'));
+// The browser app's front end (web/, Preact): one minified bundle, the page and its style in
+// dist/web, where `satpost app` serves them from. Built here, never committed.
+const { build } = await import('esbuild');
+const web = join(root, 'dist', 'web');
+await build({
+  entryPoints: [join(root, 'web', 'src', 'main.tsx')],
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2022',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  outfile: join(web, 'app.js'),
+  logLevel: 'warning',
+});
+for (const name of ['index.html', 'style.css']) cpSync(join(root, 'web', name), join(web, name));
 // The stamp carries the build's start time: a source saved during the build is newer, so
 // the next --if-stale run builds again.
 writeFileSync(stamp, '');
 utimesSync(stamp, started, started);
+
