@@ -63,9 +63,8 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/api\/contacts\/([^/]+)\/trust$/, (s, _b, [name]) => s.c.trustContact(decodeURIComponent(name!))],
   ['GET', /^\/api\/conversations$/, (s) => s.conversations()],
   ['POST', /^\/api\/send$/, (s, b) => {
-    s.rewatch();
     const mode = b.mode === 'recipient-pays' ? 'recipient-pays' : 'sender-pays';
-    return s.c.send(str(b, 'to', 200), { text: str(b, 'text', 60_000) }, { mode, ...(b.maxFee !== undefined ? { maxFee: int(b, 'maxFee') } : {}), ...(b.channel === false ? { channel: false } : {}) });
+    return s.send(str(b, 'to', 200), str(b, 'text', 60_000), { mode, ...(b.maxFee !== undefined ? { maxFee: int(b, 'maxFee') } : {}), ...(b.channel === false ? { channel: false } : {}) });
   }],
   ['POST', /^\/api\/read$/, async (s, b) => {
     s.rewatch();

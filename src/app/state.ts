@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, ClientError, type InboxEntry, type SentMessage } from '../client/index.ts';
+import { Client, ClientError, type InboxEntry, type SendOptions, type SentMessage } from '../client/index.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import { SatpostError } from '../core/errors.ts';
@@ -40,6 +40,7 @@ export type AppEvent =
 export type AppStatus = 'new' | 'locked' | 'unlocked';
 
 export const DEFAULT_FAUCET_SATS = 100_000;
+const OUTBOX_REFRESH_MS = 2_000;
 
 /** A JSON-safe view of an error (the page turns the code into a sentence: web/src/errors.ts). */
 export function errorView(err: unknown): { code: string; message: string } {
@@ -52,6 +53,11 @@ export class AppState {
   private watching: AbortController | undefined;
   private readonly listeners = new Set<(e: AppEvent) => void>();
   private unsubscribe: (() => void) | undefined;
+  /**
+   * What this session sent, by message id (the outbox keeps only the sealed envelope). In
+   * memory only: nothing in clear goes to disk; after a restart sent messages show without text.
+   */
+  private readonly sentText = new Map<string, { text: string; at: number }>();
 
   constructor(readonly o: AppOptions) {}
 
@@ -146,6 +152,20 @@ export class AppState {
     const ac = new AbortController();
     this.watching = ac;
     const problem = (relay: string, err: unknown) => this.emit({ type: 'problem', relay, ...errorView(err) });
+    // The relay tells no sender when her recipient-pays message is paid for: while one waits,
+    // its relay's listing is asked every OUTBOX_REFRESH_MS (refreshOutbox; the state change is
+    // then an 'outbox' event like any other).
+    let refreshing = false;
+    const timer = setInterval(() => {
+      if (refreshing || !client.outbox().some((m) => m.mode === 'recipient-pays' && m.state === 'deposited')) return;
+      refreshing = true;
+      client.refreshOutbox({ signal: ac.signal }).then(
+        (ps) => { for (const p of ps) problem(p.relay, p.error); },
+        (err: unknown) => { if (!ac.signal.aborted) problem('', err); },
+      ).finally(() => (refreshing = false));
+    }, OUTBOX_REFRESH_MS);
+    timer.unref();
+    ac.signal.addEventListener('abort', () => clearInterval(timer));
     void (async () => {
       try {
         // Entries arrive through client.events ('inbox'); the loop only keeps the watch open.
@@ -153,6 +173,7 @@ export class AppState {
       } catch (err) {
         if (!ac.signal.aborted) problem('', err);
       } finally {
+        clearInterval(timer);
         if (this.watching === ac) this.watching = undefined;
       }
     })();
@@ -204,9 +225,17 @@ export class AppState {
   }
 
   /** Conversations: every contact (and unknown sender) with its messages, both directions, oldest first. */
-  conversations(): { contacts: ReturnType<Client['contacts']>; sent: SentMessage[]; received: InboxEntry[] } {
+  conversations(): { contacts: ReturnType<Client['contacts']>; sent: (SentMessage & { text?: string; at?: number })[]; received: InboxEntry[] } {
     const c = this.c;
-    return { contacts: c.contacts(), sent: c.outbox(), received: c.storedInbox() };
+    return { contacts: c.contacts(), sent: c.outbox().map((m) => ({ ...m, ...this.sentText.get(m.id) })), received: c.storedInbox() };
+  }
+
+  async send(to: string, text: string, o: SendOptions): Promise<SentMessage> {
+    this.rewatch();
+    const m = await this.c.send(to, { text }, o);
+    this.sentText.set(m.id, { text, at: Date.now() });
+    this.emit({ type: 'outbox', id: m.id, state: m.state });
+    return m;
   }
 }
 

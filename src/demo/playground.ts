@@ -54,9 +54,6 @@ function relayConfig(dir: string, chainUrl: string, port: number) {
     p2p: false,
     logLevel: 'silent',
     priceBaseSats: 500,
-    // Short contracts, so that a refund is minutes of instant blocks rather than days.
-    lockBlocks: 30,
-    claimMarginBlocks: 3,
     depositorUnpaidMaxMessages: DEFAULTS.mailboxUnpaidMaxMessages,
     depositorUnpaidMaxBytes: DEFAULTS.mailboxUnpaidMaxBytes,
   });

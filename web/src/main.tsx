@@ -11,12 +11,14 @@ import { sentence, type ApiError } from './errors.ts';
 
 type Info = { state: 'new' | 'locked' | 'unlocked'; network: string; address?: string; fingerprint?: string; relays?: string[]; defaultRelays?: string[]; faucet: boolean };
 type Contact = { name: string; address: string; fingerprint: string; keyChange: { trustedFingerprint: string; newFingerprint: string } | null };
-type Sent = { id: string; to: string; relay: string; mode: string; price: number; state: string; via?: string; fundingTxid?: string; channelId?: string; text?: string; createdAt?: number };
+type Sent = { id: string; to: string; relay: string; mode: string; price: number; state: string; via?: string; fundingTxid?: string; channelId?: string; text?: string; at?: number };
 type Received = { id: string; from: string; verified: boolean; mode: string; price: number; state: string; depositedAt: number; message?: { kind: string; text?: string; name?: string }; relay: string; channelId?: string };
 
 /** Lock after this long without a key press, click or touch. */
 const IDLE_MS = 10 * 60_000;
 const AUTO_PAY_KEY = 'satpost.autoPayLimit';
+/** Messages auto-read once per page life (a failure then waits for the user's click). */
+const autoTried = new Set<string>();
 
 /** Listeners of server events (screens re-read what they show). */
 const listeners = new Set<(e: AppEvent) => void>();
@@ -184,9 +186,14 @@ function Messages({ info }: { info: Info }) {
   // Auto-pay: recipient-pays messages from verified contacts up to the limit; sender-pays are free to read.
   useEffect(() => {
     for (const r of data?.received ?? []) {
-      if (r.state === 'new' && r.verified && (r.mode === 'sender-pays' || r.price <= autoPayLimit()) && open === r.from) void post('/api/read', { id: r.id }).catch(() => undefined);
+      if (r.state !== 'new' || !r.verified || autoTried.has(r.id) || open !== r.from) continue;
+      if (r.mode === 'sender-pays' || r.price <= autoPayLimit()) {
+        autoTried.add(r.id);
+        void post('/api/read', { id: r.id }).catch(() => undefined);
+      }
     }
   }, [data, open]);
+  const [limit, setLimit] = useState(String(autoPayLimit()));
   if (!data) return <Status {...a} />;
   const names = data.contacts.map((c) => c.name);
   const unknown = data.received.filter((r) => !r.verified);
@@ -214,6 +221,10 @@ function Messages({ info }: { info: Info }) {
           <ul class="plain">{unknown.map((r) => <li key={r.id}><ReceivedItem r={r} /></li>)}</ul>
         </div>
       )}
+      <form class="card" onSubmit={(e) => { e.preventDefault(); localStorage.setItem(AUTO_PAY_KEY, String(Math.max(0, Math.floor(Number(limit) || 0)))); }}>
+        <Field id="autopay" label="Pay to read automatically up to (sats, contacts only)" value={limit} set={setLimit} hint="Messages that cost more ask first; 0 always asks. Unknown senders are never paid automatically." />
+        <div class="row"><button type="submit">Save limit</button></div>
+      </form>
       <Status {...a} />
     </section>
   );
@@ -242,7 +253,7 @@ function Thread({ name, data, info, back }: { name: string; data: { contacts: Co
   const [maxFee, setMaxFee] = useState('5000');
   const a = useAction();
   const items: ({ t: number; out: true; m: Sent } | { t: number; out: false; m: Received })[] = [
-    ...data.sent.filter((s) => s.to === name).map((m, i) => ({ t: m.createdAt ?? i, out: true as const, m })),
+    ...data.sent.filter((s) => s.to === name).map((m, i) => ({ t: m.at ?? i, out: true as const, m })),
     ...data.received.filter((r) => r.from === name).map((m) => ({ t: m.depositedAt, out: false as const, m })),
   ].sort((x, y) => x.t - y.t);
   void info;
