@@ -60,6 +60,7 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/api\/lock$/, async (s) => { await s.lock(); return s.info(); }],
   ['GET', /^\/api\/contacts$/, (s) => s.c.contacts()],
   ['POST', /^\/api\/contacts$/, (s, b) => s.c.addContact(str(b, 'name', 200), str(b, 'address', 4000).trim())],
+  ['POST', /^\/api\/contacts\/([^/]+)\/address$/, (s, b, [name]) => s.c.updateContact(decodeURIComponent(name!), str(b, 'address', 4000).trim())],
   ['POST', /^\/api\/contacts\/([^/]+)\/trust$/, (s, _b, [name]) => s.c.trustContact(decodeURIComponent(name!))],
   ['GET', /^\/api\/conversations$/, (s) => s.conversations()],
   ['POST', /^\/api\/send$/, (s, b) => {

@@ -198,7 +198,7 @@ function Messages({ info }: { info: Info }) {
   const names = data.contacts.map((c) => c.name);
   const unknown = data.received.filter((r) => !r.verified);
   const unread = (n: string) => data.received.filter((r) => r.from === n && r.state !== 'read').length;
-  if (open !== null) return <Thread name={open} data={data} info={info} back={() => setOpen(null)} />;
+  if (open !== null) return <Thread name={open} data={data} info={info} back={() => setOpen(null)} reload={() => void load()} />;
   return (
     <section aria-labelledby="messages-h">
       <h2 id="messages-h">Conversations</h2>
@@ -246,7 +246,7 @@ function ReceivedItem({ r }: { r: Received }) {
   );
 }
 
-function Thread({ name, data, info, back }: { name: string; data: { contacts: Contact[]; sent: Sent[]; received: Received[] }; info: Info; back: () => void }) {
+function Thread({ name, data, info, back, reload }: { name: string; data: { contacts: Contact[]; sent: Sent[]; received: Received[] }; info: Info; back: () => void; reload: () => void }) {
   const contact = data.contacts.find((c) => c.name === name)!;
   const [text, setText] = useState('');
   const [mode, setMode] = useState('sender-pays');
@@ -260,7 +260,7 @@ function Thread({ name, data, info, back }: { name: string; data: { contacts: Co
   return (
     <section aria-labelledby="thread-h">
       <div class="row"><button onClick={back}>← Conversations</button><h2 id="thread-h">{name}</h2></div>
-      {contact.keyChange && <KeyChange c={contact} />}
+      {contact.keyChange && <KeyChange c={contact} changed={reload} />}
       <ul class="plain" aria-label={`Messages with ${name}`}>
         {items.map((x) => (
           <li key={x.m.id}>
@@ -308,6 +308,23 @@ function KeyChange({ c, changed }: { c: Contact; changed?: () => void }) {
   );
 }
 
+/** A contact's new address: the same key updates her relays; a new key raises the blocking warning. */
+function NewAddress({ c, changed }: { c: Contact; changed: () => void }) {
+  const [address, setAddress] = useState('');
+  const a = useAction();
+  const id = `new-address-${c.name}`;
+  return (
+    <details>
+      <summary>{c.name} has a new address</summary>
+      <form onSubmit={(e) => { e.preventDefault(); void a.run('Saving', () => post(`/api/contacts/${encodeURIComponent(c.name)}/address`, { address })).then(changed); }}>
+        <Field id={id} label={`New address of ${c.name}`} area value={address} set={setAddress} />
+        <div class="row"><button type="submit" disabled={!!a.busy}>Update address</button></div>
+        {a.error?.code !== 'CONTACT_KEY_CHANGED' && <Status {...a} />}
+      </form>
+    </details>
+  );
+}
+
 function Contacts({ info }: { info: Info }) {
   const [list, setList] = useState<Contact[]>([]);
   const [name, setName] = useState('');
@@ -339,7 +356,7 @@ function Contacts({ info }: { info: Info }) {
           <li key={c.name} class="card">
             <strong>{c.name}</strong> <button onClick={() => setSafety(safety === c.name ? null : c.name)} aria-expanded={safety === c.name}>Safety number</button>
             {safety === c.name && <p>Compare this with what {c.name} sees as your contact's number: <span class="mono" data-testid="safety">{c.fingerprint}</span></p>}
-            {c.keyChange && <KeyChange c={c} changed={load} />}
+            {c.keyChange ? <KeyChange c={c} changed={load} /> : <NewAddress c={c} changed={load} />}
           </li>
         ))}
       </ul>
