@@ -41,6 +41,8 @@ export type AppStatus = 'new' | 'locked' | 'unlocked';
 
 export const DEFAULT_FAUCET_SATS = 100_000;
 const OUTBOX_REFRESH_MS = 2_000;
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /** A JSON-safe view of an error (the page turns the code into a sentence: web/src/errors.ts). */
 export function errorView(err: unknown): { code: string; message: string } {
@@ -52,6 +54,7 @@ export class AppState {
   private client: Client | undefined;
   private watching: AbortController | undefined;
   private readonly listeners = new Set<(e: AppEvent) => void>();
+  private retryMs = RETRY_MIN_MS;
   private unsubscribe: (() => void) | undefined;
   /**
    * What this session sent, by message id (the outbox keeps only the sealed envelope). In
@@ -169,12 +172,19 @@ export class AppState {
     void (async () => {
       try {
         // Entries arrive through client.events ('inbox'); the loop only keeps the watch open.
-        for await (const _entry of client.watch({ signal: ac.signal, onProblem: problem })) void _entry;
+        for await (const _entry of client.watch({ signal: ac.signal, onProblem: problem })) this.retryMs = RETRY_MIN_MS;
       } catch (err) {
-        if (!ac.signal.aborted) problem('', err);
+        if (!ac.signal.aborted && this.retryMs === RETRY_MIN_MS) problem('', err);
       } finally {
         clearInterval(timer);
         if (this.watching === ac) this.watching = undefined;
+        // Ended on its own (a relay dropped the subscription, or none answered): again after a
+        // pause that doubles up to RETRY_MAX_MS while it keeps failing.
+        if (!ac.signal.aborted && this.client === client) {
+          const t = setTimeout(() => this.startWatch(client), this.retryMs);
+          t.unref();
+          this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+        }
       }
     })();
   }

@@ -822,7 +822,8 @@ export class Client {
         };
         for (const intro of [true, false]) {
           const tags = [...following.values()].filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
-          if (tags.length > 0) subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal }) });
+          if (tags.length > 0) // A dropped subscription ends the watch (the caller watches again: nothing is missed, the list runs first).
+          subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal, onClose: () => ac.abort() }) });
         }
       }
       const { entries, problems } = await refreshInbox(this.ctx, { signal });

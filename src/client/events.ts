@@ -81,16 +81,11 @@ export class ClientEvents extends EventEmitter<ClientEventMap> {
       setOutbox(id, state, patch);
       this.outbox({ id, state, ...(patch.detail !== undefined ? { detail: patch.detail } : {}) });
     };
+    // sealDraft inserts through insertOutbox: one event for it too.
     const insertOutbox = mail.insertOutbox.bind(mail);
     mail.insertOutbox = (o) => {
       insertOutbox(o);
       this.outbox({ id: o.id, state: o.state });
-    };
-    const sealDraft = mail.sealDraft.bind(mail);
-    mail.sealDraft = (draftId, o) => {
-      const sealed = sealDraft(draftId, o);
-      if (sealed) this.outbox({ id: o.id, state: o.state });
-      return sealed;
     };
     const insertInbox = mail.insertInbox.bind(mail);
     mail.insertInbox = (i) => {

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { Client } from '../../src/client/index.ts';
 import { startPlayground, type Playground } from '../../src/demo/playground.ts';
+import { DEMO_SCRYPT } from '../../src/demo/run.ts';
 import { axe, launch, openApp, shot } from './browser.ts';
 
 /** Long enough for a busy machine; a wait that never ends fails here, not at the runner's limit. */
@@ -155,6 +157,37 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     }
   });
 
+  test('a channel: opened, 20 messages through it, closed', async () => {
+    await screen(alice, 'Channels');
+    await alice.getByLabel('Capacity (sats)').fill('50000');
+    await alice.getByRole('button', { name: 'Open channel' }).click();
+    await alice.getByTestId('channel').waitFor(WAIT);
+    // The relay takes HTLCs once the funding is a few blocks deep.
+    p.devnet.mine(6);
+    await alice.locator('[data-testid=channel][data-status=open]').waitFor(WAIT);
+    await axe(alice, 'channels');
+    await screen(alice, 'Messages');
+    await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
+    await alice.getByLabel('Who pays the relay').selectOption('sender-pays');
+    const before = await alice.getByTestId('sent').count();
+    for (let i = 1; i <= 20; i++) {
+      const last = alice.getByTestId('last-sent');
+      const previous = (await last.count()) > 0 ? ((await last.getAttribute('data-id')) ?? '') : '';
+      await alice.getByLabel('Message to Carol').fill(`channel message ${i}`);
+      await alice.getByRole('button', { name: 'Send', exact: true }).click(WAIT);
+      // Sent once the form says so (the message is in the outbox before the send call returns).
+      await alice.locator(`[data-testid=last-sent]:not([data-id="${previous}"])`).waitFor(WAIT);
+    }
+    assert.match((await alice.getByTestId('last-sent').textContent())!, /paid over your channel/);
+    await carol.getByText('channel message 20', { exact: true }).waitFor(WAIT);
+    await alice.locator('[data-testid=sent][data-state=delivered]').nth(before + 19 - 1).waitFor(WAIT);
+    await shot(alice, '09-channel-messages');
+    await screen(alice, 'Channels');
+    await alice.getByRole('button', { name: 'Close channel' }).click();
+    await alice.locator('[data-testid=channel]:not([data-status=open])').waitFor(WAIT);
+    await shot(alice, '10-channel-closed');
+  });
+
   test('wrong passphrase: a sentence; the right one unlocks', async () => {
     await alice.getByRole('navigation').getByRole('button', { name: 'Lock' }).click();
     await alice.getByRole('heading', { name: 'Unlock satpost' }).waitFor(WAIT);
@@ -166,5 +199,24 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await alice.getByLabel('Passphrase').fill('correct horse battery staple');
     await alice.getByRole('button', { name: 'Unlock' }).click();
     await alice.getByRole('heading', { name: 'Conversations' }).waitFor(WAIT);
+  });
+
+  test('a contact\'s key changes: a blocking warning until the new number is checked', async () => {
+    const { client: other } = await Client.init({ dir: join(dir, 'carol-again'), passphrase: 'another carol', network: 'regtest', chainUrl: p.chainUrl, relays: [p.relayUrl], scrypt: DEMO_SCRYPT });
+    const newAddress = other.address();
+    await other.close();
+    await screen(alice, 'Contacts');
+    await alice.getByText('Carol has a new address').click();
+    await alice.getByLabel('New address of Carol').fill(newAddress);
+    await alice.getByRole('button', { name: 'Update address' }).click();
+    await alice.getByTestId('key-change').waitFor(WAIT);
+    await axe(alice, 'key change');
+    await shot(alice, '11-key-change');
+    await screen(alice, 'Messages');
+    await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
+    await alice.getByTestId('key-change').waitFor(WAIT);
+    assert.equal(await alice.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+    await alice.getByRole('button', { name: 'I checked the new number with Carol' }).click();
+    await alice.getByTestId('key-change').waitFor({ state: 'detached', ...WAIT });
   });
 });

@@ -251,6 +251,7 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
   const [text, setText] = useState('');
   const [mode, setMode] = useState('sender-pays');
   const [maxFee, setMaxFee] = useState('5000');
+  const [lastSent, setLastSent] = useState<Sent | null>(null);
   const a = useAction();
   const items: ({ t: number; out: true; m: Sent } | { t: number; out: false; m: Received })[] = [
     ...data.sent.filter((s) => s.to === name).map((m, i) => ({ t: m.at ?? i, out: true as const, m })),
@@ -277,7 +278,8 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
       </ul>
       <form class="card" onSubmit={(e) => {
         e.preventDefault();
-        void a.run('Collecting quotes from relays and sending', async () => { await post('/api/send', { to: name, text, mode, maxFee: Number(maxFee) }); setText(''); });
+        setLastSent(null);
+        void a.run('Collecting quotes from relays and sending', async () => { setLastSent(await post<Sent>('/api/send', { to: name, text, mode, maxFee: Number(maxFee) })); setText(''); });
       }}>
         <Field id="compose" label={`Message to ${name}`} area value={text} set={setText} />
         <label for="mode">Who pays the relay</label>
@@ -287,6 +289,11 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
         </select>
         <Field id="maxfee" label="Highest price I accept (sats)" value={maxFee} set={setMaxFee} hint="The cheapest relay quote under this is taken; its price shows on the message. Over a channel nothing goes on chain." />
         <div class="row"><button class="primary" type="submit" disabled={!!a.busy || text === '' || !!contact.keyChange}>Send</button></div>
+        {lastSent && (
+          <p role="status" data-testid="last-sent" data-id={lastSent.id}>
+            Sent: {lastSent.price} sats to the relay {lastSent.relay}, {lastSent.mode === 'recipient-pays' ? `${name} pays to read` : lastSent.via === 'channel' ? 'paid over your channel' : `paid on chain (plus the funding fee)`}.
+          </p>
+        )}
         <Status {...a} />
       </form>
     </section>
