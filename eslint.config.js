@@ -24,8 +24,10 @@ const LAYERS = {
   p2p: { folders: ['core', 'crypto'], packages: [...noble, ...libp2p, '@signalapp/libsignal-client', 'node:*'] },
   relay: { folders: ['core', 'crypto', 'chain', 'channels', 'contracts', 'identity', 'store', 'wallet', 'watch', 'p2p'], packages: [...noble, ...btc, ...server, '@signalapp/libsignal-client', 'node:*'] },
   client: { folders: ['core', 'crypto', 'chain', 'channels', 'contracts', 'envelope', 'identity', 'net', 'store', 'wallet', 'watch'], packages: [...noble, ...btc, '@signalapp/libsignal-client', 'ws', 'node:*'] },
-  cli: { folders: ['core', 'crypto', 'chain', 'client', 'relay', 'wallet', 'identity', 'net', 'store'], packages: [...noble, 'commander', 'pino', 'node:*'] },
-  demo: { folders: ['core', 'crypto', 'chain', 'contracts', 'channels', 'client', 'identity', 'relay', 'store', 'wallet', 'watch', 'envelope', 'net'], packages: [...noble, ...btc, 'pino', 'node:*'] },
+  cli: { folders: ['core', 'crypto', 'chain', 'client', 'relay', 'wallet', 'identity', 'net', 'store', 'app'], packages: [...noble, 'commander', 'pino', 'node:*'] },
+  // The browser app's server: the SDK only (never the relay), node:http and ws.
+  app: { folders: ['core', 'client'], packages: ['ws', 'node:*'] },
+  demo: { folders: ['app', 'core', 'crypto', 'chain', 'contracts', 'channels', 'client', 'identity', 'relay', 'store', 'wallet', 'watch', 'envelope', 'net'], packages: [...noble, ...btc, 'pino', 'node:*'] },
 };
 
 /** satpost/layers: every import of a file in src/<folder>/ is allowed by LAYERS[folder]. */

@@ -38,7 +38,7 @@ function newestSource(dir) {
 }
 
 const inputs = () =>
-  Math.max(newestSource(join(root, 'src')), ...['tsconfig.json', 'scripts/build.mjs', 'package.json'].map((f) => statSync(join(root, f)).mtimeMs));
+  Math.max(newestSource(join(root, 'src')), newestSource(join(root, 'web')), ...['tsconfig.json', 'scripts/build.mjs', 'package.json'].map((f) => statSync(join(root, f)).mtimeMs));
 
 if (process.argv.includes('--if-stale') && existsSync(stamp) && existsSync(join(out, 'main.js')) && statSync(stamp).mtimeMs >= inputs()) process.exit(0);
 
@@ -103,7 +103,24 @@ await build({
   logLevel: 'warning',
 });
 cpSync(join(root, 'src', 'identity', 'commit-worker.mjs'), join(out, 'commit-worker.mjs'));
+// The browser app's front end (web/, Preact): one minified bundle, the page and its style in
+// dist/web, where `satpost app` serves them from. Built here, never committed.
+const web = join(root, 'dist', 'web');
+await build({
+  entryPoints: [join(root, 'web', 'src', 'main.tsx')],
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: 'es2022',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  outfile: join(web, 'app.js'),
+  logLevel: 'warning',
+});
+for (const name of ['index.html', 'style.css']) cpSync(join(root, 'web', name), join(web, name));
 // The stamp carries the build's start time: a source saved during the build is newer, so
 // the next --if-stale run builds again.
 writeFileSync(stamp, '');
 utimesSync(stamp, started, started);
+

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Finds every test/**/*.test.ts and runs them with Node's own test runner under tsx.
 // (Node 20's --test takes no glob patterns, so the list is built here.)
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -33,6 +33,11 @@ if (built.status !== 0) {
 // The SOCKS5 tests need a real proxy: say how to get it, and fail, rather than skip them.
 if (files.some((f) => f.includes('proxy.test')) && spawnSync('sh', ['-c', 'command -v microsocks']).status !== 0) {
   console.error('microsocks is missing (test/client/proxy.test.ts needs a real SOCKS5 proxy): install it with `sudo apt-get install -y microsocks`');
+  process.exit(1);
+}
+// The app's browser tests drive Debian's Chromium: say how to get it, and fail, rather than skip them.
+if (files.some((f) => f.startsWith(join('test', 'app'))) && !existsSync(process.env.SATPOST_CHROMIUM ?? '/usr/bin/chromium')) {
+  console.error('chromium is missing (test/app/ runs the app in a real browser): install it with `sudo apt-get install -y chromium`');
   process.exit(1);
 }
 const concurrency = process.env.SATPOST_TEST_CONCURRENCY ?? '2';

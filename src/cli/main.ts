@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { SatpostError } from '../core/errors.ts';
 import { registerAddressCommand } from './address.ts';
+import { registerAppCommand } from './app.ts';
 import { registerChannelCommands } from './channel.ts';
 import { registerContactCommands } from './contact.ts';
 import { registerDevnetCommand } from './devnet.ts';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerRelayCommand(program);
   registerRelaysCommand(program);
   registerUnlockCommands(program);
+  registerAppCommand(program);
   return program;
 }
 

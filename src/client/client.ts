@@ -53,6 +53,7 @@ import { nodeAead } from '../crypto/aead-node.ts';
 import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { CLIENT_MARGINS, relayClients, type MailContext } from './mail-context.ts';
 import { TagBook } from './tags.ts';
+import { ClientEvents } from './events.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
@@ -159,6 +160,8 @@ export class Client {
   private channelWatcher: ChannelWatcher | undefined;
   private watching: Promise<void> | undefined;
   private readonly channelEvents = new EventEmitter<{ status: [ChannelStatusChange]; problem: [ChannelProblem] }>();
+  /** Message, inbox, balance and channel changes as they are committed (./events.ts). */
+  readonly events = new ClientEvents();
 
   private constructor(private readonly p: Parts) {
     this.stores = new SignalStores(p.identityDb, p.identity, { clock: p.now });
@@ -183,7 +186,7 @@ export class Client {
       backend: p.backend,
       payer: new PayerContracts({ book, wallet: p.wallet, backend: p.backend }),
       channels,
-      mail: new MailStore(p.store.db, p.now),
+      mail: this.events.observe(new MailStore(p.store.db, p.now)),
       contacts: p.store,
       relays: p.config.relays,
       proofDir: p.dir.proofDir(),
@@ -530,9 +533,11 @@ export class Client {
   }
 
   /** Brings the wallet up to date with the chain. */
-  sync(): Promise<SyncReport> {
+  async sync(): Promise<SyncReport> {
     this.assertOpen();
-    return this.p.wallet.sync();
+    const report = await this.p.wallet.sync();
+    if (report.newTxs > 0) this.events.wallet();
+    return report;
   }
 
   /** The wallet balance after a sync with the chain. */
@@ -700,6 +705,12 @@ export class Client {
     ];
   }
 
+  /** The inbox as stored here (no relay asked), oldest first: what inbox() last found and watch() added. */
+  storedInbox(): InboxEntry[] {
+    this.assertOpen();
+    return this.ctx.mail.inboxAll().map((r) => entryView(this.ctx, r));
+  }
+
   /** Every message sent from this directory, oldest first, with its current state. */
   outbox(): SentMessage[] {
     this.assertOpen();
@@ -812,7 +823,8 @@ export class Client {
         };
         for (const intro of [true, false]) {
           const tags = [...following.values()].filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
-          if (tags.length > 0) subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal }) });
+          if (tags.length > 0) // A dropped subscription ends the watch (the caller watches again: nothing is missed, the list runs first).
+          subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal, onClose: () => ac.abort() }) });
         }
       }
       const { entries, problems } = await refreshInbox(this.ctx, { signal });
@@ -971,7 +983,10 @@ export class Client {
       this.channelWatcher = cw;
       w.on('key-learned', (e: KeyLearned) => this.settle(e.id, 'delivered'));
       w.on('refunded', (e: Settled) => this.settle(e.id, 'refunded'));
-      cw.on('status', (e) => this.channelEvents.emit('status', e));
+      cw.on('status', (e) => {
+        this.channelEvents.emit('status', e);
+        this.events.channel(e);
+      });
       cw.on('problem', (e) => this.channelEvents.emit('problem', e));
       this.watching = Promise.all([w.start(), cw.start()]).then(
         () => undefined,

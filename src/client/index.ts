@@ -9,3 +9,4 @@ export { DEFAULT_MAX_FEE, DEFAULT_RETENTION_DAYS, REPEAT_WINDOW_MS, type SendCon
 export { DEFAULT_MAX_PRICE, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 export type { PublishResult } from './publish.ts';
 export type { InboxState, OutboxState } from './mail-store.ts';
+export { ClientEvents, type ClientEventMap, type ClientEventName, type OutboxEvent, type InboxEvent, type BalanceEvent } from './events.ts';

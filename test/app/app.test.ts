@@ -1,0 +1,222 @@
+// The app end to end in real Chromium: two app instances (Alice, Carol) on the devnet with a
+// relay (the playground without presets). Screenshots go to docs/screenshots/.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { Client } from '../../src/client/index.ts';
+import { startPlayground, type Playground } from '../../src/demo/playground.ts';
+import { DEMO_SCRYPT } from '../../src/demo/run.ts';
+import { axe, launch, openApp, shot } from './browser.ts';
+
+/** Long enough for a busy machine; a wait that never ends fails here, not at the runner's limit. */
+const WAIT = { timeout: 90_000 };
+
+async function onboard(page: Page, passphrase: string, pictures: boolean): Promise<void> {
+  await page.getByRole('heading', { name: 'Welcome to satpost' }).waitFor(WAIT);
+  if (pictures) await axe(page, 'first run');
+  await page.getByLabel('Passphrase', { exact: true }).fill(passphrase);
+  await page.getByLabel('Passphrase again').fill(`${passphrase}x`);
+  await page.getByText('The two passphrases differ').waitFor(WAIT);
+  await page.getByLabel('Passphrase again').fill(passphrase);
+  if (pictures) await shot(page, '01-first-run');
+  await page.getByRole('button', { name: 'Create my identity' }).click();
+  const phrase = await page.getByTestId('phrase').textContent(WAIT);
+  if (pictures) {
+    await axe(page, 'recovery phrase');
+    await shot(page, '02-recovery-phrase');
+  }
+  const words = phrase!.trim().split(/\s+/);
+  assert.equal(words.length, 12);
+  await page.getByLabel('type word number 4').fill(words[2]!);
+  await page.getByRole('button', { name: 'I wrote it down' }).click();
+  await page.getByText('That is not word 4').waitFor(WAIT);
+  await page.getByLabel('type word number 4').fill(words[3]!);
+  await page.getByRole('button', { name: 'I wrote it down' }).click();
+  await page.getByRole('heading', { name: 'Conversations' }).waitFor(WAIT);
+}
+
+async function screen(page: Page, name: string): Promise<void> {
+  await page.getByRole('navigation').getByRole('button', { name }).click();
+}
+
+async function alertCode(page: Page, code: string): Promise<string> {
+  const el = page.locator(`[role=alert][data-code="${code}"]`).first();
+  await el.waitFor(WAIT);
+  return (await el.textContent())!;
+}
+
+describe('the app in Chromium: two people, a devnet and a relay', { concurrency: false }, () => {
+  let dir: string;
+  let p: Playground;
+  let browser: Browser;
+  let alice: Page;
+  let carol: Page;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'satpost-app-e2e-'));
+    p = await startPlayground({ dir });
+    browser = await launch();
+    alice = await openApp(browser, p.alice.url);
+    carol = await openApp(browser, p.carol.url);
+  });
+  after(async () => {
+    await browser?.close();
+    await p?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('first run: passphrase twice, recovery phrase checked', async () => {
+    await onboard(alice, 'correct horse battery staple', true);
+    await onboard(carol, 'carol likes long passphrases', false);
+    await axe(alice, 'conversations (empty)');
+  });
+
+  test('contacts: a bad address is a sentence; the own address shows as text and QR', async () => {
+    await screen(carol, 'Contacts');
+    const carolAddress = (await carol.getByTestId('own-address').textContent(WAIT))!.trim();
+    await screen(alice, 'Contacts');
+    const aliceAddress = (await alice.getByTestId('own-address').textContent(WAIT))!.trim();
+    await axe(alice, 'contacts');
+    await shot(alice, '03-contacts');
+    await alice.getByLabel('Name').fill('Carol');
+    await alice.getByLabel('Their satpost address').fill('satpost1notanaddress');
+    await alice.getByRole('button', { name: 'Add contact' }).click();
+    const said = await alice.locator('[role=alert]').first().textContent(WAIT);
+    assert.match(said!, /satpost address|Ask your contact/);
+    await alice.getByLabel('Their satpost address').fill(carolAddress);
+    await alice.getByRole('button', { name: 'Add contact' }).click();
+    await alice.getByRole('button', { name: 'Safety number' }).waitFor(WAIT);
+    await carol.getByLabel('Name').fill('Alice');
+    await carol.getByLabel('Their satpost address').fill(aliceAddress);
+    await carol.getByRole('button', { name: 'Add contact' }).click();
+    await carol.getByRole('button', { name: 'Safety number' }).waitFor(WAIT);
+  });
+
+  test('an empty wallet: sending says to add coins', async () => {
+    await screen(carol, 'Messages');
+    await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
+    await carol.getByLabel('Message to Alice').fill('hello from an empty wallet');
+    await carol.getByRole('button', { name: 'Send', exact: true }).click();
+    assert.match(await alertCode(carol, 'INSUFFICIENT_FUNDS'), /Add coins on the Wallet screen/);
+  });
+
+  test('wallet: the devnet faucet', async () => {
+    for (const page of [alice, carol]) {
+      await screen(page, 'Wallet');
+      await page.getByRole('button', { name: 'Get test coins' }).click();
+      await page.getByTestId('spendable').getByText('100000 sats').waitFor(WAIT);
+    }
+    await alice.getByRole('button', { name: 'Receive' }).click();
+    await alice.getByRole('img', { name: 'QR code of your receive address' }).waitFor(WAIT);
+    await axe(alice, 'wallet');
+    await shot(alice, '04-wallet');
+  });
+
+  test('sender-pays: Carol sees it live, reads it, Alice sees it delivered', async () => {
+    await screen(alice, 'Messages');
+    await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
+    await screen(carol, 'Messages');
+    await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
+    await alice.getByLabel('Message to Carol').fill('Hi Carol, the keys are under the blue pot.');
+    await alice.getByRole('button', { name: 'Send', exact: true }).click();
+    await carol.getByText('Hi Carol, the keys are under the blue pot.').waitFor(WAIT);
+    await alice.locator('[data-testid=sent][data-state=delivered]').waitFor(WAIT);
+    await axe(carol, 'conversation');
+    await shot(carol, '05-conversation-received');
+    await shot(alice, '06-conversation-delivered');
+  });
+
+  test('recipient-pays: Carol is asked to pay N sats to read', async () => {
+    await carol.getByRole('button', { name: '← Conversations' }).click();
+    await carol.getByLabel('Pay to read automatically up to (sats, contacts only)').fill('0');
+    await carol.getByRole('button', { name: 'Save limit' }).click();
+    await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
+    await alice.getByLabel('Who pays the relay').selectOption('recipient-pays');
+    await alice.getByLabel('Message to Carol').fill('PS: the cat eats at seven.');
+    await alice.getByRole('button', { name: 'Send', exact: true }).click();
+    const pay = carol.getByRole('button', { name: /^Pay \d+ sats to read$/ });
+    await pay.waitFor(WAIT);
+    await shot(carol, '07-pay-to-read');
+    await pay.click();
+    await carol.getByText('PS: the cat eats at seven.').waitFor(WAIT);
+    await alice.locator('[data-testid=sent][data-state=delivered]').nth(1).waitFor(WAIT);
+  });
+
+  test('relay down: sending says so, and nothing is lost', async () => {
+    await p.stopRelay();
+    try {
+      await alice.getByLabel('Who pays the relay').selectOption('sender-pays');
+      await alice.getByLabel('Message to Carol').fill('while the relay is down');
+      await alice.getByRole('button', { name: 'Send', exact: true }).click();
+      assert.match(await alertCode(alice, 'RELAY_UNREACHABLE'), /cannot be reached/);
+    } finally {
+      await p.startRelay();
+    }
+  });
+
+  test('a channel: opened, 20 messages through it, closed', async () => {
+    await screen(alice, 'Channels');
+    await alice.getByLabel('Capacity (sats)').fill('50000');
+    await alice.getByRole('button', { name: 'Open channel' }).click();
+    await alice.getByTestId('channel').waitFor(WAIT);
+    // The relay takes HTLCs once the funding is a few blocks deep.
+    p.devnet.mine(6);
+    await alice.locator('[data-testid=channel][data-status=open]').waitFor(WAIT);
+    await axe(alice, 'channels');
+    await screen(alice, 'Messages');
+    await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
+    await alice.getByLabel('Who pays the relay').selectOption('sender-pays');
+    const before = await alice.getByTestId('sent').count();
+    for (let i = 1; i <= 20; i++) {
+      const last = alice.getByTestId('last-sent');
+      const previous = (await last.count()) > 0 ? ((await last.getAttribute('data-id')) ?? '') : '';
+      await alice.getByLabel('Message to Carol').fill(`channel message ${i}`);
+      await alice.getByRole('button', { name: 'Send', exact: true }).click(WAIT);
+      // Sent once the form says so (the message is in the outbox before the send call returns).
+      await alice.locator(`[data-testid=last-sent]:not([data-id="${previous}"])`).waitFor(WAIT);
+    }
+    assert.match((await alice.getByTestId('last-sent').textContent())!, /paid over your channel/);
+    await carol.getByText('channel message 20', { exact: true }).waitFor(WAIT);
+    await alice.locator('[data-testid=sent][data-state=delivered]').nth(before + 19 - 1).waitFor(WAIT);
+    await shot(alice, '09-channel-messages');
+    await screen(alice, 'Channels');
+    await alice.getByRole('button', { name: 'Close channel' }).click();
+    await alice.locator('[data-testid=channel]:not([data-status=open])').waitFor(WAIT);
+    await shot(alice, '10-channel-closed');
+  });
+
+  test('wrong passphrase: a sentence; the right one unlocks', async () => {
+    await alice.getByRole('navigation').getByRole('button', { name: 'Lock' }).click();
+    await alice.getByRole('heading', { name: 'Unlock satpost' }).waitFor(WAIT);
+    await alice.getByLabel('Passphrase').fill('not my passphrase');
+    await alice.getByRole('button', { name: 'Unlock' }).click();
+    assert.match(await alertCode(alice, 'WRONG_PASSPHRASE'), /does not unlock/);
+    await axe(alice, 'unlock');
+    await shot(alice, '08-unlock-wrong-passphrase');
+    await alice.getByLabel('Passphrase').fill('correct horse battery staple');
+    await alice.getByRole('button', { name: 'Unlock' }).click();
+    await alice.getByRole('heading', { name: 'Conversations' }).waitFor(WAIT);
+  });
+
+  test('a contact\'s key changes: a blocking warning until the new number is checked', async () => {
+    const { client: other } = await Client.init({ dir: join(dir, 'carol-again'), passphrase: 'another carol', network: 'regtest', chainUrl: p.chainUrl, relays: [p.relayUrl], scrypt: DEMO_SCRYPT });
+    const newAddress = other.address();
+    await other.close();
+    await screen(alice, 'Contacts');
+    await alice.getByText('Carol has a new address').click();
+    await alice.getByLabel('New address of Carol').fill(newAddress);
+    await alice.getByRole('button', { name: 'Update address' }).click();
+    await alice.getByTestId('key-change').waitFor(WAIT);
+    await axe(alice, 'key change');
+    await shot(alice, '11-key-change');
+    await screen(alice, 'Messages');
+    await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
+    await alice.getByTestId('key-change').waitFor(WAIT);
+    assert.equal(await alice.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+    await alice.getByRole('button', { name: 'I checked the new number with Carol' }).click();
+    await alice.getByTestId('key-change').waitFor({ state: 'detached', ...WAIT });
+  });
+});
