@@ -35,14 +35,49 @@ export function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   return start(args, env).done;
 }
 
-/** A command started, for a test that signals it while it runs; `done` as run() resolves. */
-export function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run> } {
+/**
+ * A command started, for a test that signals it while it runs; `done` as run() resolves.
+ * `printed(stream, re)` resolves once what the command wrote so far on that stream matches `re`
+ * (whenever it was written), and rejects if the command exits first.
+ */
+export function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run>; seen: { stdout: string; stderr: string }; printed(stream: 'stdout' | 'stderr', re: RegExp): Promise<void> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { child, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr }))) };
+  const seen = { stdout: '', stderr: '' };
+  const waits = new Set<() => void>();
+  for (const stream of ['stdout', 'stderr'] as const) {
+    child[stream].on('data', (d: Buffer) => {
+      seen[stream] += d.toString();
+      for (const w of [...waits]) w();
+    });
+  }
+  const printed = (stream: 'stdout' | 'stderr', re: RegExp): Promise<void> =>
+    re.test(seen[stream])
+      ? Promise.resolve()
+      : new Promise((resolve, reject) => {
+          const check = () => {
+            if (!re.test(seen[stream])) return;
+            waits.delete(check);
+            resolve();
+          };
+          waits.add(check);
+          child.once('exit', (code) => reject(new Error(`exited (${code}) before printing ${re}: ${seen.stderr}`)));
+        });
+  return { child, seen, printed, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, ...seen }))) };
+}
+
+/**
+ * Alice and Carol, each `init`ed at `relay` and `chain` (passphrase "<name> pw"), in each other's
+ * contacts, Alice's wallet given 100,000 sats by the faucet and confirmed.
+ */
+export async function aliceAndCarol(as: (who: 'alice' | 'carol', args: string[]) => Promise<Run>, relay: string, chain: string): Promise<void> {
+  const [ai, ci] = await Promise.all([
+    as('alice', ['init', '--relay', relay, '--chain', chain, '--json']),
+    as('carol', ['init', '--relay', relay, '--chain', chain, '--json']),
+  ]);
+  assert.equal((await as('alice', ['contact', 'add', 'carol', json<{ address: string }>(ci).address])).code, 0);
+  assert.equal((await as('carol', ['contact', 'add', 'alice', json<{ address: string }>(ai).address])).code, 0);
+  await devPost(chain, '/dev/faucet', { address: json<{ address: string }>(await as('alice', ['wallet', 'address', '--json'])).address, sats: 100_000 });
+  await devPost(chain, '/dev/mine', { blocks: 1 });
 }
 
 /** The JSON a command printed, after asserting it exited 0. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { baseEnv, devPost, json, run, startDevnet, startRelay, type Listening } from './helpers.ts';
+import { aliceAndCarol, baseEnv, devPost, json, run, startDevnet, startRelay, type Listening } from './helpers.ts';
 
 const LIMITS = ['--max-fee', '5000', '--retention-days', '0.1', '--no-channel'];
 
@@ -36,14 +36,7 @@ describe('satpost money and waits (processes)', { timeout: 600_000 }, () => {
   });
 
   it('send states price + funding fee = the charge; read with the relay down gives up within --wait, saying so on stderr', async () => {
-    const [ai, ci] = await Promise.all([
-      as('alice', ['init', '--relay', relay.url, '--chain', devnet.url, '--json']),
-      as('carol', ['init', '--relay', relay.url, '--chain', devnet.url, '--json']),
-    ]);
-    assert.equal((await as('alice', ['contact', 'add', 'carol', json<{ address: string }>(ci).address])).code, 0);
-    assert.equal((await as('carol', ['contact', 'add', 'alice', json<{ address: string }>(ai).address])).code, 0);
-    await devPost(devnet.url, '/dev/faucet', { address: json<{ address: string }>(await as('alice', ['wallet', 'address', '--json'])).address, sats: 100_000 });
-    await mine();
+    await aliceAndCarol(as, relay.url, devnet.url);
 
     const before = await balance('alice');
     const sent = await as('alice', ['send', 'carol', 'the price, the fee and the sum', ...LIMITS]);
