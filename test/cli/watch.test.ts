@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { aliceAndCarol, baseEnv, devPost, json, run, start, startDevnet, startRelay, type Listening } from './helpers.ts';
 
 const LIMITS = ['--max-fee', '5000', '--retention-days', '0.1', '--no-channel'];
@@ -18,7 +17,8 @@ describe('satpost inbox --watch across a relay restart (processes)', { timeout: 
   const as = (who: 'alice' | 'carol', args: string[]) => run([...args, '--data-dir', dirs[who]], envOf(who));
   let devnet: Listening;
   let relay: Listening;
-  let watching: ChildProcess | undefined;
+  let watching: ReturnType<typeof start> | undefined;
+  let passed = false;
   const mine = () => devPost<unknown>(devnet.url, '/dev/mine', { blocks: 1 });
 
   before(async () => {
@@ -26,7 +26,9 @@ describe('satpost inbox --watch across a relay restart (processes)', { timeout: 
     relay = await startRelay(join(root, 'relay'), devnet.url);
   });
   after(async () => {
-    if (watching?.exitCode === null) watching.kill('SIGKILL');
+    // A failed or timed-out run says what the watch and the relay printed: the step it stopped at.
+    if (!passed && watching) process.stderr.write(`watch stdout:\n${watching.seen.stdout}\nwatch stderr:\n${watching.seen.stderr}\nrelay stderr:\n${relay.stderr()}\n`);
+    if (watching?.child.exitCode === null) watching.child.kill('SIGKILL');
     for (const p of [relay, devnet]) {
       if (p.child.exitCode === null) p.child.kill('SIGTERM');
       await p.exited;
@@ -38,7 +40,7 @@ describe('satpost inbox --watch across a relay restart (processes)', { timeout: 
     await aliceAndCarol(as, relay.url, devnet.url);
 
     const watch = start(['inbox', '--watch', '--data-dir', dirs.carol], envOf('carol'));
-    watching = watch.child;
+    watching = watch;
     await watch.printed('stderr', /watching your relays for new messages \(Ctrl-C to stop; nothing is lost\)\n/);
 
     const port = new URL(relay.url).port;
@@ -61,5 +63,6 @@ describe('satpost inbox --watch across a relay restart (processes)', { timeout: 
     const done = await watch.done;
     assert.equal(done.code, 0, done.stderr);
     assert.equal(watch.seen.stdout.split(id.slice(0, 12)).length - 1, 1, `the message is printed once: ${watch.seen.stdout}`);
+    passed = true;
   });
 });
