@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, ClientError, type InboxEntry, type SendOptions, type SentMessage } from '../client/index.ts';
+import { Client, ClientError, type FollowPause, type InboxEntry, type SendOptions, type SentMessage } from '../client/index.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import { SatpostError } from '../core/errors.ts';
@@ -54,7 +54,6 @@ export class AppState {
   private client: Client | undefined;
   private watching: AbortController | undefined;
   private readonly listeners = new Set<(e: AppEvent) => void>();
-  private retryMs = RETRY_MIN_MS;
   private unsubscribe: (() => void) | undefined;
   /**
    * What this session sent, by message id (the outbox keeps only the sealed envelope). In
@@ -149,7 +148,7 @@ export class AppState {
     this.startWatch(client);
   }
 
-  /** Follows the user's tags while unlocked; a failed watch (relays down) is reported and tried again on the next relay-touching request. */
+  /** Follows the user's tags while unlocked (relays that drop are watched again); a watch that fails for good is reported and started again by the next relay-touching request. */
   private startWatch(client: Client): void {
     if (this.watching || client.relays.length === 0) return;
     const ac = new AbortController();
@@ -172,19 +171,16 @@ export class AppState {
     void (async () => {
       try {
         // Entries arrive through client.events ('inbox'); the loop only keeps the watch open.
-        for await (const _entry of client.watch({ signal: ac.signal, onProblem: problem })) this.retryMs = RETRY_MIN_MS;
+        // A relay that drops or cannot be reached is watched again by follow() (1 s doubling to
+        // RETRY_MAX_MS); the page hears of the first failure of a run of them.
+        const onPause = (p: FollowPause) => { if (p.why === 'trouble' && p.pauseMs === RETRY_MIN_MS) problem('', p.error); };
+        for await (const _entry of client.follow({ signal: ac.signal, onProblem: problem, onPause, minPauseMs: RETRY_MIN_MS, maxPauseMs: RETRY_MAX_MS }));
       } catch (err) {
-        if (!ac.signal.aborted && this.retryMs === RETRY_MIN_MS) problem('', err);
+        // Not the relays' passing trouble (e.g. the client closed): reported; rewatch() starts again on the next request that reaches relays.
+        if (!ac.signal.aborted) problem('', err);
       } finally {
         clearInterval(timer);
         if (this.watching === ac) this.watching = undefined;
-        // Ended on its own (a relay dropped the subscription, or none answered): again after a
-        // pause that doubles up to RETRY_MAX_MS while it keeps failing.
-        if (!ac.signal.aborted && this.client === client) {
-          const t = setTimeout(() => this.startWatch(client), this.retryMs);
-          t.unref();
-          this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
-        }
       }
     })();
   }

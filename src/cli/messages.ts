@@ -5,12 +5,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import type { Client } from '../client/client.ts';
 import type { InboxEntry, ReadMessage } from '../client/receive.ts';
 import type { SentMessage } from '../client/send.ts';
 import type { PublishResult } from '../client/publish.ts';
+import type { FollowPause } from '../client/follow.ts';
 import { ClientError } from '../client/errors.ts';
 import { CliError } from './errors.ts';
 import { sats, total } from './money.ts';
@@ -186,26 +186,14 @@ export function registerMessageCommands(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
         try {
-          // A relay that closes the subscription ends one watch (SDK): watch again, pausing
-          // longer each time it drops soon after (1 s doubling to a minute); the listing that
-          // starts each watch catches what arrived in between, and nothing is shown twice.
-          // A relay that cannot be reached meanwhile (restarting) is waited for the same way.
-          let pause = 1_000;
-          while (!ac.signal.aborted) {
-            const started = Date.now();
-            let why = 'a relay closed the subscription';
-            try {
-              for await (const e of client.watch({ signal: ac.signal })) output(flags, { message: entryJson(e) }, () => [inboxLine(e)]);
-            } catch (err) {
-              if (!ClientError.is(err, 'RELAY_UNREACHABLE')) throw err;
-              why = (err as Error).message;
-            }
-            if (ac.signal.aborted) break;
-            if (Date.now() - started > 60_000) pause = 1_000;
-            progress(flags, `${why}; watching again in ${pause / 1000} s (Ctrl-C to stop; nothing is lost)`);
-            await sleep(pause, undefined, { signal: ac.signal }).catch(() => undefined);
-            pause = Math.min(pause * 2, 60_000);
-          }
+          // A relay that closes the subscription, or cannot be reached meanwhile (restarting),
+          // ends one watch; following watches again after a pause (SDK follow(): 1 s doubling
+          // to a minute), listing first, so nothing is missed or shown twice.
+          const onPause = (p: FollowPause) => {
+            const why = p.why === 'closed' ? 'a relay closed the subscription' : (p.error as Error).message;
+            progress(flags, `${why}; watching again in ${p.pauseMs / 1000} s (Ctrl-C to stop; nothing is lost)`);
+          };
+          for await (const e of client.follow({ signal: ac.signal, onPause })) output(flags, { message: entryJson(e) }, () => [inboxLine(e)]);
         } finally {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);

@@ -13,7 +13,8 @@
  *                may have left and been taken.
  *   unknown      everything else: an answer that does not parse or fails a check
  *                (BAD_RELAY_ANSWER), the relay's own trouble (INTERNAL, CHAIN_UNAVAILABLE,
- *                SHUTTING_DOWN), RATE_LIMITED, CANCELLED, a closed book, any untyped error.
+ *                SHUTTING_DOWN, RATE_LIMITED, STREAM_BUSY, REQUEST_TIMEOUT: isRelayTrouble),
+ *                CANCELLED, a closed book, any untyped error.
  *
  * Only `refused` lets a payment leave the channel for the chain. `unreachable` and `unknown`
  * keep the update as it is: it is resolved through the channel (resync resends it, the relay
@@ -21,20 +22,16 @@
  */
 import { ChannelError } from '../channels/errors.ts';
 import { WatchError } from '../watch/errors.ts';
-import { ClientError, type ClientErrorCode } from './errors.ts';
+import { ClientError, isRelayTrouble } from './errors.ts';
 
 export type ChannelOutcome = 'refused' | 'unreachable' | 'unknown';
-
-/** ClientError codes that say nothing about the update itself: the relay may hold it, or take it if sent again. */
-const NOT_A_VERDICT: readonly ClientErrorCode[] = [
-  'RELAY_UNREACHABLE', 'BAD_RELAY_ANSWER', 'INTERNAL', 'CHAIN_UNAVAILABLE', 'SHUTTING_DOWN', 'RATE_LIMITED', 'CANCELLED',
-];
 
 export function channelOutcome(err: unknown): ChannelOutcome {
   if (err instanceof ChannelError) return 'refused';
   if (err instanceof WatchError) return err.code === 'CLOSED' ? 'unknown' : 'refused';
   if (ClientError.is(err, 'RELAY_UNREACHABLE')) return 'unreachable';
-  if (ClientError.is(err) && !NOT_A_VERDICT.includes(err.code)) return 'refused';
+  // The relay's passing trouble and a cancel say nothing about the update itself: the relay may hold it, or take it if sent again.
+  if (ClientError.is(err) && !isRelayTrouble(err) && err.code !== 'CANCELLED') return 'refused';
   return 'unknown';
 }
 

@@ -54,6 +54,7 @@ import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { CLIENT_MARGINS, relayClients, type MailContext } from './mail-context.ts';
 import { TagBook } from './tags.ts';
 import { ClientEvents } from './events.ts';
+import { follow, type FollowOptions } from './follow.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
@@ -839,6 +840,12 @@ export class Client {
       ac.abort();
       for (const s of subs) s.sub.close();
     }
+  }
+
+  /** watch(), watched again after a pause whenever it ends on its own or on a relay's passing trouble, until `signal` aborts (./follow.ts). */
+  follow(o: FollowOptions = {}): AsyncGenerator<InboxEntry> {
+    this.assertOpen();
+    return follow((w) => this.watch(w), o);
   }
 
   /**

@@ -125,3 +125,16 @@ export class ClientError extends SatpostError<ClientErrorCode> {
     };
   }
 }
+
+/**
+ * The relay's passing trouble, not a verdict on what was asked: no answer, an answer that did not
+ * check out, or the relay's own state (stopping, overloaded, its chain backend down). The same
+ * request may succeed later; watch() and the channel outcome (./channel-outcome.ts) both ask this.
+ */
+const RELAY_TROUBLE: readonly ClientErrorCode[] = [
+  'RELAY_UNREACHABLE', 'BAD_RELAY_ANSWER', 'INTERNAL', 'CHAIN_UNAVAILABLE', 'SHUTTING_DOWN', 'RATE_LIMITED', 'STREAM_BUSY', 'REQUEST_TIMEOUT',
+];
+
+export function isRelayTrouble(err: unknown): boolean {
+  return ClientError.is(err) && RELAY_TROUBLE.includes(err.code);
+}

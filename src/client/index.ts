@@ -10,3 +10,4 @@ export { DEFAULT_MAX_PRICE, type InboxEntry, type ReadMessage, type ReadOptions 
 export type { PublishResult } from './publish.ts';
 export type { InboxState, OutboxState } from './mail-store.ts';
 export { ClientEvents, type ClientEventMap, type ClientEventName, type OutboxEvent, type InboxEvent, type BalanceEvent } from './events.ts';
+export type { FollowOptions, FollowPause } from './follow.ts';

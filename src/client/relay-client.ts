@@ -366,10 +366,12 @@ export class RelayClient {
       ws.on('error', (cause) => {
         if (!subscribed) fail(new ClientError('RELAY_UNREACHABLE', `${this.url}: ${cause.message}`, { cause }));
       });
-      ws.on('close', () => {
+      ws.on('close', (code: number) => {
         clearTimeout(timer);
         o.signal?.removeEventListener('abort', onAbort);
         if (subscribed) o.onClose?.();
+        // Closed before the subscription was answered (a relay stopping): the caller hears of it, never waits on.
+        else fail(new ClientError('RELAY_UNREACHABLE', `${this.url}: closed the connection (${code}) before subscribing`));
       });
       ws.on('open', () => ws.send(frame(SUBSCRIBE_ID, OP.subscribe, encodeTags(tags))));
       ws.on('message', (data: Buffer) => {

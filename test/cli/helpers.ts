@@ -43,26 +43,33 @@ export function run(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
 export function start(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run>; seen: { stdout: string; stderr: string }; printed(stream: 'stdout' | 'stderr', re: RegExp): Promise<void> } {
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const seen = { stdout: '', stderr: '' };
+  // 'close' comes after the last output (an 'exit' may come before it): only then is a line that never came known to be missing.
+  let closed: number | null | undefined;
   const waits = new Set<() => void>();
+  const wake = () => { for (const w of [...waits]) w(); };
   for (const stream of ['stdout', 'stderr'] as const) {
     child[stream].on('data', (d: Buffer) => {
       seen[stream] += d.toString();
-      for (const w of [...waits]) w();
+      wake();
     });
   }
+  const done = new Promise<Run>((resolve) => child.on('close', (code) => {
+    closed = code;
+    wake();
+    resolve({ code, ...seen });
+  }));
   const printed = (stream: 'stdout' | 'stderr', re: RegExp): Promise<void> =>
-    re.test(seen[stream])
-      ? Promise.resolve()
-      : new Promise((resolve, reject) => {
-          const check = () => {
-            if (!re.test(seen[stream])) return;
-            waits.delete(check);
-            resolve();
-          };
-          waits.add(check);
-          child.once('exit', (code) => reject(new Error(`exited (${code}) before printing ${re}: ${seen.stderr}`)));
-        });
-  return { child, seen, printed, done: new Promise((resolve) => child.on('close', (code) => resolve({ code, ...seen }))) };
+    new Promise((resolve, reject) => {
+      const check = () => {
+        if (re.test(seen[stream])) resolve();
+        else if (closed !== undefined) reject(new Error(`exited (${closed}) before printing ${re}: ${seen.stderr}`));
+        else return;
+        waits.delete(check);
+      };
+      waits.add(check);
+      check();
+    });
+  return { child, seen, printed, done };
 }
 
 /**

@@ -29,6 +29,9 @@ test('channelOutcome: refused, unreachable or unknown for each error type', () =
     [new ClientError('CHAIN_UNAVAILABLE', 'x'), 'unknown'],
     [new ClientError('SHUTTING_DOWN', 'x'), 'unknown'],
     [new ClientError('RATE_LIMITED', 'x'), 'unknown'],
+    // Turned away before the update was looked at (too many requests on the stream, a slow request body).
+    [new ClientError('STREAM_BUSY', 'x'), 'unknown'],
+    [new ClientError('REQUEST_TIMEOUT', 'x'), 'unknown'],
     [new ClientError('CANCELLED', 'x'), 'unknown'],
     // Anything untyped or from another domain.
     [new Error('boom'), 'unknown'],
