@@ -240,6 +240,8 @@ export class AppState {
     this.rewatch();
     const m = await this.c.send(to, { text }, o);
     this.sentText.set(m.id, { text, at: Date.now() });
+    // The store's events for this message came before its text was known here (the id is made
+    // inside send): one more, so that a page reading the conversation now gets the text too.
     this.emit({ type: 'outbox', id: m.id, state: m.state });
     return m;
   }

@@ -187,7 +187,7 @@ export class Client {
       backend: p.backend,
       payer: new PayerContracts({ book, wallet: p.wallet, backend: p.backend }),
       channels,
-      mail: this.events.observe(new MailStore(p.store.db, p.now)),
+      mail: new MailStore(p.store.db, p.now, this.events),
       contacts: p.store,
       relays: p.config.relays,
       proofDir: p.dir.proofDir(),

@@ -3,12 +3,12 @@
  * a sent message's state changed, an inbox entry appeared or changed, money moved (the
  * balance is worth reading again), a channel's status changed.
  *
- * Emitted after the change is committed: the mail store's writes are observed here (one
- * place, whatever module made the write), so the modules that change states need no edits.
+ * Emitted after the change is committed: the mail store tells its listener (this, as a
+ * MailStoreListener) of each state write, whatever module made it.
  */
 import { EventEmitter } from 'node:events';
 import type { ChannelStatusChange } from '../watch/index.ts';
-import type { InboxState, MailStore, OutboxState } from './mail-store.ts';
+import type { InboxState, MailStoreListener, OutboxState } from './mail-store.ts';
 
 export interface OutboxEvent {
   /** Message id, hex. */
@@ -42,7 +42,7 @@ export type ClientEventName = keyof ClientEventMap;
 const MONEY_OUT: ReadonlySet<OutboxState> = new Set(['funded', 'paid', 'delivered', 'refunded']);
 const MONEY_IN: ReadonlySet<InboxState> = new Set(['paying', 'awaiting', 'read']);
 
-export class ClientEvents extends EventEmitter<ClientEventMap> {
+export class ClientEvents extends EventEmitter<ClientEventMap> implements MailStoreListener {
   /** A listener's throw must not break the write that emitted: it is reported as a process warning. */
   private safe<K extends ClientEventName>(name: K, ...args: ClientEventMap[K]): void {
     try {
@@ -69,40 +69,5 @@ export class ClientEvents extends EventEmitter<ClientEventMap> {
 
   wallet(): void {
     this.safe('balance', { cause: 'wallet' });
-  }
-
-  /**
-   * Wraps the mail store's state writes so each one emits after it ran. Returns the store
-   * (the same object) for use in an initializer.
-   */
-  observe(mail: MailStore): MailStore {
-    const setOutbox = mail.setOutbox.bind(mail);
-    mail.setOutbox = (id, state, patch = {}) => {
-      setOutbox(id, state, patch);
-      this.outbox({ id, state, ...(patch.detail !== undefined ? { detail: patch.detail } : {}) });
-    };
-    // sealDraft inserts through insertOutbox: one event for it too.
-    const insertOutbox = mail.insertOutbox.bind(mail);
-    mail.insertOutbox = (o) => {
-      insertOutbox(o);
-      this.outbox({ id: o.id, state: o.state });
-    };
-    const insertInbox = mail.insertInbox.bind(mail);
-    mail.insertInbox = (i) => {
-      const before = mail.inbox(i.id);
-      insertInbox(i);
-      if (!before) this.inbox({ id: i.id, state: i.state, fresh: true });
-    };
-    const setInbox = mail.setInbox.bind(mail);
-    mail.setInbox = (id, state, patch = {}) => {
-      setInbox(id, state, patch);
-      this.inbox({ id, state, fresh: false });
-    };
-    const markFraud = mail.markFraud.bind(mail);
-    mail.markFraud = (id, proof, detail, also) => {
-      markFraud(id, proof, detail, also);
-      this.inbox({ id, state: 'fraud', fresh: false });
-    };
-    return mail;
   }
 }

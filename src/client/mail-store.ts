@@ -3,7 +3,7 @@
  * state is a string union; a row is written before the action its state enables (a deposit,
  * a funding), so a restart finds every message where it was left.
  */
-import type { Db } from '../store/sqlite.ts';
+import type { Db, Statement } from '../store/sqlite.ts';
 import type { PaymentMode } from '../core/objects/index.ts';
 
 /**
@@ -131,16 +131,36 @@ function inboxOf(r: Record<string, unknown>): InboxRow {
   };
 }
 
+/** Told of each committed state change of the mail (ClientEvents is one: the app pushes them to the browser). */
+export interface MailStoreListener {
+  outbox(e: { id: string; state: OutboxState; detail?: string }): void;
+  inbox(e: { id: string; state: InboxState; fresh: boolean }): void;
+}
+
 export class MailStore {
+  /** Prepared once: the send and read paths run these per message. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number,
+    private readonly listener?: MailStoreListener,
   ) {}
 
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (st === undefined) this.statements.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   insertOutbox(o: NewOutboxRow): void {
+    this.writeOutbox(o);
+    this.listener?.outbox({ id: o.id, state: o.state });
+  }
+
+  private writeOutbox(o: NewOutboxRow): void {
     const t = this.now();
-    this.db
-      .prepare(
+    this.sql(
         `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, intent, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -148,27 +168,26 @@ export class MailStore {
   }
 
   insertDraft(d: Omit<DraftRow, 'createdAt'>): void {
-    this.db
-      .prepare('INSERT INTO outbox_drafts (id, contact, intent, mode, content, max_fee, retention_secs, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO outbox_drafts (id, contact, intent, mode, content, max_fee, retention_secs, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(d.id, d.contact, d.intent, d.mode, d.content, d.maxFee, d.retentionSecs, d.channel ? 1 : 0, this.now());
   }
 
   drafts(): DraftRow[] {
-    return (this.db.prepare('SELECT * FROM outbox_drafts ORDER BY created_at, id').all() as Record<string, unknown>[]).map(draftOf);
+    return (this.sql('SELECT * FROM outbox_drafts ORDER BY created_at, id').all() as Record<string, unknown>[]).map(draftOf);
   }
 
   draft(id: string): DraftRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox_drafts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM outbox_drafts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r && draftOf(r);
   }
 
   draftByIntent(intent: Uint8Array): DraftRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox_drafts WHERE intent = ? ORDER BY created_at LIMIT 1').get(intent) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM outbox_drafts WHERE intent = ? ORDER BY created_at LIMIT 1').get(intent) as Record<string, unknown> | undefined;
     return r && draftOf(r);
   }
 
   deleteDraft(id: string): void {
-    this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(id);
+    this.sql('DELETE FROM outbox_drafts WHERE id = ?').run(id);
   }
 
   /**
@@ -177,86 +196,93 @@ export class MailStore {
    * first, so its message must not be made a second time.
    */
   sealDraft(draftId: string, o: NewOutboxRow): boolean {
-    return this.db.transaction(() => {
-      if (this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(draftId).changes === 0) return false;
-      this.insertOutbox(o);
+    const sealed = this.db.transaction(() => {
+      if (this.sql('DELETE FROM outbox_drafts WHERE id = ?').run(draftId).changes === 0) return false;
+      this.writeOutbox(o);
       return true;
     })();
+    // Told once committed.
+    if (sealed) this.listener?.outbox({ id: o.id, state: o.state });
+    return sealed;
   }
 
   /** Outbox rows made by sends of `intent`, newest first. */
   outboxByIntent(intent: Uint8Array): OutboxRow[] {
-    return (this.db.prepare('SELECT * FROM outbox WHERE intent = ? ORDER BY created_at DESC, id').all(intent) as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql('SELECT * FROM outbox WHERE intent = ? ORDER BY created_at DESC, id').all(intent) as Record<string, unknown>[]).map(outboxOf);
   }
 
   /** A sealed channel row goes on chain: its refund key, and the fresh r with the sealed header that carries it (send.ts payByChannel). */
   outboxToChain(id: string, payerKey: number, fresh: { r: Uint8Array; sealedHeader: Uint8Array }): void {
-    this.db.prepare(`UPDATE outbox SET channel_id = NULL, payer_key = ?, r = ?, sealed_header = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`)
+    this.sql(`UPDATE outbox SET channel_id = NULL, payer_key = ?, r = ?, sealed_header = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`)
       .run(payerKey, fresh.r, fresh.sealedHeader, this.now(), id);
   }
 
   /** Rows paid through `channelId` that still wait for its settle or fail. */
   paidOver(channelId: string): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE channel_id = ? AND state = 'paid'").all(channelId) as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql("SELECT * FROM outbox WHERE channel_id = ? AND state = 'paid'").all(channelId) as Record<string, unknown>[]).map(outboxOf);
   }
 
   outbox(id: string): OutboxRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r && outboxOf(r);
   }
 
   outboxAll(): OutboxRow[] {
-    return (this.db.prepare('SELECT * FROM outbox ORDER BY created_at, id').all() as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql('SELECT * FROM outbox ORDER BY created_at, id').all() as Record<string, unknown>[]).map(outboxOf);
   }
 
   pendingOutbox(): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE state IN ('sealed', 'deposited', 'funded', 'paid') ORDER BY created_at").all() as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql("SELECT * FROM outbox WHERE state IN ('sealed', 'deposited', 'funded', 'paid') ORDER BY created_at").all() as Record<string, unknown>[]).map(outboxOf);
   }
 
   setOutbox(id: string, state: OutboxState, patch: { receipt?: Uint8Array; contractId?: string; dropBody?: boolean; detail?: string } = {}): void {
-    this.db
-      .prepare(
+    this.sql(
         `UPDATE outbox SET state = ?, receipt = coalesce(?, receipt), contract_id = coalesce(?, contract_id),
            body = CASE WHEN ? THEN NULL ELSE body END, detail = ?, updated_at = ? WHERE id = ?`,
       )
       .run(state, patch.receipt ?? null, patch.contractId ?? null, patch.dropBody ? 1 : 0, patch.detail ?? null, this.now(), id);
+    this.listener?.outbox({ id, state, ...(patch.detail !== undefined ? { detail: patch.detail } : {}) });
   }
 
   insertInbox(i: Omit<InboxRow, 'receivedAt' | 'updatedAt' | 'payerKey' | 'channelId' | 'content' | 'sentAt' | 'detail' | 'proof'> & { detail?: string }): void {
     const t = this.now();
-    this.db
-      .prepare(
+    const inserted = this.sql(
         `INSERT INTO inbox (id, relay, sender_key, mode, size, price, expires_at, locktime, stored, listing, state, detail, received_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
       .run(i.id, i.relay, i.senderKey, i.mode, i.size, i.price, i.expiresAt, i.locktime, i.stored, JSON.stringify(i.listing), i.state, i.detail ?? null, t, t);
+    // An entry stored before (ON CONFLICT DO NOTHING) is no news.
+    if (inserted.changes > 0) this.listener?.inbox({ id: i.id, state: i.state, fresh: true });
   }
 
   /** A paid message the relay cheated on: 'fraud' with its proof, in the same transaction as `also` (the relay's record). */
   markFraud(id: string, proof: Uint8Array, detail: string, also: () => void): void {
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE inbox SET state = 'fraud', proof = ?, detail = ?, updated_at = ? WHERE id = ?`).run(proof, detail, this.now(), id);
+      this.sql(`UPDATE inbox SET state = 'fraud', proof = ?, detail = ?, updated_at = ? WHERE id = ?`).run(proof, detail, this.now(), id);
       also();
     })();
+    this.listener?.inbox({ id, state: 'fraud', fresh: false });
   }
 
   /** A recipient-pays read whose channel refused the HTLC goes on chain: no channel, back to 'new'. */
   inboxToChain(id: string): void {
-    this.db.prepare(`UPDATE inbox SET channel_id = NULL, state = 'new', updated_at = ? WHERE id = ? AND payer_key IS NULL`).run(this.now(), id);
+    if (this.sql(`UPDATE inbox SET channel_id = NULL, state = 'new', updated_at = ? WHERE id = ? AND payer_key IS NULL`).run(this.now(), id).changes > 0) {
+      this.listener?.inbox({ id, state: 'new', fresh: false });
+    }
   }
 
   inbox(id: string): InboxRow | undefined {
-    const r = this.db.prepare('SELECT * FROM inbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM inbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r && inboxOf(r);
   }
 
   /** Entries whose id starts with `prefix` (lowercase hex). */
   inboxByPrefix(prefix: string): InboxRow[] {
-    return (this.db.prepare("SELECT * FROM inbox WHERE id >= ? AND id < ? || 'g' ORDER BY id LIMIT 2").all(prefix, prefix) as Record<string, unknown>[]).map(inboxOf);
+    return (this.sql("SELECT * FROM inbox WHERE id >= ? AND id < ? || 'g' ORDER BY id LIMIT 2").all(prefix, prefix) as Record<string, unknown>[]).map(inboxOf);
   }
 
   inboxAll(): InboxRow[] {
-    return (this.db.prepare('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
+    return (this.sql('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
   }
 
   setInbox(
@@ -264,8 +290,7 @@ export class MailStore {
     state: InboxState,
     patch: { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> } = {},
   ): void {
-    this.db
-      .prepare(
+    this.sql(
         `UPDATE inbox SET state = ?, payer_key = coalesce(?, payer_key), channel_id = coalesce(?, channel_id), content = coalesce(?, content),
            sent_at = coalesce(?, sent_at), listing = coalesce(?, listing), detail = ?, updated_at = ? WHERE id = ?`,
       )
@@ -273,5 +298,6 @@ export class MailStore {
         state, patch.payerKey ?? null, patch.channelId ?? null, patch.content ?? null, patch.sentAt ?? null, patch.listing ? JSON.stringify(patch.listing) : null,
         patch.detail ?? null, this.now(), id,
       );
+    this.listener?.inbox({ id, state, fresh: false });
   }
 }

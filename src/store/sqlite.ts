@@ -21,6 +21,7 @@ import { SatpostError } from '../core/errors.ts';
 import { fsyncPath } from './files.ts';
 
 export type Db = Database.Database;
+export type Statement = Database.Statement;
 
 export type StoreErrorCode =
   | 'MIGRATION_FAILED'
