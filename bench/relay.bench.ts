@@ -14,6 +14,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -58,6 +59,9 @@ interface LoadResult {
   cpuMicros: number;
   /** Load generator CPU during the timed fetches, µs. */
   fetchCpuMicros?: number;
+  /** The same fetches from the raw keep-alive client: seconds, and its CPU in µs. */
+  rawFetchSecs?: number;
+  rawFetchCpuMicros?: number;
   /** Crash mode: hex of every acknowledged receipt. */
   acked?: string[];
 }
@@ -212,8 +216,58 @@ async function load(job: LoadJob): Promise<LoadResult> {
   const fcpu = process.cpuUsage(fcpu0);
   process.stdout.write('fetches-end\n');
   agent.destroy();
+
+  // The same requests from a lean client, as load generators such as wrk make them: CONNS raw
+  // keep-alive sockets, one request at a time on each, the bytes built before the clock
+  // starts, a response read up to its Content-Length. node:http's client spends about as much
+  // CPU per request as the relay does on these shared cores; this one leaves the cores to the relay.
+  const raw = requests.map((r) => Buffer.from(`POST ${r.path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(r.body)}\r\n\r\n${r.body}`));
+  const sockets = await Promise.all(Array.from({ length: CONNS }, () => new Promise<Socket>((resolve, reject) => {
+    const s = connect(Number(port), hostname, () => resolve(s));
+    s.setNoDelay(true);
+    s.once('error', reject);
+  })));
+  await new Promise<void>((resolve) => process.stdout.write('rawfetches-start\n', () => resolve()));
+  const rcpu0 = process.cpuUsage();
+  const r0 = performance.now();
+  let nextRaw = 0;
+  await Promise.all(sockets.map((s) => new Promise<void>((resolve, reject) => {
+    let buf: Buffer = Buffer.alloc(0);
+    let need = -1; // bytes of the whole response, once its header is in
+    const sendNext = () => {
+      if (nextRaw >= raw.length) return resolve();
+      s.write(raw[nextRaw++]!);
+    };
+    s.on('data', (d: Buffer) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      while (true) {
+        if (need < 0) {
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buf.subarray(0, end).toString('latin1');
+          if (!head.startsWith('HTTP/1.1 200')) return reject(new Error(`raw fetch refused: ${head.split('\r\n')[0]}`));
+          const m = /\r\ncontent-length: *([0-9]+)/i.exec(head);
+          if (!m) return reject(new Error('raw fetch: no content-length'));
+          need = end + 4 + Number(m[1]);
+        }
+        if (buf.length < need) return;
+        buf = buf.subarray(need);
+        need = -1;
+        sendNext();
+      }
+    });
+    s.once('error', reject);
+    sendNext();
+  })));
+  const rawSecs = (performance.now() - r0) / 1000;
+  const rcpu = process.cpuUsage(rcpu0);
+  process.stdout.write('rawfetches-end\n');
+  for (const s of sockets) s.destroy();
   const lat = [...latencies];
-  return { deposits: total, depositSecs, p50: percentile(lat, 50), p99: percentile(lat, 99), quoteSecs, fetches, fetchSecs, cpuMicros: cpu.user + cpu.system, fetchCpuMicros: fcpu.user + fcpu.system };
+  return {
+    deposits: total, depositSecs, p50: percentile(lat, 50), p99: percentile(lat, 99), quoteSecs, fetches, fetchSecs, cpuMicros: cpu.user + cpu.system, fetchCpuMicros: fcpu.user + fcpu.system,
+    rawFetchSecs: rawSecs, rawFetchCpuMicros: rcpu.user + rcpu.system,
+  };
 }
 
 if (process.env.SATPOST_RELAY_LOAD) {
@@ -285,7 +339,10 @@ interface Run {
 }
 
 async function measure(r: Run, log: (msg: string) => void) {
-  const out: { rate: number; p50: number; p99: number; quotes: number; relayCpu: number; loadCpu: number; fetches?: number; fetchRelayCpu?: number; fetchLoadCpu?: number }[] = [];
+  const out: {
+    rate: number; p50: number; p99: number; quotes: number; relayCpu: number; loadCpu: number;
+    fetches?: number; fetchRelayCpu?: number; fetchLoadCpu?: number; rawFetches?: number; rawFetchRelayCpu?: number; rawFetchLoadCpu?: number;
+  }[] = [];
   for (let rep = 0; rep < r.reps; rep++) {
     const dir = mkdtempSync(join(tmpdir(), 'satpost-relay-bench-'));
     const devnet = Devnet.open({ path: ':memory:', faucetBlocks: 1 });
@@ -295,9 +352,11 @@ async function measure(r: Run, log: (msg: string) => void) {
       // The child says when each timed section starts and ends; the relay's CPU is sampled there.
       const deposits = new Section('deposits', `relay-${r.size}-${r.sync}-${rep}`);
       const fetching = new Section('fetches', `relay-fetch-${rep}`);
+      const rawFetching = new Section('rawfetches', `relay-rawfetch-${rep}`);
       const { result } = spawnLoad({ url: relay.url, perConn: r.perConn, size: r.size, fetches: r.fetches }, (line) => {
         deposits.line(line);
         fetching.line(line);
+        rawFetching.line(line);
       });
       const res = await result;
       const cpu = deposits.cpu;
@@ -307,10 +366,15 @@ async function measure(r: Run, log: (msg: string) => void) {
         rate: res.deposits / res.depositSecs, p50: res.p50, p99: res.p99, quotes: res.deposits / res.quoteSecs,
         relayCpu: (cpu.user + cpu.system) / res.deposits, loadCpu: res.cpuMicros / res.deposits,
         ...(r.fetches > 0 ? { fetches: res.fetches / res.fetchSecs, fetchRelayCpu: fetchCpu ? (fetchCpu.user + fetchCpu.system) / res.fetches : NaN, fetchLoadCpu: (res.fetchCpuMicros ?? NaN) / res.fetches } : {}),
+        ...(r.fetches > 0 && res.rawFetchSecs !== undefined ? {
+          rawFetches: res.fetches / res.rawFetchSecs,
+          rawFetchRelayCpu: rawFetching.cpu ? (rawFetching.cpu.user + rawFetching.cpu.system) / res.fetches : NaN,
+          rawFetchLoadCpu: (res.rawFetchCpuMicros ?? NaN) / res.fetches,
+        } : {}),
       };
       out.push(row);
       const w = relay.store.writer.stats;
-      log(`load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${r.size / 1024} KiB ${r.sync}${r.atRest ? ` ${r.atRest}` : ''} #${rep + 1}: ${row.rate.toFixed(0)}/s${row.fetches ? ` (fetches ${row.fetches.toFixed(0)}/s, relay ${row.fetchRelayCpu!.toFixed(1)} µs CPU/fetch)` : ''}, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, relay ${row.relayCpu.toFixed(1)} µs CPU/deposit, load generator ${row.loadCpu.toFixed(1)} µs; ${w.batches} commits, largest ${w.largestBatch}`);
+      log(`load ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores; ${r.size / 1024} KiB ${r.sync}${r.atRest ? ` ${r.atRest}` : ''} #${rep + 1}: ${row.rate.toFixed(0)}/s${row.fetches ? ` (fetches ${row.fetches.toFixed(0)}/s, relay ${row.fetchRelayCpu!.toFixed(1)} µs CPU/fetch; raw client ${row.rawFetches!.toFixed(0)}/s, relay ${row.rawFetchRelayCpu!.toFixed(1)} µs)` : ''}, p50 ${row.p50.toFixed(1)} ms, p99 ${row.p99.toFixed(1)} ms, relay ${row.relayCpu.toFixed(1)} µs CPU/deposit, load generator ${row.loadCpu.toFixed(1)} µs; ${w.batches} commits, largest ${w.largestBatch}`);
     } finally {
       await relay.stop();
       devnet.close();
@@ -403,7 +467,13 @@ export const bench: Benchmark = {
         report({ metric: `relay CPU per fetch ${kib} KiB`, value: m((x) => x.fetchRelayCpu!), unit: 'µs', note: 'user+system of the relay process during the fetches' });
         report({ metric: `load generator CPU per fetch ${kib} KiB`, value: m((x) => x.fetchLoadCpu!), unit: 'µs', note: 'node:http client; competes for the same cores' });
       }
-      if (r.fetches > 0) report({ metric: `authenticated fetches/s ${kib} KiB`, value: m((x) => x.fetches!), unit: 'fetches/s', goal: '>= 5000', note: `HTTP keep-alive, ${CONNS} connections, ${r.fetches} fetches of distinct messages, each = one request with the tag's secret (POST /v1/tags/message)` });
+      if (r.fetches > 0) {
+        const what = `HTTP keep-alive, ${CONNS} connections, ${r.fetches} fetches of distinct messages, each = one request with the tag's secret (POST /v1/tags/message)`;
+        report({ metric: `authenticated fetches/s ${kib} KiB, node:http client`, value: m((x) => x.fetches!), unit: 'fetches/s', note: `${what}; the client spends about the relay's CPU again on the same 2 cores` });
+        report({ metric: `authenticated fetches/s ${kib} KiB`, value: m((x) => x.rawFetches!), unit: 'fetches/s', goal: '>= 5000', note: `${what}; a lean client (raw sockets, one request at a time per connection, as wrk): the relay's own rate` });
+        report({ metric: `relay CPU per fetch ${kib} KiB, lean client`, value: m((x) => x.rawFetchRelayCpu!), unit: 'µs' });
+        report({ metric: `lean client CPU per fetch ${kib} KiB`, value: m((x) => x.rawFetchLoadCpu!), unit: 'µs' });
+      }
     }
     if (!only || only === 'at-rest') {
       // Encryption at rest, before/after in this run: the same load on a plaintext and an
