@@ -473,6 +473,21 @@ export class ClientChannels {
     return this.summary(this.payer.book.get(channelId));
   }
 
+  /** Every payer channel record as the book holds it (a summary: list()). */
+  all(): ChannelRecord[] {
+    return this.payer.book.list('payer');
+  }
+
+  /** Every HTLC the channel ever carried. */
+  htlcsOf(channelId: string): HtlcRecord[] {
+    return this.payer.book.htlcs(channelId);
+  }
+
+  /** The channel's HTLC for the message of H(k) = hk, if it ever carried one. */
+  htlcFor(channelId: string, hk: Uint8Array): HtlcRecord | undefined {
+    return this.payer.book.htlcs(channelId).find((h) => bytesEqual(h.hk, hk));
+  }
+
   /**
    * True while this payer's book holds a signed HTLC with this H(k) in the channel (in flight,
    * revealed, settled...). `orRefused`: also one the relay refused (ChannelBook.refusedAdds):

@@ -18,35 +18,24 @@
  * and read() (recipient-pays) pay through an open one with the message's relay when it can
  * carry the HTLC, else on chain; syncChannels() takes the relay's settles (and fails back
  * expired HTLCs); closeChannel() closes cooperatively.
+ *
+ * This class is the SDK's one face; the work is done where each part lives: opening and
+ * creating a directory (./opening.ts), the address book (./contact-book.ts), the relays
+ * (./relays.ts), sending and the outbox (./send.ts), the inbox and reading (./receive.ts),
+ * one live watch and following (./watch.ts, ./follow.ts), the watchers (./watchers.ts),
+ * channels (./channels.ts), what wallet transactions were for (./history.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter, on } from 'node:events';
-import { ProtocolAddress, PublicKey } from '@signalapp/libsignal-client';
 import type { ChainBackend } from '../chain/backend.ts';
-import { EsploraBackend } from '../chain/esplora/backend.ts';
-import { expected } from '../core/errors.ts';
-import { QuoteCodec, ReceiptCodec } from '../core/objects/index.ts';
-import { bytesEqual } from '../core/hash.ts';
+import { ReceiptCodec } from '../core/objects/index.ts';
 import type { NetworkName } from '../core/network.ts';
-import type { ScryptParams } from '../core/secretbox.ts';
-import type { Db } from '../store/sqlite.ts';
-import { StoreError } from '../store/sqlite.ts';
-import { createDataKey, hasDataKey, unlockDataKey } from '../store/data-key.ts';
-import { AddressError, MAX_RELAY_HINTS, decodeAddress, encodeAddress, type SatpostAddress } from '../identity/address.ts';
-import { DEVICE_ID } from '../identity/bundle.ts';
-import { openIdentityDb } from '../identity/db.ts';
-import { IdentityError } from '../identity/errors.ts';
-import { createIdentity, identityFromPrivateKey, unlockIdentity, unsealIdentityKey, type UnlockedIdentity } from '../identity/identity.ts';
+import { MAX_RELAY_HINTS, encodeAddress } from '../identity/address.ts';
 import { fingerprintOf } from '../identity/keys.ts';
 import { PrekeyManager } from '../identity/prekeys.ts';
 import { Sessions } from '../identity/session.ts';
 import { SignalStores } from '../identity/stores.ts';
-import { Wallet, WalletError, type Balance, type HistoryEntry, type SyncReport } from '../wallet/index.ts';
-import {
-  ChannelBook, ChannelWatcher, ContractBook, ContractWatcher, PayerChannels, PayerContracts, openPartyDb,
-  type ChannelProblem, type ChannelStatusChange, type HtlcRecord, type KeyLearned, type Settled,
-} from '../watch/index.ts';
-import { messageIdOf } from '../core/objects/index.ts';
+import { type Balance, type SyncReport } from '../wallet/index.ts';
+import { ChannelBook, ContractBook, PayerChannels, PayerContracts, type ChannelProblem, type ChannelStatusChange } from '../watch/index.ts';
 import { hex } from '@scure/base';
 import { ClientChannels, channelProblem, type ChannelOpenOptions, type ChannelSummary } from './channels.ts';
 import { nodeAead } from '../crypto/aead-node.ts';
@@ -54,77 +43,26 @@ import { nodeEd25519 } from '../crypto/ed25519-node.ts';
 import { CLIENT_MARGINS, relayClients, type MailContext } from './mail-context.ts';
 import { TagBook } from './tags.ts';
 import { ClientEvents } from './events.ts';
-import { follow, type FollowOptions } from './follow.ts';
+import { follow, type FollowOptions, type WatchOptions } from './follow.ts';
+import { watchInbox } from './watch.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
-import { generateMnemonic } from '../wallet/keys.ts';
-import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, normalizeRelayUrls, type ClientConfig } from './config.ts';
-import type { RelayClient } from './relay-client.ts';
-import { Transport } from '../net/transport.ts';
-import { checkContactName, contactView, type Contact } from './contacts.ts';
-import { DataDir } from './datadir.ts';
+import { type Contact } from './contacts.ts';
 import { ClientError } from './errors.ts';
 import { ClientStore } from './store.ts';
+import { ClientWatchers } from './watchers.ts';
+import { ContactBook } from './contact-book.ts';
+import { purposesOf, type HistoryRow } from './history.ts';
 
-export interface ClientInitOptions {
-  /** The data directory; created 0700 if missing. */
-  dir: string;
-  /** Seals the identity key, the wallet seed and the data key that encrypts the databases. */
-  passphrase: string;
-  network: NetworkName;
-  /** Esplora API root; default DEFAULT_CHAIN_URLS[network]. */
-  chainUrl?: string;
-  /** The user's relays; the first four become the hints in her address. */
-  relays?: string[];
-  /** Key-derivation cost of the passphrase; default the secretbox default. Tests pass lighter. */
-  scrypt?: ScryptParams;
-  /**
-   * `socks5h://host:port` (e.g. Tor's 127.0.0.1:9050), saved in config.json: every relay and
-   * chain connection goes through it, names resolved by the proxy, one SOCKS username per host.
-   */
-  proxy?: string;
-  /** Chain access instead of an EsploraBackend on chainUrl (same network). */
-  backend?: ChainBackend;
-  /** Unix milliseconds; default Date.now. */
-  now?: () => number;
-  /** Test-only crash points (see MailContext.failpoint). */
-  failpoint?: (name: string) => void;
-}
+export type { HistoryRow, Purpose } from './history.ts';
+import { addRelay, checkRelays, removeRelay, type RelayChange, type RelaySetting, type RelayStatus } from './relays.ts';
 
-/**
- * What the passphrase unseals in a data directory (three scrypt derivations): with these,
- * Client.open runs none. The CLI's unlock agent holds them (src/cli/agent.ts).
- */
-export interface ClientSecrets {
-  /** The data key every database is encrypted with (src/store/data-key.ts). */
-  dataKey: Uint8Array;
-  /** The identity private key, serialized (src/identity/identity.ts). */
-  identityKey: Uint8Array;
-  /** The wallet's seed record (mnemonic and BIP39 passphrase; src/wallet/wallet.ts). */
-  walletSecret: Uint8Array;
-}
+export { checkRelays, type RelayChange, type RelayStatus } from './relays.ts';
+import { initDirectory, openDirectory, unsealDirectory, type ClientInitOptions, type ClientOpenOptions, type ClientSecrets, type Parts } from './opening.ts';
 
-export interface ClientOpenOptions {
-  dir: string;
-  /** Unseals the keys (scrypt). Either this or `secrets`. */
-  passphrase?: string;
-  /** The keys already unsealed (Client.unseal): no scrypt. */
-  secrets?: ClientSecrets;
-  /** When given, must be the network the directory was initialized for. */
-  network?: NetworkName;
-  /** Overrides the config's chain URL for this session (not saved). */
-  chainUrl?: string;
-  /** Overrides the config's proxy for this session (not saved); see ClientInitOptions.proxy. */
-  proxy?: string;
-  backend?: ChainBackend;
-  now?: () => number;
-  /** Test-only crash points (see MailContext.failpoint). */
-  failpoint?: (name: string) => void;
-  /** Time allowed per relay request, ms (default 15,000). */
-  relayTimeoutMs?: number;
-}
+export type { ClientInitOptions, ClientOpenOptions, ClientSecrets } from './opening.ts';
 
 export interface SentPayment {
   txid: string;
@@ -135,32 +73,14 @@ export interface SentPayment {
   vsize: number;
 }
 
-interface Parts {
-  dir: DataDir;
-  config: ClientConfig;
-  identityDb: Db;
-  walletDb: Db;
-  failpoint?: ((name: string) => void) | undefined;
-  relayTimeoutMs?: number | undefined;
-  identity: UnlockedIdentity;
-  wallet: Wallet;
-  store: ClientStore;
-  backend: ChainBackend;
-  /** Every relay (and, unless `backend` was given, chain) connection: direct or through the proxy. */
-  transport: Transport;
-  now: () => number;
-}
-
 export class Client {
   /** The libsignal sessions of this user; peers are contacts' name keys. */
   readonly sessions: Sessions;
   private readonly stores: SignalStores;
   private closed = false;
   private readonly ctx: MailContext;
-  private watcher: ContractWatcher | undefined;
-  private channelWatcher: ChannelWatcher | undefined;
-  private watching: Promise<void> | undefined;
-  private readonly channelEvents = new EventEmitter<{ status: [ChannelStatusChange]; problem: [ChannelProblem] }>();
+  private readonly watchers: ClientWatchers;
+  private readonly book: ContactBook;
   /** Message, inbox, balance and channel changes as they are committed (./events.ts). */
   readonly events = new ClientEvents();
 
@@ -199,6 +119,10 @@ export class Client {
       random: (n) => new Uint8Array(randomBytes(n)),
       failpoint: p.failpoint ?? (() => undefined),
     };
+    this.watchers = new ClientWatchers(this.ctx, p.backend, this.events);
+    this.book = new ContactBook({
+      store: () => this.store(), stores: this.stores, network: p.config.network, proxied: p.config.proxy !== undefined, ownKey: p.identity.publicKey, now: p.now,
+    });
   }
 
   /**
@@ -207,60 +131,10 @@ export class Client {
    * not returned again). Nothing is handed out before config.json is written last, so a crash
    * mid-init leaves an `INIT_INCOMPLETE` directory that the next init discards and redoes.
    * Throws ALREADY_INITIALIZED, BAD_DATA_DIR (satpost databases without a config: not
-   * touched), EMPTY_PASSPHRASE, NETWORK_MISMATCH, BAD_CHAIN_URL, BAD_RELAY_URL.
+   * touched), EMPTY_PASSPHRASE, NETWORK_MISMATCH, BAD_CHAIN_URL, BAD_RELAY_URL (./opening.ts).
    */
   static async init(o: ClientInitOptions): Promise<{ client: Client; mnemonic: string }> {
-    checkPassphrase(o.passphrase);
-    const config = makeConfig({ network: o.network, chainUrl: o.chainUrl, relays: o.relays, ...(o.proxy !== undefined ? { proxy: o.proxy } : {}) });
-    const transport = new Transport(config.proxy);
-    const backend = o.backend ?? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network, fetch: transport.fetch });
-    checkBackend(backend, config.network);
-    const now = o.now ?? Date.now;
-    const dir = new DataDir(o.dir);
-    dir.ensure();
-    const state = dir.state();
-    if (state === 'initialized') throw new ClientError('ALREADY_INITIALIZED', `${dir.path} already holds a satpost client`);
-    if (state === 'damaged') throw damaged(dir);
-    if (state === 'interrupted') dir.discardPartialInit();
-    // A data key without databases may still be the only key to databases kept elsewhere: never replaced.
-    if (hasDataKey(dir.path)) throw new ClientError('BAD_DATA_DIR', `${dir.path} holds a data-key but no client; move it away to start afresh`);
-    dir.beginInit();
-    let identityDb: Db | undefined;
-    let walletDb: Db | undefined;
-    let wallet: Wallet | undefined;
-    let store: ClientStore | undefined;
-    try {
-      const key = createDataKey(dir.path, o.passphrase, o.scrypt ? { scrypt: o.scrypt } : {});
-      identityDb = openIdentityDb(dir.createPrivateFile('identity'), { key });
-      const identity = createIdentity(identityDb, o.passphrase, { ...(o.scrypt ? { scrypt: o.scrypt } : {}), now: now() });
-      new PrekeyManager(identityDb, identity).initialize(now());
-      const mnemonic = generateMnemonic((n) => new Uint8Array(randomBytes(n)));
-      walletDb = openPartyDb(dir.createPrivateFile('wallet'), key);
-      wallet = Wallet.create({
-        db: walletDb,
-        passphrase: o.passphrase,
-        network: config.network,
-        backend,
-        mnemonic,
-        now,
-        ...(o.scrypt ? { scrypt: o.scrypt } : {}),
-      });
-      store = ClientStore.open(dir.createPrivateFile('client'), key);
-      dir.writeConfig(config);
-      const client = new Client({ dir, config, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint });
-      client.writePublicInfo();
-      dir.finishInit();
-      return { client, mnemonic };
-    } catch (err) {
-      store?.close();
-      wallet?.close();
-      if (walletDb?.open) walletDb.close();
-      if (identityDb?.open) identityDb.close();
-      dir.discardPartialInit();
-      dir.removeConfig();
-      dir.finishInit();
-      throw err;
-    }
+    return initDirectory(o, (p) => new Client(p).withPublicInfo());
   }
 
   /**
@@ -269,40 +143,8 @@ export class Client {
    * WRONG_PASSPHRASE, NETWORK_MISMATCH (`network` differs from the directory's).
    */
   static async open(o: ClientOpenOptions): Promise<Client> {
-    const { dir, config } = checkedDir(o);
-    const chainUrl = o.chainUrl !== undefined ? normalizeChainUrl(o.chainUrl) : config.chainUrl;
-    const proxy = o.proxy !== undefined ? checkProxy(o.proxy) : config.proxy;
-    assertSecureChainUrl(chainUrl, config.network, proxy !== undefined);
-    const transport = new Transport(proxy);
-    const backend = o.backend ?? new EsploraBackend({ baseUrl: chainUrl, network: config.network, fetch: transport.fetch });
-    checkBackend(backend, config.network);
-    const now = o.now ?? Date.now;
-    const s = o.secrets;
-    const passphrase = s === undefined ? needPassphrase(o.passphrase) : '';
-    const key = s !== undefined ? s.dataKey : unlockWith(() => openDataKey(dir, passphrase), dir);
-    const identityDb = openIdentityDb(dir.file('identity'), { key });
-    let walletDb: Db | undefined;
-    let wallet: Wallet | undefined;
-    try {
-      const identity = s !== undefined ? identityFromPrivateKey(identityDb, s.identityKey) : unlockWith(() => unlockIdentity(identityDb, passphrase), dir);
-      walletDb = openPartyDb(dir.file('wallet'), key);
-      const wdb = walletDb;
-      // The agent's secrets were checked when it unlocked: the wallet keys are derived when first used.
-      const unseal = s !== undefined ? { secret: s.walletSecret, deferKeys: true } : { passphrase };
-      wallet = unlockWith(() => Wallet.open({ db: wdb, ...unseal, network: config.network, backend, now }), dir);
-      const store = ClientStore.open(dir.file('client'), key);
-      const client = new Client({
-        dir, config: { ...config, chainUrl, ...(proxy !== undefined ? { proxy } : {}) }, identityDb, walletDb, identity, wallet, store, backend, transport, now, failpoint: o.failpoint, relayTimeoutMs: o.relayTimeoutMs,
-      });
-      // Every open refreshes it: directories from before public.json get one, and it follows the config.
-      client.writePublicInfo();
-      return client;
-    } catch (err) {
-      wallet?.close();
-      if (walletDb?.open) walletDb.close();
-      identityDb.close();
-      throw err;
-    }
+    // Every open refreshes public.json: directories from before it get one, and it follows the config.
+    return openDirectory(o, (p) => new Client(p).withPublicInfo());
   }
 
   /**
@@ -311,27 +153,8 @@ export class Client {
    * hold, so that its commands open with `secrets` and derive nothing. Throws as open does.
    */
   static async unseal(o: ClientOpenOptions & { passphrase: string }): Promise<ClientSecrets> {
-    const { dir } = checkedDir(o);
-    const dataKey = unlockWith(() => openDataKey(dir, o.passphrase), dir);
-    const identityDb = openIdentityDb(dir.file('identity'), { key: dataKey });
-    let identityKey: Uint8Array;
-    try {
-      identityKey = unlockWith(() => unsealIdentityKey(identityDb, o.passphrase), dir);
-    } finally {
-      identityDb.close();
-    }
-    const walletDb = openPartyDb(dir.file('wallet'), dataKey);
-    let walletSecret: Uint8Array;
-    try {
-      walletSecret = unlockWith(() => Wallet.unsealSecret(walletDb, o.passphrase), dir);
-    } finally {
-      walletDb.close();
-    }
-    const secrets = { dataKey, identityKey, walletSecret };
     const { passphrase: _passphrase, ...rest } = o;
-    const client = await Client.open({ ...rest, secrets });
-    await client.close();
-    return secrets;
+    return unsealDirectory(o, async (secrets) => (await Client.open({ ...rest, secrets })).close());
   }
 
   /** The network this client's directory was initialized for. */
@@ -371,47 +194,20 @@ export class Client {
    */
   async addRelay(url: string, o: { signal?: AbortSignal } = {}): Promise<RelayChange> {
     this.assertOpen();
-    const [canonical] = normalizeRelayUrls([url]);
-    assertSecureRelayUrl(canonical!, this.network, this.p.config.proxy !== undefined);
-    if (this.p.config.relays.includes(canonical!)) throw new ClientError('RELAY_EXISTS', `${canonical} is already one of your relays`);
-    const [status] = await checkRelays([canonical!], (u) => this.ctx.relay(u), o.signal, this.network);
-    if (!status!.reachable) {
-      const err = new ClientError(
-        status!.error!.code === 'NETWORK_MISMATCH' || status!.error!.code === 'BAD_RELAY_ANSWER' ? status!.error!.code : 'RELAY_UNREACHABLE',
-        `relay ${canonical} did not answer its information document (/.well-known/satpost): ${status!.error!.message}; nothing was changed`,
-      );
-      err.relay = canonical!;
-      throw err;
-    }
-    return this.changeRelays([...this.p.config.relays, canonical!], o.signal);
+    return addRelay(this.relaySetting(), url, o.signal);
   }
 
   /** Removes a relay from config.json (UNKNOWN_RELAY, LAST_RELAY), publishes the prekeys to the rest, returns the new address. */
   async removeRelay(url: string, o: { signal?: AbortSignal } = {}): Promise<RelayChange> {
     this.assertOpen();
-    const [canonical] = normalizeRelayUrls([url]);
-    if (!this.p.config.relays.includes(canonical!)) throw new ClientError('UNKNOWN_RELAY', `${canonical} is not one of your relays (${this.p.config.relays.join(', ') || 'none'})`);
-    if (this.p.config.relays.length === 1) throw new ClientError('LAST_RELAY', `${canonical} is your only relay: nobody could reach you without one`);
-    return this.changeRelays(this.p.config.relays.filter((r) => r !== canonical), o.signal);
+    return removeRelay(this.relaySetting(), url, o.signal);
   }
 
-  /** Saves `relays` (config.json as on disk, only its relays changed), then public.json, then publishes. */
-  private async changeRelays(relays: string[], signal?: AbortSignal): Promise<RelayChange> {
-    const saved = this.p.dir.readConfig();
-    this.p.dir.writeConfig({ ...saved, relays });
-    // ctx.relays is the same array: publishing, sending and listing see the new set at once.
-    this.p.config.relays.splice(0, this.p.config.relays.length, ...relays);
-    this.writePublicInfo();
-    let published: PublishResult | undefined;
-    let publishError: { code: string; message: string } | undefined;
-    try {
-      published = await this.publish(signal ? { signal } : {});
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      const e = err as { code?: string; message?: string };
-      publishError = { code: e.code ?? 'INTERNAL', message: e.message ?? String(err) };
-    }
-    return { relays: [...relays], address: this.address(), ...(published ? { published } : {}), ...(publishError ? { publishError } : {}) };
+  private relaySetting(): RelaySetting {
+    return {
+      dir: this.p.dir, config: this.p.config, relayAt: (u) => this.ctx.relay(u), publish: (signal) => this.publish(signal ? { signal } : {}),
+      address: () => this.address(), writePublicInfo: () => this.writePublicInfo(),
+    };
   }
 
   /** The chain backend the wallet uses. */
@@ -436,25 +232,19 @@ export class Client {
     this.p.dir.writePublic({ version: 1, network: this.network, address: this.address(), fingerprint: this.fingerprint(), relays: this.relays });
   }
 
+  private withPublicInfo(): this {
+    this.writePublicInfo();
+    return this;
+  }
+
   /**
    * Saves `address` under `name` and trusts its identity key for that contact (the address the
    * user typed is the root of trust). Throws INVALID_NAME, INVALID_ADDRESS (with `reason`: the
    * AddressError code such as BAD_CHECKSUM or WRONG_NETWORK, or OWN_ADDRESS), CONTACT_EXISTS
    * (the name, or the same identity key under another name).
    */
-  async addContact(name: string, address: string): Promise<Contact> {
-    const store = this.store();
-    const n = checkContactName(name);
-    const a = this.decode(address);
-    if (store.contact(n.nameKey)) {
-      throw new ClientError('CONTACT_EXISTS', `a contact named "${store.contact(n.nameKey)!.name}" already exists; give the new one another name`);
-    }
-    const other = store.contactByKey(a.identityKey);
-    if (other) throw new ClientError('CONTACT_EXISTS', `this address is already saved as contact "${other.name}"`);
-    await this.stores.identity.saveIdentity(peer(n.nameKey), PublicKey.deserialize(Uint8Array.from(a.identityKey)));
-    await this.stores.commit();
-    store.insertContact({ nameKey: n.nameKey, name: n.name, identityKey: a.identityKey, relayHints: a.relayHints, now: this.p.now() });
-    return this.contact(n.name);
+  addContact(name: string, address: string): Promise<Contact> {
+    return this.book.add(name, address);
   }
 
   /**
@@ -462,33 +252,18 @@ export class Client {
    * key is recorded as a pending change and CONTACT_KEY_CHANGED is thrown (with `change`):
    * compare fingerprints with her, then trustContact(name). Also UNKNOWN_CONTACT, INVALID_ADDRESS.
    */
-  async updateContact(name: string, address: string): Promise<Contact> {
-    const store = this.store();
-    const row = this.row(name);
-    const a = this.decode(address);
-    if (bytesEqual(a.identityKey, row.identityKey)) {
-      store.setHints(row.nameKey, a.relayHints, this.p.now());
-      return this.contact(name);
-    }
-    const other = store.contactByKey(a.identityKey);
-    if (other) throw new ClientError('CONTACT_EXISTS', `this address is already saved as contact "${other.name}"`);
-    await this.stores.identity.saveIdentity(peer(row.nameKey), PublicKey.deserialize(Uint8Array.from(a.identityKey)));
-    await this.stores.commit();
-    store.setPendingHints(row.nameKey, a.relayHints, this.p.now());
-    throw this.keyChanged(row.name, row.nameKey);
+  updateContact(name: string, address: string): Promise<Contact> {
+    return this.book.update(name, address);
   }
 
   /** Every contact, by name. */
   contacts(): Contact[] {
-    return this.store()
-      .contacts()
-      .map((r) => contactView(r, this.network, this.stores.identityChange(r.nameKey)));
+    return this.book.all();
   }
 
   /** One contact by name (case-insensitive). Throws UNKNOWN_CONTACT. */
   contact(name: string): Contact {
-    const row = this.row(name);
-    return contactView(row, this.network, this.stores.identityChange(row.nameKey));
+    return this.book.get(name);
   }
 
   /**
@@ -496,23 +271,15 @@ export class Client {
    * CONTACT_KEY_CHANGED (with `change`) while a changed key awaits trustContact, UNKNOWN_CONTACT.
    */
   trustedContact(name: string): Contact {
-    const c = this.contact(name);
-    if (c.keyChange) throw this.keyChanged(c.name, this.row(name).nameKey);
-    return c;
+    return this.book.trusted(name);
   }
 
   /**
    * Accepts a contact's changed identity key (after comparing fingerprints with her). Her old
    * sessions are dropped; her address becomes the new one. Throws NO_KEY_CHANGE, UNKNOWN_CONTACT.
    */
-  async trustContact(name: string): Promise<Contact> {
-    const store = this.store();
-    const row = this.row(name);
-    const newKey = this.stores.trustRow(row.nameKey)?.untrusted;
-    if (!newKey) throw new ClientError('NO_KEY_CHANGE', `the identity key of "${row.name}" has not changed; nothing to trust`);
-    this.stores.trustNewIdentity(row.nameKey);
-    store.replaceKey(row.nameKey, newKey, row.pendingHints ?? row.relayHints, this.p.now());
-    return this.contact(name);
+  trustContact(name: string): Promise<Contact> {
+    return this.book.trust(name);
   }
 
   /**
@@ -520,11 +287,7 @@ export class Client {
    * becomes CONTACT_KEY_CHANGED); other errors are returned unchanged.
    */
   explainSessionError(err: unknown): unknown {
-    if (IdentityError.is(err, 'IDENTITY_KEY_CHANGED') && err.change) {
-      const row = this.store().contact(err.change.contact);
-      if (row) return this.keyChanged(row.name, row.nameKey, err);
-    }
-    return err;
+    return this.book.explainSessionError(err);
   }
 
   /** A fresh receive address of the wallet (never handed out twice). */
@@ -554,43 +317,11 @@ export class Client {
    */
   async history(): Promise<HistoryRow[]> {
     await this.sync();
-    const purposes = this.purposes();
+    const purposes = purposesOf(this.ctx, (key) => this.p.store.contact(key)?.name);
     return this.p.wallet
       .history()
       .filter((h) => h.state !== 'abandoned')
       .map((h) => ({ ...h, purposes: purposes.get(h.txid) ?? [h.sent > 0 ? { kind: 'send' as const, to: this.p.wallet.payees(h.txid) } : { kind: 'receive' as const }] }));
-  }
-
-  /** txid → what it did, from the contract book (messages), the channel book and the outbox/inbox (contacts). */
-  private purposes(): Map<string, Purpose[]> {
-    const out = new Map<string, Purpose[]>();
-    const add = (txid: string | null, p: Purpose) => {
-      if (txid === null) return;
-      const list = out.get(txid) ?? [];
-      list.push(p);
-      out.set(txid, list);
-    };
-    const message = (id: string): { messageId: string; contact?: string; direction?: 'to' | 'from' } => {
-      const sent = this.ctx.mail.outbox(id);
-      if (sent) return { messageId: id, contact: this.p.store.contact(sent.contact)?.name ?? sent.contact, direction: 'to' };
-      const got = this.ctx.mail.inbox(id);
-      if (got) return { messageId: id, contact: entryView(this.ctx, got).from, direction: 'from' };
-      return { messageId: id };
-    };
-    for (const c of this.ctx.payer.book.list('payer')) {
-      add(c.fundingTxid, { kind: 'message', ...message(c.id) });
-      add(c.refundTxid, { kind: 'refund', ...message(c.id) });
-    }
-    for (const ch of this.ctx.channels.payer.book.list('payer')) {
-      add(ch.fundingTxid, { kind: 'channel-open', channelId: ch.id });
-      for (const t of [ch.closeTxid, ch.exitTxid, ch.commitmentTxid, ch.sweepTxid, ch.claimTxid]) add(t, { kind: 'channel-close', channelId: ch.id });
-      for (const h of this.ctx.channels.payer.book.htlcs(ch.id)) add(h.refundTxid, { kind: 'refund', channelId: ch.id, messageId: hex.encode(messageIdOf(h.hk)) });
-    }
-    for (const list of out.values()) {
-      const seen = new Set<string>();
-      list.splice(0, list.length, ...list.filter((p) => !seen.has(JSON.stringify(p)) && seen.add(JSON.stringify(p))));
-    }
-    return out;
   }
 
   /**
@@ -648,12 +379,8 @@ export class Client {
       if (this.p.walletDb.open) this.p.walletDb.close();
       if (this.p.identityDb.open) this.p.identityDb.close();
     };
-    const w = this.watcher;
-    const cw = this.channelWatcher;
-    this.watcher = undefined;
-    this.channelWatcher = undefined;
     // The Signal stores' last commits (and their commit worker) finish before the file closes.
-    return Promise.allSettled([w?.stop(), cw?.stop(), this.stores.close()]).then(closeAll);
+    return Promise.allSettled([this.watchers.stop(), this.stores.close()]).then(closeAll);
   }
 
   // ---- messaging -------------------------------------------------------------------------
@@ -687,7 +414,7 @@ export class Client {
     const contact = this.trustedContact(contactName);
     await this.startWatcher(o.signal);
     try {
-      return await sendMessage(this.ctx, this.row(contact.name), content, o);
+      return await sendMessage(this.ctx, this.book.row(contact.name), content, o);
     } catch (err) {
       throw this.explainSessionError(err);
     }
@@ -765,81 +492,13 @@ export class Client {
    * Meanwhile every `channelSyncMs` (default 5,000) the open channels are synced (syncChannels),
    * so sender-pays messages paid over a channel become 'delivered' as they are read.
    */
-  async *watch(o: { signal?: AbortSignal; onProblem?: (relay: string, error: unknown) => void; channelSyncMs?: number } = {}): AsyncGenerator<InboxEntry> {
+  watch(o: WatchOptions = {}): AsyncGenerator<InboxEntry> {
     this.assertOpen();
-    // Settles of the user's channels (messages she paid for being read) are taken while watching.
-    let syncing = false;
-    const syncNow = () => {
-      if (syncing || this.closed) return;
-      syncing = true;
-      this.syncChannels().then(
-        (rs) => { for (const r of rs) if (r.error !== undefined) o.onProblem?.(this.ctx.channels.get(r.id).relay, r.error); },
-        (err: unknown) => o.onProblem?.('', err),
-      ).finally(() => (syncing = false));
-    };
-    const channelTimer = setInterval(syncNow, o.channelSyncMs ?? 5_000);
-    channelTimer.unref();
-    syncNow();
-    const ac = new AbortController();
-    const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
-    const events = new EventEmitter<{ entry: [InboxEntry] }>();
-    // Created before anything can emit: on() buffers what arrives before the loop asks.
-    const stream = on(events, 'entry', { signal }) as AsyncIterableIterator<[InboxEntry]>;
-    const known = new Set(this.ctx.mail.inboxAll().map((r) => r.id));
-    const announce = (id: string) => {
-      if (known.has(id)) return;
-      const row = this.ctx.mail.inbox(id);
-      if (!row) return;
-      known.add(id);
-      events.emit('entry', entryView(this.ctx, row));
-    };
-    // Two subscriptions per relay: introduction tags never share a request with conversation
-    // tags (anyone holding the address computes the former: together they would name the latter).
-    const subs: { intro: boolean; sub: { close(): void; add(tags: Uint8Array[]): void } }[] = [];
-    // The tags followed: a find moves a window, and the tags it opens are added to the conversation subscriptions.
-    const following = TagBook.byHex(this.ctx.tags.wanted());
-    const followMore = () => {
-      const more = this.ctx.tags.wanted().filter((w) => !following.has(Buffer.from(w.tag).toString('hex')));
-      for (const w of more) following.set(Buffer.from(w.tag).toString('hex'), w);
-      for (const intro of [true, false]) {
-        const tags = more.filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
-        if (tags.length > 0) for (const s of subs) if (s.intro === intro) s.sub.add(tags);
-      }
-    };
-    try {
-      for (const url of withoutFraudulent(this.ctx, this.ctx.relays.map((u) => u.replace(/\/+$/, '')))) {
-        const relay = this.ctx.relay(url);
-        const onMessage = (id: Uint8Array, tag: Uint8Array) => {
-          const hexId = Buffer.from(id).toString('hex');
-          if (this.ctx.mail.inbox(hexId)) return announce(hexId);
-          const wanted = following.get(Buffer.from(tag).toString('hex'));
-          if (wanted === undefined) return;
-          fetchOne(this.ctx, url, id, { id: hexId, tag: Buffer.from(tag).toString('hex') }, wanted, signal).then(
-            () => {
-              followMore();
-              announce(hexId);
-            },
-            (err: unknown) => o.onProblem?.(url, err),
-          );
-        };
-        for (const intro of [true, false]) {
-          const tags = [...following.values()].filter((w) => (w.owner.kind === 'intro') === intro).map((w) => w.tag);
-          if (tags.length > 0) // A dropped subscription ends the watch (the caller watches again: nothing is missed, the list runs first).
-          subs.push({ intro, sub: await relay.subscribe(tags, onMessage, { signal, onClose: () => ac.abort() }) });
-        }
-      }
-      const { entries, problems } = await refreshInbox(this.ctx, { signal });
-      followMore();
-      for (const p of problems) o.onProblem?.(p.relay, p.error);
-      for (const e of entries) announce(e.id);
-      for await (const [entry] of stream) yield entry;
-    } catch (err) {
-      if (!signal.aborted) throw err;
-    } finally {
-      clearInterval(channelTimer);
-      ac.abort();
-      for (const s of subs) s.sub.close();
-    }
+    return watchInbox(this.ctx, o, {
+      syncChannels: () => this.syncChannels(),
+      channelRelay: (id) => this.ctx.channels.get(id).relay,
+      closed: () => this.closed,
+    });
   }
 
   /** watch(), watched again after a pause whenever it ends on its own or on a relay's passing trouble, until `signal` aborts (./follow.ts). */
@@ -859,38 +518,10 @@ export class Client {
   async resume(o: { signal?: AbortSignal } = {}): Promise<{ sends: { id: string; error?: unknown; dropped?: boolean }[]; channels: ChannelSyncReport[] }> {
     await this.startWatcher(o.signal);
     const sends = await resumeSends(this.ctx, o.signal);
-    await this.watcher!.poll();
-    await this.channelWatcher!.poll();
+    await this.watchers.poll();
     const channels = await this.syncChannels(o);
-    this.settleFromBook();
+    this.watchers.settleFromBook();
     return { sends, channels };
-  }
-
-  /** Outbox rows whose contract or channel HTLC settled while no watcher event reached them (e.g. a crash). */
-  private settleFromBook(): void {
-    for (const row of this.ctx.mail.pendingOutbox()) {
-      if (row.state === 'paid' && row.channelId !== null) {
-        const hk = QuoteCodec.decode(row.quote).hk;
-        const h = this.ctx.channels.payer.book.htlcs(row.channelId).find((x) => bytesEqual(x.hk, hk));
-        if (h) this.htlcSettled(h);
-        continue;
-      }
-      const c = row.state === 'funded' ? this.ctx.payer.book.find(row.id) : undefined;
-      if (c?.k) this.settle(row.id, 'delivered');
-      else if (c?.state === 'refunded') this.settle(row.id, 'refunded');
-    }
-  }
-
-  /** The outbox row a sender-pays channel HTLC pays: delivered once its k is known, refunded once failed back. */
-  private htlcSettled(h: HtlcRecord): void {
-    if (this.closed || h.mode !== 'sender-pays') return;
-    const id = hex.encode(messageIdOf(h.hk));
-    const row = this.ctx.mail.outbox(id);
-    if (!row || row.state !== 'paid') return;
-    if (h.k && (h.status === 'settled' || h.status === 'claimed')) this.ctx.mail.setOutbox(id, 'delivered');
-    else if (h.status === 'failed' || h.status === 'refunded') {
-      this.ctx.mail.setOutbox(id, 'refunded', { detail: `nobody read it before block ${h.locktime}: the HTLC was ${h.status} back to the channel` });
-    }
   }
 
   // ---- payment channels --------------------------------------------------------------------
@@ -933,7 +564,7 @@ export class Client {
     } catch (err) {
       throw channelProblem(err);
     } finally {
-      this.settleFromBook();
+      this.watchers.settleFromBook();
     }
   }
 
@@ -948,7 +579,7 @@ export class Client {
     const all = await this.ctx.channels.syncAll(o.signal);
     const out: ChannelSyncReport[] = [];
     for (const r of all) {
-      for (const h of [...(r.result?.settled ?? []), ...(r.result?.failed ?? [])]) this.htlcSettled(h);
+      for (const h of [...(r.result?.settled ?? []), ...(r.result?.failed ?? [])]) this.watchers.htlcSettled(h);
       out.push({ id: r.id, settled: r.result?.settled.length ?? 0, failed: r.result?.failed.length ?? 0, ...(r.error !== undefined ? { error: r.error } : {}) });
     }
     return out;
@@ -958,8 +589,8 @@ export class Client {
   onChannelEvent(event: 'status', fn: (e: ChannelStatusChange) => void): () => void;
   onChannelEvent(event: 'problem', fn: (e: ChannelProblem) => void): () => void;
   onChannelEvent(event: 'status' | 'problem', fn: (e: never) => void): () => void {
-    this.channelEvents.on(event, fn as (e: unknown) => void);
-    return () => this.channelEvents.off(event, fn as (e: unknown) => void);
+    this.watchers.channelEvents.on(event, fn as (e: unknown) => void);
+    return () => this.watchers.channelEvents.off(event, fn as (e: unknown) => void);
   }
 
   private async tipOrUndefined(): Promise<number | undefined> {
@@ -974,84 +605,14 @@ export class Client {
   async syncContracts(): Promise<void> {
     await this.startWatcher();
     await this.p.wallet.sync();
-    await this.watcher!.poll();
-    await this.channelWatcher!.poll();
-    this.settleFromBook();
+    await this.watchers.poll();
   }
 
-  /** Starts the contract and channel watchers once: their first passes resume every pending contract and channel. */
+  /** Starts the contract and channel watchers once (./watchers.ts). */
   private startWatcher(signal?: AbortSignal): Promise<void> {
     this.assertOpen();
     signal?.throwIfAborted();
-    if (!this.watching) {
-      const w = new ContractWatcher({ backend: this.p.backend, payer: this.ctx.payer });
-      const cw = new ChannelWatcher({ backend: this.p.backend, payer: this.ctx.channels.payer });
-      this.watcher = w;
-      this.channelWatcher = cw;
-      w.on('key-learned', (e: KeyLearned) => this.settle(e.id, 'delivered'));
-      w.on('refunded', (e: Settled) => this.settle(e.id, 'refunded'));
-      cw.on('status', (e) => {
-        this.channelEvents.emit('status', e);
-        this.events.channel(e);
-      });
-      cw.on('problem', (e) => this.channelEvents.emit('problem', e));
-      this.watching = Promise.all([w.start(), cw.start()]).then(
-        () => undefined,
-        async (err: unknown) => {
-          // A first pass failed (chain unreachable?): unsubscribe both, so that the next call starts afresh.
-          await Promise.allSettled([w.stop(), cw.stop()]);
-          if (this.watcher === w) this.watcher = undefined;
-          if (this.channelWatcher === cw) this.channelWatcher = undefined;
-          this.watching = undefined;
-          throw err;
-        },
-      );
-    }
-    return this.watching;
-  }
-
-  private settle(contractId: string, state: 'delivered' | 'refunded'): void {
-    if (this.closed) return;
-    const row = this.ctx.mail.outbox(contractId);
-    if (row && row.state !== state) this.ctx.mail.setOutbox(contractId, state);
-  }
-
-  private decode(address: string): SatpostAddress {
-    let a: SatpostAddress;
-    try {
-      a = decodeAddress(address, { expectNetwork: this.network });
-    } catch (e) {
-      if (!(e instanceof AddressError)) throw e;
-      const err = new ClientError('INVALID_ADDRESS', `invalid satpost address: ${e.message}`, { cause: e });
-      err.reason = e.code;
-      throw err;
-    }
-    // Her relays would get our deposits and her logins in the clear: refused before anything is saved.
-    for (const hint of a.relayHints) assertSecureRelayUrl(hint, this.network, this.p.config.proxy !== undefined);
-    if (bytesEqual(a.identityKey, this.p.identity.publicKey)) {
-      const err = new ClientError('INVALID_ADDRESS', 'that is your own satpost address');
-      err.reason = 'OWN_ADDRESS';
-      throw err;
-    }
-    return a;
-  }
-
-  private row(name: string) {
-    const n = checkContactName(name);
-    const row = this.store().contact(n.nameKey);
-    if (!row) throw new ClientError('UNKNOWN_CONTACT', `no contact named "${n.name}"`);
-    return row;
-  }
-
-  private keyChanged(name: string, nameKey: string, cause?: unknown): ClientError {
-    const change = this.stores.identityChange(nameKey);
-    const err = new ClientError(
-      'CONTACT_KEY_CHANGED',
-      `the identity key of "${name}" changed (trusted ${change?.trustedFingerprint ?? '?'}, new ${change?.newFingerprint ?? '?'})`,
-      cause === undefined ? undefined : { cause },
-    );
-    if (change) err.change = { ...change, contact: name };
-    return err;
+    return this.watchers.start();
   }
 
   private store(): ClientStore {
@@ -1074,138 +635,3 @@ export interface ChannelSyncReport {
   error?: unknown;
 }
 
-function peer(nameKey: string): ProtocolAddress {
-  return ProtocolAddress.new(nameKey, DEVICE_ID);
-}
-
-/** The directory of `o.dir`, initialized and complete, with its config (on `o.network` when given). */
-function checkedDir(o: { dir: string; network?: NetworkName | undefined }): { dir: DataDir; config: ClientConfig } {
-  const dir = new DataDir(o.dir);
-  if (dir.isRelayDir()) throw new ClientError('RELAY_DATA_DIR', `${dir.path} is a relay's data directory, not a client's`);
-  const state = dir.state();
-  if (state === 'empty') throw new ClientError('NOT_INITIALIZED', `no satpost client in ${dir.path}`);
-  if (state === 'interrupted') {
-    throw new ClientError('INIT_INCOMPLETE', `an init of ${dir.path} was interrupted before it finished; init again to start over (nothing from it was used)`);
-  }
-  if (state === 'damaged') throw damaged(dir);
-  const config = dir.readConfig();
-  if (o.network !== undefined && o.network !== config.network) {
-    throw new ClientError('NETWORK_MISMATCH', expected('network', `${config.network} (the network of ${dir.path})`, o.network));
-  }
-  const missing = dir.missingDatabases();
-  if (missing.length > 0) {
-    throw new ClientError('BAD_DATA_DIR', `${dir.path} has config.json but lacks ${missing.join(', ')}; restore them from a backup`);
-  }
-  return { dir, config };
-}
-
-function needPassphrase(passphrase: string | undefined): string {
-  if (passphrase === undefined) throw new ClientError('EMPTY_PASSPHRASE', 'opening a client needs its passphrase or its unsealed secrets');
-  return passphrase;
-}
-
-function checkPassphrase(passphrase: unknown): void {
-  if (typeof passphrase !== 'string' || passphrase.length === 0) {
-    throw new ClientError('EMPTY_PASSPHRASE', expected('passphrase', 'a non-empty string', typeof passphrase === 'string' ? '""' : typeof passphrase));
-  }
-}
-
-function checkBackend(backend: ChainBackend, network: NetworkName): void {
-  if (backend.network !== network) throw new ClientError('NETWORK_MISMATCH', expected('chain backend network', network, backend.network));
-}
-
-function damaged(dir: DataDir): ClientError {
-  return new ClientError(
-    'BAD_DATA_DIR',
-    `${dir.path} holds ${dir.presentDatabases().join(', ')} but no config.json; restore config.json from a backup, or move those files away to start afresh`,
-  );
-}
-
-/**
- * The directory's data key (src/store/data-key.ts). A directory from before encryption at rest
- * has none: the passphrase is first proved on the identity key, so that a mistyped one cannot
- * seal a new data key and lock the user out; its databases are then encrypted in place as
- * they are opened with the new key.
- */
-function openDataKey(dir: DataDir, passphrase: string): Uint8Array {
-  if (hasDataKey(dir.path)) return unlockDataKey(dir.path, passphrase);
-  const plain = openIdentityDb(dir.file('identity'));
-  try {
-    unlockIdentity(plain, passphrase);
-  } finally {
-    plain.close();
-  }
-  return createDataKey(dir.path, passphrase);
-}
-
-/** Runs an unlock and reports a wrong passphrase in the client's terms. */
-function unlockWith<T>(unlock: () => T, dir: DataDir): T {
-  try {
-    return unlock();
-  } catch (e) {
-    if (IdentityError.is(e, 'WRONG_PASSPHRASE') || WalletError.is(e, 'WRONG_PASSPHRASE') || StoreError.is(e, 'WRONG_PASSPHRASE')) {
-      throw new ClientError('WRONG_PASSPHRASE', `wrong passphrase for ${dir.path}`, { cause: e });
-    }
-    throw e;
-  }
-}
-
-/** One of the user's relays as `relayStatus` found it. */
-export interface RelayStatus {
-  url: string;
-  reachable: boolean;
-  relayId?: string;
-  name?: string;
-  error?: { code: string; message: string };
-}
-
-/** What addRelay/removeRelay did: the new set, the new address, and the publish at the new set. */
-export interface RelayChange {
-  relays: string[];
-  address: string;
-  published?: PublishResult;
-  /** The prekeys could not be published (the change is saved; `satpost publish` retries). */
-  publishError?: { code: string; message: string };
-}
-
-/** Asks each relay for its information document, in parallel; a relay of another network is NETWORK_MISMATCH. */
-export async function checkRelays(urls: readonly string[], relayAt: (url: string) => RelayClient, signal?: AbortSignal, network?: NetworkName): Promise<RelayStatus[]> {
-  return Promise.all(
-    urls.map(async (url): Promise<RelayStatus> => {
-      try {
-        const info = await relayAt(url).info(signal);
-        const net = (info as { network?: unknown }).network;
-        if (network !== undefined && net !== undefined && net !== network) {
-          return { url, reachable: false, error: { code: 'NETWORK_MISMATCH', message: expected('relay network', network, net) } };
-        }
-        const name = (info as { name?: unknown }).name;
-        return { url, reachable: true, relayId: info.relayId, ...(typeof name === 'string' && name !== '' ? { name } : {}) };
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        const e = err as { code?: string; message?: string };
-        return { url, reachable: false, error: { code: e.code ?? 'INTERNAL', message: e.message ?? String(err) } };
-      }
-    }),
-  );
-}
-
-/**
- * What a wallet transaction was for. message: the funding of a message's contract (sender-pays:
- * `direction` 'to' the contact; recipient-pays read: 'from' the sender); refund: a contract or a
- * channel HTLC that came back; channel-open / channel-close: a payment channel's funding, its
- * close or exit and the sweep of the payer's share; send: paid to an address; receive: coins
- * received (a faucet, a payment).
- */
-export interface Purpose {
-  kind: 'message' | 'refund' | 'channel-open' | 'channel-close' | 'send' | 'receive';
-  messageId?: string;
-  contact?: string;
-  direction?: 'to' | 'from';
-  channelId?: string;
-  /** send: the outputs paid outside the wallet (address when the script has one, amount). */
-  to?: { address?: string; amount: number }[];
-}
-
-export interface HistoryRow extends HistoryEntry {
-  purposes: Purpose[];
-}

@@ -45,6 +45,16 @@ export class PayerContracts extends Party {
     this.refundFeeRate = o.refundFeeRate;
   }
 
+  /** Every contract this payer made, as the book holds it. */
+  contracts(): ContractRecord[] {
+    return this.book.list('payer');
+  }
+
+  /** The contract `id`, if this book has it. */
+  contract(id: string): ContractRecord | undefined {
+    return this.book.find(id);
+  }
+
   /** Persists, signs funding and refunds, broadcasts. Returns the contracts as stored. */
   fund(items: FundItem[], opts: { feeRate?: number; signal?: AbortSignal } = {}): Promise<ContractRecord[]> {
     return this.exclusive(async () => {
