@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import type { Client } from '../client/client.ts';
 import type { InboxEntry, ReadMessage } from '../client/receive.ts';
 import type { SentMessage } from '../client/send.ts';
+import type { MessageContent } from '../core/objects/message.ts';
 import type { PublishResult } from '../client/publish.ts';
 import type { FollowPause } from '../client/follow.ts';
 import { ClientError } from '../client/errors.ts';
@@ -146,7 +147,7 @@ export function registerMessageCommands(program: Command): void {
           if (sent.repeat === 'already-sent' && !finished.has(sent.id)) {
             process.stderr.write(`an identical message to ${sent.to} (id ${sent.id}) was already sent; not sending it twice (--again sends another)\n`);
           }
-          output(flags, { sent }, () => sentLines(sent));
+          output(flags, { sent: sentJson(sent) }, () => sentLines(sent));
         }),
       );
     });
@@ -160,7 +161,7 @@ export function registerMessageCommands(program: Command): void {
         // Recipient-pays messages become 'delivered' once their relay lists them unlocked (the recipient paid and read).
         for (const p of await client.refreshOutbox()) process.stderr.write(`warning: relay ${p.relay}: ${(p.error as Error).message} (recipient-pays states from it not refreshed)\n`);
         const messages = client.outbox();
-        output(flags, { messages }, () => (messages.length === 0 ? ['no messages sent yet'] : messages.map(outboxLine)));
+        output(flags, { messages: messages.map(sentJson) }, () => (messages.length === 0 ? ['no messages sent yet'] : messages.map(outboxLine)));
       });
     });
 
@@ -303,9 +304,19 @@ function readLines(r: ReadMessage, out: string | undefined): string[] {
   return [head, `file "${m.name}" (${m.mediaType}, ${m.data.length} bytes) ${out ? `saved to ${out}` : 'not saved: pass --out PATH'}`];
 }
 
-/** JSON form of an entry: file data as base64. */
+/** JSON form of message content: file data as base64. */
+function contentJson(m: MessageContent): Record<string, unknown> {
+  return m.kind === 'text' ? m : { ...m, data: Buffer.from(m.data).toString('base64') };
+}
+
+/** JSON form of an entry. */
 function entryJson(e: InboxEntry): Record<string, unknown> {
   const { message, ...rest } = e;
-  if (!message) return rest;
-  return { ...rest, message: message.kind === 'text' ? message : { ...message, data: Buffer.from(message.data).toString('base64') } };
+  return message ? { ...rest, message: contentJson(message) } : rest;
+}
+
+/** JSON form of a sent message. */
+function sentJson(m: SentMessage): Record<string, unknown> {
+  const { content, ...rest } = m;
+  return content ? { ...rest, content: contentJson(content) } : rest;
 }

@@ -53,6 +53,8 @@ export interface OutboxRow {
   amount: number;
   /** H(recipient, mode, content) of the send that made it (./send.ts intentOf); null on rows older than migration 4. */
   intent: Uint8Array | null;
+  /** The MessageContent bytes the user sent; null on rows older than migration 7. */
+  content: Uint8Array | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -73,9 +75,10 @@ export interface DraftRow {
   createdAt: number;
 }
 
-export type NewOutboxRow = Omit<OutboxRow, 'createdAt' | 'updatedAt' | 'receipt' | 'contractId' | 'detail' | 'channelId' | 'intent'> & {
+export type NewOutboxRow = Omit<OutboxRow, 'createdAt' | 'updatedAt' | 'receipt' | 'contractId' | 'detail' | 'channelId' | 'intent' | 'content'> & {
   channelId?: string | null;
   intent?: Uint8Array | null;
+  content?: Uint8Array | null;
 };
 
 export interface InboxRow {
@@ -109,7 +112,7 @@ function outboxOf(r: Record<string, unknown>): OutboxRow {
     id: r.id as string, contact: r.contact as string, relay: r.relay as string, mode: r.mode as PaymentMode, state: r.state as OutboxState,
     quote: b(r.quote)!, sealedHeader: b(r.sealed_header)!, body: b(r.body), r: b(r.r), payerKey: r.payer_key as number | null,
     receipt: b(r.receipt), contractId: r.contract_id as string | null, channelId: (r.channel_id as string | null) ?? null, detail: r.detail as string | null,
-    size: r.size as number, amount: r.amount as number, intent: b(r.intent), createdAt: r.created_at as number, updatedAt: r.updated_at as number,
+    size: r.size as number, amount: r.amount as number, intent: b(r.intent), content: b(r.content), createdAt: r.created_at as number, updatedAt: r.updated_at as number,
   };
 }
 
@@ -161,10 +164,10 @@ export class MailStore {
   private writeOutbox(o: NewOutboxRow): void {
     const t = this.now();
     this.sql(
-        `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, intent, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, intent, content, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(o.id, o.contact, o.relay, o.mode, o.state, o.quote, o.sealedHeader, o.body, o.r, o.payerKey, o.channelId ?? null, o.size, o.amount, o.intent ?? null, t, t);
+      .run(o.id, o.contact, o.relay, o.mode, o.state, o.quote, o.sealedHeader, o.body, o.r, o.payerKey, o.channelId ?? null, o.size, o.amount, o.intent ?? null, o.content ?? null, t, t);
   }
 
   insertDraft(d: Omit<DraftRow, 'createdAt'>): void {

@@ -118,6 +118,8 @@ export interface SentMessage {
   fundingTxid?: string;
   /** Sender-pays on chain: the funding transaction's fee, sats (the wallet pays price + this). */
   fundingFee?: number;
+  /** What the user sent (text, or a file with its name and type); absent on messages sent before satpost kept it. */
+  content?: MessageContent;
   /**
    * Set when this send made no new message: 'finished', an identical send left unfinished (an
    * interruption, a crash) was finished; 'already-sent', an identical message took its last step
@@ -272,7 +274,7 @@ async function finishDraft(ctx: MailContext, draft: DraftRow, signal?: AbortSign
     signal?.throwIfAborted();
     const sealedHere = ctx.mail.sealDraft(draft.id, {
       id, contact: contact.nameKey, relay: quote.relayUrl, mode, state: 'sealed', quote: QuoteCodec.encode(quote), sealedHeader, body,
-      r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent,
+      r: r ?? null, payerKey, channelId, size: body.length, amount: quote.amount, intent: draft.intent, content: draft.content,
     });
     rowSealed = sealedHere;
     if (!sealedHere) ctx.tags.release(contact.nameKey, index);
@@ -380,6 +382,7 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
     ...(c?.fundingTxid ? { fundingTxid: c.fundingTxid } : {}),
     ...(fee !== null && fee !== undefined ? { fundingFee: fee } : {}),
+    ...(row.content !== null ? { content: MessageContentCodec.decode(row.content) } : {}),
   };
 }
 

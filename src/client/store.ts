@@ -92,6 +92,10 @@
  *     updated_at INT
  *                          (./send.ts intentOf); a send with the same intent finishes or returns
  *                          that row instead of paying for a second one. NULL on older rows
+ *   outbox.content (migration 7): the MessageContent (canonical bytes) the user sent, moved from
+ *                          its draft when the row is sealed, so that her own conversation shows
+ *                          what she wrote (the row otherwise holds only the sealed envelope);
+ *                          NULL on older rows
  *
  * Never edit a shipped migration.
  */
@@ -194,6 +198,7 @@ export const CLIENT_MIGRATIONS: readonly string[] = [
      out_acked INTEGER NOT NULL DEFAULT 0,
      updated_at INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  `ALTER TABLE outbox ADD COLUMN content BLOB;`,
 ];
 
 /** A relay proven to have cheated (see relay_fraud above). */

@@ -188,7 +188,9 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     await alice.syncContracts(); // broadcasts the stored refund
     await mine();
     await alice.syncContracts();
-    assert.equal(alice.outbox().find((m) => m.id === sent.id)!.state, 'refunded');
+    const refunded = alice.outbox().find((m) => m.id === sent.id)!;
+    assert.equal(refunded.state, 'refunded');
+    assert.equal(refunded.content?.kind === 'file' && new TextDecoder().decode(refunded.content.data), 'never read', 'a file sent is kept too');
     const history = await alice.history();
     const funding = history.find((h) => h.txid === sent.fundingTxid)!;
     const refund = history.find((h) => h.txid !== funding.txid && h.received < sent.price && h.received > sent.price - 500)!;
@@ -218,6 +220,8 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     const m = again.outbox()[0]!;
     assert.equal(m.state, 'funded');
     assert.match(m.fundingTxid!, /^[0-9a-f]{64}$/);
+    // What she wrote is kept with the sent message, across the crash and the reopen.
+    assert.deepEqual(m.content, { kind: 'text', text: 'crash test' });
   });
 
   it('a send aborted at each step, then the same send again, is finished once and paid once', async () => {
