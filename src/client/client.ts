@@ -57,6 +57,7 @@ import { ClientEvents } from './events.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { previewSend, type SendPreview } from './preview.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, normalizeRelayUrls, type ClientConfig } from './config.ts';
@@ -690,6 +691,15 @@ export class Client {
     } catch (err) {
       throw this.explainSessionError(err);
     }
+  }
+
+  /**
+   * The price of a send before it is made (./preview.ts): the quotes, the relay a send would
+   * choose, channel or chain, price + funding fee. Pays, stores and encrypts nothing. Throws as
+   * send does before its deposit (CONTACT_KEY_CHANGED, NO_ACCEPTABLE_QUOTE, INSUFFICIENT_FUNDS, ...).
+   */
+  async previewSend(contactName: string, content: SendContent, o: Omit<SendOptions, 'again'> = {}): Promise<SendPreview> {
+    return previewSend(this.ctx, this.row(this.trustedContact(contactName).name), content, o);
   }
 
   /**

@@ -38,6 +38,21 @@ async function onboard(page: Page, passphrase: string, pictures: boolean): Promi
   await page.getByRole('heading', { name: 'Conversations' }).waitFor(WAIT);
 }
 
+/** The compose box: the price first (quotes, relay, channel or chain, total), then Send. */
+async function priceOf(page: Page, to: string, text: string): Promise<{ relay: string; total: number; via: string }> {
+  await page.getByLabel(`Message to ${to}`).fill(text);
+  await page.getByRole('button', { name: 'See the price' }).click();
+  const card = page.getByTestId('preview');
+  await card.waitFor(WAIT);
+  return { relay: (await card.getAttribute('data-relay'))!, total: Number(await card.getAttribute('data-total')), via: (await card.getAttribute('data-via'))! };
+}
+
+async function send(page: Page, to: string, text: string): Promise<{ relay: string; total: number; via: string }> {
+  const price = await priceOf(page, to, text);
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  return price;
+}
+
 async function screen(page: Page, name: string): Promise<void> {
   await page.getByRole('navigation').getByRole('button', { name }).click();
 }
@@ -99,7 +114,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await screen(carol, 'Messages');
     await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
     await carol.getByLabel('Message to Alice').fill('hello from an empty wallet');
-    await carol.getByRole('button', { name: 'Send', exact: true }).click();
+    await carol.getByRole('button', { name: 'See the price' }).click();
     assert.match(await alertCode(carol, 'INSUFFICIENT_FUNDS'), /Add coins on the Wallet screen/);
   });
 
@@ -120,7 +135,17 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
     await screen(carol, 'Messages');
     await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
-    await alice.getByLabel('Message to Carol').fill('Hi Carol, the keys are under the blue pot.');
+    const price = await priceOf(alice, 'Carol', 'Hi Carol, the keys are under the blue pot.');
+    // Before anything is paid: the relay's quote, the relay chosen, on chain, price + network fee.
+    assert.equal(price.relay, p.relayUrl.replace(/\/+$/, ''));
+    assert.equal(price.via, 'chain');
+    assert.ok(price.total > 0);
+    const card = alice.getByTestId('preview');
+    assert.match((await card.textContent())!, new RegExp(`Total: ${price.total} sats.*relay ${price.relay}.*paid on chain: \\d+ sats to the relay \\+ \\d+ sats network fee`));
+    assert.equal(await card.getByRole('table', { name: 'Quotes from relays' }).getByRole('row').count(), 2);
+    await axe(alice, 'price before sending');
+    await shot(alice, '05b-price-before-sending');
+    assert.equal(await alice.getByTestId('sent').count(), 0, 'nothing sent before Send');
     await alice.getByRole('button', { name: 'Send', exact: true }).click();
     await carol.getByText('Hi Carol, the keys are under the blue pot.').waitFor(WAIT);
     await alice.locator('[data-testid=sent][data-state=delivered]').waitFor(WAIT);
@@ -135,8 +160,8 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await carol.getByRole('button', { name: 'Save limit' }).click();
     await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
     await alice.getByLabel('Who pays the relay').selectOption('recipient-pays');
-    await alice.getByLabel('Message to Carol').fill('PS: the cat eats at seven.');
-    await alice.getByRole('button', { name: 'Send', exact: true }).click();
+    const price = await send(alice, 'Carol', 'PS: the cat eats at seven.');
+    assert.equal(price.via, 'recipient');
     const pay = carol.getByRole('button', { name: /^Pay \d+ sats to read$/ });
     await pay.waitFor(WAIT);
     await shot(carol, '07-pay-to-read');
@@ -150,7 +175,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     try {
       await alice.getByLabel('Who pays the relay').selectOption('sender-pays');
       await alice.getByLabel('Message to Carol').fill('while the relay is down');
-      await alice.getByRole('button', { name: 'Send', exact: true }).click();
+      await alice.getByRole('button', { name: 'See the price' }).click();
       assert.match(await alertCode(alice, 'RELAY_UNREACHABLE'), /cannot be reached/);
     } finally {
       await p.startRelay();
@@ -173,8 +198,8 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     for (let i = 1; i <= 20; i++) {
       const last = alice.getByTestId('last-sent');
       const previous = (await last.count()) > 0 ? ((await last.getAttribute('data-id')) ?? '') : '';
-      await alice.getByLabel('Message to Carol').fill(`channel message ${i}`);
-      await alice.getByRole('button', { name: 'Send', exact: true }).click(WAIT);
+      const price = await send(alice, 'Carol', `channel message ${i}`);
+      assert.equal(price.via, 'channel', 'the price shown says the channel pays');
       // Sent once the form says so (the message is in the outbox before the send call returns).
       await alice.locator(`[data-testid=last-sent]:not([data-id="${previous}"])`).waitFor(WAIT);
     }
@@ -215,7 +240,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await screen(alice, 'Messages');
     await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
     await alice.getByTestId('key-change').waitFor(WAIT);
-    assert.equal(await alice.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+    assert.equal(await alice.getByRole('button', { name: 'See the price' }).isDisabled(), true);
     await alice.getByRole('button', { name: 'I checked the new number with Carol' }).click();
     await alice.getByTestId('key-change').waitFor({ state: 'detached', ...WAIT });
   });

@@ -12,6 +12,7 @@ import { sentence, type ApiError } from './errors.ts';
 type Info = { state: 'new' | 'locked' | 'unlocked'; network: string; address?: string; fingerprint?: string; relays?: string[]; defaultRelays?: string[]; faucet: boolean };
 type Contact = { name: string; address: string; fingerprint: string; keyChange: { trustedFingerprint: string; newFingerprint: string } | null };
 type Sent = { id: string; to: string; relay: string; mode: string; price: number; state: string; via?: string; fundingTxid?: string; channelId?: string; text?: string; at?: number };
+type Preview = { to: string; mode: string; quotes: { relay: string; price: number; problem?: string }[]; quotedBy: 'channel' | 'offer'; relay: string; price: number; via?: 'channel' | 'chain'; channelId?: string; fee: number; total: number };
 type Received = { id: string; from: string; verified: boolean; mode: string; price: number; state: string; depositedAt: number; message?: { kind: string; text?: string; name?: string }; relay: string; channelId?: string };
 
 /** Lock after this long without a key press, click or touch. */
@@ -252,6 +253,7 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
   const [mode, setMode] = useState('sender-pays');
   const [maxFee, setMaxFee] = useState('5000');
   const [lastSent, setLastSent] = useState<Sent | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
   const a = useAction();
   const items: ({ t: number; out: true; m: Sent } | { t: number; out: false; m: Received })[] = [
     ...data.sent.filter((s) => s.to === name).map((m, i) => ({ t: m.at ?? i, out: true as const, m })),
@@ -279,16 +281,28 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
       <form class="card" onSubmit={(e) => {
         e.preventDefault();
         setLastSent(null);
-        void a.run('Collecting quotes from relays and sending', async () => { setLastSent(await post<Sent>('/api/send', { to: name, text, mode, maxFee: Number(maxFee) })); setText(''); });
+        setPreview(null);
+        void a.run('Collecting quotes from relays', async () => setPreview(await post<Preview>('/api/preview', { to: name, text, mode, maxFee: Number(maxFee) })));
       }}>
-        <Field id="compose" label={`Message to ${name}`} area value={text} set={setText} />
+        <Field id="compose" label={`Message to ${name}`} area value={text} set={(v) => { setText(v); setPreview(null); }} />
         <label for="mode">Who pays the relay</label>
-        <select id="mode" value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+        <select id="mode" value={mode} onChange={(e) => { setMode((e.target as HTMLSelectElement).value); setPreview(null); }}>
           <option value="sender-pays">I pay (sender-pays)</option>
           <option value="recipient-pays">{name} pays to read (recipient-pays)</option>
         </select>
-        <Field id="maxfee" label="Highest price I accept (sats)" value={maxFee} set={setMaxFee} hint="The cheapest relay quote under this is taken; its price shows on the message. Over a channel nothing goes on chain." />
-        <div class="row"><button class="primary" type="submit" disabled={!!a.busy || text === '' || !!contact.keyChange}>Send</button></div>
+        <Field id="maxfee" label="Highest price I accept (sats)" value={maxFee} set={(v) => { setMaxFee(v); setPreview(null); }} hint="The relays are asked first; you see their prices and confirm before anything is paid. Over a channel nothing goes on chain." />
+        <div class="row"><button class={preview ? '' : 'primary'} type="submit" disabled={!!a.busy || text === '' || !!contact.keyChange}>See the price</button></div>
+        {preview && <PriceCard p={preview} name={name} />}
+        {preview && (
+          <div class="row">
+            <button class="primary" type="button" disabled={!!a.busy} onClick={() => void a.run('Sending', async () => {
+              setLastSent(await post<Sent>('/api/send', { to: name, text, mode, maxFee: Number(maxFee) }));
+              setText('');
+              setPreview(null);
+            })}>Send</button>
+            <button type="button" onClick={() => setPreview(null)}>Cancel</button>
+          </div>
+        )}
         {lastSent && (
           <p role="status" data-testid="last-sent" data-id={lastSent.id}>
             Sent: {lastSent.price} sats to the relay {lastSent.relay}, {lastSent.mode === 'recipient-pays' ? `${name} pays to read` : lastSent.via === 'channel' ? 'paid over your channel' : `paid on chain (plus the funding fee)`}.
@@ -297,6 +311,21 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
         <Status {...a} />
       </form>
     </section>
+  );
+}
+
+/** What a send would cost, before it is made: the quotes, the relay chosen, channel or chain, the total. */
+function PriceCard({ p, name }: { p: Preview; name: string }) {
+  const how = p.mode === 'recipient-pays' ? `${name} pays ${p.total} sats to read it` : p.via === 'channel' ? `paid over your channel ${p.channelId!.slice(0, 8)}: nothing goes on chain` : `paid on chain: ${p.price} sats to the relay + ${p.fee} sats network fee`;
+  return (
+    <div class="card" data-testid="preview" data-relay={p.relay} data-total={p.total} data-via={p.via ?? 'recipient'}>
+      <p><strong>{p.mode === 'recipient-pays' ? `Cost to ${name}: ${p.total} sats` : `Total: ${p.total} sats`}</strong> · relay {p.relay} · {how}.</p>
+      <table aria-label="Quotes from relays">
+        <thead><tr><th>Relay</th><th>Price</th><th>Note</th></tr></thead>
+        <tbody>{p.quotes.map((q, i) => <tr key={`${q.relay}-${i}`}><td>{q.relay}</td><td>{q.price} sats</td><td>{q.problem ?? (i === 0 ? (p.quotedBy === 'channel' ? 'chosen (your channel\'s standing terms)' : 'chosen: cheapest') : 'acceptable')}</td></tr>)}</tbody>
+      </table>
+      <p class="hint">Nothing is paid until you press Send; the relays are asked again then, so the price can move a little, never above your limit.</p>
+    </div>
   );
 }
 
