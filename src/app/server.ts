@@ -56,7 +56,9 @@ type Handler = (s: AppState, body: Record<string, unknown>, params: string[]) =>
 /** The API: method, path pattern, handler. */
 const ROUTES: [string, RegExp, Handler][] = [
   ['GET', /^\/api\/state$/, (s) => s.info()],
-  ['POST', /^\/api\/init$/, (s, b) => s.init(str(b, 'passphrase', 1024), Array.isArray(b.relays) ? b.relays.map(String) : [])],
+  ['POST', /^\/api\/init$/, (s, b) => s.init(str(b, 'passphrase', 1024), relaysOf(b))],
+  ['POST', /^\/api\/restore$/, (s, b) => s.restore(str(b, 'passphrase', 1024), relaysOf(b), str(b, 'mnemonic', 1000), b.addressBook !== undefined ? base64(b, 'addressBook') : undefined)],
+  ['POST', /^\/api\/address-book\/export$/, (s, b) => ({ file: s.c.exportAddressBook(str(b, 'passphrase', 1024)), contacts: s.c.contacts().length })],
   ['POST', /^\/api\/unlock$/, async (s, b) => { await s.unlock(str(b, 'passphrase', 1024)); return s.info(); }],
   ['POST', /^\/api\/lock$/, async (s) => { await s.lock(); return s.info(); }],
   ['GET', /^\/api\/contacts$/, (s) => s.c.contacts()],
@@ -87,6 +89,17 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/api\/channels\/([0-9a-f]+)\/close$/, (s, _b, [id]) => s.c.closeChannel(id!)],
   ['POST', /^\/api\/sync$/, async (s) => { await s.c.syncContracts(); await s.c.syncChannels(); return {}; }],
 ];
+
+function relaysOf(b: Record<string, unknown>): string[] {
+  return Array.isArray(b.relays) ? b.relays.map(String) : [];
+}
+
+/** A file the page sent, base64 in a string field. */
+function base64(b: Record<string, unknown>, key: string): Uint8Array {
+  const v = str(b, key, MAX_BODY);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new AppError('BAD_REQUEST', `"${key}" expected base64`);
+  return new Uint8Array(Buffer.from(v, 'base64'));
+}
 
 /** The options of a send or its preview, checked. */
 function sendOptions(b: Record<string, unknown>): SendOptions {

@@ -58,6 +58,7 @@ import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { previewSend, type SendPreview } from './preview.ts';
+import { addressBookOf, checkRecoveryPhrase, importAddressBook, openAddressBook, sealAddressBook, type BookImport } from './backup.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, normalizeRelayUrls, type ClientConfig } from './config.ts';
@@ -91,6 +92,8 @@ export interface ClientInitOptions {
   now?: () => number;
   /** Test-only crash points (see MailContext.failpoint). */
   failpoint?: (name: string) => void;
+  /** Restore the wallet from this recovery phrase instead of a new one (BAD_RECOVERY_PHRASE when it is not one). */
+  mnemonic?: string;
 }
 
 /**
@@ -211,6 +214,7 @@ export class Client {
    */
   static async init(o: ClientInitOptions): Promise<{ client: Client; mnemonic: string }> {
     checkPassphrase(o.passphrase);
+    if (o.mnemonic !== undefined) o = { ...o, mnemonic: checkRecoveryPhrase(o.mnemonic) };
     const config = makeConfig({ network: o.network, chainUrl: o.chainUrl, relays: o.relays, ...(o.proxy !== undefined ? { proxy: o.proxy } : {}) });
     const transport = new Transport(config.proxy);
     const backend = o.backend ?? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network, fetch: transport.fetch });
@@ -234,7 +238,7 @@ export class Client {
       identityDb = openIdentityDb(dir.createPrivateFile('identity'), { key });
       const identity = createIdentity(identityDb, o.passphrase, { ...(o.scrypt ? { scrypt: o.scrypt } : {}), now: now() });
       new PrekeyManager(identityDb, identity).initialize(now());
-      const mnemonic = generateMnemonic((n) => new Uint8Array(randomBytes(n)));
+      const mnemonic = o.mnemonic ?? generateMnemonic((n) => new Uint8Array(randomBytes(n)));
       walletDb = openPartyDb(dir.createPrivateFile('wallet'), key);
       wallet = Wallet.create({
         db: walletDb,
@@ -261,6 +265,36 @@ export class Client {
       dir.finishInit();
       throw err;
     }
+  }
+
+  /**
+   * A new data directory with the wallet of a recovery phrase and, when given, the address book
+   * file exported under that phrase (./backup.ts), checked before anything is created: a wrong
+   * phrase or a damaged file (WRONG_RECOVERY_PHRASE, BAD_RECOVERY_PHRASE, BAD_BACKUP) leaves no
+   * directory behind. The identity key is new (it is not derived from the phrase): contacts see
+   * a changed safety number and need the new address. Throws as init does besides.
+   */
+  static async restore(o: ClientInitOptions & { mnemonic: string; addressBook?: Uint8Array }): Promise<{ client: Client; imported?: BookImport }> {
+    const book = o.addressBook !== undefined ? openAddressBook(o.addressBook, o.mnemonic) : undefined;
+    const { client } = await Client.init(o);
+    return { client, ...(book ? { imported: await importAddressBook(book, client) } : {}) };
+  }
+
+  /** The address book as a file sealed under the recovery phrase (./backup.ts), which the passphrase unseals (WRONG_PASSPHRASE). */
+  exportAddressBook(passphrase: string): Uint8Array {
+    const mnemonic = unlockWith(() => this.p.wallet.revealMnemonic(passphrase).mnemonic, this.p.dir);
+    const pending = (nameKey: string, hints: string[]) => {
+      const key = this.stores.trustRow(nameKey)?.untrusted;
+      return key ? encodeAddress({ network: this.network, identityKey: key, relayHints: hints }) : undefined;
+    };
+    const contacts = this.store().contacts().map((r) => ({ ...contactView(r, this.network, null), pendingAddress: pending(r.nameKey, r.pendingHints ?? r.relayHints) }));
+    return sealAddressBook(addressBookOf(this.network, contacts, this.p.now()), mnemonic, (n) => new Uint8Array(randomBytes(n)));
+  }
+
+  /** Adds the contacts of an address book file sealed under this wallet's recovery phrase, which the passphrase unseals; see importAddressBook. */
+  importAddressBook(file: Uint8Array, passphrase: string): Promise<BookImport> {
+    const mnemonic = unlockWith(() => this.p.wallet.revealMnemonic(passphrase).mnemonic, this.p.dir);
+    return importAddressBook(openAddressBook(file, mnemonic), this);
   }
 
   /**

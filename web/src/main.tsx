@@ -105,6 +105,7 @@ function Setup({ info, started, done }: { info: Info; started: () => void; done:
   const [phrase, setPhrase] = useState<string | null>(null);
   const [check, setCheck] = useState('');
   const [checked, setChecked] = useState(false);
+  const [restoring, setRestoring] = useState(false);
   const a = useAction();
   const s = strength(p1);
   if (phrase !== null) {
@@ -124,6 +125,7 @@ function Setup({ info, started, done }: { info: Info; started: () => void; done:
     );
   }
   const mismatch = p2 !== '' && p1 !== p2;
+  if (restoring) return <Restore info={info} started={started} done={done} back={() => setRestoring(false)} />;
   return (
     <main>
       <h2>Welcome to satpost</h2>
@@ -142,6 +144,69 @@ function Setup({ info, started, done }: { info: Info; started: () => void; done:
         {mismatch && <p class="error" role="alert">The two passphrases differ. Type the same one twice.</p>}
         <Field id="relays" label="Relays that keep your mail (one per line)" area value={relays} set={setRelays} hint="The defaults are offered; you can change them later." />
         <div class="row"><button class="primary" type="submit" disabled={!!a.busy || p1 === '' || p1 !== p2}>Create my identity</button></div>
+      </form>
+      <Status {...a} />
+      <p>Used satpost before? <button type="button" onClick={() => setRestoring(true)}>Restore from my recovery phrase</button></p>
+    </main>
+  );
+}
+
+/** Bytes as base64 (the API carries files in JSON), and back. */
+function toBase64(bytes: Uint8Array): string {
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** First run from a recovery phrase: the wallet back, and the contacts from an exported address book file. */
+function Restore({ info, started, done, back }: { info: Info; started: () => void; done: () => void; back: () => void }) {
+  const [words, setWords] = useState('');
+  const [file, setFile] = useState<File | null>(null);
+  const [p1, setP1] = useState('');
+  const [p2, setP2] = useState('');
+  const [relays, setRelays] = useState((info.defaultRelays ?? []).join('\n'));
+  const [imported, setImported] = useState<{ added: string[]; skipped: { name: string }[] } | null>(null);
+  const a = useAction();
+  if (imported) {
+    return (
+      <main>
+        <h2>Restored</h2>
+        <p data-testid="restored">Your wallet is back{imported.added.length > 0 ? `, with ${imported.added.length} contact(s): ${imported.added.join(', ')}` : ''}.{imported.skipped.length > 0 && ` Not added: ${imported.skipped.map((x) => x.name).join(', ')}.`}</p>
+        <p>Your identity key is new: your contacts will see your safety number change. Send them your new address from the Contacts screen.</p>
+        <div class="row"><button class="primary" onClick={done}>Continue</button></div>
+      </main>
+    );
+  }
+  return (
+    <main>
+      <h2>Restore from your recovery phrase</h2>
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        if (p1 === '' || p1 !== p2) return;
+        void a.run('Checking the phrase, restoring your wallet and contacts', async () => {
+          const book = file ? toBase64(new Uint8Array(await file.arrayBuffer())) : undefined;
+          started();
+          const r = await post<{ imported?: { added: string[]; skipped: { name: string }[] } }>('/api/restore', { mnemonic: words, passphrase: p1, relays: relays.split(/\s+/).filter(Boolean), ...(book !== undefined ? { addressBook: book } : {}) });
+          setImported(r.imported ?? { added: [], skipped: [] });
+        });
+      }}>
+        <Field id="restore-words" label="Recovery phrase (the words you wrote down)" area value={words} set={setWords} />
+        <div>
+          <label for="restore-file">Address book file (optional)</label>
+          <input id="restore-file" type="file" aria-describedby="restore-file-hint" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+          <p class="hint" id="restore-file-hint">The file that "Export address book" saved in Settings. Without it, only the wallet comes back.</p>
+        </div>
+        <Field id="restore-pass1" label="New passphrase" type="password" value={p1} set={setP1} autocomplete="new-password" />
+        <Field id="restore-pass2" label="New passphrase again" type="password" value={p2} set={setP2} autocomplete="new-password" />
+        {p2 !== '' && p1 !== p2 && <p class="error" role="alert">The two passphrases differ. Type the same one twice.</p>}
+        <Field id="restore-relays" label="Relays that keep your mail (one per line)" area value={relays} set={setRelays} />
+        <div class="row">
+          <button class="primary" type="submit" disabled={!!a.busy || words.trim() === '' || p1 === '' || p1 !== p2}>Restore</button>
+          <button type="button" onClick={back}>Back</button>
+        </div>
       </form>
       <Status {...a} />
     </main>
@@ -494,9 +559,47 @@ function Channels({ info }: { info: Info }) {
   );
 }
 
+// ---- settings ------------------------------------------------------------------------------
+
+function Settings({ info }: { info: Info }) {
+  const [p, setP] = useState('');
+  const [saved, setSaved] = useState<number | null>(null);
+  const a = useAction();
+  return (
+    <section aria-labelledby="settings-h">
+      <h2 id="settings-h">Settings</h2>
+      <form class="card" onSubmit={(e) => {
+        e.preventDefault();
+        setSaved(null);
+        void a.run('Sealing your address book', async () => {
+          const r = await post<{ file: string; contacts: number }>('/api/address-book/export', { passphrase: p });
+          const link = document.createElement('a');
+          link.href = URL.createObjectURL(new Blob([fromBase64(r.file)], { type: 'application/octet-stream' }));
+          link.download = 'satpost-address-book.bin';
+          link.click();
+          setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+          setP('');
+          setSaved(r.contacts);
+        });
+      }}>
+        <h3>Back up your address book</h3>
+        <p class="hint">Your contacts, saved to a file sealed under your recovery phrase: with the phrase and this file, "Restore from my recovery phrase" brings back your wallet and your contacts on a new computer.</p>
+        <Field id="export-pass" label="Your passphrase (to unseal the recovery phrase)" type="password" value={p} set={setP} autocomplete="current-password" />
+        <div class="row"><button class="primary" type="submit" disabled={!!a.busy || p === ''}>Export address book</button></div>
+        {saved !== null && <p role="status" data-testid="exported">Saved {saved} contact(s) to satpost-address-book.bin in your downloads.</p>}
+        <Status {...a} />
+      </form>
+      <div class="card">
+        <h3>This identity</h3>
+        <p>Network {info.network} · relays {(info.relays ?? []).join(', ')}</p>
+      </div>
+    </section>
+  );
+}
+
 // ---- the shell -----------------------------------------------------------------------------
 
-const SCREENS = { messages: ['Messages', Messages], contacts: ['Contacts', Contacts], wallet: ['Wallet', Wallet], channels: ['Channels', Channels] } as const;
+const SCREENS = { messages: ['Messages', Messages], contacts: ['Contacts', Contacts], wallet: ['Wallet', Wallet], channels: ['Channels', Channels], settings: ['Settings', Settings] } as const;
 type Screen = keyof typeof SCREENS;
 
 function Shell({ info, lock }: { info: Info; lock: () => void }) {
