@@ -8,6 +8,7 @@ import { useEffect, useState, useCallback } from 'preact/hooks';
 import encodeQR from 'qr';
 import { ApiFailure, events, get, post, type AppEvent } from './api.ts';
 import { sentence, type ApiError } from './errors.ts';
+import { ScanAddress } from './scan.tsx';
 
 type Info = { state: 'new' | 'locked' | 'unlocked'; network: string; address?: string; fingerprint?: string; relays?: string[]; defaultRelays?: string[]; faucet: boolean };
 type Contact = { name: string; address: string; fingerprint: string; keyChange: { trustedFingerprint: string; newFingerprint: string } | null };
@@ -448,7 +449,8 @@ function Contacts({ info }: { info: Info }) {
       <form class="card" onSubmit={(e) => { e.preventDefault(); void a.run('Adding', async () => { await post('/api/contacts', { name, address }); setName(''); setAddress(''); await load(); }); }}>
         <h3>Add a contact</h3>
         <Field id="contact-name" label="Name" value={name} set={setName} />
-        <Field id="contact-address" label="Their satpost address" area value={address} set={setAddress} />
+        <Field id="contact-address" label="Their satpost address" area value={address} set={setAddress} hint="Paste it, or scan the QR code of it with your camera." />
+        <ScanAddress found={setAddress} />
         <div class="row"><button class="primary" type="submit" disabled={!!a.busy}>Add contact</button></div>
         <Status {...a} />
       </form>
