@@ -77,6 +77,24 @@ test('bad input: an unknown contact, a message too large for any size class', as
   await assert.rejects(alice.previewSend('carol', huge, SHORT), (err: unknown) => err instanceof EnvelopeError && err.code === 'BAD_INPUT');
 });
 
+test('an open channel with the relay: quoted by it alone within its standing terms, paid over the channel, no network fee', async () => {
+  const opened = await alice.openChannel(relay.url, { sats: 50_000, blocks: 200 });
+  chain.devnet.mine(1);
+  await alice.syncContracts();
+  await relay.channels!.watcher.poll();
+  assert.equal((await alice.channels())[0]!.status, 'open');
+  const p = await alice.previewSend('carol', { text: 'over the channel' }, { ...SHORT, maxFee: 5_000 });
+  assert.deepEqual({ quotedBy: p.quotedBy, via: p.via, channelId: p.channelId, fee: p.fee, total: p.total }, { quotedBy: 'channel', via: 'channel', channelId: opened.id, fee: 0, total: p.price });
+  assert.equal(p.quotes.length, 1);
+  // The channel declined: the network's offer and a contract on chain, with its fee.
+  const onChain = await alice.previewSend('carol', { text: 'over the channel' }, { ...SHORT, maxFee: 5_000, channel: false });
+  assert.deepEqual({ quotedBy: onChain.quotedBy, via: onChain.via }, { quotedBy: 'offer', via: 'chain' });
+  assert.ok(onChain.fee > 0);
+  assert.equal((await alice.channels())[0]!.inFlight, 0, 'a preview adds no HTLC');
+  const sent = await alice.send('carol', { text: 'over the channel' }, { ...SHORT, maxFee: 5_000 });
+  assert.deepEqual({ via: sent.via, channelId: sent.channelId, price: sent.price }, { via: 'channel', channelId: opened.id, price: p.price });
+});
+
 test('the relay down: RELAY_UNREACHABLE, nothing saved', async () => {
   await relay.stop();
   await assert.rejects(alice.previewSend('carol', { text: 'while down' }, SHORT), rejectsWith('RELAY_UNREACHABLE'));
