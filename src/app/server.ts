@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, statusOf } from './errors.ts';
 import { baseHeaders, Guard } from './security.ts';
+import type { SendOptions } from '../client/index.ts';
 import { AppState, errorView, int, str, type AppOptions } from './state.ts';
 
 export interface AppServerOptions extends AppOptions {
@@ -55,7 +56,9 @@ type Handler = (s: AppState, body: Record<string, unknown>, params: string[]) =>
 /** The API: method, path pattern, handler. */
 const ROUTES: [string, RegExp, Handler][] = [
   ['GET', /^\/api\/state$/, (s) => s.info()],
-  ['POST', /^\/api\/init$/, (s, b) => s.init(str(b, 'passphrase', 1024), Array.isArray(b.relays) ? b.relays.map(String) : [])],
+  ['POST', /^\/api\/init$/, (s, b) => s.init(str(b, 'passphrase', 1024), relaysOf(b))],
+  ['POST', /^\/api\/restore$/, (s, b) => s.restore(str(b, 'passphrase', 1024), relaysOf(b), str(b, 'mnemonic', 1000), b.addressBook !== undefined ? base64(b, 'addressBook') : undefined)],
+  ['POST', /^\/api\/address-book\/export$/, (s, b) => ({ file: s.c.exportAddressBook(str(b, 'passphrase', 1024)), contacts: s.c.contacts().length })],
   ['POST', /^\/api\/unlock$/, async (s, b) => { await s.unlock(str(b, 'passphrase', 1024)); return s.info(); }],
   ['POST', /^\/api\/lock$/, async (s) => { await s.lock(); return s.info(); }],
   ['GET', /^\/api\/contacts$/, (s) => s.c.contacts()],
@@ -63,10 +66,8 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/api\/contacts\/([^/]+)\/address$/, (s, b, [name]) => s.c.updateContact(decodeURIComponent(name!), str(b, 'address', 4000).trim())],
   ['POST', /^\/api\/contacts\/([^/]+)\/trust$/, (s, _b, [name]) => s.c.trustContact(decodeURIComponent(name!))],
   ['GET', /^\/api\/conversations$/, (s) => s.conversations()],
-  ['POST', /^\/api\/send$/, (s, b) => {
-    const mode = b.mode === 'recipient-pays' ? 'recipient-pays' : 'sender-pays';
-    return s.send(str(b, 'to', 200), str(b, 'text', 60_000), { mode, ...(b.maxFee !== undefined ? { maxFee: int(b, 'maxFee') } : {}), ...(b.channel === false ? { channel: false } : {}) });
-  }],
+  ['POST', /^\/api\/preview$/, (s, b) => { s.rewatch(); return s.c.previewSend(str(b, 'to', 200), { text: str(b, 'text', 60_000) }, sendOptions(b)); }],
+  ['POST', /^\/api\/send$/, (s, b) => s.send(str(b, 'to', 200), str(b, 'text', 60_000), sendOptions(b))],
   ['POST', /^\/api\/read$/, async (s, b) => {
     s.rewatch();
     const r = await s.c.read(str(b, 'id', 200), { ...(b.maxPrice !== undefined ? { maxPrice: int(b, 'maxPrice') } : {}), ...(b.payUnknownSender === true ? { payUnknownSender: true } : {}) });
@@ -88,6 +89,23 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/api\/channels\/([0-9a-f]+)\/close$/, (s, _b, [id]) => s.c.closeChannel(id!)],
   ['POST', /^\/api\/sync$/, async (s) => { await s.c.syncContracts(); await s.c.syncChannels(); return {}; }],
 ];
+
+function relaysOf(b: Record<string, unknown>): string[] {
+  return Array.isArray(b.relays) ? b.relays.map(String) : [];
+}
+
+/** A file the page sent, base64 in a string field. */
+function base64(b: Record<string, unknown>, key: string): Uint8Array {
+  const v = str(b, key, MAX_BODY);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v)) throw new AppError('BAD_REQUEST', `"${key}" expected base64`);
+  return new Uint8Array(Buffer.from(v, 'base64'));
+}
+
+/** The options of a send or its preview, checked. */
+function sendOptions(b: Record<string, unknown>): SendOptions {
+  const mode = b.mode === 'recipient-pays' ? 'recipient-pays' : 'sender-pays';
+  return { mode, ...(b.maxFee !== undefined ? { maxFee: int(b, 'maxFee') } : {}), ...(b.channel === false ? { channel: false } : {}) };
+}
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.statusCode = status;

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, ClientError, type FollowPause, type InboxEntry, type SendOptions, type SentMessage } from '../client/index.ts';
+import { Client, ClientError, type BookImport, type ClientInitOptions, type FollowPause, type InboxEntry, type SendOptions, type SentMessage } from '../client/index.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import { SatpostError } from '../core/errors.ts';
@@ -38,6 +38,9 @@ export type AppEvent =
   | { type: 'problem'; relay: string; code: string; message: string };
 
 export type AppStatus = 'new' | 'locked' | 'unlocked';
+
+/** Where a new identity's prekeys went. */
+type Published = { url: string; error?: { code: string; message: string } }[];
 
 export const DEFAULT_FAUCET_SATS = 100_000;
 const OUTBOX_REFRESH_MS = 2_000;
@@ -83,25 +86,41 @@ export class AppState {
     return this.client;
   }
 
-  async init(passphrase: string, relays: string[]): Promise<{ mnemonic: string; published: { url: string; error?: { code: string; message: string } }[] }> {
+  async init(passphrase: string, relays: string[]): Promise<{ mnemonic: string; published: Published }> {
     if (this.client) throw new AppError('ALREADY_UNLOCKED', 'an identity is already open');
-    const { client, mnemonic } = await Client.init({
+    const { client, mnemonic } = await Client.init(this.initOptions(passphrase, relays));
+    return { mnemonic, published: await this.started(client, relays) };
+  }
+
+  /** First run from a recovery phrase (and an address book file of its wallet): Client.restore. */
+  async restore(passphrase: string, relays: string[], mnemonic: string, addressBook?: Uint8Array): Promise<{ imported?: BookImport; published: Published }> {
+    if (this.client) throw new AppError('ALREADY_UNLOCKED', 'an identity is already open');
+    const { client, imported } = await Client.restore({ ...this.initOptions(passphrase, relays), mnemonic, ...(addressBook ? { addressBook } : {}) });
+    return { ...(imported ? { imported } : {}), published: await this.started(client, relays) };
+  }
+
+  private initOptions(passphrase: string, relays: string[]): ClientInitOptions {
+    return {
       dir: this.o.dataDir,
       passphrase,
       network: this.o.network ?? 'regtest',
       relays,
       ...(this.o.chainUrl !== undefined ? { chainUrl: this.o.chainUrl } : {}),
       ...(this.o.scrypt ? { scrypt: this.o.scrypt } : {}),
-    });
+    };
+  }
+
+  /** A new identity served: its prekeys published at its relays (a relay down is reported, not thrown). */
+  private async started(client: Client, relays: string[]): Promise<Published> {
     this.attach(client);
-    let published: { url: string; error?: { code: string; message: string } }[] = [];
+    let published: Published = [];
     try {
       const r = await client.publish();
       published = r.relays.map((p) => ({ url: p.url, ...(p.error ? { error: errorView(p.error) } : {}) }));
     } catch (err) {
       published = relays.map((url) => ({ url, error: errorView(err) }));
     }
-    return { mnemonic, published };
+    return published;
   }
 
   async unlock(passphrase: string): Promise<void> {

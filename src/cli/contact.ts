@@ -1,7 +1,9 @@
-/** `satpost contact add|update|list|show|trust`: the address book. */
+/** `satpost contact add|update|list|show|trust|export|import`: the address book. */
 import type { Command } from 'commander';
 import type { Contact } from '../client/contacts.ts';
-import { examples, output, withClient, withClientOptions, type ClientFlags } from './context.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { CliError } from './errors.ts';
+import { dataDirOf, examples, output, passphraseFor, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 export function registerContactCommands(program: Command): void {
   const contact = program
@@ -64,6 +66,34 @@ export function registerContactCommands(program: Command): void {
       });
     });
 
+  withClientOptions(contact.command('export').description('write your address book to a file sealed under your recovery phrase (asks for the passphrase)').argument('<file>', 'where to write it (not overwritten)'))
+    .addHelpText('after', examples('satpost contact export ~/satpost-contacts.book', '', 'Restore it with the recovery phrase: satpost init --restore --address-book FILE'))
+    .action(async (file: string, _opts: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      const passphrase = await passphraseFor(dataDirOf(flags), false);
+      await withClient(flags, (client) => {
+        const sealed = client.exportAddressBook(passphrase);
+        try {
+          writeFileSync(file, sealed, { flag: 'wx', mode: 0o600 });
+        } catch (cause) {
+          throw new CliError('BAD_ARGUMENTS', `cannot write ${file}: ${(cause as Error).message}`, { cause });
+        }
+        output(flags, { file, contacts: client.contacts().length }, () => [`wrote ${client.contacts().length} contact(s) to ${file}, sealed under your recovery phrase`]);
+      }, { passphrase });
+    });
+
+  withClientOptions(contact.command('import').description('add the contacts of an address book file sealed under your recovery phrase (asks for the passphrase)').argument('<file>', 'a file of `satpost contact export`'))
+    .addHelpText('after', examples('satpost contact import ~/satpost-contacts.book'))
+    .action(async (file: string, _opts: ClientFlags, cmd: Command) => {
+      const flags = cmd.opts<ClientFlags>();
+      const sealed = readBook(file);
+      const passphrase = await passphraseFor(dataDirOf(flags), false);
+      await withClient(flags, async (client) => {
+        const r = await client.importAddressBook(sealed, passphrase);
+        output(flags, r, () => [`added ${r.added.length} contact(s)${r.added.length > 0 ? `: ${r.added.join(', ')}` : ''}`, ...r.skipped.map((s) => `skipped ${s.name}: ${s.message}`)]);
+      }, { passphrase });
+    });
+
   withClientOptions(
     contact
       .command('trust')
@@ -90,4 +120,13 @@ function keyChangeLines(c: Contact): string[] {
     `! identity key changed: trusted ${c.keyChange.trustedFingerprint}, new ${c.keyChange.newFingerprint}`,
     `  compare with ${c.name}, then: satpost contact trust ${c.name}`,
   ];
+}
+
+/** An address book file's bytes (BAD_ARGUMENTS when it cannot be read). */
+export function readBook(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (cause) {
+    throw new CliError('BAD_ARGUMENTS', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
 }

@@ -82,10 +82,11 @@ export async function passphraseFor(dir: string, confirm: boolean): Promise<stri
  * With an unlock agent for the directory, with the keys it holds: no passphrase is read (not
  * even $SATPOST_PASSPHRASE) and no scrypt is run. Else with the passphrase.
  */
-export async function withClient<T>(flags: ClientFlags, use: (client: Client) => Promise<T> | T): Promise<T> {
+export async function withClient<T>(flags: ClientFlags, use: (client: Client) => Promise<T> | T, o: { passphrase?: string } = {}): Promise<T> {
   const dir = dataDirOf(flags);
-  const secrets = await secretsFromAgent(dir);
-  const unlock = secrets !== undefined ? { secrets } : { passphrase: await passphraseFor(dir, false) };
+  // A command that needs the passphrase itself (to unseal the recovery phrase) has read it already: opened with it, no agent.
+  const secrets = o.passphrase === undefined ? await secretsFromAgent(dir) : undefined;
+  const unlock = secrets !== undefined ? { secrets } : { passphrase: o.passphrase ?? (await passphraseFor(dir, false)) };
   // A local step of a second at most: shown to a person waiting at a terminal, kept out of scripts' logs.
   if (!secrets && !flags.json && process.stderr.isTTY) process.stderr.write(`unlocking ${dir}...\n`);
   // Loaded here, not at the top: commands that never open the client (--help, the public

@@ -4,6 +4,8 @@ import { SatpostError } from '../core/errors.ts';
 export type CliErrorCode =
   /** No SATPOST_PASSPHRASE and no terminal to ask on. */
   | 'PASSPHRASE_REQUIRED'
+  /** init --restore: no SATPOST_RECOVERY_PHRASE and no terminal to ask on. */
+  | 'RECOVERY_PHRASE_REQUIRED'
   /** init: the two passphrases typed differ. */
   | 'PASSPHRASE_MISMATCH'
   /** The passphrase prompt was cancelled (Ctrl-C / Ctrl-D). */

@@ -8,6 +8,10 @@ import { ClientError } from '../client/errors.ts';
 const HINTS: Record<string, string> = {
   WRONG_PASSPHRASE: 'try again or set SATPOST_PASSPHRASE',
   PASSPHRASE_REQUIRED: 'set SATPOST_PASSPHRASE, or run the command in a terminal',
+  RECOVERY_PHRASE_REQUIRED: 'set SATPOST_RECOVERY_PHRASE, or run the command in a terminal',
+  BAD_RECOVERY_PHRASE: 'type the 12 or 24 words you wrote down at `satpost init`, in order, separated by spaces',
+  WRONG_RECOVERY_PHRASE: 'the file was exported by a wallet of another recovery phrase (or changed since): check the words, or use that wallet\'s file',
+  BAD_BACKUP: 'give the file that `satpost contact export` wrote, unchanged',
   PASSPHRASE_MISMATCH: 'run the command again and type the same passphrase twice',
   EMPTY_PASSPHRASE: 'choose a passphrase; it protects your keys',
   NOT_INITIALIZED: 'create your client with `satpost init`, or point --data-dir at your data directory',

@@ -27,6 +27,14 @@ export async function getPassphrase(dir: string, opts: { confirm: boolean }, src
   return first;
 }
 
+/** init --restore: $SATPOST_RECOVERY_PHRASE, else a prompt that does not echo it (RECOVERY_PHRASE_REQUIRED without either). */
+export async function getRecoveryPhrase(src: PassphraseSource): Promise<string> {
+  const fromEnv = src.env.SATPOST_RECOVERY_PHRASE;
+  if (fromEnv !== undefined) return fromEnv;
+  if (!src.input.isTTY) throw new CliError('RECOVERY_PHRASE_REQUIRED', 'restoring needs the recovery phrase and there is no terminal to ask for it on: set SATPOST_RECOVERY_PHRASE');
+  return readHidden(src.input as ReadStream, src.output, 'recovery phrase (the 12 or 24 words, separated by spaces): ');
+}
+
 /** Reads one line in raw mode, echoing nothing; backspace edits, Ctrl-C/Ctrl-D cancel. */
 function readHidden(input: ReadStream, output: NodeJS.WritableStream, prompt: string): Promise<string> {
   // Echo goes off before the prompt appears: input typed the moment it shows is never echoed.

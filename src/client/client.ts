@@ -48,8 +48,10 @@ import { watchInbox } from './watch.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { previewSend, type SendPreview } from './preview.ts';
+import { addressBookOf, importAddressBook, openAddressBook, sealAddressBook, type BookImport } from './backup.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
-import { type Contact } from './contacts.ts';
+import { contactView, type Contact } from './contacts.ts';
 import { ClientError } from './errors.ts';
 import { ClientStore } from './store.ts';
 import { ClientWatchers } from './watchers.ts';
@@ -60,7 +62,7 @@ export type { HistoryRow, Purpose } from './history.ts';
 import { addRelay, checkRelays, removeRelay, type RelayChange, type RelaySetting, type RelayStatus } from './relays.ts';
 
 export { checkRelays, type RelayChange, type RelayStatus } from './relays.ts';
-import { initDirectory, openDirectory, unsealDirectory, type ClientInitOptions, type ClientOpenOptions, type ClientSecrets, type Parts } from './opening.ts';
+import { initDirectory, openDirectory, unlockWith, unsealDirectory, type ClientInitOptions, type ClientOpenOptions, type ClientSecrets, type Parts } from './opening.ts';
 
 export type { ClientInitOptions, ClientOpenOptions, ClientSecrets } from './opening.ts';
 
@@ -135,6 +137,36 @@ export class Client {
    */
   static async init(o: ClientInitOptions): Promise<{ client: Client; mnemonic: string }> {
     return initDirectory(o, (p) => new Client(p).withPublicInfo());
+  }
+
+  /**
+   * A new data directory with the wallet of a recovery phrase and, when given, the address book
+   * file exported under that phrase (./backup.ts), checked before anything is created: a wrong
+   * phrase or a damaged file (WRONG_RECOVERY_PHRASE, BAD_RECOVERY_PHRASE, BAD_BACKUP) leaves no
+   * directory behind. The identity key is new (it is not derived from the phrase): contacts see
+   * a changed safety number and need the new address. Throws as init does besides.
+   */
+  static async restore(o: ClientInitOptions & { mnemonic: string; addressBook?: Uint8Array }): Promise<{ client: Client; imported?: BookImport }> {
+    const book = o.addressBook !== undefined ? openAddressBook(o.addressBook, o.mnemonic) : undefined;
+    const { client } = await Client.init(o);
+    return { client, ...(book ? { imported: await importAddressBook(book, client) } : {}) };
+  }
+
+  /** The address book as a file sealed under the recovery phrase (./backup.ts), which the passphrase unseals (WRONG_PASSPHRASE). */
+  exportAddressBook(passphrase: string): Uint8Array {
+    const mnemonic = unlockWith(() => this.p.wallet.revealMnemonic(passphrase).mnemonic, this.p.dir);
+    const pending = (nameKey: string, hints: string[]) => {
+      const key = this.stores.trustRow(nameKey)?.untrusted;
+      return key ? encodeAddress({ network: this.network, identityKey: key, relayHints: hints }) : undefined;
+    };
+    const contacts = this.store().contacts().map((r) => ({ ...contactView(r, this.network, null), pendingAddress: pending(r.nameKey, r.pendingHints ?? r.relayHints) }));
+    return sealAddressBook(addressBookOf(this.network, contacts, this.p.now()), mnemonic, (n) => new Uint8Array(randomBytes(n)));
+  }
+
+  /** Adds the contacts of an address book file sealed under this wallet's recovery phrase, which the passphrase unseals; see importAddressBook. */
+  importAddressBook(file: Uint8Array, passphrase: string): Promise<BookImport> {
+    const mnemonic = unlockWith(() => this.p.wallet.revealMnemonic(passphrase).mnemonic, this.p.dir);
+    return importAddressBook(openAddressBook(file, mnemonic), this);
   }
 
   /**
@@ -418,6 +450,15 @@ export class Client {
     } catch (err) {
       throw this.explainSessionError(err);
     }
+  }
+
+  /**
+   * The price of a send before it is made (./preview.ts): the quotes, the relay a send would
+   * choose, channel or chain, price + funding fee. Pays, stores and encrypts nothing. Throws as
+   * send does before its deposit (CONTACT_KEY_CHANGED, NO_ACCEPTABLE_QUOTE, INSUFFICIENT_FUNDS, ...).
+   */
+  async previewSend(contactName: string, content: SendContent, o: Omit<SendOptions, 'again'> = {}): Promise<SendPreview> {
+    return previewSend(this.ctx, this.book.row(this.trustedContact(contactName).name), content, o);
   }
 
   /**

@@ -95,6 +95,12 @@ export type ClientErrorCode =
   | 'SEND_INTERRUPTED'
   /** A relay's mailbox listing still had more after LIST_MAX_PAGES pages; `relay`, `details.pages`. */
   | 'TOO_MANY_PAGES'
+  /** Not a recovery phrase: not 12 or 24 BIP39 words with a valid checksum (./backup.ts). */
+  | 'BAD_RECOVERY_PHRASE'
+  /** A valid recovery phrase, but not the one the address book file was sealed under (or the file was changed). */
+  | 'WRONG_RECOVERY_PHRASE'
+  /** The file is not a satpost address book, is cut short, or holds malformed contents. */
+  | 'BAD_BACKUP'
   /**
    * A relay's refusal, with the relay's own code (docs/relay-api.md). Channel calls use its
    * channel codes too: CHANNELS_UNAVAILABLE (the relay takes no channels), CHANNEL_TERMS

@@ -24,6 +24,7 @@ import { assertSecureChainUrl, checkProxy, makeConfig, normalizeChainUrl, type C
 import { DataDir } from './datadir.ts';
 import { ClientError } from './errors.ts';
 import { ClientStore } from './store.ts';
+import { checkRecoveryPhrase } from './backup.ts';
 
 export interface ClientInitOptions {
   /** The data directory; created 0700 if missing. */
@@ -48,6 +49,8 @@ export interface ClientInitOptions {
   now?: () => number;
   /** Test-only crash points (see MailContext.failpoint). */
   failpoint?: (name: string) => void;
+  /** Restore the wallet from this recovery phrase instead of a new one (BAD_RECOVERY_PHRASE when it is not one). */
+  mnemonic?: string;
 }
 
 /**
@@ -110,6 +113,7 @@ export interface Parts {
  */
 export async function initDirectory<C>(o: ClientInitOptions, make: (p: Parts) => C): Promise<{ client: C; mnemonic: string }> {
   checkPassphrase(o.passphrase);
+  if (o.mnemonic !== undefined) o = { ...o, mnemonic: checkRecoveryPhrase(o.mnemonic) };
   const config = makeConfig({ network: o.network, chainUrl: o.chainUrl, relays: o.relays, ...(o.proxy !== undefined ? { proxy: o.proxy } : {}) });
   const transport = new Transport(config.proxy);
   const backend = o.backend ?? new EsploraBackend({ baseUrl: config.chainUrl, network: config.network, fetch: transport.fetch });
@@ -133,7 +137,7 @@ export async function initDirectory<C>(o: ClientInitOptions, make: (p: Parts) =>
     identityDb = openIdentityDb(dir.createPrivateFile('identity'), { key });
     const identity = createIdentity(identityDb, o.passphrase, { ...(o.scrypt ? { scrypt: o.scrypt } : {}), now: now() });
     new PrekeyManager(identityDb, identity).initialize(now());
-    const mnemonic = generateMnemonic((n) => new Uint8Array(randomBytes(n)));
+    const mnemonic = o.mnemonic ?? generateMnemonic((n) => new Uint8Array(randomBytes(n)));
     walletDb = openPartyDb(dir.createPrivateFile('wallet'), key);
     wallet = Wallet.create({
       db: walletDb,
@@ -288,7 +292,7 @@ function openDataKey(dir: DataDir, passphrase: string): Uint8Array {
 }
 
 /** Runs an unlock and reports a wrong passphrase in the client's terms. */
-function unlockWith<T>(unlock: () => T, dir: DataDir): T {
+export function unlockWith<T>(unlock: () => T, dir: DataDir): T {
   try {
     return unlock();
   } catch (e) {

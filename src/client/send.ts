@@ -422,7 +422,7 @@ async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSign
 const TRANSIENT: string[] = ['RELAY_UNREACHABLE', 'CANCELLED', 'BAD_RELAY_ANSWER', 'RATE_LIMITED', 'CHAIN_UNAVAILABLE', 'INTERNAL', 'SHUTTING_DOWN'];
 
 /** The recipient's relays first (her mailbox lives there), then the user's own. */
-function relaysFor(ctx: MailContext, contact: ContactRow): string[] {
+export function relaysFor(ctx: MailContext, contact: ContactRow): string[] {
   const urls = [...contact.relayHints, ...ctx.relays];
   const seen = new Set<string>();
   const out = urls.filter((u) => !seen.has(u.replace(/\/+$/, '')) && seen.add(u.replace(/\/+$/, '')));
@@ -554,6 +554,29 @@ const NOT_NETWORKED_MS = 60_000;
  * when no relay answered at all.
  */
 export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<Quote> {
+  const got = await gatherQuotes(ctx, offer, relays, signal, tipHeight);
+  const best = got.judged.find((j) => j.problem === undefined)?.quote;
+  if (!best) throw noAcceptableQuote(offer, got);
+  return best;
+}
+
+/** Every quote an offer brought back, each judged (problem: why it is not acceptable), acceptable ones first, cheapest first. */
+export interface GatheredQuotes {
+  judged: { quote: Quote; problem?: string }[];
+  /** Refusals and failures met on the way (a relay's message each). */
+  problems: string[];
+  /** The cheapest price seen, a refusal's named price included. */
+  cheapest?: number;
+  /** Relays of the network still silent when its answer came at the window. */
+  unanswered: number;
+}
+
+/**
+ * The quotes of bestQuote (the network's offer, else one quote per relay), every one judged by
+ * quoteProblem and the fraud list; bestQuote takes the first acceptable one, a send preview
+ * (./preview.ts) shows them all. RELAY_UNREACHABLE when no relay answered at all.
+ */
+export async function gatherQuotes(ctx: MailContext, offer: Offer, relays: string[], signal?: AbortSignal, tipHeight?: Promise<number>): Promise<GatheredQuotes> {
   const quotes: Quote[] = [];
   const problems: string[] = [];
   let cheapest: number | undefined;
@@ -602,26 +625,28 @@ export async function bestQuote(ctx: MailContext, offer: Offer, relays: string[]
   }
   if (reached === 0) throw new ClientError('RELAY_UNREACHABLE', `no relay answered (${relays.join(', ')}): ${problems.join('; ') || 'all unreachable'}`);
   const tip = tipHeight !== undefined ? await tipHeight : (await ctx.backend.getTip(signal)).height;
-  const acceptable: Quote[] = [];
   const caught = new Set(ctx.contacts.fraudulentRelays().map((f) => f.relayId));
+  const judged: { quote: Quote; problem?: string }[] = [];
   for (const q of quotes) {
     seen(q.amount);
     const why = caught.has(hex.encode(q.relayId)) ? 'this relay was caught serving a message that does not match its signed receipt (see its fraud proof)' : quoteProblem(ctx, q, offer, tip);
     if (why) problems.push(`${q.relayUrl}: ${why}`);
-    else acceptable.push(q);
+    judged.push({ quote: q, ...(why !== undefined ? { problem: why } : {}) });
   }
-  acceptable.sort((a, b) => a.amount - b.amount || a.locktime - b.locktime);
-  const best = acceptable[0];
-  if (!best) {
-    const err = new ClientError(
-      'NO_ACCEPTABLE_QUOTE',
-      `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}` +
-        `${unanswered > 0 ? ` (${unanswered} relay(s) of the network did not answer in time)` : ''}: ${problems.join('; ')}`,
-    );
-    err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee, ...(unanswered > 0 ? { unanswered } : {}) };
-    throw err;
-  }
-  return best;
+  judged.sort((a, b) => Number(a.problem !== undefined) - Number(b.problem !== undefined) || a.quote.amount - b.quote.amount || a.quote.locktime - b.quote.locktime);
+  return { judged, problems, ...(cheapest !== undefined ? { cheapest } : {}), unanswered };
+}
+
+/** NO_ACCEPTABLE_QUOTE for an offer whose gathered quotes hold none acceptable: the cheapest price seen (`details.cheapest`) and the silent relays (`details.unanswered`). */
+export function noAcceptableQuote(offer: Offer, got: GatheredQuotes): ClientError {
+  const { cheapest, unanswered, problems } = got;
+  const err = new ClientError(
+    'NO_ACCEPTABLE_QUOTE',
+    `no relay quoted an acceptable price for ${offer.size} bytes, ${offer.mode}, at most ${offer.maxFee} sats${cheapest !== undefined ? ` (cheapest seen: ${cheapest} sats)` : ''}` +
+      `${unanswered > 0 ? ` (${unanswered} relay(s) of the network did not answer in time)` : ''}: ${problems.join('; ')}`,
+  );
+  err.details = { ...(cheapest !== undefined ? { cheapest } : {}), maxFee: offer.maxFee, ...(unanswered > 0 ? { unanswered } : {}) };
+  return err;
 }
 
 /** Why a quote is not acceptable, or undefined. */
@@ -712,10 +737,13 @@ async function fund(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Pro
   }
 }
 
-/** Fails with INSUFFICIENT_FUNDS before anything is deposited: coin selection on a draft that is then abandoned. */
-async function checkAffordable(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8Array, signal?: AbortSignal): Promise<void> {
+/**
+ * Fails with INSUFFICIENT_FUNDS before anything is deposited: coin selection on a draft that is
+ * then abandoned. Returns the funding fee that draft would have paid (a send preview shows it).
+ */
+export async function checkAffordable(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8Array, signal?: AbortSignal): Promise<number> {
   signal?.throwIfAborted();
-  let draft: { txid: string };
+  let draft: { txid: string; fee: number };
   try {
     const output = { script: contractScriptPubKey(buildContractScript(senderTerms(ctx, quote, payerKey, r))), amount: quote.amount };
     draft = await withFreshCoins(ctx, () => ctx.wallet.createTransaction({ outputs: [output] }), signal);
@@ -723,4 +751,5 @@ async function checkAffordable(ctx: MailContext, quote: Quote, payerKey: number,
     throw walletProblem(err);
   }
   ctx.wallet.abandonTransaction(draft.txid);
+  return draft.fee;
 }

@@ -149,6 +149,17 @@ export async function encryptSignal(input: Pick<SealInput, 'sender' | 'recipient
  */
 const SIGNAL_OVERHEAD_BOUND = 2048;
 
+/**
+ * The largest size class the Signal message of `message` can make (its plaintext with the
+ * conversation tags, plus SIGNAL_OVERHEAD_BOUND): what a price asked before encrypting (a send
+ * preview) offers, since encrypting moves the session. The real class is this or smaller.
+ * Undefined when the message cannot fit the largest class.
+ */
+export function sizeClassBound(message: MessageContent, now: number): number | undefined {
+  const tags: ConversationTags = { replySeed: new Uint8Array(32), seq: 0, ack: 0 };
+  return sizeClassFor(encodeMessage({ sentAt: now, content: message, tags }).length + SIGNAL_OVERHEAD_BOUND + SEAL_OVERHEAD);
+}
+
 /** The size class of the sealed body a Signal message makes: what the offer states. */
 export function sizeClassOf(signal: Uint8Array): number {
   return padSealedBody(signal, SEAL_OVERHEAD).sizeClass;

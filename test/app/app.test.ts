@@ -9,12 +9,14 @@ import type { Browser, Page } from 'playwright-core';
 import { Client } from '../../src/client/index.ts';
 import { startPlayground, type Playground } from '../../src/demo/playground.ts';
 import { DEMO_SCRYPT } from '../../src/demo/run.ts';
+import { startAppServer } from '../../src/app/server.ts';
 import { axe, launch, openApp, shot } from './browser.ts';
 
 /** Long enough for a busy machine; a wait that never ends fails here, not at the runner's limit. */
 const WAIT = { timeout: 90_000 };
 
-async function onboard(page: Page, passphrase: string, pictures: boolean): Promise<void> {
+/** The first run; returns the recovery phrase shown. */
+async function onboard(page: Page, passphrase: string, pictures: boolean): Promise<string> {
   await page.getByRole('heading', { name: 'Welcome to satpost' }).waitFor(WAIT);
   if (pictures) await axe(page, 'first run');
   await page.getByLabel('Passphrase', { exact: true }).fill(passphrase);
@@ -36,6 +38,22 @@ async function onboard(page: Page, passphrase: string, pictures: boolean): Promi
   await page.getByLabel('type word number 4').fill(words[3]!);
   await page.getByRole('button', { name: 'I wrote it down' }).click();
   await page.getByRole('heading', { name: 'Conversations' }).waitFor(WAIT);
+  return words.join(' ');
+}
+
+/** The compose box: the price first (quotes, relay, channel or chain, total), then Send. */
+async function priceOf(page: Page, to: string, text: string): Promise<{ relay: string; total: number; via: string }> {
+  await page.getByLabel(`Message to ${to}`).fill(text);
+  await page.getByRole('button', { name: 'See the price' }).click();
+  const card = page.getByTestId('preview');
+  await card.waitFor(WAIT);
+  return { relay: (await card.getAttribute('data-relay'))!, total: Number(await card.getAttribute('data-total')), via: (await card.getAttribute('data-via'))! };
+}
+
+async function send(page: Page, to: string, text: string): Promise<{ relay: string; total: number; via: string }> {
+  const price = await priceOf(page, to, text);
+  await page.getByRole('button', { name: 'Send', exact: true }).click();
+  return price;
 }
 
 async function screen(page: Page, name: string): Promise<void> {
@@ -54,6 +72,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
   let browser: Browser;
   let alice: Page;
   let carol: Page;
+  let alicePhrase: string;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'satpost-app-e2e-'));
@@ -69,7 +88,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
   });
 
   test('first run: passphrase twice, recovery phrase checked', async () => {
-    await onboard(alice, 'correct horse battery staple', true);
+    alicePhrase = await onboard(alice, 'correct horse battery staple', true);
     await onboard(carol, 'carol likes long passphrases', false);
     await axe(alice, 'conversations (empty)');
   });
@@ -99,7 +118,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await screen(carol, 'Messages');
     await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
     await carol.getByLabel('Message to Alice').fill('hello from an empty wallet');
-    await carol.getByRole('button', { name: 'Send', exact: true }).click();
+    await carol.getByRole('button', { name: 'See the price' }).click();
     assert.match(await alertCode(carol, 'INSUFFICIENT_FUNDS'), /Add coins on the Wallet screen/);
   });
 
@@ -120,7 +139,17 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
     await screen(carol, 'Messages');
     await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
-    await alice.getByLabel('Message to Carol').fill('Hi Carol, the keys are under the blue pot.');
+    const price = await priceOf(alice, 'Carol', 'Hi Carol, the keys are under the blue pot.');
+    // Before anything is paid: the relay's quote, the relay chosen, on chain, price + network fee.
+    assert.equal(price.relay, p.relayUrl.replace(/\/+$/, ''));
+    assert.equal(price.via, 'chain');
+    assert.ok(price.total > 0);
+    const card = alice.getByTestId('preview');
+    assert.match((await card.textContent())!, new RegExp(`Total: ${price.total} sats.*relay ${price.relay}.*paid on chain: \\d+ sats to the relay \\+ \\d+ sats network fee`));
+    assert.equal(await card.getByRole('table', { name: 'Quotes from relays' }).getByRole('row').count(), 2);
+    await axe(alice, 'price before sending');
+    await shot(alice, '05b-price-before-sending');
+    assert.equal(await alice.getByTestId('sent').count(), 0, 'nothing sent before Send');
     await alice.getByRole('button', { name: 'Send', exact: true }).click();
     await carol.getByText('Hi Carol, the keys are under the blue pot.').waitFor(WAIT);
     await alice.locator('[data-testid=sent][data-state=delivered]').waitFor(WAIT);
@@ -135,8 +164,8 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await carol.getByRole('button', { name: 'Save limit' }).click();
     await carol.getByRole('button', { name: 'Open conversation with Alice' }).click();
     await alice.getByLabel('Who pays the relay').selectOption('recipient-pays');
-    await alice.getByLabel('Message to Carol').fill('PS: the cat eats at seven.');
-    await alice.getByRole('button', { name: 'Send', exact: true }).click();
+    const price = await send(alice, 'Carol', 'PS: the cat eats at seven.');
+    assert.equal(price.via, 'recipient');
     const pay = carol.getByRole('button', { name: /^Pay \d+ sats to read$/ });
     await pay.waitFor(WAIT);
     await shot(carol, '07-pay-to-read');
@@ -150,7 +179,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     try {
       await alice.getByLabel('Who pays the relay').selectOption('sender-pays');
       await alice.getByLabel('Message to Carol').fill('while the relay is down');
-      await alice.getByRole('button', { name: 'Send', exact: true }).click();
+      await alice.getByRole('button', { name: 'See the price' }).click();
       assert.match(await alertCode(alice, 'RELAY_UNREACHABLE'), /cannot be reached/);
     } finally {
       await p.startRelay();
@@ -173,8 +202,8 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     for (let i = 1; i <= 20; i++) {
       const last = alice.getByTestId('last-sent');
       const previous = (await last.count()) > 0 ? ((await last.getAttribute('data-id')) ?? '') : '';
-      await alice.getByLabel('Message to Carol').fill(`channel message ${i}`);
-      await alice.getByRole('button', { name: 'Send', exact: true }).click(WAIT);
+      const price = await send(alice, 'Carol', `channel message ${i}`);
+      assert.equal(price.via, 'channel', 'the price shown says the channel pays');
       // Sent once the form says so (the message is in the outbox before the send call returns).
       await alice.locator(`[data-testid=last-sent]:not([data-id="${previous}"])`).waitFor(WAIT);
     }
@@ -215,8 +244,63 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await screen(alice, 'Messages');
     await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
     await alice.getByTestId('key-change').waitFor(WAIT);
-    assert.equal(await alice.getByRole('button', { name: 'Send', exact: true }).isDisabled(), true);
+    assert.equal(await alice.getByRole('button', { name: 'See the price' }).isDisabled(), true);
     await alice.getByRole('button', { name: 'I checked the new number with Carol' }).click();
     await alice.getByTestId('key-change').waitFor({ state: 'detached', ...WAIT });
+  });
+
+  test('backup and restore: the address book exported in Settings; a new app restored from the phrase and that file', async () => {
+    await screen(alice, 'Settings');
+    const pass = alice.getByLabel('Your passphrase (to unseal the recovery phrase)');
+    await pass.fill('not my passphrase');
+    await alice.getByRole('button', { name: 'Export address book' }).click();
+    assert.match(await alertCode(alice, 'WRONG_PASSPHRASE'), /does not unlock/);
+    await pass.fill('correct horse battery staple');
+    const [download] = await Promise.all([alice.waitForEvent('download', WAIT), alice.getByRole('button', { name: 'Export address book' }).click()]);
+    assert.match((await alice.getByTestId('exported').textContent(WAIT))!, /Saved 1 contact/);
+    await axe(alice, 'settings');
+    await shot(alice, '12-settings-backup');
+    const book = join(dir, 'alice.book');
+    await download.saveAs(book);
+
+    // Alice on a new computer: a new data directory, her recovery phrase and the file.
+    const app = await startAppServer({ dataDir: join(dir, 'alice-restored'), chainUrl: p.chainUrl, relays: [p.relayUrl], scrypt: DEMO_SCRYPT, network: 'regtest' });
+    const page = await openApp(browser, app.url);
+    try {
+      await page.getByRole('heading', { name: 'Welcome to satpost' }).waitFor(WAIT);
+      await page.getByRole('button', { name: 'Restore from my recovery phrase' }).click();
+      const words = page.getByLabel('Recovery phrase (the words you wrote down)');
+      const file = page.getByLabel('Address book file (optional)');
+      const restore = page.getByRole('button', { name: 'Restore', exact: true });
+      await words.fill('legal winner thank year wave sausage worth useful legal winner thank yellow');
+      await file.setInputFiles(book);
+      await page.getByLabel('New passphrase', { exact: true }).fill('alice again');
+      await page.getByLabel('New passphrase again').fill('alice again');
+      await restore.click();
+      assert.match(await alertCode(page, 'WRONG_RECOVERY_PHRASE'), /not made by the wallet of that recovery phrase/);
+      await words.fill('alice forgot half of it');
+      await restore.click();
+      assert.match(await alertCode(page, 'BAD_RECOVERY_PHRASE'), /not a recovery phrase/);
+      await words.fill(alicePhrase);
+      await file.setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('my shopping list') });
+      await restore.click();
+      assert.match(await alertCode(page, 'BAD_BACKUP'), /not a satpost address book/);
+      await file.setInputFiles(book);
+      await axe(page, 'restore');
+      await shot(page, '13-restore');
+      await restore.click();
+      assert.match((await page.getByTestId('restored').textContent(WAIT))!, /with 1 contact\(s\): Carol/);
+      await page.getByRole('button', { name: 'Continue' }).click();
+      await screen(page, 'Contacts');
+      await page.getByText('Carol', { exact: true }).waitFor(WAIT);
+      await page.getByRole('button', { name: 'Safety number' }).click();
+      const carolNumber = (await page.getByTestId('safety').textContent(WAIT))!;
+      await screen(alice, 'Contacts');
+      await alice.getByRole('button', { name: 'Safety number' }).click();
+      assert.equal(carolNumber, await alice.getByTestId('safety').textContent(WAIT), 'the contact comes back with the key Alice trusted');
+    } finally {
+      await page.context().close();
+      await app.close();
+    }
   });
 });

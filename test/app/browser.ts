@@ -8,14 +8,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const CHROMIUM = process.env.SATPOST_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 
-export async function launch(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches (the scan test's fake camera). */
+export async function launch(extraArgs: string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: install it with \`apt-get install -y chromium\``);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'
+      '--disable-component-update', '--disable-sync', ...extraArgs,
     ],
     // Each launch gets a fresh profile directory of Playwright's own (it refuses --user-data-dir).
   });

@@ -102,6 +102,15 @@ describe('satpost app server: who may talk to it', () => {
     const locked = await send(app, { path: '/api/contacts', headers: { cookie } });
     assert.equal(locked.status, 409);
     assert.equal(JSON.parse(locked.body).error.code, 'NOT_INITIALIZED');
+    // A restore whose file is not base64, or whose phrase is not one: refused before anything is created.
+    const restore = (body: object) => send(app, { method: 'POST', path: '/api/restore', headers, body: JSON.stringify({ passphrase: 'p', relays: [], ...body }) });
+    const notBase64 = await restore({ mnemonic: 'a b c', addressBook: 'not base64!' });
+    assert.deepEqual([notBase64.status, JSON.parse(notBase64.body).error.code], [400, 'BAD_REQUEST']);
+    const notPhrase = await restore({ mnemonic: 'not a recovery phrase' });
+    assert.deepEqual([notPhrase.status, JSON.parse(notPhrase.body).error.code], [400, 'BAD_RECOVERY_PHRASE']);
+    assert.equal(app.state.status(), 'new');
+    const preview = await send(app, { method: 'POST', path: '/api/preview', headers, body: JSON.stringify({ to: 'carol', text: 'hi' }) });
+    assert.deepEqual([preview.status, JSON.parse(preview.body).error.code], [409, 'NOT_INITIALIZED']);
   });
 
   test('the socket opens with the cookie and this origin, and says the state', async () => {

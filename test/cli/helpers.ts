@@ -23,7 +23,7 @@ export interface Run {
 /** Base environment of every spawned command: cheap scrypt, no inherited satpost settings. */
 export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, SATPOST_SCRYPT_LOG2N: '10' };
-  for (const k of ['SATPOST_PASSPHRASE', 'SATPOST_DATA_DIR', 'SATPOST_CHAIN']) delete env[k];
+  for (const k of ['SATPOST_PASSPHRASE', 'SATPOST_RECOVERY_PHRASE', 'SATPOST_DATA_DIR', 'SATPOST_CHAIN']) delete env[k];
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

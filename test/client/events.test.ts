@@ -1,34 +1,20 @@
 // Client events (src/client/events.ts): a send and a read emit the outbox and inbox state
 // changes, in order (delivered: test/app/app.test.ts, through the app), and the balance events that go with them; real devnet, relay and clients.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client/index.ts';
-import type { RelayHandle } from '../../src/relay/daemon.ts';
-import { LIGHT_SCRYPT, acquaint, startChain, startClientTestRelay, tempDir, type Chain } from './helpers.ts';
+import type { Client } from '../../src/client/index.ts';
+import { acquaint, startPair, type Chain, type Pair } from './helpers.ts';
 
+let pair: Pair;
 let chain: Chain;
-let relay: RelayHandle;
-let tmp: { dir: string; cleanup: () => void };
 let alice: Client;
 let carol: Client;
 
 before(async () => {
-  tmp = tempDir('satpost-events-');
-  chain = await startChain();
-  relay = await startClientTestRelay(chain, tmp.dir);
-  const make = async (name: string) =>
-    (await Client.init({ dir: join(tmp.dir, name), passphrase: `${name} pass`, network: 'regtest', chainUrl: chain.url, relays: [relay.url], scrypt: LIGHT_SCRYPT })).client;
-  alice = await make('alice');
-  carol = await make('carol');
+  pair = await startPair('satpost-events-');
+  ({ chain, alice, carol } = pair);
 });
-after(async () => {
-  await alice?.close();
-  await carol?.close();
-  await relay?.stop();
-  await chain?.close();
-  tmp.cleanup();
-});
+after(() => pair?.close());
 
 test('a sender-pays message: outbox sealed → deposited → funded, inbox new → read, balances', async () => {
   const walletEvents: string[] = [];

@@ -7,6 +7,7 @@ import { Devnet } from '../../src/chain/devnet/devnet.ts';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { DevnetBackend } from '../../src/chain/devnet/backend.ts';
+import { Client as ClientSdk } from '../../src/client/client.ts';
 import type { Client } from '../../src/client/client.ts';
 import { ClientError } from '../../src/client/errors.ts';
 import { BackendChainPolicy } from '../../src/relay/chain-ports.ts';
@@ -94,4 +95,34 @@ export async function startClientTestRelay(chain: Chain, dir: string, overrides:
 export function introTagOf(c: Client, contact: string, now = Date.now()): string {
   const key = Buffer.from(c.contact(contact).identityKey, 'hex');
   return Buffer.from(tagOfSecret(introSecret(new Uint8Array(key), introEpochOf(now)))).toString('hex');
+}
+
+/** A devnet, a test relay and two fresh clients (alice, carol) on it, in a temporary directory; close() undoes it all. */
+export interface Pair {
+  chain: Chain;
+  relay: RelayHandle;
+  dir: string;
+  alice: Client;
+  carol: Client;
+  close(): Promise<void>;
+}
+
+export async function startPair(prefix: string): Promise<Pair> {
+  const tmp = tempDir(prefix);
+  const chain = await startChain();
+  const relay = await startClientTestRelay(chain, tmp.dir);
+  const make = async (name: string) =>
+    (await ClientSdk.init({ dir: join(tmp.dir, name), passphrase: `${name} pass`, network: 'regtest', chainUrl: chain.url, relays: [relay.url], scrypt: LIGHT_SCRYPT })).client;
+  const alice = await make('alice');
+  const carol = await make('carol');
+  return {
+    chain, relay, dir: tmp.dir, alice, carol,
+    async close() {
+      await alice.close();
+      await carol.close();
+      await relay.stop();
+      await chain.close();
+      tmp.cleanup();
+    },
+  };
 }

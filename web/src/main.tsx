@@ -8,10 +8,12 @@ import { useEffect, useState, useCallback } from 'preact/hooks';
 import encodeQR from 'qr';
 import { ApiFailure, events, get, post, type AppEvent } from './api.ts';
 import { sentence, type ApiError } from './errors.ts';
+import { ScanAddress } from './scan.tsx';
 
 type Info = { state: 'new' | 'locked' | 'unlocked'; network: string; address?: string; fingerprint?: string; relays?: string[]; defaultRelays?: string[]; faucet: boolean };
 type Contact = { name: string; address: string; fingerprint: string; keyChange: { trustedFingerprint: string; newFingerprint: string } | null };
 type Sent = { id: string; to: string; relay: string; mode: string; price: number; state: string; via?: string; fundingTxid?: string; channelId?: string; text?: string; at?: number };
+type Preview = { to: string; mode: string; quotes: { relay: string; price: number; problem?: string }[]; quotedBy: 'channel' | 'offer'; relay: string; price: number; via?: 'channel' | 'chain'; channelId?: string; fee: number; total: number };
 type Received = { id: string; from: string; verified: boolean; mode: string; price: number; state: string; depositedAt: number; message?: { kind: string; text?: string; name?: string }; relay: string; channelId?: string };
 
 /** Lock after this long without a key press, click or touch. */
@@ -104,6 +106,7 @@ function Setup({ info, started, done }: { info: Info; started: () => void; done:
   const [phrase, setPhrase] = useState<string | null>(null);
   const [check, setCheck] = useState('');
   const [checked, setChecked] = useState(false);
+  const [restoring, setRestoring] = useState(false);
   const a = useAction();
   const s = strength(p1);
   if (phrase !== null) {
@@ -123,6 +126,7 @@ function Setup({ info, started, done }: { info: Info; started: () => void; done:
     );
   }
   const mismatch = p2 !== '' && p1 !== p2;
+  if (restoring) return <Restore info={info} started={started} done={done} back={() => setRestoring(false)} />;
   return (
     <main>
       <h2>Welcome to satpost</h2>
@@ -141,6 +145,69 @@ function Setup({ info, started, done }: { info: Info; started: () => void; done:
         {mismatch && <p class="error" role="alert">The two passphrases differ. Type the same one twice.</p>}
         <Field id="relays" label="Relays that keep your mail (one per line)" area value={relays} set={setRelays} hint="The defaults are offered; you can change them later." />
         <div class="row"><button class="primary" type="submit" disabled={!!a.busy || p1 === '' || p1 !== p2}>Create my identity</button></div>
+      </form>
+      <Status {...a} />
+      <p>Used satpost before? <button type="button" onClick={() => setRestoring(true)}>Restore from my recovery phrase</button></p>
+    </main>
+  );
+}
+
+/** Bytes as base64 (the API carries files in JSON), and back. */
+function toBase64(bytes: Uint8Array): string {
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/** First run from a recovery phrase: the wallet back, and the contacts from an exported address book file. */
+function Restore({ info, started, done, back }: { info: Info; started: () => void; done: () => void; back: () => void }) {
+  const [words, setWords] = useState('');
+  const [file, setFile] = useState<File | null>(null);
+  const [p1, setP1] = useState('');
+  const [p2, setP2] = useState('');
+  const [relays, setRelays] = useState((info.defaultRelays ?? []).join('\n'));
+  const [imported, setImported] = useState<{ added: string[]; skipped: { name: string }[] } | null>(null);
+  const a = useAction();
+  if (imported) {
+    return (
+      <main>
+        <h2>Restored</h2>
+        <p data-testid="restored">Your wallet is back{imported.added.length > 0 ? `, with ${imported.added.length} contact(s): ${imported.added.join(', ')}` : ''}.{imported.skipped.length > 0 && ` Not added: ${imported.skipped.map((x) => x.name).join(', ')}.`}</p>
+        <p>Your identity key is new: your contacts will see your safety number change. Send them your new address from the Contacts screen.</p>
+        <div class="row"><button class="primary" onClick={done}>Continue</button></div>
+      </main>
+    );
+  }
+  return (
+    <main>
+      <h2>Restore from your recovery phrase</h2>
+      <form onSubmit={(e) => {
+        e.preventDefault();
+        if (p1 === '' || p1 !== p2) return;
+        void a.run('Checking the phrase, restoring your wallet and contacts', async () => {
+          const book = file ? toBase64(new Uint8Array(await file.arrayBuffer())) : undefined;
+          started();
+          const r = await post<{ imported?: { added: string[]; skipped: { name: string }[] } }>('/api/restore', { mnemonic: words, passphrase: p1, relays: relays.split(/\s+/).filter(Boolean), ...(book !== undefined ? { addressBook: book } : {}) });
+          setImported(r.imported ?? { added: [], skipped: [] });
+        });
+      }}>
+        <Field id="restore-words" label="Recovery phrase (the words you wrote down)" area value={words} set={setWords} />
+        <div>
+          <label for="restore-file">Address book file (optional)</label>
+          <input id="restore-file" type="file" aria-describedby="restore-file-hint" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+          <p class="hint" id="restore-file-hint">The file that "Export address book" saved in Settings. Without it, only the wallet comes back.</p>
+        </div>
+        <Field id="restore-pass1" label="New passphrase" type="password" value={p1} set={setP1} autocomplete="new-password" />
+        <Field id="restore-pass2" label="New passphrase again" type="password" value={p2} set={setP2} autocomplete="new-password" />
+        {p2 !== '' && p1 !== p2 && <p class="error" role="alert">The two passphrases differ. Type the same one twice.</p>}
+        <Field id="restore-relays" label="Relays that keep your mail (one per line)" area value={relays} set={setRelays} />
+        <div class="row">
+          <button class="primary" type="submit" disabled={!!a.busy || words.trim() === '' || p1 === '' || p1 !== p2}>Restore</button>
+          <button type="button" onClick={back}>Back</button>
+        </div>
       </form>
       <Status {...a} />
     </main>
@@ -252,6 +319,7 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
   const [mode, setMode] = useState('sender-pays');
   const [maxFee, setMaxFee] = useState('5000');
   const [lastSent, setLastSent] = useState<Sent | null>(null);
+  const [preview, setPreview] = useState<Preview | null>(null);
   const a = useAction();
   const items: ({ t: number; out: true; m: Sent } | { t: number; out: false; m: Received })[] = [
     ...data.sent.filter((s) => s.to === name).map((m, i) => ({ t: m.at ?? i, out: true as const, m })),
@@ -279,16 +347,28 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
       <form class="card" onSubmit={(e) => {
         e.preventDefault();
         setLastSent(null);
-        void a.run('Collecting quotes from relays and sending', async () => { setLastSent(await post<Sent>('/api/send', { to: name, text, mode, maxFee: Number(maxFee) })); setText(''); });
+        setPreview(null);
+        void a.run('Collecting quotes from relays', async () => setPreview(await post<Preview>('/api/preview', { to: name, text, mode, maxFee: Number(maxFee) })));
       }}>
-        <Field id="compose" label={`Message to ${name}`} area value={text} set={setText} />
+        <Field id="compose" label={`Message to ${name}`} area value={text} set={(v) => { setText(v); setPreview(null); }} />
         <label for="mode">Who pays the relay</label>
-        <select id="mode" value={mode} onChange={(e) => setMode((e.target as HTMLSelectElement).value)}>
+        <select id="mode" value={mode} onChange={(e) => { setMode((e.target as HTMLSelectElement).value); setPreview(null); }}>
           <option value="sender-pays">I pay (sender-pays)</option>
           <option value="recipient-pays">{name} pays to read (recipient-pays)</option>
         </select>
-        <Field id="maxfee" label="Highest price I accept (sats)" value={maxFee} set={setMaxFee} hint="The cheapest relay quote under this is taken; its price shows on the message. Over a channel nothing goes on chain." />
-        <div class="row"><button class="primary" type="submit" disabled={!!a.busy || text === '' || !!contact.keyChange}>Send</button></div>
+        <Field id="maxfee" label="Highest price I accept (sats)" value={maxFee} set={(v) => { setMaxFee(v); setPreview(null); }} hint="The relays are asked first; you see their prices and confirm before anything is paid. Over a channel nothing goes on chain." />
+        <div class="row"><button class={preview ? '' : 'primary'} type="submit" disabled={!!a.busy || text === '' || !!contact.keyChange}>See the price</button></div>
+        {preview && <PriceCard p={preview} name={name} />}
+        {preview && (
+          <div class="row">
+            <button class="primary" type="button" disabled={!!a.busy} onClick={() => void a.run('Sending', async () => {
+              setLastSent(await post<Sent>('/api/send', { to: name, text, mode, maxFee: Number(maxFee) }));
+              setText('');
+              setPreview(null);
+            })}>Send</button>
+            <button type="button" onClick={() => setPreview(null)}>Cancel</button>
+          </div>
+        )}
         {lastSent && (
           <p role="status" data-testid="last-sent" data-id={lastSent.id}>
             Sent: {lastSent.price} sats to the relay {lastSent.relay}, {lastSent.mode === 'recipient-pays' ? `${name} pays to read` : lastSent.via === 'channel' ? 'paid over your channel' : `paid on chain (plus the funding fee)`}.
@@ -297,6 +377,21 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
         <Status {...a} />
       </form>
     </section>
+  );
+}
+
+/** What a send would cost, before it is made: the quotes, the relay chosen, channel or chain, the total. */
+function PriceCard({ p, name }: { p: Preview; name: string }) {
+  const how = p.mode === 'recipient-pays' ? `${name} pays ${p.total} sats to read it` : p.via === 'channel' ? `paid over your channel ${p.channelId!.slice(0, 8)}: nothing goes on chain` : `paid on chain: ${p.price} sats to the relay + ${p.fee} sats network fee`;
+  return (
+    <div class="card" data-testid="preview" data-relay={p.relay} data-total={p.total} data-via={p.via ?? 'recipient'}>
+      <p><strong>{p.mode === 'recipient-pays' ? `Cost to ${name}: ${p.total} sats` : `Total: ${p.total} sats`}</strong> · relay {p.relay} · {how}.</p>
+      <table aria-label="Quotes from relays">
+        <thead><tr><th>Relay</th><th>Price</th><th>Note</th></tr></thead>
+        <tbody>{p.quotes.map((q, i) => <tr key={`${q.relay}-${i}`}><td>{q.relay}</td><td>{q.price} sats</td><td>{q.problem ?? (i === 0 ? (p.quotedBy === 'channel' ? 'chosen (your channel\'s standing terms)' : 'chosen: cheapest') : 'acceptable')}</td></tr>)}</tbody>
+      </table>
+      <p class="hint">Nothing is paid until you press Send; the relays are asked again then, so the price can move a little, never above your limit.</p>
+    </div>
   );
 }
 
@@ -354,7 +449,8 @@ function Contacts({ info }: { info: Info }) {
       <form class="card" onSubmit={(e) => { e.preventDefault(); void a.run('Adding', async () => { await post('/api/contacts', { name, address }); setName(''); setAddress(''); await load(); }); }}>
         <h3>Add a contact</h3>
         <Field id="contact-name" label="Name" value={name} set={setName} />
-        <Field id="contact-address" label="Their satpost address" area value={address} set={setAddress} />
+        <Field id="contact-address" label="Their satpost address" area value={address} set={setAddress} hint="Paste it, or scan the QR code of it with your camera." />
+        <ScanAddress found={setAddress} />
         <div class="row"><button class="primary" type="submit" disabled={!!a.busy}>Add contact</button></div>
         <Status {...a} />
       </form>
@@ -465,9 +561,47 @@ function Channels({ info }: { info: Info }) {
   );
 }
 
+// ---- settings ------------------------------------------------------------------------------
+
+function Settings({ info }: { info: Info }) {
+  const [p, setP] = useState('');
+  const [saved, setSaved] = useState<number | null>(null);
+  const a = useAction();
+  return (
+    <section aria-labelledby="settings-h">
+      <h2 id="settings-h">Settings</h2>
+      <form class="card" onSubmit={(e) => {
+        e.preventDefault();
+        setSaved(null);
+        void a.run('Sealing your address book', async () => {
+          const r = await post<{ file: string; contacts: number }>('/api/address-book/export', { passphrase: p });
+          const link = document.createElement('a');
+          link.href = URL.createObjectURL(new Blob([fromBase64(r.file)], { type: 'application/octet-stream' }));
+          link.download = 'satpost-address-book.bin';
+          link.click();
+          setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+          setP('');
+          setSaved(r.contacts);
+        });
+      }}>
+        <h3>Back up your address book</h3>
+        <p class="hint">Your contacts, saved to a file sealed under your recovery phrase: with the phrase and this file, "Restore from my recovery phrase" brings back your wallet and your contacts on a new computer.</p>
+        <Field id="export-pass" label="Your passphrase (to unseal the recovery phrase)" type="password" value={p} set={setP} autocomplete="current-password" />
+        <div class="row"><button class="primary" type="submit" disabled={!!a.busy || p === ''}>Export address book</button></div>
+        {saved !== null && <p role="status" data-testid="exported">Saved {saved} contact(s) to satpost-address-book.bin in your downloads.</p>}
+        <Status {...a} />
+      </form>
+      <div class="card">
+        <h3>This identity</h3>
+        <p>Network {info.network} · relays {(info.relays ?? []).join(', ')}</p>
+      </div>
+    </section>
+  );
+}
+
 // ---- the shell -----------------------------------------------------------------------------
 
-const SCREENS = { messages: ['Messages', Messages], contacts: ['Contacts', Contacts], wallet: ['Wallet', Wallet], channels: ['Channels', Channels] } as const;
+const SCREENS = { messages: ['Messages', Messages], contacts: ['Contacts', Contacts], wallet: ['Wallet', Wallet], channels: ['Channels', Channels], settings: ['Settings', Settings] } as const;
 type Screen = keyof typeof SCREENS;
 
 function Shell({ info, lock }: { info: Info; lock: () => void }) {
