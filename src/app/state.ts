@@ -58,11 +58,6 @@ export class AppState {
   private watching: AbortController | undefined;
   private readonly listeners = new Set<(e: AppEvent) => void>();
   private unsubscribe: (() => void) | undefined;
-  /**
-   * What this session sent, by message id (the outbox keeps only the sealed envelope). In
-   * memory only: nothing in clear goes to disk; after a restart sent messages show without text.
-   */
-  private readonly sentText = new Map<string, { text: string; at: number }>();
 
   constructor(readonly o: AppOptions) {}
 
@@ -250,19 +245,21 @@ export class AppState {
   }
 
   /** Conversations: every contact (and unknown sender) with its messages, both directions, oldest first. */
-  conversations(): { contacts: ReturnType<Client['contacts']>; sent: (SentMessage & { text?: string; at?: number })[]; received: InboxEntry[] } {
+  conversations(): { contacts: ReturnType<Client['contacts']>; sent: (Omit<SentMessage, 'content'> & { text?: string; at: number })[]; received: InboxEntry[] } {
     const c = this.c;
-    return { contacts: c.contacts(), sent: c.outbox().map((m) => ({ ...m, ...this.sentText.get(m.id) })), received: c.storedInbox() };
+    // The outbox keeps what the user wrote (encrypted at rest with the rest of client.sqlite).
+    // A file's bytes stay here: the page shows its name.
+    const textOf = (x: SentMessage['content']) => (x?.kind === 'text' ? x.text : x ? `file "${x.name}"` : undefined);
+    const sent = c.outbox().map(({ content, ...m }) => {
+      const text = textOf(content);
+      return { ...m, at: m.createdAt, ...(text !== undefined ? { text } : {}) };
+    });
+    return { contacts: c.contacts(), sent, received: c.storedInbox() };
   }
 
   async send(to: string, text: string, o: SendOptions): Promise<SentMessage> {
     this.rewatch();
-    const m = await this.c.send(to, { text }, o);
-    this.sentText.set(m.id, { text, at: Date.now() });
-    // The store's events for this message came before its text was known here (the id is made
-    // inside send): one more, so that a page reading the conversation now gets the text too.
-    this.emit({ type: 'outbox', id: m.id, state: m.state });
-    return m;
+    return this.c.send(to, { text }, o);
   }
 }
 

@@ -274,7 +274,14 @@ export class ClientChannels {
         throw err;
       }
       try {
-        const view = await this.resync(c.id, signal);
+        let view = await this.resync(c.id, signal);
+        if (view.status === 'open' && view.n > this.payer.book.get(c.id).n) {
+          // The relay settled messages read meanwhile that this side has not taken yet: taken
+          // first (k and r checked, as every sync does), so the payment goes over the channel
+          // instead of falling back to the chain for a state that is merely behind.
+          await this.sync(c.id, signal);
+          view = await this.resync(c.id, signal);
+        }
         if (view.status === 'open' && view.fundingConfirmed && view.n === this.payer.book.get(c.id).n) return { channel: this.payer.book.get(c.id), locktime, tip };
       } catch (err) {
         if (signal?.aborted) throw err;

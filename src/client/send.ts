@@ -120,6 +120,8 @@ export interface SentMessage {
   fundingFee?: number;
   /** What the user sent (text, or a file with its name and type); absent on messages sent before satpost kept it. */
   content?: MessageContent;
+  /** When it was sealed (Unix ms): the time a conversation shows it at. */
+  createdAt: number;
   /**
    * Set when this send made no new message: 'finished', an identical send left unfinished (an
    * interruption, a crash) was finished; 'already-sent', an identical message took its last step
@@ -377,7 +379,7 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
   const fee = c?.fundingTxid ? ctx.wallet.transaction(c.fundingTxid)?.fee : undefined;
   return {
     id: row.id, to: ctx.contacts.contact(row.contact)?.name ?? row.contact, relay: row.relay, mode: row.mode, size: row.size,
-    price: row.amount, expiresAt: quote.expiresAt, locktime: quote.locktime, state: row.state,
+    price: row.amount, expiresAt: quote.expiresAt, locktime: quote.locktime, state: row.state, createdAt: row.createdAt,
     ...(row.mode === 'sender-pays' ? { via: row.channelId !== null ? ('channel' as const) : ('chain' as const) } : {}),
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
     ...(c?.fundingTxid ? { fundingTxid: c.fundingTxid } : {}),

@@ -203,7 +203,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
       const last = alice.getByTestId('last-sent');
       const previous = (await last.count()) > 0 ? ((await last.getAttribute('data-id')) ?? '') : '';
       const price = await send(alice, 'Carol', `channel message ${i}`);
-      assert.equal(price.via, 'channel', 'the price shown says the channel pays');
+      assert.equal(price.via, 'channel', `the price shown says the channel pays (message ${i}): ${await alice.getByTestId('preview').textContent().catch(() => '')}`);
       // Sent once the form says so (the message is in the outbox before the send call returns).
       await alice.locator(`[data-testid=last-sent]:not([data-id="${previous}"])`).waitFor(WAIT);
     }
@@ -228,6 +228,9 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await alice.getByLabel('Passphrase').fill('correct horse battery staple');
     await alice.getByRole('button', { name: 'Unlock' }).click();
     await alice.getByRole('heading', { name: 'Conversations' }).waitFor(WAIT);
+    // Locked and opened again (a new client): her own messages still show what she wrote.
+    await alice.getByRole('button', { name: 'Open conversation with Carol' }).click();
+    await alice.getByTestId('sent').filter({ hasText: 'Hi Carol, the keys are under the blue pot.' }).waitFor(WAIT);
   });
 
   test('a contact\'s key changes: a blocking warning until the new number is checked', async () => {
