@@ -131,16 +131,31 @@ function inboxOf(r: Record<string, unknown>): InboxRow {
   };
 }
 
+const prepare = (db: Db, text: string) => db.prepare<unknown[]>(text);
+type Statement = ReturnType<typeof prepare>;
+
 export class MailStore {
+  /** Prepared once per SQL text: compiling a statement costs more than running these small ones. */
+  private readonly statements = new Map<string, Statement>();
+
   constructor(
     private readonly db: Db,
     private readonly now: () => number,
   ) {}
 
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = prepare(this.db, text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
+
   insertOutbox(o: NewOutboxRow): void {
     const t = this.now();
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO outbox (id, contact, relay, mode, state, quote, sealed_header, body, r, payer_key, channel_id, size, amount, intent, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -148,27 +163,27 @@ export class MailStore {
   }
 
   insertDraft(d: Omit<DraftRow, 'createdAt'>): void {
-    this.db
-      .prepare('INSERT INTO outbox_drafts (id, contact, intent, mode, content, max_fee, retention_secs, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO outbox_drafts (id, contact, intent, mode, content, max_fee, retention_secs, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(d.id, d.contact, d.intent, d.mode, d.content, d.maxFee, d.retentionSecs, d.channel ? 1 : 0, this.now());
   }
 
   drafts(): DraftRow[] {
-    return (this.db.prepare('SELECT * FROM outbox_drafts ORDER BY created_at, id').all() as Record<string, unknown>[]).map(draftOf);
+    return (this.sql('SELECT * FROM outbox_drafts ORDER BY created_at, id').all() as Record<string, unknown>[]).map(draftOf);
   }
 
   draft(id: string): DraftRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox_drafts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM outbox_drafts WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r && draftOf(r);
   }
 
   draftByIntent(intent: Uint8Array): DraftRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox_drafts WHERE intent = ? ORDER BY created_at LIMIT 1').get(intent) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM outbox_drafts WHERE intent = ? ORDER BY created_at LIMIT 1').get(intent) as Record<string, unknown> | undefined;
     return r && draftOf(r);
   }
 
   deleteDraft(id: string): void {
-    this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(id);
+    this.sql('DELETE FROM outbox_drafts WHERE id = ?').run(id);
   }
 
   /**
@@ -178,7 +193,7 @@ export class MailStore {
    */
   sealDraft(draftId: string, o: NewOutboxRow): boolean {
     return this.db.transaction(() => {
-      if (this.db.prepare('DELETE FROM outbox_drafts WHERE id = ?').run(draftId).changes === 0) return false;
+      if (this.sql('DELETE FROM outbox_drafts WHERE id = ?').run(draftId).changes === 0) return false;
       this.insertOutbox(o);
       return true;
     })();
@@ -186,36 +201,36 @@ export class MailStore {
 
   /** Outbox rows made by sends of `intent`, newest first. */
   outboxByIntent(intent: Uint8Array): OutboxRow[] {
-    return (this.db.prepare('SELECT * FROM outbox WHERE intent = ? ORDER BY created_at DESC, id').all(intent) as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql('SELECT * FROM outbox WHERE intent = ? ORDER BY created_at DESC, id').all(intent) as Record<string, unknown>[]).map(outboxOf);
   }
 
   /** A sealed channel row goes on chain: its refund key, and the fresh r with the sealed header that carries it (send.ts payByChannel). */
   outboxToChain(id: string, payerKey: number, fresh: { r: Uint8Array; sealedHeader: Uint8Array }): void {
-    this.db.prepare(`UPDATE outbox SET channel_id = NULL, payer_key = ?, r = ?, sealed_header = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`)
+    this.sql(`UPDATE outbox SET channel_id = NULL, payer_key = ?, r = ?, sealed_header = ?, updated_at = ? WHERE id = ? AND state = 'sealed'`)
       .run(payerKey, fresh.r, fresh.sealedHeader, this.now(), id);
   }
 
   /** Rows paid through `channelId` that still wait for its settle or fail. */
   paidOver(channelId: string): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE channel_id = ? AND state = 'paid'").all(channelId) as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql("SELECT * FROM outbox WHERE channel_id = ? AND state = 'paid'").all(channelId) as Record<string, unknown>[]).map(outboxOf);
   }
 
   outbox(id: string): OutboxRow | undefined {
-    const r = this.db.prepare('SELECT * FROM outbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM outbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r && outboxOf(r);
   }
 
   outboxAll(): OutboxRow[] {
-    return (this.db.prepare('SELECT * FROM outbox ORDER BY created_at, id').all() as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql('SELECT * FROM outbox ORDER BY created_at, id').all() as Record<string, unknown>[]).map(outboxOf);
   }
 
   pendingOutbox(): OutboxRow[] {
-    return (this.db.prepare("SELECT * FROM outbox WHERE state IN ('sealed', 'deposited', 'funded', 'paid') ORDER BY created_at").all() as Record<string, unknown>[]).map(outboxOf);
+    return (this.sql("SELECT * FROM outbox WHERE state IN ('sealed', 'deposited', 'funded', 'paid') ORDER BY created_at").all() as Record<string, unknown>[]).map(outboxOf);
   }
 
   setOutbox(id: string, state: OutboxState, patch: { receipt?: Uint8Array; contractId?: string; dropBody?: boolean; detail?: string } = {}): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `UPDATE outbox SET state = ?, receipt = coalesce(?, receipt), contract_id = coalesce(?, contract_id),
            body = CASE WHEN ? THEN NULL ELSE body END, detail = ?, updated_at = ? WHERE id = ?`,
       )
@@ -224,8 +239,8 @@ export class MailStore {
 
   insertInbox(i: Omit<InboxRow, 'receivedAt' | 'updatedAt' | 'payerKey' | 'channelId' | 'content' | 'sentAt' | 'detail' | 'proof'> & { detail?: string }): void {
     const t = this.now();
-    this.db
-      .prepare(
+    this
+      .sql(
         `INSERT INTO inbox (id, relay, sender_key, mode, size, price, expires_at, locktime, stored, listing, state, detail, received_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
@@ -235,28 +250,40 @@ export class MailStore {
   /** A paid message the relay cheated on: 'fraud' with its proof, in the same transaction as `also` (the relay's record). */
   markFraud(id: string, proof: Uint8Array, detail: string, also: () => void): void {
     this.db.transaction(() => {
-      this.db.prepare(`UPDATE inbox SET state = 'fraud', proof = ?, detail = ?, updated_at = ? WHERE id = ?`).run(proof, detail, this.now(), id);
+      this.sql(`UPDATE inbox SET state = 'fraud', proof = ?, detail = ?, updated_at = ? WHERE id = ?`).run(proof, detail, this.now(), id);
       also();
     })();
   }
 
   /** A recipient-pays read whose channel refused the HTLC goes on chain: no channel, back to 'new'. */
   inboxToChain(id: string): void {
-    this.db.prepare(`UPDATE inbox SET channel_id = NULL, state = 'new', updated_at = ? WHERE id = ? AND payer_key IS NULL`).run(this.now(), id);
+    this.sql(`UPDATE inbox SET channel_id = NULL, state = 'new', updated_at = ? WHERE id = ? AND payer_key IS NULL`).run(this.now(), id);
   }
 
   inbox(id: string): InboxRow | undefined {
-    const r = this.db.prepare('SELECT * FROM inbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const r = this.sql('SELECT * FROM inbox WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return r && inboxOf(r);
+  }
+
+  /**
+   * The state, stored listing (its JSON text) and detail of each of `ids` held here, in one
+   * query: a refresh meets every message still listed under a wanted tag, read ones included,
+   * and needs no more of them than this.
+   */
+  inboxListings(ids: string[]): Map<string, { state: InboxState; listing: string; detail: string | null }> {
+    const rows = this.sql('SELECT id, state, listing, detail FROM inbox WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as {
+      id: string; state: InboxState; listing: string; detail: string | null;
+    }[];
+    return new Map(rows.map((r) => [r.id, { state: r.state, listing: r.listing, detail: r.detail }]));
   }
 
   /** Entries whose id starts with `prefix` (lowercase hex). */
   inboxByPrefix(prefix: string): InboxRow[] {
-    return (this.db.prepare("SELECT * FROM inbox WHERE id >= ? AND id < ? || 'g' ORDER BY id LIMIT 2").all(prefix, prefix) as Record<string, unknown>[]).map(inboxOf);
+    return (this.sql("SELECT * FROM inbox WHERE id >= ? AND id < ? || 'g' ORDER BY id LIMIT 2").all(prefix, prefix) as Record<string, unknown>[]).map(inboxOf);
   }
 
   inboxAll(): InboxRow[] {
-    return (this.db.prepare('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
+    return (this.sql('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
   }
 
   setInbox(
@@ -264,8 +291,8 @@ export class MailStore {
     state: InboxState,
     patch: { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> } = {},
   ): void {
-    this.db
-      .prepare(
+    this
+      .sql(
         `UPDATE inbox SET state = ?, payer_key = coalesce(?, payer_key), channel_id = coalesce(?, channel_id), content = coalesce(?, content),
            sent_at = coalesce(?, sent_at), listing = coalesce(?, listing), detail = ?, updated_at = ? WHERE id = ?`,
       )

@@ -113,10 +113,18 @@ const MAX_REFRESH_ROUNDS = 8;
  * Asks for every tag the user wants (each contact's window and her introduction tags, see
  * ./tags.ts) at her own relays and, through the first of them that takes part in the relay
  * network, at every relay that signs an answer holding some; new messages are fetched, checked
- * and stored ('new'). Finds move windows, so it asks again until a round finds nothing new.
- * Returns every entry.
+ * and stored ('new'). Finds move windows, so it asks again until a round finds nothing new,
+ * or, with `until` (a full message id), as soon as that message is stored: a read of one
+ * message the inbox did not list yet waits for that one alone, not for the rounds after it (the
+ * next inbox() asks for the tags its find opened). Returns every entry.
  */
 export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
+  const { problems } = await refreshStored(ctx, o);
+  return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
+}
+
+/** refreshInbox without the listing of every entry at the end (a read of one message needs none). */
+export async function refreshStored(ctx: MailContext, o: { signal?: AbortSignal; until?: string } = {}): Promise<{ problems: { relay: string; error: unknown }[] }> {
   if (ctx.relays.length === 0) throw new ClientError('NO_RELAYS', 'your config.json lists no relays: nobody can deliver to you');
   const problems: { relay: string; error: unknown }[] = [];
   const caught = fraudulentUrls(ctx);
@@ -129,6 +137,7 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
     const targets = new Map<string, Uint8Array[]>(mine.map((u) => [u, wanted.map((w) => w.tag)]));
     for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !caught.has(url)) targets.set(url, tags);
     let fresh = 0;
+    const found = () => o.until !== undefined && ctx.mail.inbox(o.until) !== undefined;
     for (const [url, tags] of targets) {
       try {
         fresh += await refreshRelay(ctx, url, tags, byHex, problems, o.signal);
@@ -137,11 +146,12 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
         if (o.signal?.aborted) throw error;
         problems.push({ relay: url, error });
       }
+      if (found()) break;
     }
-    if (fresh === 0) break;
+    if (fresh === 0 || found()) break;
   }
   if (reached.size === 0 && problems.length > 0 && problems.every((p) => ClientError.is(p.error, 'RELAY_UNREACHABLE'))) throw problems[0]!.error;
-  return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
+  return { problems };
 }
 
 /** The URLs of the relays caught cheating (relay_fraud). */
@@ -241,12 +251,14 @@ async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], b
   for (const chunk of batches(tags, byHex)) {
     // Page by page (keyset cursor), each page handled before the next is asked for.
     for await (const listed of relay.listAll(chunk, signal ? { signal } : {})) {
+      const held = ctx.mail.inboxListings(listed.map((item) => item.id));
       for (const item of listed) {
-        const known = ctx.mail.inbox(item.id);
+        const known = held.get(item.id);
         if (known) {
           // Only a listing that changed is written: each write is a transaction of its own (an fsync), per message per refresh.
-          const changed = JSON.stringify(known.listing) !== JSON.stringify(item);
-          if (known.state !== 'read' && changed) ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          if (known.state !== 'read' && known.listing !== JSON.stringify(item)) {
+            ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          }
           continue;
         }
         const wanted = byHex.get(item.tag);

@@ -252,6 +252,37 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     }
   });
 
+  it('read() of a full id not listed here yet stops asking the relays once that message is stored; a prefix asks until a round finds nothing new', async () => {
+    // A spy, not a mock: every listing still goes to the real relay; the calls are counted.
+    const listPage = RelayClient.prototype.listPage;
+    let lists = 0;
+    RelayClient.prototype.listPage = function (this: RelayClient, ...args: Parameters<RelayClient['listPage']>) {
+      lists++;
+      return listPage.apply(this, args);
+    };
+    try {
+      const first = await alice.send('carol', { text: 'read by its full id' }, { mode: 'sender-pays', ...SEND });
+      const second = await alice.send('carol', { text: 'read by a prefix' }, { mode: 'sender-pays', ...SEND });
+      await mine();
+      lists = 0;
+      assert.deepEqual((await carol.read(first.id)).message, { kind: 'text', text: 'read by its full id' });
+      const byId = lists;
+      // The second was listed by the same round: the prefix read finds it stored, asking nobody.
+      assert.equal(carol.storedInbox().find((e) => e.id === second.id)?.state, 'new');
+      const third = await alice.send('carol', { text: 'read by a prefix' }, { mode: 'sender-pays', ...SEND, again: true });
+      await mine();
+      lists = 0;
+      assert.deepEqual((await carol.read(third.id.slice(0, 16))).message, { kind: 'text', text: 'read by a prefix' });
+      const byPrefix = lists;
+      assert.ok(byId > 0 && byId < byPrefix, `a full id took ${byId} listing(s), a prefix ${byPrefix}: the full id must stop after the round that found it`);
+      // Nothing was lost by stopping early: the next inbox() lists every message.
+      const { entries } = await carol.inbox();
+      for (const m of [first, second, third]) assert.ok(entries.some((e) => e.id === m.id), `message ${m.id} is in the inbox`);
+    } finally {
+      RelayClient.prototype.listPage = listPage;
+    }
+  });
+
   it('inbox leaves out a message whose sealed header does not open, naming it as a problem', async () => {
     const rc = new RelayClient(relay.url);
     const mailbox = hex.decode(carolMailbox());
