@@ -27,6 +27,7 @@ import { BlobError, keyMatches, openBlob } from '../core/blob.ts';
 import { makeFraudProof } from '../core/fraud.ts';
 import { encodeFraudProofFile, verifyFraudProofFile } from '../core/fraud-file.ts';
 import { H, bytesEqual } from '../core/hash.ts';
+import { formatListCursor } from '../core/wire/list-cursor.ts';
 import {
   ANSWER_INFO, FraudProofCodec, MAX_QUERY_TAGS, MessageContentCodec, TagAnswerCodec, assertQuoteSigned, assertReceiptSigned, coarseQueryTime, tagAnswerSigningBytes,
   type MessageContent, type PaymentMode, type TagAnswer,
@@ -116,7 +117,8 @@ const MAX_REFRESH_ROUNDS = 8;
  * and stored ('new'). Finds move windows, so it asks again until a round finds nothing new,
  * or, with `until` (a full message id), as soon as that message is stored: a read of one
  * message the inbox did not list yet waits for that one alone, not for the rounds after it (the
- * next inbox() asks for the tags its find opened). Returns every entry.
+ * next inbox() asks for the tags its find opened), and first asks her own relays only for what
+ * they stored after their last listing in this process (listedUpTo). Returns every entry.
  */
 export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
   const { problems } = await refreshStored(ctx, o);
@@ -133,11 +135,23 @@ export async function refreshStored(ctx: MailContext, o: { signal?: AbortSignal;
   for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
     const wanted = ctx.tags.wanted();
     const byHex = TagBook.byHex(wanted);
+    const found = () => o.until !== undefined && ctx.mail.inbox(o.until) !== undefined;
+    if (round === 0 && o.until !== undefined) {
+      // First what her own relays stored since this process last listed there: one new message is usually all there is.
+      for (const url of mine) {
+        try {
+          await refreshRelay(ctx, url, wanted.map((w) => w.tag), byHex, [], o.signal, true);
+        } catch (error) {
+          // The full refresh below asks again and reports.
+          if (o.signal?.aborted) throw error;
+        }
+        if (found()) return { problems };
+      }
+    }
     // At her own relays: every tag. At a relay found through the network: only the tags it signed for.
     const targets = new Map<string, Uint8Array[]>(mine.map((u) => [u, wanted.map((w) => w.tag)]));
     for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !caught.has(url)) targets.set(url, tags);
     let fresh = 0;
-    const found = () => o.until !== undefined && ctx.mail.inbox(o.until) !== undefined;
     for (const [url, tags] of targets) {
       try {
         fresh += await refreshRelay(ctx, url, tags, byHex, problems, o.signal);
@@ -244,13 +258,39 @@ function openTagAnswer(ctx: MailContext, answerKey: { secret: Uint8Array }, quer
   }
 }
 
-/** Lists `tags` at one relay and fetches what is new; resolves how many messages were stored. */
-async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<number> {
+/**
+ * Where the last listing of each request's tags ended at each relay (this process): the
+ * position (createdAt, id) of its last entry, keyed by the RelayClient and the tags asked.
+ * A relay lists a tag's unexpired messages oldest first, read ones included, so a tag that
+ * gathers many messages (an introduction tag, until the first reply) costs a listing of all
+ * of them per refresh; a read of one new message asks after this position first.
+ */
+const listedUpTo = new WeakMap<object, Map<string, string>>();
+const tagsKey = (tags: Uint8Array[]): string => tags.map((t) => hex.encode(t)).join();
+const ZERO_ID = '0'.repeat(64);
+
+/**
+ * Lists `tags` at one relay and fetches what is new; resolves how many messages were stored.
+ * `sinceLast`: only the requests listed before in this process, each after the position its
+ * last listing ended at (a shortcut that may miss a message stored behind that position and
+ * leaves the listings of older entries as they were: a full refresh still follows when what
+ * the caller looks for is not found).
+ */
+async function refreshRelay(
+  ctx: MailContext, url: string, tags: Uint8Array[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal, sinceLast = false,
+): Promise<number> {
   const relay = ctx.relay(url);
+  let ends = listedUpTo.get(relay);
+  if (!ends) listedUpTo.set(relay, (ends = new Map()));
   let fresh = 0;
   for (const chunk of batches(tags, byHex)) {
+    const key = tagsKey(chunk);
+    const after = ends.get(key);
+    if (sinceLast && after === undefined) continue;
+    // Nothing listed yet: the next shortcut lists them from the start.
+    if (after === undefined) ends.set(key, formatListCursor({ createdAt: 0, id: ZERO_ID }));
     // Page by page (keyset cursor), each page handled before the next is asked for.
-    for await (const listed of relay.listAll(chunk, signal ? { signal } : {})) {
+    for await (const listed of relay.listAll(chunk, { ...(signal ? { signal } : {}), ...(sinceLast ? { after } : {}) })) {
       const held = ctx.mail.inboxListings(listed.map((item) => item.id));
       for (const item of listed) {
         const known = held.get(item.id);
@@ -271,6 +311,9 @@ async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], b
           problems.push({ relay: url, error });
         }
       }
+      // Past this page once it is handled: the next shortcut starts after its last entry.
+      const last = listed.at(-1);
+      if (last !== undefined && Number.isSafeInteger(last.createdAt) && last.createdAt >= 0) ends.set(key, formatListCursor({ createdAt: last.createdAt, id: last.id }));
     }
   }
   return fresh;
