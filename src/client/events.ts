@@ -98,6 +98,11 @@ export class ClientEvents extends EventEmitter<ClientEventMap> {
       setInbox(id, state, patch);
       this.inbox({ id, state, fresh: false });
     };
+    const markRead = mail.markRead.bind(mail);
+    mail.markRead = (id, patch, also) => {
+      markRead(id, patch, also);
+      this.inbox({ id, state: 'read', fresh: false });
+    };
     const markFraud = mail.markFraud.bind(mail);
     mail.markFraud = (id, proof, detail, also) => {
       markFraud(id, proof, detail, also);

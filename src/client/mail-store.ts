@@ -134,6 +134,8 @@ function inboxOf(r: Record<string, unknown>): InboxRow {
 const prepare = (db: Db, text: string) => db.prepare<unknown[]>(text);
 type Statement = ReturnType<typeof prepare>;
 
+type InboxPatch = { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> };
+
 export class MailStore {
   /** Prepared once per SQL text: compiling a statement costs more than running these small ones. */
   private readonly statements = new Map<string, Statement>();
@@ -286,11 +288,22 @@ export class MailStore {
     return (this.sql('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
   }
 
-  setInbox(
-    id: string,
-    state: InboxState,
-    patch: { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> } = {},
-  ): void {
+  setInbox(id: string, state: InboxState, patch: InboxPatch = {}): void {
+    this.writeInbox(id, state, patch);
+  }
+
+  /**
+   * A message read: its content stored and `also` (what it taught: the contact's tags) in one
+   * transaction, so one commit, and a crash keeps both or neither.
+   */
+  markRead(id: string, patch: { content: Uint8Array; sentAt: number }, also: () => void): void {
+    this.db.transaction(() => {
+      this.writeInbox(id, 'read', patch);
+      also();
+    })();
+  }
+
+  private writeInbox(id: string, state: InboxState, patch: InboxPatch): void {
     this
       .sql(
         `UPDATE inbox SET state = ?, payer_key = coalesce(?, payer_key), channel_id = coalesce(?, channel_id), content = coalesce(?, content),

@@ -447,10 +447,11 @@ export async function readMessage(ctx: MailContext, id: string, o: ReadOptions =
     recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, tag: m.quote.tag, hk: m.quote.hk,
     peerFor: (key) => ctx.contacts.contactByKey(key)?.nameKey ?? defaultPeerName(key),
   });
-  ctx.mail.setInbox(row.id, 'read', { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt });
-  // What the contact told of the addressing: where to write to him, how far he found ours.
+  // What the contact told of the addressing (where to write to him, how far he found ours), stored with the message.
   const from = ctx.contacts.contactByKey(opened.senderIdentityKey);
-  if (from && opened.tags) ctx.tags.learn(from.nameKey, opened.tags);
+  ctx.mail.markRead(row.id, { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt }, () => {
+    if (from && opened.tags) ctx.tags.learn(from.nameKey, opened.tags);
+  });
   row = ctx.mail.inbox(row.id)!;
   return entryView(ctx, row) as ReadMessage;
 }
