@@ -47,7 +47,7 @@ import { follow, type FollowOptions, type WatchOptions } from './follow.ts';
 import { watchInbox } from './watch.ts';
 import { MailStore, type OutboxRow, type OutboxState } from './mail-store.ts';
 import { publishPrekeys, type PublishResult } from './publish.ts';
-import { entryView, findEntry, readMessage, refreshInbox, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
+import { entryView, findEntry, readMessage, refreshInbox, refreshStored, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { previewSend, type SendPreview } from './preview.ts';
 import { addressBookOf, importAddressBook, openAddressBook, sealAddressBook, type BookImport } from './backup.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
@@ -518,7 +518,9 @@ export class Client {
     } catch (err) {
       // Not listed here yet (the user got the id elsewhere, or never ran inbox): look at the relays once.
       if (!ClientError.is(err, 'MESSAGE_NOT_FOUND') || !/^[0-9a-f]{4,64}$/i.test(id)) throw err;
-      await refreshInbox(this.ctx, o.signal ? { signal: o.signal } : {});
+      // A full id: the refresh stops once that message is in (a prefix may match several: it asks everywhere).
+      const until = /^[0-9a-f]{64}$/i.test(id) ? { until: id.toLowerCase() } : {};
+      await refreshStored(this.ctx, { ...(o.signal ? { signal: o.signal } : {}), ...until });
       findEntry(this.ctx, id);
     }
     await this.startWatcher(o.signal);

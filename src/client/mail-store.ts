@@ -140,6 +140,8 @@ export interface MailStoreListener {
   inbox(e: { id: string; state: InboxState; fresh: boolean }): void;
 }
 
+type InboxPatch = { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> };
+
 export class MailStore {
   /** Prepared once: the send and read paths run these per message. */
   private readonly statements = new Map<string, Statement>();
@@ -279,6 +281,18 @@ export class MailStore {
     return r && inboxOf(r);
   }
 
+  /**
+   * The state, stored listing (its JSON text) and detail of each of `ids` held here, in one
+   * query: a refresh meets every message still listed under a wanted tag, read ones included,
+   * and needs no more of them than this.
+   */
+  inboxListings(ids: string[]): Map<string, { state: InboxState; listing: string; detail: string | null }> {
+    const rows = this.sql('SELECT id, state, listing, detail FROM inbox WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as {
+      id: string; state: InboxState; listing: string; detail: string | null;
+    }[];
+    return new Map(rows.map((r) => [r.id, { state: r.state, listing: r.listing, detail: r.detail }]));
+  }
+
   /** Entries whose id starts with `prefix` (lowercase hex). */
   inboxByPrefix(prefix: string): InboxRow[] {
     return (this.sql("SELECT * FROM inbox WHERE id >= ? AND id < ? || 'g' ORDER BY id LIMIT 2").all(prefix, prefix) as Record<string, unknown>[]).map(inboxOf);
@@ -288,11 +302,24 @@ export class MailStore {
     return (this.sql('SELECT * FROM inbox ORDER BY received_at, id').all() as Record<string, unknown>[]).map(inboxOf);
   }
 
-  setInbox(
-    id: string,
-    state: InboxState,
-    patch: { payerKey?: number; channelId?: string; content?: Uint8Array; sentAt?: number; detail?: string; listing?: Record<string, unknown> } = {},
-  ): void {
+  setInbox(id: string, state: InboxState, patch: InboxPatch = {}): void {
+    this.writeInbox(id, state, patch);
+    this.listener?.inbox({ id, state, fresh: false });
+  }
+
+  /**
+   * A message read: its content stored and `also` (what it taught: the contact's tags) in one
+   * transaction, so one commit, and a crash keeps both or neither. Told once committed.
+   */
+  markRead(id: string, patch: { content: Uint8Array; sentAt: number }, also: () => void): void {
+    this.db.transaction(() => {
+      this.writeInbox(id, 'read', patch);
+      also();
+    })();
+    this.listener?.inbox({ id, state: 'read', fresh: false });
+  }
+
+  private writeInbox(id: string, state: InboxState, patch: InboxPatch): void {
     this.sql(
         `UPDATE inbox SET state = ?, payer_key = coalesce(?, payer_key), channel_id = coalesce(?, channel_id), content = coalesce(?, content),
            sent_at = coalesce(?, sent_at), listing = coalesce(?, listing), detail = ?, updated_at = ? WHERE id = ?`,
@@ -301,6 +328,5 @@ export class MailStore {
         state, patch.payerKey ?? null, patch.channelId ?? null, patch.content ?? null, patch.sentAt ?? null, patch.listing ? JSON.stringify(patch.listing) : null,
         patch.detail ?? null, this.now(), id,
       );
-    this.listener?.inbox({ id, state, fresh: false });
   }
 }

@@ -27,6 +27,7 @@ import { BlobError, keyMatches, openBlob } from '../core/blob.ts';
 import { makeFraudProof } from '../core/fraud.ts';
 import { encodeFraudProofFile, verifyFraudProofFile } from '../core/fraud-file.ts';
 import { H, bytesEqual } from '../core/hash.ts';
+import { formatListCursor } from '../core/wire/list-cursor.ts';
 import {
   ANSWER_INFO, FraudProofCodec, MAX_QUERY_TAGS, MessageContentCodec, TagAnswerCodec, assertQuoteSigned, assertReceiptSigned, coarseQueryTime, tagAnswerSigningBytes,
   type MessageContent, type PaymentMode, type TagAnswer,
@@ -113,10 +114,19 @@ const MAX_REFRESH_ROUNDS = 8;
  * Asks for every tag the user wants (each contact's window and her introduction tags, see
  * ./tags.ts) at her own relays and, through the first of them that takes part in the relay
  * network, at every relay that signs an answer holding some; new messages are fetched, checked
- * and stored ('new'). Finds move windows, so it asks again until a round finds nothing new.
- * Returns every entry.
+ * and stored ('new'). Finds move windows, so it asks again until a round finds nothing new,
+ * or, with `until` (a full message id), as soon as that message is stored: a read of one
+ * message the inbox did not list yet waits for that one alone, not for the rounds after it (the
+ * next inbox() asks for the tags its find opened), and first asks her own relays only for what
+ * they stored after their last listing in this process (listedUpTo). Returns every entry.
  */
 export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal } = {}): Promise<{ entries: InboxEntry[]; problems: { relay: string; error: unknown }[] }> {
+  const { problems } = await refreshStored(ctx, o);
+  return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
+}
+
+/** refreshInbox without the listing of every entry at the end (a read of one message needs none). */
+export async function refreshStored(ctx: MailContext, o: { signal?: AbortSignal; until?: string } = {}): Promise<{ problems: { relay: string; error: unknown }[] }> {
   if (ctx.relays.length === 0) throw new ClientError('NO_RELAYS', 'your config.json lists no relays: nobody can deliver to you');
   const problems: { relay: string; error: unknown }[] = [];
   const caught = fraudulentUrls(ctx);
@@ -125,6 +135,19 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
   for (let round = 0; round < MAX_REFRESH_ROUNDS; round++) {
     const wanted = ctx.tags.wanted();
     const byHex = TagBook.byHex(wanted);
+    const found = () => o.until !== undefined && ctx.mail.inbox(o.until) !== undefined;
+    if (round === 0 && o.until !== undefined) {
+      // First what her own relays stored since this process last listed there: one new message is usually all there is.
+      for (const url of mine) {
+        try {
+          await refreshRelay(ctx, url, wanted.map((w) => w.tag), byHex, [], o.signal, true);
+        } catch (error) {
+          // The full refresh below asks again and reports.
+          if (o.signal?.aborted) throw error;
+        }
+        if (found()) return { problems };
+      }
+    }
     // At her own relays: every tag. At a relay found through the network: only the tags it signed for.
     const targets = new Map<string, Uint8Array[]>(mine.map((u) => [u, wanted.map((w) => w.tag)]));
     for (const [url, tags] of await discover(ctx, mine, wanted, byHex, problems, o.signal)) if (!targets.has(url) && !caught.has(url)) targets.set(url, tags);
@@ -137,11 +160,12 @@ export async function refreshInbox(ctx: MailContext, o: { signal?: AbortSignal }
         if (o.signal?.aborted) throw error;
         problems.push({ relay: url, error });
       }
+      if (found()) break;
     }
-    if (fresh === 0) break;
+    if (fresh === 0 || found()) break;
   }
   if (reached.size === 0 && problems.length > 0 && problems.every((p) => ClientError.is(p.error, 'RELAY_UNREACHABLE'))) throw problems[0]!.error;
-  return { entries: ctx.mail.inboxAll().map((r) => entryView(ctx, r)), problems };
+  return { problems };
 }
 
 /** The URLs of the relays caught cheating (relay_fraud). */
@@ -234,19 +258,47 @@ function openTagAnswer(ctx: MailContext, answerKey: { secret: Uint8Array }, quer
   }
 }
 
-/** Lists `tags` at one relay and fetches what is new; resolves how many messages were stored. */
-async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal): Promise<number> {
+/**
+ * Where the last listing of each request's tags ended at each relay (this process): the
+ * position (createdAt, id) of its last entry, keyed by the RelayClient and the tags asked.
+ * A relay lists a tag's unexpired messages oldest first, read ones included, so a tag that
+ * gathers many messages (an introduction tag, until the first reply) costs a listing of all
+ * of them per refresh; a read of one new message asks after this position first.
+ */
+const listedUpTo = new WeakMap<object, Map<string, string>>();
+const tagsKey = (tags: Uint8Array[]): string => tags.map((t) => hex.encode(t)).join();
+const ZERO_ID = '0'.repeat(64);
+
+/**
+ * Lists `tags` at one relay and fetches what is new; resolves how many messages were stored.
+ * `sinceLast`: only the requests listed before in this process, each after the position its
+ * last listing ended at (a shortcut that may miss a message stored behind that position and
+ * leaves the listings of older entries as they were: a full refresh still follows when what
+ * the caller looks for is not found).
+ */
+async function refreshRelay(
+  ctx: MailContext, url: string, tags: Uint8Array[], byHex: Map<string, WantedTag>, problems: { relay: string; error: unknown }[], signal?: AbortSignal, sinceLast = false,
+): Promise<number> {
   const relay = ctx.relay(url);
+  let ends = listedUpTo.get(relay);
+  if (!ends) listedUpTo.set(relay, (ends = new Map()));
   let fresh = 0;
   for (const chunk of batches(tags, byHex)) {
+    const key = tagsKey(chunk);
+    const after = ends.get(key);
+    if (sinceLast && after === undefined) continue;
+    // Nothing listed yet: the next shortcut lists them from the start.
+    if (after === undefined) ends.set(key, formatListCursor({ createdAt: 0, id: ZERO_ID }));
     // Page by page (keyset cursor), each page handled before the next is asked for.
-    for await (const listed of relay.listAll(chunk, signal ? { signal } : {})) {
+    for await (const listed of relay.listAll(chunk, { ...(signal ? { signal } : {}), ...(sinceLast ? { after } : {}) })) {
+      const held = ctx.mail.inboxListings(listed.map((item) => item.id));
       for (const item of listed) {
-        const known = ctx.mail.inbox(item.id);
+        const known = held.get(item.id);
         if (known) {
           // Only a listing that changed is written: each write is a transaction of its own (an fsync), per message per refresh.
-          const changed = JSON.stringify(known.listing) !== JSON.stringify(item);
-          if (known.state !== 'read' && changed) ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          if (known.state !== 'read' && known.listing !== JSON.stringify(item)) {
+            ctx.mail.setInbox(item.id, known.state, { listing: item, ...(known.detail ? { detail: known.detail } : {}) });
+          }
           continue;
         }
         const wanted = byHex.get(item.tag);
@@ -259,6 +311,9 @@ async function refreshRelay(ctx: MailContext, url: string, tags: Uint8Array[], b
           problems.push({ relay: url, error });
         }
       }
+      // Past this page once it is handled: the next shortcut starts after its last entry.
+      const last = listed.at(-1);
+      if (last !== undefined && Number.isSafeInteger(last.createdAt) && last.createdAt >= 0) ends.set(key, formatListCursor({ createdAt: last.createdAt, id: last.id }));
     }
   }
   return fresh;
@@ -392,10 +447,11 @@ export async function readMessage(ctx: MailContext, id: string, o: ReadOptions =
     recipient: { identity: ctx.identity, sessions: ctx.sessions }, sealedHeader: m.sealedHeader, body: c, tag: m.quote.tag, hk: m.quote.hk,
     peerFor: (key) => ctx.contacts.contactByKey(key)?.nameKey ?? defaultPeerName(key),
   });
-  ctx.mail.setInbox(row.id, 'read', { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt });
-  // What the contact told of the addressing: where to write to him, how far he found ours.
+  // What the contact told of the addressing (where to write to him, how far he found ours), stored with the message.
   const from = ctx.contacts.contactByKey(opened.senderIdentityKey);
-  if (from && opened.tags) ctx.tags.learn(from.nameKey, opened.tags);
+  ctx.mail.markRead(row.id, { content: MessageContentCodec.encode(opened.message), sentAt: opened.sentAt }, () => {
+    if (from && opened.tags) ctx.tags.learn(from.nameKey, opened.tags);
+  });
   row = ctx.mail.inbox(row.id)!;
   return entryView(ctx, row) as ReadMessage;
 }

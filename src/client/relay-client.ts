@@ -242,11 +242,12 @@ export class RelayClient {
   /**
    * Every page of the listing of `tags`, in order, following `next`. A `next` that does not move
    * forward is BAD_RELAY_ANSWER; more than `maxPages` (default LIST_MAX_PAGES) pages is
-   * TOO_MANY_PAGES, thrown after the pages before it were yielded.
+   * TOO_MANY_PAGES, thrown after the pages before it were yielded. `after`: from after that
+   * position (an earlier listing's cursor) instead of the oldest entry.
    */
-  async *listAll(tags: Uint8Array[], o: { limit?: number; maxPages?: number; signal?: AbortSignal } = {}): AsyncGenerator<ListedEntry[], void, undefined> {
+  async *listAll(tags: Uint8Array[], o: { limit?: number; maxPages?: number; signal?: AbortSignal; after?: string } = {}): AsyncGenerator<ListedEntry[], void, undefined> {
     const maxPages = o.maxPages ?? LIST_MAX_PAGES;
-    let after: string | undefined;
+    let after: string | undefined = o.after;
     for (let pages = 1; ; pages++) {
       const page = await this.listPage(tags, { ...(after !== undefined ? { after } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}) }, o.signal);
       yield page.messages;

@@ -256,6 +256,45 @@ describe('client messaging over a relay', { timeout: 240_000 }, () => {
     }
   });
 
+  it('read() of a full id not listed here yet asks only for what was stored after the last listing and stops once that message is stored; a prefix asks until a round finds nothing new', async () => {
+    // A spy, not a mock: every listing still goes to the real relay; the calls and the ids listed are counted.
+    const listPage = RelayClient.prototype.listPage;
+    let lists = 0;
+    const listed: string[] = [];
+    RelayClient.prototype.listPage = async function (this: RelayClient, ...args: Parameters<RelayClient['listPage']>) {
+      lists++;
+      const page = await listPage.apply(this, args);
+      listed.push(...page.messages.map((m) => m.id));
+      return page;
+    };
+    try {
+      await carol.inbox();
+      const older = carol.storedInbox().map((e) => e.id);
+      assert.ok(older.length > 0, 'earlier tests left messages under her introduction tag');
+      const first = await alice.send('carol', { text: 'read by its full id' }, { mode: 'sender-pays', ...SEND });
+      const second = await alice.send('carol', { text: 'read by a prefix' }, { mode: 'sender-pays', ...SEND });
+      await mine();
+      lists = 0;
+      listed.length = 0;
+      assert.deepEqual((await carol.read(first.id)).message, { kind: 'text', text: 'read by its full id' });
+      const byId = lists;
+      assert.deepEqual(listed.sort(), [first.id, second.id].sort(), 'only the messages stored after her last listing were listed');
+      // The second was listed by the same round: the prefix read finds it stored, asking nobody.
+      assert.equal(carol.storedInbox().find((e) => e.id === second.id)?.state, 'new');
+      const third = await alice.send('carol', { text: 'read by a prefix' }, { mode: 'sender-pays', ...SEND, again: true });
+      await mine();
+      lists = 0;
+      assert.deepEqual((await carol.read(third.id.slice(0, 16))).message, { kind: 'text', text: 'read by a prefix' });
+      const byPrefix = lists;
+      assert.ok(byId > 0 && byId < byPrefix, `a full id took ${byId} listing(s), a prefix ${byPrefix}: the full id must stop after the round that found it`);
+      // Nothing was lost by stopping early: the next inbox() lists every message.
+      const { entries } = await carol.inbox();
+      for (const m of [first, second, third]) assert.ok(entries.some((e) => e.id === m.id), `message ${m.id} is in the inbox`);
+    } finally {
+      RelayClient.prototype.listPage = listPage;
+    }
+  });
+
   it('inbox leaves out a message whose sealed header does not open, naming it as a problem', async () => {
     const rc = new RelayClient(relay.url);
     const mailbox = hex.decode(carolMailbox());
