@@ -7,8 +7,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '../client/client.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import type { NetworkName } from '../core/network.ts';
-import { defaultDataDir } from './devnet.ts';
+import { defaultDataDir } from './data-dir.ts';
 import { CliError } from './errors.ts';
+import { formatOutput } from './output.ts';
 import { getPassphrase } from './passphrase.ts';
 import { secretsFromAgent } from './agent.ts';
 
@@ -116,7 +117,7 @@ export function progress(flags: { json?: boolean }, line: string): void {
 
 /** Prints the command's result: `json` as one object with --json, else the text lines. */
 export function output(flags: { json?: boolean }, json: object, text: () => string[]): void {
-  process.stdout.write(flags.json ? JSON.stringify(json) + '\n' : text().join('\n') + '\n');
+  process.stdout.write(formatOutput(flags, json, text));
 }
 
 export function integerArg(what: string, min: number, max: number) {

@@ -59,7 +59,7 @@ import { publishPrekeys, type PublishResult } from './publish.ts';
 import { entryView, fetchOne, findEntry, readMessage, refreshInbox, withoutFraudulent, type InboxEntry, type ReadMessage, type ReadOptions } from './receive.ts';
 import { isUnfinished, resumeSends, sendMessage, sentView, type SendContent, type SendOptions, type SentMessage } from './send.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
-import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, normalizeRelayUrls, type ClientConfig } from './config.ts';
+import { assertSecureChainUrl, assertSecureRelayUrl, checkProxy, makeConfig, normalizeChainUrl, normalizeRelayUrls, readConfig, type ClientConfig } from './config.ts';
 import type { RelayClient } from './relay-client.ts';
 import { Transport } from '../net/transport.ts';
 import { checkContactName, contactView, type Contact } from './contacts.ts';
@@ -396,7 +396,7 @@ export class Client {
 
   /** Saves `relays` (config.json as on disk, only its relays changed), then public.json, then publishes. */
   private async changeRelays(relays: string[], signal?: AbortSignal): Promise<RelayChange> {
-    const saved = this.p.dir.readConfig();
+    const saved = readConfig(this.p.dir);
     this.p.dir.writeConfig({ ...saved, relays });
     // ctx.relays is the same array: publishing, sending and listing see the new set at once.
     this.p.config.relays.splice(0, this.p.config.relays.length, ...relays);
@@ -1081,7 +1081,7 @@ function checkedDir(o: { dir: string; network?: NetworkName | undefined }): { di
     throw new ClientError('INIT_INCOMPLETE', `an init of ${dir.path} was interrupted before it finished; init again to start over (nothing from it was used)`);
   }
   if (state === 'damaged') throw damaged(dir);
-  const config = dir.readConfig();
+  const config = readConfig(dir);
   if (o.network !== undefined && o.network !== config.network) {
     throw new ClientError('NETWORK_MISMATCH', expected('network', `${config.network} (the network of ${dir.path})`, o.network));
   }
