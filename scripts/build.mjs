@@ -10,11 +10,13 @@
 // - Native addons and CommonJS packages (SQLite, ws, bitcore-lib) stay in node_modules and are
 //   loaded with require() as they are written (importing CommonJS from an ES module makes Node
 //   lex the package's files for their export names first).
-// - libsignal (ES modules over a native addon: ~50 files and a large library to map, 150 ms
-//   and more) stays in node_modules and is loaded on first use, not when a module naming it
-//   loads: each of its exports is a getter that require()s it (Node >= 20.19 requires ES
+// - libsignal (ES modules over a native addon) is loaded on first use, not when a module naming
+//   it loads: each of its exports is a getter that require()s it (Node >= 20.19 requires ES
 //   modules). A command that decrypts nothing (contact list, inbox with nothing new) never
-//   loads it; src/identity/stores.ts and identity.ts take care not to touch it at load.
+//   loads it; src/identity/stores.ts and identity.ts take care not to touch it at load. Its
+//   JavaScript is bundled into one file, libsignal.js (an entry point of its own): loaded from
+//   node_modules, its ~50 files cost a send about 100 ms of module resolution and linking,
+//   the native addon itself (still loaded from node_modules, as the package finds it) ~10 ms.
 // - The relay's server libraries (libp2p, fastify, pino, prom-client) stay in node_modules as
 //   ES modules: only the long-running `relay` and `devnet` load them.
 // - The relay's seal worker is a third entry point (sealer.ts finds seal-worker.js next to
@@ -28,6 +30,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const root = join(import.meta.dirname, '..');
 const out = join(root, 'dist', 'cli');
@@ -50,8 +53,9 @@ if (process.argv.includes('--if-stale') && existsSync(stamp) && existsSync(join(
 
 /** CommonJS packages: loaded with the chunk's own require() (see above), never bundled. */
 const REQUIRED = ['better-sqlite3-multiple-ciphers', 'ws', 'bitcore-lib'];
-/** Loaded on first use of one of its exports (see above). */
+/** Loaded on first use of one of its exports (see above), from the bundle of it, dist/cli/libsignal.js. */
 const LAZY = '@signalapp/libsignal-client';
+const LAZY_BUNDLE = './libsignal.js';
 /** ES module packages only the relay and the devnet load: imported from node_modules. */
 const SERVER_ONLY = ['libp2p', '@libp2p/*', '@chainsafe/*', '@multiformats/*', 'fastify', 'pino', 'prom-client', 'tsx', 'tsx/*'];
 
@@ -65,21 +69,41 @@ const requireCommonJs = {
   },
 };
 
-/** `import { PublicKey } from LAZY`: PublicKey is a getter that loads LAZY when first read. */
+/** `import { PublicKey } from LAZY`: PublicKey is a getter that loads LAZY (its bundle) when first read. */
 const lazyLibsignal = {
   name: 'lazy-libsignal',
   async setup(build) {
     const names = Object.keys(await import(LAZY)).filter((n) => n !== 'default');
     const filter = new RegExp(`^${LAZY.replace(/[/.-]/g, '\\$&')}$`);
-    build.onResolve({ filter }, (args) => (args.namespace === 'lazy' ? { path: args.path, external: true } : { path: args.path, namespace: 'lazy' }));
-    build.onLoad({ filter: /.*/, namespace: 'lazy' }, (args) => ({
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'lazy' }));
+    build.onResolve({ filter: /^\.\/libsignal\.js$/, namespace: 'lazy' }, (args) => ({ path: args.path, external: true }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
       contents: [
         'let loaded;',
-        `const load = () => (loaded ??= require(${JSON.stringify(args.path)}));`,
+        // Every chunk's require() resolves from dist/cli/, where libsignal.js is.
+        `const load = () => (loaded ??= require(${JSON.stringify(LAZY_BUNDLE)}));`,
         `module.exports = Object.defineProperties({}, {${names.map((n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`).join(', ')}});`,
       ].join('\n'),
       loader: 'js',
     }));
+  },
+};
+
+/**
+ * libsignal's Native.js finds its addon from its own directory (`import.meta.dirname`); bundled,
+ * that would be dist/cli/. It is given the package's directory in node_modules instead.
+ */
+const libsignalAddonFromPackage = {
+  name: 'libsignal-addon-from-package',
+  setup(build) {
+    build.onLoad({ filter: /libsignal-client[\\/]dist[\\/]Native\.js$/ }, async (args) => {
+      const { readFileSync } = await import('node:fs');
+      const source = readFileSync(args.path, 'utf8');
+      const from = 'load(`${import.meta.dirname}/../`)';
+      if (!source.includes(from)) throw new Error(`${args.path} no longer loads its addon with ${from}: update scripts/build.mjs`);
+      const packageDir = `require('node:path').dirname(require.resolve(${JSON.stringify(`${LAZY}/package.json`)})) + '/'`;
+      return { contents: source.replace(from, `load(${packageDir})`), loader: 'js' };
+    });
   },
 };
 
@@ -93,6 +117,7 @@ await build({
     { in: 'src/cli/main.ts', out: 'main' },
     { in: 'src/polyfills.ts', out: 'polyfills' },
     { in: 'src/relay/seal-worker.ts', out: 'seal-worker' },
+    { in: fileURLToPath(import.meta.resolve(LAZY)), out: 'libsignal' },
   ],
   outdir: out,
   bundle: true,
@@ -101,7 +126,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: SERVER_ONLY,
-  plugins: [requireCommonJs, lazyLibsignal],
+  plugins: [requireCommonJs, lazyLibsignal, libsignalAddonFromPackage],
   // Every chunk gets a require() of its own, for the packages above and the CommonJS code bundled in (commander).
   banner: { js: "import { createRequire as __satpostCreateRequire } from 'node:module'; const require = __satpostCreateRequire(import.meta.url);" },
   chunkNames: '[name]-[hash]',
