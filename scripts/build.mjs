@@ -4,8 +4,8 @@
 // no compile cache, and resolving, reading and linking ~300 ES module files cost a command more
 // than its own work (a client command loaded 317 of them); the bundle is a few dozen files.
 // - `main` and `polyfills` are the entry points; every `await import()` in the sources starts a
-//   chunk of its own (splitting), so `--help` and the public commands load only the first file
-//   or two, and a command loads only what it runs.
+//   chunk of its own (splitting), so a command loads only what it runs. (--version, --help and
+//   `address` do not even load main: see the fast path below.)
 // - The pure-JavaScript ES module libraries (@noble/*, @scure/*, commander) are bundled in.
 // - Native addons and CommonJS packages (SQLite, ws, bitcore-lib) stay in node_modules and are
 //   loaded with require() as they are written (importing CommonJS from an ES module makes Node
