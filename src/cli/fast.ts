@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 /** fast-answers.json: exact argument lists (joined by NUL) and the output of the full CLI for them. */
 export interface FastAnswers {
   answers: Record<string, FastAnswer>;
-  /** Each distinct text once (most help texts are the same at both widths). */
+  /** Each distinct text once (a help text is often the same at several widths). */
   texts: string[];
 }
 
