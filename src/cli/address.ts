@@ -6,8 +6,7 @@
 import type { Command } from 'commander';
 import { ClientError } from '../client/errors.ts';
 import { expected } from '../core/errors.ts';
-import { decodeAddress } from '../identity/address.ts';
-import { dataDirOf, examples, output, withClient, withClientOptions, type ClientFlags } from './context.ts';
+import { dataDirOf, examples, withClient, withClientOptions, type ClientFlags } from './context.ts';
 
 export function registerAddressCommand(program: Command): void {
   withClientOptions(program.command('address').description('print your satpost address (what others need to write to you); needs no passphrase'))
@@ -15,21 +14,16 @@ export function registerAddressCommand(program: Command): void {
     .action(async (_opts: ClientFlags, cmd: Command) => {
       const flags = cmd.opts<ClientFlags>();
       const { DataDir } = await import('../client/datadir.ts');
+      const { addressOutput, savedPublicInfo } = await import('./public-address.ts');
       const dir = new DataDir(dataDirOf(flags));
-      const saved = dir.state() === 'initialized' ? dir.readPublic() : undefined;
+      const saved = savedPublicInfo(dir);
       if (saved === undefined) {
-        await withClient(flags, (client) => print(flags, client.address(), client.fingerprint()));
+        await withClient(flags, (client) => process.stdout.write(addressOutput(flags, client.address(), client.fingerprint())));
         return;
       }
       if (flags.network !== undefined && flags.network !== saved.network) {
         throw new ClientError('NETWORK_MISMATCH', expected('network', `${saved.network} (the network of ${dir.path})`, flags.network));
       }
-      print(flags, saved.address, saved.fingerprint);
+      process.stdout.write(addressOutput(flags, saved.address, saved.fingerprint));
     });
-}
-
-/** With --json also the identity key (hex) the address carries: what anyone checks a relay's bytes for (docs/protocol.md "Tags"). */
-function print(flags: ClientFlags, address: string, fingerprint: string): void {
-  const identityKey = Buffer.from(decodeAddress(address).identityKey).toString('hex');
-  output(flags, { address, fingerprint, identityKey }, () => [address]);
 }

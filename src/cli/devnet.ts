@@ -4,16 +4,9 @@
  * endpoints.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChainError } from '../chain/backend.ts';
-
-/** Where satpost keeps its files: $SATPOST_DATA_DIR, else $XDG_DATA_HOME/satpost, else ~/.local/share/satpost. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SATPOST_DATA_DIR) return env.SATPOST_DATA_DIR;
-  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'satpost');
-  return join(homedir(), '.local', 'share', 'satpost');
-}
+import { defaultDataDir } from './data-dir.ts';
 
 function integer(min: number, max: number) {
   return (value: string): number => {

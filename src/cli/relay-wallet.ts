@@ -12,7 +12,7 @@ import type { ConfigInput, RelayConfig } from '../relay/config.ts';
 import type { RelayEarnings, RelayWallet } from '../relay/wallet.ts';
 import type { HistoryEntry } from '../wallet/index.ts';
 import { examples, integerArg, output, positiveNumberArg, progress } from './context.ts';
-import { defaultDataDir } from './devnet.ts';
+import { defaultDataDir } from './data-dir.ts';
 import { CliError } from './errors.ts';
 import { sats } from './money.ts';
 import { getPassphrase } from './passphrase.ts';

@@ -8,7 +8,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import type { ConfigInput } from '../relay/config.ts';
 import { scryptFromEnv } from './context.ts';
-import { defaultDataDir } from './devnet.ts';
+import { defaultDataDir } from './data-dir.ts';
 import { registerRelayWalletCommands } from './relay-wallet.ts';
 
 /** The relay network port of `satpost relay`: fixed, so a restarted relay keeps the multiaddr other relays bootstrap from. */

@@ -28,11 +28,11 @@ export function registerRelaysCommand(program: Command): void {
     .action(async (_opts: RelaysFlags, cmd: Command) => {
       const flags = cmd.opts<RelaysFlags>();
       const { DataDir } = await import('../client/datadir.ts');
-      const { checkProxy, normalizeRelayUrls } = await import('../client/config.ts');
+      const { checkProxy, normalizeRelayUrls, readConfig } = await import('../client/config.ts');
       const { RelayClient } = await import('../client/relay-client.ts');
       const { Transport } = await import('../net/transport.ts');
       const { findRelays } = await import('../client/lookup.ts');
-      const config = flags.relay !== undefined ? undefined : new DataDir(dataDirOf(flags)).readConfig();
+      const config = flags.relay !== undefined ? undefined : readConfig(new DataDir(dataDirOf(flags)));
       const urls = config === undefined ? normalizeRelayUrls([flags.relay]) : config.relays;
       const proxy = flags.proxy !== undefined ? checkProxy(flags.proxy) : config?.proxy;
       // Through the proxy when there is one, and held to the config's network's https rule.
@@ -83,11 +83,11 @@ function registerOwnRelayCommands(relays: Command): void {
     .action(async (_opts: ClientFlags, cmd: Command) => {
       const flags = cmd.opts<ClientFlags>();
       const { DataDir } = await import('../client/datadir.ts');
-      const { checkProxy } = await import('../client/config.ts');
+      const { checkProxy, readConfig } = await import('../client/config.ts');
       const { RelayClient } = await import('../client/relay-client.ts');
       const { Transport } = await import('../net/transport.ts');
       const { checkRelays } = await import('../client/client.ts');
-      const config = new DataDir(dataDirOf(flags)).readConfig();
+      const config = readConfig(new DataDir(dataDirOf(flags)));
       if (flags.network !== undefined && flags.network !== config.network) {
         throw new ClientError('NETWORK_MISMATCH', `"network" expected ${config.network} (the network of ${dataDirOf(flags)}), got ${flags.network}`);
       }

@@ -18,6 +18,7 @@ import { expected } from '../core/errors.ts';
 import { isNetworkName, type NetworkName } from '../core/network.ts';
 import { AddressError, normalizeHints } from '../identity/address.ts';
 import { ClientError } from './errors.ts';
+import { readJsonFile, type DataDir } from './datadir.ts';
 import { isAcceptableUrl } from '../net/transport.ts';
 import { ProxyError, parseProxyUrl } from '../net/socks5.ts';
 
@@ -135,4 +136,13 @@ export function parseConfig(json: unknown, where: string): ClientConfig {
     if (e instanceof ClientError) throw new ClientError('BAD_CONFIG', `${where}: ${e.message}`, { cause: e });
     throw e;
   }
+}
+
+/**
+ * `dir`'s config.json. Here, not a method of DataDir: the URL and proxy checks it runs load the
+ * network code, which `satpost address` (DataDir and public.json only) must not pay for.
+ */
+export function readConfig(dir: DataDir): ClientConfig {
+  const path = dir.file('config');
+  return parseConfig(readJsonFile(path, false), path);
 }

@@ -28,7 +28,7 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientError } from './errors.ts';
-import { parseConfig, type ClientConfig } from './config.ts';
+import type { ClientConfig } from './config.ts';
 import { isNetworkName, type NetworkName } from '../core/network.ts';
 import { DATA_KEY_FILE, fsyncPath, writeFileDurably } from '../store/files.ts';
 
@@ -124,11 +124,6 @@ export class DataDir {
     return path;
   }
 
-  readConfig(): ClientConfig {
-    const path = this.file('config');
-    return parseConfig(readJsonFile(path, false), path);
-  }
-
   /** public.json, or undefined when there is none yet (a directory not opened since it was added). */
   readPublic(): PublicInfo | undefined {
     const path = this.file('public');
@@ -180,7 +175,7 @@ export function saveFileDurably(dir: string, name: string, text: string): string
 }
 
 /** The JSON in `path`; undefined for a missing file when `missingOk`. BAD_DATA_DIR (unreadable), BAD_CONFIG (not JSON). */
-function readJsonFile(path: string, missingOk: boolean): unknown {
+export function readJsonFile(path: string, missingOk: boolean): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

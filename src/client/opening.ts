@@ -20,7 +20,7 @@ import { Wallet, WalletError } from '../wallet/index.ts';
 import { openPartyDb } from '../watch/index.ts';
 import { generateMnemonic } from '../wallet/keys.ts';
 import { Transport } from '../net/transport.ts';
-import { assertSecureChainUrl, checkProxy, makeConfig, normalizeChainUrl, type ClientConfig } from './config.ts';
+import { assertSecureChainUrl, checkProxy, makeConfig, normalizeChainUrl, readConfig, type ClientConfig } from './config.ts';
 import { DataDir } from './datadir.ts';
 import { ClientError } from './errors.ts';
 import { ClientStore } from './store.ts';
@@ -241,7 +241,7 @@ function checkedDir(o: { dir: string; network?: NetworkName | undefined }): { di
     throw new ClientError('INIT_INCOMPLETE', `an init of ${dir.path} was interrupted before it finished; init again to start over (nothing from it was used)`);
   }
   if (state === 'damaged') throw damaged(dir);
-  const config = dir.readConfig();
+  const config = readConfig(dir);
   if (o.network !== undefined && o.network !== config.network) {
     throw new ClientError('NETWORK_MISMATCH', expected('network', `${config.network} (the network of ${dir.path})`, o.network));
   }

@@ -4,7 +4,7 @@
  */
 import { expected } from '../core/errors.ts';
 import type { NetworkName } from '../core/network.ts';
-import { assertSecureRelayUrl, normalizeRelayUrls, type ClientConfig } from './config.ts';
+import { assertSecureRelayUrl, normalizeRelayUrls, readConfig, type ClientConfig } from './config.ts';
 import type { DataDir } from './datadir.ts';
 import { ClientError } from './errors.ts';
 import type { PublishResult } from './publish.ts';
@@ -92,7 +92,7 @@ export async function removeRelay(c: RelaySetting, url: string, signal?: AbortSi
 
 /** Saves `relays` (config.json as on disk, only its relays changed), then public.json, then publishes. */
 async function changeRelays(c: RelaySetting, relays: string[], signal?: AbortSignal): Promise<RelayChange> {
-  const saved = c.dir.readConfig();
+  const saved = readConfig(c.dir);
   c.dir.writeConfig({ ...saved, relays });
   // ctx.relays is the same array: publishing, sending and listing see the new set at once.
   c.config.relays.splice(0, c.config.relays.length, ...relays);

@@ -201,22 +201,30 @@ export class ContractBook {
   }
 
   list(role?: Role): ContractRecord[] {
-    const rows = (role
-      ? this.db.prepare('SELECT * FROM contracts WHERE role = ? ORDER BY created_at, id').all(role)
-      : this.db.prepare('SELECT * FROM contracts ORDER BY created_at, id').all()) as Row[];
-    return rows.map(toRecord);
+    return this.rows(role).map(toRecord);
   }
 
   /**
    * Contracts the watcher still has to look at: not final, or final ('claimed'/'refunded')
    * but settled less than `reorgDepth` blocks below `tipHeight` (a reorg could reopen them).
+   * Chosen on the rows, before their records are made: a record's terms cost about a
+   * millisecond to parse, and the book keeps every contract ever made (each send adds one and
+   * its watcher pass asks for the active ones).
    */
   active(role: Role, tipHeight: number, reorgDepth: number): ContractRecord[] {
-    return this.list(role).filter((c) => {
-      if (!isFinal(c.state)) return true;
-      if (c.state === 'expired' || c.state === 'abandoned') return false;
-      return c.settledHeight === null || tipHeight - c.settledHeight + 1 < reorgDepth;
-    });
+    return this.rows(role)
+      .filter((r) => {
+        if (!isFinal(r.state)) return true;
+        if (r.state === 'expired' || r.state === 'abandoned') return false;
+        return r.settled_height === null || tipHeight - r.settled_height + 1 < reorgDepth;
+      })
+      .map(toRecord);
+  }
+
+  private rows(role?: Role): Row[] {
+    return (role
+      ? this.db.prepare('SELECT * FROM contracts WHERE role = ? ORDER BY created_at, id').all(role)
+      : this.db.prepare('SELECT * FROM contracts ORDER BY created_at, id').all()) as Row[];
   }
 
   /**

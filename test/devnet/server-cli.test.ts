@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { defaultDataDir } from '../../src/cli/devnet.ts';
+import { defaultDataDir } from '../../src/cli/data-dir.ts';
 import { newKey } from '../chain/fixtures.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'satpost.js');

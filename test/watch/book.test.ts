@@ -54,3 +54,32 @@ test('the book lives next to the wallet schema, survives reopening, and refuses 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('active(): the contracts not final yet, and the final ones settled fewer than reorgDepth blocks below the tip', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'satpost-book-'));
+  try {
+    const db = openPartyDb(join(dir, 'party.sqlite'));
+    let t = 1_000;
+    const book = new ContractBook(db, () => t++); // listed in the order they were made
+    const rows: [state: string, settledHeight: number | null][] = [
+      ['funded', null],
+      ['claimed', 195], // 6 blocks deep at tip 200: a reorg of 6 no longer reaches it
+      ['claimed', 196], // 5 deep: still watched
+      ['refunded', null],
+      ['expired', null],
+      ['abandoned', null],
+    ];
+    const ids = rows.map(([state, settled], i) => {
+      const c = book.insert({ role: 'payer', script: buildContractScript({ ...terms, locktime: 600 + i }), amount: 5_000, keyIndex: i, state: 'created' });
+      db.prepare('UPDATE contracts SET state = ?, settled_height = ? WHERE id = ?').run(state, settled, c.id);
+      return c.id;
+    });
+    const active = book.active('payer', 200, 6);
+    assert.deepEqual(active.map((c) => c.id), [ids[0], ids[2], ids[3]]);
+    assert.deepEqual(active.map((c) => c.terms.locktime), [600, 602, 603], 'the records carry their terms');
+    assert.equal(book.list('payer').length, rows.length);
+    db.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
