@@ -145,6 +145,7 @@ export async function initDirectory<C>(o: ClientInitOptions, make: (p: Parts) =>
       network: config.network,
       backend,
       mnemonic,
+      ...(o.mnemonic !== undefined ? { restored: true } : {}),
       now,
       ...(o.scrypt ? { scrypt: o.scrypt } : {}),
     });

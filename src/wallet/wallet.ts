@@ -71,7 +71,18 @@ export interface WalletCreateOptions extends WalletOpenOptions {
   /** Key-derivation cost for the passphrase (default DEFAULT_SCRYPT; tests pass lighter). */
   scrypt?: ScryptParams;
   randomBytes?: (n: number) => Uint8Array;
+  /**
+   * The mnemonic is an existing wallet's (a restore): its contract keys start at a random index
+   * in [2^24, 2^30) instead of 0, so that keys the lost directory gave relays (refund and
+   * channel keys, counted from 0) are not given again, which would let a relay tie the restored
+   * user to the messages and channels of the old one.
+   */
+  restored?: boolean;
 }
+
+/** Where a restored wallet's contract keys start: far above what any directory used, below MAX_INDEX. */
+const RESTORED_KEYS_FROM = 2 ** 24;
+const RESTORED_KEYS_SPAN = 2 ** 30 - 2 ** 24;
 
 export interface Balance {
   /** Confirmed, mature, not reserved: spendable now. */
@@ -174,6 +185,10 @@ export class Wallet {
       const sealed = sealSecret(new TextEncoder().encode(JSON.stringify(secret)), o.passphrase, rnd, o.scrypt ?? DEFAULT_SCRYPT);
       const now = o.now ?? Date.now;
       store.insertWallet({ network: network.name, sealedSecret: sealed, accountXpub: keys.accountXpub, gapLimit, createdAt: now() });
+      if (o.restored === true) {
+        const r = rnd(4);
+        store.setCounter('contract', RESTORED_KEYS_FROM + (((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0) % RESTORED_KEYS_SPAN);
+      }
       return new Wallet(store, keys, owned, gapLimit, o.backend, now, o.maxFeeRate ?? DEFAULT_MAX_FEE_RATE, o.confTarget ?? DEFAULT_CONF_TARGET);
     } catch (err) {
       keys.wipe();

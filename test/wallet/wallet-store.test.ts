@@ -105,6 +105,28 @@ test('lifecycle refusals: existing wallet, missing wallet, network mismatch, bad
   }
 });
 
+test('a restored wallet gives none of the contract keys the lost one gave out (relays would tie the two together)', () => {
+  const t = tempDir();
+  try {
+    const lost = Wallet.create({ db: join(t.dir, 'lost.db'), passphrase: 'pw', network: 'regtest', mnemonic: ABANDON, scrypt: light });
+    const given = new Set(Array.from({ length: 50 }, () => Buffer.from(lost.contractKey(lost.nextContractKeyIndex()).pubkey33).toString('hex')));
+    lost.close();
+    const starts: number[] = [];
+    for (const name of ['a', 'b']) {
+      const restored = Wallet.create({ db: join(t.dir, `${name}.db`), passphrase: 'pw', network: 'regtest', mnemonic: ABANDON, scrypt: light, restored: true });
+      const first = restored.nextContractKeyIndex();
+      starts.push(first);
+      assert.ok(first >= 2 ** 24 && first < 2 ** 30, `starts far above a directory's keys: ${first}`);
+      assert.equal(restored.nextContractKeyIndex(), first + 1);
+      assert.equal(given.has(Buffer.from(restored.contractKey(first).pubkey33).toString('hex')), false);
+      restored.close();
+    }
+    assert.notEqual(starts[0], starts[1], 'each restore starts somewhere else');
+  } finally {
+    t.done();
+  }
+});
+
 test('contract key indexes are handed out once each, across restarts', () => {
   const t = tempDir();
   try {
