@@ -23,7 +23,7 @@ import { nobleEd25519, type Ed25519 } from '../core/ed25519.ts';
 import { bytesEqual } from '../core/hash.ts';
 import { standingTermsCurrent, verifyStandingTerms, type StandingTerms } from '../core/objects/index.ts';
 import { WalletError } from '../wallet/index.ts';
-import { encodeChannelMessage } from '../channels/index.ts';
+import { encodeChannelMessage, type ChannelState } from '../channels/index.ts';
 import type { ChannelRecord, HtlcRecord } from '../watch/channel-book.ts';
 import type { PayerChannels } from '../watch/channel-payer.ts';
 import { WatchError } from '../watch/errors.ts';
@@ -483,6 +483,11 @@ export class ClientChannels {
   /** Every payer channel record as the book holds it (a summary: list()). */
   all(): ChannelRecord[] {
     return this.payer.book.list('payer');
+  }
+
+  /** The channel's current state as this side's book holds it. */
+  state(channelId: string): ChannelState {
+    return this.payer.book.get(channelId).state;
   }
 
   /** Every HTLC the channel ever carried. */

@@ -414,7 +414,7 @@ export function entryView(ctx: MailContext, row: InboxRow): InboxEntry {
 
 function fundingFeeOf(ctx: MailContext, row: InboxRow): { fundingFee?: number } {
   if (row.mode !== 'recipient-pays' || row.channelId !== null) return {};
-  const txid = ctx.payer.book.find(row.id)?.fundingTxid;
+  const txid = ctx.payer.contract(row.id)?.fundingTxid;
   const fee = txid ? ctx.wallet.transaction(txid)?.fee : undefined;
   return fee !== null && fee !== undefined ? { fundingFee: fee } : {};
 }
@@ -620,7 +620,7 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
   const keyIndex = row.payerKey!;
   const payerPubkey = ctx.wallet.contractKey(keyIndex).pubkey33;
   const terms: ContractTerms = { mode: 'recipient-pays', hk: q.hk, relayPubkey: q.contractPubkey, payerPubkey, locktime: q.locktime };
-  let contract = ctx.payer.book.find(row.id);
+  let contract = ctx.payer.contract(row.id);
   if (!contract) {
     o.onProgress?.(`paying ${q.amount} sats into HTLC(H(k)) for ${row.id.slice(0, 16)}…`);
     try {
@@ -640,7 +640,7 @@ async function keyRecipientPays(ctx: MailContext, row: InboxRow, m: StoredMessag
   return until(ctx, o, row.id, () => said, async () => {
     const learned = await ctx.payer.learnKey(row.id, o.signal);
     if (learned && keyMatches(learned.k, q.hk)) return learned.k;
-    const state = ctx.payer.book.get(row.id).state;
+    const state = ctx.payer.contract(row.id)!.state;
     if (state === 'refunded' || state === 'refund-broadcast' || state === 'abandoned') {
       ctx.mail.setInbox(row.id, 'failed', { detail: `the payment was ${state}; k was never released` });
       throw new ClientError('MESSAGE_EXPIRED', `the relay never released k for ${row.id.slice(0, 16)}; your payment is ${state}`);
@@ -677,14 +677,14 @@ async function keyOverChannel(ctx: MailContext, row: InboxRow, m: StoredMessage,
     tipSeen = ch.tip;
     ctx.mail.setInbox(row.id, 'paying', { channelId });
   }
-  const made = () => ctx.channels.payer.book.htlcs(channelId).find((h) => bytesEqual(h.hk, q.hk));
+  const made = () => ctx.channels.htlcFor(channelId, q.hk);
   const h = made();
   try {
     if (h?.k) return h.k;
     if (!h) {
       o.onProgress?.(`paying ${q.amount} sats for ${row.id.slice(0, 16)}… through channel ${channelId.slice(0, 16)}… (no transaction on chain)`);
       const tip = tipSeen ?? (await ctx.backend.getTip(o.signal)).height;
-      const s = ctx.channels.payer.book.get(channelId).state;
+      const s = ctx.channels.state(channelId);
       const at = locktime ?? Math.min(tip + s.claimMargin + 2 + RECIPIENT_HTLC_SLACK_BLOCKS, s.channelLocktime - s.claimMargin - 1);
       const { k } = await ctx.channels.pay(channelId, { mode: 'recipient-pays', hk: q.hk, amount: q.amount, locktime: at }, o.signal, tip);
       if (k) return k;

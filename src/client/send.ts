@@ -375,7 +375,7 @@ async function resumeOne(ctx: MailContext, row: OutboxRow, signal?: AbortSignal)
 
 export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
   const quote = QuoteCodec.decode(row.quote);
-  const c = row.contractId ? ctx.payer.book.find(row.contractId) : undefined;
+  const c = row.contractId ? ctx.payer.contract(row.contractId) : undefined;
   const fee = c?.fundingTxid ? ctx.wallet.transaction(c.fundingTxid)?.fee : undefined;
   return {
     id: row.id, to: ctx.contacts.contact(row.contact)?.name ?? row.contact, relay: row.relay, mode: row.mode, size: row.size,
@@ -398,7 +398,7 @@ async function payByChannel(ctx: MailContext, row: OutboxRow, signal?: AbortSign
   const quote = QuoteCodec.decode(row.quote);
   const channelId = row.channelId!;
   // Every HTLC the channel ever carried is in the book: searched only for a row met again (a resume).
-  const made = !sealedNow && ctx.channels.payer.book.htlcs(channelId).some((h) => bytesEqual(h.hk, quote.hk));
+  const made = !sealedNow && ctx.channels.htlcFor(channelId, quote.hk) !== undefined;
   try {
     if (made) await ctx.channels.resync(channelId, signal);
     else await ctx.channels.pay(channelId, { mode: 'sender-pays', hk: quote.hk, hr: H(row.r!), amount: quote.amount, locktime: quote.locktime }, signal, tip);
@@ -686,7 +686,7 @@ async function depositOrPayFirst(ctx: MailContext, row: OutboxRow, signal?: Abor
     return await deposit(ctx, row, signal);
   } catch (err) {
     const unpaidRefused = ClientError.is(err, 'UNPAID_QUOTA_FULL') || ClientError.is(err, 'DEPOSITOR_QUOTA_FULL');
-    if (!unpaidRefused || row.mode !== 'sender-pays' || row.channelId !== null || ctx.payer.book.find(row.id)) throw err;
+    if (!unpaidRefused || row.mode !== 'sender-pays' || row.channelId !== null || ctx.payer.contract(row.id)) throw err;
     await fund(ctx, row, signal);
     return deposit(ctx, row, signal);
   }
@@ -700,7 +700,7 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
     hr: row.r ? H(row.r) : undefined,
     // Over a channel the relay expects the channel's payer key (it matches the HTLC by H(k) and H(r)).
     ...(row.mode === 'sender-pays'
-      ? { payerPubkey: row.channelId !== null ? ctx.channels.payer.book.get(row.channelId).state.payerPubkey : ctx.wallet.contractKey(row.payerKey!).pubkey33 }
+      ? { payerPubkey: row.channelId !== null ? ctx.channels.state(row.channelId).payerPubkey : ctx.wallet.contractKey(row.payerKey!).pubkey33 }
       : {}),
     funding: fundingOf(ctx, row),
   };
@@ -718,7 +718,7 @@ async function deposit(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): 
 
 /** The funding of a sender-pays row funded before its deposit (depositOrPayFirst), if any. */
 function fundingOf(ctx: MailContext, row: OutboxRow): { txid: string; vout: number } | undefined {
-  const c = row.mode === 'sender-pays' ? ctx.payer.book.find(row.id) : undefined;
+  const c = row.mode === 'sender-pays' ? ctx.payer.contract(row.id) : undefined;
   return c?.fundingTxid != null && c.fundingVout != null ? { txid: c.fundingTxid, vout: c.fundingVout } : undefined;
 }
 
@@ -729,7 +729,7 @@ function senderTerms(ctx: MailContext, quote: Quote, payerKey: number, r: Uint8A
 }
 
 async function fund(ctx: MailContext, row: OutboxRow, signal?: AbortSignal): Promise<void> {
-  if (ctx.payer.book.find(row.id)) return; // funded before a crash: the watcher carries it on
+  if (ctx.payer.contract(row.id)) return; // funded before a crash: the watcher carries it on
   const quote = QuoteCodec.decode(row.quote);
   try {
     const item = { terms: senderTerms(ctx, quote, row.payerKey!, row.r!), amount: quote.amount, keyIndex: row.payerKey!, id: row.id };
