@@ -59,6 +59,8 @@ const ROUTES: [string, RegExp, Handler][] = [
   ['POST', /^\/api\/init$/, (s, b) => s.init(str(b, 'passphrase', 1024), relaysOf(b))],
   ['POST', /^\/api\/restore$/, (s, b) => s.restore(str(b, 'passphrase', 1024), relaysOf(b), str(b, 'mnemonic', 1000), b.addressBook !== undefined ? base64(b, 'addressBook') : undefined)],
   ['POST', /^\/api\/address-book\/export$/, (s, b) => ({ file: s.c.exportAddressBook(str(b, 'passphrase', 1024)), contacts: s.c.contacts().length })],
+  ['POST', /^\/api\/relays$/, (s, b) => s.changeRelay('add', str(b, 'url', 2000).trim())],
+  ['POST', /^\/api\/relays\/remove$/, (s, b) => s.changeRelay('remove', str(b, 'url', 2000).trim())],
   ['POST', /^\/api\/unlock$/, async (s, b) => { await s.unlock(str(b, 'passphrase', 1024)); return s.info(); }],
   ['POST', /^\/api\/lock$/, async (s) => { await s.lock(); return s.info(); }],
   ['GET', /^\/api\/contacts$/, (s) => s.c.contacts()],

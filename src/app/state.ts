@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, ClientError, type BookImport, type ClientInitOptions, type FollowPause, type InboxEntry, type SendOptions, type SentMessage } from '../client/index.ts';
+import type { RelayChange } from '../client/client.ts';
 import type { NetworkName } from '../core/network.ts';
 import type { ScryptParams } from '../core/secretbox.ts';
 import { SatpostError } from '../core/errors.ts';
@@ -197,6 +198,21 @@ export class AppState {
         if (this.watching === ac) this.watching = undefined;
       }
     })();
+  }
+
+  /**
+   * Adds or removes one of the user's relays (Client.addRelay / removeRelay: checked, saved,
+   * prekeys published at the new set), then follows the new set: the watch starts again, and
+   * the page hears 'state' to read the new relays and address.
+   */
+  async changeRelay(change: 'add' | 'remove', url: string): Promise<RelayChange> {
+    const c = this.c;
+    const out = change === 'add' ? await c.addRelay(url) : await c.removeRelay(url);
+    this.watching?.abort();
+    this.watching = undefined;
+    this.startWatch(c);
+    this.emit({ type: 'state', state: 'unlocked' });
+    return out;
   }
 
   /** Starts the watch again if it stopped (called before requests that reach relays). */

@@ -10,6 +10,9 @@ import { Client } from '../../src/client/index.ts';
 import { startPlayground, type Playground } from '../../src/demo/playground.ts';
 import { DEMO_SCRYPT } from '../../src/demo/run.ts';
 import { startAppServer } from '../../src/app/server.ts';
+import { DEFAULTS, finish } from '../../src/relay/config.ts';
+import { startRelay } from '../../src/relay/daemon.ts';
+import { pino } from 'pino';
 import { axe, launch, openApp, shot } from './browser.ts';
 
 /** Long enough for a busy machine; a wait that never ends fails here, not at the runner's limit. */
@@ -304,6 +307,44 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     } finally {
       await page.context().close();
       await app.close();
+    }
+  });
+  test('relays in Settings: a bad or silent relay is a sentence and changes nothing; one added and removed, the address follows', async () => {
+    const second = await startRelay(
+      finish({ ...DEFAULTS, port: 0, dataDir: join(dir, 'second-relay'), chainUrl: p.chainUrl, passphrase: 'second relay', p2p: false, logLevel: 'silent' }),
+      { log: pino({ level: 'silent' }), walletScrypt: DEMO_SCRYPT },
+    );
+    try {
+      await screen(carol, 'Contacts');
+      const before = (await carol.getByTestId('own-address').textContent(WAIT))!;
+      await screen(carol, 'Settings');
+      const field = carol.getByLabel('Add a relay');
+      const add = carol.getByRole('button', { name: 'Add relay' });
+      await field.fill('not a relay');
+      await add.click();
+      assert.match(await alertCode(carol, 'BAD_RELAY_URL'), /not a relay address/);
+      await field.fill('http://127.0.0.1:9');
+      await add.click();
+      assert.match(await alertCode(carol, 'RELAY_UNREACHABLE'), /cannot be reached/);
+      assert.equal(await carol.getByTestId('relay').count(), 1, 'nothing changed');
+      await carol.getByRole('button', { name: `Remove relay ${p.relayUrl}/` }).click();
+      assert.match(await alertCode(carol, 'LAST_RELAY'), /only relay/);
+
+      await field.fill(second.url);
+      await add.click();
+      await carol.getByTestId('relays-changed').waitFor(WAIT);
+      await carol.locator('[data-testid=relay]').nth(1).waitFor(WAIT);
+      await axe(carol, 'settings: relays');
+      await shot(carol, '16-settings-relays');
+      await screen(carol, 'Contacts');
+      const after = (await carol.getByTestId('own-address').textContent(WAIT))!;
+      assert.notEqual(after, before, 'her address names the new relay too');
+      await screen(carol, 'Settings');
+      await carol.getByRole('button', { name: `Remove relay ${second.url.replace(/\/*$/, '/')}` }).click();
+      await carol.locator('[data-testid=relay]').nth(1).waitFor({ ...WAIT, state: 'detached' });
+      assert.equal(await carol.getByTestId('relay').count(), 1);
+    } finally {
+      await second.stop();
     }
   });
 });

@@ -591,11 +591,44 @@ function Settings({ info }: { info: Info }) {
         {saved !== null && <p role="status" data-testid="exported">Saved {saved} contact(s) to satpost-address-book.bin in your downloads.</p>}
         <Status {...a} />
       </form>
+      <Relays info={info} />
       <div class="card">
         <h3>This identity</h3>
-        <p>Network {info.network} · relays {(info.relays ?? []).join(', ')}</p>
+        <p>Network {info.network}</p>
       </div>
     </section>
+  );
+}
+
+/** The relays that keep this user's mail: added (it must answer first) or removed; her address follows them. */
+function Relays({ info }: { info: Info }) {
+  const [url, setUrl] = useState('');
+  const [changed, setChanged] = useState<{ address: string; publishError?: ApiError } | null>(null);
+  const a = useAction();
+  const change = (path: string, what: string, relay: string) => a.run(what, async () => {
+    const r = await post<{ address: string; publishError?: ApiError }>(path, { url: relay });
+    setUrl('');
+    setChanged(r);
+  });
+  return (
+    <form class="card" aria-labelledby="relays-h" onSubmit={(e) => { e.preventDefault(); void change('/api/relays', 'Asking the relay and publishing your keys there', url); }}>
+      <h3 id="relays-h">Your relays</h3>
+      <p class="hint">They keep your mail until you read it, and your address names them. A new relay must answer before it is added.</p>
+      <ul aria-label="Your relays">
+        {(info.relays ?? []).map((r) => (
+          <li key={r} data-testid="relay"><span class="mono">{r}</span> <button type="button" disabled={!!a.busy} aria-label={`Remove relay ${r}`} onClick={() => void change('/api/relays/remove', 'Removing the relay', r)}>Remove</button></li>
+        ))}
+      </ul>
+      <Field id="relay-url" label="Add a relay" value={url} set={setUrl} hint="For example https://relay.example.org" />
+      <div class="row"><button class="primary" type="submit" disabled={!!a.busy || url.trim() === ''}>Add relay</button></div>
+      {changed && (
+        <p role="status" data-testid="relays-changed">
+          Your address now names these relays: share the new one (Contacts shows it) with people who write to you.
+          {changed.publishError && ` Your keys could not be published yet (${sentence(changed.publishError)}); they will be at the next try.`}
+        </p>
+      )}
+      <Status {...a} />
+    </form>
   );
 }
 
