@@ -52,6 +52,8 @@ export interface ChannelSummary {
   relayBalance: number;
   /** Sats still the payer's (before the fee of the close). */
   payerBalance: number;
+  /** Messages paid through it so far (every HTLC it carried, read, in flight or failed back). */
+  carried: number;
   /** HTLCs in flight and the sats in them. */
   inFlight: number;
   inFlightSats: number;
@@ -627,7 +629,7 @@ export class ClientChannels {
     const problem = this.problems.get(c.id);
     return {
       id: c.id, relay: r?.relay ?? '', status: c.status, capacity: s.capacity, relayBalance: s.relayBalance,
-      payerBalance: s.capacity - s.relayBalance - inFlightSats, inFlight: s.inFlight.length, inFlightSats, expiry: s.channelLocktime,
+      payerBalance: s.capacity - s.relayBalance - inFlightSats, carried: s.nextHtlcId, inFlight: s.inFlight.length, inFlightSats, expiry: s.channelLocktime,
       ...(tip !== undefined ? { blocksLeft: s.channelLocktime - tip } : {}),
       fundingTxid: c.fundingTxid, ...(c.closeTxid ? { closeTxid: c.closeTxid } : {}),
       ...(c.closeRaw ? { closeFee: s.capacity - parseTx(c.closeRaw).outputs.reduce((a, o) => a + o.value, 0) } : {}),

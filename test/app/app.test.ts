@@ -215,6 +215,7 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     await alice.locator('[data-testid=sent][data-state=delivered]').nth(before + 19 - 1).waitFor(WAIT);
     await shot(alice, '09-channel-messages');
     await screen(alice, 'Channels');
+    assert.match((await alice.getByTestId('channel-messages').textContent(WAIT))!, /^20 message\(s\) paid through it · \d+ waiting to be read/);
     await alice.getByRole('button', { name: 'Close channel' }).click();
     await alice.locator('[data-testid=channel]:not([data-status=open])').waitFor(WAIT);
     await shot(alice, '10-channel-closed');

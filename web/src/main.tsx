@@ -523,7 +523,12 @@ function Wallet({ info }: { info: Info }) {
 
 // ---- channels ------------------------------------------------------------------------------
 
-type Channel = { id: string; relay: string; status: string; capacity: number; relayBalance: number; payerBalance: number; blocksLeft?: number };
+type Channel = { id: string; relay: string; status: string; capacity: number; relayBalance: number; payerBalance: number; carried: number; inFlight: number; inFlightSats: number; blocksLeft?: number };
+
+/** A channel's status in words (the SDK's status names are the book's). */
+const CHANNEL_WORDS: Record<string, string> = {
+  opening: 'opening: waiting for the funding transaction to confirm', open: 'open', 'closing-cooperative': 'closing', 'closed-cooperative': 'closed',
+};
 
 function Channels({ info }: { info: Info }) {
   const [list, setList] = useState<Channel[]>([]);
@@ -548,11 +553,12 @@ function Channels({ info }: { info: Info }) {
       <ul class="plain">
         {list.map((c) => (
           <li key={c.id} class="card" data-testid="channel" data-status={c.status}>
-            <p><strong>{c.relay}</strong> · <span>{c.status}</span>{c.blocksLeft !== undefined && ` · ${c.blocksLeft} blocks left`}</p>
+            <p><strong>{c.relay}</strong> · <span>{CHANNEL_WORDS[c.status] ?? c.status}</span>{c.blocksLeft !== undefined && ` · ${c.blocksLeft} blocks left`}</p>
             <div class="bar" role="img" aria-label={`yours ${c.payerBalance} sats, relay's ${c.relayBalance} sats`}>
               <span style={{ width: `${(100 * c.payerBalance) / c.capacity}%` }} /><span style={{ width: `${(100 * c.relayBalance) / c.capacity}%` }} />
             </div>
             <p class="hint">Yours {c.payerBalance} sats · relay's {c.relayBalance} sats · capacity {c.capacity}</p>
+            <p class="hint" data-testid="channel-messages">{c.carried} message(s) paid through it · {c.inFlight} waiting to be read ({c.inFlightSats} sats held until then)</p>
             {c.status === 'open' && <button onClick={() => a.run('Closing the channel', async () => { await post(`/api/channels/${c.id}/close`); await load(); })}>Close channel</button>}
           </li>
         ))}
