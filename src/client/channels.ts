@@ -125,6 +125,12 @@ export interface ClientChannelsOptions {
   relay?: (url: string) => RelayClient;
   /** Verifies the relays' standing terms; default noble's. */
   ed?: Ed25519;
+  /**
+   * Told of each HTLC this side settled (the relay's settle taken: k known) or failed back, as
+   * soon as its book holds it, whichever call took it (a sync, a resync, a payment choosing the
+   * channel): the client marks the message it paid delivered or refunded.
+   */
+  onHtlcDone?: (h: HtlcRecord) => void;
 }
 
 /** What one sync of a channel did. */
@@ -156,6 +162,8 @@ export class ClientChannels {
   /** Quotes refused by this process for exceeding their relay's standing terms (TERMS_EXCEEDED), oldest first. */
   readonly termsRefusals: ClientError[] = [];
 
+  private readonly onHtlcDone: (h: HtlcRecord) => void;
+
   constructor(o: ClientChannelsOptions) {
     this.payer = o.payer;
     this.ed = o.ed ?? nobleEd25519;
@@ -163,6 +171,7 @@ export class ClientChannels {
     this.tip = o.tip;
     this.now = o.now ?? Date.now;
     this.relay = o.relay ?? relayClients(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {});
+    this.onHtlcDone = o.onHtlcDone ?? (() => undefined);
   }
 
   /**
@@ -276,14 +285,7 @@ export class ClientChannels {
         throw err;
       }
       try {
-        let view = await this.resync(c.id, signal);
-        if (view.status === 'open' && view.n > this.payer.book.get(c.id).n) {
-          // The relay settled messages read meanwhile that this side has not taken yet: taken
-          // first (k and r checked, as every sync does), so the payment goes over the channel
-          // instead of falling back to the chain for a state that is merely behind.
-          await this.sync(c.id, signal);
-          view = await this.resync(c.id, signal);
-        }
+        const view = await this.resync(c.id, signal);
         if (view.status === 'open' && view.fundingConfirmed && view.n === this.payer.book.get(c.id).n) return { channel: this.payer.book.get(c.id), locktime, tip };
       } catch (err) {
         if (signal?.aborted) throw err;
@@ -417,6 +419,7 @@ export class ClientChannels {
       const fail = await this.payer.fail(channelId, h.id, signal);
       await this.send(channelId, { type: 'fail', message: fail }, signal);
       out.failed.push(this.payer.book.htlc(channelId, h.id)!);
+      this.onHtlcDone(out.failed.at(-1)!);
     }
     return out;
   }
@@ -576,6 +579,7 @@ export class ClientChannels {
   private async takeSettle(channelId: string, s: SettleHtlc, signal?: AbortSignal): Promise<void> {
     if (s.channelId !== channelId) throw new ClientError('BAD_RELAY_ANSWER', `a settle for channel ${s.channelId} came on ${channelId}`);
     const ack = await this.payer.onSettle(s);
+    this.onHtlcDone(this.payer.book.htlc(channelId, s.htlcId)!);
     await this.send(channelId, { type: 'settle-ack', message: ack }, signal);
   }
 

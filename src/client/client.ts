@@ -98,6 +98,8 @@ export class Client {
       now: p.now,
       relay,
       ed: nodeEd25519(),
+      // The outbox row a settled or failed HTLC paid: delivered or refunded, whichever call took it.
+      onHtlcDone: (h) => this.watchers.htlcSettled(h),
     });
     this.ctx = {
       network: p.config.network,
@@ -622,7 +624,6 @@ export class Client {
     const all = await this.ctx.channels.syncAll(o.signal);
     const out: ChannelSyncReport[] = [];
     for (const r of all) {
-      for (const h of [...(r.result?.settled ?? []), ...(r.result?.failed ?? [])]) this.watchers.htlcSettled(h);
       out.push({ id: r.id, settled: r.result?.settled.length ?? 0, failed: r.result?.failed.length ?? 0, ...(r.error !== undefined ? { error: r.error } : {}) });
     }
     return out;

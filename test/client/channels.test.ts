@@ -125,9 +125,16 @@ describe('payment channels through the Client SDK', { timeout: 240_000 }, () => 
     }
     assert.equal((await alice.history()).length, aliceTxs, 'no transaction on chain for the 20 messages');
 
+    // Carol's reads left 20 settles at the relay that Alice has not taken: a send still goes over the channel.
+    const next = await alice.send('carol', { text: 'message 20' }, { mode: 'sender-pays', ...SEND });
+    assert.equal(next.via, 'channel', 'pending settles do not send a message to the chain');
+    prices += next.price;
+    await carol.read(next.id);
+    assert.equal((await alice.history()).length, aliceTxs, 'no transaction on chain for the 21 messages');
+
     const synced = await alice.syncChannels();
-    assert.deepEqual(synced.map((s) => [s.id, s.settled, s.failed]), [[opened.id, 20, 0]]);
-    assert.deepEqual(alice.outbox().map((m) => m.state), Array(20).fill('delivered'), 'every settle makes its message delivered');
+    assert.deepEqual(synced.map((s) => [s.id, s.settled, s.failed]), [[opened.id, 21, 0]]);
+    assert.deepEqual(alice.outbox().map((m) => m.state), Array(21).fill('delivered'), 'every settle makes its message delivered');
     assert.equal((await alice.syncChannels())[0]!.settled, 0, 'nothing left to take');
 
     // Carol's channel, and 5 recipient-pays messages read over it.
