@@ -163,6 +163,12 @@ export class ClientChannels {
   readonly termsRefusals: ClientError[] = [];
 
   private readonly onHtlcDone: (h: HtlcRecord) => void;
+  /**
+   * Per channel, the tail of its updates: pay, resync, sync and close run one after another, so
+   * that an add and a settle's acknowledgement never leave at once (the relay would take them
+   * in either order, refuse one as a state out of turn, and a refused add goes to the chain).
+   */
+  private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(o: ClientChannelsOptions) {
     this.payer = o.payer;
@@ -349,7 +355,11 @@ export class ClientChannels {
    * wrong with the settle after an accepted add is BAD_RELAY_ANSWER. `tipHeight`: the tip the
    * caller checked the payment against (e.g. usable's), else it is fetched.
    */
-  async pay(channelId: string, terms: NewHtlc, signal?: AbortSignal, tipHeight?: number): Promise<{ add: AddHtlc; k?: Uint8Array }> {
+  pay(channelId: string, terms: NewHtlc, signal?: AbortSignal, tipHeight?: number): Promise<{ add: AddHtlc; k?: Uint8Array }> {
+    return this.serial(channelId, () => this.payNow(channelId, terms, signal, tipHeight));
+  }
+
+  private async payNow(channelId: string, terms: NewHtlc, signal?: AbortSignal, tipHeight?: number): Promise<{ add: AddHtlc; k?: Uint8Array }> {
     const add = await this.payer.add(channelId, terms, signal, tipHeight);
     let ans: { settle?: string };
     try {
@@ -375,7 +385,11 @@ export class ClientChannels {
    * and resends the last update when the relay is one state behind (an answer lost to a crash
    * or a dropped connection). Returns the relay's view.
    */
-  async resync(channelId: string, signal?: AbortSignal): Promise<RelayChannelView> {
+  resync(channelId: string, signal?: AbortSignal): Promise<RelayChannelView> {
+    return this.serial(channelId, () => this.resyncNow(channelId, signal));
+  }
+
+  private async resyncNow(channelId: string, signal?: AbortSignal): Promise<RelayChannelView> {
     const c = this.payer.book.get(channelId);
     const cached = this.views.get(channelId);
     if (cached && cached.n === c.n && cached.status === 'open') return cached;
@@ -401,11 +415,15 @@ export class ClientChannels {
    * T_i − claim_margin. Settles come first: a message read just before its deadline is paid,
    * not failed.
    */
-  async sync(channelId: string, signal?: AbortSignal): Promise<ChannelSyncResult> {
+  sync(channelId: string, signal?: AbortSignal): Promise<ChannelSyncResult> {
+    return this.serial(channelId, () => this.syncNow(channelId, signal));
+  }
+
+  private async syncNow(channelId: string, signal?: AbortSignal): Promise<ChannelSyncResult> {
     const c = this.payer.book.get(channelId);
     const out: ChannelSyncResult = { settled: [], failed: [] };
     if (c.status !== 'open') return out;
-    await this.resync(channelId, signal);
+    await this.resyncNow(channelId, signal);
     const r = this.relayOf(c)!;
     const pending = await this.relay(r.relay).channelSettles(channelId, signal);
     for (const h of pending.settles ?? []) {
@@ -451,7 +469,11 @@ export class ClientChannels {
    * IN_FLIGHT_NOT_EMPTY while messages are unread, RELAY_UNREACHABLE (with the hint that the
    * payer's exit after T_ch needs no relay).
    */
-  async close(channelId: string, signal?: AbortSignal): Promise<ChannelSummary> {
+  close(channelId: string, signal?: AbortSignal): Promise<ChannelSummary> {
+    return this.serial(channelId, () => this.closeNow(channelId, signal));
+  }
+
+  private async closeNow(channelId: string, signal?: AbortSignal): Promise<ChannelSummary> {
     const c = this.payer.book.get(channelId);
     if (c.status === 'closing-cooperative' || c.status === 'closed-cooperative') {
       const last = this.payer.lastSent(channelId);
@@ -461,7 +483,7 @@ export class ClientChannels {
     }
     const r = this.relayOf(c);
     try {
-      await this.sync(channelId, signal);
+      await this.syncNow(channelId, signal);
       if (this.payer.book.get(channelId).state.inFlight.length > 0) {
         const n = this.payer.book.get(channelId).state.inFlight.length;
         throw new ClientError('IN_FLIGHT_NOT_EMPTY', `channel ${channelId} has ${n} HTLC(s) in flight (messages not read yet); close once they are settled or failed back`);
@@ -483,6 +505,15 @@ export class ClientChannels {
       throw err;
     }
     return this.summary(this.payer.book.get(channelId));
+  }
+
+  private serial<T>(channelId: string, run: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(channelId) ?? Promise.resolve()).then(run, run);
+    const tail = next.catch(() => undefined);
+    this.queues.set(channelId, tail);
+    // The map keeps no settled tail: a channel with nothing queued has no entry.
+    void tail.then(() => { if (this.queues.get(channelId) === tail) this.queues.delete(channelId); });
+    return next;
   }
 
   /** Every payer channel record as the book holds it (a summary: list()). */
