@@ -118,6 +118,8 @@ export interface SentMessage {
   fundingTxid?: string;
   /** Sender-pays on chain: the funding transaction's fee, sats (the wallet pays price + this). */
   fundingFee?: number;
+  /** Sender-pays on chain, once the relay claimed its price: the claim transaction (it reveals k, so the recipient could read). */
+  claimTxid?: string;
   /** What the user sent (text, or a file with its name and type); absent on messages sent before satpost kept it. */
   content?: MessageContent;
   /** When it was sealed (Unix ms): the time a conversation shows it at. */
@@ -384,6 +386,7 @@ export function sentView(ctx: MailContext, row: OutboxRow): SentMessage {
     ...(row.channelId !== null ? { channelId: row.channelId } : {}),
     ...(c?.fundingTxid ? { fundingTxid: c.fundingTxid } : {}),
     ...(fee !== null && fee !== undefined ? { fundingFee: fee } : {}),
+    ...(c?.claimTxid ? { claimTxid: c.claimTxid } : {}),
     ...(row.content !== null ? { content: MessageContentCodec.decode(row.content) } : {}),
   };
 }

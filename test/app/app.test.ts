@@ -155,7 +155,10 @@ describe('the app in Chromium: two people, a devnet and a relay', { concurrency:
     assert.equal(await alice.getByTestId('sent').count(), 0, 'nothing sent before Send');
     await alice.getByRole('button', { name: 'Send', exact: true }).click();
     await carol.getByText('Hi Carol, the keys are under the blue pot.').waitFor(WAIT);
-    await alice.locator('[data-testid=sent][data-state=delivered]').waitFor(WAIT);
+    const delivered = alice.locator('[data-testid=sent][data-state=delivered]');
+    await delivered.waitFor(WAIT);
+    // Delivered on chain: the relay's claim (which revealed k) is one click away.
+    await delivered.getByText(/claimed by the relay in tx [0-9a-f]{64}/).waitFor({ ...WAIT, state: 'attached' });
     await axe(carol, 'conversation');
     await shot(carol, '05-conversation-received');
     await shot(alice, '06-conversation-delivered');

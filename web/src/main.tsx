@@ -12,7 +12,7 @@ import { ScanAddress } from './scan.tsx';
 
 type Info = { state: 'new' | 'locked' | 'unlocked'; network: string; address?: string; fingerprint?: string; relays?: string[]; defaultRelays?: string[]; faucet: boolean };
 type Contact = { name: string; address: string; fingerprint: string; keyChange: { trustedFingerprint: string; newFingerprint: string } | null };
-type Sent = { id: string; to: string; relay: string; mode: string; price: number; state: string; via?: string; fundingTxid?: string; channelId?: string; text?: string; at?: number };
+type Sent = { id: string; to: string; relay: string; mode: string; price: number; state: string; via?: string; fundingTxid?: string; claimTxid?: string; channelId?: string; text?: string; at?: number };
 type Preview = { to: string; mode: string; quotes: { relay: string; price: number; problem?: string }[]; quotedBy: 'channel' | 'offer'; relay: string; price: number; via?: 'channel' | 'chain'; channelId?: string; fee: number; total: number };
 type Received = { id: string; from: string; verified: boolean; mode: string; price: number; state: string; depositedAt: number; message?: { kind: string; text?: string; name?: string }; relay: string; channelId?: string };
 
@@ -337,7 +337,7 @@ function Thread({ name, data, info, back, reload }: { name: string; data: { cont
               <div class="msg out" data-testid="sent" data-state={x.m.state}>
                 <p>{x.m.text ?? '(message)'}</p>
                 <details><summary class={`status ${x.m.state}`}>{SENT_WORDS[x.m.state] ?? x.m.state} · {x.m.price} sats · {x.m.mode === 'recipient-pays' ? 'they pay' : x.m.via === 'channel' ? 'channel' : 'on chain'}</summary>
-                  <p class="mono">message {x.m.id}<br />relay {x.m.relay}{x.m.fundingTxid && <><br />funding tx {x.m.fundingTxid}</>}{x.m.channelId && <><br />channel {x.m.channelId}</>}</p>
+                  <p class="mono">message {x.m.id}<br />relay {x.m.relay}{x.m.fundingTxid && <><br />funding tx {x.m.fundingTxid}</>}{x.m.claimTxid && <><br />claimed by the relay in tx {x.m.claimTxid}</>}{x.m.channelId && <><br />channel {x.m.channelId}</>}</p>
                 </details>
               </div>
             ) : <ReceivedItem r={x.m} />}
