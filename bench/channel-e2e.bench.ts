@@ -99,7 +99,7 @@ export const bench: Benchmark = {
         });
       }
       report({ metric: 'on-chain vB per message as contracts (funding + claim each)', value: onChainVb(chain, alice), unit: 'vB', note: `measured on the ${ON_CHAIN_N} on-chain messages, no batching` });
-      report({ metric: 'send to readable over a channel, p50', value: median(channelMs), unit: 'ms', goal: '<= 50', note: `send() to read() plaintext, no block; ${N} messages` });
+      report({ metric: 'send to readable over a channel, p50', value: median(channelMs), unit: 'ms', goal: '<= 15', note: `send() to read() plaintext, no block; ${N} messages` });
       report({ metric: 'send to readable over a channel, p90', value: percentile(channelMs, 90), unit: 'ms' });
       report({ metric: 'send to readable on chain, p50 (1 block per message)', value: median(chainMs), unit: 'ms', note: `same run, ${ON_CHAIN_N} messages` });
       report({
