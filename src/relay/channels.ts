@@ -243,6 +243,19 @@ export class RelayChannelService {
     return channelView(this.get(id));
   }
 
+  /** The view a payer asks for: a channel still opening is first checked against the chain now (RelayChannels.refresh). */
+  async viewNow(id: string): Promise<ChannelView> {
+    if (this.get(id).status === 'opening') {
+      try {
+        await this.relay.refresh(id);
+      } catch (err) {
+        // The chain could not be asked now: the last pass's view, as before.
+        this.deps.log.warn({ err, channel: id }, 'channel view: funding not checked now');
+      }
+    }
+    return this.view(id);
+  }
+
   /**
    * Checks the ChannelAuth of a key, view or close request (`header`: its hex) and returns the
    * payer key it proves. A ChannelAuth that is not the payer's signature over exactly this
@@ -551,7 +564,7 @@ export function registerChannelRoutes(app: FastifyInstance, channels: RelayChann
   app.get('/v1/channel/:id', { schema: { api: CHANNEL_API.view } }, async (req) => {
     const s = need();
     s.authorize(auth(req), 'view', idOf(req));
-    return s.view(idOf(req));
+    return s.viewNow(idOf(req));
   });
   app.get('/v1/channel/:id/settles', { schema: { api: CHANNEL_API.settles } }, async (req) => ({
     settles: need().settles((req.params as { id: string }).id).map((s) => hex.encode(encodeChannelMessage({ type: 'settle', message: s }))),

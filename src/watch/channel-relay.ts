@@ -91,6 +91,18 @@ export class RelayChannels extends ChannelParty {
     });
   }
 
+  /**
+   * One watcher step for one channel now, at the current tip: a payer asking about a channel
+   * still 'opening' gets the chain's answer (its funding deep enough: 'open'), not the last
+   * pass's, which may be a block behind.
+   */
+  refresh(id: string, signal?: AbortSignal): Promise<ChannelRecord> {
+    return this.exclusive(async () => {
+      await this.step(id, await this.backend.getTip(signal), signal);
+      return this.book.get(id);
+    });
+  }
+
   /** Reveals k (and r) for an in-flight output: "revealed" is committed before the message is returned. */
   settle(channelId: string, htlcId: number, k: Uint8Array, r?: Uint8Array): Promise<SettleHtlc> {
     return this.exclusive(() => {
