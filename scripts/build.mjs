@@ -111,42 +111,34 @@ const { build } = await import('esbuild');
 const started = new Date();
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-await build({
+// What both bundles (the CLI, and the fast path that answers without it) are built with.
+const esm = {
   absWorkingDir: root,
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  chunkNames: '[name]-[hash]',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
+await build({
+  ...esm,
   entryPoints: [
     { in: 'src/cli/main.ts', out: 'main' },
     { in: 'src/polyfills.ts', out: 'polyfills' },
     { in: 'src/relay/seal-worker.ts', out: 'seal-worker' },
     { in: fileURLToPath(import.meta.resolve(LAZY)), out: 'libsignal' },
   ],
-  outdir: out,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
   external: SERVER_ONLY,
   plugins: [requireCommonJs, lazyLibsignal, libsignalAddonFromPackage],
   // Every chunk gets a require() of its own, for the packages above and the CommonJS code bundled in (commander).
   banner: { js: "import { createRequire as __satpostCreateRequire } from 'node:module'; const require = __satpostCreateRequire(import.meta.url);" },
-  chunkNames: '[name]-[hash]',
-  sourcemap: 'linked',
-  logLevel: 'warning',
 });
 cpSync(join(root, 'src', 'identity', 'commit-worker.mjs'), join(out, 'commit-worker.mjs'));
-await build({
-  absWorkingDir: root,
-  entryPoints: [{ in: 'src/cli/fast.ts', out: 'fast' }],
-  outdir: out,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  chunkNames: '[name]-[hash]',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-});
+await build({ ...esm, entryPoints: [{ in: 'src/cli/fast.ts', out: 'fast' }] });
 // In a process of its own: it runs the built CLI (a test-only variable of it must not leak in).
 const { SATPOST_TEST_SCRYPT_COUNT: _counting, ...recordEnv } = process.env;
 const recorded = spawnSync(process.execPath, [join(root, 'scripts', 'fast-answers.mjs')], { stdio: 'inherit', env: recordEnv });

@@ -174,7 +174,8 @@ export class AppState {
     // then an 'outbox' event like any other).
     let refreshing = false;
     const timer = setInterval(() => {
-      if (refreshing || !client.outbox().some((m) => m.mode === 'recipient-pays' && m.state === 'deposited')) return;
+      // refreshOutbox asks no relay when no recipient-pays message waits (and builds no message views).
+      if (refreshing) return;
       refreshing = true;
       client.refreshOutbox({ signal: ac.signal }).then(
         (ps) => { for (const p of ps) problem(p.relay, p.error); },

@@ -187,7 +187,7 @@ export class Wallet {
       store.insertWallet({ network: network.name, sealedSecret: sealed, accountXpub: keys.accountXpub, gapLimit, createdAt: now() });
       if (o.restored === true) {
         const r = rnd(4);
-        store.setCounter('contract', RESTORED_KEYS_FROM + (((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0) % RESTORED_KEYS_SPAN);
+        store.setCounter('contract', RESTORED_KEYS_FROM + (new DataView(r.buffer, r.byteOffset, 4).getUint32(0) % RESTORED_KEYS_SPAN));
       }
       return new Wallet(store, keys, owned, gapLimit, o.backend, now, o.maxFeeRate ?? DEFAULT_MAX_FEE_RATE, o.confTarget ?? DEFAULT_CONF_TARGET);
     } catch (err) {
